@@ -1,0 +1,36 @@
+# Tongban: `make run` serves the demo, `make test` runs every gate. See README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export TONGBAN_DATABASE_URL ?= sqlite:///$(CURDIR)/var/tongban.sqlite3
+
+.PHONY: run test lint typecheck install bench clean
+
+run: $(STAMP)
+	@mkdir -p var
+	$(BIN)/tongban migrate --no-input -v1
+	$(BIN)/tongban demo seed --if-empty
+	$(BIN)/tongban runserver 127.0.0.1:8000
+
+test: $(STAMP)
+	scripts/test.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy tongban
+
+install: $(STAMP)
+
+# Reinstall whenever the dependency list changes.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,30 @@
+"""Shared fixtures: the Jiangxi unit tree, built once per session by the real loader, and the
+personas of tongban.testing.personas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tongban.registry.services import units_load_province
+from tongban.testing.personas import Personas, make_personas
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    # PBKDF2 at production strength costs ~0.3 s a hash; personas are made for every test.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        units_load_province(province_code="36", stations_per_county=2, actor=None)
+    yield
+
+
+@pytest.fixture
+def personas(db: None) -> Personas:
+    return make_personas()

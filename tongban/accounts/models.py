@@ -1,0 +1,50 @@
+"""Staff accounts: every user belongs to one unit and holds one role."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from tongban.accounts.roles import ROLE_LABELS, SECOND_FACTOR_REQUIRED, Role, role_can
+from tongban.registry.models import Unit
+
+
+class User(AbstractUser):
+    """A member of staff (工作人员) of one unit, with one role (DOMAIN.md §7)."""
+
+    role = models.CharField(
+        "角色", max_length=20, choices=[(role.value, label) for role, label in ROLE_LABELS.items()]
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="staff", verbose_name="所属机构"
+    )
+    phone = models.CharField("联系电话", max_length=30, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "用户"
+
+    def can(self, action: str) -> bool:
+        return self.is_active and self.unit_id is not None and role_can(self.role, action)
+
+    @property
+    def unit_code(self) -> str:
+        return self.unit.code if self.unit is not None else ""
+
+    @property
+    def role_label(self) -> str:
+        return self.get_role_display()
+
+    @property
+    def requires_second_factor(self) -> bool:
+        return self.is_superuser or self.role in SECOND_FACTOR_REQUIRED
+
+    def get_full_name(self) -> str:
+        # Chinese order: family name first, no space (王晓燕).
+        return f"{self.last_name}{self.first_name}".strip()
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+__all__ = ["Role", "User"]

@@ -1,0 +1,69 @@
+"""Roles (DOMAIN.md §7) and the actions each may perform. Pure Python: no Django import.
+
+A role says *what* a user may do; their unit says *where* (the unit's subtree). Actions are
+named `<record>.<verb>`; scoped querysets take the action so that one table drives the web
+pages, the API and the exports alike.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CLERK = "clerk"
+    REVIEWER = "reviewer"
+    CENTRE_OPERATOR = "centre_operator"
+    DISTRIBUTOR = "distributor"
+    SUPERVISOR = "supervisor"
+    FINANCE = "finance"
+    CIVIL_AFFAIRS = "civil_affairs"
+    CAMPAIGN_MANAGER = "campaign_manager"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.CLERK: "受理员",
+    Role.REVIEWER: "审核签发员",
+    Role.CENTRE_OPERATOR: "制证中心操作员",
+    Role.DISTRIBUTOR: "分发发放员",
+    Role.SUPERVISOR: "督导员",
+    Role.FINANCE: "财政人员",
+    Role.CIVIL_AFFAIRS: "民政人员",
+    Role.CAMPAIGN_MANAGER: "换发工作负责人",
+    Role.AUDITOR: "审计员",
+    Role.ADMIN: "系统管理员",
+}
+
+# person.lookup: fetch one person province-wide by exact ID number (to accept or hand over a card
+#   for someone registered elsewhere); person.browse: list people of the own subtree;
+# person.view: open a full record of the own subtree.
+ROLE_ACTIONS: dict[Role, frozenset[str]] = {
+    Role.CLERK: frozenset({"person.lookup", "person.browse", "person.view", "unit.view"}),
+    Role.REVIEWER: frozenset(
+        {"person.lookup", "person.browse", "person.view", "watchlist.view", "unit.view"}
+    ),
+    Role.CENTRE_OPERATOR: frozenset({"unit.view"}),
+    Role.DISTRIBUTOR: frozenset({"person.lookup", "person.browse", "person.view", "unit.view"}),
+    Role.SUPERVISOR: frozenset({"person.browse", "person.view", "watchlist.view", "unit.view"}),
+    Role.FINANCE: frozenset({"unit.view"}),
+    Role.CIVIL_AFFAIRS: frozenset({"unit.view"}),
+    Role.CAMPAIGN_MANAGER: frozenset({"person.browse", "unit.view"}),
+    Role.AUDITOR: frozenset({"audit.view", "unit.view"}),
+    Role.ADMIN: frozenset({"person.browse", "person.view", "unit.view", "unit.manage", "registry.import"}),
+}
+
+# Roles whose accounts must confirm a TOTP code at every login.
+SECOND_FACTOR_REQUIRED: frozenset[Role] = frozenset({Role.ADMIN, Role.AUDITOR})
+
+
+def role_can(role: str, action: str) -> bool:
+    try:
+        return action in ROLE_ACTIONS[Role(role)]
+    except ValueError:
+        return False

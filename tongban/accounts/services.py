@@ -1,0 +1,49 @@
+"""Account actions: second-factor enrolment and API tokens. Each writes an audit row."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import HttpRequest
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.authtoken.models import Token
+
+from tongban.accounts.models import User
+from tongban.audit.services import record
+
+
+def totp_device_for(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def totp_pending_device(user: User) -> TOTPDevice:
+    """The unconfirmed device shown while a user enrols (one per user, reused on reload)."""
+    device, _ = TOTPDevice.objects.get_or_create(user=user, confirmed=False, defaults={"name": "动态口令"})
+    return device
+
+
+@transaction.atomic
+def totp_confirm(*, user: User, token: str, request: HttpRequest | None = None) -> TOTPDevice | None:
+    device = totp_pending_device(user)
+    if not device.verify_token(token):
+        return None
+    TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    record(actor=user, action="auth.totp_enrolled", object_type="user", object_id=user.pk, request=request)
+    return device
+
+
+def totp_verify(*, user: User, token: str) -> TOTPDevice | None:
+    device = totp_device_for(user)
+    if device is not None and device.verify_token(token):
+        return device
+    return None
+
+
+@transaction.atomic
+def api_token_issue(*, user: User, request: HttpRequest | None = None) -> str:
+    """A fresh token for the API; the previous one stops working."""
+    Token.objects.filter(user=user).delete()
+    token = Token.objects.create(user=user)
+    record(actor=user, action="auth.token_issued", object_type="user", object_id=user.pk, request=request)
+    return token.key

@@ -1,0 +1,107 @@
+"""Login, second factor and logout pages."""
+
+from __future__ import annotations
+
+import base64
+from typing import cast
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django_otp import login as otp_login
+
+from tongban.accounts import services
+from tongban.accounts.forms import LoginForm, TokenForm
+from tongban.accounts.models import User
+from tongban.audit.services import record
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return "/"
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    form_class = LoginForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]
+        response = super().form_valid(form)
+        user = form.get_user()
+        record(actor=user, action="auth.login", object_type="user", object_id=user.pk, request=self.request)
+        if user.requires_second_factor or services.totp_device_for(user) is not None:
+            return redirect("/accounts/otp/?" + urlencode({"next": self.get_success_url()}))
+        return response
+
+    def form_invalid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]
+        record(
+            actor=None,
+            action="auth.login_failed",
+            detail={"username": form.data.get("username", "")[:150]},
+            request=self.request,
+        )
+        return super().form_invalid(form)
+
+
+@login_required
+def otp_view(request: HttpRequest) -> HttpResponse:
+    user = cast(User, request.user)
+    if services.totp_device_for(user) is None:
+        return redirect("/accounts/otp/setup/?" + urlencode({"next": _safe_next(request)}))
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = services.totp_verify(user=user, token=form.cleaned_data["token"])
+        if device is not None:
+            otp_login(request, device)
+            record(
+                actor=user, action="auth.otp_verified", object_type="user", object_id=user.pk, request=request
+            )
+            return HttpResponseRedirect(_safe_next(request))
+        form.add_error("token", "动态口令不正确或已过期，请重新输入。")
+    return render(request, "accounts/otp.html", {"form": form, "next": _safe_next(request)})
+
+
+@login_required
+def otp_setup_view(request: HttpRequest) -> HttpResponse:
+    user = cast(User, request.user)
+    device = services.totp_pending_device(user)
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        confirmed = services.totp_confirm(user=user, token=form.cleaned_data["token"], request=request)
+        if confirmed is not None:
+            otp_login(request, confirmed)
+            messages.success(request, "动态口令已绑定，今后登录需输入验证器显示的6位数字。")
+            return HttpResponseRedirect(_safe_next(request))
+        form.add_error("token", "动态口令不正确，请确认手机时间准确后重试。")
+    secret = device.bin_key.hex()
+    qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4)
+    return render(
+        request,
+        "accounts/otp_setup.html",
+        {"form": form, "qr_svg": qr_svg, "secret_b32": _base32(secret), "next": _safe_next(request)},
+    )
+
+
+def _base32(secret_hex: str) -> str:
+    return base64.b32encode(bytes.fromhex(secret_hex)).decode().rstrip("=")
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if request.user.is_authenticated:
+            user = request.user
+            record(
+                actor=cast(User, user),
+                action="auth.logout",
+                object_type="user",
+                object_id=user.pk,
+                request=request,
+            )
+        return super().post(request, *args, **kwargs)

@@ -1,0 +1,93 @@
+"""Shared REST API pieces: the one error shape and the base permission.
+
+Every error is `{"code": "...", "message": "中文说明", "fields": {"field": [{"code", "message"}]}}`
+with the HTTP status saying what kind of error it is.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.http import Http404
+from rest_framework import exceptions, permissions
+
+if TYPE_CHECKING:
+    # rest_framework.views imports this module (through DEFAULT_PERMISSION_CLASSES) while it
+    # loads, so it can only be imported lazily here.
+    from rest_framework.request import Request
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+_MESSAGES = {
+    "not_authenticated": "未登录或令牌无效，请先获取令牌。",
+    "authentication_failed": "身份认证失败。",
+    "permission_denied": "无权执行此操作。",
+    "not_found": "未找到。",
+    "method_not_allowed": "不支持该请求方法。",
+    "throttled": "请求过于频繁，请稍后再试。",
+    "parse_error": "请求内容格式错误。",
+    "unsupported_media_type": "不支持的请求内容类型。",
+    "invalid": "输入有误，请检查标出的字段。",
+}
+
+
+class ApiError(exceptions.APIException):
+    """A business-rule refusal with its own code, e.g. `ApiError("second_factor_required", ...)`."""
+
+    status_code = 400
+
+    def __init__(self, code: str, message: str, *, status: int = 400, fields: dict[str, Any] | None = None):
+        super().__init__(detail=message, code=code)
+        self.error_code = code
+        self.status_code = status
+        self.fields = fields or {}
+
+
+def _field_errors(detail: Any) -> dict[str, Any]:
+    if isinstance(detail, dict):
+        return {
+            key: _field_errors(value) if isinstance(value, dict) else _error_list(value)
+            for key, value in detail.items()
+        }
+    return {"non_field_errors": _error_list(detail)}
+
+
+def _error_list(value: Any) -> list[dict[str, str]]:
+    items = value if isinstance(value, list) else [value]
+    return [{"code": getattr(item, "code", "invalid"), "message": str(item)} for item in items]
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, ApiError):
+        body: dict[str, Any] = {"code": exc.error_code, "message": str(exc.detail), "fields": exc.fields}
+    elif isinstance(exc, exceptions.ValidationError):
+        body = {"code": "invalid", "message": _MESSAGES["invalid"], "fields": _field_errors(exc.detail)}
+    else:
+        code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        code = code if isinstance(code, str) else "error"
+        body = {"code": code, "message": _MESSAGES.get(code, str(getattr(exc, "detail", ""))), "fields": {}}
+    response.data = body
+    return response
+
+
+class IsVerifiedStaff(permissions.BasePermission):
+    """Authenticated, bound to a unit, and past the second factor where their role needs one.
+
+    Tokens are only issued after the second factor, so token requests pass; a browser session
+    of an administrator who has not entered a TOTP code yet does not.
+    """
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated and getattr(user, "unit_id", None)):
+            return False
+        if request.auth is None and getattr(user, "requires_second_factor", False):
+            return bool(getattr(user, "is_verified", lambda: False)())
+        return True

@@ -1,0 +1,102 @@
+"""Writing to the audit trail. Every state change and every view of a full personal record
+calls `record` inside the same transaction as the change itself."""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from tongban.audit.chain import GENESIS_HASH, link_hash
+from tongban.audit.models import AuditChainHead, AuditEvent
+
+
+class AuditActor(Protocol):
+    pk: Any
+    username: str
+
+    @property
+    def unit_code(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    seq: int
+    reason: str
+
+
+def _cli_username() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry inside some containers
+        return "cli"
+
+
+def client_address(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    # Behind nginx, REMOTE_ADDR is set from X-Real-IP by the proxy (see deploy/nginx.conf).
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(
+    *,
+    actor: AuditActor | None,
+    action: str,
+    object_type: str = "",
+    object_id: object = "",
+    detail: dict[str, Any] | None = None,
+    request: HttpRequest | None = None,
+) -> AuditEvent:
+    """Append one event to the chain. `actor=None` means a command-line or system action."""
+    with transaction.atomic():
+        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        if head is None:
+            head = AuditChainHead.objects.create(pk=1, last_seq=0, last_hash=GENESIS_HASH)
+        fields: dict[str, Any] = {
+            "seq": head.last_seq + 1,
+            "at": timezone.now(),
+            "actor_id": int(actor.pk) if actor is not None else None,
+            "actor_username": actor.username if actor is not None else _cli_username(),
+            "unit_code": actor.unit_code if actor is not None else "",
+            "action": action,
+            "object_type": object_type,
+            "object_id": str(object_id),
+            "remote_addr": client_address(request),
+            "detail": detail or {},
+            "prev_hash": head.last_hash,
+        }
+        event = AuditEvent.objects.create(hash=link_hash(fields), **fields)
+        AuditChainHead.objects.filter(pk=1).update(last_seq=event.seq, last_hash=event.hash)
+        return event
+
+
+def verify_chain(*, batch_size: int = 5000) -> tuple[int, ChainBreak | None]:
+    """Walk the chain in order; return how many rows were checked and the first broken link."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    last_seq = 0
+    while True:
+        rows = list(AuditEvent.objects.filter(seq__gt=last_seq).order_by("seq")[:batch_size].values())
+        if not rows:
+            break
+        for row in rows:
+            if row["seq"] != expected_seq:
+                return checked, ChainBreak(expected_seq, f"row {expected_seq} is missing")
+            if row["prev_hash"] != expected_prev:
+                return checked, ChainBreak(row["seq"], "previous-hash link does not match")
+            if link_hash(dict(row)) != row["hash"]:
+                return checked, ChainBreak(row["seq"], "row content does not match its hash")
+            expected_prev = row["hash"]
+            expected_seq += 1
+            checked += 1
+        last_seq = rows[-1]["seq"]
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and (head.last_seq != checked or head.last_hash != expected_prev):
+        return checked, ChainBreak(checked + 1, "rows after the last one were removed")
+    return checked, None

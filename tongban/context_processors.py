@@ -1,0 +1,19 @@
+"""Navigation flags for the page chrome, from the same role table the views enforce."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+
+def navigation(request: HttpRequest) -> dict[str, dict[str, bool]]:
+    can = getattr(request.user, "can", None)
+    if can is None:
+        return {"nav": {}}
+    return {
+        "nav": {
+            "lookup": can("person.lookup") or can("person.view"),
+            "browse": can("person.browse"),
+            "units": can("unit.view"),
+            "audit": can("audit.view"),
+        }
+    }

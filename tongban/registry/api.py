@@ -1,0 +1,186 @@
+"""REST endpoints of the register: people (masked lists, audited full records), units, ID checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tongban.core import idnumber
+from tongban.core.masking import mask_id_number
+from tongban.registry import selectors
+from tongban.registry.access import as_viewer
+from tongban.registry.models import Card, FloatingRegistration, Person, Unit, WantedPerson
+from tongban.registry.services import person_open
+
+
+class UnitSerializer(serializers.ModelSerializer[Unit]):
+    # DRF fields have a `parent` attribute of their own; the declared field only shadows it in stubs.
+    parent = serializers.CharField(source="parent.code", read_only=True, allow_null=True)  # type: ignore[assignment]
+
+    class Meta:
+        model = Unit
+        fields = ["code", "name", "kind", "parent", "region_code"]
+
+
+class PersonRowSerializer(serializers.ModelSerializer[Person]):
+    """A list row: the ID number is masked."""
+
+    id_number = serializers.SerializerMethodField()
+    registration_unit = serializers.CharField(source="registration_unit.code", read_only=True)
+
+    class Meta:
+        model = Person
+        fields = [
+            "id",
+            "id_number",
+            "name",
+            "sex",
+            "birth_date",
+            "registration_unit",
+            "household_no",
+            "status",
+        ]
+
+    def get_id_number(self, person: Person) -> str:
+        return mask_id_number(person.id_number)
+
+
+class CardSerializer(serializers.ModelSerializer[Card]):
+    class Meta:
+        model = Card
+        fields = [
+            "application_number",
+            "generation",
+            "issuing_authority",
+            "valid_from",
+            "valid_until",
+            "state",
+        ]
+
+
+class WantedSerializer(serializers.ModelSerializer[WantedPerson]):
+    class Meta:
+        model = WantedPerson
+        fields = ["case_number", "listed_on", "source"]
+
+
+class FloatingSerializer(serializers.ModelSerializer[FloatingRegistration]):
+    residence_unit = serializers.CharField(source="residence_unit.code", read_only=True)
+
+    class Meta:
+        model = FloatingRegistration
+        fields = ["residence_unit", "address", "registered_on", "valid_until"]
+
+
+class PersonRecordSerializer(serializers.Serializer):
+    """The full record (every read of it is audited)."""
+
+    id = serializers.IntegerField(source="person.pk")
+    id_number = serializers.CharField(source="person.id_number")
+    name = serializers.CharField(source="person.name")
+    sex = serializers.CharField(source="person.sex_id")
+    sex_name = serializers.CharField(source="person.sex.name")
+    ethnicity = serializers.CharField(source="person.ethnicity_id")
+    ethnicity_name = serializers.CharField(source="person.ethnicity.name")
+    birth_date = serializers.DateField(source="person.birth_date")
+    address = serializers.CharField(source="person.address")
+    household_no = serializers.CharField(source="person.household_no")
+    relation = serializers.CharField(source="person.relation_id", allow_null=True)
+    registration_unit = UnitSerializer(source="person.registration_unit")
+    status = serializers.CharField(source="person.status")
+    has_photo = serializers.BooleanField(source="person.has_photo")
+    cards = CardSerializer(many=True)
+    household = PersonRowSerializer(many=True)
+    wanted = WantedSerializer(many=True)
+    floating = FloatingSerializer(many=True)
+
+
+class LookupRequest(serializers.Serializer):
+    id_number = serializers.CharField(max_length=40)
+
+    def validate_id_number(self, value: str) -> str:
+        info = idnumber.parse(value)
+        if not info.valid or info.normalized is None:
+            raise serializers.ValidationError(
+                "；".join(error.message for error in info.errors), code="invalid_id_number"
+            )
+        return info.normalized
+
+
+class PeopleView(APIView):
+    @extend_schema(
+        summary="人员列表（号码脱敏，按辖区）",
+        parameters=[
+            OpenApiParameter("name", str, description="姓名前缀"),
+            OpenApiParameter("household_no", str),
+            OpenApiParameter("unit", str, description="机构代码（仅本辖区）"),
+            OpenApiParameter("status", str),
+            OpenApiParameter("after", int, description="上一页最后一条的 id（键集分页）"),
+        ],
+        responses=PersonRowSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        filters = selectors.PersonFilters(
+            name=request.query_params.get("name", ""),
+            household_no=request.query_params.get("household_no", ""),
+            unit_code=request.query_params.get("unit", ""),
+            status=request.query_params.get("status", ""),
+        )
+        after = request.query_params.get("after")
+        page = selectors.people_page(
+            as_viewer(request.user), filters, after=int(after) if after and after.isdigit() else None
+        )
+        return Response(
+            {"results": PersonRowSerializer(page.rows, many=True).data, "next_after": page.next_after}
+        )
+
+
+class PersonLookupView(APIView):
+    @extend_schema(
+        request=LookupRequest, responses=PersonRecordSerializer, summary="按公民身份号码查询人员（留痕）"
+    )
+    def post(self, request: Request) -> Response:
+        form = LookupRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        person = selectors.person_lookup(as_viewer(request.user), form.validated_data["id_number"])
+        return self._record(request, person, "api.lookup")
+
+    @staticmethod
+    def _record(request: Request, person: Person, how: str) -> Response:
+        person_open(viewer=as_viewer(request.user), person=person, request=request._request, how=how)
+        record = selectors.person_record(as_viewer(request.user), person)
+        return Response(PersonRecordSerializer(record).data)
+
+
+class PersonDetailView(APIView):
+    @extend_schema(responses=PersonRecordSerializer, summary="人员完整信息（本辖区，留痕）")
+    def get(self, request: Request, pk: int) -> Response:
+        person = selectors.person_get(as_viewer(request.user), pk)
+        return PersonLookupView._record(request, person, "api.detail")
+
+
+class UnitsView(APIView):
+    @extend_schema(responses=UnitSerializer(many=True), summary="本辖区机构")
+    def get(self, request: Request) -> Response:
+        units = selectors.units_visible(as_viewer(request.user))
+        return Response(UnitSerializer(units, many=True).data)
+
+
+class IdCheckRequest(serializers.Serializer):
+    numbers = serializers.ListField(
+        child=serializers.CharField(max_length=40, allow_blank=True), max_length=1000
+    )
+
+
+class IdNumberCheckView(APIView):
+    @extend_schema(request=IdCheckRequest, summary="校验公民身份号码（GB 11643）")
+    def post(self, request: Request) -> Response:
+        form = IdCheckRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        results: list[dict[str, Any]] = [idnumber.parse(n).to_dict() for n in form.validated_data["numbers"]]
+        return Response({"results": results})

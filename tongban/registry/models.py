@@ -1,0 +1,324 @@
+"""The population register (人口信息), the unit tree (机构) and the national code tables."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.db.models import Q
+
+from tongban.core.masking import mask_id_number
+from tongban.registry.fields import SealedBinaryField
+
+if TYPE_CHECKING:
+    from tongban.registry.access import Viewer
+
+
+# ---------------------------------------------------------------------------------------------
+# Code tables: loaded by migrations, editable in the admin.
+
+
+class CodeTable(models.Model):
+    code = models.CharField("代码", max_length=2, primary_key=True)
+    name = models.CharField("名称", max_length=50)
+    active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Sex(CodeTable):
+    """性别 (GB/T 2261.1): 0 未知的性别, 1 男, 2 女, 9 未说明的性别."""
+
+    class Meta(CodeTable.Meta):
+        verbose_name = verbose_name_plural = "性别代码"
+
+
+class Ethnicity(CodeTable):
+    """民族 (GB 3304): 01 汉族 … 56 基诺族, 97 其他, 98 外国血统中国籍人士."""
+
+    class Meta(CodeTable.Meta):
+        verbose_name = verbose_name_plural = "民族代码"
+
+
+class HouseholdRelation(CodeTable):
+    """与户主关系 (GB/T 4761 家庭关系代码)."""
+
+    class Meta(CodeTable.Meta):
+        verbose_name = verbose_name_plural = "家庭关系代码"
+
+
+class ApplicationReason(CodeTable):
+    """申领原因: why a card is applied for; `kind` groups them into 申领 / 换领 / 补领."""
+
+    class Kind(models.TextChoices):
+        FIRST = "first", "首次申领"
+        RENEWAL = "renewal", "换领"
+        REPLACEMENT = "replacement", "补领"
+
+    kind = models.CharField("类别", max_length=12, choices=Kind.choices)
+
+    class Meta(CodeTable.Meta):
+        verbose_name = verbose_name_plural = "申领原因代码"
+
+
+class FingerPosition(CodeTable):
+    """指位 (GA 指位代码): 11–15 right thumb to little finger, 16–20 left, 97–99 uncertain."""
+
+    class Meta(CodeTable.Meta):
+        verbose_name = verbose_name_plural = "指位代码"
+
+
+class Region(models.Model):
+    """行政区划 (GB/T 2260) with its history: a code may have several names over the years,
+    and abolished codes stay because old ID numbers carry them."""
+
+    class Level(models.TextChoices):
+        PROVINCE = "province", "省级"
+        CITY = "city", "地市级"
+        COUNTY = "county", "县级"
+
+    code = models.CharField("代码", max_length=6, db_index=True)
+    name = models.CharField("名称", max_length=50)
+    level = models.CharField("级别", max_length=8, choices=Level.choices)
+    start_year = models.PositiveSmallIntegerField("启用年份", null=True, blank=True)
+    end_year = models.PositiveSmallIntegerField("撤销年份", null=True, blank=True)
+
+    class Meta:
+        ordering = ["code", "start_year"]
+        verbose_name = verbose_name_plural = "行政区划代码"
+
+    def __str__(self) -> str:
+        years = (
+            f" [{self.start_year or ''}-{self.end_year or ''}]" if self.start_year or self.end_year else ""
+        )
+        return f"{self.code} {self.name}{years}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Units (机构)
+
+
+class UnitQuerySet(models.QuerySet["Unit"]):
+    def subtree(self, unit: Unit) -> UnitQuerySet:
+        return self.filter(path__startswith=unit.path)
+
+    def visible_to(self, viewer: Viewer, action: str = "unit.view") -> UnitQuerySet:
+        if not viewer.can(action) or viewer.unit is None:
+            return self.none()
+        return self.subtree(viewer.unit)
+
+    def stations(self) -> UnitQuerySet:
+        return self.filter(kind=Unit.Kind.STATION)
+
+
+class Unit(models.Model):
+    """A police unit (机构): province → city → county bureau → station, or a production centre.
+
+    Codes: a station is its county's 6-digit region code + a 3-digit station number
+    (`360102001`); province, city and county use their region code (`36`, `3601`, `360102`);
+    a production centre is the 6-digit region code of the unit that runs it + `9` + a 2-digit
+    number (`360000901` for the provincial centre, `360700901` for Ganzhou's).
+    `path` is the codes from the root joined by `/` and ending in `/`, so a subtree is one
+    prefix query.
+    """
+
+    class Kind(models.TextChoices):
+        PROVINCE = "province", "省公安厅"
+        CITY = "city", "市公安局"
+        COUNTY = "county", "县（市、区）公安局"
+        STATION = "station", "派出所"
+        CENTRE = "centre", "制证中心"
+
+    code = models.CharField("机构代码", max_length=12, unique=True)
+    name = models.CharField("名称", max_length=100)
+    kind = models.CharField("类型", max_length=8, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name="上级机构",
+    )
+    path = models.CharField(max_length=120, unique=True, editable=False)
+    region_code = models.CharField("行政区划代码", max_length=6, db_index=True)
+    address = models.CharField("地址", max_length=200, blank=True)
+    phone = models.CharField("电话", max_length=30, blank=True)
+    active = models.BooleanField("启用", default=True)
+
+    objects = UnitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = verbose_name_plural = "机构"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/") - 1
+
+    def contains(self, other: Unit) -> bool:
+        return other.path.startswith(self.path)
+
+
+class ProductionRoute(models.Model):
+    """制证路由: acceptances whose station code starts with `region_prefix` are produced by
+    `centre`; the longest matching prefix wins (e.g. `3607` → Ganzhou's 制证所, `36` → province)."""
+
+    region_prefix = models.CharField("受理地区划前缀", max_length=6, unique=True)
+    centre = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, limit_choices_to={"kind": Unit.Kind.CENTRE}, verbose_name="制证中心"
+    )
+    note = models.CharField("说明", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-region_prefix"]
+        verbose_name = verbose_name_plural = "制证路由规则"
+
+    def __str__(self) -> str:
+        return f"{self.region_prefix}* → {self.centre}"
+
+
+# ---------------------------------------------------------------------------------------------
+# People
+
+
+class PersonQuerySet(models.QuerySet["Person"]):
+    def visible_to(self, viewer: Viewer, action: str = "person.browse") -> PersonQuerySet:
+        """People registered in the viewer's subtree, if their role allows `action` at all."""
+        if not viewer.can(action) or viewer.unit is None:
+            return self.none()
+        if viewer.unit.kind == Unit.Kind.PROVINCE:
+            return self.all()
+        return self.filter(registration_unit__in=Unit.objects.subtree(viewer.unit).values("pk"))
+
+
+class Person(models.Model):
+    """A person in the population register (常住人口登记)."""
+
+    class Status(models.TextChoices):
+        NORMAL = "normal", "正常"
+        CANCELLED = "cancelled", "注销"
+        DECEASED = "deceased", "死亡"
+
+    id_number = models.CharField("公民身份号码", max_length=18, unique=True)
+    name = models.CharField("姓名", max_length=50)
+    sex = models.ForeignKey(Sex, on_delete=models.PROTECT, verbose_name="性别")
+    ethnicity = models.ForeignKey(Ethnicity, on_delete=models.PROTECT, verbose_name="民族")
+    birth_date = models.DateField("出生日期")
+    address = models.CharField("常住户口所在地住址", max_length=200)
+    household_no = models.CharField("户号", max_length=20, blank=True)
+    relation = models.ForeignKey(
+        HouseholdRelation, on_delete=models.PROTECT, null=True, blank=True, verbose_name="与户主关系"
+    )
+    registration_unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="registered_people", verbose_name="户籍派出所"
+    )
+    # The household's county code, kept on the row so the register can be sharded by region.
+    region_code = models.CharField("户籍地区划", max_length=6)
+    status = models.CharField("人员状态", max_length=10, choices=Status.choices, default=Status.NORMAL)
+    photo = SealedBinaryField(context="person.photo", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PersonQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            models.Index(fields=["registration_unit", "household_no"]),
+            models.Index(fields=["name", "birth_date"]),
+            models.Index(fields=["region_code"]),
+        ]
+        verbose_name = verbose_name_plural = "人员"
+
+    def __str__(self) -> str:
+        return f"{self.name} {mask_id_number(self.id_number)}"
+
+    @property
+    def has_photo(self) -> bool:
+        return self.photo is not None
+
+
+class Card(models.Model):
+    """One resident identity card (居民身份证) ever issued to a person: the card history."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "有效"
+        SUPERSEDED = "superseded", "已换领作废"
+        LOST = "lost", "挂失作废"
+        CANCELLED = "cancelled", "注销"
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="cards", verbose_name="人员")
+    application_number = models.CharField("受理号", max_length=22, blank=True)
+    card_serial = models.CharField("卡号", max_length=32, blank=True)
+    generation = models.PositiveSmallIntegerField("代别", default=2, choices=[(1, "第一代"), (2, "第二代")])
+    issuing_authority = models.CharField("签发机关", max_length=100)
+    valid_from = models.DateField("有效期起")
+    valid_until = models.DateField("有效期止", null=True, blank=True, help_text="空表示长期")
+    state = models.CharField("状态", max_length=10, choices=State.choices, default=State.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["person", "-valid_from"]
+        indexes = [models.Index(fields=["state", "valid_until"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"], condition=Q(state="active"), name="one_active_card_per_person"
+            )
+        ]
+        verbose_name = verbose_name_plural = "证件记录"
+
+    def __str__(self) -> str:
+        return f"{self.get_generation_display()} {self.valid_from}–{self.valid_until or '长期'}"
+
+    @property
+    def validity_label(self) -> str:
+        end = self.valid_until.strftime("%Y.%m.%d") if self.valid_until else "长期"
+        return f"{self.valid_from:%Y.%m.%d}-{end}"
+
+
+class WantedPerson(models.Model):
+    """在逃人员: an entry of the wanted-persons list; the person may be missing from the register."""
+
+    id_number = models.CharField("公民身份号码", max_length=18, db_index=True)
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True, related_name="wanted")
+    name = models.CharField("姓名", max_length=50)
+    case_number = models.CharField("案件编号", max_length=40)
+    listed_on = models.DateField("上网日期")
+    active = models.BooleanField("在逃", default=True)
+    source = models.CharField("来源", max_length=50, default="全国在逃人员信息库")
+
+    class Meta:
+        ordering = ["-listed_on"]
+        verbose_name = verbose_name_plural = "在逃人员"
+
+    def __str__(self) -> str:
+        return f"{self.case_number}"
+
+
+class FloatingRegistration(models.Model):
+    """流动人口登记: a person living away from their household, registered at a station."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="floating_registrations")
+    residence_unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="floating_residents", verbose_name="居住地派出所"
+    )
+    address = models.CharField("居住地址", max_length=200)
+    registered_on = models.DateField("登记日期")
+    valid_until = models.DateField("有效期至", null=True, blank=True)
+    active = models.BooleanField("有效", default=True)
+
+    class Meta:
+        ordering = ["-registered_on"]
+        verbose_name = verbose_name_plural = "流动人口登记"
+
+    def __str__(self) -> str:
+        return f"{self.residence_unit} {self.registered_on}"

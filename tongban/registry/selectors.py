@@ -1,0 +1,124 @@
+"""Reads from the register, always through the viewer's jurisdiction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.http import Http404
+
+from tongban.core import idnumber
+from tongban.registry.access import Viewer
+from tongban.registry.models import Card, FloatingRegistration, Person, Unit, WantedPerson
+
+_PERSON_RELATED = ("sex", "ethnicity", "relation", "registration_unit")
+
+
+def person_lookup(viewer: Viewer, raw_id_number: str) -> Person:
+    """One person by exact ID number. Roles with `person.lookup` search the whole province
+    (a clerk accepts people registered anywhere); others only their subtree. 404 otherwise."""
+    number = idnumber.normalize(raw_id_number)
+    if len(number) == 15:
+        number = idnumber.to_18(number) if number.isdigit() else number
+    if viewer.can("person.lookup"):
+        people = Person.objects.all()
+    else:
+        people = Person.objects.visible_to(viewer, "person.view")
+    person = people.select_related(*_PERSON_RELATED).filter(id_number=number).first()
+    if person is None:
+        raise Http404("未找到该公民身份号码对应的人员")
+    return person
+
+
+def person_get(viewer: Viewer, pk: int) -> Person:
+    """A full record of the viewer's subtree; 404 for everybody else's."""
+    person = (
+        Person.objects.visible_to(viewer, "person.view")
+        .select_related(*_PERSON_RELATED)
+        .filter(pk=pk)
+        .first()
+    )
+    if person is None:
+        raise Http404("未找到该人员")
+    return person
+
+
+@dataclass(frozen=True)
+class PersonFilters:
+    name: str = ""
+    household_no: str = ""
+    unit_code: str = ""
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Person]
+    next_after: int | None
+
+
+def people_page(viewer: Viewer, filters: PersonFilters, *, after: int | None = None, limit: int = 50) -> Page:
+    """Keyset pagination by primary key: page N costs the same as page 1 on a big register."""
+    people = Person.objects.visible_to(viewer, "person.browse").select_related("sex", "registration_unit")
+    if filters.name:
+        people = people.filter(name__startswith=filters.name)
+    if filters.household_no:
+        people = people.filter(household_no=filters.household_no)
+    if filters.unit_code:
+        unit = Unit.objects.filter(code=filters.unit_code).first()
+        people = (
+            people.filter(registration_unit__in=Unit.objects.subtree(unit).values("pk"))
+            if unit
+            else people.none()
+        )
+    if filters.status:
+        people = people.filter(status=filters.status)
+    if after is not None:
+        people = people.filter(pk__gt=after)
+    rows = list(people.order_by("pk")[: limit + 1])
+    next_after = rows[limit - 1].pk if len(rows) > limit else None
+    return Page(rows=rows[:limit], next_after=next_after)
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """Everything the full record page shows, fetched in a fixed number of queries."""
+
+    person: Person
+    cards: list[Card]
+    household: list[Person]
+    wanted: list[WantedPerson]
+    floating: list[FloatingRegistration]
+
+
+def person_record(viewer: Viewer, person: Person) -> PersonRecord:
+    """The record as `viewer` may see it. A person looked up from outside the viewer's subtree
+    (a clerk accepting someone registered elsewhere) comes without their household members:
+    acceptance needs the applicant, not their relatives."""
+    household: list[Person] = []
+    in_subtree = Person.objects.visible_to(viewer, "person.view").filter(pk=person.pk).exists()
+    if person.household_no and in_subtree:
+        household = list(
+            Person.objects.filter(
+                registration_unit=person.registration_unit_id, household_no=person.household_no
+            )
+            .exclude(pk=person.pk)
+            .select_related("relation", "sex")
+            .order_by("relation_id", "birth_date")
+        )
+    wanted: list[WantedPerson] = []
+    if viewer.can("watchlist.view"):
+        wanted = list(
+            WantedPerson.objects.filter(Q(person=person) | Q(id_number=person.id_number), active=True)
+        )
+    return PersonRecord(
+        person=person,
+        cards=list(person.cards.order_by("-valid_from")),
+        household=household,
+        wanted=wanted,
+        floating=list(person.floating_registrations.select_related("residence_unit").filter(active=True)),
+    )
+
+
+def units_visible(viewer: Viewer) -> list[Unit]:
+    return list(Unit.objects.visible_to(viewer).order_by("path"))

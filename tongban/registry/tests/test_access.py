@@ -1,0 +1,191 @@
+"""Jurisdiction: every role against every register endpoint, the denied ones included."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from tongban.audit.models import AuditEvent
+from tongban.registry.models import Person, Unit
+from tongban.testing.factories import PersonFactory, station
+from tongban.testing.personas import Personas, login
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def nanchang_person() -> Person:
+    """Registered at 东湖区城关派出所 (360102001), 南昌."""
+    return PersonFactory(name="南昌人", birth_date=datetime.date(1988, 2, 29))
+
+
+@pytest.fixture
+def ganzhou_person() -> Person:
+    return PersonFactory(name="赣州人", registration_unit=station("360702001"))
+
+
+# role persona → can it open a Nanchang (东湖区) person's full record by URL?
+DETAIL_ACCESS = {
+    "nanchang_clerk": True,
+    "nanchang_reviewer": True,  # station 360102002 — same county but another station: not in its subtree
+    "nanchang_distributor": True,
+    "ganzhou_clerk": False,
+    "donghu_supervisor": True,
+    "nanchang_supervisor": True,
+    "province_supervisor": True,
+    "centre_operator": False,
+    "finance": False,
+    "civil_affairs": False,
+    "campaign_manager": False,
+    "auditor": False,
+    "admin": True,
+}
+DETAIL_ACCESS["nanchang_reviewer"] = False
+
+
+@pytest.mark.parametrize("who", sorted(DETAIL_ACCESS))
+def test_full_record_by_url_only_within_the_subtree(
+    client: Client, personas: Personas, nanchang_person: Person, who: str
+) -> None:
+    login(client, personas.all()[who])
+    response = client.get(f"/people/{nanchang_person.pk}/")
+    assert response.status_code == (200 if DETAIL_ACCESS[who] else 404)
+    viewed = AuditEvent.objects.filter(action="person.view", object_id=str(nanchang_person.pk)).exists()
+    assert viewed is DETAIL_ACCESS[who]
+
+
+@pytest.mark.parametrize("who", sorted(DETAIL_ACCESS))
+def test_full_record_by_api_only_within_the_subtree(
+    personas: Personas, nanchang_person: Person, who: str
+) -> None:
+    api = APIClient()
+    api.force_authenticate(personas.all()[who], token="t")
+    response = api.get(f"/api/v1/people/{nanchang_person.pk}")
+    assert response.status_code == (200 if DETAIL_ACCESS[who] else 404)
+    if not DETAIL_ACCESS[who]:
+        assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("who", sorted(DETAIL_ACCESS))
+def test_lists_never_show_another_subtree(
+    personas: Personas, nanchang_person: Person, ganzhou_person: Person, who: str
+) -> None:
+    user = personas.all()[who]
+    api = APIClient()
+    api.force_authenticate(user, token="t")
+    ids = {row["id"] for row in api.get("/api/v1/people").json()["results"]}
+    assert all(
+        user.unit is not None and Person.objects.get(pk=pk).registration_unit.path.startswith(user.unit.path)
+        for pk in ids
+    )
+    visible = Person.objects.visible_to(user, "person.browse")
+    assert (nanchang_person.pk in ids) is visible.filter(pk=nanchang_person.pk).exists()
+
+
+def test_list_rows_mask_id_numbers(client: Client, personas: Personas, nanchang_person: Person) -> None:
+    login(client, personas.nanchang_clerk)
+    page = client.get("/people/").content.decode()
+    assert nanchang_person.id_number not in page
+    assert nanchang_person.id_number[:6] + "********" + nanchang_person.id_number[-4:] in page
+    api = APIClient()
+    api.force_authenticate(personas.nanchang_clerk, token="t")
+    (row,) = [r for r in api.get("/api/v1/people").json()["results"] if r["id"] == nanchang_person.pk]
+    assert row["id_number"] == nanchang_person.id_number[:6] + "********" + nanchang_person.id_number[-4:]
+
+
+def test_clerk_looks_up_anyone_in_the_province_by_exact_number(
+    client: Client, personas: Personas, nanchang_person: Person
+) -> None:
+    login(client, personas.ganzhou_clerk)
+    response = client.post("/people/lookup/", {"id_number": nanchang_person.id_number.lower()})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert nanchang_person.id_number in page and "南昌人" in page
+    event = AuditEvent.objects.get(action="person.view", object_id=str(nanchang_person.pk))
+    assert (event.actor_username, event.unit_code, event.detail) == (
+        "ganzhou_clerk",
+        "360702001",
+        {"how": "lookup"},
+    )
+    assert event.remote_addr == "127.0.0.1"
+    # ...but cannot then browse to the record, or list Nanchang's people.
+    assert client.get(f"/people/{nanchang_person.pk}/").status_code == 404
+    assert "南昌人" not in client.get("/people/").content.decode()
+
+
+def test_lookup_of_someone_else_shows_no_household(
+    client: Client, personas: Personas, nanchang_person: Person
+) -> None:
+    relative = PersonFactory(household_no=nanchang_person.household_no, name="同户亲属", relation_id="10")
+    login(client, personas.ganzhou_clerk)
+    page = client.post("/people/lookup/", {"id_number": nanchang_person.id_number}).content.decode()
+    assert relative.name not in page
+    login(client, personas.nanchang_clerk)
+    page = client.post("/people/lookup/", {"id_number": nanchang_person.id_number}).content.decode()
+    assert relative.name in page
+
+
+def test_supervisors_may_not_search_outside_their_subtree(
+    client: Client, personas: Personas, ganzhou_person: Person
+) -> None:
+    login(client, personas.nanchang_supervisor)
+    response = client.post("/people/lookup/", {"id_number": ganzhou_person.id_number})
+    assert "不在您的查询范围内" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="person.view").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("", "请输入公民身份号码"), ("36010219900517", "18 位"), ("360102199005171234", "校验码")],
+)
+def test_lookup_form_explains_bad_numbers_in_chinese(
+    client: Client, personas: Personas, value: str, message: str
+) -> None:
+    login(client, personas.nanchang_clerk)
+    page = client.post("/people/lookup/", {"id_number": value}).content.decode()
+    assert message in page
+
+
+def test_api_lookup_validates_and_scopes(personas: Personas, nanchang_person: Person) -> None:
+    api = APIClient()
+    api.force_authenticate(personas.centre_operator, token="t")
+    assert api.post("/api/v1/people/lookup", {"id_number": nanchang_person.id_number}).status_code == 404
+    api.force_authenticate(personas.ganzhou_clerk, token="t")
+    bad = api.post("/api/v1/people/lookup", {"id_number": "123"})
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "invalid"
+    assert bad.json()["fields"]["id_number"][0]["code"] == "invalid_id_number"
+    good = api.post("/api/v1/people/lookup", {"id_number": nanchang_person.id_number})
+    assert good.status_code == 200
+    body = good.json()
+    assert body["id_number"] == nanchang_person.id_number
+    assert body["registration_unit"]["code"] == "360102001"
+    assert body["household"] == []
+
+
+def test_keyset_pagination_walks_the_whole_subtree(personas: Personas) -> None:
+    PersonFactory.create_batch(120)
+    api = APIClient()
+    api.force_authenticate(personas.donghu_supervisor, token="t")
+    seen: list[int] = []
+    after = ""
+    while True:
+        body = api.get(f"/api/v1/people?after={after}").json()
+        seen.extend(row["id"] for row in body["results"])
+        if body["next_after"] is None:
+            break
+        after = str(body["next_after"])
+    assert seen == sorted(seen)
+    assert len(seen) == Person.objects.visible_to(personas.donghu_supervisor).count() == 120
+
+
+def test_units_are_scoped(personas: Personas) -> None:
+    api = APIClient()
+    api.force_authenticate(personas.nanchang_supervisor, token="t")
+    codes = {u["code"] for u in api.get("/api/v1/units").json()}
+    assert "3601" in codes and "360102001" in codes
+    assert not any(code.startswith("3607") for code in codes)
+    assert codes == set(Unit.objects.subtree(Unit.objects.get(code="3601")).values_list("code", flat=True))

@@ -1,0 +1,73 @@
+"""Named personas, one per role and unit (healthchecks' alice/bob/charlie), and a login helper."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tongban.accounts.models import User
+from tongban.registry.models import Unit
+from tongban.testing.factories import PASSWORD, UserFactory
+
+
+@dataclass(frozen=True)
+class Personas:
+    """Who is who: `<city>_<role>`; units are real Jiangxi codes."""
+
+    nanchang_clerk: User  # 东湖区城关派出所 360102001
+    nanchang_reviewer: User  # 东湖区城东派出所 360102002
+    nanchang_distributor: User  # 360102001
+    ganzhou_clerk: User  # 章贡区城关派出所 360702001
+    donghu_supervisor: User  # 南昌市公安局东湖分局 360102
+    nanchang_supervisor: User  # 南昌市公安局 3601
+    province_supervisor: User  # 江西省公安厅 36
+    centre_operator: User  # 省制证中心 360000901
+    finance: User  # 东湖分局 360102
+    civil_affairs: User  # 南昌市公安局 3601
+    campaign_manager: User  # 南昌市公安局 3601
+    auditor: User  # 江西省公安厅 36
+    admin: User  # 江西省公安厅 36
+
+    def all(self) -> dict[str, User]:
+        return dict(self.__dict__)
+
+
+PERSONA_UNITS = {
+    "nanchang_clerk": ("clerk", "360102001"),
+    "nanchang_reviewer": ("reviewer", "360102002"),
+    "nanchang_distributor": ("distributor", "360102001"),
+    "ganzhou_clerk": ("clerk", "360702001"),
+    "donghu_supervisor": ("supervisor", "360102"),
+    "nanchang_supervisor": ("supervisor", "3601"),
+    "province_supervisor": ("supervisor", "36"),
+    "centre_operator": ("centre_operator", "360000901"),
+    "finance": ("finance", "360102"),
+    "civil_affairs": ("civil_affairs", "3601"),
+    "campaign_manager": ("campaign_manager", "3601"),
+    "auditor": ("auditor", "36"),
+    "admin": ("admin", "36"),
+}
+
+
+def make_personas() -> Personas:
+    users: dict[str, User] = {
+        name: UserFactory.create(
+            username=name, role=role, unit=Unit.objects.get(code=code), is_staff=(role == "admin")
+        )
+        for name, (role, code) in PERSONA_UNITS.items()
+    }
+    return Personas(**users)
+
+
+def login(client: Client, user: User) -> Client:
+    """Sign in a session and mark the second factor verified where the role needs one."""
+    assert client.login(username=user.username, password=PASSWORD)
+    if user.requires_second_factor:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
