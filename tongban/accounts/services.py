@@ -24,6 +24,9 @@ def totp_pending_device(user: User) -> TOTPDevice:
 @transaction.atomic
 def totp_confirm(*, user: User, token: str, request: HttpRequest | None = None) -> TOTPDevice | None:
     device = totp_pending_device(user)
+    allowed, _ = device.verify_is_allowed()
+    if not allowed:
+        raise Throttled
     if not device.verify_token(token):
         return None
     TOTPDevice.objects.filter(user=user, confirmed=True).delete()
@@ -33,11 +36,18 @@ def totp_confirm(*, user: User, token: str, request: HttpRequest | None = None) 
     return device
 
 
+class Throttled(Exception):
+    """Too many wrong codes in a row: django-otp makes the user wait (doubling each time)."""
+
+
 def totp_verify(*, user: User, token: str) -> TOTPDevice | None:
     device = totp_device_for(user)
-    if device is not None and device.verify_token(token):
-        return device
-    return None
+    if device is None:
+        return None
+    allowed, _ = device.verify_is_allowed()
+    if not allowed:
+        raise Throttled
+    return device if device.verify_token(token) else None
 
 
 @transaction.atomic

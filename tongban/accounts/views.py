@@ -19,6 +19,8 @@ from tongban.accounts.forms import LoginForm, TokenForm
 from tongban.accounts.models import User
 from tongban.audit.services import record
 
+THROTTLED = "尝试过于频繁，请稍候几秒再输入新的动态口令。"
+
 
 def _safe_next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
@@ -57,14 +59,22 @@ def otp_view(request: HttpRequest) -> HttpResponse:
         return redirect("/accounts/otp/setup/?" + urlencode({"next": _safe_next(request)}))
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = services.totp_verify(user=user, token=form.cleaned_data["token"])
-        if device is not None:
-            otp_login(request, device)
-            record(
-                actor=user, action="auth.otp_verified", object_type="user", object_id=user.pk, request=request
-            )
-            return HttpResponseRedirect(_safe_next(request))
-        form.add_error("token", "动态口令不正确或已过期，请重新输入。")
+        try:
+            device = services.totp_verify(user=user, token=form.cleaned_data["token"])
+        except services.Throttled:
+            form.add_error("token", THROTTLED)
+        else:
+            if device is not None:
+                otp_login(request, device)
+                record(
+                    actor=user,
+                    action="auth.otp_verified",
+                    object_type="user",
+                    object_id=user.pk,
+                    request=request,
+                )
+                return HttpResponseRedirect(_safe_next(request))
+            form.add_error("token", "动态口令不正确或已过期，请重新输入。")
     return render(request, "accounts/otp.html", {"form": form, "next": _safe_next(request)})
 
 
@@ -74,23 +84,23 @@ def otp_setup_view(request: HttpRequest) -> HttpResponse:
     device = services.totp_pending_device(user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        confirmed = services.totp_confirm(user=user, token=form.cleaned_data["token"], request=request)
-        if confirmed is not None:
-            otp_login(request, confirmed)
-            messages.success(request, "动态口令已绑定，今后登录需输入验证器显示的6位数字。")
-            return HttpResponseRedirect(_safe_next(request))
-        form.add_error("token", "动态口令不正确，请确认手机时间准确后重试。")
-    secret = device.bin_key.hex()
-    qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4)
-    return render(
-        request,
-        "accounts/otp_setup.html",
-        {"form": form, "qr_svg": qr_svg, "secret_b32": _base32(secret), "next": _safe_next(request)},
-    )
-
-
-def _base32(secret_hex: str) -> str:
-    return base64.b32encode(bytes.fromhex(secret_hex)).decode().rstrip("=")
+        try:
+            confirmed = services.totp_confirm(user=user, token=form.cleaned_data["token"], request=request)
+        except services.Throttled:
+            form.add_error("token", THROTTLED)
+        else:
+            if confirmed is not None:
+                otp_login(request, confirmed)
+                messages.success(request, "动态口令已绑定，今后登录需输入验证器显示的6位数字。")
+                return HttpResponseRedirect(_safe_next(request))
+            form.add_error("token", "动态口令不正确，请确认手机时间准确后重试。")
+    context = {
+        "form": form,
+        "qr_svg": segno.make(device.config_url, error="m").svg_inline(scale=4),
+        "secret_b32": base64.b32encode(device.bin_key).decode().rstrip("="),
+        "next": _safe_next(request),
+    }
+    return render(request, "accounts/otp_setup.html", context)
 
 
 class LogoutView(auth_views.LogoutView):

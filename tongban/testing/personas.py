@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.test import APIClient
 
 from tongban.accounts.models import User
+from tongban.accounts.services import api_token_issue
 from tongban.registry.models import Unit
 from tongban.testing.factories import PASSWORD, UserFactory
 
@@ -71,3 +73,10 @@ def login(client: Client, user: User) -> Client:
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.save()
     return client
+
+
+def api_client(user: User) -> APIClient:
+    """An API client holding a token issued to `user` the way `POST /api/v1/auth/token` does."""
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION="Token " + api_token_issue(user=user))
+    return api

@@ -6,12 +6,11 @@ import datetime
 
 import pytest
 from django.test import Client
-from rest_framework.test import APIClient
 
 from tongban.audit.models import AuditEvent
 from tongban.registry.models import Person, Unit
 from tongban.testing.factories import PersonFactory, station
-from tongban.testing.personas import Personas, login
+from tongban.testing.personas import Personas, api_client, login
 
 pytestmark = pytest.mark.django_db
 
@@ -19,12 +18,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def nanchang_person() -> Person:
     """Registered at 东湖区城关派出所 (360102001), 南昌."""
-    return PersonFactory(name="南昌人", birth_date=datetime.date(1988, 2, 29))
+    return PersonFactory.create(name="南昌人", birth_date=datetime.date(1988, 2, 29))
 
 
 @pytest.fixture
 def ganzhou_person() -> Person:
-    return PersonFactory(name="赣州人", registration_unit=station("360702001"))
+    return PersonFactory.create(name="赣州人", registration_unit=station("360702001"))
 
 
 # role persona → can it open a Nanchang (东湖区) person's full record by URL?
@@ -61,8 +60,7 @@ def test_full_record_by_url_only_within_the_subtree(
 def test_full_record_by_api_only_within_the_subtree(
     personas: Personas, nanchang_person: Person, who: str
 ) -> None:
-    api = APIClient()
-    api.force_authenticate(personas.all()[who], token="t")
+    api = api_client(personas.all()[who])
     response = api.get(f"/api/v1/people/{nanchang_person.pk}")
     assert response.status_code == (200 if DETAIL_ACCESS[who] else 404)
     if not DETAIL_ACCESS[who]:
@@ -74,8 +72,7 @@ def test_lists_never_show_another_subtree(
     personas: Personas, nanchang_person: Person, ganzhou_person: Person, who: str
 ) -> None:
     user = personas.all()[who]
-    api = APIClient()
-    api.force_authenticate(user, token="t")
+    api = api_client(user)
     ids = {row["id"] for row in api.get("/api/v1/people").json()["results"]}
     assert all(
         user.unit is not None and Person.objects.get(pk=pk).registration_unit.path.startswith(user.unit.path)
@@ -90,8 +87,7 @@ def test_list_rows_mask_id_numbers(client: Client, personas: Personas, nanchang_
     page = client.get("/people/").content.decode()
     assert nanchang_person.id_number not in page
     assert nanchang_person.id_number[:6] + "********" + nanchang_person.id_number[-4:] in page
-    api = APIClient()
-    api.force_authenticate(personas.nanchang_clerk, token="t")
+    api = api_client(personas.nanchang_clerk)
     (row,) = [r for r in api.get("/api/v1/people").json()["results"] if r["id"] == nanchang_person.pk]
     assert row["id_number"] == nanchang_person.id_number[:6] + "********" + nanchang_person.id_number[-4:]
 
@@ -119,7 +115,9 @@ def test_clerk_looks_up_anyone_in_the_province_by_exact_number(
 def test_lookup_of_someone_else_shows_no_household(
     client: Client, personas: Personas, nanchang_person: Person
 ) -> None:
-    relative = PersonFactory(household_no=nanchang_person.household_no, name="同户亲属", relation_id="10")
+    relative = PersonFactory.create(
+        household_no=nanchang_person.household_no, name="同户亲属", relation_id="10"
+    )
     login(client, personas.ganzhou_clerk)
     page = client.post("/people/lookup/", {"id_number": nanchang_person.id_number}).content.decode()
     assert relative.name not in page
@@ -150,10 +148,9 @@ def test_lookup_form_explains_bad_numbers_in_chinese(
 
 
 def test_api_lookup_validates_and_scopes(personas: Personas, nanchang_person: Person) -> None:
-    api = APIClient()
-    api.force_authenticate(personas.centre_operator, token="t")
+    api = api_client(personas.centre_operator)
     assert api.post("/api/v1/people/lookup", {"id_number": nanchang_person.id_number}).status_code == 404
-    api.force_authenticate(personas.ganzhou_clerk, token="t")
+    api = api_client(personas.ganzhou_clerk)
     bad = api.post("/api/v1/people/lookup", {"id_number": "123"})
     assert bad.status_code == 400
     assert bad.json()["code"] == "invalid"
@@ -168,8 +165,7 @@ def test_api_lookup_validates_and_scopes(personas: Personas, nanchang_person: Pe
 
 def test_keyset_pagination_walks_the_whole_subtree(personas: Personas) -> None:
     PersonFactory.create_batch(120)
-    api = APIClient()
-    api.force_authenticate(personas.donghu_supervisor, token="t")
+    api = api_client(personas.donghu_supervisor)
     seen: list[int] = []
     after = ""
     while True:
@@ -183,8 +179,7 @@ def test_keyset_pagination_walks_the_whole_subtree(personas: Personas) -> None:
 
 
 def test_units_are_scoped(personas: Personas) -> None:
-    api = APIClient()
-    api.force_authenticate(personas.nanchang_supervisor, token="t")
+    api = api_client(personas.nanchang_supervisor)
     codes = {u["code"] for u in api.get("/api/v1/units").json()}
     assert "3601" in codes and "360102001" in codes
     assert not any(code.startswith("3607") for code in codes)

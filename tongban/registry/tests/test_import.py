@@ -135,7 +135,7 @@ def test_identical_repeated_row_is_imported_once(tmp_path: Path) -> None:
 
 
 def test_same_number_registered_to_someone_else_is_a_duplicate(tmp_path: Path) -> None:
-    existing = PersonFactory(name="赵六", birth_date=datetime.date(1990, 5, 17))
+    existing = PersonFactory.create(name="赵六", birth_date=datetime.date(1990, 5, 17))
     path = write(tmp_path, row(existing.id_number, name="钱七"), row(num(43)))
     result = import_people(path, actor=None, today=TODAY)
     assert result.counts()["rejected"] == 1

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client, override_settings
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.test import APIClient
+
+from tongban.accounts.roles import ROLE_ACTIONS, Role, role_can
+from tongban.audit.models import AuditEvent
+from tongban.testing.factories import PASSWORD
+from tongban.testing.personas import Personas
+
+pytestmark = pytest.mark.django_db
+
+
+def _code(device: TOTPDevice) -> str:
+    return f"{totp(device.bin_key, step=device.step, digits=device.digits):06d}"
+
+
+def test_login_page_is_in_chinese(client: Client) -> None:
+    page = client.get("/accounts/login/").content.decode()
+    assert "登录" in page and "用户名" in page and "密码" in page
+
+
+def test_anonymous_users_are_sent_to_login(client: Client) -> None:
+    response = client.get("/people/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_clerk_logs_in_with_password(client: Client, personas: Personas) -> None:
+    response = client.post("/accounts/login/", {"username": "nanchang_clerk", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/"
+    page = client.get("/").content.decode()
+    assert "受理员" in page and "东湖区城关派出所" in page
+    assert AuditEvent.objects.filter(action="auth.login", actor_username="nanchang_clerk").exists()
+
+
+def test_wrong_password_is_refused_in_chinese_and_audited(client: Client, personas: Personas) -> None:
+    response = client.post("/accounts/login/", {"username": "nanchang_clerk", "password": "wrong-password"})
+    assert response.status_code == 200
+    assert "用户名或密码不正确" in response.content.decode()
+    assert AuditEvent.objects.filter(action="auth.login_failed").exists()
+
+
+def test_passwords_are_stored_hashed(personas: Personas) -> None:
+    assert PASSWORD not in personas.nanchang_clerk.password
+    assert personas.nanchang_clerk.check_password(PASSWORD)
+
+
+@override_settings(OTP_TOTP_THROTTLE_FACTOR=0)  # the test retries at once after a wrong code
+def test_admin_must_enrol_totp_then_use_it(client: Client, personas: Personas) -> None:
+    response = client.post("/accounts/login/", {"username": "admin", "password": PASSWORD})
+    assert response["Location"].startswith("/accounts/otp/")
+    # Not verified yet: every page leads back to the second factor.
+    assert client.get("/people/")["Location"].startswith("/accounts/otp/")
+    setup = client.get("/accounts/otp/", follow=True)
+    assert "绑定动态口令" in setup.content.decode() and "<svg" in setup.content.decode()
+    device = TOTPDevice.objects.get(user=personas.admin, confirmed=False)
+    bad = client.post("/accounts/otp/setup/", {"token": "000000" if _code(device) != "000000" else "111111"})
+    assert "动态口令不正确" in bad.content.decode()
+    client.post("/accounts/otp/setup/", {"token": _code(device)})
+    assert client.get("/people/").status_code == 200
+    # The next login asks for the code of the confirmed device.
+    client.logout()
+    client.post("/accounts/login/", {"username": "admin", "password": PASSWORD})
+    assert "动态口令验证" in client.get("/accounts/otp/").content.decode()
+    device.refresh_from_db()
+    device.last_t = -1  # allow the same 30-second code again in this test
+    device.save()
+    response = client.post("/accounts/otp/", {"token": _code(device), "next": "/people/"})
+    assert response["Location"] == "/people/"
+
+
+def test_repeated_wrong_codes_are_throttled(client: Client, personas: Personas) -> None:
+    device = TOTPDevice.objects.create(user=personas.admin, name="t", confirmed=True)
+    client.post("/accounts/login/", {"username": "admin", "password": PASSWORD})
+    wrong = "000000" if _code(device) != "000000" else "111111"
+    client.post("/accounts/otp/", {"token": wrong})
+    page = client.post("/accounts/otp/", {"token": _code(device)}).content.decode()
+    assert "尝试过于频繁" in page
+
+
+def test_open_redirects_are_refused(client: Client, personas: Personas) -> None:
+    response = client.post(
+        "/accounts/login/",
+        {"username": "nanchang_clerk", "password": PASSWORD, "next": "https://evil.example/"},
+    )
+    assert response["Location"] == "/"
+
+
+def test_api_token_needs_otp_for_admins(personas: Personas) -> None:
+    api = APIClient()
+    clerk = api.post(
+        "/api/v1/auth/token", {"username": "nanchang_clerk", "password": PASSWORD}, format="json"
+    )
+    assert clerk.status_code == 200 and len(clerk.json()["token"]) == 40
+    wrong = api.post("/api/v1/auth/token", {"username": "nanchang_clerk", "password": "nope"}, format="json")
+    assert (wrong.status_code, wrong.json()["code"]) == (401, "invalid_credentials")
+    assert "不正确" in wrong.json()["message"]
+    missing = api.post("/api/v1/auth/token", {"username": "admin", "password": PASSWORD}, format="json")
+    assert (missing.status_code, missing.json()["code"]) == (401, "second_factor_required")
+    device = TOTPDevice.objects.create(user=personas.admin, name="t", confirmed=True)
+    ok = api.post(
+        "/api/v1/auth/token", {"username": "admin", "password": PASSWORD, "otp": _code(device)}, format="json"
+    )
+    assert ok.status_code == 200
+    api.credentials(HTTP_AUTHORIZATION="Token " + ok.json()["token"])
+    assert api.get("/api/v1/units").status_code == 200
+
+
+def test_token_authenticates_and_bad_input_uses_the_error_shape(personas: Personas) -> None:
+    api = APIClient()
+    assert api.get("/api/v1/people").json()["code"] == "not_authenticated"
+    bad = api.post("/api/v1/auth/token", {"username": ""}, format="json")
+    assert bad.status_code == 400
+    body = bad.json()
+    assert body["code"] == "invalid" and set(body["fields"]) == {"username", "password"}
+    assert all({"code", "message"} <= set(err) for errs in body["fields"].values() for err in errs)
+
+
+def test_admin_session_without_second_factor_cannot_use_the_api(client: Client, personas: Personas) -> None:
+    client.post("/accounts/login/", {"username": "admin", "password": PASSWORD})
+    assert client.get("/api/v1/people").status_code == 403
+
+
+def test_every_role_has_a_label_and_actions() -> None:
+    assert set(ROLE_ACTIONS) == set(Role)
+    assert all(role.label for role in Role)
+    assert role_can("clerk", "person.lookup")
+    assert not role_can("centre_operator", "person.browse")
+    assert not role_can("nonsense", "person.browse")
