@@ -9,7 +9,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-_ALLOWED_PREFIXES = ("/accounts/", "/static/", "/i18n/", "/guide/")
+_ALLOWED_PREFIXES = ("/accounts/", "/static/")
 
 
 class SecondFactorMiddleware:

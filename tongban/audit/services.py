@@ -7,6 +7,7 @@ import getpass
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -39,7 +40,10 @@ def _cli_username() -> str:
 def client_address(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
-    # Behind nginx, REMOTE_ADDR is set from X-Real-IP by the proxy (see deploy/nginx.conf).
+    # Behind nginx, the peer is the proxy; it passes the client's address as X-Real-IP
+    # (deploy/nginx.conf). Trusted only when configured, or anyone could forge it.
+    if settings.BEHIND_PROXY and request.META.get("HTTP_X_REAL_IP"):
+        return request.META["HTTP_X_REAL_IP"]
     return request.META.get("REMOTE_ADDR") or None
 
 

@@ -2,9 +2,8 @@
 
 The generator is pure Python and deterministic: every random choice comes from one
 `random.Random(seed)`, never the global generator, and nothing depends on dict or set
-ordering. Ages are computed against "today" in Asia/Shanghai so that the data stays
-plausible whenever it is seeded; the same seed on the same day therefore gives identical
-data (a different day shifts birth dates and card histories).
+ordering. Ages and card histories are computed against the fixed `REFERENCE_DATE`, not the
+clock, so a seed gives identical data on any day (people simply grow older afterwards).
 
 Every person is fictitious; ID numbers are valid in form (region code, birth date, sequence
 parity, check character) but are not meant to belong to anyone.
@@ -20,7 +19,6 @@ import datetime
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -48,7 +46,8 @@ DEMO_TOTP_DEVICE_NAME = "演示动态口令"
 # The station the clerk works at: the generator makes sure a wanted person is registered there.
 FEATURED_STATION = "360102001"
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+# "Today" for the synthetic register: fixed so that the data depends on the seed alone.
+REFERENCE_DATE = datetime.date(2026, 11, 1)
 EARLIEST_BIRTH = datetime.date(1935, 1, 1)
 FIRST_GENERATION_START = datetime.date(1985, 1, 1)  # first-generation cards issued from 1984-85
 FIRST_GENERATION_ROLLOUT_END = datetime.date(1991, 12, 31)
@@ -203,10 +202,6 @@ HOUSEHOLD_SIZE_WEIGHTS = ((1, 15), (2, 25), (3, 28), (4, 20), (5, 8), (6, 4))
 
 # ---------------------------------------------------------------------------------------------
 # Dates
-
-
-def today_in_china() -> datetime.date:
-    return datetime.datetime.now(tz=SHANGHAI).date()
 
 
 def add_years(day: datetime.date, years: int) -> datetime.date:
@@ -806,7 +801,7 @@ def seed_demo(*, people: int, seed: int, today: datetime.date | None = None) -> 
         raise DemoRefused("refusing to load demo data (shared demo passwords) into a production system")
     if people < 0:
         raise ValueError("the number of people cannot be negative")
-    today = today or today_in_china()
+    today = today or REFERENCE_DATE
     units = units_load_province(
         province_code=PROVINCE_CODE, stations_per_county=STATIONS_PER_COUNTY, actor=None
     )

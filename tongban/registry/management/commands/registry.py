@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
@@ -31,7 +32,13 @@ class Command(BaseCommand):
         # The bar goes to stderr and only on a terminal, so stdout stays one JSON line.
         with tqdm(unit=" rows", disable=not sys.stderr.isatty(), file=sys.stderr, desc="导入") as bar:
             try:
-                result = import_people(path, actor=None, encoding=options["encoding"], progress=bar.update)
+                result = import_people(
+                    path,
+                    actor=None,
+                    encoding=options["encoding"],
+                    chunk_size=settings.IMPORT_BATCH_SIZE,
+                    progress=bar.update,
+                )
             except ImportFileError as exc:
                 raise CommandError(str(exc)) from exc
         with report.open("w", encoding="utf-8-sig", newline="") as handle:
