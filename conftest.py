@@ -25,6 +25,15 @@ def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequ
     yield
 
 
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    """Login lockouts and API throttles live in the cache; no test inherits another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def personas(db: None) -> Personas:
     return make_personas()

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tongban import views
@@ -20,6 +21,8 @@ urlpatterns = [
     path("accounts/", include("tongban.accounts.urls")),
     path("", include("tongban.registry.urls")),
     path("audit/", include("tongban.audit.urls")),
+    # The admin signs in through the same audited login (and second factor) as everyone else.
+    path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

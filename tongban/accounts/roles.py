@@ -55,7 +55,9 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.CIVIL_AFFAIRS: frozenset({"unit.view"}),
     Role.CAMPAIGN_MANAGER: frozenset({"person.browse", "unit.view"}),
     Role.AUDITOR: frozenset({"audit.view", "unit.view"}),
-    Role.ADMIN: frozenset({"person.browse", "person.view", "unit.view", "unit.manage", "registry.import"}),
+    Role.ADMIN: frozenset(
+        {"person.browse", "person.view", "unit.view", "unit.manage", "reference.manage", "user.manage"}
+    ),
 }
 
 # Roles whose accounts must confirm a TOTP code at every login.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -9,6 +10,30 @@ from rest_framework.authtoken.models import Token
 
 from tongban.accounts.models import User
 from tongban.audit.services import record
+
+# Password guessing: after LOCKOUT_FAILURES wrong passwords for one username, refuse it for
+# LOCKOUT_MINUTES. Counted in the cache (per process with the default cache; shared once a Redis
+# cache is configured).
+LOCKOUT_FAILURES = 5
+LOCKOUT_MINUTES = 15
+
+
+def _failure_key(username: str) -> str:
+    return "login-failures:" + username.strip().lower()[:150]
+
+
+def login_locked(username: str) -> bool:
+    return int(cache.get(_failure_key(username), 0)) >= LOCKOUT_FAILURES
+
+
+def login_failed(username: str) -> None:
+    key = _failure_key(username)
+    cache.add(key, 0, timeout=LOCKOUT_MINUTES * 60)
+    cache.incr(key)
+
+
+def login_succeeded(username: str) -> None:
+    cache.delete(_failure_key(username))
 
 
 def totp_device_for(user: User) -> TOTPDevice | None:

@@ -34,15 +34,28 @@ class LoginView(auth_views.LoginView):
     form_class = LoginForm
     redirect_authenticated_user = True
 
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        username = request.POST.get("username", "")
+        if services.login_locked(username):
+            form = self.get_form()
+            form.add_error(None, f"连续登录失败次数过多，请 {services.LOCKOUT_MINUTES} 分钟后再试。")
+            record(
+                actor=None, action="auth.login_locked", detail={"username": username[:150]}, request=request
+            )
+            return self.render_to_response(self.get_context_data(form=form))
+        return super().post(request, *args, **kwargs)
+
     def form_valid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]
         response = super().form_valid(form)
         user = form.get_user()
+        services.login_succeeded(user.username)
         record(actor=user, action="auth.login", object_type="user", object_id=user.pk, request=self.request)
         if user.requires_second_factor or services.totp_device_for(user) is not None:
             return redirect("/accounts/otp/?" + urlencode({"next": self.get_success_url()}))
         return response
 
     def form_invalid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]
+        services.login_failed(form.data.get("username", ""))
         record(
             actor=None,
             action="auth.login_failed",

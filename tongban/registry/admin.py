@@ -3,8 +3,13 @@ the audited register pages only."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
+from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
+
+from tongban.audit.services import record
 from tongban.registry.models import (
     ApplicationReason,
     Ethnicity,
@@ -17,8 +22,51 @@ from tongban.registry.models import (
 )
 
 
+class RoleAdmin(admin.ModelAdmin):
+    """Admin pages open to users whose role holds `manage_action` (not Django's per-model
+    permissions), and every change written to the audit trail like any other state change."""
+
+    manage_action = "reference.manage"
+
+    def _allowed(self, request: HttpRequest) -> bool:
+        return bool(getattr(request.user, "can", lambda action: False)(self.manage_action))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._allowed(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._allowed(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request)
+
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        self._audit(request, obj, "change" if change else "create", sorted(form.changed_data))
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        self._audit(request, obj, "delete", [])
+        super().delete_model(request, obj)
+
+    def _audit(self, request: HttpRequest, obj: Model, verb: str, fields: list[str]) -> None:
+        record(
+            actor=request.user,  # type: ignore[arg-type]
+            action=f"admin.{verb}",
+            object_type=obj._meta.label_lower,
+            object_id=obj.pk,
+            detail={"fields": fields},
+            request=request,
+        )
+
+
 @admin.register(Sex, Ethnicity, HouseholdRelation, FingerPosition)
-class CodeTableAdmin(admin.ModelAdmin):
+class CodeTableAdmin(RoleAdmin):
     list_display = ["code", "name", "active"]
     list_editable = ["active"]
     search_fields = ["code", "name"]
@@ -31,14 +79,15 @@ class ApplicationReasonAdmin(CodeTableAdmin):
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(RoleAdmin):
     list_display = ["code", "name", "level", "start_year", "end_year"]
     list_filter = ["level"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(RoleAdmin):
+    manage_action = "unit.manage"
     list_display = ["code", "name", "kind", "parent", "active"]
     list_filter = ["kind", "active"]
     search_fields = ["code", "name"]
@@ -47,5 +96,6 @@ class UnitAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProductionRoute)
-class ProductionRouteAdmin(admin.ModelAdmin):
+class ProductionRouteAdmin(RoleAdmin):
+    manage_action = "unit.manage"
     list_display = ["region_prefix", "centre", "note"]

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from tongban.accounts.roles import ROLE_ACTIONS, Role, role_can
 from tongban.audit.models import AuditEvent
 from tongban.testing.factories import PASSWORD
-from tongban.testing.personas import Personas
+from tongban.testing.personas import Personas, login
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +42,17 @@ def test_wrong_password_is_refused_in_chinese_and_audited(client: Client, person
     assert response.status_code == 200
     assert "用户名或密码不正确" in response.content.decode()
     assert AuditEvent.objects.filter(action="auth.login_failed").exists()
+
+
+def test_repeated_wrong_passwords_lock_the_username(client: Client, personas: Personas) -> None:
+    for _ in range(5):
+        client.post("/accounts/login/", {"username": "nanchang_clerk", "password": "wrong-password"})
+    page = client.post(
+        "/accounts/login/", {"username": "nanchang_clerk", "password": PASSWORD}
+    ).content.decode()
+    assert "连续登录失败次数过多" in page
+    assert "_auth_user_id" not in client.session
+    assert AuditEvent.objects.filter(action="auth.login_locked").exists()
 
 
 def test_passwords_are_stored_hashed(personas: Personas) -> None:
@@ -131,3 +142,23 @@ def test_every_role_has_a_label_and_actions() -> None:
     assert role_can("clerk", "person.lookup")
     assert not role_can("centre_operator", "person.browse")
     assert not role_can("nonsense", "person.browse")
+
+
+def test_admin_pages_follow_the_role_and_audit_changes(client: Client, personas: Personas) -> None:
+    assert client.get("/admin/login/")["Location"].startswith("/accounts/login/")
+    login(client, personas.admin)
+    assert client.get("/admin/registry/unit/").status_code == 200
+    assert client.get("/admin/accounts/user/").status_code == 200
+    response = client.post("/admin/registry/ethnicity/22/change/", {"code": "22", "name": "畲族"})
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="admin.change")
+    assert (event.object_type, event.object_id, event.detail) == (
+        "registry.ethnicity",
+        "22",
+        {"fields": ["active"]},
+    )
+    client.logout()
+    personas.nanchang_supervisor.is_staff = True  # even staff status opens nothing without the role
+    personas.nanchang_supervisor.save()
+    login(client, personas.nanchang_supervisor)
+    assert client.get("/admin/registry/unit/").status_code == 403
