@@ -35,5 +35,17 @@ def _clear_cache() -> Iterator[None]:
 
 
 @pytest.fixture
+def reference_data(transactional_db: None) -> None:
+    """Transactional tests start from flushed tables: reload what migrations put there (code
+    tables, regions) and the Jiangxi tree, as the session set-up did."""
+    from django.apps import apps
+
+    from tongban.registry.codes import load_code_tables
+
+    load_code_tables(lambda name: apps.get_model("registry", name))
+    units_load_province(province_code="36", stations_per_county=2, actor=None)
+
+
+@pytest.fixture
 def personas(db: None) -> Personas:
     return make_personas()

@@ -14,11 +14,9 @@ from tongban.registry.models import Person, Unit
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     viewer = as_viewer(request.user)
-    stats = {}
-    if viewer.unit is not None:
-        units = Unit.objects.visible_to(viewer)
-        stats = {
-            "stations": units.filter(kind=Unit.Kind.STATION).count(),
-            "people": Person.objects.visible_to(viewer, "person.browse").count(),
-        }
+    stats: dict[str, int] = {}
+    if viewer.can("unit.view"):
+        stats["stations"] = Unit.objects.visible_to(viewer).filter(kind=Unit.Kind.STATION).count()
+    if viewer.can("person.browse"):
+        stats["people"] = Person.objects.visible_to(viewer, "person.browse").count()
     return render(request, "home.html", {"stats": stats, "lookup_form": LookupForm()})

@@ -10,7 +10,6 @@ from playwright.sync_api import Browser, expect
 from pytest_django.live_server_helper import LiveServer
 
 from tongban.audit.models import AuditEvent
-from tongban.registry.services import units_load_province
 from tongban.testing.factories import PASSWORD, PersonFactory, UserFactory, station
 
 # Flushing after a transactional test would delete audit rows, which the database forbids:
@@ -19,9 +18,8 @@ AVAILABLE_APPS = [app for app in settings.INSTALLED_APPS if app != "tongban.audi
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, available_apps=AVAILABLE_APPS)]
 
 
+@pytest.mark.usefixtures("reference_data")
 def test_clerk_logs_in_and_looks_a_person_up(live_server: LiveServer, browser: Browser) -> None:
-    # Transactional tests start from empty tables: build what the scenario needs.
-    units_load_province(province_code="36", stations_per_county=1, actor=None)
     UserFactory.create(
         username="clerk", role="clerk", unit=station("360702001"), last_name="李", first_name="娜"
     )

@@ -58,9 +58,8 @@ def record(
 ) -> AuditEvent:
     """Append one event to the chain. `actor=None` means a command-line or system action."""
     with transaction.atomic():
-        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-        if head is None:
-            head = AuditChainHead.objects.create(pk=1, last_seq=0, last_hash=GENESIS_HASH)
+        # Created by migration audit/0002; the lock orders concurrent writers.
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
         fields: dict[str, Any] = {
             "seq": head.last_seq + 1,
             "at": timezone.now(),

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from tongban.core import regions
+
 SEXES = [("0", "未知的性别"), ("1", "男"), ("2", "女"), ("9", "未说明的性别")]
 
 ETHNICITIES = [
@@ -60,3 +65,30 @@ FINGER_POSITIONS = [
     ("16", "左手拇指"), ("17", "左手食指"), ("18", "左手中指"), ("19", "左手环指"), ("20", "左手小指"),
     ("97", "右手不确定指位"), ("98", "左手不确定指位"), ("99", "其他不确定指位"),
 ]  # fmt: skip
+
+
+def load_code_tables(get_model: Callable[[str], Any]) -> None:
+    """Fill the code tables and the region history. `get_model(name)` gives a registry model:
+    the historical one inside a migration, the real one elsewhere. Idempotent."""
+
+    def fill(model_name: str, rows: list[tuple[str, str]]) -> None:
+        model = get_model(model_name)
+        for code, name in rows:
+            model.objects.update_or_create(code=code, defaults={"name": name})
+
+    fill("Sex", SEXES)
+    fill("Ethnicity", ETHNICITIES)
+    fill("HouseholdRelation", HOUSEHOLD_RELATIONS)
+    fill("FingerPosition", FINGER_POSITIONS)
+    reason = get_model("ApplicationReason")
+    for code, name, kind in APPLICATION_REASONS:
+        reason.objects.update_or_create(code=code, defaults={"name": name, "kind": kind})
+    region = get_model("Region")
+    region.objects.all().delete()
+    region.objects.bulk_create(
+        [
+            region(code=e.code, name=e.name, level=e.level, start_year=e.start_year, end_year=e.end_year)
+            for e in regions.load_history()
+        ],
+        batch_size=1000,
+    )

@@ -1,4 +1,4 @@
-"""Make the audit table append-only in the database itself, not just in the ORM."""
+"""Create the chain head and make the audit table append-only in the database itself, not just in the ORM."""
 
 from django.db import migrations
 
@@ -28,6 +28,10 @@ DROP = {
 
 
 def create(apps, schema_editor):
+    # The chain head exists from the start, so concurrent first writers only ever lock it.
+    apps.get_model("audit", "AuditChainHead").objects.get_or_create(
+        pk=1, defaults={"last_seq": 0, "last_hash": "0" * 64}
+    )
     for statement in {"sqlite": SQLITE, "postgresql": POSTGRESQL}.get(schema_editor.connection.vendor, []):
         schema_editor.execute(statement)
 
