@@ -6,6 +6,8 @@ from typing import Any
 
 from django.db import models
 
+from tongban.audit.labels import ACTION_LABELS
+
 
 class AppendOnlyError(RuntimeError):
     """Audit rows are never changed or deleted once written."""
@@ -58,6 +60,10 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit events are append-only")
+
+    @property
+    def action_label(self) -> str:
+        return ACTION_LABELS.get(self.action, self.action)
 
 
 class AuditChainHead(models.Model):

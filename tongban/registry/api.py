@@ -95,7 +95,7 @@ class PersonRecordSerializer(serializers.Serializer):
     status = serializers.CharField(source="person.status")
     has_photo = serializers.BooleanField(source="person.has_photo")
     cards = CardSerializer(many=True)
-    household = PersonRowSerializer(many=True)
+    household = PersonRowSerializer(many=True, allow_null=True, help_text="null outside the caller's subtree")
     wanted = WantedSerializer(many=True)
     floating = FloatingSerializer(many=True)
 

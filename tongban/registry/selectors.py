@@ -86,7 +86,7 @@ class PersonRecord:
 
     person: Person
     cards: list[Card]
-    household: list[Person]
+    household: list[Person] | None  # None: outside the viewer's subtree, not shown
     wanted: list[WantedPerson]
     floating: list[FloatingRegistration]
 
@@ -95,9 +95,10 @@ def person_record(viewer: Viewer, person: Person) -> PersonRecord:
     """The record as `viewer` may see it. A person looked up from outside the viewer's subtree
     (a clerk accepting someone registered elsewhere) comes without their household members:
     acceptance needs the applicant, not their relatives."""
-    household: list[Person] = []
-    in_subtree = Person.objects.visible_to(viewer, "person.view").filter(pk=person.pk).exists()
-    if person.household_no and in_subtree:
+    household: list[Person] | None = None
+    if Person.objects.visible_to(viewer, "person.view").filter(pk=person.pk).exists():
+        household = []
+    if person.household_no and household is not None:
         household = list(
             Person.objects.filter(
                 registration_unit=person.registration_unit_id, household_no=person.household_no

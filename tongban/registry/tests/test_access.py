@@ -121,6 +121,7 @@ def test_lookup_of_someone_else_shows_no_household(
     login(client, personas.ganzhou_clerk)
     page = client.post("/people/lookup/", {"id_number": nanchang_person.id_number}).content.decode()
     assert relative.name not in page
+    assert "不显示同户人员" in page
     login(client, personas.nanchang_clerk)
     page = client.post("/people/lookup/", {"id_number": nanchang_person.id_number}).content.decode()
     assert relative.name in page
@@ -160,7 +161,7 @@ def test_api_lookup_validates_and_scopes(personas: Personas, nanchang_person: Pe
     body = good.json()
     assert body["id_number"] == nanchang_person.id_number
     assert body["registration_unit"]["code"] == "360102001"
-    assert body["household"] == []
+    assert body["household"] is None
 
 
 def test_keyset_pagination_walks_the_whole_subtree(personas: Personas) -> None:
