@@ -5,8 +5,9 @@ A deployment may plug a vendor engine in behind them (see `http.py`); the built-
 no Django, no numpy in the signatures, so an adapter can live anywhere.
 
 Score conventions (the same for SDK.match and ABIS.identify of one modality):
-- face: cosine similarity of L2-normalised 128-d embeddings, in [-1, 1]; the same person
-  typically scores above ~0.82 (dlib's usual 0.6 Euclidean distance).
+- face: cosine similarity of L2-normalised 128-d embeddings, in [-1, 1]. dlib's embeddings share
+  a large common direction, so different people still score 0.80–0.91 on the sample faces and
+  the same person ≥ 0.98; the default threshold 0.92 corresponds to dlib's usual 0.6 distance.
 - finger: the matcher's similarity score, higher is more alike; its decision threshold is
   configuration.
 """
