@@ -1,0 +1,89 @@
+"""Stored biometric templates (生物特征模板) and the change log that keeps every process's
+in-memory 1:N index in step with them.
+
+The database is the source of truth: the FAISS indexes under settings.BIOMETRICS["INDEX_DIR"]
+are caches, rebuilt from these rows whenever they are missing, damaged or out of step.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from tongban.biometrics.interfaces import Gallery, Modality
+from tongban.registry.fields import SealedBinaryField
+
+GALLERY_CHOICES = [
+    (Gallery.PERMANENT.value, "常住人口相片库"),
+    (Gallery.WANTED.value, "在逃人员库"),
+    (Gallery.FLOATING.value, "流动人口库"),
+    (Gallery.APPLICATIONS.value, "受理相片库"),
+]
+MODALITY_CHOICES = [(Modality.FACE.value, "人像"), (Modality.FINGER.value, "指纹")]
+
+
+class BiometricTemplate(models.Model):
+    """One 生物特征模板 of one reference in one gallery: a face embedding or a finger's minutiae.
+
+    `ref_id` names what the template stands for ("person:123", an application number), never a
+    personal ID number. The template bytes are sealed with SM4-GCM at rest and appear in no
+    `str()`, `repr()`, admin list or log. A replaced template gets a new row (new primary key),
+    so the change log below can tell every version apart.
+    """
+
+    gallery = models.CharField("比对库", max_length=16, choices=GALLERY_CHOICES)
+    ref_id = models.CharField("对象标识", max_length=64)
+    modality = models.CharField("模态", max_length=8, choices=MODALITY_CHOICES)
+    # GA finger position code (11–20, 97–99) for fingers, "" for the face.
+    position = models.CharField("指位", max_length=2, blank=True, default="")
+    format = models.CharField("模板格式", max_length=32)
+    template = SealedBinaryField(context="biometrics.template")
+    created_at = models.DateTimeField("入库时间", auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gallery", "ref_id", "modality", "position"], name="one_template_per_ref_position"
+            )
+        ]
+        indexes = [models.Index(fields=["gallery", "modality"])]
+        verbose_name = verbose_name_plural = "生物特征模板"
+
+    def __str__(self) -> str:
+        where = f" {self.position}" if self.position else ""
+        return f"{self.gallery}/{self.modality}{where} {self.ref_id}"
+
+    def __repr__(self) -> str:
+        return f"<BiometricTemplate pk={self.pk} {self}>"
+
+
+class TemplateChange(models.Model):
+    """生物特征模板变更记录: one row per insert or delete, in commit order.
+
+    Every process keeps its own in-memory index and, before a search, applies the rows past the
+    last one it has seen, so a template inserted through one gunicorn worker is found through
+    any other. The rows are written after the audit record of the same transaction, under the
+    audit chain's head lock, so their ids grow in commit order and no reader skips one that
+    commits late.
+    """
+
+    class Op(models.TextChoices):
+        INSERT = "insert", "入库"
+        DELETE = "delete", "删除"
+
+    gallery = models.CharField("比对库", max_length=16, choices=GALLERY_CHOICES)
+    modality = models.CharField("模态", max_length=8, choices=MODALITY_CHOICES)
+    ref_id = models.CharField("对象标识", max_length=64)
+    position = models.CharField("指位", max_length=2, blank=True, default="")
+    op = models.CharField("操作", max_length=8, choices=Op.choices)
+    # The inserted row (no foreign key: a later delete removes the row, not this record).
+    template_id = models.BigIntegerField("模板记录", null=True, blank=True)
+    at = models.DateTimeField("时间", auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["gallery", "modality", "id"])]
+        verbose_name = verbose_name_plural = "生物特征模板变更记录"
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.op} {self.gallery}/{self.modality} {self.ref_id}"
