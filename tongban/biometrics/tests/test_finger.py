@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import struct
 import zlib
 
@@ -39,6 +40,8 @@ def prints() -> dict[str, np.ndarray]:
     try:
         real = fp.real_prints()
     except fp.PrintsUnavailable as exc:
+        if os.environ.get("CI", "").lower() == "true":  # CI reaches PyPI: a skip would hide a failure
+            pytest.fail(f"real sample prints unavailable: {exc}")
         pytest.skip(f"real sample prints unavailable: {exc}")
     return {name: fp.grey(png) for name, png in real.items()}
 
