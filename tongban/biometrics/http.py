@@ -21,6 +21,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 
+from tongban.audit.services import AuditActor, record
 from tongban.biometrics.interfaces import (
     ABIS,
     BiometricError,
@@ -190,10 +191,20 @@ class HttpABIS(ABIS):
     def __init__(self, url: str | None = None, timeout: float | None = None) -> None:
         self.client = HttpClient(url, timeout)
 
-    def insert(self, ref_id: str, template: Template, gallery: Gallery) -> None:
+    def insert(
+        self, ref_id: str, template: Template, gallery: Gallery, *, actor: AuditActor | None = None
+    ) -> None:
         self.client.post(
             "/abis/insert",
             {"ref_id": ref_id, "gallery": Gallery(gallery).value, "template": template_to_wire(template)},
+        )
+        # The external engine keeps no trail of ours: record the change here, as the built-in does.
+        record(
+            actor=actor,
+            action="biometrics.insert",
+            object_type="template",
+            object_id=ref_id,
+            detail={"gallery": Gallery(gallery).value, "modality": str(template.modality), "engine": "http"},
         )
 
     def identify(
@@ -219,11 +230,23 @@ class HttpABIS(ABIS):
         candidates.sort(key=lambda c: -c.score)
         return candidates[:max_results]
 
-    def delete(self, ref_id: str, gallery: Gallery | None = None) -> int:
+    def delete(self, ref_id: str, gallery: Gallery | None = None, *, actor: AuditActor | None = None) -> int:
         data = self.client.post(
             "/abis/delete", {"ref_id": ref_id, "gallery": Gallery(gallery).value if gallery else None}
         )
-        return int(_number(data.get("deleted")))
+        deleted = int(_number(data.get("deleted")))
+        record(
+            actor=actor,
+            action="biometrics.delete",
+            object_type="template",
+            object_id=ref_id,
+            detail={
+                "gallery": Gallery(gallery).value if gallery else None,
+                "deleted": deleted,
+                "engine": "http",
+            },
+        )
+        return deleted
 
     def count(self, gallery: Gallery) -> int:
         data = self.client.get("/abis/count", {"gallery": Gallery(gallery).value})

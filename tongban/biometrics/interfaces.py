@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Modality(StrEnum):
@@ -99,8 +99,9 @@ class BiometricSDK(Protocol):
 
 
 class ABIS(Protocol):
-    def insert(self, ref_id: str, template: Template, gallery: Gallery) -> None:
-        """Add or replace the template of `ref_id` in `gallery`."""
+    def insert(self, ref_id: str, template: Template, gallery: Gallery, *, actor: Any = None) -> None:
+        """Add or replace the template of `ref_id` in `gallery`; `actor` (a user, None for the
+        system) goes to the audit trail."""
         ...
 
     def identify(
@@ -110,7 +111,7 @@ class ABIS(Protocol):
         (the engine's configured threshold when None)."""
         ...
 
-    def delete(self, ref_id: str, gallery: Gallery | None = None) -> int:
+    def delete(self, ref_id: str, gallery: Gallery | None = None, *, actor: Any = None) -> int:
         """Remove `ref_id` from one gallery or from all; returns how many entries went."""
         ...
 

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pytest
 
+from tongban.audit.models import AuditEvent
 from tongban.biometrics.http import HttpABIS, HttpSDK
 from tongban.biometrics.interfaces import BiometricError, Gallery, Modality, Sample, Template
 
@@ -147,6 +148,7 @@ def face(seed: int, noise: float = 0.0) -> Template:
     return Template(Modality.FACE, "dlib-128-f32", (base / np.linalg.norm(base)).astype("<f4").tobytes())
 
 
+@pytest.mark.django_db  # writes are audited locally
 def test_abis_round_trip(engine: FakeEngine) -> None:
     abis = HttpABIS(engine.url, timeout=2)
     abis.insert("person:1", face(1), Gallery.PERMANENT)
@@ -164,6 +166,15 @@ def test_abis_round_trip(engine: FakeEngine) -> None:
     assert method == "POST" and body["gallery"] == "permanent" and body["max_results"] == 10
     assert body["threshold"] is None and base64.b64decode(body["template"]["data"]) == face(1, noise=0.2).data
     assert ("GET", "/engine/abis/count", {"gallery": ["permanent"]}) in engine.requests
+    # The external engine keeps no trail of ours: every write is audited here too.
+    trail = AuditEvent.objects.filter(action__startswith="biometrics.").order_by("seq")
+    assert [(e.action, e.object_id) for e in trail] == [
+        ("biometrics.insert", "person:1"),
+        ("biometrics.insert", "person:2"),
+        ("biometrics.insert", "person:1"),
+        ("biometrics.delete", "person:1"),
+        ("biometrics.delete", "person:1"),
+    ]
 
 
 def test_sdk_round_trip(engine: FakeEngine) -> None:

@@ -1,16 +1,20 @@
-"""`tongban biometrics rebuild-index [--gallery G]` and `tongban biometrics count`: JSON out."""
+"""`tongban biometrics rebuild-index | count | enrol-register`: JSON out."""
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count
+from tqdm import tqdm
 
 from tongban.biometrics.abis import BuiltinABIS
 from tongban.biometrics.interfaces import Gallery
 from tongban.biometrics.models import BiometricTemplate
+from tongban.biometrics.services import register_photos_enrol
+from tongban.registry.models import Unit
 
 GALLERY_NAMES = [g.value for g in Gallery]
 
@@ -18,7 +22,8 @@ GALLERY_NAMES = [g.value for g in Gallery]
 class Command(BaseCommand):
     help = (
         "Biometric engine tools: `rebuild-index` rebuilds the 1:N face indexes from the stored "
-        "templates and saves them; `count` prints the stored templates per gallery and modality."
+        "templates and saves them; `count` prints the stored templates per gallery and modality; "
+        "`enrol-register [--unit CODE]` puts the register's photos into the permanent gallery."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -26,8 +31,13 @@ class Command(BaseCommand):
         rebuild = sub.add_parser("rebuild-index", help="rebuild the face index of one gallery or of all")
         rebuild.add_argument("--gallery", choices=GALLERY_NAMES, help="only this gallery")
         sub.add_parser("count", help="stored templates per gallery and modality")
+        enrol = sub.add_parser("enrol-register", help="register photos → permanent gallery (常住人口相片库)")
+        enrol.add_argument("--unit", metavar="CODE", help="only people registered in this unit's subtree")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "enrol-register":
+            self._enrol(options.get("unit"))
+            return
         if options["action"] == "rebuild-index":
             names = [options["gallery"]] if options.get("gallery") else GALLERY_NAMES
             abis = BuiltinABIS()
@@ -46,3 +56,13 @@ class Command(BaseCommand):
             entry[row["modality"]] = row["n"]
             entry["total"] += row["n"]
         self.stdout.write(json.dumps({"counts": counts}, ensure_ascii=False))
+
+    def _enrol(self, unit_code: str | None) -> None:
+        unit = None
+        if unit_code:
+            unit = Unit.objects.filter(code=unit_code).first()
+            if unit is None:
+                raise CommandError(f"no unit with code {unit_code}")
+        with tqdm(unit=" photos", disable=not sys.stderr.isatty(), file=sys.stderr, desc="入库") as bar:
+            result = register_photos_enrol(actor=None, unit=unit, progress=bar.update)
+        self.stdout.write(json.dumps({"enrolled": result.enrolled, "unusable": result.unusable}))

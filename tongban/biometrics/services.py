@@ -1,0 +1,48 @@
+"""Biometric actions on the register. Writes go through the engine (`engine.get_abis()`), which
+records the audit rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tongban.audit.services import AuditActor
+from tongban.biometrics.engine import get_abis, get_sdk
+from tongban.biometrics.interfaces import BiometricError, Gallery, Modality, Sample
+from tongban.registry.models import Person, Unit
+
+
+def person_ref(person_pk: int) -> str:
+    """How a register person is named in the galleries (never by ID number)."""
+    return f"person:{person_pk}"
+
+
+@dataclass
+class EnrolResult:
+    enrolled: int = 0
+    unusable: int = 0  # photo without exactly one usable face
+
+
+def register_photos_enrol(
+    *, actor: AuditActor | None, unit: Unit | None = None, progress: Callable[[int], None] | None = None
+) -> EnrolResult:
+    """Put the register's reference photos (of `unit`'s subtree, or all) into the `permanent`
+    gallery (常住人口相片库), replacing earlier templates of the same people. Idempotent."""
+    people = Person.objects.exclude(photo=None).order_by("pk")
+    if unit is not None:
+        people = people.filter(registration_unit__in=Unit.objects.subtree(unit).values("pk"))
+    sdk, abis = get_sdk(Modality.FACE), get_abis()
+    result = EnrolResult()
+    for pk, photo in people.values_list("pk", "photo").iterator(chunk_size=200):
+        if photo is None:  # excluded above; keeps the type checker informed
+            continue
+        try:
+            template = sdk.extract_template(Sample(Modality.FACE, bytes(photo)))
+        except BiometricError:
+            result.unusable += 1
+        else:
+            abis.insert(person_ref(pk), template, Gallery.PERMANENT, actor=actor)
+            result.enrolled += 1
+        if progress is not None:
+            progress(1)
+    return result
