@@ -28,18 +28,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tongban.core import idnumber, regions
+from tongban.registry.importer import COLUMNS
 
-COLUMNS = (
-    "id_number",
-    "name",
-    "sex",
-    "ethnicity",
-    "birth_date",
-    "address",
-    "household_no",
-    "relation",
-    "registration_unit",
-)
 PROVINCE = "36"
 STATIONS_PER_COUNTY = 2
 FIRST_BIRTH = datetime.date(1930, 1, 1)

@@ -80,14 +80,14 @@ def _jpeg(image: Image.Image, quality: int = 95) -> bytes:
 def load_images() -> dict[str, bytes]:
     from skimage import data
 
-    from tongban.biometrics.tests.conftest import fetch_insightface_wheel
+    from tongban.testing.assets import AssetUnavailable, pypi_archive
 
     portrait = _jpeg(Image.fromarray(np.asarray(data.astronaut())))
     images = {"standard": photo.conform_photo(portrait, photo.PhotoStandard()), "portrait": portrait}
     try:
-        with zipfile.ZipFile(fetch_insightface_wheel()) as archive:
+        with zipfile.ZipFile(pypi_archive("insightface", "2.1", sdist=False)) as archive:
             images["group"] = archive.read("insightface/data/images/t1.jpg")
-    except (RuntimeError, OSError) as exc:
+    except (AssetUnavailable, OSError) as exc:
         print(f"group photo skipped: {exc}")
     return images
 

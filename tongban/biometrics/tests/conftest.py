@@ -14,23 +14,17 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
-import tempfile
 import zipfile
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
 
 from tongban.biometrics import photo
+from tongban.testing.assets import ASSET_DIR, AssetUnavailable, pypi_archive
 
 INSIGHTFACE_VERSION = "2.1"
-ASSET_DIR = (
-    Path(os.environ.get("TONGBAN_VAR_DIR") or Path(__file__).resolve().parents[3] / "var") / "test-assets"
-)
 
 
 def jpeg_bytes(image: Image.Image, quality: int = 95) -> bytes:
@@ -58,41 +52,12 @@ def moved(
     )
 
 
-def fetch_insightface_wheel() -> Path:
-    """The cached wheel, downloaded on first use; RuntimeError when pip cannot get it."""
-    target = ASSET_DIR / f"insightface-{INSIGHTFACE_VERSION}-py3-none-any.whl"
-    if target.is_file():
-        return target
-    ASSET_DIR.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=ASSET_DIR) as tmp:
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary",
-            ":all:",
-            "--disable-pip-version-check",
-            "--quiet",
-            "--dest",
-            tmp,
-            f"insightface=={INSIGHTFACE_VERSION}",
-        ]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)  # noqa: S603
-        wheels = list(Path(tmp).glob("insightface-*.whl"))
-        if result.returncode or not wheels:
-            raise RuntimeError(result.stderr.strip()[-500:] or "pip download produced no wheel")
-        wheels[0].replace(target)  # atomic: a concurrent run sees the whole file or none
-    return target
-
-
 @pytest.fixture(scope="session")
 def insightface_images() -> Callable[[str], bytes]:
     """Reads `insightface/data/images/<name>` from the cached wheel (skips when unavailable)."""
     try:
-        wheel = fetch_insightface_wheel()
-    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        wheel = pypi_archive("insightface", INSIGHTFACE_VERSION, sdist=False)
+    except AssetUnavailable as exc:
         reason = (
             f"insightface {INSIGHTFACE_VERSION} wheel not cached in {ASSET_DIR} and not downloadable: {exc}"
         )

