@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tongban.core import idnumber, regions
-from tongban.registry.importer import COLUMNS
+from tongban.registry.csvformat import COLUMNS
 
 PROVINCE = "36"
 STATIONS_PER_COUNTY = 2

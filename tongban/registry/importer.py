@@ -27,19 +27,9 @@ from django.utils import timezone
 
 from tongban.audit.services import AuditActor, record
 from tongban.core import idnumber
+from tongban.registry.csvformat import COLUMNS
 from tongban.registry.models import Ethnicity, HouseholdRelation, Person, Sex, Unit
 
-COLUMNS = (
-    "id_number",
-    "name",
-    "sex",
-    "ethnicity",
-    "birth_date",
-    "address",
-    "household_no",
-    "relation",
-    "registration_unit",
-)
 REQUIRED = ("id_number", "name", "sex", "ethnicity", "birth_date", "address", "registration_unit")
 # Fields an import may bring up to date for a person already in the register.
 UPDATABLE = ("address", "household_no", "relation_id", "registration_unit_id", "region_code")

@@ -9,7 +9,8 @@ from django.core.management.base import CommandError
 
 from tongban.audit.models import AuditEvent
 from tongban.core import idnumber
-from tongban.registry.importer import COLUMNS, import_people
+from tongban.registry.csvformat import COLUMNS
+from tongban.registry.importer import import_people
 from tongban.registry.models import Person
 from tongban.testing.factories import PersonFactory
 

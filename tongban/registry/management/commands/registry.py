@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from tongban.registry.importer import COLUMNS, ImportFileError, import_people, write_report
+from tongban.registry.csvformat import COLUMNS
+from tongban.registry.importer import ImportFileError, import_people, write_report
 
 
 class Command(BaseCommand):
