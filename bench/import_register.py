@@ -25,6 +25,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -97,9 +98,11 @@ def prepare_database(url: str | None, workdir: Path) -> BenchDatabase:
     raise SystemExit(f"unsupported database URL: {url}")
 
 
-def setup_django(url: str) -> None:
-    # Settings read TONGBAN_DATABASE_URL once, at import: it must be set before setup().
+def setup_django(url: str, *, debug: bool = False) -> None:
+    # Settings read the environment once, at import: set it before setup(). DEBUG is off unless
+    # asked for, as in production: with it on, Django keeps the text of every query.
     os.environ["TONGBAN_DATABASE_URL"] = url
+    os.environ["TONGBAN_DEBUG"] = "true" if debug else "false"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tongban.settings")
     import django
 
@@ -160,11 +163,33 @@ def current_rss_mb() -> float:
         return float("nan")
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One timed step: wall seconds, this process's CPU seconds (the database server's work is
+    not in them), and the 1-minute load average when it started, to spot a busy machine."""
+
+    wall_s: float
+    cpu_s: float
+    load_at_start: float
+
+    def __str__(self) -> str:
+        return f"{self.wall_s:.1f} s ({self.cpu_s:.1f} s CPU, load {self.load_at_start})"
+
+    def to_dict(self) -> dict[str, float]:
+        return {"wall_s": round(self.wall_s, 2), "cpu_s": round(self.cpu_s, 2), "load": self.load_at_start}
+
+
 @contextmanager
-def stopwatch(into: list[float]) -> Iterator[None]:
-    start = time.perf_counter()
+def stopwatch(into: list[Sample]) -> Iterator[None]:
+    load = round(os.getloadavg()[0], 2)
+    cpu, start = cpu_seconds(), time.perf_counter()
     yield
-    into.append(time.perf_counter() - start)
+    into.append(Sample(time.perf_counter() - start, cpu_seconds() - cpu, load))
 
 
 def lower_bound(path: Path) -> int:
@@ -260,11 +285,12 @@ def expected_reasons(planted: Planted) -> dict[str, int]:
 class Figures:
     rows: int
     database: str
+    debug: bool = False
     database_version: str = ""
-    generate_s: float = 0.0
-    lower_bound_s: float = 0.0
-    import_s: list[float] = field(default_factory=list)
-    reimport_s: list[float] = field(default_factory=list)
+    generate: list[Sample] = field(default_factory=list)
+    lower_bound: list[Sample] = field(default_factory=list)
+    imports: list[Sample] = field(default_factory=list)
+    reimports: list[Sample] = field(default_factory=list)
     naive: NaiveOutcome = field(default_factory=NaiveOutcome)
     rss_before_import_mb: float = 0.0
     peak_rss_before_import_mb: float = 0.0
@@ -280,30 +306,34 @@ class Figures:
         return self.naive.seconds * self.rows / self.naive.rows if self.naive.rows else float("nan")
 
     def to_dict(self, planted: Planted) -> dict[str, Any]:
-        import_s = statistics.median(self.import_s)
-        reimport_s = statistics.median(self.reimport_s)
+        import_s = statistics.median(sample.wall_s for sample in self.imports)
+        reimport_s = statistics.median(sample.wall_s for sample in self.reimports)
+        lower_bound_s = self.lower_bound[0].wall_s
         return {
             "benchmark": "import_register",
             "database": self.database,
             "database_version": self.database_version,
+            "debug": self.debug,
             "rows": self.rows,
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
-            "generate_s": round(self.generate_s, 2),
-            "lower_bound_s": round(self.lower_bound_s, 2),
+            "generate_s": round(self.generate[0].wall_s, 2),
+            "lower_bound_s": round(lower_bound_s, 2),
             "import_s": round(import_s, 2),
+            "import_cpu_s": round(statistics.median(sample.cpu_s for sample in self.imports), 2),
             "import_rows_per_s": round(self.rows / import_s),
             "reimport_s": round(reimport_s, 2),
+            "reimport_cpu_s": round(statistics.median(sample.cpu_s for sample in self.reimports), 2),
             "reimport_rows_per_s": round(self.rows / reimport_s),
-            "import_samples_s": [round(s, 2) for s in self.import_s],
-            "reimport_samples_s": [round(s, 2) for s in self.reimport_s],
+            "import_samples": [sample.to_dict() for sample in self.imports],
+            "reimport_samples": [sample.to_dict() for sample in self.reimports],
             "naive_sample_rows": self.naive.rows,
             "naive_sample_s": round(self.naive.seconds, 2),
             "naive_sample_rows_per_s": round(self.naive.rows / self.naive.seconds, 1),
             "naive_extrapolated_s": round(self.naive_extrapolated_s, 1),
             "naive_stdnum_rejected": self.naive.stdnum_rejected,
-            "import_over_lower_bound": round(import_s / self.lower_bound_s, 1),
-            "reimport_over_lower_bound": round(reimport_s / self.lower_bound_s, 1),
+            "import_over_lower_bound": round(import_s / lower_bound_s, 1),
+            "reimport_over_lower_bound": round(reimport_s / lower_bound_s, 1),
             "naive_over_import": round(self.naive_extrapolated_s / import_s, 1),
             "rss_before_import_mb": round(self.rss_before_import_mb),
             "peak_rss_before_import_mb": round(self.peak_rss_before_import_mb),
@@ -321,22 +351,30 @@ class Figures:
 def print_table(figures: dict[str, Any], out: Any = sys.stdout) -> None:
     rows = figures["rows"]
 
-    def line(label: str, seconds: float, ratio: str = "") -> None:
+    def line(label: str, seconds: float, ratio: str = "", cpu: float | None = None) -> None:
         rate = f"{rows / seconds:>12,.0f}" if seconds else " " * 12
-        print(f"{label:<44}{seconds:>10.1f}{rate}  {ratio}", file=out)
+        cpu_text = f"{cpu:>9.1f}" if cpu is not None else " " * 9
+        print(f"{label:<44}{seconds:>10.1f}{cpu_text}{rate}  {ratio}", file=out)
 
     print(
-        f"\n{figures['database_version']}, {rows:,} rows, {figures['cpus']} CPUs, Python {figures['python']}",
+        f"\n{figures['database_version']}, {rows:,} rows, {figures['cpus']} CPUs, "
+        f"Python {figures['python']}, DEBUG {'on' if figures['debug'] else 'off'}",
         file=out,
     )
-    print(f"{'':<44}{'seconds':>10}{'rows/s':>12}  ratio", file=out)
+    print(f"{'':<44}{'seconds':>10}{'CPU s':>9}{'rows/s':>12}  ratio", file=out)
     line("generate CSV (1 process, csv.writer)", figures["generate_s"])
     line("lower bound: read + csv-parse once", figures["lower_bound_s"], "1.0 x")
-    line("import_people, first (inserts)", figures["import_s"], f"{figures['import_over_lower_bound']} x LB")
+    line(
+        "import_people, first (inserts)",
+        figures["import_s"],
+        f"{figures['import_over_lower_bound']} x LB",
+        figures["import_cpu_s"],
+    )
     line(
         "import_people, again (all unchanged)",
         figures["reimport_s"],
         f"{figures['reimport_over_lower_bound']} x LB",
+        figures["reimport_cpu_s"],
     )
     line(
         f"naive (extrapolated from {figures['naive_sample_rows']:,} rows)",
@@ -347,6 +385,12 @@ def print_table(figures: dict[str, Any], out: Any = sys.stdout) -> None:
         f"peak RSS: {figures['peak_rss_before_import_mb']} MB before import, "
         f"{figures['peak_rss_after_import_mb']} MB after, {figures['peak_rss_after_reimport_mb']} MB "
         f"after re-import",
+        file=out,
+    )
+    loads = [sample["load"] for sample in figures["import_samples"] + figures["reimport_samples"]]
+    print(
+        f"medians of {len(figures['import_samples'])} run(s); 1-min load average at the start of each "
+        f"timed import: {', '.join(str(load) for load in loads)} (this process adds about 1)",
         file=out,
     )
     print("checks: " + ("ok" if figures["checks_ok"] else "; ".join(figures["problems"])), file=out)
@@ -370,7 +414,7 @@ def run(args: argparse.Namespace, workdir: Path, db: BenchDatabase) -> dict[str,
         if not args.quiet:
             print(message, file=sys.stderr, flush=True)
 
-    figures = Figures(rows=args.rows, database=db.vendor)
+    figures = Figures(rows=args.rows, database=db.vendor, debug=args.debug)
 
     log(f"migrating {db.vendor} database")
     call_command("migrate", verbosity=0)
@@ -379,10 +423,8 @@ def run(args: argparse.Namespace, workdir: Path, db: BenchDatabase) -> dict[str,
 
     csv_path = workdir / "register.csv"
     log(f"writing {args.rows:,} rows to {csv_path}")
-    timing: list[float] = []
-    with stopwatch(timing):
+    with stopwatch(figures.generate):
         planted = write_register_csv(csv_path, args.rows, seed=args.seed, bad_rate=args.bad_rate)
-    figures.generate_s = timing[-1]
 
     log(f"naive baseline on {min(args.naive_sample, args.rows):,} rows")
     figures.naive = naive_import(csv_path, args.naive_sample)
@@ -392,14 +434,14 @@ def run(args: argparse.Namespace, workdir: Path, db: BenchDatabase) -> dict[str,
     for attempt in range(1, args.repeat + 1):
         empty_people_table()
         log(f"import {attempt}/{args.repeat}")
-        with stopwatch(figures.import_s):
+        with stopwatch(figures.imports):
             first = importer.import_people(csv_path, actor=None, today=TODAY)
         figures.peak_rss_after_import_mb = peak_rss_mb()
-        log(f"  {figures.import_s[-1]:.1f} s {first.counts()}; re-import {attempt}/{args.repeat}")
-        with stopwatch(figures.reimport_s):
+        log(f"  {figures.imports[-1]}, {first.counts()}; re-import {attempt}/{args.repeat}")
+        with stopwatch(figures.reimports):
             again = importer.import_people(csv_path, actor=None, today=TODAY)
         figures.peak_rss_after_reimport_mb = peak_rss_mb()
-        log(f"  {figures.reimport_s[-1]:.1f} s {again.counts()}")
+        log(f"  {figures.reimports[-1]}, {again.counts()}")
         figures.counts_first, figures.counts_again = first.counts(), again.counts()
         figures.reasons = reason_counts(first)
         figures.problems += check_counts(
@@ -429,10 +471,8 @@ def run(args: argparse.Namespace, workdir: Path, db: BenchDatabase) -> dict[str,
         del first, again
 
     log("lower bound: read + csv-parse")
-    timing = []
-    with stopwatch(timing):
+    with stopwatch(figures.lower_bound):
         parsed = lower_bound(csv_path)
-    figures.lower_bound_s = timing[-1]
     if parsed != args.rows:
         figures.problems.append(f"lower bound parsed {parsed} rows, expected {args.rows}")
     return figures.to_dict(planted)
@@ -450,16 +490,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bad-rate", type=float, default=0.01)
     parser.add_argument("--naive-sample", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=1, help="import + re-import this many times")
+    parser.add_argument(
+        "--debug", action="store_true", help="run with TONGBAN_DEBUG on (the development default)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database and the CSV")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args(argv)
     if args.rows < 1 or args.repeat < 1 or args.naive_sample < 1:
         parser.error("--rows, --repeat and --naive-sample must be positive")
 
+    # A plain `kill` should still drop the database and the CSV.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     workdir = Path(tempfile.mkdtemp(prefix="tongban-bench-"))
     db = prepare_database(args.database_url, workdir)
     try:
-        setup_django(db.url)
+        setup_django(db.url, debug=args.debug)
         figures = run(args, workdir, db)
     finally:
         if not args.keep:

@@ -187,7 +187,7 @@ BIOMETRICS = {
     "EXACT_SEARCH_MAX": env_int("TONGBAN_ABIS_EXACT_MAX", 100_000),
     # Decision thresholds (see tongban/biometrics/interfaces.py for the score scales).
     "FACE_THRESHOLD": env_float("TONGBAN_FACE_THRESHOLD", 0.92),
-    # Finger: calibrated in bench/README_finger.md (impostors ≤ 0.03, genuine ≥ 0.15 on the samples).
+    # Finger: calibrated in bench/README.md (impostors ≤ 0.03, genuine ≥ 0.15 on the samples).
     "FINGER_THRESHOLD": env_float("TONGBAN_FINGER_THRESHOLD", 0.10),
     # JSON object overriding thresholds of the photo standard (tongban/biometrics/photo.py).
     "PHOTO_STANDARD": env_str("TONGBAN_PHOTO_STANDARD", "{}"),

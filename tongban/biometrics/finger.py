@@ -40,7 +40,7 @@ Template format "afis-leader-mcc-v1" (big-endian, 14 + 8·N bytes, N ≤ 150):
           1 bifurcation), LEADER confidence u8 (×255)
 
 Threshold: `DEFAULT_THRESHOLD` was chosen on the afis sample prints and their distorted
-impressions (`python -m bench.finger`, see bench/README_finger.md for FAR/FRR);
+impressions (`python -m bench.finger`, see bench/README.md for FAR/FRR);
 settings.BIOMETRICS["FINGER_THRESHOLD"] (TONGBAN_FINGER_THRESHOLD) defaults to it.
 
 Speed on the 2-core development machine (`python -m bench.finger`, shared with other work, so
@@ -85,7 +85,7 @@ from tongban.registry.codes import FINGER_POSITIONS
 
 TEMPLATE_FORMAT = "afis-leader-mcc-v1"
 
-# Calibrated by `python -m bench.finger` (bench/README_finger.md) on the afis sample prints, their
+# Calibrated by `python -m bench.finger` (bench/README.md) on the afis sample prints, their
 # mirror images and distorted impressions: impostor pairs scored at most 0.030 (3,250 pairs);
 # genuine pairs at least 0.15 under ordinary distortion (806 pairs, FRR 0%) and 5% of them fell
 # below 0.10 under harsh distortion (±35°, 9 px skin stretch, 35% missing, heavy noise).

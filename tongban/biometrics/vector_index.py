@@ -57,7 +57,7 @@ FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 MAX_REF_LENGTH = 200
 
-# IVF parameters (see bench/README_abis.md for the measurements behind them).
+# IVF parameters (see bench/README.md for the measurements behind them).
 PQ_BITS = 4  # fast-scan codes: 4 bits per sub-vector
 HNSW_QUANTIZER_MIN_NLIST = 8192  # from here on the centroids are searched through an HNSW graph
 TRAIN_POINTS_PER_LIST = 16  # k-means sample size per cell (FAISS warns below 39; 16 is ample here)
@@ -94,7 +94,7 @@ def ivf_nlist(n: int) -> int:
     fast-scan codes a scanned vector costs ~2 ns, and on these (near-uniform) embeddings the
     share of the gallery that must be scanned for 99% recall barely shrinks with more cells, so
     more cells only add training and assignment time (k-means over 16384 centroids took
-    185 s for a 10M gallery on 2 cores, 4096 took 25 s). See bench/README_abis.md."""
+    185 s for a 10M gallery on 2 cores, 4096 took 25 s). See bench/README.md."""
     target = math.sqrt(max(n, 1))
     return int(min(65536, max(64, 2 ** round(math.log2(target)))))
 
