@@ -30,6 +30,8 @@ from tongban.accounts.models import User
 from tongban.accounts.roles import Role
 from tongban.audit.services import record
 from tongban.core import idnumber, regions
+from tongban.core.dates import add_years, age_on
+from tongban.intake.rules import validity_period
 from tongban.registry.models import Card, FloatingRegistration, Person, Unit, WantedPerson
 from tongban.registry.services import units_load_province
 
@@ -204,32 +206,8 @@ HOUSEHOLD_SIZE_WEIGHTS = ((1, 15), (2, 25), (3, 28), (4, 20), (5, 8), (6, 4))
 # Dates
 
 
-def add_years(day: datetime.date, years: int) -> datetime.date:
-    """The same month and day `years` later (or earlier); 29 February becomes 1 March."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return datetime.date(day.year + years, 3, 1)
-
-
-def age_on(birth: datetime.date, day: datetime.date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-
-
-def validity_years(age_at_issue: int) -> int | None:
-    """Card validity by age at issue (居民身份证法 §5); None means long-term."""
-    if age_at_issue < 16:
-        return 5
-    if age_at_issue <= 25:
-        return 10
-    if age_at_issue <= 45:
-        return 20
-    return None
-
-
 def valid_until_for(birth: datetime.date, valid_from: datetime.date) -> datetime.date | None:
-    years = validity_years(age_on(birth, valid_from))
-    return add_years(valid_from, years) if years is not None else None
+    return validity_period(birth, issue_date=valid_from, age_date=valid_from).end
 
 
 def _random_date(rng: random.Random, first: datetime.date, last: datetime.date) -> datetime.date:

@@ -17,6 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from tongban.accounts.models import User
 from tongban.audit.models import AuditEvent
 from tongban.core import idnumber, regions
+from tongban.core.dates import age_on
 from tongban.demo import seed
 from tongban.demo.seed import (
     DEMO_PASSWORD,
@@ -25,13 +26,10 @@ from tongban.demo.seed import (
     DEMO_USERS,
     DemoRefused,
     StationInfo,
-    add_years,
-    age_on,
     generate,
     generate_people,
     seed_demo,
     valid_until_for,
-    validity_years,
 )
 from tongban.registry import provinces
 from tongban.registry.models import Card, FloatingRegistration, Person, Unit, WantedPerson
@@ -127,24 +125,6 @@ def test_generated_card_histories() -> None:
     assert first_generation_targets > 0
     adults = [p for p in people if age_on(p.birth_date, TODAY) >= 16]
     assert sum(bool(p.cards) for p in adults) > 0.9 * len(adults)
-
-
-def test_add_years_and_validity() -> None:
-    assert add_years(datetime.date(2004, 2, 29), 10) == datetime.date(2014, 3, 1)
-    assert add_years(datetime.date(2004, 2, 29), 20) == datetime.date(2024, 2, 29)
-    assert add_years(datetime.date(2010, 5, 17), 5) == datetime.date(2015, 5, 17)
-    assert [validity_years(age) for age in (0, 15, 16, 25, 26, 45, 46, 80)] == [
-        5,
-        5,
-        10,
-        10,
-        20,
-        20,
-        None,
-        None,
-    ]
-    assert age_on(datetime.date(2000, 6, 2), datetime.date(2016, 6, 1)) == 15
-    assert age_on(datetime.date(2000, 6, 1), datetime.date(2016, 6, 1)) == 16
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,230 @@
+"""The rules at the counter (受理), DOMAIN.md §3. Pure Python: no Django, so the counter, the API
+and the public guide (办事指南) all derive from the same functions, and they test without a database.
+
+Figures marked configurable in DOMAIN.md are parameters with defaults here (the fee table, which
+date fixes the age); the callers pass what the settings say.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from tongban.core.dates import add_years, age_on
+
+ADULT_AGE = 16
+
+
+class ApplicationType(StrEnum):
+    FIRST = "first"  # 首次申领
+    RENEWAL = "renewal"  # 换领
+    REPLACEMENT = "replacement"  # 补领
+
+    @property
+    def label(self) -> str:
+        return {"first": "首次申领", "renewal": "换领", "replacement": "补领"}[self.value]
+
+
+# ---------------------------------------------------------------------------------------------
+# Validity period (有效期限)
+
+
+def validity_years(age: int) -> int | None:
+    """Years a card is valid for an applicant of `age`; None means long-term (长期)."""
+    if age < ADULT_AGE:
+        return 5
+    if age <= 25:
+        return 10
+    if age <= 45:
+        return 20
+    return None
+
+
+@dataclass(frozen=True)
+class Validity:
+    start: datetime.date
+    end: datetime.date | None  # None: 长期
+
+    @property
+    def label(self) -> str:
+        """As printed on the card: `2026.11.23-2036.11.23` or `2026.11.23-长期`."""
+        end = f"{self.end:%Y.%m.%d}" if self.end else "长期"
+        return f"{self.start:%Y.%m.%d}-{end}"
+
+
+def validity_period(birth: datetime.date, *, issue_date: datetime.date, age_date: datetime.date) -> Validity:
+    """From the issue date to the same month and day N years later. `age_date` is the day whose
+    age decides N: the acceptance or the issue date, as configured."""
+    years = validity_years(age_on(birth, age_date))
+    return Validity(issue_date, add_years(issue_date, years) if years is not None else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fees (工本费)
+
+
+class FeeItem(StrEnum):
+    FIRST = "first"  # 首次申领: free since 2018-04-01
+    RENEWAL = "renewal"  # 换领
+    DAMAGED = "damaged"  # 损坏换领
+    REPLACEMENT = "replacement"  # 补领
+    TEMPORARY = "temporary"  # 临时居民身份证
+
+
+DEFAULT_FEES: dict[FeeItem, Decimal] = {
+    FeeItem.FIRST: Decimal("0"),
+    FeeItem.RENEWAL: Decimal("20"),
+    FeeItem.DAMAGED: Decimal("40"),
+    FeeItem.REPLACEMENT: Decimal("40"),
+    FeeItem.TEMPORARY: Decimal("10"),
+}
+
+# 申领原因 codes (registry/codes.py) that make a 换领 the dearer damaged-card item.
+DAMAGED_REASONS = frozenset({"23"})
+
+
+@dataclass(frozen=True)
+class Fee:
+    item: FeeItem
+    amount: Decimal  # yuan
+    waived: bool = False  # e.g. 低保: the evidence is recorded with the payment
+
+
+def fee_for(
+    application_type: ApplicationType,
+    reason_code: str,
+    *,
+    waived: bool = False,
+    table: dict[FeeItem, Decimal] | None = None,
+) -> Fee:
+    table = table or DEFAULT_FEES
+    if application_type == ApplicationType.FIRST:
+        item = FeeItem.FIRST
+    elif application_type == ApplicationType.REPLACEMENT:
+        item = FeeItem.REPLACEMENT
+    else:
+        item = FeeItem.DAMAGED if reason_code in DAMAGED_REASONS else FeeItem.RENEWAL
+    return Fee(item, Decimal("0") if waived else table[item], waived)
+
+
+# ---------------------------------------------------------------------------------------------
+# Eligibility
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """What the register says about the person applying."""
+
+    birth_date: datetime.date
+    status: str  # registry Person.Status value: normal / cancelled / deceased
+    cards_ever: int  # cards in the card history, whatever their state
+    wanted: bool = False
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    refusals: tuple[str, ...] = ()  # Chinese, shown to the clerk; any refusal stops acceptance
+    flags: tuple[str, ...] = ()  # for the reviewer only, never shown at the counter
+
+    @property
+    def allowed(self) -> bool:
+        return not self.refusals
+
+
+def eligibility(application_type: ApplicationType, applicant: Applicant) -> Eligibility:
+    refusals: list[str] = []
+    if applicant.status == "deceased":
+        refusals.append("人口信息显示该人员已死亡，不能申领居民身份证。")
+    elif applicant.status == "cancelled":
+        refusals.append("该人员户口已注销，不能申领居民身份证，请先核实户籍。")
+    if application_type == ApplicationType.FIRST and applicant.cards_ever > 0:
+        refusals.append("人口信息显示该人员已申领过居民身份证，不能按首次申领办理，请按换领或补领受理。")
+    if application_type != ApplicationType.FIRST and applicant.cards_ever == 0:
+        refusals.append(
+            f"人口信息显示该人员从未申领过居民身份证，不能{application_type.label}，请按首次申领受理。"
+        )
+    # A wanted person is not refused at the counter: the reviewer is told, the applicant is not.
+    flags = ("wanted",) if applicant.wanted else ()
+    return Eligibility(tuple(refusals), flags)
+
+
+# ---------------------------------------------------------------------------------------------
+# Materials (所需材料)
+
+
+class GuardianshipCase(StrEnum):
+    """How a minor's guardianship is proven (DOMAIN.md §3)."""
+
+    SAME_HOUSEHOLD = "same_household"  # 与父（母）同户：户口簿即可
+    BIRTH_CERTIFICATE = "birth_certificate"  # 不同户，出生医学证明能体现监护关系
+    BIRTH_CERTIFICATE_AND_MARRIAGE = "birth_certificate_and_marriage"  # 不同户，且出生医学证明不能体现
+
+
+@dataclass(frozen=True)
+class Material:
+    """One line of the checklist; with `alternatives`, showing any one of them satisfies it."""
+
+    code: str
+    label: str
+    alternatives: tuple[tuple[str, str], ...] = field(default=())
+
+    def satisfied_by(self, shown: frozenset[str]) -> bool:
+        if self.alternatives:
+            return any(code in shown for code, _ in self.alternatives)
+        return self.code in shown
+
+
+HOUSEHOLD_BOOK = Material("household_book", "居民户口簿")
+ADULT_PROOF = Material(
+    "residence_proof",
+    "合法稳定就业、就学、居住的证明材料（其中一种）",
+    (("employment_proof", "就业证明"), ("study_proof", "就学证明"), ("residence_proof", "居住证明")),
+)
+GUARDIAN_ID = Material("guardian_id_card", "监护人居民身份证")
+MINOR_PROOF = Material(
+    "minor_residence_proof",
+    "监护人合法稳定就业、居住或申请人合法稳定就学的证明材料（其中一种）",
+    (
+        ("guardian_employment_proof", "监护人就业证明"),
+        ("guardian_residence_proof", "监护人居住证明"),
+        ("applicant_study_proof", "申请人就学证明"),
+    ),
+)
+BIRTH_CERTIFICATE = Material("birth_certificate", "出生医学证明")
+PARENTAGE_PROOF = Material(
+    "parentage_proof",
+    "父（母）结婚证或收养登记证（其中一种）",
+    (("marriage_certificate", "父（母）结婚证"), ("adoption_certificate", "收养登记证")),
+)
+PLEDGE = Material("pledge", "签署《告知承诺书》")
+
+
+def materials(
+    application_type: ApplicationType, *, age: int, guardianship: GuardianshipCase | None = None
+) -> tuple[Material, ...]:
+    """The checklist for one application; the same function writes the public guide."""
+    if age >= ADULT_AGE:
+        checklist = [HOUSEHOLD_BOOK, ADULT_PROOF]
+    else:
+        if guardianship is None:
+            raise ValueError("an applicant under 16 needs the guardianship case")
+        checklist = [HOUSEHOLD_BOOK, GUARDIAN_ID, MINOR_PROOF]
+        if guardianship != GuardianshipCase.SAME_HOUSEHOLD:
+            checklist.append(BIRTH_CERTIFICATE)
+        if guardianship == GuardianshipCase.BIRTH_CERTIFICATE_AND_MARRIAGE:
+            checklist.append(PARENTAGE_PROOF)
+    if application_type == ApplicationType.FIRST:
+        checklist.append(PLEDGE)
+    return tuple(checklist)
+
+
+def missing(checklist: tuple[Material, ...], shown: frozenset[str]) -> tuple[Material, ...]:
+    """What is still missing; acceptance waits until this is empty."""
+    return tuple(material for material in checklist if not material.satisfied_by(shown))
+
+
+def needs_guardian_photo(age: int) -> bool:
+    """Under 16: the photo of the applicant together with the guardian (同框) is taken."""
+    return age < ADULT_AGE

@@ -1,0 +1,166 @@
+"""The counter's rules, without a database."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tongban.core.dates import add_years, age_on
+from tongban.intake.rules import (
+    Applicant,
+    ApplicationType,
+    FeeItem,
+    GuardianshipCase,
+    eligibility,
+    fee_for,
+    materials,
+    missing,
+    needs_guardian_photo,
+    validity_period,
+    validity_years,
+)
+
+D = datetime.date
+
+
+@pytest.mark.parametrize(
+    ("age", "years"), [(0, 5), (15, 5), (16, 10), (25, 10), (26, 20), (45, 20), (46, None), (90, None)]
+)
+def test_validity_years_by_age(age: int, years: int | None) -> None:
+    assert validity_years(age) == years
+
+
+def test_leap_day_birthdays_age_on_the_first_of_march() -> None:
+    born = D(2008, 2, 29)
+    assert age_on(born, D(2024, 2, 28)) == 15
+    assert age_on(born, D(2024, 2, 29)) == 16
+    assert age_on(born, D(2025, 2, 28)) == 16
+    assert age_on(born, D(2026, 2, 28)) == 17
+    assert age_on(D(2010, 2, 28), D(2026, 2, 28)) == 16
+
+
+def test_validity_period_counts_from_the_issue_date() -> None:
+    period = validity_period(D(2010, 3, 1), issue_date=D(2026, 3, 5), age_date=D(2026, 3, 5))
+    assert (period.start, period.end, period.label) == (D(2026, 3, 5), D(2036, 3, 5), "2026.03.05-2036.03.05")
+    assert (
+        validity_period(D(1970, 1, 1), issue_date=D(2026, 3, 5), age_date=D(2026, 3, 5)).label
+        == "2026.03.05-长期"
+    )
+    # A card issued on 29 February ends on 1 March of a common year (10 years: 2038).
+    leap = validity_period(D(2010, 1, 1), issue_date=D(2028, 2, 29), age_date=D(2028, 2, 29))
+    assert leap.end == D(2038, 3, 1)
+
+
+def test_which_date_fixes_the_age_is_configurable() -> None:
+    born = D(2010, 11, 25)  # 15 at acceptance on 2026-11-20, 16 at issue on 2026-11-26
+    by_acceptance = validity_period(born, issue_date=D(2026, 11, 26), age_date=D(2026, 11, 20))
+    by_issue = validity_period(born, issue_date=D(2026, 11, 26), age_date=D(2026, 11, 26))
+    assert (by_acceptance.end, by_issue.end) == (D(2031, 11, 26), D(2036, 11, 26))
+
+
+@given(
+    st.dates(min_value=D(1900, 1, 1), max_value=D(2100, 12, 31)), st.integers(min_value=-100, max_value=100)
+)
+def test_add_years_keeps_month_and_day_except_the_leap_day(day: datetime.date, years: int) -> None:
+    later = add_years(day, years)
+    assert later.year == day.year + years
+    if (day.month, day.day) != (2, 29):
+        assert (later.month, later.day) == (day.month, day.day)
+    else:
+        assert (later.month, later.day) in {(2, 29), (3, 1)}
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason", "item", "amount"),
+    [
+        (ApplicationType.FIRST, "12", FeeItem.FIRST, "0"),
+        (ApplicationType.RENEWAL, "21", FeeItem.RENEWAL, "20"),
+        (ApplicationType.RENEWAL, "23", FeeItem.DAMAGED, "40"),
+        (ApplicationType.REPLACEMENT, "31", FeeItem.REPLACEMENT, "40"),
+    ],
+)
+def test_fees_follow_the_table(kind: ApplicationType, reason: str, item: FeeItem, amount: str) -> None:
+    fee = fee_for(kind, reason)
+    assert (fee.item, fee.amount, fee.waived) == (item, Decimal(amount), False)
+
+
+def test_fee_waivers_and_a_configured_table() -> None:
+    assert fee_for(ApplicationType.REPLACEMENT, "31", waived=True).amount == Decimal("0")
+    table = {item: Decimal("25") for item in FeeItem}
+    assert fee_for(ApplicationType.RENEWAL, "21", table=table).amount == Decimal("25")
+
+
+def person(**overrides: object) -> Applicant:
+    values: dict[str, object] = {"birth_date": D(2000, 1, 1), "status": "normal", "cards_ever": 0}
+    values.update(overrides)
+    return Applicant(**values)  # type: ignore[arg-type]
+
+
+def test_first_application_only_without_any_card() -> None:
+    assert eligibility(ApplicationType.FIRST, person()).allowed
+    refused = eligibility(ApplicationType.FIRST, person(cards_ever=1))
+    assert not refused.allowed and "已申领过" in refused.refusals[0]
+
+
+@pytest.mark.parametrize("kind", [ApplicationType.RENEWAL, ApplicationType.REPLACEMENT])
+def test_renewal_and_replacement_need_an_earlier_card(kind: ApplicationType) -> None:
+    assert eligibility(kind, person(cards_ever=2)).allowed
+    assert "从未申领过" in eligibility(kind, person()).refusals[0]
+
+
+@pytest.mark.parametrize(("status", "words"), [("deceased", "死亡"), ("cancelled", "注销")])
+def test_cancelled_or_deceased_people_cannot_apply(status: str, words: str) -> None:
+    verdict = eligibility(ApplicationType.FIRST, person(status=status))
+    assert not verdict.allowed and words in verdict.refusals[0]
+
+
+def test_wanted_people_are_accepted_and_flagged_for_the_reviewer_only() -> None:
+    verdict = eligibility(ApplicationType.FIRST, person(wanted=True))
+    assert verdict.allowed and verdict.flags == ("wanted",)
+    assert not any("在逃" in text for text in verdict.refusals)
+
+
+def codes(checklist: tuple[object, ...]) -> list[str]:
+    return [m.code for m in checklist]  # type: ignore[attr-defined]
+
+
+def test_adult_materials() -> None:
+    checklist = materials(ApplicationType.FIRST, age=30)
+    assert codes(checklist) == ["household_book", "residence_proof", "pledge"]
+    assert codes(materials(ApplicationType.RENEWAL, age=30)) == ["household_book", "residence_proof"]
+    # One proof of employment, study or residence is enough.
+    assert missing(checklist, frozenset({"household_book", "study_proof", "pledge"})) == ()
+    assert codes(missing(checklist, frozenset({"household_book", "pledge"}))) == ["residence_proof"]
+
+
+@pytest.mark.parametrize(
+    ("case", "extra"),
+    [
+        (GuardianshipCase.SAME_HOUSEHOLD, []),
+        (GuardianshipCase.BIRTH_CERTIFICATE, ["birth_certificate"]),
+        (GuardianshipCase.BIRTH_CERTIFICATE_AND_MARRIAGE, ["birth_certificate", "parentage_proof"]),
+    ],
+)
+def test_minor_materials_follow_the_three_guardianship_cases(
+    case: GuardianshipCase, extra: list[str]
+) -> None:
+    checklist = materials(ApplicationType.FIRST, age=12, guardianship=case)
+    assert codes(checklist) == [
+        "household_book",
+        "guardian_id_card",
+        "minor_residence_proof",
+        *extra,
+        "pledge",
+    ]
+    shown = frozenset({"household_book", "guardian_id_card", "applicant_study_proof", "pledge"})
+    assert codes(missing(checklist, shown)) == extra
+    assert needs_guardian_photo(12) and not needs_guardian_photo(16)
+
+
+def test_minor_without_a_guardianship_case_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="guardianship"):
+        materials(ApplicationType.FIRST, age=10)
