@@ -94,6 +94,13 @@ def normalize(raw: str) -> str:
     return "".join(folded.split()).replace("-", "").upper()
 
 
+def canonical(raw: str) -> str:
+    """`normalize`, then an old all-digit 15-character number in its 18-character form: the form
+    the register stores and searches. Not validated."""
+    number = normalize(raw)
+    return to_18(number) if len(number) == 15 and number.isdigit() else number
+
+
 def check_digit(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character for the first 17 digits."""
     if len(first17) != _LENGTH - 1 or not _is_digits(first17):

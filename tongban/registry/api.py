@@ -104,12 +104,10 @@ class LookupRequest(serializers.Serializer):
     id_number = serializers.CharField(max_length=40)
 
     def validate_id_number(self, value: str) -> str:
-        info = idnumber.parse(value)
-        if not info.valid or info.normalized is None:
-            raise serializers.ValidationError(
-                "；".join(error.message for error in info.errors), code="invalid_id_number"
-            )
-        return info.normalized
+        try:
+            return idnumber.validate(value)
+        except idnumber.InvalidIdNumber as exc:
+            raise serializers.ValidationError(str(exc), code="invalid_id_number") from exc
 
 
 class PeopleView(APIView):

@@ -17,12 +17,10 @@ class LookupForm(forms.Form):
     )
 
     def clean_id_number(self) -> str:
-        info = idnumber.parse(self.cleaned_data["id_number"])
-        if not info.valid or info.normalized is None:
-            raise forms.ValidationError(
-                "；".join(error.message for error in info.errors), code="invalid_id_number"
-            )
-        return info.normalized
+        try:
+            return idnumber.validate(self.cleaned_data["id_number"])
+        except idnumber.InvalidIdNumber as exc:
+            raise forms.ValidationError(str(exc), code="invalid_id_number") from exc
 
 
 class PeopleFilterForm(forms.Form):

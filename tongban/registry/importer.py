@@ -116,9 +116,7 @@ def _number_key(raw: str) -> int | str:
     """The normalised number as one exact integer (18 digits, X as 10): a million of them take
     ~130 MB in the first pass's map where strings and tuples took ~430 MB. Anything that is not
     a well-formed number keeps its text; such rows are rejected anyway."""
-    number = idnumber.normalize(raw)
-    if len(number) == 15 and number.isdigit():
-        number = idnumber.to_18(number)
+    number = idnumber.canonical(raw)
     if len(number) == 18 and number[:17].isdigit() and (number[17].isdigit() or number[17] == "X"):
         return int(number[:17]) * 11 + (10 if number[17] == "X" else int(number[17]))
     return number

@@ -17,9 +17,7 @@ _PERSON_RELATED = ("sex", "ethnicity", "relation", "registration_unit")
 def person_lookup(viewer: Viewer, raw_id_number: str) -> Person:
     """One person by exact ID number. Roles with `person.lookup` search the whole province
     (a clerk accepts people registered anywhere); others only their subtree. 404 otherwise."""
-    number = idnumber.normalize(raw_id_number)
-    if len(number) == 15:
-        number = idnumber.to_18(number) if number.isdigit() else number
+    number = idnumber.canonical(raw_id_number)
     if viewer.can("person.lookup"):
         people = Person.objects.all()
     else:

@@ -295,3 +295,9 @@ def test_birth_years_before_1880_are_typos() -> None:
     too_old = number[:6] + "1879" + number[10:17]
     info = idnumber.parse(too_old + idnumber.check_digit(too_old))
     assert [e.code for e in info.errors] == ["invalid_birth_date"]
+
+
+def test_canonical_widens_old_numbers_only() -> None:
+    assert idnumber.canonical(" 360102880101123 ") == "360102198801011233"
+    assert idnumber.canonical("11010519491231002x") == "11010519491231002X"
+    assert idnumber.canonical("36010288010112X") == "36010288010112X"  # not all digits: left alone
