@@ -37,12 +37,22 @@ def _clear_cache() -> Iterator[None]:
 @pytest.fixture
 def reference_data(transactional_db: None) -> None:
     """Transactional tests start from flushed tables: reload what migrations put there (code
-    tables, regions) and the Jiangxi tree, as the session set-up did."""
+    tables, regions, the holiday calendar) and the Jiangxi tree, as the session set-up did."""
     from django.apps import apps
 
+    from tongban.core import workdays
+    from tongban.registry.calendar import calendar_year_replace
     from tongban.registry.codes import load_code_tables
 
     load_code_tables(lambda name: apps.get_model("registry", name))
+    first, last = workdays.published_year_range()
+    for year in range(first, last + 1):
+        calendar_year_replace(
+            lambda name: apps.get_model("registry", name),
+            year=year,
+            days=workdays.published_days(year),
+            source=workdays.published_source_version(),
+        )
     units_load_province(province_code="36", stations_per_county=2, actor=None)
 
 

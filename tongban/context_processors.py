@@ -15,5 +15,8 @@ def navigation(request: HttpRequest) -> dict[str, dict[str, bool]]:
             "browse": can("person.browse"),
             "units": can("unit.view"),
             "audit": can("audit.view"),
+            "counter": can("application.accept"),
+            "applications": can("application.view"),
+            "review": can("review.decide"),
         }
     }

@@ -64,6 +64,9 @@ INSTALLED_APPS = [
     "tongban.registry",
     "tongban.accounts",
     "tongban.biometrics",
+    "tongban.portal",
+    "tongban.intake",
+    "tongban.review",
     "tongban.demo",
 ]
 
@@ -192,6 +195,31 @@ BIOMETRICS = {
     # JSON object overriding thresholds of the photo standard (tongban/biometrics/photo.py).
     "PHOTO_STANDARD": env_str("TONGBAN_PHOTO_STANDARD", "{}"),
 }
+
+# Deadlines in working days (DOMAIN.md §2), counted with the holiday table (registry.CalendarDay).
+DEADLINES = {
+    # Review and issue (审核签发) from the day an application reaches a review step.
+    "REVIEW_DAYS": env_int("TONGBAN_REVIEW_DEADLINE_DAYS", 5),
+    # Whether the arrival day counts as the first day when it is a working day.
+    "COUNT_ARRIVAL_DAY": env_bool("TONGBAN_DEADLINE_COUNT_ARRIVAL_DAY", False),
+    # The applicant's own verification after a proxy or postal handover.
+    "POST_VERIFICATION_DAYS": env_int("TONGBAN_POST_VERIFICATION_DAYS", 30),
+    # The collection date printed on the 领证回执: review, production and delivery together.
+    "EXPECTED_READY_DAYS": env_int("TONGBAN_EXPECTED_READY_DAYS", 20),
+}
+
+# Counter rules (tongban/intake/rules.py): which day's age fixes the validity period
+# ("acceptance" or "issue"), and the fee table in yuan as a JSON object overriding the defaults.
+VALIDITY_AGE_DATE = env_str("TONGBAN_VALIDITY_AGE_DATE", "acceptance")
+if VALIDITY_AGE_DATE not in {"acceptance", "issue"}:
+    raise ImproperlyConfigured("TONGBAN_VALIDITY_AGE_DATE must be 'acceptance' or 'issue'")
+FEES = env_str("TONGBAN_FEES", "{}")
+
+# Notifications to applicants and units: "console" (logged, masked) or "memory" (tests).
+NOTIFICATIONS_BACKEND = env_str("TONGBAN_NOTIFICATIONS_BACKEND", "console")
+
+# TrueType font embedded in the PDF forms (Debian's fonts-wqy-zenhei by default).
+PDF_FONT = Path(env_str("TONGBAN_PDF_FONT", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"))
 
 LOG_LEVEL = env_str("TONGBAN_LOG_LEVEL", "INFO")
 LOGGING = {

@@ -5,7 +5,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tongban import views
 from tongban.accounts.api import TokenView
+from tongban.intake import api as intake_api
 from tongban.registry import api as registry_api
+from tongban.review import api as review_api
 
 api_v1 = [
     path("auth/token", TokenView.as_view(), name="token"),
@@ -14,6 +16,20 @@ api_v1 = [
     path("people/<int:pk>", registry_api.PersonDetailView.as_view(), name="person_detail"),
     path("units", registry_api.UnitsView.as_view(), name="units"),
     path("idnumbers/check", registry_api.IdNumberCheckView.as_view(), name="idnumber_check"),
+    path("applications", intake_api.ApplicationsView.as_view(), name="applications"),
+    path("applications/<str:number>", review_api.ApplicationDetailView.as_view(), name="application_detail"),
+    path(
+        "applications/<str:number>/withdraw", intake_api.WithdrawView.as_view(), name="application_withdraw"
+    ),
+    path(
+        "applications/<str:number>/documents/<str:kind>",
+        intake_api.DocumentView.as_view(),
+        name="application_document",
+    ),
+    path("applications/<str:number>/review/take", review_api.TakeView.as_view(), name="review_take"),
+    path("applications/<str:number>/review/release", review_api.ReleaseView.as_view(), name="review_release"),
+    path("applications/<str:number>/review/decide", review_api.DecideView.as_view(), name="review_decide"),
+    path("review/queue", review_api.QueueView.as_view(), name="review_queue"),
 ]
 
 urlpatterns = [
@@ -21,6 +37,9 @@ urlpatterns = [
     path("accounts/", include("tongban.accounts.urls")),
     path("", include("tongban.registry.urls")),
     path("audit/", include("tongban.audit.urls")),
+    path("guide/", include("tongban.portal.urls")),
+    path("applications/", include("tongban.intake.urls")),
+    path("review/", include("tongban.review.urls")),
     # The admin signs in through the same audited login (and second factor) as everyone else.
     path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
     path("admin/", admin.site.urls),

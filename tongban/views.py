@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from tongban.registry.access import as_viewer
+from tongban.registry.calendar import missing_calendar_years
 from tongban.registry.forms import LookupForm
 from tongban.registry.models import Person, Unit
 
@@ -19,4 +21,10 @@ def home(request: HttpRequest) -> HttpResponse:
         stats["stations"] = Unit.objects.visible_to(viewer).filter(kind=Unit.Kind.STATION).count()
     if viewer.can("person.browse"):
         stats["people"] = Person.objects.visible_to(viewer, "person.browse").count()
-    return render(request, "home.html", {"stats": stats, "lookup_form": LookupForm()})
+    # Those who can enter the holiday table are told when deadlines ahead count weekends only.
+    calendar_missing = missing_calendar_years(timezone.localdate()) if viewer.can("reference.manage") else []
+    return render(
+        request,
+        "home.html",
+        {"stats": stats, "lookup_form": LookupForm(), "calendar_missing": calendar_missing},
+    )

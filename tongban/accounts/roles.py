@@ -43,14 +43,36 @@ ROLE_LABELS: dict[Role, str] = {
 # person.lookup: fetch one person province-wide by exact ID number (to accept or hand over a card
 #   for someone registered elsewhere); person.browse: list people of the own subtree;
 # person.view: open a full record of the own subtree.
+# application.view: applications accepted, registered or queued in the own subtree;
+# application.accept / .withdraw: the counter (受理) of a station; review.decide: 审核签发.
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
-    Role.CLERK: frozenset({"person.lookup", "person.browse", "person.view", "unit.view"}),
+    Role.CLERK: frozenset(
+        {
+            "person.lookup",
+            "person.browse",
+            "person.view",
+            "unit.view",
+            "application.view",
+            "application.accept",
+            "application.withdraw",
+        }
+    ),
     Role.REVIEWER: frozenset(
-        {"person.lookup", "person.browse", "person.view", "watchlist.view", "unit.view"}
+        {
+            "person.lookup",
+            "person.browse",
+            "person.view",
+            "watchlist.view",
+            "unit.view",
+            "application.view",
+            "review.decide",
+        }
     ),
     Role.CENTRE_OPERATOR: frozenset({"unit.view"}),
     Role.DISTRIBUTOR: frozenset({"person.lookup", "person.browse", "person.view", "unit.view"}),
-    Role.SUPERVISOR: frozenset({"person.browse", "person.view", "watchlist.view", "unit.view"}),
+    Role.SUPERVISOR: frozenset(
+        {"person.browse", "person.view", "watchlist.view", "unit.view", "application.view"}
+    ),
     Role.FINANCE: frozenset({"unit.view"}),
     Role.CIVIL_AFFAIRS: frozenset({"unit.view"}),
     Role.CAMPAIGN_MANAGER: frozenset({"person.browse", "unit.view"}),

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tongban.audit.services import AuditActor
+from tongban.biometrics import face, photo
 from tongban.biometrics.engine import get_abis, get_sdk
-from tongban.biometrics.interfaces import BiometricError, Gallery, Modality, Sample
+from tongban.biometrics.imaging import decode_image
+from tongban.biometrics.interfaces import BiometricError, Gallery, Modality, QualityResult, Sample
 from tongban.registry.models import Person, Unit
 
 
@@ -33,11 +35,11 @@ def register_photos_enrol(
         people = people.filter(registration_unit__in=Unit.objects.subtree(unit).values("pk"))
     sdk, abis = get_sdk(Modality.FACE), get_abis()
     result = EnrolResult()
-    for pk, photo in people.values_list("pk", "photo").iterator(chunk_size=200):
-        if photo is None:  # excluded above; keeps the type checker informed
+    for pk, register_photo in people.values_list("pk", "photo").iterator(chunk_size=200):
+        if register_photo is None:  # excluded above; keeps the type checker informed
             continue
         try:
-            template = sdk.extract_template(Sample(Modality.FACE, bytes(photo)))
+            template = sdk.extract_template(Sample(Modality.FACE, bytes(register_photo)))
         except BiometricError:
             result.unusable += 1
         else:
@@ -45,4 +47,22 @@ def register_photos_enrol(
             result.enrolled += 1
         if progress is not None:
             progress(1)
+    return result
+
+
+def group_photo_check(image: bytes, *, min_faces: int = 2) -> QualityResult:
+    """The photo of a minor together with the guardian (同框): at least `min_faces` usable faces."""
+    decoded = decode_image(
+        image, max_bytes=photo.CONFORM_MAX_BYTES, max_pixels=photo.CONFORM_MAX_PIXELS, upright=True
+    )
+    rgb = face.rgb_array(decoded.image.convert("RGB"))
+    result = photo.free_photo_quality(rgb, photo.PhotoStandard.from_settings())
+    found = len(face.detect_faces(rgb))
+    if found < min_faces:
+        return QualityResult(
+            Modality.FACE,
+            result.score,
+            False,
+            (f"同框相片应同时拍到申请人和监护人（检测到 {found} 张人脸）", *result.reasons),
+        )
     return result

@@ -228,3 +228,123 @@ def missing(checklist: tuple[Material, ...], shown: frozenset[str]) -> tuple[Mat
 def needs_guardian_photo(age: int) -> bool:
     """Under 16: the photo of the applicant together with the guardian (同框) is taken."""
     return age < ADULT_AGE
+
+
+def fee_table(overrides: dict[str, object]) -> dict[FeeItem, Decimal]:
+    """DEFAULT_FEES with the configured overrides (settings.FEES: item → yuan). Raises ValueError
+    for an unknown item or an amount that is not a non-negative number."""
+    table = dict(DEFAULT_FEES)
+    for key, value in overrides.items():
+        try:
+            item = FeeItem(key)
+            amount = Decimal(str(value))
+        except (ValueError, ArithmeticError) as exc:
+            raise ValueError(f"bad fee table entry {key!r}: {value!r}") from exc
+        if not amount.is_finite() or amount < 0:
+            raise ValueError(f"bad fee table entry {key!r}: {value!r}")
+        table[item] = amount
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# Differences between the application and the register (the reviewer's 信息比对)
+
+COMPARED_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id_number", "公民身份号码"),
+    ("name", "姓名"),
+    ("sex", "性别"),
+    ("ethnicity", "民族"),
+    ("birth_date", "出生日期"),
+    ("address", "住址"),
+)
+
+
+@dataclass(frozen=True)
+class FieldComparison:
+    field: str
+    label: str
+    entered: str
+    registered: str
+
+    @property
+    def matches(self) -> bool:
+        return self.entered == self.registered
+
+
+def compare_with_register(entered: dict[str, str], registered: dict[str, str]) -> tuple[FieldComparison, ...]:
+    """Field by field, the application against the register (values already as display text)."""
+    return tuple(
+        FieldComparison(key, label, entered.get(key, ""), registered.get(key, ""))
+        for key, label in COMPARED_FIELDS
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Fingerprints (指纹信息): right thumb, left thumb, the next finger of a hand when one cannot be taken
+
+RIGHT_HAND = ("11", "12", "13", "14", "15")
+LEFT_HAND = ("16", "17", "18", "19", "20")
+
+
+class FingerOutcome(StrEnum):
+    REGISTERED = "registered"  # 注册成功
+    FAILED = "failed"  # 注册失败: captured, no usable features
+    NOT_REGISTERED = "not_registered"  # 未注册: injury, disability
+
+
+@dataclass(frozen=True)
+class FingerPlan:
+    next_positions: tuple[str, ...]  # what to try next, one per unfinished hand
+    errors: tuple[str, ...]  # records that break the capture order
+
+    @property
+    def complete(self) -> bool:
+        return not self.next_positions and not self.errors
+
+
+def finger_plan(records: dict[str, FingerOutcome]) -> FingerPlan:
+    """Check the fingers recorded so far (position → outcome) against the capture rule and say
+    which finger comes next. Per hand, fingers are tried in order (thumb, index, middle, ring,
+    little); every finger before the registered one must be recorded as not usable, and none
+    after it. A hand is finished with one registered finger or with all five recorded unusable."""
+    errors: list[str] = []
+    next_positions: list[str] = []
+    for hand, hand_name in ((RIGHT_HAND, "右手"), (LEFT_HAND, "左手")):
+        tried = [pos for pos in hand if pos in records]
+        expected_prefix = list(hand[: len(tried)])
+        if tried != expected_prefix:
+            errors.append(f"{hand_name}应按拇指、食指、中指、环指、小指的顺序采集，不能跳过手指。")
+            continue
+        registered = [pos for pos in tried if records[pos] == FingerOutcome.REGISTERED]
+        if len(registered) > 1 or (registered and registered[0] != tried[-1]):
+            errors.append(f"{hand_name}只登记一枚指纹：注册成功后不再采集该手其他手指。")
+        elif not registered and len(tried) < len(hand):
+            next_positions.append(hand[len(tried)])
+    unknown = sorted(set(records) - set(RIGHT_HAND) - set(LEFT_HAND))
+    if unknown:
+        errors.append(f"指位代码无效：{'、'.join(unknown)}（应为 11–20）。")
+    return FingerPlan(tuple(next_positions), tuple(errors))
+
+
+# ---------------------------------------------------------------------------------------------
+# 受理号 (GA 214.4): region (6) + station (3) + date (8) + daily sequence (5)
+
+DAILY_SEQUENCE_MAX = 99_999
+
+
+def acceptance_number(station_code: str, day: datetime.date, sequence: int) -> str:
+    if len(station_code) != 9 or not station_code.isdigit():
+        raise ValueError(f"a station code has 9 digits: {station_code!r}")
+    if not 1 <= sequence <= DAILY_SEQUENCE_MAX:
+        raise ValueError(f"daily sequence out of range: {sequence}")
+    return f"{station_code}{day:%Y%m%d}{sequence:05d}"
+
+
+def is_acceptance_number(value: str) -> bool:
+    if len(value) != 22 or not value.isdigit():
+        return False
+    try:
+        datetime.date(int(value[9:13]), int(value[13:15]), int(value[15:17]))
+    except ValueError:
+        return False
+    return value[17:] != "00000"

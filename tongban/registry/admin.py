@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from tongban.audit.services import record
 from tongban.registry.models import (
     ApplicationReason,
+    CalendarDay,
+    CalendarYear,
     Ethnicity,
     FingerPosition,
     HouseholdRelation,
@@ -53,6 +55,12 @@ class RoleAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
         self._audit(request, obj, "delete", [])
         super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        # The changelist's "delete selected" action bypasses delete_model.
+        for obj in queryset:
+            self._audit(request, obj, "delete", [])
+        super().delete_queryset(request, queryset)
 
     def _audit(self, request: HttpRequest, obj: Model, verb: str, fields: list[str]) -> None:
         record(
@@ -99,3 +107,35 @@ class UnitAdmin(RoleAdmin):
 class ProductionRouteAdmin(RoleAdmin):
     manage_action = "unit.manage"
     list_display = ["region_prefix", "centre", "note"]
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(RoleAdmin):
+    """A row says the year's 节假日安排 is complete; until then deadlines in it are provisional."""
+
+    list_display = ["year", "source", "updated_at"]
+
+
+class CalendarYearFilter(admin.SimpleListFilter):
+    title = "年度"
+    parameter_name = "year"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        years = CalendarDay.objects.dates("date", "year", order="DESC")
+        return [(str(day.year), f"{day.year} 年") for day in years]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(date__year=int(value)) if value and value.isdigit() else queryset
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(RoleAdmin):
+    list_display = ["date", "weekday", "is_workday", "name", "note"]
+    list_filter = [CalendarYearFilter, "is_workday"]
+    date_hierarchy = "date"
+    search_fields = ["name", "note"]
+
+    @admin.display(description="星期")
+    def weekday(self, obj: CalendarDay) -> str:
+        return "周" + "一二三四五六日"[obj.date.weekday()]

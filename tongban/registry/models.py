@@ -322,3 +322,42 @@ class FloatingRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.residence_unit} {self.registered_on}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Working-day calendar (节假日安排): seeded from chinese-calendar, editable in the admin.
+
+
+class CalendarYear(models.Model):
+    """A year whose holiday arrangement (节假日安排) is published and entered. Deadlines reaching a
+    year without a row count weekends only and are marked provisional."""
+
+    year = models.PositiveSmallIntegerField("年度", primary_key=True)
+    source = models.CharField(
+        "来源", max_length=100, default="管理员录入", help_text="如 chinese-calendar 1.11.0、国务院办公厅通知"
+    )
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = verbose_name_plural = "节假日安排年度"
+
+    def __str__(self) -> str:
+        return f"{self.year} 年"
+
+
+class CalendarDay(models.Model):
+    """One day of the arrangement that breaks the Monday-to-Friday rule: a holiday (放假, e.g.
+    国庆节) or a make-up working day (调休上班) on a weekend."""
+
+    date = models.DateField("日期", unique=True)
+    is_workday = models.BooleanField("上班", help_text="勾选：调休上班；不勾选：放假")
+    name = models.CharField("名称", max_length=50, help_text="如 国庆节、春节调休上班")
+    note = models.CharField("备注", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = verbose_name_plural = "节假日安排"
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}（{'上班' if self.is_workday else '放假'}）"

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.apps import apps
 from django.db import transaction
 from django.http import HttpRequest
 
 from tongban.audit.services import AuditActor, record
+from tongban.core.workdays import CalendarEntry
 from tongban.registry import provinces
+from tongban.registry.calendar import calendar_year_replace
 from tongban.registry.models import Person, ProductionRoute, Unit
 
 if TYPE_CHECKING:
@@ -99,3 +103,38 @@ def person_open(*, viewer: Viewer, person: Person, request: HttpRequest | None, 
         detail={"how": how},
         request=request,
     )
+
+
+@dataclass(frozen=True)
+class CalendarLoadResult:
+    year: int
+    holidays: int
+    workdays: int
+    changed: bool
+
+
+@transaction.atomic
+def calendar_year_load(
+    *, actor: AuditActor | None, year: int, days: Sequence[CalendarEntry], source: str
+) -> CalendarLoadResult:
+    """Replace a year's holiday arrangement (节假日安排) with `days` and mark the year entered, so
+    deadlines reaching it stop being provisional. Idempotent: a reload of the same days writes
+    nothing, not even an audit row."""
+    changed = calendar_year_replace(
+        lambda name: apps.get_model("registry", name), year=year, days=days, source=source
+    )
+    result = CalendarLoadResult(
+        year=year,
+        holidays=sum(not entry.is_workday for entry in days),
+        workdays=sum(entry.is_workday for entry in days),
+        changed=changed,
+    )
+    if changed:
+        record(
+            actor=actor,
+            action="calendar.load_year",
+            object_type="registry.calendaryear",
+            object_id=year,
+            detail={"source": source, "holidays": result.holidays, "workdays": result.workdays},
+        )
+    return result

@@ -1,0 +1,132 @@
+"""Typed input of the counter pages; business checks stay in the services."""
+
+from __future__ import annotations
+
+from django import forms
+
+from tongban.core import idnumber
+from tongban.intake import rules
+from tongban.intake.models import Application
+from tongban.registry.models import ApplicationReason, Ethnicity, Sex
+
+TYPE_CHOICES = [(t.value, t.label) for t in rules.ApplicationType]
+GUARDIANSHIP_CHOICES = [
+    ("", "——"),
+    (rules.GuardianshipCase.SAME_HOUSEHOLD.value, "与父（母）同户：交验户口簿"),
+    (rules.GuardianshipCase.BIRTH_CERTIFICATE.value, "不同户，出生医学证明能体现监护关系"),
+    (rules.GuardianshipCase.BIRTH_CERTIFICATE_AND_MARRIAGE.value, "不同户，出生医学证明不能体现监护关系"),
+]
+FINGER_OUTCOMES = [
+    (rules.FingerOutcome.REGISTERED.value, "注册成功（采集指纹）"),
+    (rules.FingerOutcome.FAILED.value, "注册失败（能采集图像但无法提取特征）"),
+    (rules.FingerOutcome.NOT_REGISTERED.value, "未注册（残疾、受伤等无法采集）"),
+]
+
+
+class StartForm(forms.Form):
+    id_number = forms.CharField(label="公民身份号码", max_length=40)
+    type = forms.ChoiceField(label="申领类型", choices=TYPE_CHOICES)
+    reason = forms.ModelChoiceField(
+        label="申领原因", queryset=ApplicationReason.objects.filter(active=True), empty_label=None
+    )
+
+    def clean_id_number(self) -> str:
+        try:
+            return idnumber.validate(self.cleaned_data["id_number"])
+        except idnumber.InvalidIdNumber as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+class DetailsForm(forms.Form):
+    """What the clerk fills in or corrects on a draft."""
+
+    name = forms.CharField(label="姓名", max_length=50)
+    sex = forms.ModelChoiceField(label="性别", queryset=Sex.objects.filter(active=True), empty_label=None)
+    ethnicity = forms.ModelChoiceField(
+        label="民族", queryset=Ethnicity.objects.filter(active=True), empty_label=None
+    )
+    birth_date = forms.DateField(label="出生日期", widget=forms.DateInput(attrs={"type": "date"}))
+    household_address = forms.CharField(label="常住户口所在地住址", max_length=200)
+    residence_address = forms.CharField(label="现居住地住址", max_length=200, required=False)
+    phone = forms.CharField(label="联系电话", max_length=20, required=False)
+    collection = forms.ChoiceField(label="领取方式", choices=Application.Collection.choices)
+    postal_recipient = forms.CharField(label="收件人", max_length=50, required=False)
+    postal_phone = forms.CharField(label="收件人电话", max_length=20, required=False)
+    postal_address = forms.CharField(label="邮寄地址", max_length=200, required=False)
+    guardianship = forms.ChoiceField(label="监护关系证明情形", choices=GUARDIANSHIP_CHOICES, required=False)
+    guardian_name = forms.CharField(label="监护人姓名", max_length=50, required=False)
+    guardian_id_number = forms.CharField(label="监护人公民身份号码", max_length=40, required=False)
+    guardian_relation = forms.CharField(label="与申请人关系", max_length=20, required=False)
+    guardian_phone = forms.CharField(label="监护人电话", max_length=20, required=False)
+    materials_shown = forms.MultipleChoiceField(
+        label="已交验材料", required=False, widget=forms.CheckboxSelectMultiple, choices=[]
+    )
+    pledge_signed = forms.BooleanField(label="申请人已签署《告知承诺书》", required=False)
+    fee_waived = forms.BooleanField(label="减免工本费（如低保）", required=False)
+    fee_waiver_evidence = forms.CharField(label="减免依据", max_length=200, required=False)
+
+    def __init__(self, *args: object, material_choices: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["materials_shown"].choices = material_choices  # type: ignore[attr-defined]
+
+    @classmethod
+    def initial_for(cls, application: Application) -> dict[str, object]:
+        return {
+            "name": application.name,
+            "sex": application.sex_id,
+            "ethnicity": application.ethnicity_id,
+            "birth_date": application.birth_date,
+            "household_address": application.household_address,
+            "residence_address": application.residence_address,
+            "phone": application.phone,
+            "collection": application.collection,
+            "postal_recipient": application.postal_recipient,
+            "postal_phone": application.postal_phone,
+            "postal_address": application.postal_address,
+            "guardianship": application.guardianship,
+            "guardian_name": application.guardian_name,
+            "guardian_id_number": application.guardian_id_number,
+            "guardian_relation": application.guardian_relation,
+            "guardian_phone": application.guardian_phone,
+            "materials_shown": application.materials_shown,
+            "pledge_signed": application.pledge_signed,
+            "fee_waived": application.fee_waived,
+            "fee_waiver_evidence": application.fee_waiver_evidence,
+        }
+
+    def changes(self) -> dict[str, object]:
+        data = dict(self.cleaned_data)
+        data["sex"] = data["sex"].code
+        data["ethnicity"] = data["ethnicity"].code
+        return data
+
+
+class PhotoForm(forms.Form):
+    image = forms.FileField(label="相片（JPEG）")
+
+
+class FingerForm(forms.Form):
+    position = forms.ChoiceField(
+        label="指位", choices=[(code, code) for code in rules.RIGHT_HAND + rules.LEFT_HAND]
+    )
+    outcome = forms.ChoiceField(label="结果", choices=FINGER_OUTCOMES)
+    image = forms.FileField(label="指纹图像", required=False)
+    reason = forms.CharField(label="原因", max_length=200, required=False)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="原因", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def material_choices(checklist: tuple[rules.Material, ...]) -> list[tuple[str, str]]:
+    """Checkbox choices for the checklist (each alternative of a one-of line is its own box);
+    the pledge has its own field."""
+    choices: list[tuple[str, str]] = []
+    for material in checklist:
+        if material.code == rules.PLEDGE.code:
+            continue
+        if material.alternatives:
+            choices += list(material.alternatives)
+        else:
+            choices.append((material.code, material.label))
+    return choices

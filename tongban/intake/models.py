@@ -1,0 +1,327 @@
+"""Applications (申领) from the counter (受理) to issue, their history, and the review routing.
+
+The application and its state machine live here (STYLE.md, "Dependency direction"): later stages
+keep their own records and move an application on only through `services.application_transition`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from tongban.core.masking import mask_id_number
+from tongban.intake.rules import ApplicationType
+from tongban.registry.fields import SealedBinaryField
+from tongban.registry.models import ApplicationReason, Ethnicity, Person, Sex, Unit
+
+if TYPE_CHECKING:
+    from tongban.registry.access import Viewer
+
+
+class ReviewChain(models.Model):
+    """审核签发流程: the review steps for applications whose household region code starts with
+    `region_prefix` (longest prefix wins). Without a matching chain an application has one step,
+    审核签发 at the household-registration station."""
+
+    name = models.CharField("名称", max_length=100)
+    region_prefix = models.CharField("户籍地区划前缀", max_length=6, unique=True)
+    note = models.CharField("说明", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-region_prefix"]
+        verbose_name = verbose_name_plural = "审核签发流程"
+
+    def __str__(self) -> str:
+        return f"{self.region_prefix}* {self.name}"
+
+
+class ReviewChainStep(models.Model):
+    """One step of a chain: which level of the household's unit tree acts, and under what title."""
+
+    class Level(models.TextChoices):
+        STATION = "station", "户籍派出所"
+        COUNTY = "county", "县（市、区）公安局"
+        CITY = "city", "市公安局"
+
+    chain = models.ForeignKey(ReviewChain, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField("顺序")
+    level = models.CharField("办理层级", max_length=8, choices=Level.choices)
+    title = models.CharField("环节名称", max_length=20, help_text="如 审核、签发、复核、审核签发")
+
+    class Meta:
+        ordering = ["chain", "order"]
+        constraints = [models.UniqueConstraint(fields=["chain", "order"], name="one_step_per_order")]
+        verbose_name = verbose_name_plural = "审核签发环节"
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.get_level_display()} {self.title}"
+
+
+class AcceptanceCounter(models.Model):
+    """The daily sequence behind 受理号 per station; incremented with one atomic upsert."""
+
+    station = models.ForeignKey(Unit, on_delete=models.PROTECT)
+    day = models.DateField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["station", "day"], name="one_counter_per_station_day")]
+
+    def __str__(self) -> str:
+        return f"{self.station_id} {self.day} {self.last}"
+
+
+class ApplicationQuerySet(models.QuerySet["Application"]):
+    def visible_to(self, viewer: Viewer, action: str = "application.view") -> ApplicationQuerySet:
+        """Applications accepted in the viewer's subtree, or registered there (the review side),
+        or sitting in one of its units' review queues."""
+        if not viewer.can(action) or viewer.unit is None:
+            return self.none()
+        if viewer.unit.kind == Unit.Kind.PROVINCE:
+            return self.all()
+        units = Unit.objects.subtree(viewer.unit).values("pk")
+        return self.filter(
+            Q(acceptance_unit__in=units) | Q(household_unit__in=units) | Q(review_unit__in=units)
+        )
+
+
+class Application(models.Model):
+    """An application for a resident identity card (居民身份证申领), from 草稿 to 已签发."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        ACCEPTED = "accepted", "已受理"
+        PENDING_REVIEW = "pending_review", "待审核"
+        UNDER_VERIFICATION = "under_verification", "核实中"
+        ISSUED = "issued", "已签发"
+        REJECTED = "rejected", "不予签发"
+        WITHDRAWN = "withdrawn", "已撤销"
+
+    class Collection(models.TextChoices):
+        STATION = "station", "受理点领取"
+        POST = "post", "邮政寄递"
+
+    class Validity(models.TextChoices):
+        FIVE = "5", "5年"
+        TEN = "10", "10年"
+        TWENTY = "20", "20年"
+        LONG = "long", "长期"
+
+    number = models.CharField("受理号", max_length=22, unique=True, null=True, blank=True)
+    type = models.CharField("申领类型", max_length=12, choices=[(t.value, t.label) for t in ApplicationType])
+    reason = models.ForeignKey(ApplicationReason, on_delete=models.PROTECT, verbose_name="申领原因")
+    status = models.CharField("状态", max_length=20, choices=Status.choices, default=Status.DRAFT)
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="applications", verbose_name="申请人"
+    )
+
+    # As entered at the counter (pre-filled from the register; differences go to the reviewer).
+    id_number = models.CharField("公民身份号码", max_length=18)
+    name = models.CharField("姓名", max_length=50)
+    sex = models.ForeignKey(Sex, on_delete=models.PROTECT, verbose_name="性别")
+    ethnicity = models.ForeignKey(Ethnicity, on_delete=models.PROTECT, verbose_name="民族")
+    birth_date = models.DateField("出生日期")
+    household_address = models.CharField("常住户口所在地住址", max_length=200)
+    residence_address = models.CharField("现居住地住址", max_length=200, blank=True)
+    phone = models.CharField("联系电话", max_length=20, blank=True)
+    collection = models.CharField(
+        "领取方式", max_length=8, choices=Collection.choices, default=Collection.STATION
+    )
+    postal_recipient = models.CharField("收件人", max_length=50, blank=True)
+    postal_phone = models.CharField("收件人电话", max_length=20, blank=True)
+    postal_address = models.CharField("邮寄地址", max_length=200, blank=True)
+
+    # Minors: the guardian who came along and how guardianship is proven.
+    guardianship = models.CharField("监护关系证明情形", max_length=32, blank=True)
+    guardian_name = models.CharField("监护人姓名", max_length=50, blank=True)
+    guardian_id_number = models.CharField("监护人公民身份号码", max_length=18, blank=True)
+    guardian_relation = models.CharField("与申请人关系", max_length=20, blank=True)
+    guardian_phone = models.CharField("监护人电话", max_length=20, blank=True)
+
+    materials_shown = models.JSONField("已交验材料", default=list, blank=True)
+    pledge_signed = models.BooleanField("已签署告知承诺书", default=False)
+
+    fee_item = models.CharField("收费项目", max_length=12, blank=True)
+    fee_amount = models.DecimalField("工本费（元）", max_digits=6, decimal_places=2, default=0)
+    fee_waived = models.BooleanField("减免", default=False)
+    fee_waiver_evidence = models.CharField("减免依据", max_length=200, blank=True)
+
+    validity = models.CharField("有效期限", max_length=4, choices=Validity.choices, blank=True)
+    valid_from = models.DateField("有效期起", null=True, blank=True)
+    valid_until = models.DateField("有效期止", null=True, blank=True)
+
+    photo = SealedBinaryField(context="application.photo", null=True, blank=True)
+    photo_report = models.JSONField("相片检测结果", default=dict, blank=True)
+    guardian_photo = SealedBinaryField(context="application.guardian_photo", null=True, blank=True)
+    # 1:N face searches at acceptance: {"permanent": [...], "applications": [...], "wanted": [...],
+    # "floating": [...]}, each hit {"ref_id", "score", ...}; only the reviewer sees watch-list hits.
+    face_hits = models.JSONField("人像比对结果", default=dict, blank=True)
+    # Reviewer-only flags set by the counter rules (e.g. "wanted"), never shown at the counter.
+    flags = models.JSONField("审核提示", default=list, blank=True)
+
+    cross_region = models.BooleanField("异地受理", default=False)
+    acceptance_unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="accepted_applications", verbose_name="受理单位"
+    )
+    household_unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="household_applications", verbose_name="户籍地派出所"
+    )
+    # The household's county code: the distribution column when applications are sharded.
+    region_code = models.CharField("户籍地区划", max_length=6)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="录入人"
+    )
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="受理人",
+    )
+    accepted_at = models.DateTimeField("受理时间", null=True, blank=True)
+
+    # Where the application stands in its review chain (moved only by application_transition).
+    # review_chain: the resolved steps, [{"level", "title", "unit": unit pk}], fixed at routing.
+    review_chain = models.JSONField("审核签发环节", default=list, blank=True)
+    review_step = models.PositiveSmallIntegerField("当前环节", default=0)
+    review_unit = models.ForeignKey(
+        Unit,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="review_queue",
+        verbose_name="当前办理单位",
+    )
+    review_arrived_at = models.DateTimeField("到达时间", null=True, blank=True)
+    review_due = models.DateField("办理期限", null=True, blank=True)
+    review_due_provisional = models.BooleanField("期限为暂估", default=False)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="办理人",
+    )
+    assigned_at = models.DateTimeField("领取时间", null=True, blank=True)
+    issued_at = models.DateTimeField("签发时间", null=True, blank=True)
+    issuing_authority = models.CharField("签发机关", max_length=100, blank=True)
+    refusal_reason = models.CharField("不予签发原因", max_length=500, blank=True)
+    refusal_notified_at = models.DateTimeField("已告知申请人", null=True, blank=True)
+    closed_at = models.DateTimeField("办结时间", null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ApplicationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-pk"]
+        indexes = [
+            models.Index(fields=["review_unit", "status", "review_due"], name="intake_queue_idx"),
+            models.Index(fields=["acceptance_unit", "status", "-id"], name="intake_counter_idx"),
+            models.Index(fields=["household_unit", "status"], name="intake_household_idx"),
+            models.Index(fields=["person", "status"], name="intake_person_idx"),
+            models.Index(fields=["region_code"], name="intake_region_idx"),
+        ]
+        verbose_name = verbose_name_plural = "申领"
+
+    def __str__(self) -> str:
+        return f"{self.number or '草稿'} {self.name}"
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def application_type(self) -> ApplicationType:
+        return ApplicationType(self.type)
+
+    @property
+    def is_open(self) -> bool:
+        """Still before a decision: it can be withdrawn."""
+        return self.status in OPEN_STATUSES
+
+    @property
+    def current_step(self) -> dict[str, object] | None:
+        if 1 <= self.review_step <= len(self.review_chain):
+            return dict(self.review_chain[self.review_step - 1])
+        return None
+
+    @property
+    def validity_label(self) -> str:
+        if self.valid_from is not None:
+            end = self.valid_until.strftime("%Y.%m.%d") if self.valid_until else "长期"
+            return f"{self.valid_from:%Y.%m.%d}-{end}"
+        return self.get_validity_display()
+
+
+OPEN_STATUSES = frozenset(
+    {
+        Application.Status.DRAFT,
+        Application.Status.ACCEPTED,
+        Application.Status.PENDING_REVIEW,
+        Application.Status.UNDER_VERIFICATION,
+    }
+)
+IN_REVIEW_STATUSES = frozenset({Application.Status.PENDING_REVIEW, Application.Status.UNDER_VERIFICATION})
+
+
+class Fingerprint(models.Model):
+    """指纹信息: one finger tried at the counter, with its result (注册成功 / 注册失败 / 未注册)."""
+
+    class Result(models.TextChoices):
+        REGISTERED = "registered", "注册成功"
+        FAILED = "failed", "注册失败"
+        NOT_REGISTERED = "not_registered", "未注册"
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="fingerprints")
+    position = models.CharField("指位", max_length=2)
+    result = models.CharField("结果", max_length=16, choices=Result.choices)
+    reason = models.CharField("原因", max_length=200, blank=True)
+    quality = models.FloatField("质量分", null=True, blank=True)
+    format = models.CharField("模板格式", max_length=32, blank=True)
+    template = SealedBinaryField(context="application.finger_template", null=True, blank=True)
+
+    class Meta:
+        ordering = ["application", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "position"], name="one_record_per_finger")
+        ]
+        verbose_name = verbose_name_plural = "指纹信息"
+
+    def __str__(self) -> str:
+        return f"{self.position} {self.get_result_display()}"
+
+
+class ApplicationEvent(models.Model):
+    """One step in an application's history (办理记录): who, which unit, when, what, why."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField("事项", max_length=32)
+    from_status = models.CharField("原状态", max_length=20, blank=True)
+    to_status = models.CharField("新状态", max_length=20, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="经办人",
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="经办单位"
+    )
+    at = models.DateTimeField("时间", auto_now_add=True)
+    note = models.TextField("说明", blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["application", "pk"]
+        verbose_name = verbose_name_plural = "办理记录"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"

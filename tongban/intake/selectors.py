@@ -1,0 +1,227 @@
+"""Reads of applications, always through the viewer's jurisdiction (404 outside it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import Http404
+
+from tongban.biometrics.finger import FINGER_POSITION_NAMES
+from tongban.core.dates import age_on
+from tongban.intake import documents, rules
+from tongban.intake.models import Application, ApplicationEvent, Fingerprint
+from tongban.intake.services import acceptance_problems, checklist_for, local_today
+from tongban.registry.access import Viewer
+from tongban.registry.calendar import deadline
+from tongban.registry.models import Person, Unit
+
+_RELATED = (
+    "reason",
+    "sex",
+    "ethnicity",
+    "acceptance_unit",
+    "household_unit",
+    "review_unit",
+    "assignee",
+    "person",
+)
+
+
+def applications_visible(viewer: Viewer) -> QuerySet[Application]:
+    return Application.objects.visible_to(viewer).select_related(*_RELATED)
+
+
+def application_get(viewer: Viewer, pk: int) -> Application:
+    application = applications_visible(viewer).filter(pk=pk).first()
+    if application is None:
+        raise Http404("未找到该申领")
+    return application
+
+
+def application_by_number(viewer: Viewer, number: str) -> Application:
+    application = applications_visible(viewer).filter(number=number).first()
+    if application is None:
+        raise Http404("未找到该受理号")
+    return application
+
+
+def application_events(application: Application) -> list[ApplicationEvent]:
+    return list(application.events.select_related("actor", "unit").order_by("pk"))
+
+
+def fingerprints(application: Application) -> list[Fingerprint]:
+    return list(application.fingerprints.defer("template").order_by("position"))
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Application]
+    next_after: int | None
+
+
+COUNTER_VIEWS: dict[str, tuple[str, ...]] = {
+    "draft": (Application.Status.DRAFT,),
+    "in_review": (Application.Status.PENDING_REVIEW, Application.Status.UNDER_VERIFICATION),
+    "refused": (Application.Status.REJECTED,),
+    "issued": (Application.Status.ISSUED,),
+    "withdrawn": (Application.Status.WITHDRAWN,),
+}
+
+
+def counter_page(viewer: Viewer, view: str, *, after: int | None = None, limit: int = 50) -> Page:
+    """A station's own applications by state, newest first (keyset on the primary key)."""
+    applications = applications_visible(viewer).filter(acceptance_unit__in=_subtree_ids(viewer))
+    if view == "refused_unnotified":
+        applications = applications.filter(status=Application.Status.REJECTED, refusal_notified_at=None)
+    elif view in COUNTER_VIEWS:
+        applications = applications.filter(status__in=COUNTER_VIEWS[view])
+    if after is not None:
+        applications = applications.filter(pk__lt=after)
+    rows = list(applications.order_by("-pk")[: limit + 1])
+    return Page(rows[:limit], rows[limit - 1].pk if len(rows) > limit else None)
+
+
+def _subtree_ids(viewer: Viewer) -> Any:
+    if viewer.unit is None:
+        return Unit.objects.none().values("pk")
+    return Unit.objects.subtree(viewer.unit).values("pk")
+
+
+@dataclass(frozen=True)
+class MaterialLine:
+    code: str
+    label: str
+    alternatives: tuple[tuple[str, str], ...]
+    satisfied: bool
+
+
+@dataclass(frozen=True)
+class CounterState:
+    """Everything the counter page shows for a draft: the checklist, the finger plan, what the
+    register says, and what still stops acceptance."""
+
+    age: int
+    minor: bool
+    materials: list[MaterialLine]
+    finger_plan: rules.FingerPlan
+    comparisons: tuple[rules.FieldComparison, ...]
+    problems: dict[str, str]
+
+
+def register_values(person: Person) -> dict[str, str]:
+    return {
+        "id_number": person.id_number,
+        "name": person.name,
+        "sex": person.sex.name,
+        "ethnicity": person.ethnicity.name,
+        "birth_date": person.birth_date.isoformat(),
+        "address": person.address,
+    }
+
+
+def entered_values(application: Application) -> dict[str, str]:
+    return {
+        "id_number": application.id_number,
+        "name": application.name,
+        "sex": application.sex.name,
+        "ethnicity": application.ethnicity.name,
+        "birth_date": application.birth_date.isoformat(),
+        "address": application.household_address,
+    }
+
+
+def comparisons(application: Application) -> tuple[rules.FieldComparison, ...]:
+    person = Person.objects.select_related("sex", "ethnicity").get(pk=application.person_id)
+    return rules.compare_with_register(entered_values(application), register_values(person))
+
+
+def counter_state(application: Application) -> CounterState:
+    age = age_on(application.birth_date, local_today())
+    shown = frozenset(application.materials_shown)
+    lines = [
+        MaterialLine(m.code, m.label, m.alternatives, m.satisfied_by(shown | _pledge(application)))
+        for m in checklist_for(application)
+    ]
+    plan = rules.finger_plan(
+        {
+            pos: rules.FingerOutcome(result)
+            for pos, result in application.fingerprints.values_list("position", "result")
+        }
+    )
+    return CounterState(
+        age=age,
+        minor=rules.needs_guardian_photo(age),
+        materials=lines,
+        finger_plan=plan,
+        comparisons=comparisons(application),
+        problems=acceptance_problems(application),
+    )
+
+
+def _pledge(application: Application) -> frozenset[str]:
+    return frozenset({rules.PLEDGE.code}) if application.pledge_signed else frozenset()
+
+
+def counter_face_hits(application: Application) -> list[dict[str, Any]]:
+    """查重 hits the clerk may see: other people and other applications with a similar face.
+    Watch-list hits (wanted, floating) are for the reviewer only."""
+    hits = application.face_hits or {}
+    shown = [hit for hit in hits.get("permanent", []) if not hit.get("self")]
+    shown += hits.get("applications", [])
+    return shown
+
+
+def application_document(application: Application) -> documents.ApplicationDocument:
+    """The data printed on the 登记表, 告知承诺书 and 领证回执 of an accepted application."""
+    if application.number is None or application.accepted_at is None:
+        raise Http404("尚未受理的申领没有受理单据")
+    accepted_by = application.accepted_by
+    fingers = tuple(
+        documents.FingerLine(
+            position=finger.position,
+            position_name=FINGER_POSITION_NAMES.get(finger.position, ""),
+            result=finger.get_result_display(),
+            reason=finger.reason,
+        )
+        for finger in fingerprints(application)
+    )
+    guardian = (
+        documents.Guardian(
+            name=application.guardian_name,
+            id_number=application.guardian_id_number,
+            relation=application.guardian_relation,
+            phone=application.guardian_phone,
+        )
+        if application.guardian_name
+        else None
+    )
+    fee = "免费" if application.fee_amount == 0 else f"{application.fee_amount:g}元"
+    return documents.ApplicationDocument(
+        number=application.number,
+        application_type=application.get_type_display(),
+        reason=f"{application.reason.code} {application.reason.name}",
+        name=application.name,
+        sex=application.sex.name,
+        ethnicity=application.ethnicity.name,
+        birth_date=application.birth_date,
+        id_number=application.id_number,
+        household_address=application.household_address,
+        residence_address=application.residence_address,
+        household_unit=application.household_unit.name,
+        acceptance_unit=application.acceptance_unit.name,
+        acceptance_unit_phone=application.acceptance_unit.phone,
+        accepted_at=application.accepted_at,
+        clerk=accepted_by.display_name if accepted_by else "",
+        validity=application.validity_label,
+        fingers=fingers,
+        photo_jpeg=bytes(application.photo) if application.photo else None,
+        phone=application.phone,
+        collection=application.get_collection_display(),
+        postal_address=application.postal_address,
+        fee=fee + ("（减免）" if application.fee_waived else ""),
+        guardian=guardian,
+        expected_ready=deadline(application.accepted_at, settings.DEADLINES["EXPECTED_READY_DAYS"]).due,
+    )

@@ -1,0 +1,909 @@
+"""Business actions at the counter (受理) and the one transition service every stage moves an
+application through. Each action: check who may do it, lock the row, check the state, change it,
+write an event and an audit row, notify after commit. Refusals raise ServiceError and change
+nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from tongban.accounts.models import User
+from tongban.audit.services import record
+from tongban.biometrics import photo as photo_standard
+from tongban.biometrics.engine import get_abis, get_sdk
+from tongban.biometrics.finger import TEMPLATE_FORMAT as FINGER_TEMPLATE_FORMAT
+from tongban.biometrics.interfaces import BiometricError, Gallery, Modality, Sample, Template
+from tongban.biometrics.services import group_photo_check, person_ref
+from tongban.core import idnumber
+from tongban.core.dates import age_on
+from tongban.core.errors import ServiceError
+from tongban.intake import rules
+from tongban.intake.models import (
+    IN_REVIEW_STATUSES,
+    OPEN_STATUSES,
+    Application,
+    ApplicationEvent,
+    Fingerprint,
+    ReviewChain,
+    ReviewChainStep,
+)
+from tongban.notifications import Notification, notify
+from tongban.registry.calendar import review_deadline
+from tongban.registry.models import ApplicationReason, Ethnicity, Person, Sex, Unit, WantedPerson
+
+Status = Application.Status
+
+# Which status may follow which (DOMAIN.md §2); application_transition enforces it.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.DRAFT: frozenset({Status.ACCEPTED, Status.WITHDRAWN}),
+    Status.ACCEPTED: frozenset({Status.PENDING_REVIEW, Status.WITHDRAWN}),
+    Status.PENDING_REVIEW: frozenset(
+        {Status.PENDING_REVIEW, Status.UNDER_VERIFICATION, Status.ISSUED, Status.REJECTED, Status.WITHDRAWN}
+    ),
+    Status.UNDER_VERIFICATION: frozenset(
+        {Status.PENDING_REVIEW, Status.UNDER_VERIFICATION, Status.ISSUED, Status.REJECTED, Status.WITHDRAWN}
+    ),
+}
+
+APPLICATIONS_GALLERY_PREFIX = "application:"
+FACE_SEARCH_RESULTS = 5
+
+
+def application_ref(application: Application) -> str:
+    """How an application is named in the biometric galleries (never by ID number)."""
+    return f"{APPLICATIONS_GALLERY_PREFIX}{application.pk}"
+
+
+@functools.cache
+def _fee_table_for(raw: str) -> dict[rules.FeeItem, Any]:
+    try:
+        overrides = json.loads(raw or "{}")
+        if not isinstance(overrides, dict):
+            raise ValueError("TONGBAN_FEES must be a JSON object")
+        return rules.fee_table(overrides)
+    except ValueError as exc:
+        raise ServiceError("fee_table_invalid", f"收费标准配置有误（TONGBAN_FEES）：{exc}") from exc
+
+
+def fee_table() -> dict[rules.FeeItem, Any]:
+    """The configured fee table (settings.FEES over the defaults)."""
+    return _fee_table_for(settings.FEES)
+
+
+def local_today() -> datetime.date:
+    return timezone.localdate()
+
+
+# ---------------------------------------------------------------------------------------------
+# The transition service
+
+
+def application_transition(
+    application: Application,
+    *,
+    to: str,
+    actor: User | None,
+    action: str,
+    note: str = "",
+    detail: dict[str, Any] | None = None,
+    request: HttpRequest | None = None,
+) -> ApplicationEvent:
+    """Move a locked application to `to`, saving its other changed fields, and write the event
+    and the audit row. The caller holds the row lock (select_for_update) and has set the fields
+    that go with the move."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("application_transition must run inside the caller's transaction")
+    current = application.status
+    if to != current and to not in TRANSITIONS.get(current, frozenset()):
+        raise ServiceError(
+            "bad_transition",
+            f"该申领当前为“{Status(current).label}”，不能转为“{Status(to).label}”。",
+            status=409,
+        )
+    application.status = to
+    application.save()
+    return application_event(
+        application,
+        actor=actor,
+        action=action,
+        from_status=current,
+        note=note,
+        detail=detail,
+        request=request,
+    )
+
+
+def application_event(
+    application: Application,
+    *,
+    actor: User | None,
+    action: str,
+    from_status: str | None = None,
+    note: str = "",
+    detail: dict[str, Any] | None = None,
+    request: HttpRequest | None = None,
+) -> ApplicationEvent:
+    """Record what happened to an application: its own history and the audit chain."""
+    event = ApplicationEvent.objects.create(
+        application=application,
+        action=action,
+        from_status=from_status if from_status is not None else application.status,
+        to_status=application.status,
+        actor=actor,
+        unit=actor.unit if actor is not None else None,
+        note=note,
+        detail=detail or {},
+    )
+    record(
+        actor=actor,
+        action=f"application.{action}",
+        object_type="intake.application",
+        object_id=application.pk,
+        detail={"number": application.number or "", "status": application.status, **(detail or {})},
+        request=request,
+    )
+    return event
+
+
+def lock(application: Application) -> Application:
+    """The application re-read under a row lock (refreshes the caller's copy)."""
+    return Application.objects.select_for_update().get(pk=application.pk)
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting an application
+
+
+def _require_counter(actor: User) -> Unit:
+    if not actor.can("application.accept") or actor.unit is None:
+        raise ServiceError("permission_denied", "无权受理申领。", status=403)
+    if actor.unit.kind != Unit.Kind.STATION:
+        raise ServiceError("not_a_station", "只有派出所受理点可以受理申领。", status=403)
+    return actor.unit
+
+
+def _require_own_counter(actor: User, application: Application) -> None:
+    unit = _require_counter(actor)
+    if application.acceptance_unit_id != unit.pk:
+        raise ServiceError("not_found", "未找到该申领。", status=404)
+
+
+def applicant_facts(person: Person) -> rules.Applicant:
+    return rules.Applicant(
+        birth_date=person.birth_date,
+        status=person.status,
+        cards_ever=person.cards.count(),
+        wanted=WantedPerson.objects.filter(active=True, id_number=person.id_number).exists(),
+    )
+
+
+def validity_for(birth: datetime.date, *, accepted_on: datetime.date) -> str:
+    years = rules.validity_years(age_on(birth, accepted_on))
+    return "long" if years is None else str(years)
+
+
+@transaction.atomic
+def application_start(
+    *,
+    actor: User,
+    person: Person,
+    application_type: rules.ApplicationType,
+    reason_code: str,
+    request: HttpRequest | None = None,
+) -> Application:
+    """Open a draft (草稿) for `person`, pre-filled from the register, if the counter rules allow
+    the application at all. The person may be registered anywhere in the province."""
+    station = _require_counter(actor)
+    reason = ApplicationReason.objects.filter(code=reason_code, active=True).first()
+    if reason is None or reason.kind != application_type.value:
+        raise ServiceError(
+            "bad_reason",
+            f"申领原因与申领类型（{application_type.label}）不符。",
+            fields={"reason": "请选择与申领类型相符的申领原因。"},
+        )
+    person = Person.objects.select_for_update().select_related("registration_unit").get(pk=person.pk)
+    draft = Application.objects.filter(
+        person=person,
+        acceptance_unit=station,
+        status=Status.DRAFT,
+        type=application_type.value,
+        reason=reason,
+    ).first()
+    if draft is not None:  # the clerk comes back to what was entered before
+        return draft
+    verdict = rules.eligibility(application_type, applicant_facts(person))
+    if not verdict.allowed:
+        raise ServiceError("not_eligible", " ".join(verdict.refusals))
+    pending = Application.objects.filter(person=person, status__in=OPEN_STATUSES).exclude(number=None).first()
+    if pending is not None:
+        raise ServiceError(
+            "application_open",
+            f"该人员已有办理中的申领（受理号 {pending.number}），不能重复受理。",
+            status=409,
+        )
+    today = local_today()
+    fee = rules.fee_for(application_type, reason.code, table=fee_table())
+    application = Application.objects.create(
+        type=application_type.value,
+        reason=reason,
+        person=person,
+        id_number=person.id_number,
+        name=person.name,
+        sex_id=person.sex_id,
+        ethnicity_id=person.ethnicity_id,
+        birth_date=person.birth_date,
+        household_address=person.address,
+        acceptance_unit=station,
+        household_unit=person.registration_unit,
+        region_code=person.region_code,
+        cross_region=person.registration_unit.parent_id != station.parent_id,
+        flags=list(verdict.flags),
+        fee_item=fee.item.value,
+        fee_amount=fee.amount,
+        validity=validity_for(person.birth_date, accepted_on=today),
+        created_by=actor,
+    )
+    application_event(application, actor=actor, action="created", from_status="", request=request)
+    return application
+
+
+# ---------------------------------------------------------------------------------------------
+# Editing the draft
+
+EDITABLE_FIELDS = frozenset(
+    {
+        "name",
+        "sex",
+        "ethnicity",
+        "birth_date",
+        "household_address",
+        "residence_address",
+        "phone",
+        "collection",
+        "postal_recipient",
+        "postal_phone",
+        "postal_address",
+        "guardianship",
+        "guardian_name",
+        "guardian_id_number",
+        "guardian_relation",
+        "guardian_phone",
+        "materials_shown",
+        "pledge_signed",
+        "fee_waived",
+        "fee_waiver_evidence",
+    }
+)
+PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+TEXT_LIMITS = {
+    "name": 50,
+    "household_address": 200,
+    "residence_address": 200,
+    "postal_recipient": 50,
+    "postal_address": 200,
+    "guardian_name": 50,
+    "guardian_relation": 20,
+    "fee_waiver_evidence": 200,
+}
+
+
+def _known_material_codes() -> frozenset[str]:
+    codes: set[str] = set()
+    for material in (
+        rules.HOUSEHOLD_BOOK,
+        rules.ADULT_PROOF,
+        rules.GUARDIAN_ID,
+        rules.MINOR_PROOF,
+        rules.BIRTH_CERTIFICATE,
+        rules.PARENTAGE_PROOF,
+        rules.PLEDGE,
+    ):
+        codes.add(material.code)
+        codes.update(code for code, _ in material.alternatives)
+    return frozenset(codes)
+
+
+def _clean_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Type and range checks of the editable fields; every problem at once, per field."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ServiceError(
+            "unknown_fields", "存在不可修改的字段。", fields=dict.fromkeys(sorted(unknown), "不可修改")
+        )
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key in TEXT_LIMITS:
+            text = str(value or "").strip()
+            if len(text) > TEXT_LIMITS[key]:
+                errors[key] = f"不能超过 {TEXT_LIMITS[key]} 个字。"
+            elif key in {"name", "household_address"} and not text:
+                errors[key] = "不能为空。"
+            clean[key] = text
+        elif key in {"phone", "postal_phone", "guardian_phone"}:
+            text = re.sub(r"[\s()（）]", "", str(value or ""))
+            if text and not PHONE.match(text):
+                errors[key] = "电话号码格式不正确（手机 11 位，或区号-号码）。"
+            clean[key] = text
+        elif key == "sex":
+            if not Sex.objects.filter(code=str(value), active=True).exists():
+                errors[key] = "性别代码无效。"
+            clean["sex_id"] = str(value)
+        elif key == "ethnicity":
+            if not Ethnicity.objects.filter(code=str(value), active=True).exists():
+                errors[key] = "民族代码无效。"
+            clean["ethnicity_id"] = str(value)
+        elif key == "birth_date":
+            if not isinstance(value, datetime.date) or value > local_today():
+                errors[key] = "出生日期无效。"
+            clean[key] = value
+        elif key == "collection":
+            if value not in Application.Collection.values:
+                errors[key] = "领取方式无效。"
+            clean[key] = value
+        elif key == "guardianship":
+            if value and value not in {case.value for case in rules.GuardianshipCase}:
+                errors[key] = "监护关系证明情形无效。"
+            clean[key] = value or ""
+        elif key == "guardian_id_number":
+            text = str(value or "").strip()
+            if text:
+                try:
+                    text = idnumber.validate(text)
+                except idnumber.InvalidIdNumber as exc:
+                    errors[key] = str(exc)
+            clean[key] = text
+        elif key == "materials_shown":
+            codes = sorted({str(code) for code in (value or [])})
+            bad = [code for code in codes if code not in _known_material_codes()]
+            if bad:
+                errors[key] = f"未知的材料：{'、'.join(bad)}。"
+            clean[key] = codes
+        else:  # pledge_signed, fee_waived
+            clean[key] = bool(value)
+    if errors:
+        raise ServiceError("invalid", "输入有误，请检查标出的字段。", fields=errors)
+    return clean
+
+
+@transaction.atomic
+def application_update(
+    *, actor: User, application: Application, changes: Mapping[str, Any], request: HttpRequest | None = None
+) -> Application:
+    """Save what the clerk entered on a draft. Differences from the register are allowed (the
+    reviewer sees them field by field); nothing entered is lost."""
+    _require_own_counter(actor, application)
+    application = lock(application)
+    if application.status != Status.DRAFT:
+        raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
+    clean = _clean_changes(changes)
+    changed = sorted(key for key, value in clean.items() if getattr(application, key) != value)
+    if not changed:
+        return application
+    for key in changed:
+        setattr(application, key, clean[key])
+    if "birth_date" in changed:
+        application.validity = validity_for(application.birth_date, accepted_on=local_today())
+    if "fee_waived" in changed or "fee_waived" in clean:
+        fee = rules.fee_for(
+            application.application_type,
+            application.reason_id,
+            waived=application.fee_waived,
+            table=fee_table(),
+        )
+        application.fee_amount = fee.amount
+    application.save()
+    application_event(application, actor=actor, action="updated", detail={"fields": changed}, request=request)
+    return application
+
+
+# ---------------------------------------------------------------------------------------------
+# Photo, 同框 photo, face search
+
+
+@dataclass(frozen=True)
+class PhotoOutcome:
+    passed: bool
+    messages: tuple[str, ...]  # Chinese, one per failed rule
+    conformed: bool  # the upload was cropped and scaled into the standard layout
+
+
+def _standard_photo(image: bytes) -> tuple[bytes, bool]:
+    """The upload as a standard photo: as is when it already has the standard size, else cropped
+    and scaled into the layout (a camera frame at the counter)."""
+    std = photo_standard.PhotoStandard.from_settings()
+    report = photo_standard.check_photo(image, std)
+    size_rule = next((rule for rule in report.rules if rule.code == "size"), None)
+    if size_rule is not None and size_rule.passed:
+        return image, False
+    try:
+        return photo_standard.conform_photo(image, std), True
+    except BiometricError:
+        return image, False
+
+
+def _face_hits(template: Template, application: Application) -> dict[str, list[dict[str, Any]]]:
+    """1:N searches of the applicant's face in every gallery the reviewer sees (DOMAIN.md §4)."""
+    abis = get_abis()
+    own = person_ref(application.person_id)
+    hits: dict[str, list[dict[str, Any]]] = {}
+    for gallery in (Gallery.PERMANENT, Gallery.APPLICATIONS, Gallery.WANTED, Gallery.FLOATING):
+        found = abis.identify(template, gallery, max_results=FACE_SEARCH_RESULTS)
+        rows = []
+        for candidate in found:
+            if candidate.ref_id == application_ref(application):
+                continue
+            rows.append(
+                {
+                    "ref_id": candidate.ref_id,
+                    "score": round(candidate.score, 4),
+                    "self": candidate.ref_id == own,
+                }
+            )
+        hits[gallery.value] = rows
+    # The 1:1 comparison with the applicant's own register photo, found or not by the search.
+    if not any(row["self"] for row in hits[Gallery.PERMANENT.value]):
+        register_photo = (
+            Person.objects.filter(pk=application.person_id).values_list("photo", flat=True).first()
+        )
+        if register_photo:
+            sdk = get_sdk(Modality.FACE)
+            try:
+                reference = sdk.extract_template(Sample(Modality.FACE, bytes(register_photo)))
+            except BiometricError:
+                reference = None
+            if reference is not None:
+                result = sdk.match(template, [reference])[0]
+                hits["self"] = [{"ref_id": own, "score": round(result.score, 4), "self": True}]
+    return hits
+
+
+def application_photo_attach(
+    *, actor: User, application: Application, image: bytes, request: HttpRequest | None = None
+) -> PhotoOutcome:
+    """Check an uploaded or captured photo against the photo standard and, when it passes, keep
+    it with the face searches (查重) it leads to. A failed photo is not kept: the clerk retakes."""
+    _require_own_counter(actor, application)
+    if application.status != Status.DRAFT:
+        raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
+    # The biometric work runs before the transaction: it takes a tenth of a second or more.
+    candidate, conformed = _standard_photo(image)
+    report = photo_standard.check_photo(candidate)
+    messages = tuple(rule.message for rule in report.rules if not rule.passed)
+    summary = {
+        "passed": report.passed,
+        "conformed": conformed,
+        "rules": [rule.to_dict() for rule in report.rules],
+    }
+    hits: dict[str, Any] = {}
+    if report.passed:
+        template = get_sdk(Modality.FACE).extract_template(Sample(Modality.FACE, candidate))
+        hits = _face_hits(template, application)
+    with transaction.atomic():
+        application = lock(application)
+        if application.status != Status.DRAFT:
+            raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
+        application.photo_report = summary
+        if report.passed:
+            application.photo = candidate
+            application.face_hits = hits
+        application.save()
+        application_event(
+            application,
+            actor=actor,
+            action="photo_checked",
+            detail={"passed": report.passed, "failed": list(report.failed), "conformed": conformed},
+            request=request,
+        )
+    return PhotoOutcome(report.passed, messages, conformed)
+
+
+def application_guardian_photo_attach(
+    *, actor: User, application: Application, image: bytes, request: HttpRequest | None = None
+) -> PhotoOutcome:
+    """The photo of a minor together with the guardian (同框): kept when both faces are usable."""
+    _require_own_counter(actor, application)
+    try:
+        quality = group_photo_check(image)
+    except BiometricError as exc:
+        return PhotoOutcome(False, (exc.message,), False)
+    with transaction.atomic():
+        application = lock(application)
+        if application.status != Status.DRAFT:
+            raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
+        if quality.passed:
+            application.guardian_photo = image
+            application.save()
+        application_event(
+            application,
+            actor=actor,
+            action="guardian_photo_checked",
+            detail={"passed": quality.passed},
+            request=request,
+        )
+    return PhotoOutcome(quality.passed, quality.reasons, False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fingerprints
+
+
+@dataclass(frozen=True)
+class FingerCapture:
+    """One finger from the counter: an image (or a template from the capture device) when it was
+    taken, or the outcome 注册失败 / 未注册 with its reason."""
+
+    position: str
+    outcome: rules.FingerOutcome
+    image: bytes | None = None
+    template: bytes | None = None  # in the engine's format, from a capture client
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class FingerRow:
+    position: str
+    result: str
+    reason: str
+    quality: float | None
+    template: Template | None
+
+
+def _finger_row(capture: FingerCapture) -> FingerRow:
+    if capture.outcome != rules.FingerOutcome.REGISTERED:
+        if not capture.reason.strip():
+            raise ServiceError(
+                "reason_required",
+                "注册失败或未注册的手指须填写原因。",
+                fields={capture.position: "请填写原因（如：手指受伤、残疾、无法提取特征）。"},
+            )
+        return FingerRow(capture.position, capture.outcome.value, capture.reason.strip()[:200], None, None)
+    sdk = get_sdk(Modality.FINGER)
+    if capture.template is not None:
+        template = Template(Modality.FINGER, FINGER_TEMPLATE_FORMAT, capture.template, capture.position)
+        try:
+            sdk.match(template, [template])  # parses it: a broken template is refused now
+        except BiometricError as exc:
+            raise ServiceError(exc.code, exc.message, fields={capture.position: exc.message}) from exc
+        return FingerRow(capture.position, capture.outcome.value, "", None, template)
+    if capture.image is None:
+        raise ServiceError(
+            "finger_missing", "注册成功的手指须提供指纹图像。", fields={capture.position: "缺少指纹图像"}
+        )
+    sample = Sample(Modality.FINGER, capture.image, capture.position)
+    try:
+        quality = sdk.check_quality(sample)
+        if not quality.passed:
+            raise ServiceError(
+                "finger_quality",
+                "；".join(quality.reasons),
+                fields={capture.position: "；".join(quality.reasons)},
+            )
+        template = sdk.extract_template(sample)
+    except BiometricError as exc:
+        raise ServiceError(exc.code, exc.message, fields={capture.position: exc.message}) from exc
+    return FingerRow(capture.position, capture.outcome.value, "", quality.score, template)
+
+
+def application_fingers_record(
+    *,
+    actor: User,
+    application: Application,
+    captures: Iterable[FingerCapture],
+    replace: bool = False,
+    request: HttpRequest | None = None,
+) -> rules.FingerPlan:
+    """Record fingers in the capture order (right thumb, left thumb, next finger of a hand that
+    cannot give one). `replace` starts the set again; otherwise the captures add to it. Templates
+    are sealed at rest. Returns what is still to capture."""
+    _require_own_counter(actor, application)
+    captures = list(captures)
+    for capture in captures:
+        if capture.position not in rules.RIGHT_HAND + rules.LEFT_HAND:
+            raise ServiceError("bad_position", f"指位代码“{capture.position}”无效（应为 11–20）。")
+    rows = [_finger_row(capture) for capture in captures]  # slow work outside the transaction
+    with transaction.atomic():
+        application = lock(application)
+        if application.status != Status.DRAFT:
+            raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
+        existing = {} if replace else dict(application.fingerprints.values_list("position", "result"))
+        merged = existing | {row.position: row.result for row in rows}
+        plan = rules.finger_plan({pos: rules.FingerOutcome(result) for pos, result in merged.items()})
+        if plan.errors:
+            raise ServiceError("finger_order", " ".join(plan.errors))
+        if replace:
+            application.fingerprints.all().delete()
+        for row in rows:
+            Fingerprint.objects.update_or_create(
+                application=application,
+                position=row.position,
+                defaults={
+                    "result": row.result,
+                    "reason": row.reason,
+                    "quality": row.quality,
+                    "format": row.template.format if row.template else "",
+                    "template": bytes(row.template.data) if row.template else None,
+                },
+            )
+        application_event(
+            application,
+            actor=actor,
+            action="fingers_recorded",
+            detail={"fingers": {row.position: row.result for row in rows}},
+            request=request,
+        )
+    return plan
+
+
+# ---------------------------------------------------------------------------------------------
+# Acceptance (受理), routing, withdrawal
+
+
+def checklist_for(application: Application) -> tuple[rules.Material, ...]:
+    age = age_on(application.birth_date, local_today())
+    guardianship = rules.GuardianshipCase(application.guardianship) if application.guardianship else None
+    if age < rules.ADULT_AGE and guardianship is None:
+        guardianship = rules.GuardianshipCase.SAME_HOUSEHOLD
+    return rules.materials(application.application_type, age=age, guardianship=guardianship)
+
+
+def acceptance_problems(application: Application) -> dict[str, str]:
+    """What still stops acceptance, per section of the counter page (empty when ready)."""
+    problems: dict[str, str] = {}
+    today = local_today()
+    minor = rules.needs_guardian_photo(age_on(application.birth_date, today))
+    shown = frozenset(application.materials_shown) | (
+        {rules.PLEDGE.code} if application.pledge_signed else frozenset()
+    )
+    missing = rules.missing(checklist_for(application), shown)
+    if minor and not application.guardianship:
+        problems["guardianship"] = "未满16周岁：请选择监护关系证明情形。"
+    if missing:
+        problems["materials"] = "尚缺材料：" + "、".join(material.label for material in missing) + "。"
+    if minor:
+        if not (application.guardian_name and application.guardian_id_number):
+            problems["guardian"] = "未满16周岁：请登记陪同监护人的姓名和公民身份号码。"
+        if application.guardian_photo is None:
+            problems["guardian_photo"] = "未满16周岁：须采集申请人与监护人同框相片。"
+    if application.photo is None:
+        problems["photo"] = "尚未采集符合标准的相片。"
+    plan = rules.finger_plan(
+        {
+            pos: rules.FingerOutcome(result)
+            for pos, result in application.fingerprints.values_list("position", "result")
+        }
+    )
+    if not plan.complete:
+        names = "、".join(plan.next_positions)
+        problems["fingers"] = " ".join(plan.errors) or f"指纹尚未采集完毕：下一枚应采集指位 {names}。"
+    if not application.phone:
+        problems["phone"] = "请填写联系电话。"
+    if application.collection == Application.Collection.POST and not (
+        application.postal_recipient and application.postal_phone and application.postal_address
+    ):
+        problems["collection"] = "邮政寄递须填写收件人、电话和邮寄地址。"
+    if application.fee_waived and not application.fee_waiver_evidence:
+        problems["fee"] = "减免工本费须登记减免依据（如低保证号）。"
+    return problems
+
+
+def _next_number(station: Unit, day: datetime.date) -> str:
+    """The next 受理号 of `station` on `day`: one atomic upsert on the counter row, so concurrent
+    acceptances never share a number (a rolled-back acceptance may leave a gap)."""
+    table = "intake_acceptancecounter"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (station_id, day, last) VALUES (%s, %s, 1) "  # noqa: S608
+            f"ON CONFLICT (station_id, day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [station.pk, day],
+        )
+        sequence = cursor.fetchone()[0]
+    if sequence > rules.DAILY_SEQUENCE_MAX:
+        raise ServiceError("daily_limit", "本受理点今日受理号已用尽。", status=409)
+    return rules.acceptance_number(station.code, day, sequence)
+
+
+def _ancestor(unit: Unit, kind: str) -> Unit | None:
+    codes = [code for code in unit.path.split("/") if code]
+    return Unit.objects.filter(code__in=codes, kind=kind).first()
+
+
+def review_chain_for(household_unit: Unit) -> list[dict[str, Any]]:
+    """The configured review steps for a household's unit, each with the unit that acts."""
+    region = household_unit.region_code
+    chains = [chain for chain in ReviewChain.objects.all() if region.startswith(chain.region_prefix)]
+    chain = max(chains, key=lambda c: len(c.region_prefix), default=None)
+    steps: list[tuple[str, str]] = (
+        [(step.level, step.title) for step in chain.steps.all()]
+        if chain is not None
+        else [(ReviewChainStep.Level.STATION, "审核签发")]
+    )
+    if not steps:
+        steps = [(ReviewChainStep.Level.STATION, "审核签发")]
+    resolved = []
+    for level, title in steps:
+        unit = household_unit if level == ReviewChainStep.Level.STATION else _ancestor(household_unit, level)
+        if unit is None:
+            raise ServiceError(
+                "no_review_unit", f"户籍地没有“{title}”环节的办理单位，请联系管理员。", status=409
+            )
+        resolved.append({"level": level, "title": title, "unit": unit.pk, "unit_name": unit.name})
+    return resolved
+
+
+def route_to_step(application: Application, step: int, *, arrived_at: datetime.datetime) -> None:
+    """Point a (locked) application at review step `step` with its deadline; the caller saves it
+    through application_transition."""
+    current = application.review_chain[step - 1]
+    due = review_deadline(arrived_at)
+    application.review_step = step
+    application.review_unit_id = current["unit"]
+    application.review_arrived_at = arrived_at
+    application.review_due = due.due
+    application.review_due_provisional = due.provisional
+    application.assignee = None
+    application.assigned_at = None
+
+
+def application_accept(
+    *, actor: User, application: Application, request: HttpRequest | None = None
+) -> Application:
+    """受理: when nothing is missing, give the application its 受理号, fix validity and fee, put
+    the face into the applications gallery for later 查重, and route it to the household's review
+    chain (待审核) with its deadline."""
+    _require_own_counter(actor, application)
+    # The face template for the applications gallery is made before the transaction: from the
+    # first event on, the transaction holds the audit chain's lock until it commits.
+    photo = Application.objects.filter(pk=application.pk).values_list("photo", flat=True).first()
+    template = _face_template(photo)
+    with transaction.atomic():
+        return _accept_locked(
+            actor=actor, application=application, template=template, photo=photo, request=request
+        )
+
+
+def _face_template(photo: bytes | None) -> Template | None:
+    if photo is None:
+        return None
+    return get_sdk(Modality.FACE).extract_template(Sample(Modality.FACE, bytes(photo)))
+
+
+def _accept_locked(
+    *,
+    actor: User,
+    application: Application,
+    template: Template | None,
+    photo: bytes | None,
+    request: HttpRequest | None,
+) -> Application:
+    application = lock(application)
+    if application.status != Status.DRAFT:
+        raise ServiceError("not_draft", "该申领已受理或已撤销。", status=409)
+    person = Person.objects.select_for_update().get(pk=application.person_id)
+    verdict = rules.eligibility(application.application_type, applicant_facts(person))
+    if not verdict.allowed:
+        raise ServiceError("not_eligible", " ".join(verdict.refusals))
+    pending = Application.objects.filter(person=person, status__in=OPEN_STATUSES).exclude(pk=application.pk)
+    if pending.exclude(number=None).exists():
+        raise ServiceError("application_open", "该人员已有办理中的申领，不能重复受理。", status=409)
+    problems = acceptance_problems(application)
+    if problems:
+        raise ServiceError("incomplete", "尚不能受理：" + " ".join(problems.values()), fields=problems)
+
+    now = timezone.now()
+    today = timezone.localdate(now)
+    station = application.acceptance_unit
+    application.number = _next_number(station, today)
+    application.accepted_by = actor
+    application.accepted_at = now
+    application.flags = sorted(set(application.flags) | set(verdict.flags))
+    application.validity = validity_for(application.birth_date, accepted_on=today)
+    fee = rules.fee_for(
+        application.application_type, application.reason_id, waived=application.fee_waived, table=fee_table()
+    )
+    application.fee_item, application.fee_amount = fee.item.value, fee.amount
+    application.review_chain = review_chain_for(application.household_unit)
+    application_transition(application, to=Status.ACCEPTED, actor=actor, action="accepted", request=request)
+    route_to_step(application, 1, arrived_at=now)
+    step = application.review_chain[0]
+    application_transition(
+        application,
+        to=Status.PENDING_REVIEW,
+        actor=actor,
+        action="routed",
+        note=f"流转至{step['unit_name']}{step['title']}",
+        detail={"step": 1, "unit": step["unit_name"], "due": str(application.review_due)},
+        request=request,
+    )
+    if photo is None or application.photo is None or bytes(application.photo) != bytes(photo):
+        template = _face_template(application.photo)  # retaken meanwhile
+    if template is not None:
+        get_abis().insert(application_ref(application), template, Gallery.APPLICATIONS, actor=actor)
+    notify(
+        Notification(
+            "application.accepted",
+            f"您的居民身份证申领已受理，受理号 {application.number}，请妥善保管领证回执。",
+            phone=application.phone,
+        )
+    )
+    notify(
+        Notification(
+            "review.arrived",
+            f"新的审核签发事项：受理号 {application.number}，办理期限 {application.review_due:%Y-%m-%d}。",
+            unit_code=Unit.objects.get(pk=step["unit"]).code,
+        )
+    )
+    return application
+
+
+@transaction.atomic
+def application_withdraw(
+    *, actor: User, application: Application, reason: str, request: HttpRequest | None = None
+) -> Application:
+    """撤销: the applicant withdraws before issue. Done at the acceptance station."""
+    if not actor.can("application.withdraw") or actor.unit_id != application.acceptance_unit_id:
+        raise ServiceError("not_found", "未找到该申领。", status=404)
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError("reason_required", "请填写撤销原因。", fields={"reason": "请填写撤销原因。"})
+    application = lock(application)
+    if application.status not in OPEN_STATUSES:
+        raise ServiceError(
+            "not_withdrawable",
+            f"该申领已{Status(application.status).label}，不能撤销。",
+            status=409,
+        )
+    was_in_review = application.status in IN_REVIEW_STATUSES
+    application.closed_at = timezone.now()
+    application.assignee = None
+    application_transition(
+        application, to=Status.WITHDRAWN, actor=actor, action="withdrawn", note=reason, request=request
+    )
+    if application.number:
+        get_abis().delete(application_ref(application), Gallery.APPLICATIONS, actor=actor)
+        notify(
+            Notification(
+                "application.withdrawn",
+                f"您的居民身份证申领（受理号 {application.number}）已撤销。",
+                phone=application.phone,
+            )
+        )
+    if was_in_review and application.review_unit is not None:
+        notify(
+            Notification(
+                "review.withdrawn",
+                f"受理号 {application.number} 已由受理单位撤销，无需审核。",
+                unit_code=application.review_unit.code,
+            )
+        )
+    return application
+
+
+@transaction.atomic
+def application_refusal_notified(
+    *, actor: User, application: Application, note: str = "", request: HttpRequest | None = None
+) -> Application:
+    """The acceptance station records that it told the applicant of a refusal (不予签发) and to
+    apply at the household location."""
+    _require_own_counter(actor, application)
+    application = lock(application)
+    if application.status != Status.REJECTED:
+        raise ServiceError("not_refused", "只有不予签发的申领需要告知申请人。", status=409)
+    if application.refusal_notified_at is not None:
+        return application
+    application.refusal_notified_at = timezone.now()
+    application.save(update_fields=["refusal_notified_at", "updated_at"])
+    application_event(application, actor=actor, action="refusal_notified", note=note.strip(), request=request)
+    return application

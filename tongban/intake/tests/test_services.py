@@ -1,0 +1,401 @@
+"""Counter actions on a real database: eligibility, materials, photos, fingers, 受理号, routing."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import threading
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from PIL import Image
+
+from tongban.audit.models import AuditEvent
+from tongban.biometrics.engine import get_abis
+from tongban.biometrics.interfaces import Gallery
+from tongban.core.errors import ServiceError
+from tongban.intake import rules, selectors, services
+from tongban.intake.models import Application, ReviewChain
+from tongban.intake.tests.conftest import NO_FINGERS
+from tongban.registry.models import Unit, WantedPerson
+from tongban.testing.factories import CardFactory, PersonFactory, UserFactory, station
+
+pytestmark = pytest.mark.django_db
+
+AVAILABLE_APPS = [app for app in settings.INSTALLED_APPS if app != "tongban.audit"]
+
+
+def minor(**kwargs):
+    today = timezone.localdate()
+    return PersonFactory.create(birth_date=today.replace(year=today.year - 10), **kwargs)
+
+
+def group_photo(standard_photo: bytes) -> bytes:
+    """Two faces side by side: the applicant with the guardian (同框)."""
+    face = Image.open(io.BytesIO(standard_photo))
+    canvas = Image.new("RGB", (face.width * 2 + 40, face.height), "white")
+    canvas.paste(face, (0, 0))
+    canvas.paste(face, (face.width + 40, 0))
+    out = io.BytesIO()
+    canvas.save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+# --- starting -------------------------------------------------------------------------------
+
+
+def test_start_prefills_from_the_register_and_computes_fee_and_validity(personas):
+    person = PersonFactory.create(birth_date=datetime.date(2005, 3, 1))
+    application = services.application_start(
+        actor=personas.ganzhou_clerk,
+        person=person,
+        application_type=rules.ApplicationType.FIRST,
+        reason_code="12",
+    )
+    assert application.status == Application.Status.DRAFT
+    assert (application.name, application.household_address) == (person.name, person.address)
+    assert application.cross_region  # 章贡区 accepts for 东湖区
+    assert application.fee_amount == 0 and application.validity == "10"
+    assert application.household_unit == person.registration_unit
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason", "fee"),
+    [
+        (rules.ApplicationType.RENEWAL, "21", Decimal("20")),
+        (rules.ApplicationType.RENEWAL, "23", Decimal("40")),
+        (rules.ApplicationType.REPLACEMENT, "31", Decimal("40")),
+    ],
+)
+def test_renewal_and_replacement_fees(personas, kind, reason, fee):
+    card = CardFactory.create()
+    application = services.application_start(
+        actor=personas.nanchang_clerk, person=card.person, application_type=kind, reason_code=reason
+    )
+    assert application.fee_amount == fee
+    assert not application.cross_region
+
+
+def test_fee_table_is_configuration(personas, settings):
+    settings.FEES = '{"renewal": "25"}'
+    card = CardFactory.create()
+    application = services.application_start(
+        actor=personas.nanchang_clerk,
+        person=card.person,
+        application_type=rules.ApplicationType.RENEWAL,
+        reason_code="21",
+    )
+    assert application.fee_amount == Decimal("25")
+
+
+@pytest.mark.parametrize(
+    ("setup", "kind", "reason", "message"),
+    [
+        ("card", rules.ApplicationType.FIRST, "12", "已申领过居民身份证"),
+        ("none", rules.ApplicationType.RENEWAL, "21", "从未申领过居民身份证"),
+        ("deceased", rules.ApplicationType.FIRST, "12", "已死亡"),
+        ("cancelled", rules.ApplicationType.FIRST, "12", "户口已注销"),
+        ("none", rules.ApplicationType.FIRST, "21", "申领原因与申领类型"),
+    ],
+)
+def test_start_refusals_change_nothing(personas, setup, kind, reason, message):
+    person = PersonFactory.create(
+        status={"deceased": "deceased", "cancelled": "cancelled"}.get(setup, "normal")
+    )
+    if setup == "card":
+        CardFactory.create(person=person)
+    with pytest.raises(ServiceError) as refused:
+        services.application_start(
+            actor=personas.nanchang_clerk, person=person, application_type=kind, reason_code=reason
+        )
+    assert message in refused.value.message
+    assert not Application.objects.exists()
+
+
+def test_only_station_clerks_accept(personas):
+    person = PersonFactory.create()
+    for user in (personas.nanchang_reviewer, personas.donghu_supervisor, personas.centre_operator):
+        with pytest.raises(ServiceError):
+            services.application_start(
+                actor=user, person=person, application_type=rules.ApplicationType.FIRST, reason_code="12"
+            )
+
+
+def test_a_wanted_person_is_flagged_for_the_reviewer_only(personas, accept):
+    person = PersonFactory.create()
+    WantedPerson.objects.create(
+        id_number=person.id_number, person=person, name=person.name, case_number="A1", listed_on="2026-01-01"
+    )
+    application = accept(personas.ganzhou_clerk, person)
+    assert application.flags == ["wanted"]
+    assert selectors.counter_face_hits(application) == []  # nothing at the counter says so
+    assert "wanted" not in str(application.events.values_list("detail", flat=True))
+
+
+# --- the draft ------------------------------------------------------------------------------
+
+
+def test_update_checks_every_field_and_keeps_nothing_on_error(personas):
+    application = services.application_start(
+        actor=personas.nanchang_clerk,
+        person=PersonFactory.create(),
+        application_type=rules.ApplicationType.FIRST,
+        reason_code="12",
+    )
+    with pytest.raises(ServiceError) as refused:
+        services.application_update(
+            actor=personas.nanchang_clerk,
+            application=application,
+            changes={"phone": "123", "guardian_id_number": "360102199001011234", "materials_shown": ["x"]},
+        )
+    assert set(refused.value.fields) == {"phone", "guardian_id_number", "materials_shown"}
+    application.refresh_from_db()
+    assert application.phone == ""
+
+
+def test_acceptance_waits_for_every_requirement(personas, standard_photo):
+    clerk = personas.nanchang_clerk
+    application = services.application_start(
+        actor=clerk,
+        person=PersonFactory.create(),
+        application_type=rules.ApplicationType.FIRST,
+        reason_code="12",
+    )
+    with pytest.raises(ServiceError) as refused:
+        services.application_accept(actor=clerk, application=application)
+    assert set(refused.value.fields) == {"materials", "photo", "fingers", "phone"}
+    services.application_update(
+        actor=clerk,
+        application=application,
+        changes={"phone": "13800138000", "materials_shown": ["household_book", "study_proof"]},
+    )
+    services.application_photo_attach(actor=clerk, application=application, image=standard_photo)
+    services.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
+    with pytest.raises(ServiceError) as refused:
+        services.application_accept(actor=clerk, application=application)
+    assert "签署《告知承诺书》" in refused.value.fields["materials"]
+    services.application_update(actor=clerk, application=application, changes={"pledge_signed": True})
+    accepted = services.application_accept(actor=clerk, application=application)
+    assert accepted.status == Application.Status.PENDING_REVIEW
+
+
+def test_a_bad_photo_is_refused_in_plain_chinese_and_not_kept(personas):
+    application = services.application_start(
+        actor=personas.nanchang_clerk,
+        person=PersonFactory.create(),
+        application_type=rules.ApplicationType.FIRST,
+        reason_code="12",
+    )
+    blank = io.BytesIO()
+    Image.new("RGB", (358, 441), "white").save(blank, "JPEG")
+    outcome = services.application_photo_attach(
+        actor=personas.nanchang_clerk, application=application, image=blank.getvalue()
+    )
+    assert not outcome.passed
+    assert any("人脸" in message for message in outcome.messages)
+    application.refresh_from_db()
+    assert application.photo is None and application.photo_report["passed"] is False
+
+
+def test_fingers_follow_the_capture_order(personas):
+    application = services.application_start(
+        actor=personas.nanchang_clerk,
+        person=PersonFactory.create(),
+        application_type=rules.ApplicationType.FIRST,
+        reason_code="12",
+    )
+    skipped = [services.FingerCapture("12", rules.FingerOutcome.NOT_REGISTERED, reason="伤")]
+    with pytest.raises(ServiceError) as refused:
+        services.application_fingers_record(
+            actor=personas.nanchang_clerk, application=application, captures=skipped
+        )
+    assert refused.value.code == "finger_order"
+    plan = services.application_fingers_record(
+        actor=personas.nanchang_clerk,
+        application=application,
+        captures=[services.FingerCapture("11", rules.FingerOutcome.FAILED, reason="无法提取特征")],
+    )
+    assert plan.next_positions == ("12", "16")
+    with pytest.raises(ServiceError):  # 未注册 needs a reason
+        services.application_fingers_record(
+            actor=personas.nanchang_clerk,
+            application=application,
+            captures=[services.FingerCapture("12", rules.FingerOutcome.NOT_REGISTERED)],
+        )
+
+
+@pytest.mark.parametrize(
+    ("case", "materials"),
+    [
+        (rules.GuardianshipCase.SAME_HOUSEHOLD, ["household_book"]),
+        (rules.GuardianshipCase.BIRTH_CERTIFICATE, ["household_book", "birth_certificate"]),
+        (
+            rules.GuardianshipCase.BIRTH_CERTIFICATE_AND_MARRIAGE,
+            ["household_book", "birth_certificate", "marriage_certificate"],
+        ),
+    ],
+)
+def test_minor_with_each_guardianship_case(personas, standard_photo, case, materials):
+    clerk = personas.ganzhou_clerk
+    application = services.application_start(
+        actor=clerk, person=minor(), application_type=rules.ApplicationType.FIRST, reason_code="11"
+    )
+    assert application.validity == "5"
+    changes = {
+        "phone": "13800138000",
+        "guardianship": case.value,
+        "guardian_name": "监护人",
+        "guardian_id_number": PersonFactory.create().id_number,
+        "guardian_relation": "父亲",
+        "materials_shown": [*materials[:-1], "guardian_id_card", "applicant_study_proof"],
+        "pledge_signed": True,
+    }
+    services.application_update(actor=clerk, application=application, changes=changes)
+    services.application_photo_attach(actor=clerk, application=application, image=standard_photo)
+    services.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
+    application.refresh_from_db()
+    problems = services.acceptance_problems(application)
+    assert set(problems) == {"materials", "guardian_photo"}
+    missing_label = {"household_book": "居民户口簿", "birth_certificate": "出生医学证明"}.get(
+        materials[-1], "父（母）结婚证或收养登记证"
+    )
+    assert missing_label in problems["materials"]
+    services.application_update(
+        actor=clerk,
+        application=application,
+        changes={"materials_shown": [*materials, "guardian_id_card", "applicant_study_proof"]},
+    )
+    outcome = services.application_guardian_photo_attach(
+        actor=clerk, application=application, image=group_photo(standard_photo)
+    )
+    assert outcome.passed, outcome.messages
+    accepted = services.application_accept(actor=clerk, application=application)
+    assert accepted.status == Application.Status.PENDING_REVIEW
+
+
+# --- acceptance, routing, withdrawal --------------------------------------------------------
+
+
+def test_acceptance_number_routing_and_gallery(personas, accept):
+    person = PersonFactory.create()
+    application = accept(personas.ganzhou_clerk, person)
+    today = timezone.localdate()
+    assert application.number == f"360702001{today:%Y%m%d}00001"
+    assert rules.is_acceptance_number(application.number)
+    assert application.review_unit == person.registration_unit
+    assert application.review_chain[0]["title"] == "审核签发"
+    assert application.review_due is not None and application.review_due > today
+    assert list(application.events.values_list("action", flat=True))[-2:] == ["accepted", "routed"]
+    assert get_abis().count(Gallery.APPLICATIONS) >= 1
+    assert AuditEvent.objects.filter(action="application.accepted", object_id=str(application.pk)).exists()
+    second = accept(personas.ganzhou_clerk, PersonFactory.create())
+    assert second.number.endswith("00002")
+
+
+def test_deadline_counts_working_days_across_national_day(personas, accept, monkeypatch):
+    arrival = datetime.datetime(2026, 9, 30, 10, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    monkeypatch.setattr(timezone, "now", lambda: arrival)
+    application = accept(personas.ganzhou_clerk, PersonFactory.create(birth_date=datetime.date(1990, 1, 1)))
+    # Oct 1–7 holidays; working days Oct 8, 9, 10 (调休 Saturday), 12, 13.
+    assert application.review_due == datetime.date(2026, 10, 13)
+    assert not application.review_due_provisional
+    assert application.number[9:17] == "20260930"
+
+
+def test_deadline_into_a_year_without_calendar_is_provisional(personas, accept, monkeypatch):
+    arrival = datetime.datetime(2026, 12, 29, 10, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    monkeypatch.setattr(timezone, "now", lambda: arrival)
+    application = accept(personas.ganzhou_clerk, PersonFactory.create(birth_date=datetime.date(1990, 1, 1)))
+    # Dec 30, 31, then 2027 weekends only: Jan 1 (Fri), Jan 4, Jan 5.
+    assert application.review_due == datetime.date(2027, 1, 5)
+    assert application.review_due_provisional
+
+
+def test_configured_chain_routes_to_the_county(personas, accept):
+    chain = ReviewChain.objects.create(name="东湖区两级审核", region_prefix="360102")
+    chain.steps.create(order=1, level="station", title="审核")
+    chain.steps.create(order=2, level="county", title="签发")
+    application = accept(personas.ganzhou_clerk, PersonFactory.create())
+    assert [step["title"] for step in application.review_chain] == ["审核", "签发"]
+    assert application.review_chain[1]["unit"] == Unit.objects.get(code="360102").pk
+
+
+def test_one_open_application_per_person(personas, accept):
+    person = PersonFactory.create()
+    first = accept(personas.ganzhou_clerk, person)
+    with pytest.raises(ServiceError) as refused:
+        services.application_start(
+            actor=personas.nanchang_clerk,
+            person=person,
+            application_type=rules.ApplicationType.FIRST,
+            reason_code="12",
+        )
+    assert first.number in refused.value.message
+
+
+def test_withdraw_before_issue_only_at_the_acceptance_station(personas, accept, settings):
+    settings.NOTIFICATIONS_BACKEND = "memory"
+    application = accept(personas.ganzhou_clerk, PersonFactory.create())
+    with pytest.raises(ServiceError):
+        services.application_withdraw(actor=personas.nanchang_clerk, application=application, reason="x")
+    with pytest.raises(ServiceError):
+        services.application_withdraw(actor=personas.ganzhou_clerk, application=application, reason=" ")
+    services.application_withdraw(actor=personas.ganzhou_clerk, application=application, reason="申请人放弃")
+    application.refresh_from_db()
+    assert application.status == Application.Status.WITHDRAWN
+    with pytest.raises(ServiceError) as refused:
+        services.application_withdraw(actor=personas.ganzhou_clerk, application=application, reason="again")
+    assert refused.value.status == 409
+
+
+# --- concurrency ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True, available_apps=AVAILABLE_APPS)
+def test_concurrent_acceptances_get_distinct_numbers(reference_data, standard_photo):
+    """100 drafts accepted at once by four clerks of one station: 100 distinct 受理号."""
+    clerks = [UserFactory.create(role="clerk", unit=station("360702001")) for _ in range(4)]
+    drafts = []
+    for n in range(100):
+        application = services.application_start(
+            actor=clerks[n % 4],
+            person=PersonFactory.create(),
+            application_type=rules.ApplicationType.FIRST,
+            reason_code="12",
+        )
+        services.application_update(
+            actor=clerks[n % 4],
+            application=application,
+            changes={
+                "phone": "13800138000",
+                "materials_shown": ["household_book", "residence_proof"],
+                "pledge_signed": True,
+            },
+        )
+        services.application_fingers_record(actor=clerks[n % 4], application=application, captures=NO_FINGERS)
+        drafts.append(application)
+    # The photo check is not what this test is about: every draft gets the checked photo directly.
+    Application.objects.update(photo=standard_photo, photo_report={"passed": True})
+    errors: list[BaseException] = []
+
+    def clerk_work(k: int) -> None:
+        try:
+            for application in drafts[k::4]:
+                services.application_accept(actor=clerks[k], application=application)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=clerk_work, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    numbers = list(Application.objects.values_list("number", flat=True))
+    assert len(numbers) == 100 and len(set(numbers)) == 100
+    assert all(rules.is_acceptance_number(number) for number in numbers)

@@ -1,0 +1,259 @@
+"""Review and issue (审核签发) at the household-registration authority: take an item, decide it
+(签发 / 不予签发 / 核实), release it. Every decision locks the application and checks the step it
+was made for, so two reviewers clicking at once produce exactly one decision."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from tongban.accounts.models import User
+from tongban.core.dates import age_on
+from tongban.core.errors import ServiceError
+from tongban.intake import rules
+from tongban.intake.models import IN_REVIEW_STATUSES, Application
+from tongban.intake.services import application_event, application_transition, lock, route_to_step
+from tongban.notifications import Notification, notify
+from tongban.registry.models import Unit
+from tongban.review.models import ReviewStep, VerificationNote
+
+Status = Application.Status
+
+
+class Decision(StrEnum):
+    ISSUE = "issue"  # 签发 at the last step; 审核通过 (on to the next step) before it
+    REFUSE = "refuse"  # 不予签发
+    VERIFY = "verify"  # 核实: the item stays with the reviewer
+
+
+def _require_reviewer(actor: User, application: Application) -> None:
+    """Reviewers act on items in their subtree's queues; anybody else gets 404."""
+    unit = actor.unit
+    if not actor.can("review.decide") or unit is None or application.review_unit_id is None:
+        raise ServiceError("not_found", "未找到该事项。", status=404)
+    review_unit = Unit.objects.filter(pk=application.review_unit_id).only("path").first()
+    if review_unit is None or not unit.contains(review_unit):
+        raise ServiceError("not_found", "未找到该事项。", status=404)
+
+
+def _check_open(application: Application, step: int | None) -> None:
+    if application.status not in IN_REVIEW_STATUSES:
+        raise ServiceError(
+            "already_decided", f"该事项已{Status(application.status).label}，无需再办理。", status=409
+        )
+    if step is not None and step != application.review_step:
+        raise ServiceError("step_decided", "该环节已由他人办结，请刷新后查看。", status=409)
+
+
+def step_record(application: Application) -> ReviewStep:
+    """Review's record of the application's current step (created when first acted on)."""
+    current = application.current_step
+    if current is None or application.review_arrived_at is None or application.review_due is None:
+        raise ServiceError("not_routed", "该申领尚未流转到审核环节。", status=409)
+    record, _ = ReviewStep.objects.get_or_create(
+        application=application,
+        step=application.review_step,
+        defaults={
+            "title": current["title"],
+            "unit_id": current["unit"],
+            "arrived_at": application.review_arrived_at,
+            "due": application.review_due,
+            "due_provisional": application.review_due_provisional,
+        },
+    )
+    return record
+
+
+@transaction.atomic
+def review_take(*, actor: User, application: Application, request: HttpRequest | None = None) -> Application:
+    """领取: the item is the actor's until decided or released; others see who holds it."""
+    _require_reviewer(actor, application)
+    application = lock(application)
+    _check_open(application, None)
+    if application.assignee_id == actor.pk:
+        return application
+    if application.assignee_id is not None:
+        holder = application.assignee
+        raise ServiceError(
+            "taken",
+            f"该事项已由{holder.unit if holder else ''}{holder.display_name if holder else ''}领取办理。",
+            status=409,
+        )
+    application.assignee = actor
+    application.assigned_at = timezone.now()
+    application.save(update_fields=["assignee", "assigned_at", "updated_at"])
+    step_record(application)
+    application_event(application, actor=actor, action="taken", request=request)
+    return application
+
+
+@transaction.atomic
+def review_release(
+    *, actor: User, application: Application, request: HttpRequest | None = None
+) -> Application:
+    """退回待办: the holder gives the item back to the unit's queue."""
+    _require_reviewer(actor, application)
+    application = lock(application)
+    _check_open(application, None)
+    if application.assignee_id != actor.pk:
+        raise ServiceError("not_holder", "只有领取人可以退回该事项。", status=409)
+    application.assignee = None
+    application.assigned_at = None
+    application.save(update_fields=["assignee", "assigned_at", "updated_at"])
+    application_event(application, actor=actor, action="released", request=request)
+    return application
+
+
+def issuing_authority(unit: Unit) -> str:
+    """签发机关: the county-level public security bureau above the deciding unit."""
+    for code in reversed([code for code in unit.path.split("/") if code]):
+        county = Unit.objects.filter(code=code, kind=Unit.Kind.COUNTY).first()
+        if county is not None:
+            return county.name
+    return unit.name
+
+
+@transaction.atomic
+def review_decide(
+    *,
+    actor: User,
+    application: Application,
+    step: int,
+    decision: Decision,
+    reason: str = "",
+    method: str = "",
+    request: HttpRequest | None = None,
+) -> Application:
+    """One decision on the current step. `step` is the step the reviewer saw: when somebody else
+    decided it meanwhile, the call is refused (409) and nothing changes."""
+    _require_reviewer(actor, application)
+    reason = reason.strip()
+    if decision == Decision.REFUSE and len(reason) < 2:
+        raise ServiceError(
+            "reason_required", "不予签发须填写原因。", fields={"reason": "请填写不予签发的原因。"}
+        )
+    if decision == Decision.VERIFY:
+        if not reason:
+            raise ServiceError("note_required", "请填写核实情况。", fields={"reason": "请填写核实情况。"})
+        if method not in VerificationNote.Method.values:
+            raise ServiceError("bad_method", "请选择核实方式。", fields={"method": "请选择核实方式。"})
+    application = lock(application)
+    _check_open(application, step)
+    if application.assignee_id not in (None, actor.pk):
+        holder = application.assignee
+        raise ServiceError(
+            "taken", f"该事项已由{holder.display_name if holder else '他人'}领取办理。", status=409
+        )
+    record = step_record(application)
+    now = timezone.now()
+
+    if decision == Decision.VERIFY:
+        VerificationNote.objects.create(
+            application=application, step=application.review_step, method=method, note=reason, author=actor
+        )
+        application.assignee = actor
+        application.assigned_at = application.assigned_at or now
+        application_transition(
+            application,
+            to=Status.UNDER_VERIFICATION,
+            actor=actor,
+            action="verification_noted",
+            note=reason,
+            detail={"step": application.review_step, "method": method},
+            request=request,
+        )
+        return application
+
+    record.decided_by = actor
+    record.decided_at = now
+    record.reason = reason
+    if decision == Decision.REFUSE:
+        record.decision = ReviewStep.Decision.REFUSED
+        record.save()
+        application.refusal_reason = reason
+        application.closed_at = now
+        application.assignee = None
+        application_transition(
+            application,
+            to=Status.REJECTED,
+            actor=actor,
+            action="refused",
+            note=reason,
+            detail={"step": application.review_step},
+            request=request,
+        )
+        notify(
+            Notification(
+                "application.refused",
+                f"受理号 {application.number} 不予签发：{reason}。请告知申请人回户口所在地公安机关办理。",
+                unit_code=application.acceptance_unit.code,
+            )
+        )
+        notify(
+            Notification(
+                "application.refused",
+                f"您的居民身份证申领（受理号 {application.number}）未予签发，"
+                "请回户口所在地公安机关办理。详情请咨询受理单位。",
+                phone=application.phone,
+            )
+        )
+        return application
+
+    if application.review_step < len(application.review_chain):
+        record.decision = ReviewStep.Decision.PASSED
+        record.save()
+        route_to_step(application, application.review_step + 1, arrived_at=now)
+        following = application.review_chain[application.review_step - 1]
+        due = application.review_due
+        application_transition(
+            application,
+            to=Status.PENDING_REVIEW,
+            actor=actor,
+            action="passed",
+            note=reason or f"审核通过，流转至{following['unit_name']}{following['title']}",
+            detail={"step": application.review_step, "due": str(application.review_due)},
+            request=request,
+        )
+        notify(
+            Notification(
+                "review.arrived",
+                f"新的审核签发事项：受理号 {application.number}，办理期限 {due:%Y-%m-%d}。",
+                unit_code=Unit.objects.get(pk=following["unit"]).code,
+            )
+        )
+        return application
+
+    record.decision = ReviewStep.Decision.ISSUED
+    record.save()
+    issue_date = timezone.localdate(now)
+    accepted_on = timezone.localdate(application.accepted_at) if application.accepted_at else issue_date
+    age_date = issue_date if settings.VALIDITY_AGE_DATE == "issue" else accepted_on
+    validity = rules.validity_period(application.birth_date, issue_date=issue_date, age_date=age_date)
+    years = rules.validity_years(age_on(application.birth_date, age_date))
+    application.validity = "long" if years is None else str(years)
+    application.valid_from, application.valid_until = validity.start, validity.end
+    application.issued_at = now
+    deciding_unit = application.review_unit
+    application.issuing_authority = issuing_authority(deciding_unit) if deciding_unit else ""
+    application.assignee = None
+    application_transition(
+        application,
+        to=Status.ISSUED,
+        actor=actor,
+        action="issued",
+        note=reason,
+        detail={"step": application.review_step, "validity": validity.label},
+        request=request,
+    )
+    notify(
+        Notification(
+            "application.issued",
+            f"您的居民身份证申领（受理号 {application.number}）已审核签发，证件制作完成后将通知您领取。",
+            phone=application.phone,
+        )
+    )
+    return application
