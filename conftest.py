@@ -1,5 +1,5 @@
-"""Shared fixtures: the Jiangxi unit tree, built once per session by the real loader, and the
-personas of tongban.testing.personas."""
+"""Shared fixtures: the Jiangxi unit tree, built once per session by the real loader, the
+personas of tongban.testing.personas, and the application fixtures of tongban.testing.applications."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ import pytest
 
 from tongban.registry.services import units_load_province
 from tongban.testing.personas import Personas, make_personas
+
+# Fixtures for applications at the counter and in review (standard_photo, accept, …).
+pytest_plugins = ["tongban.testing.applications"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -7,10 +7,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from tongban.intake.selectors import counter_counts
 from tongban.registry.access import as_viewer
 from tongban.registry.calendar import missing_calendar_years
 from tongban.registry.forms import LookupForm
 from tongban.registry.models import Person, Unit
+from tongban.review.selectors import review_queue
 
 
 @login_required
@@ -21,10 +23,18 @@ def home(request: HttpRequest) -> HttpResponse:
         stats["stations"] = Unit.objects.visible_to(viewer).filter(kind=Unit.Kind.STATION).count()
     if viewer.can("person.browse"):
         stats["people"] = Person.objects.visible_to(viewer, "person.browse").count()
+    counter = counter_counts(viewer) if viewer.can("application.accept") else None
+    queue = review_queue(viewer, limit=5) if viewer.can("review.decide") else None
     # Those who can enter the holiday table are told when deadlines ahead count weekends only.
     calendar_missing = missing_calendar_years(timezone.localdate()) if viewer.can("reference.manage") else []
     return render(
         request,
         "home.html",
-        {"stats": stats, "lookup_form": LookupForm(), "calendar_missing": calendar_missing},
+        {
+            "stats": stats,
+            "lookup_form": LookupForm(),
+            "calendar_missing": calendar_missing,
+            "counter": counter,
+            "queue": queue,
+        },
     )

@@ -90,6 +90,18 @@ def _subtree_ids(viewer: Viewer) -> Any:
     return Unit.objects.subtree(viewer.unit).values("pk")
 
 
+def counter_counts(viewer: Viewer) -> dict[str, int]:
+    """What waits at a station's counter: drafts, items in review, refusals to tell applicants."""
+    own = applications_visible(viewer).filter(acceptance_unit__in=_subtree_ids(viewer))
+    return {
+        "draft": own.filter(status=Application.Status.DRAFT).count(),
+        "in_review": own.filter(status__in=COUNTER_VIEWS["in_review"]).count(),
+        "refused_unnotified": own.filter(
+            status=Application.Status.REJECTED, refusal_notified_at=None
+        ).count(),
+    }
+
+
 @dataclass(frozen=True)
 class MaterialLine:
     code: str

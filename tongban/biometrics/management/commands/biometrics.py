@@ -13,7 +13,7 @@ from tqdm import tqdm
 from tongban.biometrics.abis import BuiltinABIS
 from tongban.biometrics.interfaces import Gallery
 from tongban.biometrics.models import BiometricTemplate
-from tongban.biometrics.services import register_photos_enrol
+from tongban.biometrics.services import register_photos_enrol, watchlist_photos_enrol
 from tongban.registry.models import Unit
 
 GALLERY_NAMES = [g.value for g in Gallery]
@@ -23,7 +23,9 @@ class Command(BaseCommand):
     help = (
         "Biometric engine tools: `rebuild-index` rebuilds the 1:N face indexes from the stored "
         "templates and saves them; `count` prints the stored templates per gallery and modality; "
-        "`enrol-register [--unit CODE]` puts the register's photos into the permanent gallery."
+        "`enrol-register [--unit CODE]` puts the register's photos into the permanent gallery; "
+        "`enrol-watchlists` puts the photos of wanted people and of floating registrations into "
+        "the wanted and floating galleries."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,10 +35,17 @@ class Command(BaseCommand):
         sub.add_parser("count", help="stored templates per gallery and modality")
         enrol = sub.add_parser("enrol-register", help="register photos → permanent gallery (常住人口相片库)")
         enrol.add_argument("--unit", metavar="CODE", help="only people registered in this unit's subtree")
+        sub.add_parser("enrol-watchlists", help="wanted / floating people's photos → 在逃人员库 / 流动人口库")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "enrol-register":
             self._enrol(options.get("unit"))
+            return
+        if options["action"] == "enrol-watchlists":
+            with tqdm(unit=" photos", disable=not sys.stderr.isatty(), file=sys.stderr, desc="入库") as bar:
+                results = watchlist_photos_enrol(actor=None, progress=bar.update)
+            summary = {name: {"enrolled": r.enrolled, "unusable": r.unusable} for name, r in results.items()}
+            self.stdout.write(json.dumps(summary))
             return
         if options["action"] == "rebuild-index":
             names = [options["gallery"]] if options.get("gallery") else GALLERY_NAMES

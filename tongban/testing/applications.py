@@ -1,10 +1,12 @@
-"""Applications at the counter for tests: a standard photo from a real face, and drafts filled
-the way a clerk fills them (fingers recorded as 未注册 unless a test needs real prints)."""
+"""Pytest fixtures for applications (loaded by the root conftest.py): a standard photo from a
+real face, a reviewer at the household station, and `accept`, which takes a person through the
+counter the way a clerk does (fingers recorded as 未注册 unless a test needs real prints)."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from PIL import Image
 from skimage import data as skimage_data
 
 from tongban.accounts.models import User
+from tongban.biometrics import engine
 from tongban.biometrics.photo import conform_photo
 from tongban.intake import rules, services
 from tongban.intake.models import Application
@@ -22,6 +25,16 @@ NO_FINGERS = [
     services.FingerCapture(position, rules.FingerOutcome.NOT_REGISTERED, reason="手指受伤")
     for position in rules.RIGHT_HAND + rules.LEFT_HAND
 ]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_abis(tmp_path: Path, settings: Any) -> Iterator[None]:
+    """Each test gets its own 1:N engine and index directory: an index lives in the process and
+    would otherwise keep templates that a rolled-back test transaction inserted."""
+    settings.BIOMETRICS = {**settings.BIOMETRICS, "INDEX_DIR": tmp_path / "abis"}
+    engine.get_abis.cache_clear()
+    yield
+    engine.get_abis.cache_clear()
 
 
 @pytest.fixture(scope="session")

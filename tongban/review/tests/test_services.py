@@ -1,0 +1,268 @@
+"""Review and issue (审核签发) on a real database: holding an item, the three decisions, chains,
+and exactly one decision when two reviewers act at once."""
+
+from __future__ import annotations
+
+import datetime
+import threading
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from tongban import notifications
+from tongban.biometrics.services import register_photos_enrol, watchlist_photos_enrol
+from tongban.core.errors import ServiceError
+from tongban.intake import rules
+from tongban.intake import services as intake_services
+from tongban.intake.models import Application, ReviewChain
+from tongban.intake.selectors import counter_face_hits, counter_page
+from tongban.registry.models import FloatingRegistration, WantedPerson
+from tongban.review import selectors, services
+from tongban.review.models import ReviewStep, VerificationNote
+from tongban.review.services import Decision
+from tongban.testing.applications import NO_FINGERS
+from tongban.testing.factories import PersonFactory, UserFactory, station
+
+pytestmark = pytest.mark.django_db
+
+AVAILABLE_APPS = [app for app in settings.INSTALLED_APPS if app != "tongban.audit"]
+
+
+@pytest.fixture
+def second_reviewer(db):
+    return UserFactory.create(username="donghu_reviewer_2", role="reviewer", unit=station("360102001"))
+
+
+def test_take_shows_the_holder_to_others(personas, accept, household_reviewer, second_reviewer):
+    application = accept(personas.ganzhou_clerk, PersonFactory.create())
+    services.review_take(actor=household_reviewer, application=application)
+    with pytest.raises(ServiceError) as refused:
+        services.review_take(actor=second_reviewer, application=application)
+    assert refused.value.status == 409 and household_reviewer.display_name in refused.value.message
+    with pytest.raises(ServiceError):
+        services.review_decide(
+            actor=second_reviewer, application=application, step=1, decision=Decision.ISSUE
+        )
+    services.review_release(actor=household_reviewer, application=application)
+    services.review_take(actor=second_reviewer, application=application)
+
+
+def test_reviewers_of_other_units_cannot_see_or_act(personas, accept):
+    application = accept(personas.ganzhou_clerk, PersonFactory.create())
+    for user in (personas.nanchang_reviewer, personas.ganzhou_clerk, personas.donghu_supervisor):
+        with pytest.raises(ServiceError) as refused:
+            services.review_take(actor=user, application=application)
+        assert refused.value.status == 404
+    assert selectors.review_queue(personas.nanchang_reviewer).rows == []
+
+
+def test_issue_fixes_validity_and_authority(
+    personas, accept, household_reviewer, settings, django_capture_on_commit_callbacks
+):
+    settings.NOTIFICATIONS_BACKEND = "memory"
+    notifications.outbox.clear()
+    person = PersonFactory.create(birth_date=datetime.date(1990, 5, 17))
+    application = accept(personas.ganzhou_clerk, person)
+    with django_capture_on_commit_callbacks(execute=True):
+        issued = services.review_decide(
+            actor=household_reviewer, application=application, step=1, decision=Decision.ISSUE
+        )
+    today = timezone.localdate()
+    assert issued.status == Application.Status.ISSUED
+    assert issued.valid_from == today and issued.valid_until == today.replace(year=today.year + 20)
+    assert issued.issuing_authority == "南昌市公安局东湖分局"
+    assert ReviewStep.objects.get(application=issued).decision == ReviewStep.Decision.ISSUED
+    assert any(n.kind == "application.issued" for n in notifications.outbox)
+    with pytest.raises(ServiceError) as refused:
+        services.review_decide(
+            actor=household_reviewer, application=issued, step=1, decision=Decision.REFUSE, reason="迟到"
+        )
+    assert refused.value.code == "already_decided"
+
+
+def test_refusal_goes_back_to_the_acceptance_station(
+    personas, accept, household_reviewer, settings, django_capture_on_commit_callbacks
+):
+    settings.NOTIFICATIONS_BACKEND = "memory"
+    notifications.outbox.clear()
+    application = accept(personas.ganzhou_clerk, PersonFactory.create())
+    with pytest.raises(ServiceError):
+        services.review_decide(
+            actor=household_reviewer, application=application, step=1, decision=Decision.REFUSE
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = services.review_decide(
+            actor=household_reviewer,
+            application=application,
+            step=1,
+            decision=Decision.REFUSE,
+            reason="经走访核查仍难以确认身份",
+        )
+    assert refused.status == Application.Status.REJECTED
+    to_station = [n for n in notifications.outbox if n.unit_code == "360702001"]
+    assert to_station and "回户口所在地" in to_station[0].message
+    assert [a.pk for a in counter_page(personas.ganzhou_clerk, "refused_unnotified").rows] == [refused.pk]
+    intake_services.application_refusal_notified(
+        actor=personas.ganzhou_clerk, application=refused, note="电话告知"
+    )
+    assert counter_page(personas.ganzhou_clerk, "refused_unnotified").rows == []
+
+
+def test_verification_keeps_the_item_with_the_reviewer(personas, accept, household_reviewer, second_reviewer):
+    application = accept(personas.ganzhou_clerk, PersonFactory.create())
+    with pytest.raises(ServiceError):
+        services.review_decide(
+            actor=household_reviewer, application=application, step=1, decision=Decision.VERIFY, reason="走访"
+        )  # no method
+    noted = services.review_decide(
+        actor=household_reviewer,
+        application=application,
+        step=1,
+        decision=Decision.VERIFY,
+        reason="走访社区，邻居确认本人长期居住",
+        method="visit",
+    )
+    assert noted.status == Application.Status.UNDER_VERIFICATION and noted.assignee == household_reviewer
+    assert VerificationNote.objects.filter(application=noted).count() == 1
+    with pytest.raises(ServiceError):
+        services.review_take(actor=second_reviewer, application=noted)
+    issued = services.review_decide(
+        actor=household_reviewer, application=noted, step=1, decision=Decision.ISSUE
+    )
+    assert issued.status == Application.Status.ISSUED
+
+
+def test_two_step_chain_station_then_county(personas, accept, household_reviewer):
+    chain = ReviewChain.objects.create(name="两级", region_prefix="3601")
+    chain.steps.create(order=1, level="station", title="审核")
+    chain.steps.create(order=2, level="county", title="签发")
+    county_reviewer = UserFactory.create(role="reviewer", unit=station("360102"))
+    application = accept(personas.ganzhou_clerk, PersonFactory.create())
+    passed = services.review_decide(
+        actor=household_reviewer, application=application, step=1, decision=Decision.ISSUE
+    )
+    assert passed.status == Application.Status.PENDING_REVIEW and passed.review_step == 2
+    assert passed.review_unit is not None and passed.review_unit.code == "360102"
+    assert selectors.review_queue(household_reviewer).rows == []  # the station's queue no longer has it
+    assert [a.pk for a in selectors.review_queue(county_reviewer).rows] == [passed.pk]
+    with pytest.raises(ServiceError) as stale:
+        services.review_decide(actor=county_reviewer, application=passed, step=1, decision=Decision.ISSUE)
+    assert stale.value.code == "step_decided"
+    issued = services.review_decide(
+        actor=county_reviewer, application=passed, step=2, decision=Decision.ISSUE
+    )
+    assert issued.status == Application.Status.ISSUED
+    assert list(ReviewStep.objects.filter(application=issued).values_list("decision", flat=True)) == [
+        "passed",
+        "issued",
+    ]
+
+
+def test_face_comparisons_with_the_register_and_the_watch_lists(
+    personas, accept, household_reviewer, standard_photo
+):
+    """The same face as the applicant's in the register, on the wanted list and among the
+    floating population: each shows up for the reviewer with its score and who it is."""
+    applicant = PersonFactory.create(photo=standard_photo)
+    lookalike = PersonFactory.create(photo=standard_photo, registration_unit=station("360702001"))
+    WantedPerson.objects.create(
+        id_number=lookalike.id_number,
+        person=lookalike,
+        name=lookalike.name,
+        case_number="J3607",
+        listed_on="2026-02-01",
+    )
+    FloatingRegistration.objects.create(
+        person=lookalike,
+        residence_unit=station("360102002"),
+        address="南昌市东湖区",
+        registered_on="2026-03-01",
+    )
+    register_photos_enrol(actor=None)
+    enrolled = watchlist_photos_enrol(actor=None)
+    assert {name: r.enrolled for name, r in enrolled.items()} == {"wanted": 1, "floating": 1}
+    application = accept(personas.ganzhou_clerk, applicant)
+    file = selectors.review_file(household_reviewer, application.pk)
+    by_gallery = {(c.gallery, c.is_self): c for c in file.faces}
+    assert by_gallery[("permanent", True)].score > 0.99
+    assert lookalike.name in by_gallery[("permanent", False)].label
+    assert "J3607" in by_gallery[("wanted", False)].label
+    assert "居住地" in by_gallery[("floating", False)].label
+    # The clerk saw the register lookalike (查重) but nothing of the watch lists.
+    assert {hit["ref_id"].split(":")[0] for hit in counter_face_hits(application)} == {"person"}
+
+
+def test_queue_buckets(personas, accept, household_reviewer):
+    application = accept(personas.ganzhou_clerk, PersonFactory.create())
+    days = selectors.due_days()
+    Application.objects.filter(pk=application.pk).update(review_due=days.today - datetime.timedelta(days=1))
+    page = selectors.review_queue(household_reviewer, "overdue")
+    assert [a.pk for a in page.rows] == [application.pk]
+    assert page.counts["overdue"] == 1 and page.counts["due_today"] == 0
+    Application.objects.filter(pk=application.pk).update(review_due=days.today)
+    assert selectors.review_queue(household_reviewer).counts["due_today"] == 1
+    Application.objects.filter(pk=application.pk).update(review_due=days.next_workday)
+    assert selectors.review_queue(household_reviewer).counts["at_risk"] == 1
+
+
+def test_queue_is_keyset_paginated(personas, accept, household_reviewer):
+    for _ in range(3):
+        accept(personas.ganzhou_clerk, PersonFactory.create())
+    first = selectors.review_queue(household_reviewer, limit=2)
+    assert len(first.rows) == 2 and first.next_after
+    second = selectors.review_queue(household_reviewer, after=first.next_after, limit=2)
+    assert len(second.rows) == 1
+    assert not {a.pk for a in first.rows} & {a.pk for a in second.rows}
+
+
+@pytest.mark.django_db(transaction=True, available_apps=AVAILABLE_APPS)
+@pytest.mark.parametrize("decisions", [(Decision.ISSUE, Decision.REFUSE), (Decision.ISSUE, Decision.ISSUE)])
+def test_two_reviewers_at_once_make_one_decision(reference_data, standard_photo, decisions):
+    clerk = UserFactory.create(role="clerk", unit=station("360702001"))
+    reviewers = [UserFactory.create(role="reviewer", unit=station("360102001")) for _ in range(2)]
+    application = intake_services.application_start(
+        actor=clerk,
+        person=PersonFactory.create(),
+        application_type=rules.ApplicationType.FIRST,
+        reason_code="12",
+    )
+    intake_services.application_update(
+        actor=clerk,
+        application=application,
+        changes={
+            "phone": "13800138000",
+            "materials_shown": ["household_book", "residence_proof"],
+            "pledge_signed": True,
+        },
+    )
+    intake_services.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
+    Application.objects.update(photo=standard_photo, photo_report={"passed": True})
+    application = intake_services.application_accept(actor=clerk, application=application)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def decide(k: int) -> None:
+        try:
+            barrier.wait()
+            services.review_decide(
+                actor=reviewers[k], application=application, step=1, decision=decisions[k], reason="意见"
+            )
+            outcomes.append("decided")
+        except ServiceError as error:
+            outcomes.append(error.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=decide, args=(k,)) for k in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) in (["already_decided", "decided"], ["decided", "taken"])
+    application.refresh_from_db()
+    assert application.status in {Application.Status.ISSUED, Application.Status.REJECTED}
+    decided = ReviewStep.objects.filter(application=application).exclude(decision="")
+    assert decided.count() == 1
+    assert application.events.filter(action__in=["issued", "refused"]).count() == 1
