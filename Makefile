@@ -8,6 +8,7 @@ export TONGBAN_DATABASE_URL ?= sqlite:///$(CURDIR)/var/tongban.sqlite3
 .PHONY: run test lint typecheck install bench clean
 
 run: $(STAMP)
+	@scripts/system-deps.sh fonts
 	@mkdir -p var
 	$(BIN)/tongban migrate --no-input -v1
 	$(BIN)/tongban demo seed --if-empty

@@ -1,15 +1,20 @@
 """Shared REST API pieces: the one error shape and the base permission.
 
 Every error is `{"code": "...", "message": "中文说明", "fields": {"field": [{"code", "message"}]}}`
-with the HTTP status saying what kind of error it is.
+with the HTTP status saying what kind of error it is. A service's refusal (core.errors.ServiceError)
+answers in the same shape with the status the service chose (400 bad input, 404, 409 conflict).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, permissions
+
+from tongban.core.errors import ServiceError
 
 if TYPE_CHECKING:
     # rest_framework.views imports this module (through DEFAULT_PERMISSION_CLASSES) while it
@@ -43,13 +48,29 @@ class ApiError(exceptions.APIException):
         self.fields = fields or {}
 
 
-def _field_errors(detail: Any) -> dict[str, Any]:
-    if isinstance(detail, dict):
-        return {
-            key: _field_errors(value) if isinstance(value, dict) else _error_list(value)
-            for key, value in detail.items()
-        }
-    return {"non_field_errors": _error_list(detail)}
+def service_error(exc: ServiceError) -> ApiError:
+    """A service's refusal in the API's shape: each field's message under the refusal's code."""
+    fields = {name: [{"code": exc.code, "message": message}] for name, message in exc.fields.items()}
+    return ApiError(exc.code, exc.message, status=exc.status, fields=fields)
+
+
+def _field_errors(detail: Any, prefix: str = "") -> dict[str, Any]:
+    """Flat: a nested serializer's field is named by its path, e.g. `fingers.0.image`."""
+    if not isinstance(detail, dict):
+        return {prefix or "non_field_errors": _error_list(detail)}
+    errors: dict[str, Any] = {}
+    for key, value in detail.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            errors.update(_field_errors(value, name))
+        elif isinstance(value, list) and any(isinstance(item, dict) for item in value):
+            # A list of nested objects: one error dict per item, empty for the items that passed.
+            for index, item in enumerate(value):
+                if item:
+                    errors.update(_field_errors(item, f"{name}.{index}"))
+        else:
+            errors[name] = _error_list(value)
+    return errors
 
 
 def _error_list(value: Any) -> list[dict[str, str]]:
@@ -62,6 +83,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, ServiceError):
+        exc = service_error(exc)
+    elif isinstance(exc, RequestDataTooBig):
+        # Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE before any field is read.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+        exc = ApiError("too_large", f"请求内容过大，不能超过 {limit / (1024 * 1024):g} MB。", status=413)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -147,6 +147,9 @@ TIME_ZONE = env_str("TONGBAN_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 
+# Largest request body: a JSON acceptance carries the photo, the 同框 photo and finger images in base64.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TONGBAN_UPLOAD_MAX_BYTES", 12 * 1024 * 1024)
+
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]

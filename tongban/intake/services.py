@@ -396,7 +396,7 @@ def application_update(
         setattr(application, key, clean[key])
     if "birth_date" in changed:
         application.validity = validity_for(application.birth_date, accepted_on=local_today())
-    if "fee_waived" in changed or "fee_waived" in clean:
+    if "fee_waived" in changed:
         fee = rules.fee_for(
             application.application_type,
             application.reason_id,

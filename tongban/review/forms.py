@@ -20,7 +20,7 @@ class DecisionForm(forms.Form):
     )
     reason = forms.CharField(
         label="意见 / 原因 / 核实情况",
-        max_length=2000,
+        max_length=500,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )

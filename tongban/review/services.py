@@ -132,6 +132,11 @@ def review_decide(
     decided it meanwhile, the call is refused (409) and nothing changes."""
     _require_reviewer(actor, application)
     reason = reason.strip()
+    limit = Application._meta.get_field("refusal_reason").max_length or 500
+    if len(reason) > limit:
+        raise ServiceError(
+            "reason_too_long", f"意见不能超过 {limit} 个字。", fields={"reason": f"不能超过 {limit} 个字。"}
+        )
     if decision == Decision.REFUSE and len(reason) < 2:
         raise ServiceError(
             "reason_required", "不予签发须填写原因。", fields={"reason": "请填写不予签发的原因。"}

@@ -14,7 +14,7 @@ from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core.errors import ServiceError
 from tongban.intake import selectors as intake_selectors
-from tongban.intake.models import Application
+from tongban.intake.models import IN_REVIEW_STATUSES, Application
 from tongban.review import selectors, services
 from tongban.review.forms import DecisionForm
 
@@ -63,6 +63,7 @@ def item(request: HttpRequest, pk: int) -> HttpResponse:
             "finger_names": FINGER_POSITION_NAMES,
             "form": DecisionForm(initial={"step": application.review_step}),
             "holder_is_me": application.assignee_id == user.pk,
+            "in_review": application.status in IN_REVIEW_STATUSES,
             "is_last_step": application.review_step >= len(application.review_chain),
             "due_state": selectors.due_state(application, selectors.due_days()),
         },

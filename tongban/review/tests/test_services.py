@@ -266,3 +266,18 @@ def test_two_reviewers_at_once_make_one_decision(reference_data, standard_photo,
     decided = ReviewStep.objects.filter(application=application).exclude(decision="")
     assert decided.count() == 1
     assert application.events.filter(action__in=["issued", "refused"]).count() == 1
+
+
+def test_an_overlong_reason_is_refused_on_every_database(personas, accept, household_reviewer):
+    application = accept(personas.ganzhou_clerk, PersonFactory.create())
+    with pytest.raises(ServiceError) as refused:
+        services.review_decide(
+            actor=household_reviewer,
+            application=application,
+            step=1,
+            decision=Decision.REFUSE,
+            reason="长" * 501,
+        )
+    assert refused.value.code == "reason_too_long"
+    application.refresh_from_db()
+    assert application.status == Application.Status.PENDING_REVIEW

@@ -1,0 +1,503 @@
+"""REST endpoints of the counter (受理): accept an application in one call, the station's lists,
+withdrawal and the printed documents. The representation of an application is defined here and
+reused by review's endpoints; the full record with its face comparisons is served by
+tongban/review/api.py, because those come from review's selectors and intake never imports review.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any, cast
+
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tongban.accounts.models import User
+from tongban.audit.services import record
+from tongban.biometrics.finger import FINGER_POSITION_NAMES
+from tongban.core import idnumber
+from tongban.core.errors import ServiceError
+from tongban.intake import documents, rules, selectors, services
+from tongban.intake.models import Application, ApplicationEvent, Fingerprint
+from tongban.registry.access import as_viewer
+from tongban.registry.selectors import person_lookup
+
+PHOTO_MAX_BYTES = 2 * 1024 * 1024
+FINGER_IMAGE_MAX_BYTES = 2 * 1024 * 1024
+FINGER_TEMPLATE_MAX_BYTES = 64 * 1024  # the ABIS stores nothing larger
+
+# ---------------------------------------------------------------------------------------------
+# Representation
+
+STATUS_HELP = " / ".join(f"{value} {label}" for value, label in Application.Status.choices)
+
+
+class UnitRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class FingerprintSerializer(serializers.ModelSerializer[Fingerprint]):
+    """What was recorded per finger; the template itself never leaves the server."""
+
+    position_name = serializers.SerializerMethodField()
+    result_label = serializers.CharField(source="get_result_display")
+
+    class Meta:
+        model = Fingerprint
+        fields = ["position", "position_name", "result", "result_label", "reason"]
+
+    def get_position_name(self, finger: Fingerprint) -> str:
+        return FINGER_POSITION_NAMES.get(finger.position, "")
+
+
+class EventSerializer(serializers.ModelSerializer[ApplicationEvent]):
+    """One line of the 办理记录."""
+
+    actor = serializers.SerializerMethodField()
+    unit = UnitRefSerializer(allow_null=True)
+
+    class Meta:
+        model = ApplicationEvent
+        fields = ["action", "from_status", "to_status", "actor", "unit", "at", "note"]
+
+    def get_actor(self, event: ApplicationEvent) -> str:
+        return event.actor.display_name if event.actor is not None else "系统"
+
+
+class ChainStepSerializer(serializers.Serializer):
+    step = serializers.IntegerField()
+    level = serializers.CharField()
+    title = serializers.CharField()
+    unit_name = serializers.CharField()
+
+
+class ReviewPositionSerializer(serializers.Serializer):
+    """Where the application stands in its review chain (审核签发)."""
+
+    step = serializers.IntegerField(help_text="当前环节（从 1 起）")
+    title = serializers.CharField(allow_null=True)
+    unit = UnitRefSerializer(allow_null=True)
+    arrived_at = serializers.DateTimeField(allow_null=True)
+    due = serializers.DateField(allow_null=True)
+    due_provisional = serializers.BooleanField()
+    assignee = serializers.CharField(allow_null=True, help_text="领取人姓名，未领取为 null")
+    chain = ChainStepSerializer(many=True)
+
+
+class FeeSerializer(serializers.Serializer):
+    item = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=6, decimal_places=2)
+    waived = serializers.BooleanField()
+    waiver_evidence = serializers.CharField()
+
+
+def review_position(application: Application) -> dict[str, Any] | None:
+    if not application.review_chain:
+        return None
+    current = application.current_step or {}
+    return {
+        "step": application.review_step,
+        "title": current.get("title"),
+        "unit": application.review_unit,
+        "arrived_at": application.review_arrived_at,
+        "due": application.review_due,
+        "due_provisional": application.review_due_provisional,
+        "assignee": application.assignee.display_name if application.assignee else None,
+        "chain": [
+            {"step": number, "level": step["level"], "title": step["title"], "unit_name": step["unit_name"]}
+            for number, step in enumerate(application.review_chain, start=1)
+        ],
+    }
+
+
+class ApplicationSerializer(serializers.Serializer):
+    """An application with its full ID number, fingers and history (only on audited reads and
+    on the answers to the caller's own actions)."""
+
+    number = serializers.CharField(allow_null=True, help_text="受理号（22 位）")
+    status = serializers.CharField(help_text=STATUS_HELP)
+    status_label = serializers.CharField(source="get_status_display")
+    type = serializers.CharField()
+    type_label = serializers.CharField(source="get_type_display")
+    reason = serializers.CharField(source="reason_id", help_text="申领原因代码")
+    reason_name = serializers.CharField(source="reason.name")
+    name = serializers.CharField()
+    id_number = serializers.CharField()
+    sex = serializers.CharField(source="sex_id")
+    sex_name = serializers.CharField(source="sex.name")
+    ethnicity = serializers.CharField(source="ethnicity_id")
+    ethnicity_name = serializers.CharField(source="ethnicity.name")
+    birth_date = serializers.DateField()
+    household_address = serializers.CharField()
+    residence_address = serializers.CharField()
+    phone = serializers.CharField()
+    collection = serializers.CharField()
+    collection_label = serializers.CharField(source="get_collection_display")
+    postal_recipient = serializers.CharField()
+    postal_phone = serializers.CharField()
+    postal_address = serializers.CharField()
+    guardianship = serializers.CharField()
+    guardian_name = serializers.CharField()
+    guardian_id_number = serializers.CharField()
+    guardian_relation = serializers.CharField()
+    guardian_phone = serializers.CharField()
+    materials_shown = serializers.ListField(child=serializers.CharField())
+    pledge_signed = serializers.BooleanField()
+    acceptance_unit = UnitRefSerializer()
+    household_unit = UnitRefSerializer()
+    cross_region = serializers.BooleanField(help_text="异地受理")
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    accepted_by = serializers.SerializerMethodField()
+    validity = serializers.CharField(help_text="5 / 10 / 20 / long")
+    validity_label = serializers.CharField(help_text="签发前为“10年”，签发后为“2026.11.23-2036.11.23”")
+    valid_from = serializers.DateField(allow_null=True)
+    valid_until = serializers.DateField(allow_null=True)
+    fee = serializers.SerializerMethodField()
+    review = serializers.SerializerMethodField()
+    refusal_reason = serializers.CharField()
+    refusal_notified_at = serializers.DateTimeField(allow_null=True)
+    issued_at = serializers.DateTimeField(allow_null=True)
+    issuing_authority = serializers.CharField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    fingerprints = serializers.SerializerMethodField()
+    events = serializers.SerializerMethodField()
+
+    def get_accepted_by(self, application: Application) -> str | None:
+        return application.accepted_by.display_name if application.accepted_by else None
+
+    @extend_schema_field(FeeSerializer)
+    def get_fee(self, application: Application) -> dict[str, Any]:
+        fee = {
+            "item": application.fee_item,
+            "amount": application.fee_amount,
+            "waived": application.fee_waived,
+            "waiver_evidence": application.fee_waiver_evidence,
+        }
+        return dict(FeeSerializer(fee).data)
+
+    @extend_schema_field(ReviewPositionSerializer(allow_null=True))
+    def get_review(self, application: Application) -> dict[str, Any] | None:
+        position = review_position(application)
+        return dict(ReviewPositionSerializer(position).data) if position is not None else None
+
+    @extend_schema_field(FingerprintSerializer(many=True))
+    def get_fingerprints(self, application: Application) -> list[Any]:
+        return list(FingerprintSerializer(selectors.fingerprints(application), many=True).data)
+
+    @extend_schema_field(EventSerializer(many=True))
+    def get_events(self, application: Application) -> list[Any]:
+        return list(EventSerializer(selectors.application_events(application), many=True).data)
+
+
+class ApplicationRowSerializer(serializers.ModelSerializer[Application]):
+    """A list row: the ID number is masked."""
+
+    id_number = serializers.CharField(source="masked_id_number")
+    status = serializers.CharField(help_text=STATUS_HELP)
+    status_label = serializers.CharField(source="get_status_display")
+    type_label = serializers.CharField(source="get_type_display")
+    reason = serializers.CharField(source="reason_id")
+    acceptance_unit = UnitRefSerializer()
+    household_unit = UnitRefSerializer()
+
+    class Meta:
+        model = Application
+        fields = [
+            "id",
+            "number",
+            "status",
+            "status_label",
+            "type",
+            "type_label",
+            "reason",
+            "name",
+            "id_number",
+            "acceptance_unit",
+            "household_unit",
+            "cross_region",
+            "accepted_at",
+            "review_due",
+            "refusal_reason",
+            "created_at",
+        ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Input
+
+
+@extend_schema_field(OpenApiTypes.BYTE)
+class Base64Field(serializers.Field):
+    """Binary content sent as base64 text (line breaks and a `data:…;base64,` prefix allowed),
+    decoded strictly and capped in size before it is decoded."""
+
+    default_error_messages = {
+        "blank": "不能为空。",
+        "invalid_base64": "不是有效的 Base64 编码。",
+        "too_large": "超过大小上限（{limit}）。",
+    }
+
+    def __init__(self, *, max_bytes: int, **kwargs: Any) -> None:
+        self.max_bytes = max_bytes
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> bytes:
+        if not isinstance(data, str):
+            self.fail("invalid_base64")
+        text = data.strip()
+        if text.startswith("data:"):
+            text = text.partition(",")[2]
+        text = re.sub(r"\s+", "", text)
+        if not text:
+            self.fail("blank")
+        limit = f"{self.max_bytes / (1024 * 1024):g} MB"
+        if len(text) > 4 * ((self.max_bytes + 2) // 3):
+            self.fail("too_large", limit=limit)
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            self.fail("invalid_base64")
+        if len(raw) > self.max_bytes:
+            self.fail("too_large", limit=limit)
+        return raw
+
+    def to_representation(self, value: bytes) -> str:
+        return base64.b64encode(value).decode("ascii")
+
+
+class FingerInput(serializers.Serializer):
+    position = serializers.CharField(max_length=2, help_text="指位代码 11–20")
+    result = serializers.ChoiceField(choices=Fingerprint.Result.choices)
+    image = Base64Field(
+        max_bytes=FINGER_IMAGE_MAX_BYTES, required=False, help_text="指纹图像（PNG/BMP/JPEG），≤ 2 MB"
+    )
+    template = Base64Field(
+        max_bytes=FINGER_TEMPLATE_MAX_BYTES, required=False, help_text="采集端提取的特征模板"
+    )
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+def _text(max_length: int) -> serializers.CharField:
+    return serializers.CharField(max_length=max_length, required=False, allow_blank=True)
+
+
+class ApplicationCreateRequest(serializers.Serializer):
+    """Everything the counter takes, in one call; fields left out keep what the register says."""
+
+    id_number = serializers.CharField(max_length=40)
+    type = serializers.ChoiceField(choices=[(t.value, t.label) for t in rules.ApplicationType])
+    reason = serializers.CharField(max_length=2, help_text="申领原因代码，如 12")
+    name = _text(50)
+    sex = _text(1)
+    ethnicity = _text(2)
+    birth_date = serializers.DateField(required=False)
+    household_address = _text(200)
+    residence_address = _text(200)
+    phone = _text(20)
+    collection = serializers.ChoiceField(choices=Application.Collection.choices, required=False)
+    postal_recipient = _text(50)
+    postal_phone = _text(20)
+    postal_address = _text(200)
+    guardianship = serializers.ChoiceField(
+        choices=[case.value for case in rules.GuardianshipCase], required=False, allow_blank=True
+    )
+    guardian_name = _text(50)
+    guardian_id_number = _text(40)
+    guardian_relation = _text(20)
+    guardian_phone = _text(20)
+    materials_shown = serializers.ListField(
+        child=serializers.CharField(max_length=40), required=False, max_length=20
+    )
+    pledge_signed = serializers.BooleanField(required=False)
+    fee_waived = serializers.BooleanField(required=False)
+    fee_waiver_evidence = _text(200)
+    photo = Base64Field(max_bytes=PHOTO_MAX_BYTES, help_text="相片 JPEG，≤ 2 MB；非标准尺寸时自动裁切")
+    guardian_photo = Base64Field(
+        max_bytes=PHOTO_MAX_BYTES, required=False, help_text="未满16周岁：申请人与监护人同框相片"
+    )
+    fingers = FingerInput(many=True, help_text="按采集顺序：右手拇指 11、左手拇指 16……")
+
+    def validate_id_number(self, value: str) -> str:
+        try:
+            return idnumber.validate(value)
+        except idnumber.InvalidIdNumber as exc:
+            raise serializers.ValidationError(str(exc), code="invalid_id_number") from exc
+
+    def validate_fingers(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        positions = [finger["position"] for finger in value]
+        if len(positions) != len(set(positions)):
+            raise serializers.ValidationError("同一指位只能出现一次。", code="duplicate_position")
+        return value
+
+
+class CounterQuery(serializers.Serializer):
+    view = serializers.ChoiceField(
+        choices=[*selectors.COUNTER_VIEWS, "refused_unnotified"], required=False, allow_blank=True
+    )
+    after = serializers.IntegerField(required=False, min_value=1)
+
+
+class WithdrawRequest(serializers.Serializer):
+    # Blank is left to the service, which says what is missing in its own words.
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, help_text="撤销原因")
+
+
+# ---------------------------------------------------------------------------------------------
+# Views
+
+
+def staff(request: Request) -> User:
+    """The caller: IsVerifiedStaff has let only signed-in staff bound to a unit through."""
+    return cast(User, request.user)
+
+
+def _photo_refused(field: str, outcome: services.PhotoOutcome) -> ServiceError:
+    messages = "；".join(outcome.messages) or "相片不符合标准。"
+    return ServiceError("photo_rejected", f"相片不符合标准：{messages}", fields={field: messages})
+
+
+class ApplicationsView(APIView):
+    @extend_schema(
+        summary="本受理点的申领列表（号码脱敏）",
+        parameters=[
+            OpenApiParameter(
+                "view",
+                str,
+                enum=[*selectors.COUNTER_VIEWS, "refused_unnotified"],
+                description="draft 草稿 / in_review 审核中 / refused 不予签发 / refused_unnotified 不予签发"
+                "且未告知 / issued 已签发 / withdrawn 已撤销；不填为全部",
+            ),
+            OpenApiParameter("after", int, description="上一页的 next_after（键集分页）"),
+        ],
+        responses=ApplicationRowSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        query = CounterQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = selectors.counter_page(
+            as_viewer(request.user),
+            query.validated_data.get("view") or "",
+            after=query.validated_data.get("after"),
+        )
+        return Response(
+            {"results": ApplicationRowSerializer(page.rows, many=True).data, "next_after": page.next_after}
+        )
+
+    @extend_schema(
+        request=ApplicationCreateRequest,
+        responses={201: ApplicationSerializer},
+        summary="受理申领（一次提交：登记、相片、指纹、受理）",
+    )
+    def post(self, request: Request) -> Response:
+        form = ApplicationCreateRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        actor = staff(request)
+        http = request._request
+        # One transaction: a refusal at any step (photo, fingers, checklist) leaves no draft behind.
+        with transaction.atomic():
+            person = person_lookup(as_viewer(actor), data["id_number"])
+            application = services.application_start(
+                actor=actor,
+                person=person,
+                application_type=rules.ApplicationType(data["type"]),
+                reason_code=data["reason"],
+                request=http,
+            )
+            changes = {key: data[key] for key in sorted(services.EDITABLE_FIELDS) if key in data}
+            if changes:
+                application = services.application_update(
+                    actor=actor, application=application, changes=changes, request=http
+                )
+            outcome = services.application_photo_attach(
+                actor=actor, application=application, image=data["photo"], request=http
+            )
+            if not outcome.passed:
+                raise _photo_refused("photo", outcome)
+            if "guardian_photo" in data:
+                outcome = services.application_guardian_photo_attach(
+                    actor=actor, application=application, image=data["guardian_photo"], request=http
+                )
+                if not outcome.passed:
+                    raise _photo_refused("guardian_photo", outcome)
+            services.application_fingers_record(
+                actor=actor,
+                application=application,
+                captures=[
+                    services.FingerCapture(
+                        position=finger["position"],
+                        outcome=rules.FingerOutcome(finger["result"]),
+                        image=finger.get("image"),
+                        template=finger.get("template"),
+                        reason=finger.get("reason", ""),
+                    )
+                    for finger in data["fingers"]
+                ],
+                replace=True,
+                request=http,
+            )
+            application = services.application_accept(actor=actor, application=application, request=http)
+        return Response(ApplicationSerializer(application).data, status=201)
+
+
+class WithdrawView(APIView):
+    @extend_schema(request=WithdrawRequest, responses=ApplicationSerializer, summary="撤销申领（签发前）")
+    def post(self, request: Request, number: str) -> Response:
+        form = WithdrawRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        actor = staff(request)
+        application = selectors.application_by_number(as_viewer(actor), number)
+        application = services.application_withdraw(
+            actor=actor,
+            application=application,
+            reason=form.validated_data.get("reason", ""),
+            request=request._request,
+        )
+        return Response(ApplicationSerializer(application).data)
+
+
+DOCUMENTS = {
+    "form": documents.registration_form_pdf,  # 居民身份证异地受理登记表 with the 领取凭证
+    "pledge": documents.pledge_pdf,  # 告知承诺书 (first applications only)
+    "receipt": documents.receipt_pdf,  # 领证回执
+}
+
+
+class DocumentView(APIView):
+    @extend_schema(
+        summary="下载受理单据 PDF（登记表 form / 告知承诺书 pledge / 领证回执 receipt，留痕）",
+        parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=list(DOCUMENTS))],
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, number: str, kind: str) -> HttpResponse:
+        if kind not in DOCUMENTS:
+            raise Http404("没有这种单据")
+        viewer = as_viewer(request.user)
+        application = selectors.application_by_number(viewer, number)
+        if kind == "pledge" and application.type != rules.ApplicationType.FIRST:
+            raise Http404("只有首次申领签署告知承诺书")
+        pdf = DOCUMENTS[kind](selectors.application_document(application))
+        record(
+            actor=viewer,
+            action="application.print",
+            object_type="intake.application",
+            object_id=application.pk,
+            detail={"document": kind, "how": "api"},
+            request=request._request,
+        )
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{application.number}-{kind}.pdf"'
+        return response
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # A client asking for application/pdf gets the PDF, and its errors in JSON, not a 406.
+        return super().perform_content_negotiation(request, force=True)
