@@ -907,3 +907,30 @@ def application_refusal_notified(
     application.save(update_fields=["refusal_notified_at", "updated_at"])
     application_event(application, actor=actor, action="refusal_notified", note=note.strip(), request=request)
     return application
+
+
+def application_deadlines_refresh(*, actor: User | None) -> int:
+    """Recount the provisional review deadlines (暂估: counted over a year whose holiday
+    arrangement was not entered) now that the calendar may know more. Returns how many changed."""
+    changed = 0
+    pending = Application.objects.filter(status__in=IN_REVIEW_STATUSES, review_due_provisional=True)
+    for pk in pending.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            application = Application.objects.select_for_update().get(pk=pk)
+            if application.status not in IN_REVIEW_STATUSES or application.review_arrived_at is None:
+                continue
+            due = review_deadline(application.review_arrived_at)
+            if (due.due, due.provisional) == (application.review_due, application.review_due_provisional):
+                continue
+            before = application.review_due
+            application.review_due, application.review_due_provisional = due.due, due.provisional
+            application.save(update_fields=["review_due", "review_due_provisional", "updated_at"])
+            application_event(
+                application,
+                actor=actor,
+                action="deadline_recounted",
+                note=f"办理期限按节假日安排重新计算：{before} → {due.due}",
+                detail={"before": str(before), "due": str(due.due), "provisional": due.provisional},
+            )
+            changed += 1
+    return changed

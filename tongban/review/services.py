@@ -54,7 +54,7 @@ def step_record(application: Application) -> ReviewStep:
     current = application.current_step
     if current is None or application.review_arrived_at is None or application.review_due is None:
         raise ServiceError("not_routed", "该申领尚未流转到审核环节。", status=409)
-    record, _ = ReviewStep.objects.get_or_create(
+    record, created = ReviewStep.objects.get_or_create(
         application=application,
         step=application.review_step,
         defaults={
@@ -65,6 +65,9 @@ def step_record(application: Application) -> ReviewStep:
             "due_provisional": application.review_due_provisional,
         },
     )
+    if not created and not record.decision and record.due != application.review_due:  # recounted
+        record.due, record.due_provisional = application.review_due, application.review_due_provisional
+        record.save(update_fields=["due", "due_provisional"])
     return record
 
 

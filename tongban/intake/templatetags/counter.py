@@ -42,6 +42,7 @@ EVENT_LABELS = {
     "refused": "不予签发",
     "withdrawn": "撤销",
     "refusal_notified": "已告知申请人",
+    "deadline_recounted": "重新计算期限",
 }
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 from PIL import Image
@@ -19,7 +20,7 @@ from tongban.biometrics.interfaces import Gallery
 from tongban.core.errors import ServiceError
 from tongban.intake import rules, selectors, services
 from tongban.intake.models import Application, ReviewChain
-from tongban.registry.models import Unit, WantedPerson
+from tongban.registry.models import CalendarDay, CalendarYear, Unit, WantedPerson
 from tongban.testing.applications import NO_FINGERS
 from tongban.testing.factories import CardFactory, PersonFactory, UserFactory, station
 
@@ -399,3 +400,19 @@ def test_concurrent_acceptances_get_distinct_numbers(reference_data, standard_ph
     numbers = list(Application.objects.values_list("number", flat=True))
     assert len(numbers) == 100 and len(set(numbers)) == 100
     assert all(rules.is_acceptance_number(number or "") for number in numbers)
+
+
+def test_provisional_deadlines_are_recounted_once_the_year_is_entered(personas, accept, monkeypatch):
+    arrival = datetime.datetime(2026, 12, 29, 10, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
+    monkeypatch.setattr(timezone, "now", lambda: arrival)
+    application = accept(personas.ganzhou_clerk, PersonFactory.create(birth_date=datetime.date(1990, 1, 1)))
+    assert application.review_due == datetime.date(2027, 1, 5) and application.review_due_provisional
+    monkeypatch.undo()
+    # The 2027 arrangement is entered: 1 January is 元旦 and the days after it are ordinary.
+    CalendarYear.objects.create(year=2027, source="管理员录入")
+    CalendarDay.objects.create(date=datetime.date(2027, 1, 1), is_workday=False, name="元旦")
+    call_command("applications", "refresh-deadlines", stdout=io.StringIO())
+    application.refresh_from_db()
+    # Dec 30, 31, Jan 4, 5, 6 (1 January a holiday, 2–3 a weekend).
+    assert (application.review_due, application.review_due_provisional) == (datetime.date(2027, 1, 6), False)
+    assert application.events.filter(action="deadline_recounted").count() == 1
