@@ -78,6 +78,15 @@ def record(
         return event
 
 
+def lock_chain() -> None:
+    """Take the chain's lock now rather than at the transaction's first `record`: a transaction
+    that also locks another shared row (a station's daily counter) takes the chain first, as
+    every other audited transaction does, so the two never wait on each other in a cycle."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_chain must run inside the caller's transaction")
+    AuditChainHead.objects.select_for_update().get(pk=1)
+
+
 def verify_chain(*, batch_size: int = 5000) -> tuple[int, ChainBreak | None]:
     """Walk the chain in order; return how many rows were checked and the first broken link."""
     expected_prev = GENESIS_HASH

@@ -403,9 +403,31 @@ class ApplicationsView(APIView):
         data = form.validated_data
         actor = staff(request)
         http = request._request
-        # One transaction: a refusal at any step (photo, fingers, checklist) leaves no draft behind.
+        services.require_counter(actor)  # before the slow work below
+        person = person_lookup(as_viewer(actor), data["id_number"])
+        # The biometric work first, outside any transaction (it takes a good part of a second);
+        # a refusal here has written nothing.
+        photo = services.photo_prepare(data["photo"], person_id=person.pk)
+        if not photo.passed:
+            raise _photo_refused("photo", services.PhotoOutcome(False, photo.messages, photo.conformed))
+        together = None
+        if "guardian_photo" in data:
+            together = services.guardian_photo_check(data["guardian_photo"])
+            if not together.passed:
+                raise _photo_refused("guardian_photo", together)
+        fingers = services.fingers_prepare(
+            services.FingerCapture(
+                position=finger["position"],
+                outcome=rules.FingerOutcome(finger["result"]),
+                image=finger.get("image"),
+                template=finger.get("template"),
+                reason=finger.get("reason", ""),
+            )
+            for finger in data["fingers"]
+        )
+        # Then one short transaction: a refusal at any step (checklist, eligibility) leaves no
+        # draft behind.
         with transaction.atomic():
-            person = person_lookup(as_viewer(actor), data["id_number"])
             application = services.application_start(
                 actor=actor,
                 person=person,
@@ -418,34 +440,23 @@ class ApplicationsView(APIView):
                 application = services.application_update(
                     actor=actor, application=application, changes=changes, request=http
                 )
-            outcome = services.application_photo_attach(
-                actor=actor, application=application, image=data["photo"], request=http
+            services.application_photo_attach(
+                actor=actor, application=application, prepared=photo, request=http
             )
-            if not outcome.passed:
-                raise _photo_refused("photo", outcome)
-            if "guardian_photo" in data:
-                outcome = services.application_guardian_photo_attach(
-                    actor=actor, application=application, image=data["guardian_photo"], request=http
+            if together is not None:
+                services.application_guardian_photo_attach(
+                    actor=actor,
+                    application=application,
+                    image=data["guardian_photo"],
+                    checked=together,
+                    request=http,
                 )
-                if not outcome.passed:
-                    raise _photo_refused("guardian_photo", outcome)
             services.application_fingers_record(
-                actor=actor,
-                application=application,
-                captures=[
-                    services.FingerCapture(
-                        position=finger["position"],
-                        outcome=rules.FingerOutcome(finger["result"]),
-                        image=finger.get("image"),
-                        template=finger.get("template"),
-                        reason=finger.get("reason", ""),
-                    )
-                    for finger in data["fingers"]
-                ],
-                replace=True,
-                request=http,
+                actor=actor, application=application, prepared=fingers, replace=True, request=http
             )
-            application = services.application_accept(actor=actor, application=application, request=http)
+            application = services.application_accept(
+                actor=actor, application=application, face_template=photo.template, request=http
+            )
         return Response(ApplicationSerializer(application).data, status=201)
 
 

@@ -45,7 +45,10 @@ class DetailsForm(forms.Form):
     ethnicity = forms.ModelChoiceField(
         label="民族", queryset=Ethnicity.objects.filter(active=True), empty_label=None
     )
-    birth_date = forms.DateField(label="出生日期", widget=forms.DateInput(attrs={"type": "date"}))
+    # An <input type="date"> takes ISO dates only, whatever the language's date format.
+    birth_date = forms.DateField(
+        label="出生日期", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     household_address = forms.CharField(label="常住户口所在地住址", max_length=200)
     residence_address = forms.CharField(label="现居住地住址", max_length=200, required=False)
     phone = forms.CharField(label="联系电话", max_length=20, required=False)

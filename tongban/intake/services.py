@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from tongban.accounts.models import User
-from tongban.audit.services import record
+from tongban.audit.services import lock_chain, record
 from tongban.biometrics import photo as photo_standard
 from tongban.biometrics.engine import get_abis, get_sdk
 from tongban.biometrics.finger import TEMPLATE_FORMAT as FINGER_TEMPLATE_FORMAT
@@ -166,7 +166,8 @@ def lock(application: Application) -> Application:
 # Starting an application
 
 
-def _require_counter(actor: User) -> Unit:
+def require_counter(actor: User) -> Unit:
+    """The actor's station, if they may accept applications there (403 otherwise)."""
     if not actor.can("application.accept") or actor.unit is None:
         raise ServiceError("permission_denied", "无权受理申领。", status=403)
     if actor.unit.kind != Unit.Kind.STATION:
@@ -175,7 +176,7 @@ def _require_counter(actor: User) -> Unit:
 
 
 def _require_own_counter(actor: User, application: Application) -> None:
-    unit = _require_counter(actor)
+    unit = require_counter(actor)
     if application.acceptance_unit_id != unit.pk:
         raise ServiceError("not_found", "未找到该申领。", status=404)
 
@@ -205,7 +206,7 @@ def application_start(
 ) -> Application:
     """Open a draft (草稿) for `person`, pre-filled from the register, if the counter rules allow
     the application at all. The person may be registered anywhere in the province."""
-    station = _require_counter(actor)
+    station = require_counter(actor)
     reason = ApplicationReason.objects.filter(code=reason_code, active=True).first()
     if reason is None or reason.kind != application_type.value:
         raise ServiceError(
@@ -213,7 +214,11 @@ def application_start(
             f"申领原因与申领类型（{application_type.label}）不符。",
             fields={"reason": "请选择与申领类型相符的申领原因。"},
         )
-    person = Person.objects.select_for_update().select_related("registration_unit").get(pk=person.pk)
+    # of=self: locking the joined unit row too would make concurrent acceptances at one station
+    # deadlock on PostgreSQL's foreign-key checks at commit.
+    person = (
+        Person.objects.select_for_update(of=("self",)).select_related("registration_unit").get(pk=person.pk)
+    )
     draft = Application.objects.filter(
         person=person,
         acceptance_unit=station,
@@ -434,30 +439,21 @@ def _standard_photo(image: bytes) -> tuple[bytes, bool]:
         return image, False
 
 
-def _face_hits(template: Template, application: Application) -> dict[str, list[dict[str, Any]]]:
+def _face_hits(template: Template, *, person_id: int, own_ref: str | None) -> dict[str, list[dict[str, Any]]]:
     """1:N searches of the applicant's face in every gallery the reviewer sees (DOMAIN.md §4)."""
     abis = get_abis()
-    own = person_ref(application.person_id)
+    own = person_ref(person_id)
     hits: dict[str, list[dict[str, Any]]] = {}
     for gallery in (Gallery.PERMANENT, Gallery.APPLICATIONS, Gallery.WANTED, Gallery.FLOATING):
         found = abis.identify(template, gallery, max_results=FACE_SEARCH_RESULTS)
-        rows = []
-        for candidate in found:
-            if candidate.ref_id == application_ref(application):
-                continue
-            rows.append(
-                {
-                    "ref_id": candidate.ref_id,
-                    "score": round(candidate.score, 4),
-                    "self": candidate.ref_id == own,
-                }
-            )
-        hits[gallery.value] = rows
+        hits[gallery.value] = [
+            {"ref_id": candidate.ref_id, "score": round(candidate.score, 4), "self": candidate.ref_id == own}
+            for candidate in found
+            if candidate.ref_id != own_ref
+        ]
     # The 1:1 comparison with the applicant's own register photo, found or not by the search.
     if not any(row["self"] for row in hits[Gallery.PERMANENT.value]):
-        register_photo = (
-            Person.objects.filter(pk=application.person_id).values_list("photo", flat=True).first()
-        )
+        register_photo = Person.objects.filter(pk=person_id).values_list("photo", flat=True).first()
         if register_photo:
             sdk = get_sdk(Modality.FACE)
             try:
@@ -470,55 +466,100 @@ def _face_hits(template: Template, application: Application) -> dict[str, list[d
     return hits
 
 
-def application_photo_attach(
-    *, actor: User, application: Application, image: bytes, request: HttpRequest | None = None
-) -> PhotoOutcome:
-    """Check an uploaded or captured photo against the photo standard and, when it passes, keep
-    it with the face searches (查重) it leads to. A failed photo is not kept: the clerk retakes."""
-    _require_own_counter(actor, application)
-    if application.status != Status.DRAFT:
-        raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
-    # The biometric work runs before the transaction: it takes a tenth of a second or more.
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """The biometric work on an uploaded photo, done before any transaction opens."""
+
+    image: bytes  # what is kept: the upload, or its crop into the standard layout
+    report: dict[str, Any]  # the photo-standard result, rule by rule
+    messages: tuple[str, ...]  # Chinese, one per failed rule
+    conformed: bool
+    template: Template | None  # the face template when the photo passed
+    hits: dict[str, Any]  # the 1:N searches when the photo passed
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.report["passed"])
+
+
+def photo_prepare(image: bytes, *, person_id: int, own_ref: str | None = None) -> PreparedPhoto:
+    """Check a photo against the standard (cropping a camera frame into the layout first) and,
+    when it passes, extract the face and search the galleries. Slow (a tenth of a second or more)
+    and writes nothing, so callers run it outside their transactions."""
     candidate, conformed = _standard_photo(image)
     report = photo_standard.check_photo(candidate)
-    messages = tuple(rule.message for rule in report.rules if not rule.passed)
     summary = {
         "passed": report.passed,
         "conformed": conformed,
         "rules": [rule.to_dict() for rule in report.rules],
     }
-    hits: dict[str, Any] = {}
-    if report.passed:
-        template = get_sdk(Modality.FACE).extract_template(Sample(Modality.FACE, candidate))
-        hits = _face_hits(template, application)
+    messages = tuple(rule.message for rule in report.rules if not rule.passed)
+    if not report.passed:
+        return PreparedPhoto(candidate, summary, messages, conformed, None, {})
+    template = get_sdk(Modality.FACE).extract_template(Sample(Modality.FACE, candidate))
+    hits = _face_hits(template, person_id=person_id, own_ref=own_ref)
+    return PreparedPhoto(candidate, summary, messages, conformed, template, hits)
+
+
+def application_photo_attach(
+    *,
+    actor: User,
+    application: Application,
+    image: bytes | None = None,
+    prepared: PreparedPhoto | None = None,
+    request: HttpRequest | None = None,
+) -> PhotoOutcome:
+    """Check an uploaded or captured photo against the photo standard and, when it passes, keep
+    it with the face searches (查重) it leads to. A failed photo is not kept: the clerk retakes.
+    `prepared` is `photo_prepare`'s result when the caller did the biometric work already."""
+    _require_own_counter(actor, application)
+    if application.status != Status.DRAFT:
+        raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
+    if prepared is None:
+        if image is None:
+            raise ValueError("application_photo_attach needs an image or a prepared photo")
+        prepared = photo_prepare(image, person_id=application.person_id, own_ref=application_ref(application))
     with transaction.atomic():
         application = lock(application)
         if application.status != Status.DRAFT:
             raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
-        application.photo_report = summary
-        if report.passed:
-            application.photo = candidate
-            application.face_hits = hits
+        application.photo_report = prepared.report
+        if prepared.passed:
+            application.photo = prepared.image
+            application.face_hits = prepared.hits
         application.save()
+        failed = [rule["code"] for rule in prepared.report["rules"] if not rule["passed"]]
         application_event(
             application,
             actor=actor,
             action="photo_checked",
-            detail={"passed": report.passed, "failed": list(report.failed), "conformed": conformed},
+            detail={"passed": prepared.passed, "failed": failed, "conformed": prepared.conformed},
             request=request,
         )
-    return PhotoOutcome(report.passed, messages, conformed)
+    return PhotoOutcome(prepared.passed, prepared.messages, prepared.conformed)
 
 
-def application_guardian_photo_attach(
-    *, actor: User, application: Application, image: bytes, request: HttpRequest | None = None
-) -> PhotoOutcome:
-    """The photo of a minor together with the guardian (同框): kept when both faces are usable."""
-    _require_own_counter(actor, application)
+def guardian_photo_check(image: bytes) -> PhotoOutcome:
+    """Whether a 同框 photo shows both faces usably (slow: run it outside transactions)."""
     try:
         quality = group_photo_check(image)
     except BiometricError as exc:
         return PhotoOutcome(False, (exc.message,), False)
+    return PhotoOutcome(quality.passed, quality.reasons, False)
+
+
+def application_guardian_photo_attach(
+    *,
+    actor: User,
+    application: Application,
+    image: bytes,
+    checked: PhotoOutcome | None = None,
+    request: HttpRequest | None = None,
+) -> PhotoOutcome:
+    """The photo of a minor together with the guardian (同框): kept when both faces are usable.
+    `checked` is `guardian_photo_check(image)` when the caller ran it already."""
+    _require_own_counter(actor, application)
+    quality = checked or guardian_photo_check(image)
     with transaction.atomic():
         application = lock(application)
         if application.status != Status.DRAFT:
@@ -533,7 +574,7 @@ def application_guardian_photo_attach(
             detail={"passed": quality.passed},
             request=request,
         )
-    return PhotoOutcome(quality.passed, quality.reasons, False)
+    return quality
 
 
 # ---------------------------------------------------------------------------------------------
@@ -554,6 +595,8 @@ class FingerCapture:
 
 @dataclass(frozen=True)
 class FingerRow:
+    """A finger ready to store: its result and, when registered, its template."""
+
     position: str
     result: str
     reason: str
@@ -597,23 +640,31 @@ def _finger_row(capture: FingerCapture) -> FingerRow:
     return FingerRow(capture.position, capture.outcome.value, "", quality.score, template)
 
 
+def fingers_prepare(captures: Iterable[FingerCapture]) -> list[FingerRow]:
+    """Quality check and template extraction of each captured finger (about a second each: run
+    it outside transactions). Refuses a bad position, a missing reason or an unusable image."""
+    captures = list(captures)
+    for capture in captures:
+        if capture.position not in rules.RIGHT_HAND + rules.LEFT_HAND:
+            raise ServiceError("bad_position", f"指位代码“{capture.position}”无效（应为 11–20）。")
+    return [_finger_row(capture) for capture in captures]
+
+
 def application_fingers_record(
     *,
     actor: User,
     application: Application,
-    captures: Iterable[FingerCapture],
+    captures: Iterable[FingerCapture] = (),
+    prepared: list[FingerRow] | None = None,
     replace: bool = False,
     request: HttpRequest | None = None,
 ) -> rules.FingerPlan:
     """Record fingers in the capture order (right thumb, left thumb, next finger of a hand that
     cannot give one). `replace` starts the set again; otherwise the captures add to it. Templates
-    are sealed at rest. Returns what is still to capture."""
+    are sealed at rest. `prepared` is `fingers_prepare(captures)` when the caller ran it already.
+    Returns what is still to capture."""
     _require_own_counter(actor, application)
-    captures = list(captures)
-    for capture in captures:
-        if capture.position not in rules.RIGHT_HAND + rules.LEFT_HAND:
-            raise ServiceError("bad_position", f"指位代码“{capture.position}”无效（应为 11–20）。")
-    rows = [_finger_row(capture) for capture in captures]  # slow work outside the transaction
+    rows = prepared if prepared is not None else fingers_prepare(captures)
     with transaction.atomic():
         application = lock(application)
         if application.status != Status.DRAFT:
@@ -758,16 +809,21 @@ def route_to_step(application: Application, step: int, *, arrived_at: datetime.d
 
 
 def application_accept(
-    *, actor: User, application: Application, request: HttpRequest | None = None
+    *,
+    actor: User,
+    application: Application,
+    face_template: Template | None = None,
+    request: HttpRequest | None = None,
 ) -> Application:
     """受理: when nothing is missing, give the application its 受理号, fix validity and fee, put
     the face into the applications gallery for later 查重, and route it to the household's review
-    chain (待审核) with its deadline."""
+    chain (待审核) with its deadline. `face_template` is the template of the stored photo when
+    the caller has it (`photo_prepare`); otherwise it is extracted here, outside the transaction."""
     _require_own_counter(actor, application)
     # The face template for the applications gallery is made before the transaction: from the
     # first event on, the transaction holds the audit chain's lock until it commits.
     photo = Application.objects.filter(pk=application.pk).values_list("photo", flat=True).first()
-    template = _face_template(photo)
+    template = face_template or _face_template(photo)
     with transaction.atomic():
         return _accept_locked(
             actor=actor, application=application, template=template, photo=photo, request=request
@@ -805,6 +861,8 @@ def _accept_locked(
     now = timezone.now()
     today = timezone.localdate(now)
     station = application.acceptance_unit
+    # Locks in one order everywhere: the audit chain before the station's daily counter.
+    lock_chain()
     application.number = _next_number(station, today)
     application.accepted_by = actor
     application.accepted_at = now

@@ -26,6 +26,8 @@ def test_clerk_takes_a_first_application_from_start_to_acceptance(client, person
     assert page.status_code == 200
     assert "尚不能受理" in page.content.decode()
     assert "异地受理" in page.content.decode()
+    # A date input takes ISO dates only: the register's birth date must show in it.
+    assert f'value="{person.birth_date.isoformat()}"' in page.content.decode()
 
     details = {
         "name": person.name,
