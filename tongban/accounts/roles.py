@@ -45,6 +45,8 @@ ROLE_LABELS: dict[Role, str] = {
 # person.view: open a full record of the own subtree.
 # application.view: applications accepted, registered or queued in the own subtree;
 # application.accept / .withdraw: the counter (受理) of a station; review.decide: 审核签发.
+# production.*: a centre's queue, batches, packages and feedback (only what production needs);
+# shipment.create / .receive / .view: 分发; handover.perform, verification.perform: 核验发放.
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.CLERK: frozenset(
         {
@@ -55,6 +57,10 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "application.view",
             "application.accept",
             "application.withdraw",
+            "shipment.view",
+            "shipment.receive",
+            "handover.perform",
+            "verification.perform",
         }
     ),
     Role.REVIEWER: frozenset(
@@ -68,10 +74,24 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "review.decide",
         }
     ),
-    Role.CENTRE_OPERATOR: frozenset({"unit.view"}),
-    Role.DISTRIBUTOR: frozenset({"person.lookup", "person.browse", "person.view", "unit.view"}),
+    Role.CENTRE_OPERATOR: frozenset(
+        {"unit.view", "production.view", "production.batch", "production.feedback", "shipment.create"}
+    ),
+    Role.DISTRIBUTOR: frozenset(
+        {
+            "person.lookup",
+            "person.browse",
+            "person.view",
+            "unit.view",
+            "application.view",
+            "shipment.view",
+            "shipment.receive",
+            "handover.perform",
+            "verification.perform",
+        }
+    ),
     Role.SUPERVISOR: frozenset(
-        {"person.browse", "person.view", "watchlist.view", "unit.view", "application.view"}
+        {"person.browse", "person.view", "watchlist.view", "unit.view", "application.view", "shipment.view"}
     ),
     Role.FINANCE: frozenset({"unit.view"}),
     Role.CIVIL_AFFAIRS: frozenset({"unit.view"}),

@@ -89,16 +89,25 @@ class ApplicationQuerySet(models.QuerySet["Application"]):
 
 
 class Application(models.Model):
-    """An application for a resident identity card (居民身份证申领), from 草稿 to 已签发."""
+    """An application for a resident identity card (居民身份证申领), from 草稿 to the card in the
+    applicant's hand (DOMAIN.md §2)."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", "草稿"
         ACCEPTED = "accepted", "已受理"
         PENDING_REVIEW = "pending_review", "待审核"
         UNDER_VERIFICATION = "under_verification", "核实中"
-        ISSUED = "issued", "已签发"
+        ISSUED = "issued", "已签发"  # in the production queue of its centre
         REJECTED = "rejected", "不予签发"
         WITHDRAWN = "withdrawn", "已撤销"
+        IN_PRODUCTION = "in_production", "制证中"  # in a batch (调度打包)
+        RECOLLECT = "recollect", "待重新采集"  # photo failed at the centre: back to the station
+        PRODUCED = "produced", "已制证"
+        SHIPPED = "shipped", "已分发"  # on its way to a unit, or by post to the applicant
+        AT_SITE = "at_site", "待领取"  # received at the unit that hands it over
+        HANDED_OVER = "handed_over", "已领取"  # in person, fingerprint compared
+        PENDING_VERIFICATION = "pending_verification", "待核验"  # after proxy or postal handover
+        VERIFIED = "verified", "已核验"
 
     class Collection(models.TextChoices):
         STATION = "station", "受理点领取"
@@ -268,6 +277,15 @@ OPEN_STATUSES = frozenset(
     }
 )
 IN_REVIEW_STATUSES = frozenset({Application.Status.PENDING_REVIEW, Application.Status.UNDER_VERIFICATION})
+# Until the card is in the applicant's hand: the person cannot start another application.
+UNFINISHED_STATUSES = OPEN_STATUSES | {
+    Application.Status.ISSUED,
+    Application.Status.IN_PRODUCTION,
+    Application.Status.RECOLLECT,
+    Application.Status.PRODUCED,
+    Application.Status.SHIPPED,
+    Application.Status.AT_SITE,
+}
 
 
 class Fingerprint(models.Model):

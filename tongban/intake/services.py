@@ -33,6 +33,7 @@ from tongban.intake import rules
 from tongban.intake.models import (
     IN_REVIEW_STATUSES,
     OPEN_STATUSES,
+    UNFINISHED_STATUSES,
     Application,
     ApplicationEvent,
     Fingerprint,
@@ -55,6 +56,16 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.UNDER_VERIFICATION: frozenset(
         {Status.PENDING_REVIEW, Status.UNDER_VERIFICATION, Status.ISSUED, Status.REJECTED, Status.WITHDRAWN}
     ),
+    # Production (制证): batched, then produced, or failed back to re-collection or reprint.
+    Status.ISSUED: frozenset({Status.IN_PRODUCTION}),
+    Status.IN_PRODUCTION: frozenset({Status.PRODUCED, Status.RECOLLECT, Status.ISSUED}),
+    Status.RECOLLECT: frozenset({Status.ISSUED}),
+    # Distribution (分发): shipped (again, when a county forwards it), lost or damaged → reprint.
+    Status.PRODUCED: frozenset({Status.SHIPPED, Status.ISSUED}),
+    Status.SHIPPED: frozenset({Status.SHIPPED, Status.AT_SITE, Status.PENDING_VERIFICATION, Status.ISSUED}),
+    # Handover (核验发放): in person, or by a relative / by post with the applicant's own check later.
+    Status.AT_SITE: frozenset({Status.HANDED_OVER, Status.PENDING_VERIFICATION, Status.ISSUED}),
+    Status.PENDING_VERIFICATION: frozenset({Status.VERIFIED}),
 }
 
 APPLICATIONS_GALLERY_PREFIX = "application:"
@@ -231,7 +242,9 @@ def application_start(
     verdict = rules.eligibility(application_type, applicant_facts(person))
     if not verdict.allowed:
         raise ServiceError("not_eligible", " ".join(verdict.refusals))
-    pending = Application.objects.filter(person=person, status__in=OPEN_STATUSES).exclude(number=None).first()
+    pending = (
+        Application.objects.filter(person=person, status__in=UNFINISHED_STATUSES).exclude(number=None).first()
+    )
     if pending is not None:
         raise ServiceError(
             "application_open",
@@ -851,7 +864,9 @@ def _accept_locked(
     verdict = rules.eligibility(application.application_type, applicant_facts(person))
     if not verdict.allowed:
         raise ServiceError("not_eligible", " ".join(verdict.refusals))
-    pending = Application.objects.filter(person=person, status__in=OPEN_STATUSES).exclude(pk=application.pk)
+    pending = Application.objects.filter(person=person, status__in=UNFINISHED_STATUSES).exclude(
+        pk=application.pk
+    )
     if pending.exclude(number=None).exists():
         raise ServiceError("application_open", "该人员已有办理中的申领，不能重复受理。", status=409)
     problems = acceptance_problems(application)

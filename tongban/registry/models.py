@@ -251,6 +251,7 @@ class Card(models.Model):
     """One resident identity card (居民身份证) ever issued to a person: the card history."""
 
     class State(models.TextChoices):
+        PRODUCED = "produced", "已制证未领取"  # made; valid once handed over
         ACTIVE = "active", "有效"
         SUPERSEDED = "superseded", "已换领作废"
         LOST = "lost", "挂失作废"
