@@ -527,7 +527,7 @@ def test_only_first_applications_have_a_pledge(personas: Personas) -> None:
 SEES = {
     "nanchang_clerk": True,  # the household station
     "nanchang_reviewer": False,  # 360102002: another station of the same county
-    "nanchang_distributor": False,  # no application.view
+    "nanchang_distributor": True,  # the household station: hands over and verifies cards
     "ganzhou_clerk": True,  # the acceptance station
     "donghu_supervisor": True,
     "nanchang_supervisor": True,
