@@ -18,5 +18,8 @@ def navigation(request: HttpRequest) -> dict[str, dict[str, bool]]:
             "counter": can("application.accept"),
             "applications": can("application.view"),
             "review": can("review.decide"),
+            "production": can("production.view"),
+            "shipments": can("shipment.view") or can("shipment.create"),
+            "handover": can("handover.perform") or can("verification.perform"),
         }
     }

@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "tongban.portal",
     "tongban.intake",
     "tongban.review",
+    "tongban.production",
+    "tongban.handover",
     "tongban.demo",
 ]
 
@@ -217,6 +219,16 @@ VALIDITY_AGE_DATE = env_str("TONGBAN_VALIDITY_AGE_DATE", "acceptance")
 if VALIDITY_AGE_DATE not in {"acceptance", "issue"}:
     raise ImproperlyConfigured("TONGBAN_VALIDITY_AGE_DATE must be 'acceptance' or 'issue'")
 FEES = env_str("TONGBAN_FEES", "{}")
+
+# Production (制证): where the system's SM2 signing key lives (never in the repository; a centre's
+# private key is written to a file for the centre and not kept), where data packages are stored,
+# and the batch size of `tongban production schedule` and of the batch form.
+CARD_PRODUCTION = {
+    "KEYS_DIR": Path(env_str("TONGBAN_KEYS_DIR", str(VAR_DIR / "keys"))),
+    "PACKAGE_DIR": Path(env_str("TONGBAN_PACKAGE_DIR", str(VAR_DIR / "packages"))),
+    "BATCH_SIZE": env_int("TONGBAN_BATCH_SIZE", 500),
+    "BATCH_MAX": env_int("TONGBAN_BATCH_MAX", 10_000),
+}
 
 # Notifications to applicants and units: "console" (logged, masked) or "memory" (tests).
 NOTIFICATIONS_BACKEND = env_str("TONGBAN_NOTIFICATIONS_BACKEND", "console")

@@ -5,7 +5,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tongban import views
 from tongban.accounts.api import TokenView
+from tongban.handover import api as handover_api
 from tongban.intake import api as intake_api
+from tongban.production import api as production_api
 from tongban.registry import api as registry_api
 from tongban.review import api as review_api
 
@@ -30,6 +32,22 @@ api_v1 = [
     path("applications/<str:number>/review/release", review_api.ReleaseView.as_view(), name="review_release"),
     path("applications/<str:number>/review/decide", review_api.DecideView.as_view(), name="review_decide"),
     path("review/queue", review_api.QueueView.as_view(), name="review_queue"),
+    path("production/queue", production_api.QueueView.as_view(), name="production_queue"),
+    path("production/batches", production_api.BatchesView.as_view(), name="production_batches"),
+    path("production/batches/<int:pk>", production_api.BatchDetailView.as_view(), name="production_batch"),
+    path(
+        "production/batches/<int:pk>/package", production_api.PackageView.as_view(), name="production_package"
+    ),
+    path("production/feedback", production_api.FeedbackView.as_view(), name="production_feedback"),
+    path("shipments", handover_api.ShipmentsView.as_view(), name="shipments"),
+    path("shipments/forward", handover_api.ForwardView.as_view(), name="shipments_forward"),
+    path("shipments/postal/delivered", handover_api.DeliveredView.as_view(), name="postal_delivered"),
+    path("shipments/<int:pk>", handover_api.ShipmentDetailView.as_view(), name="shipment_detail"),
+    path("shipments/<int:pk>/receive", handover_api.ReceiveView.as_view(), name="shipment_receive"),
+    path("handover/ready", handover_api.ReadyView.as_view(), name="handover_ready"),
+    path("applications/<str:number>/handover", handover_api.HandoverView.as_view(), name="handover"),
+    path("applications/<str:number>/verification", handover_api.VerifyView.as_view(), name="verification"),
+    path("verifications", handover_api.VerificationsView.as_view(), name="verifications"),
 ]
 
 urlpatterns = [
@@ -40,6 +58,8 @@ urlpatterns = [
     path("guide/", include("tongban.portal.urls")),
     path("applications/", include("tongban.intake.urls")),
     path("review/", include("tongban.review.urls")),
+    path("production/", include("tongban.production.urls")),
+    path("handover/", include("tongban.handover.urls")),
     # The admin signs in through the same audited login (and second factor) as everyone else.
     path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
     path("admin/", admin.site.urls),

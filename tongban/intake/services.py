@@ -1007,3 +1007,57 @@ def application_deadlines_refresh(*, actor: User | None) -> int:
             )
             changed += 1
     return changed
+
+
+# ---------------------------------------------------------------------------------------------
+# Re-collection after a quality failure at the production centre (质量回馈)
+
+
+def application_photo_recollect(
+    *,
+    actor: User,
+    application: Application,
+    image: bytes | None = None,
+    prepared: PreparedPhoto | None = None,
+    request: HttpRequest | None = None,
+) -> PhotoOutcome:
+    """重新采集相片: the centre found the photo unfit (待重新采集); the acceptance station takes a
+    new one. A photo that passes the standard replaces the old one (and its face in the
+    applications gallery) and the application goes back to the production queue (已签发); a
+    failing one is not kept and the clerk retakes. `prepared` is `photo_prepare`'s result when
+    the caller did the biometric work already."""
+    _require_own_counter(actor, application)
+    if application.status != Status.RECOLLECT:
+        raise ServiceError("not_recollect", "只有待重新采集的申领可以重新采集相片。", status=409)
+    if prepared is None:
+        if image is None:
+            raise ValueError("application_photo_recollect needs an image or a prepared photo")
+        prepared = photo_prepare(image, person_id=application.person_id, own_ref=application_ref(application))
+    with transaction.atomic():
+        application = lock(application)
+        if application.status != Status.RECOLLECT:
+            raise ServiceError("not_recollect", "只有待重新采集的申领可以重新采集相片。", status=409)
+        failed = [rule["code"] for rule in prepared.report["rules"] if not rule["passed"]]
+        detail = {"passed": prepared.passed, "failed": failed, "conformed": prepared.conformed}
+        if not prepared.passed:
+            application_event(
+                application, actor=actor, action="photo_checked", detail=detail, request=request
+            )
+            return PhotoOutcome(False, prepared.messages, prepared.conformed)
+        application.photo = prepared.image
+        application.photo_report = prepared.report
+        application.face_hits = prepared.hits
+        application_transition(
+            application,
+            to=Status.ISSUED,
+            actor=actor,
+            action="photo_recollected",
+            note="已重新采集相片，重新进入制证队列。",
+            detail=detail,
+            request=request,
+        )
+        if prepared.template is not None:
+            get_abis().insert(
+                application_ref(application), prepared.template, Gallery.APPLICATIONS, actor=actor
+            )
+    return PhotoOutcome(True, prepared.messages, prepared.conformed)

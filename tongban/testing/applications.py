@@ -18,7 +18,8 @@ from tongban.biometrics import engine
 from tongban.biometrics.photo import conform_photo
 from tongban.intake import rules, services
 from tongban.intake.models import Application
-from tongban.registry.models import Person
+from tongban.production import services as production_services
+from tongban.registry.models import Person, Unit
 from tongban.testing.factories import UserFactory, station
 
 NO_FINGERS = [
@@ -35,6 +36,27 @@ def _fresh_abis(tmp_path: Path, settings: Any) -> Iterator[None]:
     engine.get_abis.cache_clear()
     yield
     engine.get_abis.cache_clear()
+
+
+@pytest.fixture
+def production_dirs(tmp_path: Path, settings: Any) -> None:
+    """Keys and data packages of this test in its own folders."""
+    settings.CARD_PRODUCTION = {
+        **settings.CARD_PRODUCTION,
+        "KEYS_DIR": tmp_path / "keys",
+        "PACKAGE_DIR": tmp_path / "packages",
+    }
+
+
+@pytest.fixture
+def centre_keys(production_dirs: None, db: None, tmp_path: Path) -> dict[str, Path]:
+    """The system's signing key and both centres' keys; the centres' private key files by code."""
+    production_services.system_key_generate()
+    files = {}
+    for code in ("360000901", "360700901"):
+        files[code] = tmp_path / f"centre-{code}.json"
+        production_services.centre_key_generate(centre=Unit.objects.get(code=code), out=files[code])
+    return files
 
 
 @pytest.fixture(scope="session")

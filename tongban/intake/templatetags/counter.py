@@ -43,6 +43,20 @@ EVENT_LABELS = {
     "withdrawn": "撤销",
     "refusal_notified": "已告知申请人",
     "deadline_recounted": "重新计算期限",
+    "batched": "调度打包",
+    "produced": "制证完成",
+    "quality_failed": "质量问题",
+    "reprint": "重新制证",
+    "photo_recollected": "重新采集相片",
+    "shipped": "分发",
+    "county_received": "县局签收质检",
+    "forwarded": "转发派出所",
+    "received": "签收待领取",
+    "delivered": "邮政妥投",
+    "finger_mismatch": "指纹比对未通过",
+    "handed_over": "核验发放",
+    "handed_over_proxy": "亲属代领",
+    "verified": "本人核验",
 }
 
 

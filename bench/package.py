@@ -1,0 +1,203 @@
+"""Production data package benchmark: `python -m bench.package [--cards N] [--repeat R]`.
+
+In one run (no database, no Django settings needed):
+
+1. synthetic cards made in memory: a few standard-size (358×441) JPEG photos and their 102×126 chip
+   copies made once with PIL, then per card a 64-byte random COM segment in each JPEG and random
+   finger templates, so no two cards share bytes and nothing can be deduplicated;
+2. timings over R runs (median), each writing a file under a temporary directory:
+   - generate: producing the cards alone (the lower bound both of the others include);
+   - baseline: the same entries and manifest written as a plain ZIP (`write_archive` without a
+     signer: no digests, no signature, no encryption);
+   - package: `write_package`, the function `batch_package` calls: SM3 of every entry, the
+     manifest signed (SM2), the archive encrypted (SM4-GCM) under a random key wrapped with the
+     centre's SM2 key, the header signed (SM2);
+   - open: `open_package` as `tongban package open` runs it (every signature and digest
+     checked, decrypted, nothing extracted);
+   and the package's cost against the baseline (ratio, and seconds per 10,000 cards);
+3. chip photo derivation (`biometrics.photo.chip_photo`, which `batch_package` runs per card on
+   the real photo) on 200 photos, reported apart.
+
+It prints a table, then one JSON line with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import io
+import json
+import os
+import platform
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from tongban.core.crypto import sm2_generate
+from tongban.production.package import (
+    PackageCard,
+    PackageFinger,
+    open_package,
+    write_archive,
+    write_package,
+)
+
+BASES = 8
+
+
+def _jpeg(image: Image.Image, quality: int) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality, dpi=(350, 350))
+    return out.getvalue()
+
+
+def base_photos(seed: int) -> list[tuple[bytes, bytes]]:
+    """(photo, chip photo) pairs: a smooth 'portrait' with some texture, at GA 461's size."""
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for _ in range(BASES):
+        y, x = np.mgrid[0:441, 0:358]
+        face = ((x - 179) ** 2 / 100**2 + (y - 200) ** 2 / 130**2) < 1
+        pixels = np.full((441, 358, 3), 250, dtype=np.float64)
+        pixels[face] = rng.integers(150, 210, size=3)
+        pixels += rng.normal(0, 6, size=pixels.shape)
+        image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+        pairs.append((_jpeg(image, 70), _jpeg(image.resize((102, 126), Image.Resampling.LANCZOS), 90)))
+    return pairs
+
+
+def _unique(jpeg: bytes, rng: random.Random) -> bytes:
+    """The JPEG with a random 64-byte comment right after SOI: a different file, same picture."""
+    return jpeg[:2] + b"\xff\xfe\x00\x42" + rng.randbytes(64) + jpeg[2:]
+
+
+def cards(count: int, bases: list[tuple[bytes, bytes]], seed: int) -> Iterator[PackageCard]:
+    rng = random.Random(seed)
+    for n in range(count):
+        photo, chip = bases[n % len(bases)]
+        yield PackageCard(
+            number=f"360102001{20260302:08d}{n:05d}",
+            name=f"测试{n}",
+            sex_code="1",
+            sex_name="男",
+            ethnicity_code="01",
+            ethnicity_name="汉",
+            birth_date=datetime.date(1990, 5, 17),
+            address=f"江西省南昌市东湖区中山路{n}号",
+            id_number=f"36010219900517{n % 10000:04d}",
+            issuing_authority="南昌市公安局东湖分局",
+            valid_from=datetime.date(2026, 3, 2),
+            valid_until=datetime.date(2046, 3, 2),
+            acceptance_unit_code="360102001",
+            acceptance_unit_name="东湖区城关派出所",
+            photo=_unique(photo, rng),
+            chip_photo=_unique(chip, rng),
+            fingers=(
+                PackageFinger("11", "registered", format="afis-mcc", template=rng.randbytes(1200)),
+                PackageFinger("16", "registered", format="afis-mcc", template=rng.randbytes(1200)),
+            ),
+        )
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    system, centre = sm2_generate(), sm2_generate()
+    bases = base_photos(args.seed)
+    created = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
+    timings: dict[str, list[float]] = {"generate": [], "baseline": [], "package": [], "open": []}
+    sizes: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        folder = Path(tmp)
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            for _card in cards(args.cards, bases, args.seed):
+                pass
+            timings["generate"].append(time.perf_counter() - start)
+
+            plain = folder / "plain.zip"
+            start = time.perf_counter()
+            with plain.open("wb") as handle:
+                write_archive(
+                    handle, batch="B1", centre="360000901", created_at=created,
+                    cards=cards(args.cards, bases, args.seed), signer=None,
+                )  # fmt: skip
+                handle.flush()
+                os.fsync(handle.fileno())
+            timings["baseline"].append(time.perf_counter() - start)
+            sizes["baseline"] = plain.stat().st_size
+            plain.unlink()
+
+            packaged = folder / "batch.tbpkg"
+            start = time.perf_counter()
+            info = write_package(
+                packaged, batch="B1", centre="360000901", created_at=created,
+                cards=cards(args.cards, bases, args.seed), system_key=system, centre_public=centre.public,
+            )  # fmt: skip
+            timings["package"].append(time.perf_counter() - start)
+            sizes["package"] = info.size
+
+            start = time.perf_counter()
+            opened = open_package(packaged, centre_key=centre, system_public=system.public)
+            timings["open"].append(time.perf_counter() - start)
+            assert len(opened.manifest["cards"]) == args.cards
+            packaged.unlink()
+
+    from tongban.biometrics.photo import PhotoStandard, chip_photo
+
+    standard = PhotoStandard()
+    photos = [_unique(bases[n % BASES][0], random.Random(n)) for n in range(200)]
+    start = time.perf_counter()
+    for photo in photos:
+        chip_photo(photo, standard)
+    chip_ms = (time.perf_counter() - start) / len(photos) * 1000
+
+    median = {name: statistics.median(values) for name, values in timings.items()}
+    return {
+        "cards": args.cards,
+        "repeat": args.repeat,
+        "seconds": {name: round(value, 3) for name, value in median.items()},
+        "cards_per_second": {name: round(args.cards / value) for name, value in median.items()},
+        "bytes": sizes,
+        "mb_per_second": {
+            "baseline": round(sizes["baseline"] / median["baseline"] / 1e6, 1),
+            "package": round(sizes["package"] / median["package"] / 1e6, 1),
+            "open": round(sizes["package"] / median["open"] / 1e6, 1),
+        },
+        "ratio_package_to_baseline": round(median["package"] / median["baseline"], 2),
+        "ratio_open_to_baseline": round(median["open"] / median["baseline"], 2),
+        "chip_photo_ms_per_card": round(chip_ms, 2),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load": os.getloadavg()[0]},
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.package", description=__doc__)
+    parser.add_argument("--cards", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--dir", help="where the temporary files go (default: the system's temp dir)")
+    args = parser.parse_args(argv)
+    figures = run(args)
+    print(
+        f"{args.cards} cards, {args.repeat} runs (median); package {figures['bytes']['package'] / 1e6:.0f} MB"
+    )
+    print(f"{'step':<12}{'seconds':>10}{'cards/s':>10}")
+    for name in ("generate", "baseline", "package", "open"):
+        print(f"{name:<12}{figures['seconds'][name]:>10.2f}{figures['cards_per_second'][name]:>10}")
+    print(
+        f"package / baseline: {figures['ratio_package_to_baseline']}×; "
+        f"open / baseline: {figures['ratio_open_to_baseline']}×; "
+        f"chip photo {figures['chip_photo_ms_per_card']} ms a card (in batch_package, not in these rows)"
+    )
+    print(json.dumps(figures, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

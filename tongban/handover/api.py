@@ -1,0 +1,492 @@
+"""REST endpoints of distribution (分发) and handover (核验发放): shipments (create, list, detail,
+receive, county forwarding, postal delivery), the 待领取 list, handover in person or by a
+relative, verification and the due/overdue verification list. The centre and the postal service
+integrate through them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tongban.handover import selectors, services
+from tongban.handover.models import FingerCheck, Handover, Shipment, ShipmentItem, Verification
+from tongban.intake import selectors as intake_selectors
+from tongban.intake.api import (
+    FINGER_IMAGE_MAX_BYTES,
+    FINGER_TEMPLATE_MAX_BYTES,
+    STATUS_HELP,
+    ApplicationSerializer,
+    Base64Field,
+    UnitRefSerializer,
+    staff,
+)
+from tongban.intake.models import Application
+from tongban.registry.access import as_viewer
+
+# ---------------------------------------------------------------------------------------------
+# Representation
+
+
+class ShipmentItemSerializer(serializers.ModelSerializer[ShipmentItem]):
+    number = serializers.CharField(source="application.number")
+    name = serializers.CharField(source="application.name")
+    status = serializers.CharField(source="application.status", help_text=STATUS_HELP)
+    acceptance_unit = UnitRefSerializer(source="application.acceptance_unit")
+    card_serial = serializers.CharField(source="card.card_serial")
+    outcome_label = serializers.CharField(source="get_outcome_display")
+
+    class Meta:
+        model = ShipmentItem
+        fields = [
+            "number",
+            "name",
+            "status",
+            "acceptance_unit",
+            "card_serial",
+            "tracking_number",
+            "outcome",
+            "outcome_label",
+            "note",
+            "forwarded_at",
+        ]
+
+
+class ShipmentSerializer(serializers.ModelSerializer[Shipment]):
+    method_label = serializers.CharField(source="get_method_display")
+    state_label = serializers.CharField(source="get_state_display")
+    origin = UnitRefSerializer()
+    destination = UnitRefSerializer(allow_null=True)
+    items = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Shipment
+        fields = [
+            "id",
+            "method",
+            "method_label",
+            "state",
+            "state_label",
+            "origin",
+            "destination",
+            "created_at",
+            "received_at",
+            "note",
+            "items",
+        ]
+
+    @extend_schema_field(ShipmentItemSerializer(many=True))
+    def get_items(self, shipment: Shipment) -> list[Any]:
+        return list(ShipmentItemSerializer(selectors.shipment_items(shipment), many=True).data)
+
+
+class ShipmentRowSerializer(serializers.ModelSerializer[Shipment]):
+    method_label = serializers.CharField(source="get_method_display")
+    state_label = serializers.CharField(source="get_state_display")
+    origin = UnitRefSerializer()
+    destination = UnitRefSerializer(allow_null=True)
+
+    class Meta:
+        model = Shipment
+        fields = [
+            "id",
+            "method",
+            "method_label",
+            "state",
+            "state_label",
+            "origin",
+            "destination",
+            "created_at",
+        ]
+
+
+class ReadyRowSerializer(serializers.ModelSerializer[Application]):
+    """A 待领取 row: the ID number is masked."""
+
+    id_number = serializers.CharField(source="masked_id_number")
+    type_label = serializers.CharField(source="get_type_display")
+    acceptance_unit = UnitRefSerializer()
+
+    class Meta:
+        model = Application
+        fields = ["number", "name", "id_number", "type", "type_label", "acceptance_unit", "phone"]
+
+
+class HandoverSerializer(serializers.ModelSerializer[Handover]):
+    """What was recorded at the handover; the signature image never leaves the server."""
+
+    way_label = serializers.CharField(source="get_way_display")
+    finger_check_label = serializers.CharField(source="get_finger_check_display")
+    unit = UnitRefSerializer(allow_null=True)
+    card_serial = serializers.CharField(source="card.card_serial")
+    signature_captured = serializers.SerializerMethodField()
+    due = serializers.SerializerMethodField(help_text="代领、邮寄：核验期限")
+    application = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Handover
+        fields = [
+            "way",
+            "way_label",
+            "unit",
+            "at",
+            "card_serial",
+            "relative_name",
+            "finger_check",
+            "finger_check_label",
+            "finger_position",
+            "finger_score",
+            "finger_note",
+            "signature_captured",
+            "paper_signed",
+            "tracking_number",
+            "due",
+            "application",
+        ]
+
+    def get_signature_captured(self, handover: Handover) -> bool:
+        return handover.signature is not None
+
+    def get_due(self, handover: Handover) -> str | None:
+        verification = Verification.objects.filter(application_id=handover.application_id).first()
+        return verification.due.isoformat() if verification else None
+
+    @extend_schema_field(ApplicationSerializer)
+    def get_application(self, handover: Handover) -> dict[str, Any]:
+        return dict(ApplicationSerializer(handover.application).data)
+
+
+class VerificationRowSerializer(serializers.ModelSerializer[Verification]):
+    number = serializers.CharField(source="application.number")
+    name = serializers.CharField(source="application.name")
+    id_number = serializers.CharField(source="application.masked_id_number")
+    phone = serializers.CharField(source="application.phone")
+    acceptance_unit = UnitRefSerializer(source="application.acceptance_unit")
+    household_unit = UnitRefSerializer(source="application.household_unit")
+    overdue = serializers.SerializerMethodField()
+    finger_check_label = serializers.CharField(source="get_finger_check_display")
+
+    class Meta:
+        model = Verification
+        fields = [
+            "number",
+            "name",
+            "id_number",
+            "phone",
+            "acceptance_unit",
+            "household_unit",
+            "due",
+            "due_provisional",
+            "overdue",
+            "verified_at",
+            "finger_check",
+            "finger_check_label",
+            "finger_score",
+        ]
+
+    def get_overdue(self, verification: Verification) -> bool:
+        return verification.verified_at is None and verification.due < self.context["today"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Input
+
+
+class ShipmentCreateRequest(serializers.Serializer):
+    applications = serializers.ListField(
+        child=serializers.CharField(max_length=22), max_length=services.MAX_ITEMS, help_text="受理号"
+    )
+    tracking_numbers = serializers.DictField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        help_text="邮政寄递的证件：{受理号: 邮件号}",
+    )
+
+
+class ReceiveRequest(serializers.Serializer):
+    missing = serializers.ListField(
+        child=serializers.CharField(max_length=22), required=False, help_text="缺失"
+    )
+    damaged = serializers.ListField(
+        child=serializers.CharField(max_length=22), required=False, help_text="损坏（县局：质检不合格）"
+    )
+    notes = serializers.DictField(
+        child=serializers.CharField(max_length=200, allow_blank=True),
+        required=False,
+        help_text="{受理号: 说明}",
+    )
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, help_text="签收说明")
+
+
+class ForwardRequest(serializers.Serializer):
+    applications = serializers.ListField(
+        child=serializers.CharField(max_length=22), required=False, help_text="受理号；不填为全部待转发"
+    )
+
+
+class DeliveredRequest(serializers.Serializer):
+    tracking_number = serializers.CharField(max_length=40, help_text="邮件号")
+
+
+class FingerProbeInput(serializers.Serializer):
+    position = serializers.CharField(max_length=2, required=False, allow_blank=True, help_text="指位 11–20")
+    image = Base64Field(max_bytes=FINGER_IMAGE_MAX_BYTES, required=False, help_text="指纹图像，≤ 2 MB")
+    template = Base64Field(
+        max_bytes=FINGER_TEMPLATE_MAX_BYTES, required=False, help_text="采集端提取的特征模板"
+    )
+
+
+def _probe(data: dict[str, Any] | None) -> services.FingerProbe | None:
+    if not data:
+        return None
+    return services.FingerProbe(
+        position=data.get("position", ""), image=data.get("image"), template=data.get("template")
+    )
+
+
+class HandoverRequest(serializers.Serializer):
+    way = serializers.ChoiceField(
+        choices=[Handover.Way.IN_PERSON, Handover.Way.PROXY], help_text="in_person 本人领取 / proxy 亲属代领"
+    )
+    finger = FingerProbeInput(required=False, help_text="本人领取：现场采集的指纹")
+    signature = Base64Field(
+        max_bytes=services.SIGNATURE_MAX_BYTES, required=False, help_text="签名图像 PNG，≤ 512 KB"
+    )
+    paper_signed = serializers.BooleanField(required=False, default=False, help_text="已在登记表上签字")
+    relative_name = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    relative_id_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    override_reason = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="指纹比对未通过时人工核对放行的理由"
+    )
+
+
+class VerificationRequest(serializers.Serializer):
+    finger = FingerProbeInput(required=False)
+    card_checked = serializers.BooleanField(help_text="证件信息已核对")
+    override_reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class PageQuery(serializers.Serializer):
+    after = serializers.IntegerField(required=False, min_value=1)
+
+
+class ShipmentsQuery(PageQuery):
+    view = serializers.ChoiceField(choices=list(selectors.SHIPMENT_VIEWS), required=False, default="all")
+
+
+class VerificationsQuery(serializers.Serializer):
+    view = serializers.ChoiceField(choices=list(selectors.VERIFICATION_VIEWS), required=False, default="due")
+    after = serializers.RegexField(r"^\d{4}-\d{2}-\d{2}:\d+$", required=False, allow_blank=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Views
+
+
+class ShipmentsView(APIView):
+    @extend_schema(
+        summary="分发单列表",
+        parameters=[
+            OpenApiParameter(
+                "view",
+                str,
+                enum=list(selectors.SHIPMENT_VIEWS),
+                description="incoming 待签收 / outgoing 已发出 / all",
+            ),
+            OpenApiParameter("after", int, description="上一页的 next_after"),
+        ],
+        responses=ShipmentRowSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        query = ShipmentsQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = selectors.shipments_page(
+            as_viewer(request.user), query.validated_data["view"], after=query.validated_data.get("after")
+        )
+        return Response(
+            {"results": ShipmentRowSerializer(page.rows, many=True).data, "next_after": page.next_after}
+        )
+
+    @extend_schema(
+        request=ShipmentCreateRequest,
+        responses={201: ShipmentSerializer(many=True)},
+        summary="制证中心分发已制证的证件（按受理单位、县局或邮政寄递自动分单）",
+    )
+    def post(self, request: Request) -> Response:
+        form = ShipmentCreateRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        shipments = services.shipments_create(
+            actor=staff(request),
+            numbers=form.validated_data["applications"],
+            tracking_numbers=form.validated_data.get("tracking_numbers") or {},
+            request=request._request,
+        )
+        return Response(ShipmentSerializer(shipments, many=True).data, status=201)
+
+
+class ShipmentDetailView(APIView):
+    @extend_schema(responses=ShipmentSerializer, summary="分发单详情（含明细）")
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(ShipmentSerializer(selectors.shipment_get(as_viewer(request.user), pk)).data)
+
+
+class ReceiveView(APIView):
+    @extend_schema(
+        request=ReceiveRequest, responses=ShipmentSerializer, summary="签收分发单（登记缺失、损坏）"
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        form = ReceiveRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        actor = staff(request)
+        data = form.validated_data
+        shipment = services.shipment_receive(
+            actor=actor,
+            shipment=selectors.shipment_get(actor, pk),
+            missing=data.get("missing", []),
+            damaged=data.get("damaged", []),
+            notes=data.get("notes") or {},
+            note=data.get("note", ""),
+            request=request._request,
+        )
+        return Response(ShipmentSerializer(shipment).data)
+
+
+class ForwardView(APIView):
+    @extend_schema(
+        request=ForwardRequest,
+        responses={201: ShipmentSerializer(many=True)},
+        summary="县局质检后转发至受理单位",
+    )
+    def post(self, request: Request) -> Response:
+        form = ForwardRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        numbers = form.validated_data.get("applications")
+        shipments = services.shipments_forward(
+            actor=staff(request), numbers=numbers, request=request._request
+        )
+        return Response(ShipmentSerializer(shipments, many=True).data, status=201)
+
+
+class DeliveredView(APIView):
+    @extend_schema(
+        request=DeliveredRequest,
+        responses=ApplicationSerializer,
+        summary="邮政妥投确认（制证中心或邮政接口账号）",
+    )
+    def post(self, request: Request) -> Response:
+        form = DeliveredRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        application = services.postal_delivered(
+            actor=staff(request),
+            tracking_number=form.validated_data["tracking_number"],
+            request=request._request,
+        )
+        return Response(ApplicationSerializer(application).data)
+
+
+class ReadyView(APIView):
+    @extend_schema(
+        summary="待领取列表（号码脱敏）",
+        parameters=[OpenApiParameter("after", int, description="上一页的 next_after")],
+        responses=ReadyRowSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        query = PageQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = selectors.ready_page(as_viewer(request.user), after=query.validated_data.get("after"))
+        return Response(
+            {"results": ReadyRowSerializer(page.rows, many=True).data, "next_after": page.next_after}
+        )
+
+
+class HandoverView(APIView):
+    @extend_schema(
+        request=HandoverRequest,
+        responses={201: HandoverSerializer},
+        summary="发放：本人领取（比对指纹）或亲属代领；签名或勾选已签字",
+    )
+    def post(self, request: Request, number: str) -> Response:
+        form = HandoverRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        actor = staff(request)
+        application = intake_selectors.application_by_number(actor, number)
+        relative = None
+        if data["way"] == Handover.Way.PROXY:
+            relative = services.Relative(data.get("relative_name", ""), data.get("relative_id_number", ""))
+        handover = services.handover_perform(
+            actor=actor,
+            application=application,
+            way=data["way"],
+            finger=_probe(data.get("finger")),
+            signature=data.get("signature"),
+            paper_signed=data["paper_signed"],
+            relative=relative,
+            override_reason=data.get("override_reason", ""),
+            request=request._request,
+        )
+        handover.application.refresh_from_db()
+        return Response(HandoverSerializer(handover).data, status=201)
+
+
+class VerifyView(APIView):
+    @extend_schema(
+        request=VerificationRequest, responses=ApplicationSerializer, summary="核验（比对指纹、核对证件）"
+    )
+    def post(self, request: Request, number: str) -> Response:
+        form = VerificationRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        actor = staff(request)
+        application = intake_selectors.application_by_number(actor, number)
+        verification = services.verification_perform(
+            actor=actor,
+            application=application,
+            finger=_probe(data.get("finger")),
+            card_checked=data["card_checked"],
+            override_reason=data.get("override_reason", ""),
+            request=request._request,
+        )
+        body = dict(ApplicationSerializer(verification.application).data)
+        body["verification"] = {
+            "finger_check": verification.finger_check,
+            "finger_check_label": FingerCheck(verification.finger_check).label,
+            "finger_score": verification.finger_score,
+            "due": verification.due.isoformat(),
+        }
+        return Response(body)
+
+
+class VerificationsView(APIView):
+    @extend_schema(
+        summary="核验待办：待核验 / 已逾期 / 已核验（按期限）",
+        parameters=[
+            OpenApiParameter(
+                "view", str, enum=list(selectors.VERIFICATION_VIEWS), description="due / overdue / done"
+            ),
+            OpenApiParameter("after", str, description="上一页的 next_after（“期限:id”）"),
+        ],
+        responses=VerificationRowSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        query = VerificationsQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        viewer = as_viewer(request.user)
+        view = query.validated_data["view"]
+        page = selectors.verifications_page(viewer, view, after=query.validated_data.get("after") or None)
+        today = timezone.localdate()
+        rows = VerificationRowSerializer(page.rows, many=True, context={"today": today}).data
+        return Response(
+            {
+                "view": view,
+                "today": today,
+                "results": rows,
+                "next_after": page.next_after,
+                "counts": selectors.verification_counts(viewer),
+            }
+        )

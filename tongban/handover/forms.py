@@ -1,0 +1,61 @@
+"""Typed input of the distribution and handover pages; business checks stay in the services."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from django import forms
+
+from tongban.biometrics.finger import FINGER_POSITION_NAMES
+from tongban.handover.models import Handover
+from tongban.handover.services import SIGNATURE_MAX_BYTES
+
+POSITION_CHOICES = [("", "——"), *((code, f"{code} {name}") for code, name in FINGER_POSITION_NAMES.items())]
+
+
+class FingerFields(forms.Form):
+    finger_image = forms.FileField(label="现场采集的指纹图像", required=False)
+    finger_position = forms.ChoiceField(label="指位", choices=POSITION_CHOICES, required=False)
+    override_reason = forms.CharField(
+        label="比对未通过时的人工核对情况",
+        max_length=200,
+        required=False,
+        help_text="仅在确属本人而多次比对不通过时填写；将记入办理记录。",
+    )
+
+    def finger_bytes(self) -> bytes | None:
+        upload = self.cleaned_data.get("finger_image")
+        return upload.read() if upload else None
+
+
+class HandoverForm(FingerFields):
+    way = forms.ChoiceField(
+        label="领取方式",
+        choices=[(Handover.Way.IN_PERSON.value, "本人领取"), (Handover.Way.PROXY.value, "亲属代领")],
+        widget=forms.RadioSelect,
+        initial=Handover.Way.IN_PERSON.value,
+    )
+    relative_name = forms.CharField(label="代领人姓名", max_length=50, required=False)
+    relative_id_number = forms.CharField(label="代领人公民身份号码", max_length=40, required=False)
+    signature_data = forms.CharField(widget=forms.HiddenInput, required=False)
+    paper_signed = forms.BooleanField(label="领证人已在《居民身份证异地受理登记表》上签字", required=False)
+
+    def signature(self) -> bytes | None:
+        """The canvas posts a data: URL of a PNG."""
+        text = self.cleaned_data.get("signature_data") or ""
+        if not text:
+            return None
+        text = text.partition(",")[2] if text.startswith("data:") else text
+        if len(text) > 4 * ((SIGNATURE_MAX_BYTES + 2) // 3):
+            return b"too large"  # refused by the service's own check
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            return b"invalid"
+
+
+class VerificationForm(FingerFields):
+    card_checked = forms.BooleanField(
+        label="已核对证件信息（姓名、公民身份号码、有效期限等）与本人一致", required=False
+    )

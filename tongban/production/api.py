@@ -1,0 +1,302 @@
+"""REST endpoints of production (制证) for the centres' systems: the queue counts, batches
+(调度打包), the data package (make and download), and feedback (制证回馈/质量回馈) as JSON lines
+or an uploaded CSV/JSON file. Only the operators of the batch's centre; everybody else gets 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tongban.core.errors import ServiceError
+from tongban.intake.api import UnitRefSerializer, staff
+from tongban.production import feedback, selectors, services
+from tongban.production.models import Batch, BatchItem
+from tongban.registry.access import as_viewer
+from tongban.registry.models import Unit
+
+FEEDBACK_FILE_MAX_BYTES = 5 * 1024 * 1024
+
+
+class QueueUnitSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    count = serializers.IntegerField(help_text="待制证（已签发）件数")
+    oldest = serializers.DateTimeField(allow_null=True, help_text="最早签发时间")
+
+
+class QueueSerializer(serializers.Serializer):
+    centre = UnitRefSerializer()
+    total = serializers.IntegerField()
+    units = QueueUnitSerializer(many=True)
+
+
+class PackageRefSerializer(serializers.Serializer):
+    size = serializers.IntegerField(source="package_size")
+    sm3 = serializers.CharField(source="package_sm3", help_text="数据包头的 SM3（数据包头签名覆盖全部内容）")
+    packaged_at = serializers.DateTimeField()
+
+
+class BatchSerializer(serializers.ModelSerializer[Batch]):
+    state_label = serializers.CharField(source="get_state_display")
+    centre = UnitRefSerializer()
+    acceptance_unit = UnitRefSerializer(allow_null=True)
+    created_by = serializers.SerializerMethodField()
+    package = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Batch
+        fields = [
+            "id",
+            "number",
+            "state",
+            "state_label",
+            "centre",
+            "acceptance_unit",
+            "size",
+            "created_at",
+            "created_by",
+            "package",
+            "closed_at",
+        ]
+
+    def get_created_by(self, batch: Batch) -> str:
+        return batch.created_by.display_name if batch.created_by else "定时调度"
+
+    @extend_schema_field(PackageRefSerializer(allow_null=True))
+    def get_package(self, batch: Batch) -> dict[str, Any] | None:
+        return dict(PackageRefSerializer(batch).data) if batch.package_file else None
+
+
+class BatchItemSerializer(serializers.ModelSerializer[BatchItem]):
+    """A card of the batch: the ID number masked (the full record is in the package)."""
+
+    number = serializers.CharField(source="application.number")
+    name = serializers.CharField(source="application.name")
+    id_number = serializers.CharField(source="application.masked_id_number")
+    acceptance_unit = UnitRefSerializer(source="application.acceptance_unit")
+    status = serializers.CharField(source="application.status")
+    status_label = serializers.CharField(source="application.get_status_display")
+    result_label = serializers.CharField(source="get_result_display")
+
+    class Meta:
+        model = BatchItem
+        fields = [
+            "number",
+            "name",
+            "id_number",
+            "acceptance_unit",
+            "status",
+            "status_label",
+            "result",
+            "result_label",
+            "reason",
+            "card_serial",
+            "note",
+            "feedback_at",
+        ]
+
+
+class ProgressSerializer(serializers.Serializer):
+    pending = serializers.IntegerField()
+    produced = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class BatchDetailSerializer(BatchSerializer):
+    progress = serializers.SerializerMethodField()
+    items = serializers.SerializerMethodField()
+
+    class Meta(BatchSerializer.Meta):
+        fields = [*BatchSerializer.Meta.fields, "progress", "items"]
+
+    @extend_schema_field(ProgressSerializer)
+    def get_progress(self, batch: Batch) -> dict[str, int]:
+        return selectors.batch_progress(batch)
+
+    @extend_schema_field(BatchItemSerializer(many=True))
+    def get_items(self, batch: Batch) -> list[Any]:
+        return list(BatchItemSerializer(selectors.batch_items(batch), many=True).data)
+
+
+class BatchCreateRequest(serializers.Serializer):
+    acceptance_unit = serializers.CharField(
+        max_length=12, required=False, allow_blank=True, help_text="只调度该受理单位（机构代码）；不填为全部"
+    )
+    size = serializers.IntegerField(required=False, min_value=1, help_text="批次最多证件数，默认见配置")
+
+
+class FeedbackLineInput(serializers.Serializer):
+    batch = serializers.CharField(max_length=32, help_text="批次号")
+    number = serializers.CharField(max_length=22, help_text="受理号")
+    result = serializers.ChoiceField(choices=list(feedback.RESULTS))
+    card_serial = serializers.CharField(max_length=32, required=False, allow_blank=True, help_text="卡号")
+    reason = serializers.ChoiceField(choices=list(feedback.REASONS), required=False, allow_blank=True)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class FeedbackRequest(serializers.Serializer):
+    lines = FeedbackLineInput(many=True)
+
+
+class FeedbackFileRequest(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV（UTF-8 或 GB18030）或 JSON 回馈文件，≤ 5 MB")
+
+
+class FeedbackRowSerializer(serializers.Serializer):
+    line = serializers.CharField()
+    batch = serializers.CharField()
+    number = serializers.CharField()
+    result = serializers.CharField(required=False)
+    code = serializers.CharField(required=False, help_text="拒收原因代码")
+    message = serializers.CharField(required=False)
+
+
+class FeedbackCountsSerializer(serializers.Serializer):
+    applied = serializers.IntegerField()
+    already_applied = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+
+
+class FeedbackReportSerializer(serializers.Serializer):
+    upload_id = serializers.IntegerField()
+    duplicate_of = serializers.IntegerField(allow_null=True, help_text="此前上传过同一文件时，那次上传的编号")
+    counts = FeedbackCountsSerializer()
+    applied = FeedbackRowSerializer(many=True)
+    already_applied = FeedbackRowSerializer(many=True)
+    rejected = FeedbackRowSerializer(many=True)
+
+
+class QueueView(APIView):
+    @extend_schema(summary="本制证中心待制证（已签发）件数，按受理单位", responses=QueueSerializer)
+    def get(self, request: Request) -> Response:
+        centre = selectors.viewer_centre(as_viewer(request.user))
+        rows = selectors.queue_counts(centre)
+        body = {
+            "centre": centre,
+            "total": sum(row.count for row in rows),
+            "units": [row.__dict__ for row in rows],
+        }
+        return Response(QueueSerializer(body).data)
+
+
+class BatchesView(APIView):
+    @extend_schema(summary="本制证中心的批次（最近 200 个）", responses=BatchSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        selectors.viewer_centre(as_viewer(request.user))
+        batches = selectors.batches_visible(as_viewer(request.user))[:200]
+        return Response(BatchSerializer(batches, many=True).data)
+
+    @extend_schema(
+        summary="调度打包：从待制证队列组成一个批次（按签发先后）",
+        request=BatchCreateRequest,
+        responses={201: BatchDetailSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        actor = staff(request)
+        centre = selectors.viewer_centre(actor, "production.batch")
+        form = BatchCreateRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        unit = None
+        code = form.validated_data.get("acceptance_unit")
+        if code:
+            unit = Unit.objects.filter(code=code, kind=Unit.Kind.STATION).first()
+            if unit is None:
+                message = "没有该受理单位。"
+                raise ServiceError("unknown_unit", message, fields={"acceptance_unit": message})
+        batch = services.batch_create(
+            actor=actor,
+            centre=centre,
+            acceptance_unit=unit,
+            size=form.validated_data.get("size"),
+            request=request._request,
+        )
+        batch = selectors.batch_get(actor, batch.pk)
+        return Response(BatchDetailSerializer(batch).data, status=201)
+
+
+class BatchDetailView(APIView):
+    @extend_schema(summary="批次详情（证件列表，号码脱敏）", responses=BatchDetailSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        batch = selectors.batch_get(as_viewer(request.user), pk)
+        return Response(BatchDetailSerializer(batch).data)
+
+
+class PackageView(APIView):
+    @extend_schema(
+        summary="下载批次数据包（SM2 签名、SM4 加密；格式见 docs/production.md；留痕）",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, pk: int) -> FileResponse:
+        actor = staff(request)
+        batch = selectors.batch_get(actor, pk)
+        path = services.package_download_record(actor=actor, batch=batch, request=request._request)
+        response = FileResponse(path.open("rb"), content_type="application/octet-stream")
+        response["Content-Disposition"] = f'attachment; filename="{batch.number}.tbpkg"'
+        response["X-Package-SM3"] = batch.package_sm3
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @extend_schema(
+        summary="生成（或在回馈前重新生成）批次数据包", request=None, responses=BatchDetailSerializer
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        actor = staff(request)
+        batch = selectors.batch_get(actor, pk)
+        services.batch_package(actor=actor, batch=batch, request=request._request)
+        return Response(BatchDetailSerializer(selectors.batch_get(actor, pk)).data)
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # A client asking for application/octet-stream gets the file, and its errors in JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+
+class FeedbackView(APIView):
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(
+        summary="制证回馈/质量回馈：JSON 行，或上传 CSV / JSON 文件（幂等；逐行报告）",
+        request={"application/json": FeedbackRequest, "multipart/form-data": FeedbackFileRequest},
+        responses=FeedbackReportSerializer,
+    )
+    def post(self, request: Request) -> Response:
+        actor = staff(request)
+        centre = selectors.viewer_centre(actor, "production.feedback")
+        upload = request.FILES.get("file")
+        if upload is not None:
+            if upload.size is None or upload.size > FEEDBACK_FILE_MAX_BYTES:
+                raise ServiceError("too_large", "回馈文件不能超过 5 MB。", fields={"file": "文件过大"})
+            raw = upload.read()
+            try:
+                source, lines = feedback.parse_file(raw, upload.name or "")
+            except feedback.FeedbackFormatError as exc:
+                raise ServiceError("bad_file", str(exc), fields={"file": str(exc)}) from exc
+            report = services.feedback_apply(
+                actor=actor,
+                centre=centre,
+                lines=lines,
+                source=source,
+                raw=raw,
+                filename=upload.name or "",
+                request=request._request,
+            )
+        else:
+            if not isinstance(request.data, dict) or not isinstance(request.data.get("lines"), list):
+                raise ServiceError(
+                    "invalid", '请提交 {"lines": [...]}，或上传 file。', fields={"lines": "必填"}
+                )
+            try:
+                lines = feedback.parse_json(request.data)
+            except feedback.FeedbackFormatError as exc:
+                raise ServiceError("invalid", str(exc), fields={"lines": str(exc)}) from exc
+            report = services.feedback_apply(
+                actor=actor, centre=centre, lines=lines, source="api", request=request._request
+            )
+        return Response(report.as_dict())

@@ -1,0 +1,630 @@
+"""Production (制证) actions: keys, batches (调度打包), data packages and feedback (制证回馈/
+质量回馈). Applications move only through intake's `application_transition`: ISSUED →
+IN_PRODUCTION when batched, then PRODUCED, RECOLLECT (photo quality: the station re-collects) or
+ISSUED again (a reprint).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from tongban.accounts.models import User
+from tongban.audit.services import record
+from tongban.biometrics.interfaces import BiometricError
+from tongban.biometrics.photo import chip_photo
+from tongban.core.crypto import SM2Error, SM2KeyPair, sm2_generate, sm2_keypair, sm2_public_key, sm3_hex
+from tongban.core.errors import ServiceError
+from tongban.intake.models import Application
+from tongban.intake.services import application_transition
+from tongban.notifications import Notification, notify
+from tongban.production import package as package_format
+from tongban.production.feedback import FeedbackLine
+from tongban.production.models import Batch, BatchItem, CentreKey, FeedbackUpload
+from tongban.production.selectors import centre_station_ids, queue_counts
+from tongban.registry.models import Card, Unit
+
+Status = Application.Status
+NOT_FOUND = "未找到。"
+
+
+def _conf() -> dict[str, Any]:
+    return dict(settings.CARD_PRODUCTION)
+
+
+def require_centre(actor: User, action: str = "production.view") -> Unit:
+    """The actor's production centre, if their role works there (404 for everybody else, so
+    nobody learns what a centre holds)."""
+    unit = actor.unit
+    if not actor.can(action) or unit is None or unit.kind != Unit.Kind.CENTRE:
+        raise ServiceError("not_found", NOT_FOUND, status=404)
+    return unit
+
+
+def _require_own(actor: User | None, centre_id: int, action: str) -> None:
+    """`actor=None` is the command line or a scheduled job, acting for the centre."""
+    if actor is not None and require_centre(actor, action).pk != centre_id:
+        raise ServiceError("not_found", NOT_FOUND, status=404)
+
+
+# ---------------------------------------------------------------------------------------------
+# Keys (`tongban keys ...`)
+
+SYSTEM_KEY_FILE = "system-sm2.json"
+CENTRE_KEY_KIND = "tongban.centre-key/1"
+
+
+def system_key_path() -> Path:
+    return Path(_conf()["KEYS_DIR"]) / SYSTEM_KEY_FILE
+
+
+def _write_private(path: Path, data: dict[str, Any], *, force: bool) -> None:
+    """A key file readable by its owner only; never overwritten unless `force`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError as exc:
+        raise ServiceError("key_exists", f"{path} 已存在；确需更换请加 --force。", status=409) from exc
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=1)
+        handle.write("\n")
+
+
+def system_key_generate(*, force: bool = False) -> SM2KeyPair:
+    """The system's SM2 signing pair (签名密钥), stored under TONGBAN_KEYS_DIR. Centres verify
+    packages with its public half, which their key files carry."""
+    pair = sm2_generate()
+    _write_private(
+        system_key_path(),
+        {"kind": "tongban.system-key/1", "private_key": pair.private, "public_key": pair.public},
+        force=force,
+    )
+    record(actor=None, action="production.system_key_generated", detail={"fingerprint": pair.fingerprint})
+    return pair
+
+
+def system_key() -> SM2KeyPair:
+    path = system_key_path()
+    try:
+        data = json.loads(path.read_text())
+        pair = sm2_keypair(data["private_key"])
+    except FileNotFoundError as exc:
+        raise ServiceError(
+            "no_system_key", "系统签名密钥尚未生成，请运行 tongban keys generate-system。", status=409
+        ) from exc
+    except (ValueError, KeyError, SM2Error) as exc:
+        raise ServiceError("bad_system_key", f"系统签名密钥文件 {path} 无效。", status=500) from exc
+    if pair.public != sm2_public_key(data.get("public_key", "")):
+        raise ServiceError("bad_system_key", f"系统签名密钥文件 {path} 的公钥与私钥不符。", status=500)
+    return pair
+
+
+@dataclass(frozen=True)
+class CentreKeyFile:
+    """What a centre holds: its private key and the system's public key (the trust anchor)."""
+
+    centre: str
+    key: SM2KeyPair
+    system_public: str
+
+
+def centre_key_generate(*, centre: Unit, out: Path, force: bool = False) -> CentreKey:
+    """A new SM2 pair for `centre`: the public half becomes its active key (packages are
+    encrypted for it from now on), the private half goes to `out` for the centre, and is not kept."""
+    if centre.kind != Unit.Kind.CENTRE:
+        raise ServiceError("not_a_centre", f"{centre.code} 不是制证中心。")
+    system = system_key()
+    pair = sm2_generate()
+    _write_private(
+        out,
+        {
+            "kind": CENTRE_KEY_KIND,
+            "centre": centre.code,
+            "private_key": pair.private,
+            "public_key": pair.public,
+            "system_public_key": system.public,
+        },
+        force=force,
+    )
+    with transaction.atomic():
+        CentreKey.objects.filter(centre=centre, active=True).update(active=False)
+        key = CentreKey.objects.create(centre=centre, public_key=pair.public, fingerprint=pair.fingerprint)
+        record(
+            actor=None,
+            action="production.centre_key_generated",
+            object_type="production.centrekey",
+            object_id=key.pk,
+            detail={"centre": centre.code, "fingerprint": pair.fingerprint},
+        )
+    return key
+
+
+def read_centre_key_file(path: Path) -> CentreKeyFile:
+    try:
+        data = json.loads(path.read_text())
+        if data.get("kind") != CENTRE_KEY_KIND:
+            raise ValueError("not a centre key file")
+        pair = sm2_keypair(data["private_key"])
+        system_public = sm2_public_key(data["system_public_key"])
+    except (OSError, ValueError, KeyError, SM2Error) as exc:
+        raise ServiceError("bad_key_file", f"{path} 不是有效的制证中心密钥文件：{exc}") from exc
+    return CentreKeyFile(centre=str(data.get("centre", "")), key=pair, system_public=system_public)
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches (调度打包)
+
+
+def _batch_size(size: int | None) -> int:
+    conf = _conf()
+    size = size or int(conf["BATCH_SIZE"])
+    if not 1 <= size <= int(conf["BATCH_MAX"]):
+        message = f"批次证件数应为 1–{conf['BATCH_MAX']}。"
+        raise ServiceError("bad_size", message, fields={"size": message})
+    return size
+
+
+def batch_create(
+    *,
+    actor: User | None,
+    centre: Unit,
+    acceptance_unit: Unit | None = None,
+    size: int | None = None,
+    request: HttpRequest | None = None,
+) -> Batch:
+    """调度打包: a batch of up to `size` issued applications from the centre's queue, oldest issue
+    first, optionally of one acceptance unit. Each application lands in one batch even when two
+    operators batch at once: the rows are locked (on PostgreSQL, rows another operator holds are
+    skipped), the transition ISSUED → IN_PRODUCTION is checked, and a partial unique constraint
+    allows one pending batch item per application."""
+    _require_own(actor, centre.pk, "production.batch")
+    size = _batch_size(size)
+    stations = centre_station_ids(centre)
+    if acceptance_unit is not None:
+        if acceptance_unit.pk not in stations:
+            message = "该受理单位的申领不由本制证中心制作。"
+            raise ServiceError("not_routed", message, fields={"acceptance_unit": message})
+        stations = [acceptance_unit.pk]
+    try:
+        with transaction.atomic():
+            candidates = Application.objects.filter(status=Status.ISSUED, acceptance_unit_id__in=stations)
+            if connection.features.has_select_for_update_skip_locked:
+                candidates = candidates.select_for_update(skip_locked=True)
+            # Only what the transition writes: save() then updates these columns alone.
+            picked = list(
+                candidates.only("pk", "status", "number", "issued_at", "updated_at").order_by(
+                    "issued_at", "pk"
+                )[:size]
+            )
+            if not picked:
+                raise ServiceError("queue_empty", "没有待调度的已签发申领。", status=409)
+            batch = Batch.objects.create(
+                number=f"tmp-{secrets.token_hex(8)}",
+                centre=centre,
+                acceptance_unit=acceptance_unit,
+                created_by=actor,
+                size=len(picked),
+            )
+            batch.number = f"{centre.code}{timezone.localdate():%Y%m%d}{batch.pk:06d}"
+            batch.save(update_fields=["number"])
+            BatchItem.objects.bulk_create([BatchItem(batch=batch, application=a) for a in picked])
+            for application in picked:
+                application_transition(
+                    application,
+                    to=Status.IN_PRODUCTION,
+                    actor=actor,
+                    action="batched",
+                    note=f"调度打包：批次 {batch.number}",
+                    detail={"batch": batch.number},
+                    request=request,
+                )
+            record(
+                actor=actor,
+                action="production.batch_created",
+                object_type="production.batch",
+                object_id=batch.pk,
+                detail={
+                    "number": batch.number,
+                    "size": batch.size,
+                    "acceptance_unit": acceptance_unit.code if acceptance_unit else "",
+                },
+                request=request,
+            )
+    except IntegrityError as exc:  # another batch took one of them meanwhile
+        raise ServiceError("batch_conflict", "部分申领已被其他批次调度，请重试。", status=409) from exc
+    return batch
+
+
+def batch_schedule(*, size: int | None = None, centre: Unit | None = None) -> list[Batch]:
+    """The scheduled job: one batch per acceptance unit with issued applications waiting (more
+    while a unit has more than `size`), for every centre or one."""
+    centres = [centre] if centre is not None else list(Unit.objects.filter(kind=Unit.Kind.CENTRE))
+    made: list[Batch] = []
+    size = _batch_size(size)
+    for each in centres:
+        for row in queue_counts(each):
+            unit = Unit.objects.get(pk=row.unit_id)
+            for _ in range((row.count + size - 1) // size):
+                try:
+                    made.append(batch_create(actor=None, centre=each, acceptance_unit=unit, size=size))
+                except ServiceError as error:
+                    if error.code != "queue_empty":
+                        raise
+                    break
+    return made
+
+
+# ---------------------------------------------------------------------------------------------
+# Data packages
+
+
+def package_cards(batch: Batch) -> Iterator[package_format.PackageCard]:
+    """The cards of a batch as the package needs them, read in chunks (the chip photo is derived
+    here from the standard photo)."""
+    applications = (
+        Application.objects.filter(pk__in=batch.items.values("application_id"))
+        .select_related("sex", "ethnicity", "acceptance_unit")
+        .prefetch_related("fingerprints")
+        .order_by("pk")
+    )
+    for application in applications.iterator(chunk_size=200):
+        if application.photo is None or application.valid_from is None:
+            raise ServiceError(
+                "incomplete_application", f"受理号 {application.number} 缺少相片或有效期限，无法打包。"
+            )
+        photo = bytes(application.photo)
+        try:
+            chip = chip_photo(photo)
+        except BiometricError as exc:
+            raise ServiceError(
+                "chip_photo_failed", f"受理号 {application.number} 的相片无法生成芯片相片：{exc.message}"
+            ) from exc
+        yield package_format.PackageCard(
+            number=application.number or "",
+            name=application.name,
+            sex_code=application.sex_id,
+            sex_name=application.sex.name,
+            ethnicity_code=application.ethnicity_id,
+            ethnicity_name=application.ethnicity.name,
+            birth_date=application.birth_date,
+            address=application.household_address,
+            id_number=application.id_number,
+            issuing_authority=application.issuing_authority,
+            valid_from=application.valid_from,
+            valid_until=application.valid_until,
+            acceptance_unit_code=application.acceptance_unit.code,
+            acceptance_unit_name=application.acceptance_unit.name,
+            photo=photo,
+            chip_photo=chip,
+            fingers=tuple(
+                package_format.PackageFinger(
+                    position=finger.position,
+                    result=finger.result,
+                    reason=finger.reason,
+                    format=finger.format,
+                    template=bytes(finger.template) if finger.template is not None else None,
+                )
+                for finger in application.fingerprints.all()
+            ),
+        )
+
+
+def package_path(batch: Batch) -> Path:
+    return Path(_conf()["PACKAGE_DIR"]) / batch.package_file
+
+
+def _check_packable(batch: Batch) -> None:
+    if batch.state == Batch.State.CLOSED or batch.items.exclude(result="").exists():
+        raise ServiceError("has_feedback", "该批次已有制证回馈，不能重新打包。", status=409)
+
+
+def batch_package(*, actor: User | None, batch: Batch, request: HttpRequest | None = None) -> Batch:
+    """数据包: sign, digest and encrypt the batch's cards for its centre into one stored file.
+    The slow part (chip photos, SM3, SM4) runs before the short transaction that records it; a
+    batch packaged again (while no feedback came) gets a new file with a new content key."""
+    _require_own(actor, batch.centre_id, "production.batch")
+    _check_packable(batch)
+    system = system_key()
+    centre_key = CentreKey.objects.filter(centre_id=batch.centre_id, active=True).first()
+    if centre_key is None:
+        raise ServiceError(
+            "no_centre_key",
+            "本制证中心尚未配置密钥，请由管理员运行 tongban keys generate-centre。",
+            status=409,
+        )
+    created = timezone.now()
+    centre_code = Unit.objects.values_list("code", flat=True).get(pk=batch.centre_id)
+    relative = f"{centre_code}/{batch.number}-{created:%Y%m%d%H%M%S}-{secrets.token_hex(3)}.tbpkg"
+    path = Path(_conf()["PACKAGE_DIR"]) / relative
+    info = package_format.write_package(
+        path,
+        batch=batch.number,
+        centre=centre_code,
+        created_at=created,
+        cards=package_cards(batch),
+        system_key=system,
+        centre_public=centre_key.public_key,
+    )
+    try:
+        with transaction.atomic():
+            locked = Batch.objects.select_for_update().get(pk=batch.pk)
+            _check_packable(locked)
+            previous = locked.package_file
+            locked.state = Batch.State.PACKAGED
+            locked.packaged_at = created
+            locked.package_file = relative
+            locked.package_size = info.size
+            locked.package_sm3 = info.header_sm3
+            locked.centre_key = centre_key
+            locked.save()
+            record(
+                actor=actor,
+                action="production.batch_packaged",
+                object_type="production.batch",
+                object_id=locked.pk,
+                detail={
+                    "number": locked.number,
+                    "cards": info.cards,
+                    "size": info.size,
+                    "sm3": info.header_sm3,
+                    "centre_key": centre_key.fingerprint,
+                },
+                request=request,
+            )
+            if previous:
+                old = Path(_conf()["PACKAGE_DIR"]) / previous
+                transaction.on_commit(lambda: old.unlink(missing_ok=True))
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return locked
+
+
+def package_download_record(*, actor: User, batch: Batch, request: HttpRequest | None = None) -> Path:
+    """The stored package file of a batch, its download audited."""
+    _require_own(actor, batch.centre_id, "production.view")
+    path = package_path(batch)
+    if not batch.package_file or not path.is_file():
+        raise ServiceError("not_packaged", "该批次尚未生成数据包。", status=404)
+    record(
+        actor=actor,
+        action="production.package_downloaded",
+        object_type="production.batch",
+        object_id=batch.pk,
+        detail={"number": batch.number, "sm3": batch.package_sm3},
+        request=request,
+    )
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Feedback (制证回馈/质量回馈)
+
+
+@dataclass
+class FeedbackReport:
+    upload_id: int | None = None
+    duplicate_of: int | None = None  # an earlier upload of the very same file
+    applied: list[dict[str, str]] = field(default_factory=list)
+    already_applied: list[dict[str, str]] = field(default_factory=list)
+    rejected: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "upload_id": self.upload_id,
+            "duplicate_of": self.duplicate_of,
+            "counts": {
+                "applied": len(self.applied),
+                "already_applied": len(self.already_applied),
+                "rejected": len(self.rejected),
+            },
+            "applied": self.applied,
+            "already_applied": self.already_applied,
+            "rejected": self.rejected,
+        }
+
+
+class _Rejected(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def feedback_apply(
+    *,
+    actor: User,
+    centre: Unit,
+    lines: list[FeedbackLine],
+    source: str,
+    raw: bytes | None = None,
+    filename: str = "",
+    request: HttpRequest | None = None,
+) -> FeedbackReport:
+    """Apply a centre's feedback line by line, each in its own transaction: a bad line is
+    rejected with its reason and the others still apply. Idempotent: a line already applied is
+    reported as such and changes nothing, so re-uploading a file is harmless (the file's SM3
+    also names the earlier upload)."""
+    _require_own(actor, centre.pk, "production.feedback")
+    if source not in FeedbackUpload.Source.values:
+        raise ValueError(f"unknown feedback source {source!r}")
+    canonical = json.dumps([line.__dict__ for line in lines], ensure_ascii=False, sort_keys=True)
+    digest = sm3_hex(raw if raw is not None else canonical.encode())
+    report = FeedbackReport()
+    report.duplicate_of = (
+        FeedbackUpload.objects.filter(centre=centre, digest=digest)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ).first()
+    for line in lines:
+        row = line.key()
+        if line.error:
+            report.rejected.append({**row, "code": "invalid", "message": line.error})
+            continue
+        try:
+            with transaction.atomic():
+                applied = _apply_line(actor=actor, centre=centre, line=line, request=request)
+        except _Rejected as refusal:
+            report.rejected.append({**row, "code": refusal.code, "message": refusal.message})
+        except ServiceError as error:
+            report.rejected.append({**row, "code": error.code, "message": error.message})
+        else:
+            (report.applied if applied else report.already_applied).append({**row, "result": line.result})
+    with transaction.atomic():
+        upload = FeedbackUpload.objects.create(
+            centre=centre,
+            source=source,
+            filename=filename[:200],
+            digest=digest,
+            uploaded_by=actor,
+            applied=len(report.applied),
+            already_applied=len(report.already_applied),
+            rejected=len(report.rejected),
+            report={},
+        )
+        report.upload_id = upload.pk
+        upload.report = report.as_dict()
+        upload.save(update_fields=["report"])
+        record(
+            actor=actor,
+            action="production.feedback_uploaded",
+            object_type="production.feedbackupload",
+            object_id=upload.pk,
+            detail={"source": source, "sm3": digest, **upload.report["counts"]},
+            request=request,
+        )
+    return report
+
+
+_APPLICATION_FIELDS = (
+    "pk",
+    "status",
+    "number",
+    "person_id",
+    "phone",
+    "issuing_authority",
+    "valid_from",
+    "valid_until",
+    "acceptance_unit_id",
+    "updated_at",
+)
+
+
+def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine, request: HttpRequest | None) -> bool:
+    """One line, under the batch's lock (so the last line closes its batch exactly once).
+    True when applied now, False when it had been applied before."""
+    batch = Batch.objects.select_for_update().filter(centre=centre, number=line.batch).first()
+    if batch is None:
+        raise _Rejected("unknown_batch", f"本制证中心没有批次 {line.batch}。")
+    if batch.state == Batch.State.OPEN:
+        raise _Rejected("not_packaged", f"批次 {line.batch} 尚未打包，不能回馈。")
+    item = BatchItem.objects.select_for_update().filter(batch=batch, application__number=line.number).first()
+    if item is None:  # the same answer whether the number exists elsewhere or not at all
+        raise _Rejected("unknown_application", f"批次 {line.batch} 中没有受理号 {line.number}。")
+    if item.result:
+        if (item.result, item.card_serial, item.reason) == (line.result, line.card_serial, line.reason):
+            return False
+        raise _Rejected(
+            "conflicting_feedback", f"该受理号在本批次已回馈为“{item.get_result_display()}”，不能更改。"
+        )
+    application = (
+        Application.objects.select_for_update().only(*_APPLICATION_FIELDS).get(pk=item.application_id)
+    )
+    if application.status != Status.IN_PRODUCTION:
+        raise _Rejected(
+            "not_in_production", f"该申领当前为“{application.get_status_display()}”，不在制证中。"
+        )
+    now = timezone.now()
+    detail = {"batch": batch.number}
+    if line.result == BatchItem.Result.PRODUCED:
+        if Card.objects.filter(card_serial=line.card_serial).exists():
+            raise _Rejected("serial_used", f"卡号 {line.card_serial} 已被其他证件使用。")
+        if application.valid_from is None:
+            raise _Rejected("no_validity", "该申领没有有效期限，无法登记证件。")
+        Card.objects.create(
+            person_id=application.person_id,
+            application_number=application.number or "",
+            card_serial=line.card_serial,
+            issuing_authority=application.issuing_authority,
+            valid_from=application.valid_from,
+            valid_until=application.valid_until,
+            state=Card.State.PRODUCED,
+        )
+        application_transition(
+            application,
+            to=Status.PRODUCED,
+            actor=actor,
+            action="produced",
+            note=f"制证回馈：已制证，卡号 {line.card_serial}",
+            detail={**detail, "card_serial": line.card_serial},
+            request=request,
+        )
+    else:
+        reason = BatchItem.Reason(line.reason)
+        text = f"质量回馈：{reason.label}" + (f"（{line.note}）" if line.note else "")
+        if reason == BatchItem.Reason.PHOTO_QUALITY:
+            application_transition(
+                application,
+                to=Status.RECOLLECT,
+                actor=actor,
+                action="quality_failed",
+                note=f"{text}，请受理单位重新采集相片。",
+                detail={**detail, "reason": reason.value},
+                request=request,
+            )
+            station = Unit.objects.values_list("code", flat=True).get(pk=application.acceptance_unit_id)
+            notify(
+                Notification(
+                    "production.recollect",
+                    f"受理号 {application.number} 制证相片不合格，请通知申请人到受理单位重新采集相片。",
+                    unit_code=station,
+                )
+            )
+            notify(
+                Notification(
+                    "production.recollect",
+                    f"您的居民身份证（受理号 {application.number}）制证相片不合格，"
+                    "请到受理单位重新采集相片。",
+                    phone=application.phone,
+                )
+            )
+        else:
+            application_transition(
+                application,
+                to=Status.ISSUED,
+                actor=actor,
+                action="reprint",
+                note=f"{text}，重新制证。",
+                detail={**detail, "reason": reason.value},
+                request=request,
+            )
+    item.result = line.result
+    item.reason = line.reason
+    item.card_serial = line.card_serial
+    item.note = line.note
+    item.feedback_at = now
+    item.save(update_fields=["result", "reason", "card_serial", "note", "feedback_at"])
+    if not batch.items.filter(result="").exists():
+        batch.state = Batch.State.CLOSED
+        batch.closed_at = now
+        batch.save(update_fields=["state", "closed_at"])
+        record(
+            actor=actor,
+            action="production.batch_closed",
+            object_type="production.batch",
+            object_id=batch.pk,
+            detail={"number": batch.number},
+            request=request,
+        )
+    return True
