@@ -178,6 +178,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "state", "result" or "method" with their own choices: name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "CardStateEnum": "tongban.registry.models.Card.State",
+        "BatchStateEnum": "tongban.production.models.Batch.State",
+        "ShipmentStateEnum": "tongban.handover.models.Shipment.State",
+        "ShipmentMethodEnum": "tongban.handover.models.Shipment.Method",
+        "FingerprintResultEnum": "tongban.intake.models.Fingerprint.Result",
+        "BatchItemResultEnum": "tongban.production.models.BatchItem.Result",
+        "VerificationMethodEnum": "tongban.review.models.VerificationNote.Method",
+    },
 }
 
 # Registry import: rows validated and written per transaction.

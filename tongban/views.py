@@ -7,7 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from tongban.handover.selectors import ready_page, verification_counts
 from tongban.intake.selectors import counter_counts
+from tongban.production.selectors import queue_counts
 from tongban.registry.access import as_viewer
 from tongban.registry.calendar import missing_calendar_years
 from tongban.registry.forms import LookupForm
@@ -25,6 +27,12 @@ def home(request: HttpRequest) -> HttpResponse:
         stats["people"] = Person.objects.visible_to(viewer, "person.browse").count()
     counter = counter_counts(viewer) if viewer.can("application.accept") else None
     queue = review_queue(viewer, limit=5) if viewer.can("review.decide") else None
+    production = None
+    if viewer.can("production.view") and viewer.unit is not None and viewer.unit.kind == Unit.Kind.CENTRE:
+        production = sum(row.count for row in queue_counts(viewer.unit))
+    handover = None
+    if viewer.can("handover.perform"):
+        handover = {"ready": len(ready_page(viewer, limit=200).rows), **verification_counts(viewer)}
     # Those who can enter the holiday table are told when deadlines ahead count weekends only.
     calendar_missing = missing_calendar_years(timezone.localdate()) if viewer.can("reference.manage") else []
     return render(
@@ -36,5 +44,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "calendar_missing": calendar_missing,
             "counter": counter,
             "queue": queue,
+            "production": production,
+            "handover": handover,
         },
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -82,14 +83,15 @@ def _fee_table_for(raw: str) -> dict[rules.FeeItem, Any]:
     try:
         overrides = json.loads(raw or "{}")
         if not isinstance(overrides, dict):
-            raise ValueError("TONGBAN_FEES must be a JSON object")
+            raise ValueError("not a JSON object")
         return rules.fee_table(overrides)
     except ValueError as exc:
-        raise ServiceError("fee_table_invalid", f"收费标准配置有误（TONGBAN_FEES）：{exc}") from exc
+        raise ImproperlyConfigured(f"TONGBAN_FEES is not a valid fee table: {exc}") from exc
 
 
 def fee_table() -> dict[rules.FeeItem, Any]:
-    """The configured fee table (settings.FEES over the defaults)."""
+    """The configured fee table (settings.FEES over the defaults): what the counter charges and
+    what the public guide says."""
     return _fee_table_for(settings.FEES)
 
 

@@ -7,18 +7,17 @@ clerk checks at the counter.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from tongban.intake import rules
 from tongban.intake.rules import ApplicationType, FeeItem, GuardianshipCase
+from tongban.intake.services import fee_table
 
 # The wording of the implementation plan (seeds/000) for the three ways guardianship is proven.
 CASE_LABELS: dict[GuardianshipCase, str] = {
@@ -44,17 +43,6 @@ OLDEST_AGE = 150  # where the scan of validity_years stops
 class Checklist:
     title: str
     materials: tuple[rules.Material, ...]
-
-
-def fee_table_from_settings() -> dict[FeeItem, Decimal]:
-    """The counter's fee table: rules.DEFAULT_FEES with settings.FEES (JSON, item → yuan) on top."""
-    try:
-        overrides = json.loads(settings.FEES or "{}")
-        if not isinstance(overrides, dict):
-            raise ValueError("not a JSON object")
-        return rules.fee_table(overrides)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"TONGBAN_FEES is not a valid fee table: {exc}") from exc
 
 
 def _yuan(amount: Decimal) -> str:
@@ -92,7 +80,7 @@ def guide(request: HttpRequest) -> HttpResponse:
         Checklist(CASE_LABELS[case], rules.materials(first, age=minor_age, guardianship=case))
         for case in GuardianshipCase
     ]
-    fees = [(FEE_LABELS[item], _yuan(amount)) for item, amount in fee_table_from_settings().items()]
+    fees = [(FEE_LABELS[item], _yuan(amount)) for item, amount in fee_table().items()]
     context = {
         "adult_age": adult_age,
         "adult": adult,

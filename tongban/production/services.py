@@ -475,6 +475,9 @@ def feedback_apply(
         try:
             with transaction.atomic():
                 applied = _apply_line(actor=actor, centre=centre, line=line, request=request)
+        except IntegrityError:  # the serial was taken by a concurrent upload after the check
+            message = f"卡号 {line.card_serial} 已被其他证件使用。"
+            report.rejected.append({**row, "code": "serial_used", "message": message})
         except _Rejected as refusal:
             report.rejected.append({**row, "code": refusal.code, "message": refusal.message})
         except ServiceError as error:

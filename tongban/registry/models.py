@@ -273,7 +273,11 @@ class Card(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["person"], condition=Q(state="active"), name="one_active_card_per_person"
-            )
+            ),
+            # A card serial (卡号) names one card; cards of the old register may have none.
+            models.UniqueConstraint(
+                fields=["card_serial"], condition=~Q(card_serial=""), name="one_card_per_serial"
+            ),
         ]
         verbose_name = verbose_name_plural = "证件记录"
 

@@ -6,6 +6,7 @@ import io
 import json
 import random
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -31,6 +32,8 @@ from tongban.demo.seed import (
     seed_demo,
     valid_until_for,
 )
+from tongban.production.models import CentreKey
+from tongban.production.services import read_centre_key_file
 from tongban.registry import provinces
 from tongban.registry.models import Card, FloatingRegistration, Person, Unit, WantedPerson
 
@@ -226,13 +229,21 @@ def test_seed_again_adds_nothing(seeded: dict[str, int]) -> None:
 
 
 @pytest.mark.django_db
-def test_command_prints_counts() -> None:
+def test_command_prints_counts_and_makes_the_package_keys(production_dirs: None) -> None:
     out = io.StringIO()
     call_command("demo", "seed", "--people", "120", "--seed", "5", stdout=out)
     counts = json.loads(out.getvalue())
     assert counts["people"] == 120
     assert counts["wanted"] == 1
-    assert set(counts) == {"units", "users", "people", "cards", "wanted", "floating"}
+    assert set(counts) == {"units", "users", "people", "cards", "wanted", "floating", "keys"}
+    # The demo can package at once: the system key, and each centre's key file for opening.
+    assert set(counts["keys"]) == {"360000901", "360700901"}
+    for code, path in counts["keys"].items():
+        assert read_centre_key_file(Path(path)).centre == code
+    again = io.StringIO()
+    call_command("demo", "seed", "--people", "120", "--seed", "5", stdout=again)
+    assert json.loads(again.getvalue())["keys"] == counts["keys"]
+    assert CentreKey.objects.filter(active=True).count() == 2  # nothing regenerated
 
 
 @pytest.mark.django_db

@@ -16,6 +16,8 @@ from PIL import Image, ImageOps
 from tongban.biometrics.interfaces import BiometricError
 from tongban.biometrics.photo import conform_photo
 from tongban.demo.seed import DEFAULT_PEOPLE, DEFAULT_SEED, DEMO_TOTP_KEY_HEX, DemoRefused, seed_demo
+from tongban.production import services as production_services
+from tongban.production.models import CentreKey
 from tongban.registry.models import Unit
 
 NO_SKIMAGE = (
@@ -73,6 +75,24 @@ def _write(path: str, data: bytes) -> dict[str, Any]:
     return {"path": str(target), "width": width, "height": height, "bytes": len(data)}
 
 
+def demo_keys() -> dict[str, str]:
+    """The keys data packages need, made once for the demo: the system's signing key and each
+    centre's pair, whose private half (what a real centre keeps to itself) is written beside it
+    as `demo-centre-<code>.json` for `tongban package open`."""
+    keys_dir = production_services.system_key_path().parent
+    new_system_key = not production_services.system_key_path().exists()
+    if new_system_key:
+        production_services.system_key_generate()
+    files = {}
+    for centre in Unit.objects.filter(kind=Unit.Kind.CENTRE).order_by("code"):
+        out = keys_dir / f"demo-centre-{centre.code}.json"
+        current = CentreKey.objects.filter(centre=centre, active=True).exists()
+        if new_system_key or not current or not out.exists():
+            production_services.centre_key_generate(centre=centre, out=out, force=True)
+        files[centre.code] = str(out)
+    return files
+
+
 class Command(BaseCommand):
     help = (
         "Demo data (演示数据): `seed [--people N] [--seed S] [--if-empty]` loads 江西省's units, one account "
@@ -123,7 +143,7 @@ class Command(BaseCommand):
             counts = seed_demo(people=options["people"], seed=options["seed"])
         except DemoRefused as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(json.dumps(counts))
+        self.stdout.write(json.dumps({**counts, "keys": demo_keys()}, ensure_ascii=False))
 
     def _photo(self, out: str, guardian: str | None) -> None:
         try:
