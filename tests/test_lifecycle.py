@@ -251,7 +251,7 @@ def download(life: Life, batch: dict[str, Any]) -> Path:
     assert response.status_code == 200
     assert response["X-Package-SM3"] == batch["package"]["sm3"]
     path = life.tmp_path / f"{batch['number']}.tbpkg"
-    path.write_bytes(b"".join(response.streaming_content))
+    path.write_bytes(response.getvalue())
     assert path.stat().st_size == batch["package"]["size"]
     return path
 

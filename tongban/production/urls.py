@@ -10,6 +10,7 @@ urlpatterns = [
     path("batches/<int:pk>/", views.batch, name="batch"),
     path("batches/<int:pk>/package/", views.batch_package, name="batch_package"),
     path("batches/<int:pk>/package.tbpkg", views.package_download, name="package_download"),
+    path("batches/<int:pk>/feedback.csv", views.feedback_template, name="feedback_template"),
     path("feedback/", views.feedback, name="feedback"),
     path("feedback/<int:pk>/", views.feedback_report, name="feedback_report"),
     # The acceptance station's side of a quality failure (质量回馈 → 重新采集相片).

@@ -4,6 +4,9 @@ a photo the centre refused. Each POST calls one service and redirects (or shows 
 
 from __future__ import annotations
 
+import csv
+import io
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -129,6 +132,22 @@ def package_download(request: HttpRequest, pk: int) -> FileResponse:
     response = FileResponse(path.open("rb"), content_type="application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="{found.number}.tbpkg"'
     response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def feedback_template(request: HttpRequest, pk: int) -> HttpResponse:
+    """The batch's feedback file to fill in (CSV, the upload format): one line per card with the
+    batch and 受理号 filled, result, serial and reason left for the centre."""
+    user, _ = _operator(request, "production.feedback")
+    found = selectors.batch_get(user, pk)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(feedback_format.FIELDS)
+    for item in selectors.batch_items(found):
+        writer.writerow([found.number, item.application.number, "", "", "", ""])
+    response = HttpResponse(out.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{found.number}-feedback.csv"'
     return response
 
 

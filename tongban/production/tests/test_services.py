@@ -27,6 +27,7 @@ from tongban.registry.models import Card, Unit
 from tongban.review.services import Decision, review_decide
 from tongban.testing.applications import NO_FINGERS
 from tongban.testing.factories import PersonFactory, UserFactory, station
+from tongban.testing.personas import login
 
 pytestmark = pytest.mark.django_db
 
@@ -381,3 +382,22 @@ def test_keys_commands(tmp_path, capsys):
     assert shown["centres_without_key"] == ["360000901"]
     with pytest.raises(CommandError):
         call_command("keys", "generate-centre", "360102001", "--out", str(tmp_path / "x.json"))
+
+
+def test_feedback_template_round_trip(client, personas, issue, centre_keys):
+    """The batch page's CSV template, filled in, is a valid feedback upload."""
+    application = issue(personas.nanchang_clerk)
+    centre = Unit.objects.get(code="360000901")
+    batch = services.batch_create(actor=personas.centre_operator, centre=centre, size=1)
+    services.batch_package(actor=personas.centre_operator, batch=batch)
+    login(client, personas.centre_operator)
+    template = client.get(f"/production/batches/{batch.pk}/feedback.csv")
+    assert template.status_code == 200
+    text = template.content.decode("utf-8-sig").replace(
+        f"{application.number},,", f"{application.number},produced,CS0001"
+    )
+    upload = io.BytesIO(text.encode("utf-8"))
+    upload.name = "feedback.csv"
+    client.post("/production/feedback/", {"file": upload})
+    application.refresh_from_db()
+    assert application.status == Application.Status.PRODUCED
