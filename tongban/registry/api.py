@@ -55,6 +55,7 @@ class CardSerializer(serializers.ModelSerializer[Card]):
         model = Card
         fields = [
             "application_number",
+            "card_serial",
             "generation",
             "issuing_authority",
             "valid_from",

@@ -44,15 +44,18 @@ class Command(BaseCommand):
         except (ServiceError, SM2Error) as error:
             raise CommandError(getattr(error, "message", str(error))) from error
         out = options["out"]
+        created = out is not None and not out.exists()
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
         try:
             opened = package_format.open_package(
                 options["file"], centre_key=keyfile.key, system_public=system_public, out_dir=out
             )
-        except FileNotFoundError as error:
-            raise CommandError(f"no such file: {options['file']}") from error
-        except package_format.PackageError as error:
+        except (FileNotFoundError, package_format.PackageError) as error:
+            if created and out is not None and not any(out.iterdir()):
+                out.rmdir()  # a folder made for a package that did not open is not left behind
+            if isinstance(error, FileNotFoundError):
+                raise CommandError(f"no such file: {options['file']}") from error
             # The message says which check failed; nothing was written.
             self.stderr.write(f"数据包验证失败（{error.code}）：{error.message}")
             sys.exit(1)
