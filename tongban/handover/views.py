@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -43,8 +44,10 @@ def _after(request: HttpRequest) -> int | None:
 @login_required
 def shipments(request: HttpRequest) -> HttpResponse:
     user = _user(request, "shipment.view", "shipment.create")
-    view = request.GET.get("view", "incoming")
-    view = view if view in selectors.SHIPMENT_VIEWS else "incoming"
+    # A centre only sends: its operators start on 已发出, where the shipment just made is listed.
+    default = "incoming" if user.can("shipment.receive") else "outgoing"
+    view = request.GET.get("view", default)
+    view = view if view in selectors.SHIPMENT_VIEWS else default
     page = selectors.shipments_page(user, view, after=_after(request))
     return render(
         request,
@@ -80,7 +83,7 @@ def ship(request: HttpRequest) -> HttpResponse:
             errors = {key.partition(".")[2] or key: value for key, value in error.fields.items()}
         else:
             messages.success(request, f"已生成分发单 {len(sent)} 份。")
-            return redirect("handover:shipments")
+            return redirect(reverse("handover:shipments") + "?view=outgoing")
     rows = [(application, errors.get(application.number or "", "")) for application in page.rows]
     return render(
         request,
@@ -168,7 +171,7 @@ def forward(request: HttpRequest) -> HttpResponse:
             messages.error(request, error.message)
         else:
             messages.success(request, f"已转发，生成分发单 {len(sent)} 份。")
-            return redirect("handover:shipments")
+            return redirect(reverse("handover:shipments") + "?view=outgoing")
     return render(request, "handover/forward.html", {"items": selectors.forward_queue(user)})
 
 

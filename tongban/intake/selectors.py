@@ -66,7 +66,14 @@ COUNTER_VIEWS: dict[str, tuple[str, ...]] = {
     "draft": (Application.Status.DRAFT,),
     "in_review": (Application.Status.PENDING_REVIEW, Application.Status.UNDER_VERIFICATION),
     "refused": (Application.Status.REJECTED,),
-    "issued": (Application.Status.ISSUED,),
+    "recollect": (Application.Status.RECOLLECT,),
+    "issued": (Application.Status.ISSUED, Application.Status.IN_PRODUCTION, Application.Status.PRODUCED),
+    "distribution": (Application.Status.SHIPPED, Application.Status.AT_SITE),
+    "handed_over": (
+        Application.Status.HANDED_OVER,
+        Application.Status.PENDING_VERIFICATION,
+        Application.Status.VERIFIED,
+    ),
     "withdrawn": (Application.Status.WITHDRAWN,),
 }
 
@@ -91,7 +98,8 @@ def _subtree_ids(viewer: Viewer) -> Any:
 
 
 def counter_counts(viewer: Viewer) -> dict[str, int]:
-    """What waits at a station's counter: drafts, items in review, refusals to tell applicants."""
+    """What waits at a station's counter: drafts, items in review, refusals to tell applicants,
+    photos to take again after a quality failure at the centre."""
     own = applications_visible(viewer).filter(acceptance_unit__in=_subtree_ids(viewer))
     return {
         "draft": own.filter(status=Application.Status.DRAFT).count(),
@@ -99,6 +107,7 @@ def counter_counts(viewer: Viewer) -> dict[str, int]:
         "refused_unnotified": own.filter(
             status=Application.Status.REJECTED, refusal_notified_at=None
         ).count(),
+        "recollect": own.filter(status=Application.Status.RECOLLECT).count(),
     }
 
 

@@ -37,7 +37,10 @@ COUNTER_TABS = {
     "in_review": "审核中",
     "refused_unnotified": "不予签发待告知",
     "refused": "不予签发",
-    "issued": "已签发",
+    "recollect": "待重新采集",
+    "issued": "签发制证",
+    "distribution": "分发待领",
+    "handed_over": "已发放",
     "withdrawn": "已撤销",
 }
 

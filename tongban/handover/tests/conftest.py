@@ -16,7 +16,7 @@ from tongban.biometrics.tests import fingerprints as fp
 from tongban.intake.models import Application
 from tongban.production.feedback import FeedbackLine
 from tongban.production.services import batch_create, batch_package, feedback_apply
-from tongban.registry.models import Person, Unit
+from tongban.registry.models import Card, Person, Unit
 from tongban.review.services import Decision, review_decide
 from tongban.testing.factories import PersonFactory
 from tongban.testing.personas import Personas
@@ -25,11 +25,38 @@ Status = Application.Status
 
 
 @pytest.fixture
+def produce_issued(personas: Personas, centre_keys: dict[str, Path]) -> Callable[[Application], Application]:
+    """An issued application (已签发) batched and packaged at the provincial centre and reported
+    produced: 已制证, with a Card in state 已制证未领取 under a serial of its own (a reprint gets a
+    new one, as a new card does)."""
+
+    def produce_issued(application: Application) -> Application:
+        operator = personas.centre_operator
+        centre = Unit.objects.get(code="360000901")
+        batch = batch_create(
+            actor=operator, centre=centre, acceptance_unit=application.acceptance_unit, size=1
+        )
+        batch_package(actor=operator, batch=batch)
+        made = Card.objects.filter(application_number=application.number or "").count()
+        line = FeedbackLine(
+            line=1,
+            batch=batch.number,
+            number=application.number or "",
+            result="produced",
+            card_serial=f"CS{application.pk:08d}{made:02d}",
+        )
+        report = feedback_apply(actor=operator, centre=centre, lines=[line], source="api")
+        assert len(report.applied) == 1, report.as_dict()
+        return Application.objects.get(pk=application.pk)
+
+    return produce_issued
+
+
+@pytest.fixture
 def produce(
-    household_reviewer: User, personas: Personas, centre_keys: dict[str, Path]
+    household_reviewer: User, produce_issued: Callable[[Application], Application]
 ) -> Callable[[Application], Application]:
-    """Issue an accepted application (household station 360102001), batch and package it at the
-    provincial centre and report it produced: 已制证, with its Card in state 已制证未领取."""
+    """Issue an accepted application at the household station (360102001), then produce it."""
 
     def produce(application: Application) -> Application:
         application = review_decide(
@@ -38,22 +65,7 @@ def produce(
             step=application.review_step,
             decision=Decision.ISSUE,
         )
-        operator = personas.centre_operator
-        centre = Unit.objects.get(code="360000901")
-        batch = batch_create(
-            actor=operator, centre=centre, acceptance_unit=application.acceptance_unit, size=1
-        )
-        batch_package(actor=operator, batch=batch)
-        line = FeedbackLine(
-            line=1,
-            batch=batch.number,
-            number=application.number or "",
-            result="produced",
-            card_serial=f"CS{application.pk:010d}",
-        )
-        report = feedback_apply(actor=operator, centre=centre, lines=[line], source="api")
-        assert len(report.applied) == 1, report.as_dict()
-        return Application.objects.get(pk=application.pk)
+        return produce_issued(application)
 
     return produce
 

@@ -22,6 +22,7 @@ from tongban.intake.rules import ApplicationType
 from tongban.intake.tests.test_api import NO_FINGERS, accept_by_api, b64
 from tongban.registry.calendar import post_verification_deadline
 from tongban.registry.models import Card, Person
+from tongban.review.services import Decision, review_decide
 from tongban.testing.factories import CardFactory, PersonFactory, UserFactory, station
 from tongban.testing.personas import Personas, api_client
 
@@ -311,7 +312,7 @@ def test_overdue_verifications_are_listed_apart(
 def test_postal_delivery_then_verification_at_the_household_police(
     personas: Personas,
     accept: Callable[..., Application],
-    produce: Callable[[Application], Application],
+    produce_issued: Callable[[Application], Application],
     outbox: list[notifications.Notification],
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
@@ -325,8 +326,6 @@ def test_postal_delivery_then_verification_at_the_household_police(
         postal_phone="13800138001",
         postal_address="江西省南昌市东湖区八一大道1号",
     )
-    from tongban.review.services import Decision, review_decide
-
     review_decide(actor=reviewer, application=application, step=1, decision=Decision.ISSUE)
     application = produce_issued(application)
     number = application.number or ""
@@ -364,32 +363,6 @@ def test_postal_delivery_then_verification_at_the_household_police(
     rows = api_client(household).get("/api/v1/verifications").json()["results"]
     assert [row["number"] for row in rows] == [number]
     assert verify(household, number, card_checked=True).json()["status"] == "verified"
-
-
-def produce_issued(application: Application) -> Application:
-    """produce() without the review step (for an application a test issued itself)."""
-    from django.db import transaction
-
-    from tongban.intake.services import application_transition, lock
-
-    with transaction.atomic():
-        application = lock(application)
-        application_transition(application, to=Status.IN_PRODUCTION, actor=None, action="batched")
-        application_transition(application, to=Status.PRODUCED, actor=None, action="produced")
-        Card.objects.create(
-            person_id=application.person_id,
-            application_number=application.number or "",
-            card_serial=f"CS{application.pk:010d}",
-            issuing_authority=application.issuing_authority,
-            valid_from=application.valid_from or timezone.localdate(),
-            valid_until=application.valid_until,
-            state=Card.State.PRODUCED,
-        )
-    return application
-
-
-# ---------------------------------------------------------------------------------------------
-# Receipt: county route, missing and damaged
 
 
 def test_county_route_quality_check_and_forward(
@@ -433,6 +406,7 @@ def test_missing_and_damaged_cards_go_back_to_reprint(
     produced: Application,
     accept: Callable[..., Application],
     produce: Callable[[Application], Application],
+    produce_issued: Callable[[Application], Application],
     outbox: list[notifications.Notification],
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
@@ -456,9 +430,7 @@ def test_missing_and_damaged_cards_go_back_to_reprint(
     }
     assert receive(distributor, shipment["id"]).status_code == 409  # signed for once
     # Reprinted and produced again, the card ships again.
-    from tongban.handover.tests.test_api import produce_issued as again
-
-    again(Application.objects.get(number=numbers[1]))
+    produce_issued(Application.objects.get(number=numbers[1]))
     (second_shipment,) = ship(personas, numbers[1])
     assert second_shipment["items"][0]["card_serial"]
 

@@ -18,6 +18,7 @@ from PIL import Image
 from tongban import notifications
 from tongban.core.errors import ServiceError
 from tongban.intake import rules
+from tongban.intake import selectors as intake_selectors
 from tongban.intake import services as intake_services
 from tongban.intake.models import Application, Fingerprint
 from tongban.production import selectors, services
@@ -233,6 +234,10 @@ def test_feedback_produced_recollect_and_reprint(personas, issue, centre_keys, s
         a.valid_until,
     )
     assert Application.objects.get(pk=b.pk).status == Status.RECOLLECT
+    # The acceptance station finds it in its 受理台账 (待重新采集) and on its home page count.
+    clerk = personas.nanchang_clerk
+    assert [row.pk for row in intake_selectors.counter_page(clerk, "recollect").rows] == [b.pk]
+    assert intake_selectors.counter_counts(clerk)["recollect"] == 1
     assert Application.objects.get(pk=c.pk).status == Status.ISSUED  # reprint: back in the queue
     batch.refresh_from_db()
     assert batch.state == Batch.State.CLOSED and batch.closed_at
