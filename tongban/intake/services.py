@@ -43,7 +43,7 @@ from tongban.intake.models import (
 )
 from tongban.notifications import Notification, notify
 from tongban.registry.calendar import review_deadline
-from tongban.registry.models import ApplicationReason, Ethnicity, Person, Sex, Unit, WantedPerson
+from tongban.registry.models import ApplicationReason, Card, Ethnicity, Person, Sex, Unit, WantedPerson
 
 Status = Application.Status
 
@@ -890,7 +890,19 @@ def _accept_locked(
     )
     application.fee_item, application.fee_amount = fee.item.value, fee.amount
     application.review_chain = review_chain_for(application.household_unit)
-    application_transition(application, to=Status.ACCEPTED, actor=actor, action="accepted", request=request)
+    # 补领: the card is reported lost with the application, and is invalid from now on.
+    lost = []
+    if application.application_type == rules.ApplicationType.REPLACEMENT:
+        lost = list(person.cards.filter(state=Card.State.ACTIVE).values_list("pk", flat=True))
+        Card.objects.filter(pk__in=lost).update(state=Card.State.LOST)
+    application_transition(
+        application,
+        to=Status.ACCEPTED,
+        actor=actor,
+        action="accepted",
+        detail={"cards_reported_lost": lost} if lost else None,
+        request=request,
+    )
     route_to_step(application, 1, arrived_at=now)
     step = application.review_chain[0]
     application_transition(

@@ -20,7 +20,7 @@ from tongban.biometrics.interfaces import Gallery
 from tongban.core.errors import ServiceError
 from tongban.intake import rules, selectors, services
 from tongban.intake.models import Application, ReviewChain
-from tongban.registry.models import CalendarDay, CalendarYear, Unit, WantedPerson
+from tongban.registry.models import CalendarDay, CalendarYear, Card, Unit, WantedPerson
 from tongban.testing.applications import NO_FINGERS
 from tongban.testing.factories import CardFactory, PersonFactory, UserFactory, station
 
@@ -416,3 +416,10 @@ def test_provisional_deadlines_are_recounted_once_the_year_is_entered(personas, 
     # Dec 30, 31, Jan 4, 5, 6 (1 January a holiday, 2–3 a weekend).
     assert (application.review_due, application.review_due_provisional) == (datetime.date(2027, 1, 6), False)
     assert application.events.filter(action="deadline_recounted").count() == 1
+
+
+def test_a_replacement_invalidates_the_lost_card_at_acceptance(personas, accept):
+    card = CardFactory.create()
+    accept(personas.nanchang_clerk, card.person, rules.ApplicationType.REPLACEMENT, "31")
+    card.refresh_from_db()
+    assert card.state == Card.State.LOST  # 挂失作废: not valid while the new one is made
