@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "tongban.audit",
     "tongban.registry",
+    "tongban.finance",
     "tongban.accounts",
     "tongban.biometrics",
     "tongban.portal",

@@ -12,24 +12,18 @@ from __future__ import annotations
 import datetime
 import io
 import re
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
-from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
@@ -43,6 +37,8 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
+
+from tongban.registry.pdf import barcode, pdf_font
 
 REGISTERED = "注册成功"
 NUMBER_PATTERN = re.compile(r"\d{22}")
@@ -175,51 +171,12 @@ RECEIPT_TITLE = "居民身份证领证回执"
 # The font
 
 
-class PdfFontMissing(ImproperlyConfigured):
-    """The configured TrueType font is not there; the forms cannot be printed without it."""
-
-
-_fonts: dict[Path, str] = {}
-_fonts_lock = threading.Lock()
-
-
-def pdf_font() -> str:
-    """The reportlab name of settings.PDF_FONT, registered once per process and font file.
-
-    Keyed by path, so a missing file is checked on every call until it is there (a test that
-    points PDF_FONT elsewhere sees the error whatever ran before it)."""
-    path = Path(settings.PDF_FONT)
-    name = _fonts.get(path)
-    if name is not None:
-        return name
-    with _fonts_lock:
-        if path in _fonts:
-            return _fonts[path]
-        if not path.is_file():
-            raise PdfFontMissing(
-                f"PDF font {path} not found: install the Debian package fonts-wqy-zenhei or point "
-                "the TONGBAN_PDF_FONT setting (settings.PDF_FONT) at a TrueType font with Chinese glyphs."
-            )
-        name = f"TongbanCJK{len(_fonts)}"
-        try:
-            # subfontIndex picks WenQuanYi Zen Hei out of the .ttc collection (a .ttf ignores it).
-            pdfmetrics.registerFont(TTFont(name, str(path), subfontIndex=0))
-        except Exception as exc:  # reportlab raises TTFError and plain errors alike
-            raise PdfFontMissing(
-                f"PDF font {path} cannot be read as a TrueType font ({exc}): install the Debian package "
-                "fonts-wqy-zenhei or fix the TONGBAN_PDF_FONT setting (settings.PDF_FONT)."
-            ) from exc
-        _fonts[path] = name
-        return name
-
-
 # ---------------------------------------------------------------------------------------------
 # Shared pieces
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 12 * mm
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
-BAR_WIDTH = 0.3 * mm  # X-dimension: 156 modules for 22 digits, about 47 mm of bars
 GRID = colors.black
 
 
@@ -260,11 +217,6 @@ def _date(value: datetime.date | None, *, missing: str = "") -> str:
 def _datetime(value: datetime.datetime) -> str:
     local = timezone.localtime(value)
     return f"{_date(local.date())} {local:%H:%M}"
-
-
-def barcode(number: str, *, height: float = 9 * mm) -> Code128:
-    """Code128 of the 受理号; 22 digits encode in code set C, two digits a symbol."""
-    return Code128(number, barWidth=BAR_WIDTH, barHeight=height, humanReadable=False)
 
 
 def _barcode_block(number: str, st: _Styles, *, height: float = 9 * mm) -> list[Flowable]:

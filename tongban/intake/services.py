@@ -30,6 +30,7 @@ from tongban.biometrics.services import group_photo_check, person_ref
 from tongban.core import idnumber
 from tongban.core.dates import age_on
 from tongban.core.errors import ServiceError
+from tongban.finance.services import fee_charge, fee_refund
 from tongban.intake import rules
 from tongban.intake.models import (
     IN_REVIEW_STATUSES,
@@ -889,6 +890,16 @@ def _accept_locked(
         application.application_type, application.reason_id, waived=application.fee_waived, table=fee_table()
     )
     application.fee_item, application.fee_amount = fee.item.value, fee.amount
+    fee_charge(
+        actor=actor,
+        unit=station,
+        person=person,
+        application_number=application.number,
+        item=fee.item.value,
+        amount=fee.amount,
+        waived=fee.waived,
+        waiver_evidence=application.fee_waiver_evidence,
+    )
     application.review_chain = review_chain_for(application.household_unit)
     # 补领: the card is reported lost with the application, and is invalid from now on.
     lost = []
@@ -959,6 +970,7 @@ def application_withdraw(
         application, to=Status.WITHDRAWN, actor=actor, action="withdrawn", note=reason, request=request
     )
     if application.number:
+        fee_refund(actor=actor, application_number=application.number, reason=f"撤销：{reason}")
         get_abis().delete(application_ref(application), Gallery.APPLICATIONS, actor=actor)
         notify(
             Notification(

@@ -14,6 +14,7 @@ from django.utils import timezone
 from tongban.accounts.models import User
 from tongban.core.dates import age_on
 from tongban.core.errors import ServiceError
+from tongban.finance.services import fee_refund
 from tongban.intake import rules
 from tongban.intake.models import IN_REVIEW_STATUSES, Application
 from tongban.intake.services import application_event, application_transition, lock, route_to_step
@@ -194,6 +195,8 @@ def review_decide(
             detail={"step": application.review_step},
             request=request,
         )
+        if application.number:
+            fee_refund(actor=actor, application_number=application.number, reason=f"不予签发：{reason}")
         notify(
             Notification(
                 "application.refused",

@@ -22,11 +22,12 @@ from tongban.intake.documents import (
     ApplicationDocument,
     FingerLine,
     Guardian,
-    PdfFontMissing,
     pledge_pdf,
     receipt_pdf,
     registration_form_pdf,
 )
+from tongban.registry import pdf
+from tongban.registry.pdf import PdfFontMissing
 
 CST = datetime.timezone(datetime.timedelta(hours=8))
 Render = Callable[[ApplicationDocument], bytes]
@@ -281,10 +282,10 @@ def test_the_chinese_font_is_embedded(render: Render) -> None:
 
 
 def test_the_font_is_registered_once() -> None:
-    name = documents.pdf_font()
-    registered = dict(documents._fonts)
+    name = pdf.pdf_font()
+    registered = dict(pdf._fonts)
     registration_form_pdf(adult())
-    assert documents.pdf_font() == name and documents._fonts == registered
+    assert pdf.pdf_font() == name and pdf._fonts == registered
 
 
 def test_a_missing_font_file_is_a_clear_error(tmp_path: Path) -> None:

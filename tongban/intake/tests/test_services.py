@@ -18,6 +18,7 @@ from tongban.audit.models import AuditEvent
 from tongban.biometrics.engine import get_abis
 from tongban.biometrics.interfaces import Gallery
 from tongban.core.errors import ServiceError
+from tongban.finance.models import Payment
 from tongban.intake import rules, selectors, services
 from tongban.intake.models import Application, ReviewChain
 from tongban.registry.models import CalendarDay, CalendarYear, Card, Unit, WantedPerson
@@ -400,6 +401,9 @@ def test_concurrent_acceptances_get_distinct_numbers(reference_data, standard_ph
     numbers = list(Application.objects.values_list("number", flat=True))
     assert len(numbers) == 100 and len(set(numbers)) == 100
     assert all(rules.is_acceptance_number(number or "") for number in numbers)
+    # Each acceptance charged its fee with a receipt number of its own (票据号).
+    receipts = list(Payment.objects.values_list("receipt_number", flat=True))
+    assert len(receipts) == 100 and len(set(receipts)) == 100
 
 
 def test_provisional_deadlines_are_recounted_once_the_year_is_entered(personas, accept, monkeypatch):

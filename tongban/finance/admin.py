@@ -1,0 +1,36 @@
+"""Fees and refunds are read here, never changed or deleted: they change only through the
+finance services, and a refund is a row of its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from tongban.finance.models import Payment, Refund
+from tongban.registry.admin import RoleAdmin
+
+
+class ReadOnlyAdmin(RoleAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ("receipt_number", "application_number", "unit", "item", "amount", "waived", "charged_at")
+    search_fields = ("receipt_number", "application_number")
+    list_filter = ("item", "waived")
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ("payment", "amount", "reason", "refunded_at")
+    search_fields = ("payment__receipt_number", "payment__application_number")
