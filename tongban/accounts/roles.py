@@ -47,6 +47,7 @@ ROLE_LABELS: dict[Role, str] = {
 # application.accept / .withdraw: the counter (受理) of a station; review.decide: 审核签发.
 # production.*: a centre's queue, batches, packages and feedback (only what production needs);
 # shipment.create / .receive / .view: 分发; handover.perform, verification.perform: 核验发放.
+# finance.view / finance.remit: takings, remittance to the treasury and settlement of the subtree.
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.CLERK: frozenset(
         {
@@ -93,7 +94,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.SUPERVISOR: frozenset(
         {"person.browse", "person.view", "watchlist.view", "unit.view", "application.view", "shipment.view"}
     ),
-    Role.FINANCE: frozenset({"unit.view"}),
+    Role.FINANCE: frozenset({"unit.view", "finance.view", "finance.remit"}),
     Role.CIVIL_AFFAIRS: frozenset({"unit.view"}),
     Role.CAMPAIGN_MANAGER: frozenset({"person.browse", "unit.view"}),
     Role.AUDITOR: frozenset({"audit.view", "unit.view"}),

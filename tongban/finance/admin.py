@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from tongban.finance.models import Payment, Refund
+from tongban.finance.models import Payment, Refund, Remittance, SettlementRate
 from tongban.registry.admin import RoleAdmin
 
 
@@ -34,3 +34,14 @@ class PaymentAdmin(ReadOnlyAdmin):
 class RefundAdmin(ReadOnlyAdmin):
     list_display = ("payment", "amount", "reason", "refunded_at")
     search_fields = ("payment__receipt_number", "payment__application_number")
+
+
+@admin.register(Remittance)
+class RemittanceAdmin(ReadOnlyAdmin):
+    list_display = ("day", "unit", "amount", "payments", "refunds", "treasury_reference", "remitted_at")
+    search_fields = ("treasury_reference", "unit__code")
+
+
+@admin.register(SettlementRate)
+class SettlementRateAdmin(ReadOnlyAdmin):
+    list_display = ("effective_from", "amount", "central", "provincial")

@@ -39,6 +39,8 @@ class Payment(models.Model):
     waived = models.BooleanField("减免", default=False)
     waiver_evidence = models.CharField("减免依据", max_length=200, blank=True)
     receipt_number = models.CharField("票据号", max_length=19, unique=True)
+    # Set when a free application is withdrawn or refused: no card, nothing to settle for it.
+    voided_at = models.DateTimeField("作废时间", null=True, blank=True)
     charged_at = models.DateTimeField("收费时间")
     charged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="收费人"
@@ -80,3 +82,54 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payment.receipt_number} -{self.amount}"
+
+
+class Remittance(models.Model):
+    """收支两条线: the takings of one station's day, paid over to the treasury (缴库). The amount
+    is computed from the payments and refunds of that day by `remittance_record`, never typed;
+    one row per station and day."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", verbose_name="派出所")
+    day = models.DateField("收费日期")
+    amount = models.DecimalField("缴库金额", max_digits=10, decimal_places=2)
+    payments = models.PositiveIntegerField("收费笔数")
+    refunds = models.PositiveIntegerField("退费笔数", default=0)
+    treasury_reference = models.CharField("缴款书号", max_length=60)
+    remitted_at = models.DateTimeField("登记时间")
+    remitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="经办人"
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "缴库记录"
+        ordering = ["-day", "unit"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "day"], name="one_remittance_per_unit_day"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="remittance_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.day} {self.amount}"
+
+
+class SettlementRate(models.Model):
+    """首次申领免费证件的结算标准: yuan per free first card, split central / provincial, in force
+    from `effective_from` until the next row's date. Seeded with 2018-04-01 → 17 = 13 + 4."""
+
+    effective_from = models.DateField("起始日期", unique=True)
+    amount = models.DecimalField("每证结算金额", max_digits=8, decimal_places=2)
+    central = models.DecimalField("中央财政", max_digits=8, decimal_places=2)
+    provincial = models.DecimalField("省级财政", max_digits=8, decimal_places=2)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "免费证件结算标准"
+        ordering = ["effective_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount=models.F("central") + models.F("provincial")),
+                name="settlement_rate_parts_add_up",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.effective_from} {self.amount}"
