@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from tongban.handover.selectors import ready_page, verification_counts
+from tongban.handover.selectors import ready, verification_counts
 from tongban.intake.selectors import counter_counts
 from tongban.production.selectors import queue_counts
 from tongban.registry.access import as_viewer
@@ -32,7 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
         production = sum(row.count for row in queue_counts(viewer.unit))
     handover = None
     if viewer.can("handover.perform"):
-        handover = {"ready": len(ready_page(viewer, limit=200).rows), **verification_counts(viewer)}
+        handover = {"ready": ready(viewer).count(), **verification_counts(viewer)}
     # Those who can enter the holiday table are told when deadlines ahead count weekends only.
     calendar_missing = missing_calendar_years(timezone.localdate()) if viewer.can("reference.manage") else []
     return render(

@@ -57,34 +57,6 @@ class ShipmentItemSerializer(serializers.ModelSerializer[ShipmentItem]):
         ]
 
 
-class ShipmentSerializer(serializers.ModelSerializer[Shipment]):
-    method_label = serializers.CharField(source="get_method_display")
-    state_label = serializers.CharField(source="get_state_display")
-    origin = UnitRefSerializer()
-    destination = UnitRefSerializer(allow_null=True)
-    items = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Shipment
-        fields = [
-            "id",
-            "method",
-            "method_label",
-            "state",
-            "state_label",
-            "origin",
-            "destination",
-            "created_at",
-            "received_at",
-            "note",
-            "items",
-        ]
-
-    @extend_schema_field(ShipmentItemSerializer(many=True))
-    def get_items(self, shipment: Shipment) -> list[Any]:
-        return list(ShipmentItemSerializer(selectors.shipment_items(shipment), many=True).data)
-
-
 class ShipmentRowSerializer(serializers.ModelSerializer[Shipment]):
     method_label = serializers.CharField(source="get_method_display")
     state_label = serializers.CharField(source="get_state_display")
@@ -103,6 +75,17 @@ class ShipmentRowSerializer(serializers.ModelSerializer[Shipment]):
             "destination",
             "created_at",
         ]
+
+
+class ShipmentSerializer(ShipmentRowSerializer):
+    items = serializers.SerializerMethodField()
+
+    class Meta(ShipmentRowSerializer.Meta):
+        fields = [*ShipmentRowSerializer.Meta.fields, "received_at", "note", "items"]
+
+    @extend_schema_field(ShipmentItemSerializer(many=True))
+    def get_items(self, shipment: Shipment) -> list[Any]:
+        return list(ShipmentItemSerializer(selectors.shipment_items(shipment), many=True).data)
 
 
 class ReadyRowSerializer(serializers.ModelSerializer[Application]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -24,12 +24,6 @@ PAGE = 50
 class Page(Generic[Row]):
     rows: list[Row]
     next_after: str | None
-
-
-def _subtree(viewer: Viewer) -> Any:
-    if viewer.unit is None:
-        return Unit.objects.none().values("pk")
-    return Unit.objects.subtree(viewer.unit).values("pk")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -58,9 +52,11 @@ def shipments_page(
     outgoing: sent from it."""
     shipments = shipments_visible(viewer)
     if view == "incoming":
-        shipments = shipments.filter(destination__in=_subtree(viewer), state=Shipment.State.IN_TRANSIT)
+        shipments = shipments.filter(
+            destination__in=Unit.objects.subtree_ids(viewer.unit), state=Shipment.State.IN_TRANSIT
+        )
     elif view == "outgoing":
-        shipments = shipments.filter(origin__in=_subtree(viewer))
+        shipments = shipments.filter(origin__in=Unit.objects.subtree_ids(viewer.unit))
     if after is not None:
         shipments = shipments.filter(pk__lt=after)
     rows = list(shipments.order_by("-pk")[: limit + 1])
@@ -103,13 +99,18 @@ def forward_queue(viewer: Viewer) -> list[ShipmentItem]:
 # Handover and verification
 
 
-def ready_page(viewer: Viewer, *, after: int | None = None, limit: int = PAGE) -> Page[Application]:
-    """待领取: cards received at the viewer's acceptance units, oldest first."""
+def ready(viewer: Viewer) -> QuerySet[Application]:
+    """待领取: cards received at the viewer's acceptance units."""
     if not viewer.can("handover.perform") or viewer.unit is None:
-        return Page([], None)
-    applications = Application.objects.filter(
-        status=Application.Status.AT_SITE, acceptance_unit__in=_subtree(viewer)
-    ).select_related("acceptance_unit")
+        return Application.objects.none()
+    return Application.objects.filter(
+        status=Application.Status.AT_SITE, acceptance_unit__in=Unit.objects.subtree_ids(viewer.unit)
+    )
+
+
+def ready_page(viewer: Viewer, *, after: int | None = None, limit: int = PAGE) -> Page[Application]:
+    """待领取, oldest first (keyset on the primary key)."""
+    applications = ready(viewer).select_related("acceptance_unit")
     if after is not None:
         applications = applications.filter(pk__gt=after)
     rows = list(applications.order_by("pk")[: limit + 1])
@@ -138,7 +139,7 @@ def verifications_visible(viewer: Viewer) -> QuerySet[Verification]:
     )
     if viewer.unit.kind == Unit.Kind.PROVINCE:
         return verifications
-    units = _subtree(viewer)
+    units = Unit.objects.subtree_ids(viewer.unit)
     return verifications.filter(
         Q(application__acceptance_unit__in=units) | Q(application__household_unit__in=units)
     )

@@ -80,7 +80,9 @@ COUNTER_VIEWS: dict[str, tuple[str, ...]] = {
 
 def counter_page(viewer: Viewer, view: str, *, after: int | None = None, limit: int = 50) -> Page:
     """A station's own applications by state, newest first (keyset on the primary key)."""
-    applications = applications_visible(viewer).filter(acceptance_unit__in=_subtree_ids(viewer))
+    applications = applications_visible(viewer).filter(
+        acceptance_unit__in=Unit.objects.subtree_ids(viewer.unit)
+    )
     if view == "refused_unnotified":
         applications = applications.filter(status=Application.Status.REJECTED, refusal_notified_at=None)
     elif view in COUNTER_VIEWS:
@@ -91,16 +93,10 @@ def counter_page(viewer: Viewer, view: str, *, after: int | None = None, limit: 
     return Page(rows[:limit], rows[limit - 1].pk if len(rows) > limit else None)
 
 
-def _subtree_ids(viewer: Viewer) -> Any:
-    if viewer.unit is None:
-        return Unit.objects.none().values("pk")
-    return Unit.objects.subtree(viewer.unit).values("pk")
-
-
 def counter_counts(viewer: Viewer) -> dict[str, int]:
     """What waits at a station's counter: drafts, items in review, refusals to tell applicants,
     photos to take again after a quality failure at the centre."""
-    own = applications_visible(viewer).filter(acceptance_unit__in=_subtree_ids(viewer))
+    own = applications_visible(viewer).filter(acceptance_unit__in=Unit.objects.subtree_ids(viewer.unit))
     return {
         "draft": own.filter(status=Application.Status.DRAFT).count(),
         "in_review": own.filter(status__in=COUNTER_VIEWS["in_review"]).count(),

@@ -517,6 +517,12 @@ def photo_prepare(image: bytes, *, person_id: int, own_ref: str | None = None) -
     return PreparedPhoto(candidate, summary, messages, conformed, template, hits)
 
 
+def _prepare_for(application: Application, image: bytes | None) -> PreparedPhoto:
+    if image is None:
+        raise ValueError("a photo service needs an image or a prepared photo")
+    return photo_prepare(image, person_id=application.person_id, own_ref=application_ref(application))
+
+
 def application_photo_attach(
     *,
     actor: User,
@@ -531,10 +537,7 @@ def application_photo_attach(
     _require_own_counter(actor, application)
     if application.status != Status.DRAFT:
         raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
-    if prepared is None:
-        if image is None:
-            raise ValueError("application_photo_attach needs an image or a prepared photo")
-        prepared = photo_prepare(image, person_id=application.person_id, own_ref=application_ref(application))
+    prepared = prepared or _prepare_for(application, image)
     with transaction.atomic():
         application = lock(application)
         if application.status != Status.DRAFT:
@@ -1055,10 +1058,7 @@ def application_photo_recollect(
     _require_own_counter(actor, application)
     if application.status != Status.RECOLLECT:
         raise ServiceError("not_recollect", "只有待重新采集的申领可以重新采集相片。", status=409)
-    if prepared is None:
-        if image is None:
-            raise ValueError("application_photo_recollect needs an image or a prepared photo")
-        prepared = photo_prepare(image, person_id=application.person_id, own_ref=application_ref(application))
+    prepared = prepared or _prepare_for(application, image)
     with transaction.atomic():
         application = lock(application)
         if application.status != Status.RECOLLECT:

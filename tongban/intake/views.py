@@ -165,7 +165,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _draft(request: HttpRequest, pk: int) -> tuple[User, Application]:
+def _application(request: HttpRequest, pk: int) -> tuple[User, Application]:
     user = _user(request)
     return user, selectors.application_get(user, pk)
 
@@ -177,7 +177,7 @@ def _back(pk: int, anchor: str = "") -> HttpResponse:
 @login_required
 @require_POST
 def save_details(request: HttpRequest, pk: int) -> HttpResponse:
-    user, application = _draft(request, pk)
+    user, application = _application(request, pk)
     checklist = services.checklist_for(application)
     form = DetailsForm(request.POST, material_choices=material_choices(checklist))
     if form.is_valid():
@@ -210,7 +210,7 @@ def _upload(request: HttpRequest) -> bytes | None:
 @login_required
 @require_POST
 def upload_photo(request: HttpRequest, pk: int) -> HttpResponse:
-    user, application = _draft(request, pk)
+    user, application = _application(request, pk)
     image = _upload(request)
     if image is None:
         messages.error(request, "请选择不超过 10 MB 的 JPEG 相片文件。")
@@ -234,7 +234,7 @@ def upload_photo(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def upload_guardian_photo(request: HttpRequest, pk: int) -> HttpResponse:
-    user, application = _draft(request, pk)
+    user, application = _application(request, pk)
     image = _upload(request)
     if image is None:
         messages.error(request, "请选择不超过 10 MB 的相片文件。")
@@ -256,7 +256,7 @@ def upload_guardian_photo(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def record_finger(request: HttpRequest, pk: int) -> HttpResponse:
-    user, application = _draft(request, pk)
+    user, application = _application(request, pk)
     form = FingerForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, "请选择指位和采集结果。")
@@ -289,7 +289,7 @@ def record_finger(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def reset_fingers(request: HttpRequest, pk: int) -> HttpResponse:
-    user, application = _draft(request, pk)
+    user, application = _application(request, pk)
     try:
         services.application_fingers_record(
             actor=user, application=application, captures=[], replace=True, request=request
@@ -302,7 +302,7 @@ def reset_fingers(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def accept(request: HttpRequest, pk: int) -> HttpResponse:
-    user, application = _draft(request, pk)
+    user, application = _application(request, pk)
     try:
         application = services.application_accept(actor=user, application=application, request=request)
     except ServiceError as error:
@@ -319,7 +319,7 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
-    user, application = _draft(request, pk)
+    user, application = _application(request, pk)
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, "请填写撤销原因。")
@@ -338,7 +338,7 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def refusal_notified(request: HttpRequest, pk: int) -> HttpResponse:
-    user, application = _draft(request, pk)
+    user, application = _application(request, pk)
     try:
         services.application_refusal_notified(
             actor=user, application=application, note=request.POST.get("note", ""), request=request

@@ -107,6 +107,11 @@ class UnitQuerySet(models.QuerySet["Unit"]):
     def subtree(self, unit: Unit) -> UnitQuerySet:
         return self.filter(path__startswith=unit.path)
 
+    def subtree_ids(self, unit: Unit | None) -> models.QuerySet[Unit, int]:
+        """The primary keys of `unit`'s subtree (none without a unit), for `…__in=` filters."""
+        units = self.subtree(unit) if unit is not None else self.none()
+        return units.values_list("pk", flat=True)
+
     def visible_to(self, viewer: Viewer, action: str = "unit.view") -> UnitQuerySet:
         if not viewer.can(action) or viewer.unit is None:
             return self.none()

@@ -195,25 +195,27 @@ def face_candidates(application: Application) -> list[FaceCandidate]:
     return found
 
 
-def review_file(viewer: Viewer, pk: int) -> ReviewFile:
-    """The application with everything the reviewer checks; 404 outside the viewer's queues."""
-    application = (
-        queue_base(viewer)
-        .select_related(
-            "reason", "sex", "ethnicity", "acceptance_unit", "household_unit", "review_unit", "assignee"
-        )
-        .filter(pk=pk)
-        .first()
-    )
-    if application is None:
+def review_application(viewer: Viewer, pk: int) -> Application:
+    """An application a reviewer may open: in a queue of their subtree, or registered or accepted
+    there (its history after the decision); 404 for everybody else."""
+    application = None
+    if viewer.can("review.decide"):
         application = (
             Application.objects.visible_to(viewer)
+            .select_related(
+                "reason", "sex", "ethnicity", "acceptance_unit", "household_unit", "review_unit", "assignee"
+            )
             .filter(pk=pk)
-            .select_related("reason", "sex", "ethnicity", "acceptance_unit", "household_unit", "review_unit")
             .first()
         )
-    if application is None or not viewer.can("review.decide"):
+    if application is None:
         raise Http404("未找到该事项")
+    return application
+
+
+def review_file(viewer: Viewer, pk: int) -> ReviewFile:
+    """The application with everything the reviewer checks."""
+    application = review_application(viewer, pk)
     person = Person.objects.select_related("sex", "ethnicity", "registration_unit").get(
         pk=application.person_id
     )

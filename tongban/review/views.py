@@ -72,7 +72,7 @@ def item(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _item(request: HttpRequest, pk: int) -> tuple[User, Application]:
     user = _reviewer(request)
-    return user, selectors.review_file(user, pk).application
+    return user, selectors.review_application(user, pk)
 
 
 @login_required
