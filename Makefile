@@ -26,12 +26,14 @@ typecheck: $(STAMP)
 
 install: $(STAMP)
 
-# Reinstall whenever the dependency list changes.
-$(STAMP): pyproject.toml
+# Reinstall whenever a dependency list changes. npm installs the front-end packages served as
+# static files (ECharts) exactly as package-lock.json pins them.
+$(STAMP): pyproject.toml package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules

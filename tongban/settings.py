@@ -155,7 +155,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TONGBAN_UPLOAD_MAX_BYTES", 12 * 1024 * 10
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Front-end packages come from npm (package.json, installed by `make install` into node_modules/)
+# and are served from here: never from a CDN.
+NODE_MODULES_DIR = BASE_DIR.parent / "node_modules"
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/echarts", NODE_MODULES_DIR / "echarts" / "dist")]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

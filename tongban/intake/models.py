@@ -223,6 +223,8 @@ class Application(models.Model):
     refusal_reason = models.CharField("不予签发原因", max_length=500, blank=True)
     refusal_notified_at = models.DateTimeField("已告知申请人", null=True, blank=True)
     closed_at = models.DateTimeField("办结时间", null=True, blank=True)
+    # When the last 办理记录 entry was written: stuck items are those quiet for too long.
+    last_event_at = models.DateTimeField("最近办理时间", null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ApplicationQuerySet.as_manager()
@@ -235,6 +237,7 @@ class Application(models.Model):
             models.Index(fields=["household_unit", "status"], name="intake_household_idx"),
             models.Index(fields=["person", "status"], name="intake_person_idx"),
             models.Index(fields=["region_code"], name="intake_region_idx"),
+            models.Index(fields=["status", "last_event_at"], name="intake_quiet_idx"),
         ]
         verbose_name = verbose_name_plural = "申领"
 

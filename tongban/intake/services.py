@@ -160,6 +160,8 @@ def application_event(
         note=note,
         detail=detail or {},
     )
+    application.last_event_at = event.at
+    Application.objects.filter(pk=application.pk).update(last_event_at=event.at)
     record(
         actor=actor,
         action=f"application.{action}",
