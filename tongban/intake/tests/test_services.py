@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image
 
@@ -295,6 +295,18 @@ def test_acceptance_number_routing_and_gallery(personas, accept):
     assert AuditEvent.objects.filter(action="application.accepted", object_id=str(application.pk)).exists()
     second = accept(personas.ganzhou_clerk, PersonFactory.create())
     assert second.number.endswith("00002")
+
+
+def test_every_history_entry_moves_last_event_at(personas, accept):
+    """Supervision finds stuck items by the time of the latest 办理记录 entry."""
+    application = accept(personas.ganzhou_clerk, PersonFactory.create())
+    latest = application.events.latest("pk")
+    application.refresh_from_db()
+    assert application.last_event_at == latest.at
+    with transaction.atomic():
+        services.application_event(application, actor=personas.ganzhou_clerk, action="note", note="电话联系")
+    application.refresh_from_db()
+    assert application.last_event_at == application.events.latest("pk").at > latest.at
 
 
 def test_deadline_counts_working_days_across_national_day(personas, accept, monkeypatch):
