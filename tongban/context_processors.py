@@ -21,5 +21,10 @@ def navigation(request: HttpRequest) -> dict[str, dict[str, bool]]:
             "production": can("production.view"),
             "shipments": can("shipment.view") or can("shipment.create"),
             "handover": can("handover.perform") or can("verification.perform"),
+            "campaigns": can("campaign.view"),
+            "finance": can("finance.view"),
+            "liaisons": can("unit.view"),
+            "supervision": can("supervision.view"),
+            "dataquality": can("dataquality.view"),
         }
     }

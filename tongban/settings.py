@@ -70,6 +70,9 @@ INSTALLED_APPS = [
     "tongban.review",
     "tongban.production",
     "tongban.handover",
+    "tongban.supervision",
+    "tongban.campaigns",
+    "tongban.dataquality",
     "tongban.demo",
 ]
 
@@ -87,6 +90,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "tongban.urls"
+# A covering index (INCLUDE) serves the dashboards on PostgreSQL; SQLite keeps the plain index,
+# which is all the embedded case needs.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
 WSGI_APPLICATION = "tongban.wsgi.application"
 
 TEMPLATES = [
@@ -226,6 +232,21 @@ DEADLINES = {
     # The collection date printed on the 领证回执: review, production and delivery together.
     "EXPECTED_READY_DAYS": env_int("TONGBAN_EXPECTED_READY_DAYS", 20),
 }
+
+# Supervision (督导): an unfinished application with no 办理记录 entry for more than this many
+# working days is a stuck item (滞留件).
+STUCK_WORKDAYS = env_int("TONGBAN_STUCK_WORKDAYS", 5)
+
+# Data clean-up (tongban.dataquality): key ranges the 错号 scan reads at once on PostgreSQL, one
+# connection each (about the number of cores the database may use).
+DATAQUALITY_SCAN_WORKERS = env_int("TONGBAN_DATAQUALITY_SCAN_WORKERS", 2)
+# People aged 100 or more with no card issued and no application for this many years are listed
+# for a check (户口核对: 应销未销).
+DATAQUALITY_INACTIVE_YEARS = env_int("TONGBAN_DATAQUALITY_INACTIVE_YEARS", 10)
+
+# Campaigns (集中换发): the completion forecast assumes the pace of handovers over this many
+# working days before today.
+CAMPAIGN_PACE_WORKDAYS = env_int("TONGBAN_CAMPAIGN_PACE_WORKDAYS", 14)
 
 # Counter rules (tongban/intake/rules.py): which day's age fixes the validity period
 # ("acceptance" or "issue"), and the fee table in yuan as a JSON object overriding the defaults.

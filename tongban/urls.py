@@ -5,11 +5,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tongban import views
 from tongban.accounts.api import TokenView
+from tongban.accounts.liaison_api import LiaisonsView, UnitLiaisonsView
+from tongban.campaigns import api as campaigns_api
+from tongban.finance import api as finance_api
 from tongban.handover import api as handover_api
 from tongban.intake import api as intake_api
 from tongban.production import api as production_api
 from tongban.registry import api as registry_api
 from tongban.review import api as review_api
+from tongban.supervision import api as supervision_api
 
 api_v1 = [
     path("auth/token", TokenView.as_view(), name="token"),
@@ -48,6 +52,28 @@ api_v1 = [
     path("applications/<str:number>/handover", handover_api.HandoverView.as_view(), name="handover"),
     path("applications/<str:number>/verification", handover_api.VerifyView.as_view(), name="verification"),
     path("verifications", handover_api.VerificationsView.as_view(), name="verifications"),
+    path("supervision/dashboard", supervision_api.DashboardView.as_view(), name="supervision_dashboard"),
+    path("supervision/stuck", supervision_api.StuckView.as_view(), name="supervision_stuck"),
+    path("supervision/stuck/<str:number>/urge", supervision_api.UrgeView.as_view(), name="supervision_urge"),
+    path("liaisons", LiaisonsView.as_view(), name="liaisons"),
+    path("liaisons/<str:code>", UnitLiaisonsView.as_view(), name="unit_liaisons"),
+    path("finance/payments", finance_api.PaymentsView.as_view(), name="finance_payments"),
+    path("finance/unremitted", finance_api.UnremittedView.as_view(), name="finance_unremitted"),
+    path("finance/remittances", finance_api.RemittancesView.as_view(), name="finance_remittances"),
+    path("finance/settlement", finance_api.SettlementView.as_view(), name="finance_settlement"),
+    path(
+        "finance/settlement/lines", finance_api.SettlementLinesView.as_view(), name="finance_settlement_lines"
+    ),
+    path("finance/receipts/<str:receipt_number>", finance_api.ReceiptView.as_view(), name="finance_receipt"),
+    path("campaigns", campaigns_api.CampaignsView.as_view(), name="campaigns"),
+    path("campaigns/<int:pk>", campaigns_api.CampaignDetailView.as_view(), name="campaign_detail"),
+    path("campaigns/<int:pk>/progress", campaigns_api.ProgressView.as_view(), name="campaign_progress"),
+    path("campaigns/<int:pk>/reports", campaigns_api.ReportsView.as_view(), name="campaign_reports"),
+    path(
+        "campaigns/<int:pk>/reports/<int:report_pk>/sign",
+        campaigns_api.ReportSignView.as_view(),
+        name="campaign_report_sign",
+    ),
 ]
 
 urlpatterns = [
@@ -60,6 +86,11 @@ urlpatterns = [
     path("review/", include("tongban.review.urls")),
     path("production/", include("tongban.production.urls")),
     path("handover/", include("tongban.handover.urls")),
+    path("campaigns/", include("tongban.campaigns.urls")),
+    path("supervision/", include("tongban.supervision.urls")),
+    path("dataquality/", include("tongban.dataquality.urls")),
+    path("finance/", include("tongban.finance.urls")),
+    path("liaisons/", include("tongban.accounts.liaison_urls")),
     # The admin signs in through the same audited login (and second factor) as everyone else.
     path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
     path("admin/", admin.site.urls),

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from tongban.finance.selectors import unremitted_total
 from tongban.handover.selectors import ready, verification_counts
 from tongban.intake.selectors import counter_counts
 from tongban.production.selectors import queue_counts
@@ -15,6 +16,7 @@ from tongban.registry.calendar import missing_calendar_years
 from tongban.registry.forms import LookupForm
 from tongban.registry.models import Person, Unit
 from tongban.review.selectors import review_queue
+from tongban.supervision.selectors import home_counts as supervision_counts
 
 
 @login_required
@@ -33,6 +35,9 @@ def home(request: HttpRequest) -> HttpResponse:
     handover = None
     if viewer.can("handover.perform"):
         handover = {"ready": ready(viewer).count(), **verification_counts(viewer)}
+    # A finance officer starts from what the subtree has not paid over to the treasury yet.
+    unremitted = unremitted_total(viewer)
+    supervision = supervision_counts(viewer) if viewer.can("supervision.view") else None
     # Those who can enter the holiday table are told when deadlines ahead count weekends only.
     calendar_missing = missing_calendar_years(timezone.localdate()) if viewer.can("reference.manage") else []
     return render(
@@ -46,5 +51,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "queue": queue,
             "production": production,
             "handover": handover,
+            "supervision": supervision,
+            "unremitted": unremitted,
         },
     )

@@ -47,4 +47,7 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
-__all__ = ["Role", "User"]
+# The liaison directory lives in its own module; imported here so Django finds the model.
+from tongban.accounts.liaison_models import Liaison  # noqa: E402
+
+__all__ = ["Liaison", "Role", "User"]

@@ -48,6 +48,14 @@ ROLE_LABELS: dict[Role, str] = {
 # production.*: a centre's queue, batches, packages and feedback (only what production needs);
 # shipment.create / .receive / .view: 分发; handover.perform, verification.perform: 核验发放.
 # finance.view / finance.remit: takings, remittance to the treasury and settlement of the subtree.
+# liaison.manage: keep the own unit's 联络人 (cross-region liaisons) up to date; every holder of
+#   unit.view reads the province's liaison directory.
+# campaign.view: campaigns (集中换发) covering the own unit; campaign.manage: create, configure,
+#   close, generate reports; campaign.duty: update duty tasks of the own subtree;
+#   campaign.report: sign off the own station's periodic report (定期上报).
+# supervision.view: the dashboards (督导) of the own subtree; supervision.act: 督办 a stuck item.
+# dataquality.view / .decide: the clean-up work list (重号/错号 cases) of the own subtree; decide a case;
+#   dataquality.request / .approve: file a correction (变更更正) / approve one (county bureau and above).
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.CLERK: frozenset(
         {
@@ -62,6 +70,8 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "shipment.receive",
             "handover.perform",
             "verification.perform",
+            "campaign.view",
+            "campaign.report",
         }
     ),
     Role.REVIEWER: frozenset(
@@ -73,6 +83,8 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "unit.view",
             "application.view",
             "review.decide",
+            "dataquality.view",
+            "dataquality.request",
         }
     ),
     Role.CENTRE_OPERATOR: frozenset(
@@ -92,14 +104,41 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
         }
     ),
     Role.SUPERVISOR: frozenset(
-        {"person.browse", "person.view", "watchlist.view", "unit.view", "application.view", "shipment.view"}
+        {
+            "person.browse",
+            "person.view",
+            "watchlist.view",
+            "unit.view",
+            "application.view",
+            "shipment.view",
+            "supervision.view",
+            "supervision.act",
+            "dataquality.view",
+            "dataquality.decide",
+            "dataquality.request",
+            "dataquality.approve",
+            "liaison.manage",
+            "campaign.view",
+            "campaign.duty",
+        }
     ),
     Role.FINANCE: frozenset({"unit.view", "finance.view", "finance.remit"}),
     Role.CIVIL_AFFAIRS: frozenset({"unit.view"}),
-    Role.CAMPAIGN_MANAGER: frozenset({"person.browse", "unit.view"}),
+    Role.CAMPAIGN_MANAGER: frozenset(
+        {"person.browse", "unit.view", "campaign.view", "campaign.manage", "campaign.duty"}
+    ),
     Role.AUDITOR: frozenset({"audit.view", "unit.view"}),
     Role.ADMIN: frozenset(
-        {"person.browse", "person.view", "unit.view", "unit.manage", "reference.manage", "user.manage"}
+        {
+            "person.browse",
+            "person.view",
+            "unit.view",
+            "unit.manage",
+            "reference.manage",
+            "user.manage",
+            "liaison.manage",
+            "dataquality.view",
+        }
     ),
 }
 

@@ -23,14 +23,19 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.utils import timezone
 from django_otp import devices_for_user
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from tongban.accounts.liaison_demo import liaisons_seed_demo
 from tongban.accounts.models import User
 from tongban.accounts.roles import Role
 from tongban.audit.services import record
+from tongban.campaigns.demo import seed_campaign
 from tongban.core import idnumber, regions
 from tongban.core.dates import add_years, age_on
+from tongban.demo.history import generate_history
+from tongban.intake.models import Application
 from tongban.intake.rules import validity_period
 from tongban.registry.models import Card, FloatingRegistration, Person, Unit, WantedPerson
 from tongban.registry.services import units_load_province
@@ -39,6 +44,7 @@ PROVINCE_CODE = "36"  # 江西省
 STATIONS_PER_COUNTY = 2
 DEFAULT_PEOPLE = 20_000
 DEFAULT_SEED = 2026
+DEMO_APPLICATIONS = 3000  # generated application history (tongban/demo/history.py)
 
 DEMO_PASSWORD = "Tongban@2026"  # noqa: S105 - documented shared password of the demo accounts
 # RFC 6238's test secret "12345678901234567890", so testers can compute codes with any tool.
@@ -90,7 +96,12 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("centre_operator", Role.CENTRE_OPERATOR, "360000901", "张", "伟"),
     DemoUser("distributor", Role.DISTRIBUTOR, "360102001", "刘", "芳"),
     DemoUser("supervisor", Role.SUPERVISOR, "3601", "陈", "志强"),
+    # Supervisors of the other levels: each dashboard shows its own subtree only.
+    DemoUser("supervisor_province", Role.SUPERVISOR, "36", "孙", "立新"),
+    DemoUser("supervisor_donghu", Role.SUPERVISOR, "360102", "郑", "海涛"),
     DemoUser("finance", Role.FINANCE, "360102", "杨", "丽"),
+    # The provincial finance office settles the free first cards of every city and county.
+    DemoUser("finance_province", Role.FINANCE, "36", "何", "晓红"),
     DemoUser("civil_affairs", Role.CIVIL_AFFAIRS, "3601", "黄", "敏"),
     DemoUser("campaign_manager", Role.CAMPAIGN_MANAGER, "3601", "赵", "刚"),
     DemoUser("auditor", Role.AUDITOR, "36", "吴", "静"),
@@ -769,7 +780,9 @@ def _write(data: DemoData, stations: Sequence[StationInfo]) -> dict[str, int]:
 
 
 @transaction.atomic
-def seed_demo(*, people: int, seed: int, today: datetime.date | None = None) -> dict[str, int]:
+def seed_demo(
+    *, people: int, seed: int, today: datetime.date | None = None, applications: int = 0
+) -> dict[str, int]:
     """Load Jiangxi's units, the demo accounts and (into an empty register) `people` synthetic
     people with cards, wanted-list entries and floating registrations. Returns what was created.
 
@@ -786,6 +799,7 @@ def seed_demo(*, people: int, seed: int, today: datetime.date | None = None) -> 
     counts = {
         "units": units.created,
         "users": _seed_users(),
+        "liaisons": liaisons_seed_demo(),
         "people": 0,
         "cards": 0,
         "wanted": 0,
@@ -794,5 +808,11 @@ def seed_demo(*, people: int, seed: int, today: datetime.date | None = None) -> 
     if not Person.objects.exists():
         stations = province_stations()
         counts.update(_write(generate(seed, stations, people, today), stations))
+    # 申领历史 for the dashboards (督导): applications of the last 90 days at real dates, once.
+    # `applications` applicants are people of their own, beside the `people` of the register.
+    if applications and not Application.objects.exists():
+        counts["applications"] = generate_history(applications=applications, days=90, seed=seed).applications
+    # The 集中换发 of seeds/003 in 南昌市, its phases around the real date (not REFERENCE_DATE).
+    seed_campaign(today=timezone.localdate())
     record(actor=None, action="demo.seed", object_type="demo", object_id=str(seed), detail=counts)
     return counts

@@ -43,5 +43,12 @@ class RemittanceAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SettlementRate)
-class SettlementRateAdmin(ReadOnlyAdmin):
+class SettlementRateAdmin(RoleAdmin):
+    """The settlement rate is configuration: a new rate is a new row from its effective date, so
+    the settlements of earlier periods keep the rate they were made at. Rows are not deleted."""
+
     list_display = ("effective_from", "amount", "central", "provincial")
+    ordering = ("-effective_from",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -33,3 +33,39 @@ def rate_on(rates: Iterable[Rate], day: datetime.date) -> Rate:
     if not in_force:
         raise ValueError(f"no settlement rate in force on {day.isoformat()}")
     return max(in_force, key=lambda rate: rate.effective_from)
+
+
+def period_bounds(period: str) -> tuple[datetime.date, datetime.date]:
+    """A settlement period, both ends included: a month `2026-03` or a quarter `2026Q1`."""
+    period = period.strip().upper()
+    try:
+        if "Q" in period:
+            year_text, _, quarter_text = period.partition("Q")
+            year, quarter = int(year_text.rstrip("-")), int(quarter_text)
+            if not 1 <= quarter <= 4:
+                raise ValueError(period)
+            first_month, last_month = 3 * quarter - 2, 3 * quarter
+        else:
+            year_text, _, month_text = period.partition("-")
+            year, first_month = int(year_text), int(month_text)
+            last_month = first_month
+        start = datetime.date(year, first_month, 1)
+        following = datetime.date(year + last_month // 12, last_month % 12 + 1, 1)
+    except ValueError as bad:
+        raise ValueError(f"bad settlement period: {period!r} (expected 2026-03 or 2026Q1)") from bad
+    return start, following - datetime.timedelta(days=1)
+
+
+def period_label(period: str) -> str:
+    """`2026-03` → 2026年3月, `2026Q1` → 2026年第1季度."""
+    start, end = period_bounds(period)
+    if start.month == end.month:
+        return f"{start.year}年{start.month}月"
+    return f"{start.year}年第{(start.month + 2) // 3}季度"
+
+
+def period_of(day: datetime.date, quarterly: bool) -> str:
+    """The month or quarter `day` falls in, as `period_bounds` reads it."""
+    if quarterly:
+        return f"{day.year}Q{(day.month + 2) // 3}"
+    return f"{day.year}-{day.month:02d}"

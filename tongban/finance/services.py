@@ -141,6 +141,9 @@ class StationDay:
     payments: int
     refunds: int
     amount: Decimal
+    # The two sides of the reconciliation: money taken (收费) and money given back (退费).
+    charged: Decimal = Decimal(0)
+    refunded: Decimal = Decimal(0)
 
 
 def _local_day(moment: datetime.datetime) -> datetime.date:
@@ -172,6 +175,8 @@ def _takings(stations: list[Unit], before: datetime.date) -> dict[tuple[int, dat
             payments=len(payments[key]),
             refunds=len(refunds[key]),
             amount=sum(payments[key], Decimal(0)) - sum(refunds[key], Decimal(0)),
+            charged=sum(payments[key], Decimal(0)),
+            refunded=sum(refunds[key], Decimal(0)),
         )
         for key in payments.keys() | refunds.keys()
     }
@@ -254,6 +259,9 @@ class SettlementLine:
     station: Unit
     day: datetime.date
     rate: rules.Rate
+    receipt_number: str = ""
+    name: str = ""
+    id_number: str = ""
 
 
 @dataclass
@@ -311,7 +319,7 @@ def settlement_lines(
             charged_at__gte=_day_start(period_start),
             charged_at__lt=_day_start(period_end + datetime.timedelta(days=1)),
         )
-        .select_related("unit")
+        .select_related("unit", "person")
         .order_by("charged_at", "application_number")
     )
     lines = []
@@ -321,7 +329,17 @@ def settlement_lines(
             rate = rules.rate_on(rates, day)
         except ValueError as missing:
             raise ServiceError("no_settlement_rate", f"{day.isoformat()} 无结算标准。") from missing
-        lines.append(SettlementLine(payment.application_number, payment.unit, day, rate))
+        lines.append(
+            SettlementLine(
+                payment.application_number,
+                payment.unit,
+                day,
+                rate,
+                receipt_number=payment.receipt_number,
+                name=payment.person.name,
+                id_number=payment.person.id_number,
+            )
+        )
     return lines
 
 

@@ -195,6 +195,8 @@ class Handover(models.Model):
 
     class Meta:
         ordering = ["-pk"]
+        # Supervision: handovers per day and 受理→发放 times over a window (index-only).
+        indexes = [models.Index(fields=["at", "application"], name="handover_at_idx")]
         verbose_name = verbose_name_plural = "发放记录"
 
     def __str__(self) -> str:
@@ -229,7 +231,13 @@ class Verification(models.Model):
 
     class Meta:
         ordering = ["due", "pk"]
-        indexes = [models.Index(fields=["verified_at", "due"], name="handover_verification_due_idx")]
+        indexes = [
+            models.Index(fields=["verified_at", "due"], name="handover_verification_due_idx"),
+            # Supervision: the verifications still owed, by application (partial).
+            models.Index(
+                fields=["application", "due"], condition=Q(verified_at__isnull=True), name="handover_owed_idx"
+            ),
+        ]
         verbose_name = verbose_name_plural = "核验记录"
 
     def __str__(self) -> str:

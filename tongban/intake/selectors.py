@@ -11,6 +11,7 @@ from django.http import Http404
 
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core.dates import age_on
+from tongban.finance.models import Payment
 from tongban.intake import documents, rules
 from tongban.intake.models import Application, ApplicationEvent, Fingerprint
 from tongban.intake.services import acceptance_problems, checklist_for, local_today
@@ -242,3 +243,10 @@ def application_document(application: Application) -> documents.ApplicationDocum
         guardian=guardian,
         expected_ready=deadline(application.accepted_at, settings.DEADLINES["EXPECTED_READY_DAYS"]).due,
     )
+
+
+def application_payment(application: Application) -> Payment | None:
+    """The fee record (票据) of an accepted application; drafts have none."""
+    if not application.number:
+        return None
+    return Payment.objects.filter(application_number=application.number).first()

@@ -90,6 +90,8 @@ def start(request: HttpRequest) -> HttpResponse:
             form.add_error(
                 "id_number", "人口信息中没有该公民身份号码。请核对号码，或先到户籍地办理户口登记。"
             )
+        except ServiceError as error:  # 重号 under correction
+            form.add_error("id_number", error.message)
         else:
             try:
                 application = services.application_start(
@@ -161,6 +163,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_withdraw": own_counter and application.is_open and user.can("application.withdraw"),
             "reason_form": ReasonForm(),
             "face_hits": selectors.counter_face_hits(application),
+            # The station that charged the fee reprints its 票据 (finance decides who may).
+            "payment": selectors.application_payment(application) if own_counter else None,
         },
     )
 

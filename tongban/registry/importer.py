@@ -7,9 +7,17 @@ station) and against the rest of the file (one number for different people is �
 rows are rejected). Good rows are inserted or, for a number already registered to the same
 person, updated; identical rows change nothing, so re-importing a file is harmless. Rows that
 would change a person's name, sex or birth date are rejected: those are corrections with
-approval, not imports. The whole file is read twice: the first pass keeps one integer pair per
-number to find in-file duplicates (about 130 bytes each, the only memory that grows with the
-file), the second validates and writes in chunks. A million rows take about a minute or two
+approval, not imports.
+
+`keep_defects=True` (`--keep-defects`) loads an existing register as it is, for the clean-up
+(tongban.dataquality): rows whose number is wrong (错号: invalid, or disagreeing with the birth
+date or sex) or shared by different people (重号, in the file or with the register) are loaded
+unchanged and listed as *flagged* in the report, never dropped and never repaired; a person is
+then recognised by number, name, sex and birth date together, so re-importing stays harmless.
+
+The whole file is read twice: the first pass keeps one integer pair per number to find in-file
+duplicates (about 130 bytes each, the only memory that grows with the file), the second
+validates and writes in chunks. A million rows take about a minute or two
 (bench/README.md).
 """
 
@@ -33,6 +41,8 @@ from tongban.registry.csvformat import COLUMNS
 from tongban.registry.models import Ethnicity, HouseholdRelation, Person, Sex, Unit
 
 REQUIRED = ("id_number", "name", "sex", "ethnicity", "birth_date", "address", "registration_unit")
+# Problems of the number itself: refused by a normal import, loaded and flagged with keep_defects.
+NUMBER_DEFECTS = frozenset({"invalid_id_number", "birth_date_mismatch", "sex_mismatch"})
 # Fields an import may bring up to date for a person already in the register.
 UPDATABLE = ("address", "household_no", "relation_id", "registration_unit_id", "region_code")
 
@@ -56,14 +66,21 @@ class ImportResult:
     unchanged: int = 0
     rejected: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    # keep_defects only: rows loaded as they are although their number is wrong or shared.
+    keep_defects: bool = False
+    flagged: int = 0
+    flags: list[Rejection] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        return {
+        counts = {
             "imported": self.imported,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "rejected": self.rejected,
         }
+        if self.keep_defects:
+            counts["flagged"] = self.flagged
+        return counts
 
 
 @dataclass(frozen=True)
@@ -143,6 +160,45 @@ def _conflicting_numbers(path: Path, encoding: str) -> dict[int | str, str]:
 
 
 def _check_row(
+    row: dict[str, str], book: _CodeBook, today: datetime.date, *, keep_defects: bool = False
+) -> tuple[dict[str, Any], list[tuple[str, str]], list[tuple[str, str]]]:
+    """(values to write, errors refusing the row, number defects loaded as they are)."""
+    values, errors = _check_fields(row, book, today)
+    if not keep_defects or not errors:
+        return values, errors, []
+    defects = [e for e in errors if e[0] in NUMBER_DEFECTS]
+    errors = [e for e in errors if e[0] not in NUMBER_DEFECTS]
+    number = idnumber.canonical(row["id_number"])
+    if errors or not defects or not 0 < len(number) <= 18:
+        return {}, errors or defects, []
+    values, rest = _check_fields({**row, "id_number": ""}, book, today)
+    if [e for e in rest if e[0] != "missing_field"]:
+        return {}, rest, []
+    station = book.stations[row["registration_unit"]]
+    return (
+        {
+            "id_number": number,
+            "name": row["name"],
+            "sex_id": row["sex"],
+            "ethnicity_id": _code(row["ethnicity"]),
+            "birth_date": datetime.date.fromisoformat(row["birth_date"]),
+            "address": row["address"],
+            "household_no": row["household_no"],
+            "relation_id": (row["relation"].zfill(2) if row["relation"].isdigit() else row["relation"])
+            or None,
+            "registration_unit_id": station[0],
+            "region_code": station[1],
+        },
+        [],
+        defects,
+    )
+
+
+def _code(text: str) -> str:
+    return text.zfill(2) if text.isdigit() else text
+
+
+def _check_fields(
     row: dict[str, str], book: _CodeBook, today: datetime.date
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     errors: list[tuple[str, str]] = []
@@ -197,9 +253,32 @@ def _check_row(
     }, []
 
 
+_LOADED = "已按原样载入，待清理："
+
+
 class _Importer:
     def __init__(self, result: ImportResult) -> None:
         self.result = result
+        self.keep_defects = result.keep_defects
+
+    def flag(self, line: int, raw: dict[str, str], defects: list[tuple[str, str]]) -> None:
+        flags = self.result.flags
+        if flags and flags[-1].line == line:  # a second finding on the same row
+            last = flags.pop()
+            defects = [
+                *zip(last.code.split(","), last.message.removeprefix(_LOADED).split("；"), strict=True),
+                *defects,
+            ]
+        else:
+            self.result.flagged += 1
+        flags.append(
+            Rejection(
+                line,
+                ",".join(code for code, _ in defects),
+                _LOADED + "；".join(msg for _, msg in defects),
+                raw,
+            )
+        )
 
     def reject(self, line: int, raw: dict[str, str], errors: list[tuple[str, str]]) -> None:
         self.result.rejected += 1
@@ -209,26 +288,36 @@ class _Importer:
 
     @transaction.atomic
     def write(self, chunk: list[_Candidate]) -> None:
-        existing = {
-            row["id_number"]: row
-            for row in Person.objects.filter(id_number__in=[c.values["id_number"] for c in chunk]).values(
-                "pk", "id_number", "name", "sex_id", "birth_date", "ethnicity_id", *UPDATABLE
-            )
-        }
+        # A number may already be shared (重号) in the register: every holder is a candidate.
+        existing: dict[str, list[dict[str, Any]]] = {}
+        for row in Person.objects.filter(id_number__in=[c.values["id_number"] for c in chunk]).values(
+            "pk", "id_number", "name", "sex_id", "birth_date", "ethnicity_id", *UPDATABLE
+        ):
+            existing.setdefault(row["id_number"], []).append(row)
         new: list[dict[str, Any]] = []
         changed: list[dict[str, Any]] = []
-        seen: set[str] = set()
+        seen: set[tuple[Any, ...]] = set()
         for candidate in chunk:
             values = candidate.values
-            if values["id_number"] in seen:  # an identical repeat of a row earlier in this file
+            who = (values["id_number"], values["name"], values["sex_id"], values["birth_date"])
+            key = who if self.keep_defects else (values["id_number"],)
+            if key in seen:  # an identical repeat of a row earlier in this file
                 self.result.unchanged += 1
                 continue
-            seen.add(values["id_number"])
-            current = existing.get(values["id_number"])
-            if current is None:
+            seen.add(key)
+            holders = existing.get(values["id_number"], [])
+            same = [h for h in holders if (h["id_number"], h["name"], h["sex_id"], h["birth_date"]) == who]
+            current = same[0] if same else (holders[0] if holders else None)
+            if current is None or (self.keep_defects and not same):
+                if current is not None:  # loaded as it is: a 重号 with the register, for the clean-up
+                    self.flag(
+                        candidate.line,
+                        candidate.raw,
+                        [("duplicate_in_register", "重号：该号码已登记给姓名、性别或出生日期不同的人员")],
+                    )
                 new.append(values)
                 continue
-            if any(current[f] != values[f] for f in ("name", "sex_id", "birth_date")):
+            if not same:
                 self.reject(
                     candidate.line,
                     candidate.raw,
@@ -346,27 +435,34 @@ def import_people(
     chunk_size: int = 5000,
     today: datetime.date | None = None,
     progress: Callable[[int], None] | None = None,
+    keep_defects: bool = False,
 ) -> ImportResult:
     today = today or datetime.datetime.now(tz=datetime.UTC).astimezone().date()
     conflicts = _conflicting_numbers(path, encoding)
     book = _CodeBook()
-    result = ImportResult()
+    result = ImportResult(keep_defects=keep_defects)
     importer = _Importer(result)
     chunk: list[_Candidate] = []
     for line, raw in _rows(path, encoding):
         if progress is not None:
             progress(1)
         conflict = conflicts.get(_number_key(raw["id_number"]))
+        shared: list[tuple[str, str]] = []
         if conflict == "duplicate":
-            importer.reject(line, raw, [("duplicate_in_file", "重号：同一公民身份号码在文件中对应不同人员")])
-            continue
+            message = "重号：同一公民身份号码在文件中对应不同人员"
+            if not keep_defects:
+                importer.reject(line, raw, [("duplicate_in_file", message)])
+                continue
+            shared = [("duplicate_in_file", message)]
         if conflict == "conflict":
             importer.reject(line, raw, [("conflicting_rows", "同一公民身份号码在文件中出现多次且内容不一致")])
             continue
-        values, errors = _check_row(raw, book, today)
+        values, errors, defects = _check_row(raw, book, today, keep_defects=keep_defects)
         if errors:
             importer.reject(line, raw, errors)
             continue
+        if shared or defects:
+            importer.flag(line, raw, shared + defects)
         chunk.append(_Candidate(line, raw, values))
         if len(chunk) >= chunk_size:
             importer.write(chunk)
@@ -374,6 +470,7 @@ def import_people(
     if chunk:
         importer.write(chunk)
     result.rejections.sort(key=lambda r: r.line)
+    result.flags.sort(key=lambda r: r.line)
     record(
         actor=actor,
         action="registry.import",

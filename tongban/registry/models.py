@@ -213,7 +213,9 @@ class Person(models.Model):
         CANCELLED = "cancelled", "注销"
         DECEASED = "deceased", "死亡"
 
-    id_number = models.CharField("公民身份号码", max_length=18, unique=True)
+    # Not unique: the register as it is holds 重号 (one number, several people) and 错号 until
+    # they are corrected (tongban.dataquality); lookups refuse a shared number instead.
+    id_number = models.CharField("公民身份号码", max_length=18, db_index=True)
     name = models.CharField("姓名", max_length=50)
     sex = models.ForeignKey(Sex, on_delete=models.PROTECT, verbose_name="性别")
     ethnicity = models.ForeignKey(Ethnicity, on_delete=models.PROTECT, verbose_name="民族")
@@ -250,6 +252,46 @@ class Person(models.Model):
     @property
     def has_photo(self) -> bool:
         return self.photo is not None
+
+
+class PersonChange(models.Model):
+    """The history of a registered item (变更更正记录): old and new value, kept forever. Written by
+    an approved correction (tongban.dataquality), never edited."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="changes")
+    field = models.CharField("字段", max_length=20)
+    old_value = models.CharField("原值", max_length=100)
+    new_value = models.CharField("新值", max_length=100)
+    item = models.CharField(
+        "更正项目", max_length=10, help_text="GA/T 2000.24 11 纠正重号、12 纠正错号，或字段名"
+    )
+    reference = models.CharField("依据", max_length=60, help_text="如 变更更正申请 #12")
+    changed_at = models.DateTimeField("生效时间", auto_now_add=True)
+    approved_by = models.CharField("批准人", max_length=150)
+
+    class Meta:
+        ordering = ["person", "pk"]
+        verbose_name = verbose_name_plural = "变更更正记录"
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.field} {self.changed_at:%Y-%m-%d}"
+
+
+class NumberRedirect(models.Model):
+    """号码变更指向: a person's old number pointing to the new one, so a lookup by the old number
+    finds the person (and their applications and cards, which follow the person). Not unique: the
+    old number of a 重号 was several people's."""
+
+    old_number = models.CharField("原号码", max_length=18, db_index=True)
+    new_number = models.CharField("新号码", max_length=18)
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="number_redirects")
+    change = models.OneToOneField(PersonChange, on_delete=models.PROTECT, related_name="redirect")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "号码变更指向"
+
+    def __str__(self) -> str:
+        return f"{self.person_id}"
 
 
 class Card(models.Model):

@@ -8,24 +8,57 @@ from django.db.models import Q
 from django.http import Http404
 
 from tongban.core import idnumber
+from tongban.core.errors import ServiceError
 from tongban.registry.access import Viewer
-from tongban.registry.models import Card, FloatingRegistration, Person, Unit, WantedPerson
+from tongban.registry.models import (
+    Card,
+    FloatingRegistration,
+    NumberRedirect,
+    Person,
+    Unit,
+    WantedPerson,
+)
 
 _PERSON_RELATED = ("sex", "ethnicity", "relation", "registration_unit")
 
 
 def person_lookup(viewer: Viewer, raw_id_number: str) -> Person:
     """One person by exact ID number. Roles with `person.lookup` search the whole province
-    (a clerk accepts people registered anywhere); others only their subtree. 404 otherwise."""
+    (a clerk accepts people registered anywhere); others only their subtree. 404 otherwise;
+    a number shared by several people (重号) is refused with ServiceError `duplicate_number`."""
     number = idnumber.canonical(raw_id_number)
     if viewer.can("person.lookup"):
         people = Person.objects.all()
     else:
         people = Person.objects.visible_to(viewer, "person.view")
-    person = people.select_related(*_PERSON_RELATED).filter(id_number=number).first()
-    if person is None:
+    found = list(people.select_related(*_PERSON_RELATED).filter(id_number=number).order_by("pk")[:2])
+    if len(found) > 1:
+        # 重号: the number names several people until the correction is approved; acting on
+        # either could issue a card to the wrong person.
+        raise ServiceError(
+            "duplicate_number",
+            "该公民身份号码为重号（登记给多人），正在清理更正中，暂不能按号码办理；请联系户籍地公安机关。",
+            fields={"id_number": "该号码为重号，正在更正中。"},
+            status=409,
+        )
+    if not found:
+        # An old number changed by an approved correction points to the person's new one.
+        moved = list(
+            people.select_related(*_PERSON_RELATED)
+            .filter(pk__in=NumberRedirect.objects.filter(old_number=number).values("person_id"))
+            .order_by("pk")[:2]
+        )
+        if len(moved) > 1:
+            raise ServiceError(
+                "number_changed",
+                "该号码经重号更正已变更，原号码对应多人，请以新号码查询。",
+                fields={"id_number": "原号码已变更，请以新号码查询。"},
+                status=409,
+            )
+        found = moved
+    if not found:
         raise Http404("未找到该公民身份号码对应的人员")
-    return person
+    return found[0]
 
 
 def person_get(viewer: Viewer, pk: int) -> Person:

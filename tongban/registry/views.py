@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from tongban.core.errors import ServiceError
 from tongban.registry import selectors
 from tongban.registry.access import as_viewer
 from tongban.registry.forms import LookupForm, PeopleFilterForm
@@ -34,6 +35,8 @@ def person_lookup(request: HttpRequest) -> HttpResponse:
             person = selectors.person_lookup(viewer, form.cleaned_data["id_number"])
         except Http404:
             form.add_error("id_number", "人口信息中没有该公民身份号码，或不在您的查询范围内。")
+        except ServiceError as error:
+            form.add_error("id_number", error.message)
         else:
             return _render_record(request, person, "lookup")
     return render(request, "registry/person_lookup.html", {"form": form})

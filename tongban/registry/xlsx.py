@@ -52,7 +52,7 @@ def _plain(value: Cell) -> Cell:
 
 def workbook_bytes(sheets: Sequence[Sheet]) -> bytes:
     book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
+    book.remove(book.active)
     bold = Font(bold=True)
     for sheet in sheets:
         ws = book.create_sheet(title=sheet.title[:31])

@@ -223,7 +223,15 @@ def test_totp_devices(seeded: dict[str, int]) -> None:
 def test_seed_again_adds_nothing(seeded: dict[str, int]) -> None:
     ids = sorted(Person.objects.values_list("id_number", flat=True))
     again = seed_demo(people=PEOPLE, seed=2026)
-    assert again == {"units": 0, "users": 0, "people": 0, "cards": 0, "wanted": 0, "floating": 0}
+    assert again == {
+        "units": 0,
+        "users": 0,
+        "liaisons": 0,
+        "people": 0,
+        "cards": 0,
+        "wanted": 0,
+        "floating": 0,
+    }
     assert sorted(Person.objects.values_list("id_number", flat=True)) == ids
     assert TOTPDevice.objects.filter(user__username="admin").count() == 1
 
@@ -235,7 +243,18 @@ def test_command_prints_counts_and_makes_the_package_keys(production_dirs: None)
     counts = json.loads(out.getvalue())
     assert counts["people"] == 120
     assert counts["wanted"] == 1
-    assert set(counts) == {"units", "users", "people", "cards", "wanted", "floating", "keys"}
+    assert set(counts) == {
+        "units",
+        "users",
+        "liaisons",
+        "people",
+        "cards",
+        "wanted",
+        "floating",
+        "applications",
+        "keys",
+    }
+    assert counts["applications"] == 3000  # the dashboards' history, by default
     # The demo can package at once: the system key, and each centre's key file for opening.
     assert set(counts["keys"]) == {"360000901", "360700901"}
     for code, path in counts["keys"].items():

@@ -57,6 +57,7 @@ EVENT_LABELS = {
     "handed_over": "核验发放",
     "handed_over_proxy": "亲属代领",
     "verified": "本人核验",
+    "supervised": "督办",
 }
 
 

@@ -7,6 +7,7 @@ import io
 import pytest
 from django.urls import reverse
 
+from tongban.finance.models import Payment
 from tongban.intake.models import Application
 from tongban.testing.factories import PersonFactory
 from tongban.testing.personas import login
@@ -64,6 +65,11 @@ def test_clerk_takes_a_first_application_from_start_to_acceptance(client, person
     for kind in ("form", "pledge", "receipt"):
         pdf = client.get(reverse("intake:document", args=[application.pk, kind]))
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    # The record links the fee's 票据 for reprinting at the counter.
+    payment = Payment.objects.get(application_number=application.number)
+    receipt_url = reverse("finance:receipt", args=[payment.receipt_number])
+    assert receipt_url in response.content.decode()
+    assert client.get(receipt_url).content.startswith(b"%PDF")
     assert (
         client.get(reverse("intake:counter") + "?view=in_review").content.decode().count(application.number)
     )

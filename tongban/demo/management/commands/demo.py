@@ -1,5 +1,5 @@
-"""`tongban demo seed`, `tongban demo otp` and `tongban demo photo`: the demo province for `make run`
-and try-outs."""
+"""`tongban demo seed`, `tongban demo otp`, `tongban demo photo` and `tongban demo defects`: the
+demo province for `make run` and try-outs."""
 
 from __future__ import annotations
 
@@ -15,10 +15,18 @@ from PIL import Image, ImageOps
 
 from tongban.biometrics.interfaces import BiometricError
 from tongban.biometrics.photo import conform_photo
-from tongban.demo.seed import DEFAULT_PEOPLE, DEFAULT_SEED, DEMO_TOTP_KEY_HEX, DemoRefused, seed_demo
+from tongban.dataquality.demo import plant_defects
+from tongban.demo.seed import (
+    DEFAULT_PEOPLE,
+    DEFAULT_SEED,
+    DEMO_APPLICATIONS,
+    DEMO_TOTP_KEY_HEX,
+    DemoRefused,
+    seed_demo,
+)
 from tongban.production import services as production_services
 from tongban.production.models import CentreKey
-from tongban.registry.models import Unit
+from tongban.registry.models import Person, Unit
 
 NO_SKIMAGE = (
     "演示相片取自 scikit-image 自带的 astronaut 图像，但未安装 scikit-image：请运行 "
@@ -111,9 +119,20 @@ class Command(BaseCommand):
         )
         seed.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="S", help="default %(default)s")
         seed.add_argument(
+            "--applications",
+            type=int,
+            default=DEMO_APPLICATIONS,
+            metavar="N",
+            help="applications of the last 90 days generated into an empty table; default %(default)s",
+        )
+        seed.add_argument(
             "--if-empty", action="store_true", help="do nothing when the database already has units"
         )
         sub.add_parser("otp", help="print the current TOTP code of the demo accounts that need one")
+        sub.add_parser(
+            "defects",
+            help="plant 重号, 错号 and double registrations in the demo register, for `dataquality scan`",
+        )
         photo = sub.add_parser(
             "photo",
             help="write a standard 358×441 ID photo (JPEG) made from scikit-image's astronaut",
@@ -134,13 +153,20 @@ class Command(BaseCommand):
         if options["action"] == "photo":
             self._photo(options["out"], options["guardian"])
             return
+        if options["action"] == "defects":
+            if not Person.objects.exists():
+                raise CommandError("the register is empty: run `tongban demo seed` first")
+            self.stdout.write(json.dumps(plant_defects()))
+            return
         if options["if_empty"] and Unit.objects.exists():
             self.stdout.write(json.dumps({"skipped": "database not empty"}))
             return
         if options["people"] < 0:
             raise CommandError("--people cannot be negative")
         try:
-            counts = seed_demo(people=options["people"], seed=options["seed"])
+            counts = seed_demo(
+                people=options["people"], seed=options["seed"], applications=max(0, options["applications"])
+            )
         except DemoRefused as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(json.dumps({**counts, "keys": demo_keys()}, ensure_ascii=False))

@@ -24,6 +24,11 @@ class Command(BaseCommand):
         imp.add_argument("file", type=Path)
         imp.add_argument("--report", type=Path, help="where rejected rows go (default FILE.rejected.csv)")
         imp.add_argument("--encoding", default="utf-8-sig", help="file encoding (e.g. gb18030)")
+        imp.add_argument(
+            "--keep-defects",
+            action="store_true",
+            help="load 重号/错号 rows as they are (flagged in the report) for the clean-up (dataquality)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -39,11 +44,14 @@ class Command(BaseCommand):
                     encoding=options["encoding"],
                     chunk_size=settings.IMPORT_BATCH_SIZE,
                     progress=bar.update,
+                    keep_defects=options["keep_defects"],
                 )
             except ImportFileError as exc:
                 raise CommandError(str(exc)) from exc
         with report.open("w", encoding="utf-8-sig", newline="") as handle:
-            write_report(result.rejections, handle)
-        if result.rejected:
-            self.stderr.write(f"{result.rejected} rejected rows written to {report}")
+            write_report(sorted(result.rejections + result.flags, key=lambda r: r.line), handle)
+        if result.rejected or result.flagged:
+            self.stderr.write(
+                f"{result.rejected} rejected, {result.flagged} flagged rows written to {report}"
+            )
         self.stdout.write(json.dumps(result.counts()))

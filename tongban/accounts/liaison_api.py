@@ -1,0 +1,123 @@
+"""REST endpoints of the liaison directory (联络人): read the province's directory, and replace
+the own unit's liaisons."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tongban.accounts import liaison_selectors as selectors
+from tongban.accounts.liaison_models import MAX_LIAISONS_PER_UNIT, Duty, Liaison
+from tongban.accounts.liaison_services import LiaisonEntry, liaisons_replace
+from tongban.accounts.models import User
+from tongban.registry.access import as_viewer
+
+
+class LiaisonUnitSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    phone = serializers.CharField(help_text="单位值班电话")
+
+
+class LiaisonSerializer(serializers.ModelSerializer[Liaison]):
+    unit = LiaisonUnitSerializer()
+    duties = serializers.ListField(child=serializers.ChoiceField(choices=Duty.choices))
+    duty_labels = serializers.ListField(child=serializers.CharField())
+    user = serializers.CharField(source="user.username", allow_null=True, default=None)
+    updated_by = serializers.CharField(source="updated_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = Liaison
+        fields = [
+            "unit",
+            "name",
+            "position",
+            "phone",
+            "duties",
+            "duty_labels",
+            "user",
+            "order",
+            "updated_at",
+            "updated_by",
+        ]
+
+
+class LiaisonInput(serializers.Serializer):
+    name = serializers.CharField(max_length=50)
+    position = serializers.CharField(max_length=50, help_text="职务")
+    phone = serializers.CharField(max_length=30)
+    duties = serializers.ListField(child=serializers.ChoiceField(choices=Duty.choices), min_length=1)
+    user = serializers.CharField(
+        required=False, allow_null=True, default=None, help_text="本单位工作人员的用户名"
+    )
+
+
+class LiaisonsPut(serializers.Serializer):
+    liaisons = serializers.ListField(child=LiaisonInput(), max_length=MAX_LIAISONS_PER_UNIT)
+
+
+class DirectoryQuery(serializers.Serializer):
+    q = serializers.CharField(required=False, default="", max_length=50)
+    unit = serializers.CharField(required=False, default="")
+    duty = serializers.ChoiceField(choices=Duty.choices, required=False, default="")
+    after = serializers.CharField(required=False, default="")
+
+
+class LiaisonsView(APIView):
+    @extend_schema(
+        summary="联络人名录（全省；按单位名称或代码、所属单位、联络事项筛选）",
+        parameters=[
+            OpenApiParameter("q", str, description="单位名称（包含）或代码（前缀）"),
+            OpenApiParameter("unit", str, description="所属单位代码：其辖区"),
+            OpenApiParameter("duty", str, enum=list(Duty.values)),
+            OpenApiParameter("after", str, description="上一页的 next_after"),
+        ],
+        responses=LiaisonSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        query = DirectoryQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        viewer = as_viewer(request.user)
+        if not viewer.can("unit.view"):
+            raise Http404
+        page = selectors.directory_page(
+            viewer,
+            selectors.DirectoryFilters(q=data["q"], unit=data["unit"], duty=data["duty"], assigned_only=True),
+            after=data["after"],
+        )
+        rows = [liaison for unit in page.units for liaison in unit.liaisons.all()]
+        return Response({"results": LiaisonSerializer(rows, many=True).data, "next_after": page.next_after})
+
+
+class UnitLiaisonsView(APIView):
+    @extend_schema(
+        request=LiaisonsPut,
+        responses=LiaisonSerializer(many=True),
+        summary="维护本单位联络人（整体替换；仅本单位有 liaison.manage 权限的人员）",
+    )
+    def put(self, request: Request, code: str) -> Response:
+        viewer = as_viewer(request.user)
+        unit = selectors.directory_unit(viewer, code)
+        body = LiaisonsPut(data=request.data)
+        body.is_valid(raise_exception=True)
+        usernames = {item["user"] for item in body.validated_data["liaisons"] if item.get("user")}
+        users = dict(User.objects.filter(username__in=usernames, unit=unit).values_list("username", "pk"))
+        entries = [
+            LiaisonEntry(
+                name=item["name"],
+                position=item["position"],
+                phone=item["phone"],
+                duties=item["duties"],
+                # An unknown username or someone of another unit: the service names the field.
+                user_id=users.get(item["user"], -1) if item.get("user") else None,
+            )
+            for item in body.validated_data["liaisons"]
+        ]
+        liaisons = liaisons_replace(actor=viewer, unit=unit, entries=entries)
+        return Response(LiaisonSerializer(liaisons, many=True).data)

@@ -1,0 +1,203 @@
+"""Campaign pages, downloads, API and the scheduled command, with allowed and denied roles."""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import pytest
+from django.core.management import call_command
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from tongban.campaigns import rules, services
+from tongban.campaigns.models import Campaign, DutyTask, StationReport
+from tongban.campaigns.tests.conftest import at
+from tongban.testing.personas import api_client, login
+
+VIEWERS = [
+    "campaign_manager",
+    "nanchang_supervisor",
+    "donghu_supervisor",
+    "nanchang_clerk",
+    "province_supervisor",
+]
+OUTSIDERS = ["ganzhou_clerk", "finance", "auditor", "centre_operator", "nanchang_reviewer", "civil_affairs"]
+
+
+def test_pages_for_viewers_and_404_for_others(client, campaign, personas):
+    pages = ["", "duties/", "reports/", "configuration/", "progress.xlsx"]
+    for name in VIEWERS:
+        login(client, getattr(personas, name))
+        assert client.get("/campaigns/").status_code == 200
+        for page in pages:
+            assert client.get(f"/campaigns/{campaign.pk}/{page}").status_code == 200, (name, page)
+        client.logout()
+    for name in OUTSIDERS:
+        login(client, getattr(personas, name))
+        assert client.get(f"/campaigns/{campaign.pk}/").status_code == 404, name
+        client.logout()
+
+
+def test_campaign_page_shows_progress_and_late_duties(
+    client, campaign, personas, register, application, django_assert_max_num_queries
+):
+    application(register["eligible"][0], accepted=at(datetime.date(2026, 11, 3)))
+    login(client, personas.campaign_manager)
+    with django_assert_max_num_queries(30):
+        page = client.get(
+            f"/campaigns/{campaign.pk}/?county={campaign.county_targets.get(county__code='360102').county_id}"
+        )
+    text = page.content.decode()
+    assert "南昌市公安局东湖分局" in text and "逾期未完成的职责" in text
+    assert 'id="progress-data"' in text and "echarts.min.js" in text
+    assert "东湖区城关派出所" in text or "360102001" in text or "城关" in text
+
+
+def test_manager_creates_and_configures_through_pages(client, personas, register):
+    login(client, personas.campaign_manager)
+    data = {
+        "area": "3601",
+        "name": "页面新建",
+        "reference_date": "2026-11-01",
+        "min_age": "16",
+        "include_first_generation": "on",
+        "include_without_card": "on",
+        "target_entered": "1000",
+        "application_types": ["renewal", "first"],
+        "prepare_start": "2026-09-01",
+        "prepare_end": "2026-10-31",
+        "replace_start": "2026-11-02",
+        "replace_end": "2027-06-30",
+        "summary_start": "2027-07-01",
+        "summary_end": "2027-08-31",
+    }
+    response = client.post("/campaigns/new/", data)
+    assert response.status_code == 302
+    campaign = Campaign.objects.get(name="页面新建")
+    assert sum(campaign.county_targets.values_list("target", flat=True)) == 1000
+    bad = client.post("/campaigns/new/", {**data, "name": "再建"})
+    assert bad.status_code == 200 and "已有未结束的集中换发" in bad.content.decode()
+    config = {
+        "level_1": "county",
+        "title_1": "审核签发",
+        "level_2": "city",
+        "title_2": "复核",
+        "county_quality_check": "on",
+    }
+    assert client.post(f"/campaigns/{campaign.pk}/configuration/", config).status_code == 302
+    assert campaign.configuration.__class__.objects.get(campaign=campaign).review_steps[1]["title"] == "复核"
+    assert client.post(f"/campaigns/{campaign.pk}/do/start/").status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.status == "active"
+    client.logout()
+    login(client, personas.nanchang_supervisor)
+    assert client.get("/campaigns/new/").status_code == 404
+    assert client.post(f"/campaigns/{campaign.pk}/do/close/").status_code == 404
+    assert client.post(f"/campaigns/{campaign.pk}/configuration/", config).status_code == 404
+
+
+def test_duty_page_update(client, campaign, personas):
+    task = DutyTask.objects.get(campaign=campaign, code="county.6", owner_unit__code="360102")
+    login(client, personas.donghu_supervisor)
+    response = client.post(
+        f"/campaigns/{campaign.pk}/duties/{task.pk}/", {"status": "doing", "note": "已配备质检人员 2 名"}
+    )
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert task.status == "doing" and task.notes.count() == 1
+    other = DutyTask.objects.get(campaign=campaign, code="county.6", owner_unit__code="360103")
+    assert client.get(f"/campaigns/{campaign.pk}/duties/{other.pk}/").status_code == 404  # outside the county
+
+
+def test_reports_page_generate_and_sign(client, campaign, personas):
+    period = rules.parse_period("2026-W46")
+    login(client, personas.nanchang_clerk)
+    assert client.post(f"/campaigns/{campaign.pk}/reports/", {"period": period.label}).status_code == 302
+    report = StationReport.objects.get(campaign=campaign, period=period.label)
+    assert report.station.code == "360102001"  # a station generates only its own
+    page = client.get(f"/campaigns/{campaign.pk}/reports/?period={period.label}").content.decode()
+    assert "核对无误，签报" in page
+    assert client.post(f"/campaigns/{campaign.pk}/reports/{report.pk}/sign/").status_code == 302
+    report.refresh_from_db()
+    assert report.signed_by == personas.nanchang_clerk
+
+
+def test_summary_pdf_and_excel_read_back(client, campaign, personas):
+    login(client, personas.campaign_manager)
+    pdf = client.get(f"/campaigns/{campaign.pk}/summary.pdf")
+    assert pdf["Content-Type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(pdf.content))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert (
+        "工作总结" in text and "南昌市公安局东湖分局" in text and "对接收的身份证成品进行质检和分发" in text
+    )
+    resources = [page["/Resources"] for page in reader.pages]
+    fonts = {str(font) for res in resources for font in res["/Font"].values()}  # type: ignore[index]
+    assert fonts
+    xlsx = client.get(f"/campaigns/{campaign.pk}/summary.xlsx")
+    book = load_workbook(io.BytesIO(xlsx.content))
+    assert book.sheetnames == [
+        "总体情况",
+        "分县进度",
+        "派出所进度",
+        "时间安排",
+        "职责落实汇总",
+        "职责落实明细",
+    ]
+    totals = {row[0]: row[1] for row in book["总体情况"].iter_rows(min_row=3, values_only=True)}
+    assert totals["任务数"] == sum(campaign.county_targets.values_list("target", flat=True))
+    counties = [r for r in book["分县进度"].iter_rows(min_row=3, values_only=True) if r[0]]
+    assert {r[0]: r[2] for r in counties} == dict(
+        campaign.county_targets.values_list("county__code", "target")
+    )
+    assert book["职责落实明细"].max_row - 1 == DutyTask.objects.filter(campaign=campaign).count()
+
+
+def test_api_list_detail_progress_and_sign(campaign, personas):
+    api = api_client(personas.campaign_manager)
+    assert [c["id"] for c in api.get("/api/v1/campaigns").json()["results"]] == [campaign.pk]
+    detail = api.get(f"/api/v1/campaigns/{campaign.pk}").json()
+    assert {t["county"]["code"]: t["target"] for t in detail["targets"]} == dict(
+        campaign.county_targets.values_list("county__code", "target")
+    )
+    assert detail["configuration"]["in_force"] is False and detail["late_duties"] > 0
+    progress = api.get(f"/api/v1/campaigns/{campaign.pk}/progress").json()
+    assert progress["total"]["target"] == sum(r["target"] for r in progress["rows"])
+    stations = api.get(f"/api/v1/campaigns/{campaign.pk}/progress?county=360102").json()
+    assert [r["code"] for r in stations["rows"]] == ["360102001", "360102002"]
+    assert api.get(f"/api/v1/campaigns/{campaign.pk}/progress?county=360702").status_code == 404
+    (report,) = services.reports_generate(
+        actor=None,
+        campaign=campaign,
+        period=rules.parse_period("2026-W46"),
+        stations=[campaign.area.children.get(code="360102").children.get(code="360102001")],
+    )
+    listed = api.get(f"/api/v1/campaigns/{campaign.pk}/reports?period=2026-W46").json()["results"]
+    assert [r["id"] for r in listed] == [report.pk]
+    assert api.get(f"/api/v1/campaigns/{campaign.pk}/reports?period=bad").status_code == 400
+    url = f"/api/v1/campaigns/{campaign.pk}/reports/{report.pk}/sign"
+    assert api.post(url).status_code == 404  # the manager is not the station
+    clerk = api_client(personas.nanchang_clerk)
+    signed = clerk.post(url)
+    assert signed.status_code == 200 and signed.json()["signed_by"]
+    again = clerk.post(url)
+    assert again.status_code == 409 and again.json()["code"] == "already_signed"
+
+
+@pytest.mark.parametrize("name", OUTSIDERS)
+def test_api_denied_roles_see_nothing(campaign, personas, name):
+    api = api_client(getattr(personas, name))
+    assert api.get("/api/v1/campaigns").json()["results"] == []
+    assert api.get(f"/api/v1/campaigns/{campaign.pk}").status_code == 404
+    assert api.get(f"/api/v1/campaigns/{campaign.pk}/progress").status_code == 404
+
+
+def test_reports_command(campaign, personas, capsys):
+    services.campaign_start(actor=personas.campaign_manager, campaign=campaign)
+    call_command("campaigns", "reports", "--period", "2026-W46")
+    assert (
+        StationReport.objects.filter(campaign=campaign, period="2026-W46").count()
+        == campaign.station_targets.count()
+    )
+    assert "2026-W46" in capsys.readouterr().out

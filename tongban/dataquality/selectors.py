@@ -1,0 +1,112 @@
+"""Reads of the clean-up, always through the viewer's subtree: one scoped queryset per record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, QuerySet
+from django.http import Http404
+
+from tongban.dataquality.models import Case, ScanRun
+from tongban.registry.access import Viewer
+from tongban.registry.models import Person, Unit
+
+
+def cases_visible(viewer: Viewer, action: str = "dataquality.view") -> QuerySet[Case]:
+    """Cases whose responsible unit is in the viewer's subtree."""
+    if not viewer.can(action) or viewer.unit is None:
+        return Case.objects.none()
+    return Case.objects.filter(unit__in=Unit.objects.subtree_ids(viewer.unit))
+
+
+def runs_visible(viewer: Viewer) -> QuerySet[ScanRun]:
+    if not viewer.can("dataquality.view") or viewer.unit is None:
+        return ScanRun.objects.none()
+    return ScanRun.objects.filter(unit__in=Unit.objects.subtree_ids(viewer.unit))
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    kind: str = ""
+    status: str = Case.Status.OPEN.value
+    unit_code: str = ""
+
+
+@dataclass(frozen=True)
+class CasePage:
+    rows: list[Case]
+    next_after: int | None
+
+
+def cases_page(
+    viewer: Viewer, filters: CaseFilters, *, after: int | None = None, limit: int = 50
+) -> CasePage:
+    """The work list, newest first, keyset-paginated by primary key."""
+    cases = cases_visible(viewer).select_related("unit")
+    if filters.kind:
+        cases = cases.filter(kind=filters.kind)
+    if filters.status:
+        cases = cases.filter(status=filters.status)
+    if filters.unit_code:
+        unit = Unit.objects.filter(code=filters.unit_code).first()
+        cases = cases.filter(unit__in=Unit.objects.subtree_ids(unit))
+    if after is not None:
+        cases = cases.filter(pk__lt=after)
+    rows = list(cases.order_by("-pk")[: limit + 1])
+    return CasePage(rows=rows[:limit], next_after=rows[limit - 1].pk if len(rows) > limit else None)
+
+
+def case_counts(viewer: Viewer) -> dict[str, dict[str, int]]:
+    """{kind: {status: n}} over the viewer's subtree, for the summary table."""
+    counts: dict[str, dict[str, int]] = {k: dict.fromkeys(Case.Status.values, 0) for k in Case.Kind.values}
+    for row in cases_visible(viewer).values("kind", "status").annotate(n=Count("pk")).order_by():
+        counts[row["kind"]][row["status"]] = row["n"]
+    return counts
+
+
+def case_get(viewer: Viewer, pk: int) -> Case:
+    case = cases_visible(viewer).select_related("unit", "decided_by").filter(pk=pk).first()
+    if case is None:
+        raise Http404("未找到该线索")
+    return case
+
+
+def case_people(case: Case) -> list[Person]:
+    return list(
+        Person.objects.filter(pk__in=case.links.values("person_id"))
+        .select_related("sex", "ethnicity", "registration_unit")
+        .order_by("pk")
+    )
+
+
+HOUSEHOLD_KINDS = (Case.Kind.CENTENARIAN, Case.Kind.NO_HOUSEHOLD, Case.Kind.CANCELLED_WITH_CARD)
+
+
+@dataclass(frozen=True)
+class StationRow:
+    unit: Unit
+    cells: list[tuple[str, int]]  # (kind, open cases), in HOUSEHOLD_KINDS order
+    total: int
+
+
+def household_lists(viewer: Viewer) -> list[StationRow]:
+    """Per station of the viewer's subtree, the open household checks of each kind (户口核对)."""
+    counts: dict[int, dict[str, int]] = {}
+    rows = (
+        cases_visible(viewer)
+        .filter(kind__in=HOUSEHOLD_KINDS, status=Case.Status.OPEN)
+        .values("unit_id", "kind")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        counts.setdefault(row["unit_id"], {})[row["kind"]] = row["n"]
+    units = Unit.objects.filter(pk__in=list(counts)).order_by("path")
+    return [
+        StationRow(
+            unit=u,
+            cells=[(k.value, counts[u.pk].get(k, 0)) for k in HOUSEHOLD_KINDS],
+            total=sum(counts[u.pk].values()),
+        )
+        for u in units
+    ]

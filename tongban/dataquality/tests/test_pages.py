@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tongban.audit.models import AuditEvent
+from tongban.core.errors import ServiceError
+from tongban.dataquality import scan, services
+from tongban.dataquality.models import Case
+from tongban.dataquality.tests.planted import TODAY, plant
+from tongban.registry.models import Unit
+from tongban.testing.personas import Personas, login
+
+pytestmark = pytest.mark.django_db
+
+ALLOWED = {"donghu_supervisor", "nanchang_supervisor", "province_supervisor", "admin", "nanchang_reviewer"}
+
+
+@pytest.fixture
+def scanned() -> None:
+    plant()
+    run = scan.run_start(unit=Unit.objects.get(code="36"), kinds=list(scan.NUMBER_KINDS))
+    scan.run_scan(run, today=TODAY)
+
+
+def test_work_list_is_for_supervisors_and_admins_only(
+    client: Client, personas: Personas, scanned: None
+) -> None:
+    for name, user in personas.all().items():
+        login(client, user)
+        response = client.get(reverse("dataquality:index"))
+        assert response.status_code == (200 if name in ALLOWED else 404), name
+        client.logout()
+
+
+def test_work_list_shows_the_subtree_masked_and_paginates(
+    client: Client, personas: Personas, scanned: None
+) -> None:
+    login(client, personas.donghu_supervisor)
+    response = client.get(reverse("dataquality:index"), {"status": ""})
+    body = response.content.decode()
+    donghu = Case.objects.filter(unit__path__startswith=Unit.objects.get(code="360102").path)
+    assert len(response.context["page"].rows) == donghu.count() > 0
+    assert not {c.pk for c in response.context["page"].rows} - set(donghu.values_list("pk", flat=True))
+    for case in donghu.exclude(id_number=""):
+        if len(case.id_number) == 18:
+            assert case.id_number not in body  # masked in the list
+    # Keyset pagination: the next page starts after the last row shown.
+    login(client, personas.province_supervisor)
+    first = client.get(reverse("dataquality:index"), {"status": "open"})
+    rows = first.context["page"].rows
+    assert len(rows) == Case.objects.filter(status="open").count()
+    second = client.get(reverse("dataquality:index"), {"status": "open", "after": rows[2].pk})
+    assert [c.pk for c in second.context["page"].rows] == [c.pk for c in rows[3:]]
+
+
+def test_work_list_filters_by_kind_and_unit(client: Client, personas: Personas, scanned: None) -> None:
+    login(client, personas.province_supervisor)
+    page = client.get(reverse("dataquality:index"), {"kind": "duplicate_number"}).context["page"]
+    assert {c.kind for c in page.rows} == {"duplicate_number"}
+    page = client.get(reverse("dataquality:index"), {"unit": "360702"}).context["page"]
+    assert page.rows and all(c.unit.code.startswith("360702") for c in page.rows)
+
+
+def test_work_list_query_count_is_pinned(
+    client: Client, personas: Personas, scanned: None, django_assert_max_num_queries: object
+) -> None:
+    login(client, personas.province_supervisor)
+    with django_assert_max_num_queries(12):  # type: ignore[operator]
+        assert client.get(reverse("dataquality:index"), {"status": ""}).status_code == 200
+
+
+def test_case_detail_is_audited_and_hidden_from_other_subtrees(
+    client: Client, personas: Personas, scanned: None
+) -> None:
+    ganzhou_case = Case.objects.filter(unit__code="360702001").first()
+    assert ganzhou_case is not None
+    login(client, personas.donghu_supervisor)
+    assert client.get(reverse("dataquality:case_detail", args=[ganzhou_case.pk])).status_code == 404
+    login(client, personas.province_supervisor)
+    response = client.get(reverse("dataquality:case_detail", args=[ganzhou_case.pk]))
+    assert response.status_code == 200
+    assert ganzhou_case.links.get().person.name in response.content.decode()
+    assert AuditEvent.objects.filter(action="dataquality.case.view", object_id=str(ganzhou_case.pk)).exists()
+
+
+def test_supervisor_decides_a_case_once_with_a_reason(
+    client: Client, personas: Personas, scanned: None
+) -> None:
+    case = Case.objects.filter(unit__code="360102001", kind="wrong_number").first()
+    assert case is not None
+    url = reverse("dataquality:case_detail", args=[case.pk])
+    login(client, personas.admin)  # may look, may not decide
+    assert client.post(url, {"status": "resolved", "decision": "x"}).status_code == 404
+    login(client, personas.donghu_supervisor)
+    response = client.post(url, {"status": "resolved", "decision": ""})
+    assert response.status_code == 200
+    assert "处理意见" in response.content.decode()
+    response = client.post(url, {"status": "false_positive", "decision": "经核实户口登记表，号码无误"})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert (case.status, case.decided_by_id) == ("false_positive", personas.donghu_supervisor.pk)
+    assert AuditEvent.objects.filter(action="dataquality.case.decide", object_id=str(case.pk)).exists()
+    with pytest.raises(ServiceError) as refused:
+        services.case_decide(
+            actor=personas.nanchang_supervisor, case_id=case.pk, status="resolved", decision="再次处理"
+        )
+    assert refused.value.code == "already_decided"
+    with pytest.raises(ServiceError) as outside:
+        services.case_decide(
+            actor=personas.donghu_supervisor,
+            case_id=Case.objects.filter(unit__code="360702001").values_list("pk", flat=True)[0],
+            status="resolved",
+            decision="越权",
+        )
+    assert outside.value.status == 404

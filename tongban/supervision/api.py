@@ -1,0 +1,184 @@
+"""REST endpoints of supervision (督导): every dashboard metric of a unit's subtree (the same
+tables the page draws and exports), the stuck items (滞留件) and 督办."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tongban.intake.api import STATUS_HELP, UnitRefSerializer, staff
+from tongban.intake.models import Application, ApplicationEvent
+from tongban.registry.access import as_viewer
+from tongban.supervision import selectors, services
+
+
+def _cell(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime.date) else value
+
+
+class TableSerializer(serializers.Serializer):
+    key = serializers.CharField(
+        help_text="stages, daily, weekly, units, review, reasons, times, verifications, stuck"
+    )
+    title = serializers.CharField()
+    headers = serializers.ListField(child=serializers.CharField())
+    rows = serializers.ListField(
+        child=serializers.ListField(child=serializers.JSONField()),
+        help_text="与页面表格、Excel 相同的行；最后一行“合计”为整个辖区",
+    )
+    note = serializers.CharField()
+
+
+class DashboardSerializer(serializers.Serializer):
+    unit = UnitRefSerializer()
+    today = serializers.DateField()
+    stuck_cutoff = serializers.DateTimeField(help_text="此时刻以前无办理记录的在办申领为滞留件")
+    kpis = serializers.DictField(child=serializers.JSONField())
+    kpi_labels = serializers.DictField(child=serializers.CharField())
+    tables = TableSerializer(many=True)
+
+
+class SupervisionSerializer(serializers.ModelSerializer[ApplicationEvent]):
+    actor = serializers.CharField(source="actor.display_name", default="")
+    unit = UnitRefSerializer(allow_null=True)
+
+    class Meta:
+        model = ApplicationEvent
+        fields = ["at", "actor", "unit", "note"]
+
+
+class StuckSerializer(serializers.ModelSerializer[Application]):
+    status_label = serializers.CharField(source="get_status_display")
+    status = serializers.CharField(help_text=STATUS_HELP)
+    id_number = serializers.CharField(source="masked_id_number")
+    acceptance_unit = UnitRefSerializer()
+    responsible_unit = UnitRefSerializer()
+    supervisions = serializers.IntegerField(help_text="督办次数", default=0)
+    last_supervision = SupervisionSerializer(allow_null=True)
+
+    class Meta:
+        model = Application
+        fields = [
+            "number",
+            "name",
+            "id_number",
+            "status",
+            "status_label",
+            "acceptance_unit",
+            "responsible_unit",
+            "accepted_at",
+            "last_event_at",
+            "review_due",
+            "supervisions",
+            "last_supervision",
+        ]
+
+
+class DashboardQuery(serializers.Serializer):
+    unit = serializers.CharField(required=False, allow_blank=True)
+
+
+class StuckQuery(DashboardQuery):
+    view = serializers.ChoiceField(choices=list(selectors.STUCK_VIEWS), required=False, default="stuck")
+    status = serializers.ChoiceField(choices=list(selectors.STUCK_STATUSES), required=False, allow_blank=True)
+    days = serializers.IntegerField(required=False, min_value=1, max_value=60)
+    after = serializers.CharField(required=False, allow_blank=True, max_length=60)
+
+
+class UrgeRequest(serializers.Serializer):
+    note = serializers.CharField(max_length=services.NOTE_MAX, help_text="督办意见")
+
+
+class DashboardView(APIView):
+    @extend_schema(
+        summary="督导统计：辖区各项指标（与页面、Excel 相同）",
+        parameters=[OpenApiParameter("unit", str, description="下钻的单位代码（本单位及下级）；默认本单位")],
+        responses=DashboardSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        query = DashboardQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        unit = selectors.dashboard_unit(as_viewer(request.user), query.validated_data.get("unit") or None)
+        board = selectors.dashboard(unit)
+        return Response(
+            DashboardSerializer(
+                {
+                    "unit": unit,
+                    "today": board.today,
+                    "stuck_cutoff": board.stuck_cutoff,
+                    "kpis": board.kpis,
+                    "kpi_labels": selectors.KPI_LABELS,
+                    "tables": [
+                        {
+                            "key": t.key,
+                            "title": t.title,
+                            "headers": t.headers,
+                            "rows": [[_cell(v) for v in row] for row in t.rows],
+                            "note": t.note,
+                        }
+                        for t in board.tables
+                    ],
+                }
+            ).data
+        )
+
+
+class StuckView(APIView):
+    @extend_schema(
+        summary="滞留件（超过规定工作日无办理记录的在办申领）",
+        parameters=[
+            OpenApiParameter(
+                "view", str, enum=list(selectors.STUCK_VIEWS), description="stuck 滞留件 / urged 已督办待办理"
+            ),
+            OpenApiParameter("status", str, enum=list(selectors.STUCK_STATUSES), description="环节"),
+            OpenApiParameter("unit", str, description="责任单位代码（本单位及下级）"),
+            OpenApiParameter(
+                "days", int, description="无办理记录超过的工作日数，默认 TONGBAN_STUCK_WORKDAYS"
+            ),
+            OpenApiParameter("after", str, description="上一页的 next_after"),
+        ],
+        responses=StuckSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        viewer = as_viewer(request.user)
+        query = StuckQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        own = selectors.dashboard_unit(viewer, None)
+        unit = selectors.dashboard_unit(viewer, data["unit"]) if data.get("unit") else None
+        page = selectors.stuck_page(
+            selectors.scope_for(own),
+            view=data["view"],
+            status=data.get("status") or "",
+            unit=unit,
+            workdays=data.get("days"),
+            after=data.get("after") or None,
+        )
+        return Response(
+            {
+                "results": StuckSerializer(page.rows, many=True).data,
+                "next_after": page.next_after,
+                "cutoff": page.cutoff.isoformat(),
+            }
+        )
+
+
+class UrgeView(APIView):
+    @extend_schema(
+        request=UrgeRequest,
+        responses={201: SupervisionSerializer},
+        summary="督办：记入办理记录并通知责任单位",
+    )
+    def post(self, request: Request, number: str) -> Response:
+        form = UrgeRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        event = services.application_supervise(
+            actor=staff(request), number=number, note=form.validated_data["note"], request=request._request
+        )
+        return Response(SupervisionSerializer(event).data, status=201)

@@ -1,0 +1,945 @@
+"""What supervisors (督导) watch: the progress of a unit's subtree, one function per metric.
+
+Every metric takes a `Scope` (the dashboard's unit, its subtree as an id list and its direct
+children) and answers with the figures per child unit, so that the per-unit breakdown and the
+totals come from the same rows: the total of a metric is the sum of its child rows plus the row
+of the unit itself (本级: a county bureau reviewing in a campaign chain, a station's own figures).
+Pages, Excel exports and the API all render the `Table`s built here.
+
+Which unit an application counts for (docs/supervision.md):
+
+- accepted (受理) — the acceptance unit, by `accepted_at`;
+- issued (签发) and refused (不予签发) — the household unit (户籍地, who decides), by `issued_at` and,
+  for refusals, `closed_at`; refusal rate = refused / (issued + refused) in the period;
+- handed over (发放) — the acceptance unit (where the card is handed over), by `Handover.at`;
+- review deadlines (审核期限) — the unit whose queue holds it (`review_unit`), by `review_due`;
+- applications in progress by stage, and stuck items (滞留件) — the responsible unit: the review
+  unit while in review (待审核, 核实中), otherwise the acceptance unit, which follows the
+  application through production and distribution and answers to the applicant;
+- times (办理时长) acceptance → issue by household unit, acceptance → handover by acceptance unit;
+- post-verifications (核验) overdue — the acceptance unit.
+
+Days are local days (settings.TIME_ZONE, Asia/Shanghai). Queries are aggregates over indexed
+columns in bounded windows (the daily series 30 days, the weekly 12 weeks), grouped in SQL by the
+raw unit id and folded into child rows here (`Scope.row_of`); the only top unit (the province)
+filters on no unit at all. The series' days that are over come from the rollup
+(`tongban.supervision.rollup`), yesterday and today are counted live. The times' percentiles are
+computed in PostgreSQL per row and for the whole subtree in one statement (GROUPING SETS), the row
+of each unit looked up in an array indexed by unit id. Nothing is loaded row by row (on SQLite
+the times' rows are read and the percentiles computed here).
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
+from django.http import Http404
+from django.utils import timezone
+
+from tongban.handover.models import Handover, Verification
+from tongban.intake.models import IN_REVIEW_STATUSES, UNFINISHED_STATUSES, Application, ApplicationEvent
+from tongban.registry.access import Viewer
+from tongban.registry.calendar import work_calendar
+from tongban.registry.models import Unit
+from tongban.registry.xlsx import Cell
+from tongban.supervision import rollup
+from tongban.supervision.models import DayCount
+
+Status = Application.Status
+Metric = DayCount.Metric
+
+DAILY_DAYS = 30
+WEEKS = 12
+TOP_REASONS = 10
+PAGE = 50
+SUPERVISED = "supervised"  # the ApplicationEvent action of a 督办
+
+# In progress: accepted and not yet in the applicant's hand, plus the card owed a verification.
+# Drafts are the counter's own business and are not watched.
+PROGRESS_STATUSES: tuple[str, ...] = (
+    Status.ACCEPTED,
+    Status.PENDING_REVIEW,
+    Status.UNDER_VERIFICATION,
+    Status.ISSUED,
+    Status.IN_PRODUCTION,
+    Status.RECOLLECT,
+    Status.PRODUCED,
+    Status.SHIPPED,
+    Status.AT_SITE,
+    Status.PENDING_VERIFICATION,
+)
+# Stuck items: unfinished (no card in hand yet); drafts excluded as above.
+STUCK_STATUSES: tuple[str, ...] = tuple(s for s in PROGRESS_STATUSES if s in UNFINISHED_STATUSES)
+REVIEW_STATUSES: tuple[str, ...] = tuple(s for s in PROGRESS_STATUSES if s in IN_REVIEW_STATUSES)
+OWN = "本级"
+TOTAL = "合计"
+
+
+# ---------------------------------------------------------------------------------------------
+# Scope: the dashboard's unit, its subtree and children
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A unit's subtree as the metrics need it: every id, for each direct child the ids of the
+    child's subtree, and `row_of`: each unit of the subtree → the key of the row it counts in
+    (its child's pk, or the unit's own for 本级). `today` is the local day all windows end on."""
+
+    unit: Unit
+    ids: tuple[int, ...]
+    children: tuple[Unit, ...]
+    child_ids: dict[int, tuple[int, ...]]
+    today: datetime.date
+    row_of: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> list[tuple[int, str]]:
+        """(key, name) of each row of a per-unit table: the children, then 本级."""
+        return [(child.pk, child.name) for child in self.children] + [(self.unit.pk, OWN)]
+
+    # The only top unit (the province): its subtree is every unit, its queries need no unit filter.
+    everything: bool = False
+
+
+def scope_for(unit: Unit, *, today: datetime.date | None = None) -> Scope:
+    """The subtree's units, production centres left out (no application is attributed to a
+    centre); for a top unit one more query: whether it is the only one."""
+    rows = list(
+        Unit.objects.subtree(unit)
+        .exclude(kind=Unit.Kind.CENTRE)
+        .values_list("pk", "path", "kind", "name", "code")
+    )
+    children = sorted(
+        (
+            Unit(pk=pk, path=path, kind=kind, name=name, code=code, parent_id=unit.pk)
+            for pk, path, kind, name, code in rows
+            if path != unit.path and path.count("/") == unit.path.count("/") + 1
+        ),
+        key=lambda child: child.path,
+    )
+    tops = Unit.objects.filter(parent__isnull=True).exclude(pk=unit.pk)
+    everything = unit.parent_id is None and not tops.exists()
+    child_ids: dict[int, list[int]] = {child.pk: [] for child in children}
+    row_of: dict[int, int] = {}
+    for pk, path, *_ in rows:
+        row_of[pk] = unit.pk
+        for child in children:
+            if path.startswith(child.path):
+                child_ids[child.pk].append(pk)
+                row_of[pk] = child.pk
+                break
+    return Scope(
+        unit=unit,
+        ids=tuple(pk for pk, *_ in rows),
+        children=tuple(children),
+        child_ids={key: tuple(ids) for key, ids in child_ids.items()},
+        today=today or timezone.localdate(),
+        row_of=row_of,
+        everything=everything,
+    )
+
+
+def dashboard_unit(viewer: Viewer, code: str | None) -> Unit:
+    """The unit whose dashboard is asked for: the viewer's own, or one of its subtree (404 for
+    anything else, and for anyone without `supervision.view`)."""
+    if not viewer.can("supervision.view") or viewer.unit is None:
+        raise Http404
+    if not code:
+        return viewer.unit
+    unit = Unit.objects.subtree(viewer.unit).exclude(kind=Unit.Kind.CENTRE).filter(code=code).first()
+    if unit is None:
+        raise Http404
+    return unit
+
+
+def unit_choices(viewer: Viewer) -> list[Unit]:
+    """The units a supervisor may drill down to (the own subtree, centres left out)."""
+    if not viewer.can("supervision.view") or viewer.unit is None:
+        return []
+    return list(
+        Unit.objects.subtree(viewer.unit)
+        .exclude(kind=Unit.Kind.CENTRE)
+        .only("pk", "code", "name", "path", "kind")
+        .order_by("path")
+    )
+
+
+def _responsible(ids: Sequence[int]) -> Q:
+    """The responsible unit: the review unit while in review, the acceptance unit otherwise."""
+    return Q(status__in=REVIEW_STATUSES, review_unit_id__in=ids) | (
+        ~Q(status__in=REVIEW_STATUSES) & Q(acceptance_unit_id__in=ids)
+    )
+
+
+def _responsible_unit() -> Case:
+    """The responsible unit's id as a column (one CASE on the status, not on unit lists)."""
+    return Case(
+        When(status__in=REVIEW_STATUSES, then=F("review_unit_id")),
+        default=F("acceptance_unit_id"),
+        output_field=IntegerField(),
+    )
+
+
+def _in_scope(scope: Scope, column: str) -> Q:
+    """The subtree filter; none for a top unit, which sees everything."""
+    return Q() if scope.everything else Q(**{f"{column}__in": scope.ids})
+
+
+def day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def window_start(today: datetime.date) -> datetime.date:
+    """First day of the series: the Monday of the oldest of the last WEEKS weeks (which also
+    covers the DAILY_DAYS days)."""
+    monday = today - datetime.timedelta(days=today.weekday())
+    return min(monday - datetime.timedelta(weeks=WEEKS - 1), today - datetime.timedelta(days=DAILY_DAYS - 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics: grouped in SQL by the raw unit id, folded into the rows here (`Scope.row_of`).
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Counts per (row, day): `by[row][day]`."""
+
+    by: dict[int, dict[datetime.date, int]]
+
+    def total(self, day: datetime.date) -> int:
+        return sum(days.get(day, 0) for days in self.by.values())
+
+    def unit_total(self, key: int, start: datetime.date, end: datetime.date) -> int:
+        return sum(n for day, n in self.by.get(key, {}).items() if start <= day <= end)
+
+
+def series(scope: Scope) -> dict[str, Counts]:
+    """受理, 签发, 不予签发 and 发放 per row and day over the window (by acceptance, household,
+    household and acceptance unit): the days that are over from the rollup (filled on demand,
+    `tongban.supervision.rollup`), yesterday and today counted live."""
+    first = window_start(scope.today)
+    end = scope.today + datetime.timedelta(days=1)
+    live_from = max(first, rollup.first_live_day(scope.today))
+    by: dict[str, dict[int, dict[datetime.date, int]]] = {metric: defaultdict(dict) for metric in Metric}
+
+    def add(metric: str, unit: int, day: datetime.date, n: int) -> None:
+        key = scope.row_of.get(unit)
+        if key is not None:
+            days = by[metric][key]
+            days[day] = days.get(day, 0) + n
+
+    if live_from > first:
+        rollup.ensure(first, live_from)
+        for metric, unit, day, n in rollup.rolled_counts(
+            first, live_from, None if scope.everything else scope.ids
+        ):
+            add(metric, unit, day, n)
+    for metric, (rows, column, unit_column) in rollup.series_sources().items():
+        for unit, day, n in rollup.grouped(
+            rows.filter(_in_scope(scope, unit_column)), column, unit_column, live_from, end
+        ):
+            add(metric, unit, day, n)
+    return {metric: Counts(dict(days)) for metric, days in by.items()}
+
+
+def refusal_reasons(scope: Scope, *, days: int = DAILY_DAYS) -> list[tuple[str, int]]:
+    """The most frequent refusal reasons of the last `days` days, by household unit."""
+    start = day_start(scope.today - datetime.timedelta(days=days - 1))
+    end = day_start(scope.today + datetime.timedelta(days=1))
+    return list(
+        Application.objects.filter(
+            _in_scope(scope, "household_unit_id"),
+            status=Status.REJECTED,
+            closed_at__gte=start,
+            closed_at__lt=end,
+        )
+        .order_by()
+        .values("refusal_reason")
+        .annotate(n=Count("*"))
+        .order_by("-n", "refusal_reason")
+        .values_list("refusal_reason", "n")[:TOP_REASONS]
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Applications in progress per row and status, and how many of them are stuck."""
+
+    counts: dict[int, dict[str, int]]
+    stuck: dict[int, dict[str, int]]
+    cutoff: datetime.datetime
+
+
+def stuck_cutoff(today: datetime.date, workdays: int | None = None) -> datetime.datetime:
+    """Stuck: the last 办理记录 entry is more than `workdays` working days old, i.e. on or before
+    the last day from which more than `workdays` working days have passed until today."""
+    workdays = settings.STUCK_WORKDAYS if workdays is None else workdays
+    calendar = work_calendar(today - datetime.timedelta(days=3 * workdays + 40), today)
+    day = today
+    while calendar.workdays_between(day, today) <= workdays:
+        day -= datetime.timedelta(days=1)
+    return day_start(day + datetime.timedelta(days=1))
+
+
+def progress(scope: Scope, *, workdays: int | None = None) -> Progress:
+    """在办: per responsible unit and status; stuck ones counted in the same query."""
+    cutoff = stuck_cutoff(scope.today, workdays)
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    stuck: dict[int, dict[str, int]] = defaultdict(dict)
+    rows = Application.objects.filter(status__in=PROGRESS_STATUSES)
+    if not scope.everything:
+        rows = rows.filter(_responsible(scope.ids))
+    query = (
+        rows.annotate(unit=_responsible_unit())
+        .order_by()
+        .values("unit", "status")
+        .annotate(
+            n=Count("*"),
+            stuck=Count("status", filter=Q(status__in=STUCK_STATUSES, last_event_at__lt=cutoff)),
+        )
+        .values_list("unit", "status", "n", "stuck")
+    )
+    for unit, status, n, quiet in query:
+        key = scope.row_of.get(unit)
+        if key is None:
+            continue
+        counts[key][status] = counts[key].get(status, 0) + n
+        if quiet:
+            stuck[key][status] = stuck[key].get(status, 0) + quiet
+    return Progress(dict(counts), dict(stuck), cutoff)
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    pending: int
+    due_today: int
+    overdue: int
+
+
+def review_deadlines(scope: Scope) -> dict[int, Deadlines]:
+    """审核期限 per review unit: in review, due today, overdue (due before today)."""
+    query = (
+        Application.objects.filter(_in_scope(scope, "review_unit_id"), status__in=REVIEW_STATUSES)
+        .order_by()
+        .values("review_unit_id")
+        .annotate(
+            n=Count("*"),
+            today=Count("review_due", filter=Q(review_due=scope.today)),
+            late=Count("review_due", filter=Q(review_due__lt=scope.today)),
+        )
+        .values_list("review_unit_id", "n", "today", "late")
+    )
+    result: dict[int, Deadlines] = {}
+    for unit, n, today, late in query:
+        key = scope.row_of.get(unit)
+        if key is not None:
+            d = result.get(key, Deadlines(0, 0, 0))
+            result[key] = Deadlines(d.pending + n, d.due_today + today, d.overdue + late)
+    return result
+
+
+@dataclass(frozen=True)
+class VerificationCounts:
+    due: int
+    overdue: int
+
+
+def verifications(scope: Scope) -> dict[int, VerificationCounts]:
+    """核验 owed after proxy or postal handovers, by acceptance unit: still due, and overdue
+    (`verified_at` empty and `due` before today)."""
+    query = (
+        Verification.objects.filter(
+            _in_scope(scope, "application__acceptance_unit_id"), verified_at__isnull=True
+        )
+        .order_by()
+        .values("application__acceptance_unit_id")
+        .annotate(n=Count("*"), late=Count("due", filter=Q(due__lt=scope.today)))
+        .values_list("application__acceptance_unit_id", "n", "late")
+    )
+    result: dict[int, VerificationCounts] = {}
+    for unit, n, late in query:
+        key = scope.row_of.get(unit)
+        if key is not None:
+            v = result.get(key, VerificationCounts(0, 0))
+            result[key] = VerificationCounts(v.due + n - late, v.overdue + late)
+    return result
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """As percentile_cont: linear interpolation between the closest ranks of sorted values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass(frozen=True)
+class Times:
+    """Days from acceptance to the event: how many, median and 90th percentile."""
+
+    n: int
+    median: float | None
+    p90: float | None
+
+
+NO_TIMES = Times(0, None, None)
+DAY_SECONDS = 86400.0
+
+
+def _times(
+    rows: QuerySet[Any, Any], scope: Scope, start: str, end: str, unit_column: str
+) -> tuple[dict[int, Times], Times]:
+    """Per row and for the whole subtree (the 合计's percentiles are not a sum of the rows')."""
+    since = day_start(scope.today - datetime.timedelta(days=DAILY_DAYS - 1))
+    until = day_start(scope.today + datetime.timedelta(days=1))
+    window = {f"{end}__gte": since, f"{end}__lt": until, f"{start}__isnull": False}
+    rows = rows.filter(_in_scope(scope, unit_column), **window)
+    if connection.vendor == "postgresql":
+        return _times_postgresql(rows, scope, start, end, unit_column)
+    # SQLite (the small embedded case): the same rows, the percentile computed here.
+    spans: dict[int, list[float]] = defaultdict(list)
+    every: list[float] = []
+    for unit, began, ended in rows.values_list(unit_column, start, end):
+        key = scope.row_of.get(unit)
+        if key is not None:
+            span = (ended - began).total_seconds() / DAY_SECONDS
+            spans[key].append(span)
+            every.append(span)
+    per_row = {key: _spread(values) for key, values in spans.items()}
+    return per_row, _spread(every)
+
+
+def _spread(values: Sequence[float]) -> Times:
+    return Times(len(values), percentile(values, 0.5), percentile(values, 0.9))
+
+
+def _times_postgresql(
+    rows: QuerySet[Any, Any], scope: Scope, start: str, end: str, unit_column: str
+) -> tuple[dict[int, Times], Times]:
+    """One statement: the window's rows with their row key looked up in an array indexed by
+    unit id (units outside the subtree get none and are left out), percentile_cont per key and
+    over all of them (GROUPING SETS)."""
+    inner = rows.order_by().annotate(span=EpochSeconds(F(end) - F(start))).values_list(unit_column, "span")
+    inner_sql, inner_params = inner.query.sql_with_params()
+    size = max(scope.row_of, default=0)
+    lookup: list[int | None] = [None] * size
+    for unit, key in scope.row_of.items():
+        lookup[unit - 1] = key
+    sql = (
+        "SELECT GROUPING(w.key), w.key, count(*),"  # noqa: S608
+        " percentile_cont(0.5) WITHIN GROUP (ORDER BY w.span),"
+        " percentile_cont(0.9) WITHIN GROUP (ORDER BY w.span)"
+        f" FROM (SELECT (%s::int[])[t.unit] AS key, t.span FROM ({inner_sql}) t(unit, span)) w"
+        " WHERE w.key IS NOT NULL GROUP BY GROUPING SETS ((w.key), ())"
+    )
+    per_row: dict[int, Times] = {}
+    whole = NO_TIMES
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [lookup, *inner_params])
+        for overall, key, n, p50, p90 in cursor.fetchall():
+            times = Times(n, _in_days(p50), _in_days(p90))
+            if overall:
+                whole = times
+            else:
+                per_row[key] = times
+    return per_row, whole
+
+
+def _in_days(seconds: float | None) -> float | None:
+    return seconds / DAY_SECONDS if seconds is not None else None
+
+
+class EpochSeconds(Func):
+    template = "EXTRACT(EPOCH FROM %(expressions)s)"
+    output_field = FloatField()
+
+
+def issue_times(scope: Scope) -> tuple[dict[int, Times], Times]:
+    """受理 → 签发 of the applications issued in the last 30 days, by household unit."""
+    return _times(Application.objects.all(), scope, "accepted_at", "issued_at", "household_unit_id")
+
+
+def handover_times(scope: Scope) -> tuple[dict[int, Times], Times]:
+    """受理 → 发放 of the cards handed over in the last 30 days, by acceptance unit."""
+    return _times(
+        Handover.objects.all(), scope, "application__accepted_at", "at", "application__acceptance_unit_id"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The dashboard: every metric once, as tables
+
+
+@dataclass
+class Table:
+    """One chart's data: the table view, the Excel sheet and the API all show these rows.
+    `chart` says how the page draws it: kind (line, bar, stack, pie), the columns drawn."""
+
+    key: str
+    title: str
+    headers: list[str]
+    rows: list[list[Cell]]
+    chart: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass
+class Dashboard:
+    unit: Unit
+    today: datetime.date
+    kpis: dict[str, Cell]
+    tables: list[Table]
+    stuck_cutoff: datetime.datetime
+    children: tuple[Unit, ...] = ()
+
+    def table(self, key: str) -> Table:
+        for table in self.tables:
+            if table.key == key:
+                return table
+        raise KeyError(key)
+
+
+def _column_sum(rows: Sequence[Sequence[Cell]], column: int) -> int:
+    """The 合计 of a count column (rates are recomputed, never summed)."""
+    return sum(int(cast("int", row[column]) or 0) for row in rows)
+
+
+def _rate(refused: int, issued: int) -> float | None:
+    decided = refused + issued
+    return round(100 * refused / decided, 1) if decided else None
+
+
+def _days(value: float | None) -> float | None:
+    return round(value, 1) if value is not None else None
+
+
+def _dates(start: datetime.date, end: datetime.date) -> Iterable[datetime.date]:
+    day = start
+    while day <= end:
+        yield day
+        day += datetime.timedelta(days=1)
+
+
+def dashboard(unit: Unit, *, today: datetime.date | None = None, workdays: int | None = None) -> Dashboard:
+    """Every metric of `unit`'s subtree (the caller has checked the viewer may see it)."""
+    scope = scope_for(unit, today=today)
+    today = scope.today
+    counts = series(scope)
+    accepted, issued, refused, handed = (
+        counts[Metric.ACCEPTED],
+        counts[Metric.ISSUED],
+        counts[Metric.REFUSED],
+        counts[Metric.HANDED],
+    )
+    reasons = refusal_reasons(scope)
+    work = progress(scope, workdays=workdays)
+    deadlines = review_deadlines(scope)
+    owed = verifications(scope)
+    (to_issue, all_issue), (to_hand, all_hand) = issue_times(scope), handover_times(scope)
+    labels = scope.labels
+    first_daily = today - datetime.timedelta(days=DAILY_DAYS - 1)
+    tables: list[Table] = []
+
+    def keep(key: int, *values: Any) -> bool:
+        # 本级 only when something is attributed to the unit itself.
+        return key != unit.pk or any(values) or not scope.children
+
+    # In progress by stage
+    stage_headers = [Status(s).label for s in PROGRESS_STATUSES]
+    rows: list[list[Cell]] = []
+    for key, name in labels:
+        values = [work.counts.get(key, {}).get(s, 0) for s in PROGRESS_STATUSES]
+        if keep(key, *values):
+            rows.append([name, *values, sum(values)])
+    totals = [_column_sum(rows, i) for i in range(1, len(stage_headers) + 2)]
+    rows.append([TOTAL, *totals])
+    tables.append(
+        Table(
+            "stages",
+            "在办申领（按环节）",
+            ["单位", *stage_headers, "合计"],
+            rows,
+            chart={"kind": "stack", "columns": list(range(1, len(stage_headers) + 1))},
+            note="审核中的按当前办理单位统计，其余按受理单位统计。",
+        )
+    )
+
+    # Per day, per week
+    daily_rows: list[list[Cell]] = [
+        [day, accepted.total(day), issued.total(day), refused.total(day), handed.total(day)]
+        for day in _dates(first_daily, today)
+    ]
+    tables.append(
+        Table(
+            "daily",
+            f"每日受理、签发、发放（近{DAILY_DAYS}天）",
+            ["日期", "受理", "签发", "不予签发", "发放"],
+            daily_rows,
+            chart={"kind": "line", "columns": [1, 2, 3, 4]},
+        )
+    )
+    weekly_rows: list[list[Cell]] = []
+    monday = today - datetime.timedelta(days=today.weekday())
+    for back in range(WEEKS - 1, -1, -1):
+        week = monday - datetime.timedelta(weeks=back)
+        days = [d for d in _dates(week, week + datetime.timedelta(days=6)) if d <= today]
+        a, i, r, h = (sum(c.total(d) for d in days) for c in (accepted, issued, refused, handed))
+        weekly_rows.append([f"{week:%m-%d}至{days[-1]:%m-%d}", a, i, r, h, _rate(r, i)])
+    tables.append(
+        Table(
+            "weekly",
+            f"每周受理、签发、发放（近{WEEKS}周）",
+            ["周", "受理", "签发", "不予签发", "发放", "不予签发率（%）"],
+            weekly_rows,
+            chart={"kind": "bar", "columns": [1, 2, 3, 4]},
+        )
+    )
+
+    # Per unit, last 30 days
+    unit_rows: list[list[Cell]] = []
+    for key, name in labels:
+        a = accepted.unit_total(key, first_daily, today)
+        i = issued.unit_total(key, first_daily, today)
+        r = refused.unit_total(key, first_daily, today)
+        h = handed.unit_total(key, first_daily, today)
+        d = deadlines.get(key, Deadlines(0, 0, 0))
+        stuck_n = sum(work.stuck.get(key, {}).values())
+        v = owed.get(key, VerificationCounts(0, 0))
+        if keep(key, a, i, r, h, d.pending, stuck_n, v.due, v.overdue):
+            unit_rows.append([name, a, i, r, _rate(r, i), h, d.pending, d.overdue, stuck_n, v.overdue])
+    sums = [_column_sum(unit_rows, c) for c in range(1, 10)]
+    unit_rows.append([TOTAL, sums[0], sums[1], sums[2], _rate(sums[2], sums[1]), *sums[4:]])
+    tables.append(
+        Table(
+            "units",
+            f"各单位情况（近{DAILY_DAYS}天）",
+            [
+                "单位",
+                "受理",
+                "签发",
+                "不予签发",
+                "不予签发率（%）",
+                "发放",
+                "待审核",
+                "审核超期",
+                "滞留件",
+                "核验逾期",
+            ],
+            unit_rows,
+            chart={"kind": "bar", "columns": [1, 2, 5]},
+            note="受理、发放按受理单位；签发、不予签发按户籍地；审核按当前办理单位统计。",
+        )
+    )
+
+    # Review deadlines
+    review_rows: list[list[Cell]] = []
+    for key, name in labels:
+        d = deadlines.get(key, Deadlines(0, 0, 0))
+        if keep(key, d.pending):
+            review_rows.append([name, d.pending - d.due_today - d.overdue, d.due_today, d.overdue, d.pending])
+    review_rows.append([TOTAL, *(_column_sum(review_rows, c) for c in range(1, 5))])
+    tables.append(
+        Table(
+            "review",
+            "审核签发期限",
+            ["单位", "未到期", "今日到期", "已超期", "待审核合计"],
+            review_rows,
+            chart={"kind": "stack", "columns": [1, 2, 3]},
+            note=f"审核签发期限为到达后 {settings.DEADLINES['REVIEW_DAYS']} 个工作日；按当前办理单位统计。",
+        )
+    )
+
+    # Refusal reasons
+    refused_total = sum(refused.total(d) for d in _dates(first_daily, today))
+    reason_rows: list[list[Cell]] = [
+        [reason or "（未填写）", n, round(100 * n / refused_total, 1) if refused_total else None]
+        for reason, n in reasons
+    ]
+    listed = sum(n for _, n in reasons)
+    if refused_total > listed:
+        reason_rows.append(
+            ["其他原因", refused_total - listed, round(100 * (refused_total - listed) / refused_total, 1)]
+        )
+    tables.append(
+        Table(
+            "reasons",
+            f"不予签发原因（近{DAILY_DAYS}天）",
+            ["原因", "件数", "占比（%）"],
+            reason_rows,
+            chart={"kind": "pie", "columns": [1]},
+        )
+    )
+
+    # Times
+    time_rows: list[list[Cell]] = []
+    for key, name in labels:
+        t1, t2 = to_issue.get(key, Times(0, None, None)), to_hand.get(key, Times(0, None, None))
+        if keep(key, t1.n, t2.n):
+            time_rows.append(
+                [name, t1.n, _days(t1.median), _days(t1.p90), t2.n, _days(t2.median), _days(t2.p90)]
+            )
+    time_rows.append(
+        [
+            TOTAL,
+            all_issue.n,
+            _days(all_issue.median),
+            _days(all_issue.p90),
+            all_hand.n,
+            _days(all_hand.median),
+            _days(all_hand.p90),
+        ]
+    )
+    tables.append(
+        Table(
+            "times",
+            f"办理时长（天，近{DAILY_DAYS}天办结）",
+            [
+                "单位",
+                "签发件数",
+                "受理至签发 中位数",
+                "受理至签发 P90",
+                "发放件数",
+                "受理至发放 中位数",
+                "受理至发放 P90",
+            ],
+            time_rows,
+            chart={"kind": "bar", "columns": [2, 3, 5, 6]},
+            note="自然日；签发按户籍地、发放按受理单位统计。",
+        )
+    )
+
+    # Post-verifications
+    ver_rows: list[list[Cell]] = []
+    for key, name in labels:
+        v = owed.get(key, VerificationCounts(0, 0))
+        if keep(key, v.due, v.overdue):
+            ver_rows.append([name, v.due, v.overdue])
+    ver_rows.append([TOTAL, _column_sum(ver_rows, 1), _column_sum(ver_rows, 2)])
+    tables.append(
+        Table(
+            "verifications",
+            "代领、邮寄后核验",
+            ["单位", "待核验（未逾期）", "已逾期"],
+            ver_rows,
+            chart={"kind": "stack", "columns": [1, 2]},
+            note=(
+                f"申请人须在 {settings.DEADLINES['POST_VERIFICATION_DAYS']} 个工作日内核验；按受理单位统计。"
+            ),
+        )
+    )
+
+    # Stuck items
+    stuck_rows: list[list[Cell]] = []
+    for key, name in labels:
+        values = [work.stuck.get(key, {}).get(s, 0) for s in STUCK_STATUSES]
+        if keep(key, *values):
+            stuck_rows.append([name, *values, sum(values)])
+    stuck_rows.append([TOTAL, *(_column_sum(stuck_rows, c) for c in range(1, len(STUCK_STATUSES) + 2))])
+    limit = settings.STUCK_WORKDAYS if workdays is None else workdays
+    tables.append(
+        Table(
+            "stuck",
+            "滞留件（按环节）",
+            ["单位", *(Status(s).label for s in STUCK_STATUSES), "合计"],
+            stuck_rows,
+            chart={"kind": "stack", "columns": list(range(1, len(STUCK_STATUSES) + 1))},
+            note=f"超过 {limit} 个工作日无办理记录的在办申领；审核中的按当前办理单位，其余按受理单位统计。",
+        )
+    )
+
+    week_start = monday
+    kpis: dict[str, Cell] = {
+        "accepted_today": accepted.total(today),
+        "accepted_week": sum(accepted.total(d) for d in _dates(week_start, today)),
+        "issued_week": sum(issued.total(d) for d in _dates(week_start, today)),
+        "handed_week": sum(handed.total(d) for d in _dates(week_start, today)),
+        "in_progress": totals[-1],
+        "review_overdue": review_rows[-1][3],
+        "stuck": stuck_rows[-1][-1],
+        "verifications_overdue": ver_rows[-1][2],
+        "refusal_rate": _rate(refused_total, sum(issued.total(d) for d in _dates(first_daily, today))),
+        "handover_median": _days(all_hand.median),
+    }
+    return Dashboard(
+        unit=unit, today=today, kpis=kpis, tables=tables, stuck_cutoff=work.cutoff, children=scope.children
+    )
+
+
+KPI_LABELS: dict[str, str] = {
+    "accepted_today": "今日受理",
+    "accepted_week": "本周受理",
+    "issued_week": "本周签发",
+    "handed_week": "本周发放",
+    "in_progress": "在办申领",
+    "review_overdue": "审核超期",
+    "stuck": "滞留件",
+    "verifications_overdue": "核验逾期",
+    "refusal_rate": "不予签发率（近30天，%）",
+    "handover_median": "受理至发放中位数（天）",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Stuck items (滞留件)
+
+
+@dataclass(frozen=True)
+class StuckPage:
+    rows: list[Application]
+    next_after: str | None
+    cutoff: datetime.datetime
+
+
+STUCK_VIEWS = {"stuck": "滞留件", "urged": "已督办待办理"}
+
+
+def _last_supervision() -> Subquery:
+    return Subquery(
+        ApplicationEvent.objects.filter(application=OuterRef("pk"), action=SUPERVISED)
+        .order_by("-pk")
+        .values("pk")[:1]
+    )
+
+
+def stuck_queryset(
+    scope: Scope,
+    *,
+    view: str = "stuck",
+    status: str = "",
+    unit: Unit | None = None,
+    workdays: int | None = None,
+) -> QuerySet[Application]:
+    """stuck: quiet for more than `workdays` working days; urged: the last 办理记录 entry is a 督办
+    (nobody has acted since). Filtered by stage and by a unit of the subtree (responsible unit)."""
+    ids = tuple(Unit.objects.subtree_ids(unit)) if unit is not None else scope.ids
+    rows = Application.objects.filter(_responsible(ids), status__in=STUCK_STATUSES)
+    if status:
+        rows = rows.filter(status=status)
+    if view == "urged":
+        rows = rows.filter(
+            Exists(
+                ApplicationEvent.objects.filter(
+                    application=OuterRef("pk"), action=SUPERVISED, at=OuterRef("last_event_at")
+                )
+            )
+        )
+    else:
+        rows = rows.filter(last_event_at__lt=stuck_cutoff(scope.today, workdays))
+    return rows
+
+
+def stuck_page(
+    scope: Scope,
+    *,
+    view: str = "stuck",
+    status: str = "",
+    unit: Unit | None = None,
+    workdays: int | None = None,
+    after: str | None = None,
+    limit: int = PAGE,
+) -> StuckPage:
+    """Oldest quiet first (keyset on last_event_at, id: "<ISO time>|<id>")."""
+    rows = stuck_queryset(scope, view=view, status=status, unit=unit, workdays=workdays)
+    if after:
+        at_text, _, pk_text = after.rpartition("|")
+        try:
+            at = datetime.datetime.fromisoformat(at_text)
+            pk = int(pk_text)
+        except ValueError:
+            at, pk = None, 0
+        if at is not None and timezone.is_aware(at):
+            rows = rows.filter(Q(last_event_at__gt=at) | Q(last_event_at=at, pk__gt=pk))
+    page: list[Application] = list(
+        rows.select_related("acceptance_unit", "review_unit", "household_unit")
+        .annotate(
+            supervision_id=_last_supervision(),
+            supervisions=Subquery(
+                ApplicationEvent.objects.filter(application=OuterRef("pk"), action=SUPERVISED)
+                .order_by()
+                .values("application")
+                .annotate(n=Count("pk"))
+                .values("n")[:1],
+                output_field=IntegerField(),
+            ),
+        )
+        .order_by("last_event_at", "pk")[: limit + 1]
+    )
+    more = len(page) > limit
+    page = page[:limit]
+    events = {
+        event.pk: event
+        for event in ApplicationEvent.objects.filter(
+            pk__in=[
+                getattr(row, "supervision_id", None) for row in page if getattr(row, "supervision_id", None)
+            ]
+        ).select_related("actor", "unit")
+    }
+    for row in page:
+        row.last_supervision = events.get(getattr(row, "supervision_id", None) or 0)  # type: ignore[attr-defined]
+        row.responsible_unit = row.review_unit if row.status in REVIEW_STATUSES else row.acceptance_unit  # type: ignore[attr-defined]
+    cutoff = stuck_cutoff(scope.today, workdays)
+    next_after = (
+        f"{page[-1].last_event_at.isoformat()}|{page[-1].pk}" if more and page[-1].last_event_at else None
+    )
+    return StuckPage(page, next_after, cutoff)
+
+
+def responsible_unit(application: Application) -> Unit | None:
+    return application.review_unit if application.status in REVIEW_STATUSES else application.acceptance_unit
+
+
+def stuck_get(viewer: Viewer, number: str) -> Application:
+    """An unfinished application whose responsible unit is in the viewer's subtree (404 else)."""
+    if not viewer.can("supervision.view") or viewer.unit is None:
+        raise Http404
+    ids = tuple(Unit.objects.subtree_ids(viewer.unit))
+    application = (
+        Application.objects.filter(_responsible(ids), number=number, status__in=STUCK_STATUSES)
+        .select_related("acceptance_unit", "review_unit")
+        .first()
+    )
+    if application is None:
+        raise Http404
+    return application
+
+
+def supervision_events(application: Application) -> list[ApplicationEvent]:
+    return list(application.events.filter(action=SUPERVISED).select_related("actor", "unit").order_by("-pk"))
+
+
+def home_counts(viewer: Viewer) -> dict[str, int]:
+    """For the supervisor's home card: overdue reviews and stuck items of the own subtree."""
+    if not viewer.can("supervision.view") or viewer.unit is None:
+        return {}
+    today = timezone.localdate()
+    ids = tuple(Unit.objects.subtree_ids(viewer.unit))
+    overdue = Application.objects.filter(
+        review_unit_id__in=ids, status__in=REVIEW_STATUSES, review_due__lt=today
+    ).count()
+    stuck = Application.objects.filter(
+        _responsible(ids), status__in=STUCK_STATUSES, last_event_at__lt=stuck_cutoff(today)
+    ).count()
+    return {"review_overdue": overdue, "stuck": stuck}

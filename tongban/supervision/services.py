@@ -1,0 +1,70 @@
+"""督办: a supervisor urges the unit responsible for a stuck application to act.
+
+A 督办 is an entry in the application's 办理记录 (action `supervised`) written through
+`intake.services.application_event`, which also writes the audit row. Being an event, it moves
+`last_event_at`: the responsible unit gets the stuck-item limit again, counted from the urge,
+before the item shows as stuck once more. Until somebody acts, the item stays listed under
+已督办待办理 (its last entry is the 督办), and the stuck list shows every item's last 督办, so
+urged items remain identifiable (docs/supervision.md).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import Http404, HttpRequest
+
+from tongban.accounts.models import User
+from tongban.core.errors import ServiceError
+from tongban.intake.models import ApplicationEvent
+from tongban.intake.services import application_event, lock
+from tongban.notifications import Notification, notify
+from tongban.supervision.selectors import SUPERVISED, responsible_unit, stuck_get
+
+NOTE_MAX = 500
+
+
+@transaction.atomic
+def application_supervise(
+    *, actor: User, number: str, note: str, request: HttpRequest | None = None
+) -> ApplicationEvent:
+    """督办 the unfinished application `number` of the actor's subtree: record the note and tell
+    the responsible unit (after commit)."""
+    if not actor.can("supervision.act"):
+        raise ServiceError("not_found", "未找到该申领。", status=404)
+    note = note.strip()
+    if len(note) < 2:
+        raise ServiceError("note_required", "请填写督办意见。", fields={"note": "请填写督办意见。"})
+    if len(note) > NOTE_MAX:
+        raise ServiceError(
+            "note_too_long",
+            f"督办意见不能超过 {NOTE_MAX} 个字。",
+            fields={"note": f"不能超过 {NOTE_MAX} 个字。"},
+        )
+    try:
+        found = stuck_get(actor, number)
+    except Http404:
+        raise ServiceError("not_found", "未找到该申领。", status=404) from None
+    application = lock(found)
+    unit = responsible_unit(application)
+    if unit is None or not actor.unit or not actor.unit.contains(unit):
+        raise ServiceError("not_found", "未找到该申领。", status=404)
+    event = application_event(
+        application,
+        actor=actor,
+        action=SUPERVISED,
+        note=note,
+        detail={
+            "unit": unit.code,
+            "quiet_since": application.last_event_at.isoformat() if application.last_event_at else "",
+        },
+        request=request,
+    )
+    notify(
+        Notification(
+            "application.supervised",
+            f"督办：受理号 {application.number}（{application.get_status_display()}）请尽快办理。"
+            f"督办意见：{note}（{actor.unit.name}）",
+            unit_code=unit.code,
+        )
+    )
+    return event

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from tongban.supervision import views
+
+app_name = "supervision"
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("export/", views.export, name="export_all"),
+    path("export/<slug:key>/", views.export, name="export"),
+    path("stuck/", views.stuck, name="stuck"),
+    path("stuck/<str:number>/", views.stuck_item, name="stuck_item"),
+    path("stuck/<str:number>/urge/", views.urge, name="urge"),
+]
