@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from tongban.campaigns.selectors import home_campaigns
 from tongban.finance.selectors import unremitted_total
 from tongban.handover.selectors import ready, verification_counts
 from tongban.intake.selectors import counter_counts
@@ -38,6 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
     # A finance officer starts from what the subtree has not paid over to the treasury yet.
     unremitted = unremitted_total(viewer)
     supervision = supervision_counts(viewer) if viewer.can("supervision.view") else None
+    campaigns = home_campaigns(viewer, timezone.localdate()) if viewer.can("campaign.view") else []
     # Those who can enter the holiday table are told when deadlines ahead count weekends only.
     calendar_missing = missing_calendar_years(timezone.localdate()) if viewer.can("reference.manage") else []
     return render(
@@ -53,5 +55,6 @@ def home(request: HttpRequest) -> HttpResponse:
             "handover": handover,
             "supervision": supervision,
             "unremitted": unremitted,
+            "campaigns": campaigns,
         },
     )

@@ -55,6 +55,14 @@ def campaigns(viewer: Viewer) -> QuerySet[Campaign]:
     return Campaign.objects.visible_to(viewer).select_related("area")
 
 
+def home_campaigns(viewer: Viewer, today: datetime.date) -> list[tuple[Campaign, int]]:
+    """The running campaigns the viewer takes part in, each with the late duties of their part."""
+    running = campaigns(viewer).filter(status=Campaign.Status.ACTIVE).order_by("pk")
+    return [
+        (campaign, late_duties(campaign, today, scope_unit(viewer, campaign)).count()) for campaign in running
+    ]
+
+
 def campaign_get(viewer: Viewer, pk: int, action: str = "campaign.view") -> Campaign:
     """The campaign if the viewer may see it (and do `action`); 404 for anybody else."""
     campaign = Campaign.objects.visible_to(viewer, action).select_related("area").filter(pk=pk).first()

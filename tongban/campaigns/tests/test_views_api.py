@@ -7,6 +7,7 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -201,3 +202,20 @@ def test_reports_command(campaign, personas, capsys):
         == campaign.station_targets.count()
     )
     assert "2026-W46" in capsys.readouterr().out
+
+
+def test_home_card_lists_running_campaigns_with_late_duties(client, campaign, personas):
+    services.campaign_start(actor=personas.campaign_manager, campaign=campaign)
+    late = (
+        DutyTask.objects.filter(campaign=campaign, due__lt=timezone.localdate())
+        .exclude(status=DutyTask.Status.DONE)
+        .count()
+    )
+    assert late > 0  # the fixture's preparation phase is over and nothing is done
+    login(client, personas.campaign_manager)
+    text = client.get("/").content.decode()
+    assert f"/campaigns/{campaign.pk}/" in text and campaign.name in text
+    assert f"逾期未完成职责 <strong>{late}</strong> 项" in text
+    client.logout()
+    login(client, personas.ganzhou_clerk)  # a station of another city: not in this campaign
+    assert f"/campaigns/{campaign.pk}/" not in client.get("/").content.decode()
