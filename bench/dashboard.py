@@ -48,6 +48,8 @@ from bench.import_register import (
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/tongban_bench_dashboard"
 SUPERVISORS = {"province": "36", "city": "3601", "county": "360102"}
+CAMPAIGN_CITY = "3601"  # 南昌市: the campaign of seeds/003
+CAMPAIGN_TARGET = 1_310_000  # 力争完成131万（16周岁以上）居民换发二代证的任务
 
 
 def replication_factor(applications: int, most: int) -> int:
@@ -205,6 +207,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             with CaptureQueriesContext(connection) as queries:
                 client.get("/supervision/")
             figures[f"queries_{level}"] = len(queries.captured_queries)
+        figures.update(_campaign_figures(args))
     finally:
         close_database()
         if not args.keep:
@@ -212,7 +215,68 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
+def _campaign_figures(args: argparse.Namespace) -> dict[str, Any]:
+    """The 集中换发 of seeds/003 in 南昌市 at this size: 1,310,000 target people entered and
+    apportioned from the register, 集中换发 since the first generated day; its manager's page and
+    the progress API, timed like the dashboards."""
+    from django.test import Client
+    from django.utils import timezone
+
+    from tongban.accounts.models import User
+    from tongban.campaigns import services as campaigns
+    from tongban.campaigns.models import Campaign, CampaignPhase
+    from tongban.registry.models import Unit
+
+    city = Unit.objects.get(code=CAMPAIGN_CITY)
+    manager, _ = User.objects.get_or_create(
+        username="bench-campaign-manager", defaults={"role": "campaign_manager", "unit": city}
+    )
+    figures: dict[str, Any] = {}
+    campaign = Campaign.objects.filter(area=city, status=Campaign.Status.ACTIVE).first()
+    if campaign is None:
+        today = timezone.localdate()
+        start = today - datetime.timedelta(days=args.days)
+        phases = {
+            CampaignPhase.Kind.PREPARE.value: (
+                start - datetime.timedelta(days=90),
+                start - datetime.timedelta(days=1),
+            ),
+            CampaignPhase.Kind.REPLACE.value: (start, today + datetime.timedelta(days=180)),
+            CampaignPhase.Kind.SUMMARY.value: (
+                today + datetime.timedelta(days=181),
+                today + datetime.timedelta(days=270),
+            ),
+        }
+        began = time.perf_counter()
+        campaign = campaigns.campaign_create(
+            actor=manager,
+            area=city,
+            name="南昌市集中换发第二代居民身份证（基准）",
+            reference_date=start,
+            target_entered=CAMPAIGN_TARGET,
+            phases=phases,
+        )
+        campaigns.campaign_start(actor=manager, campaign=campaign)
+        figures["campaign_create_ms"] = round((time.perf_counter() - began) * 1000, 1)
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(manager)
+    for what, url in (
+        ("campaign_page", f"/campaigns/{campaign.pk}/"),
+        ("campaign_api", f"/api/v1/campaigns/{campaign.pk}/progress"),
+    ):
+
+        def get(url: str = url) -> None:
+            response = client.get(url)
+            if response.status_code != 200:
+                raise SystemExit(f"{url} answered {response.status_code}")
+
+        figures[what] = _summary(_timed(get, args.runs))
+    return figures
+
+
 def print_table(figures: dict[str, Any]) -> None:
+    if "campaign_create_ms" in figures:
+        print(f"campaign created (targets derived from the register) in {figures['campaign_create_ms']} ms")
     print(f"\n{figures['database']}, {figures['applications']:,} applications over {figures['days']} days")
     if "generate" in figures:
         gen = figures["generate"]
@@ -229,6 +293,8 @@ def print_table(figures: dict[str, Any]) -> None:
     for level in SUPERVISORS:
         rows.append((f"dashboard page, {level}", figures[f"page_{level}"], figures[f"queries_{level}"]))
         rows.append((f"dashboard API, {level}", figures[f"api_{level}"], None))
+    rows.append(("campaign page, 南昌市 manager", figures["campaign_page"], None))
+    rows.append(("campaign progress API", figures["campaign_api"], None))
     base = figures["baseline_count_all"]["median_ms"]
     for name, summary, queries in rows:
         ratio = f"{summary['median_ms'] / base:.1f}" if base else "-"

@@ -3,14 +3,21 @@ records the audit rows."""
 
 from __future__ import annotations
 
+import csv
+import datetime
+import io
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from tongban.audit.services import AuditActor
+from django.db import transaction
+
+from tongban.audit.services import AuditActor, record
 from tongban.biometrics import face, photo
 from tongban.biometrics.engine import get_abis, get_sdk
 from tongban.biometrics.imaging import decode_image
 from tongban.biometrics.interfaces import BiometricError, Gallery, Modality, QualityResult, Sample
+from tongban.core import idnumber
 from tongban.registry.models import FloatingRegistration, Person, Unit, WantedPerson
 
 
@@ -113,4 +120,85 @@ def group_photo_check(image: bytes, *, min_faces: int = 2) -> QualityResult:
             False,
             (f"同框相片应同时拍到申请人和监护人（检测到 {found} 张人脸）", *result.reasons),
         )
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Register photos from the old system (常住人口相片): `tongban biometrics import-photos FILE.csv`
+
+PHOTO_COLUMNS = ("id_number", "name", "birth_date", "photo")
+
+
+@dataclass
+class PhotoImportResult:
+    loaded: int = 0
+    rejections: list[tuple[int, str, str]] = field(default_factory=list)  # (line, code, message)
+
+    def counts(self) -> dict[str, int]:
+        return {"loaded": self.loaded, "rejected": len(self.rejections)}
+
+
+def _photo_row_person(row: dict[str, str]) -> tuple[Person | None, str, str]:
+    """The one register person the row names: number, name and birth date together, since a 重号
+    number alone may name several people."""
+    try:
+        birth = datetime.date.fromisoformat(row["birth_date"].strip())
+    except ValueError:
+        return None, "invalid_birth_date", "出生日期格式应为 YYYY-MM-DD"
+    found = list(
+        Person.objects.filter(
+            id_number=idnumber.canonical(row["id_number"]), name=row["name"].strip(), birth_date=birth
+        )[:2]
+    )
+    if not found:
+        return None, "unknown_person", "人口信息中没有号码、姓名和出生日期都相符的人员"
+    if len(found) > 1:
+        return None, "ambiguous_person", "号码、姓名和出生日期相同的人员不止一人"
+    return found[0], "", ""
+
+
+@transaction.atomic
+def register_photos_import(
+    *, path: Path, actor: AuditActor | None, encoding: str = "utf-8-sig"
+) -> PhotoImportResult:
+    """Load register photos listed in a CSV (columns PHOTO_COLUMNS; `photo` is a JPEG or PNG file
+    path relative to the CSV's folder) into `Person.photo`, sealed at rest. Each photo is decoded
+    within bounds and stored as JPEG; a row that names no single person or an unreadable file is
+    rejected with its reason, and nothing else changes. Enrolment into the permanent gallery is a
+    separate step (`register_photos_enrol`)."""
+    result = PhotoImportResult()
+    with path.open(encoding=encoding, newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in PHOTO_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"missing columns: {', '.join(missing)}")
+        folder = path.parent.resolve()
+        for line, row in enumerate(reader, start=2):
+            person, code, message = _photo_row_person(row)
+            if person is None:
+                result.rejections.append((line, code, message))
+                continue
+            file = (folder / row["photo"].strip()).resolve()
+            if not file.is_relative_to(folder) or not file.is_file():
+                result.rejections.append((line, "photo_missing", "相片文件不存在（路径相对于 CSV 所在目录）"))
+                continue
+            try:
+                decoded = decode_image(
+                    file.read_bytes(), max_bytes=photo.CONFORM_MAX_BYTES, max_pixels=photo.CONFORM_MAX_PIXELS
+                )
+            except BiometricError as error:
+                result.rejections.append((line, error.code, error.message))
+                continue
+            out = io.BytesIO()
+            decoded.image.convert("RGB").save(out, "JPEG", quality=95)
+            person.photo = out.getvalue()
+            person.save(update_fields=["photo", "updated_at"])
+            result.loaded += 1
+    record(
+        actor=actor,
+        action="registry.photos_imported",
+        object_type="registry.person",
+        object_id="",
+        detail={**result.counts(), "file": path.name},
+    )
     return result

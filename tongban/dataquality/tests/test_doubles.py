@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime
 import io
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from PIL import Image, ImageEnhance
@@ -190,3 +192,47 @@ def test_one_scan_finds_every_planted_problem_and_flags_no_clean_person(
     assert members(Case.Kind.DOUBLE_BY_FACE) == {face_a.pk, face_b.pk}
     flagged = set(Case.objects.values_list("links__person_id", flat=True))
     assert not flagged & {p.pk for p in planted.clean}
+
+
+def test_register_photos_loaded_from_files_reveal_a_face_only_double(
+    astronaut_twice: tuple[bytes, bytes], tmp_path: Path
+) -> None:
+    """The way a register's photos come in (`tongban biometrics import-photos`), then the scan."""
+    first, second = astronaut_twice
+    a = _person("张三", datetime.date(1965, 6, 1), "360102001", "HA", 11)
+    b = _person("章珊", datetime.date(1966, 7, 2), "360702001", "HB", 13)
+    # 重号 with a: the same number, another person; the file names him by name and birth date too.
+    twin = _person("张山", datetime.date(1965, 6, 1), "360102002", "HC", 11)
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "a.jpg").write_bytes(first)
+    (tmp_path / "photos" / "b.png").write_bytes(_png(second))
+    (tmp_path / "photos" / "broken.jpg").write_bytes(first[:200])
+    rows = [
+        "id_number,name,birth_date,photo",
+        f"{a.id_number},张三,1965-06-01,photos/a.jpg",
+        f"{b.id_number},章珊,1966-07-02,photos/b.png",
+        f"{twin.id_number},张山,1965-06-01,photos/broken.jpg",
+        f"{a.id_number},李四,1965-06-01,photos/a.jpg",
+        f"{b.id_number},章珊,1966-07-02,../outside.jpg",
+    ]
+    listing = tmp_path / "photos.csv"
+    listing.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = io.StringIO()
+    call_command("biometrics", "import-photos", str(listing), stdout=out, stderr=io.StringIO())
+    assert json.loads(out.getvalue()) == {"loaded": 2, "rejected": 3}
+    report = (tmp_path / "photos.rejected.csv").read_text(encoding="utf-8-sig")
+    assert "corrupt_image" in report and "unknown_person" in report and "photo_missing" in report
+    a.refresh_from_db()
+    twin.refresh_from_db()
+    assert a.photo is not None and twin.photo is None
+
+    run = _scan([Case.Kind.DOUBLE_BY_FACE])
+    assert run.found == {"double_by_face": 1}
+    case = Case.objects.get(kind=Case.Kind.DOUBLE_BY_FACE)
+    assert set(case.links.values_list("person_id", flat=True)) == {a.pk, b.pk}
+
+
+def _png(jpeg: bytes) -> bytes:
+    out = io.BytesIO()
+    Image.open(io.BytesIO(jpeg)).save(out, "PNG")
+    return out.getvalue()

@@ -1,9 +1,12 @@
-"""`tongban biometrics rebuild-index | count | enrol-register`: JSON out."""
+"""`tongban biometrics rebuild-index | count | enrol-register | enrol-watchlists | import-photos`:
+JSON out."""
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -13,7 +16,7 @@ from tqdm import tqdm
 from tongban.biometrics.abis import BuiltinABIS
 from tongban.biometrics.interfaces import Gallery
 from tongban.biometrics.models import BiometricTemplate
-from tongban.biometrics.services import register_photos_enrol, watchlist_photos_enrol
+from tongban.biometrics.services import register_photos_enrol, register_photos_import, watchlist_photos_enrol
 from tongban.registry.models import Unit
 
 GALLERY_NAMES = [g.value for g in Gallery]
@@ -25,7 +28,8 @@ class Command(BaseCommand):
         "templates and saves them; `count` prints the stored templates per gallery and modality; "
         "`enrol-register [--unit CODE]` puts the register's photos into the permanent gallery; "
         "`enrol-watchlists` puts the photos of wanted people and of floating registrations into "
-        "the wanted and floating galleries."
+        "the wanted and floating galleries; `import-photos FILE.csv` loads register photos "
+        "(columns id_number,name,birth_date,photo)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -36,8 +40,17 @@ class Command(BaseCommand):
         enrol = sub.add_parser("enrol-register", help="register photos → permanent gallery (常住人口相片库)")
         enrol.add_argument("--unit", metavar="CODE", help="only people registered in this unit's subtree")
         sub.add_parser("enrol-watchlists", help="wanted / floating people's photos → 在逃人员库 / 流动人口库")
+        photos = sub.add_parser(
+            "import-photos", help="register photos (常住人口相片) from a CSV: id_number,name,birth_date,photo"
+        )
+        photos.add_argument("file", type=Path)
+        photos.add_argument("--report", type=Path, help="where rejected rows go (default FILE.rejected.csv)")
+        photos.add_argument("--encoding", default="utf-8-sig", help="file encoding (e.g. gb18030)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "import-photos":
+            self._import_photos(options["file"], options["report"], options["encoding"])
+            return
         if options["action"] == "enrol-register":
             self._enrol(options.get("unit"))
             return
@@ -75,3 +88,19 @@ class Command(BaseCommand):
         with tqdm(unit=" photos", disable=not sys.stderr.isatty(), file=sys.stderr, desc="入库") as bar:
             result = register_photos_enrol(actor=None, unit=unit, progress=bar.update)
         self.stdout.write(json.dumps({"enrolled": result.enrolled, "unusable": result.unusable}))
+
+    def _import_photos(self, path: Path, report: Path | None, encoding: str) -> None:
+        if not path.is_file():
+            raise CommandError(f"file not found: {path}")
+        try:
+            result = register_photos_import(path=path, actor=None, encoding=encoding)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CommandError(f"cannot read {path}: {exc}") from exc
+        report = report or path.with_name(path.stem + ".rejected.csv")
+        if result.rejections:
+            with report.open("w", encoding="utf-8-sig", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["line", "reason_code", "reason"])
+                writer.writerows(result.rejections)
+            self.stderr.write(f"{len(result.rejections)} rejected rows written to {report}")
+        self.stdout.write(json.dumps(result.counts()))
