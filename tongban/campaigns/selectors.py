@@ -140,13 +140,26 @@ def _local_midnight(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+def in_region(unit: Unit) -> Q:
+    """Applications whose household lies in `unit`'s subtree, by the household's county code kept
+    on the row (`region_code`): a city's code is the first four digits of its counties' codes, so
+    a city or county is one index range (intake_campaign_idx covers the progress queries); a
+    station is its own household unit."""
+    if unit.kind == Unit.Kind.STATION:
+        return Q(household_unit=unit)
+    if unit.kind == Unit.Kind.PROVINCE:
+        return Q()
+    # Six-digit codes of digits compare the same in every collation.
+    return Q(region_code__range=(unit.code.ljust(6, "0"), unit.code.ljust(6, "9")))
+
+
 def campaign_applications(campaign: Campaign) -> QuerySet[Application]:
     span = window(campaign)
     if span is None:
         return Application.objects.none()
     start, end = span
     return Application.objects.filter(
-        household_unit__path__startswith=campaign.area.path,
+        in_region(campaign.area),
         type__in=campaign.application_types,
         accepted_at__gte=_local_midnight(start),
         accepted_at__lt=_local_midnight(end + rules.ONE_DAY),
@@ -292,7 +305,7 @@ def progress(
             stations[st.county_id].append(row)
     applications = campaign_applications(campaign)
     if scope.pk != campaign.area.pk:
-        applications = applications.filter(household_unit__path__startswith=scope.path)
+        applications = applications.filter(in_region(scope))
     for station_id, counts in _counts_by_station(applications).items():
         found = station_rows.get(station_id)
         if found is None:  # a station opened after the targets were derived: no target of its own

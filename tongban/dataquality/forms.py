@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django import forms
 
-from tongban.dataquality.models import Case, ChangeItem
+from tongban.dataquality.models import Case
+from tongban.registry.models import ChangeItem
 
 
 class CaseFilterForm(forms.Form):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from tongban.registry.models import Person, Unit
+from tongban.registry.models import ChangeItem, Person, Unit
 
 
 class ScanRun(models.Model):
@@ -150,17 +150,6 @@ class RegionValidity(models.Model):
 
 # ---------------------------------------------------------------------------------------------
 # Corrections with approval (户口登记项目变更更正)
-
-
-class ChangeItem(models.TextChoices):
-    """What a change request corrects. 11 and 12 are the GA/T 2000.24 codes for 纠正重号 and
-    纠正错号; the registered items (name, birth date, ethnicity) are named by their field."""
-
-    DUPLICATE_NUMBER = "11", "纠正重号"
-    WRONG_NUMBER = "12", "纠正错号"
-    NAME = "name", "变更姓名"
-    BIRTH_DATE = "birth_date", "更正出生日期"
-    ETHNICITY = "ethnicity", "变更民族"
 
 
 # The register field each item changes.

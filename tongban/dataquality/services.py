@@ -23,13 +23,12 @@ from tongban.dataquality.models import (
     AddressMatch,
     Case,
     CasePerson,
-    ChangeItem,
     ChangeRequest,
     StandardAddress,
 )
 from tongban.dataquality.selectors import cases_visible
 from tongban.registry.access import Viewer
-from tongban.registry.models import Card, Ethnicity, NumberRedirect, Person, PersonChange, Unit
+from tongban.registry.models import Card, ChangeItem, Ethnicity, NumberRedirect, Person, PersonChange, Unit
 
 DECISIONS = (Case.Status.RESOLVED, Case.Status.FALSE_POSITIVE)
 

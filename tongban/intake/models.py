@@ -271,6 +271,13 @@ class Application(models.Model):
             models.Index(
                 fields=["id"], include=["acceptance_unit", "accepted_at"], name="intake_accept_of_idx"
             ),
+            # A campaign's progress (tongban.campaigns): the households of a city or county
+            # accepted in the campaign's window, read from the index alone.
+            models.Index(
+                fields=["region_code", "accepted_at"],
+                include=["id", "household_unit", "type", "status", "issued_at", "closed_at"],
+                name="intake_campaign_idx",
+            ),
         ]
         verbose_name = verbose_name_plural = "申领"
 

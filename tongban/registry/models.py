@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
 
@@ -254,6 +255,19 @@ class Person(models.Model):
         return self.photo is not None
 
 
+class ChangeItem(models.TextChoices):
+    """What a correction (变更更正, requested and approved in tongban.dataquality) changes. 11 and
+    12 are the GA/T 2000.24 codes for 纠正重号 and 纠正错号; the registered items (name, birth date,
+    ethnicity) are named by their field. An address taken from the house-number register is
+    recorded as `address`."""
+
+    DUPLICATE_NUMBER = "11", "纠正重号"
+    WRONG_NUMBER = "12", "纠正错号"
+    NAME = "name", "变更姓名"
+    BIRTH_DATE = "birth_date", "更正出生日期"
+    ETHNICITY = "ethnicity", "变更民族"
+
+
 class PersonChange(models.Model):
     """The history of a registered item (变更更正记录): old and new value, kept forever. Written by
     an approved correction (tongban.dataquality), never edited."""
@@ -275,6 +289,20 @@ class PersonChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.field} {self.changed_at:%Y-%m-%d}"
+
+    @property
+    def item_label(self) -> str:
+        if self.item in ChangeItem.values:
+            return str(ChangeItem(self.item).label)
+        return f"{self.field_label}更正"
+
+    @property
+    def field_label(self) -> str:
+        try:
+            field = Person._meta.get_field(self.field)
+        except FieldDoesNotExist:
+            return self.field
+        return str(getattr(field, "verbose_name", self.field))
 
 
 class NumberRedirect(models.Model):

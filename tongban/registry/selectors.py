@@ -15,6 +15,7 @@ from tongban.registry.models import (
     FloatingRegistration,
     NumberRedirect,
     Person,
+    PersonChange,
     Unit,
     WantedPerson,
 )
@@ -120,6 +121,7 @@ class PersonRecord:
     household: list[Person] | None  # None: outside the viewer's subtree, not shown
     wanted: list[WantedPerson]
     floating: list[FloatingRegistration]
+    changes: list[PersonChange]  # 变更更正记录, oldest first
 
 
 def person_record(viewer: Viewer, person: Person) -> PersonRecord:
@@ -149,6 +151,7 @@ def person_record(viewer: Viewer, person: Person) -> PersonRecord:
         household=household,
         wanted=wanted,
         floating=list(person.floating_registrations.select_related("residence_unit").filter(active=True)),
+        changes=list(person.changes.order_by("pk")),
     )
 
 

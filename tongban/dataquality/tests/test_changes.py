@@ -10,8 +10,8 @@ from tongban.audit.models import AuditEvent
 from tongban.core import idnumber
 from tongban.core.errors import ServiceError
 from tongban.dataquality import services
-from tongban.dataquality.models import Case, ChangeItem, ChangeRequest
-from tongban.registry.models import Card, NumberRedirect, Person, PersonChange, Unit
+from tongban.dataquality.models import Case, ChangeRequest
+from tongban.registry.models import Card, ChangeItem, NumberRedirect, Person, PersonChange, Unit
 from tongban.registry.selectors import person_lookup
 from tongban.testing.factories import CardFactory, PersonFactory, UserFactory
 from tongban.testing.personas import Personas, login
@@ -87,6 +87,12 @@ def test_a_wrong_number_correction_takes_effect_only_when_approved(personas: Per
     assert page.status_code == 200 and "换领" in page.content.decode()
     assert list(renewal.persons.all()) == [person]
     assert AuditEvent.objects.filter(action="dataquality.change.decide", object_id=str(change.pk)).exists()
+    # The person's full record shows the change with both values, kept for good.
+    record = login(Client(), personas.nanchang_reviewer).get(
+        reverse("registry:person_detail", args=[person.pk])
+    )
+    text = record.content.decode()
+    assert "变更更正记录" in text and "纠正错号" in text and old in text and right in text
 
     # One decision: a second approver (or the same one again) is refused.
     with pytest.raises(ServiceError) as again:

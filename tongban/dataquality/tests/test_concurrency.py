@@ -12,8 +12,8 @@ from django.db import connection
 from tongban.core import idnumber
 from tongban.core.errors import ServiceError
 from tongban.dataquality import services
-from tongban.dataquality.models import ChangeItem, ChangeRequest
-from tongban.registry.models import NumberRedirect, Person, PersonChange, Unit
+from tongban.dataquality.models import ChangeRequest
+from tongban.registry.models import ChangeItem, NumberRedirect, Person, PersonChange, Unit
 from tongban.testing.factories import PersonFactory, UserFactory
 
 # The audit tables are append-only (triggers): a transactional test leaves them alone.
