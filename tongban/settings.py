@@ -243,6 +243,9 @@ DATAQUALITY_SCAN_WORKERS = env_int("TONGBAN_DATAQUALITY_SCAN_WORKERS", 2)
 # People aged 100 or more with no card issued and no application for this many years are listed
 # for a check (户口核对: 应销未销).
 DATAQUALITY_INACTIVE_YEARS = env_int("TONGBAN_DATAQUALITY_INACTIVE_YEARS", 10)
+# A supervisor may scan a subtree from the page (in the request) up to this many people; bigger
+# registers and the face stage run as `tongban dataquality scan`.
+DATAQUALITY_PAGE_SCAN_MAX = env_int("TONGBAN_DATAQUALITY_PAGE_SCAN_MAX", 300_000)
 
 # Campaigns (集中换发): the completion forecast assumes the pace of handovers over this many
 # working days before today.

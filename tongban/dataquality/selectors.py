@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Count, QuerySet
 from django.http import Http404
 
-from tongban.dataquality.models import Case, ScanRun
+from tongban.dataquality.models import Case, ChangeRequest, ScanRun
 from tongban.registry.access import Viewer
 from tongban.registry.models import Person, Unit
 
@@ -23,6 +23,19 @@ def runs_visible(viewer: Viewer) -> QuerySet[ScanRun]:
     if not viewer.can("dataquality.view") or viewer.unit is None:
         return ScanRun.objects.none()
     return ScanRun.objects.filter(unit__in=Unit.objects.subtree_ids(viewer.unit))
+
+
+def scan_units(viewer: Viewer) -> list[Unit]:
+    """The units whose subtree the viewer may scan from the page: their own and those below,
+    down to the county bureaus (a station is scanned with its county, or alone)."""
+    if not viewer.can("dataquality.decide") or viewer.unit is None:
+        return []
+    return list(
+        Unit.objects.subtree(viewer.unit)
+        .exclude(kind=Unit.Kind.CENTRE)
+        .only("pk", "code", "name", "path", "kind")
+        .order_by("path")
+    )
 
 
 @dataclass(frozen=True)
@@ -110,3 +123,73 @@ def household_lists(viewer: Viewer) -> list[StationRow]:
         )
         for u in units
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads of the REST API (the pages' reads, keyset-paginated)
+
+
+def require(viewer: Viewer, action: str = "dataquality.view") -> None:
+    """404 for anyone without the action: outsiders never learn what the clean-up holds."""
+    if not viewer.can(action) or viewer.unit is None:
+        raise Http404
+
+
+@dataclass(frozen=True)
+class RunPage:
+    rows: list[ScanRun]
+    next_after: int | None
+
+
+def runs_page(viewer: Viewer, *, after: int | None = None, limit: int = 50) -> RunPage:
+    """Scan runs of the viewer's subtree, newest first."""
+    runs = runs_visible(viewer).select_related("unit", "started_by")
+    if after is not None:
+        runs = runs.filter(pk__lt=after)
+    rows = list(runs.order_by("-pk")[: limit + 1])
+    return RunPage(rows=rows[:limit], next_after=rows[limit - 1].pk if len(rows) > limit else None)
+
+
+def case_changes(case: Case) -> list[ChangeRequest]:
+    """The correction requests filed for a case, newest first (as the case page lists them)."""
+    return list(case.changes.order_by("-pk"))
+
+
+def _changes_visible(viewer: Viewer, action: str = "dataquality.view") -> QuerySet[ChangeRequest]:
+    # The scoped queryset lives beside the services that lock it; imported here at call time
+    # because services imports this module.
+    from tongban.dataquality.services import changes_visible
+
+    return changes_visible(viewer, action)
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    rows: list[ChangeRequest]
+    next_after: int | None
+
+
+def changes_page(viewer: Viewer, status: str = "", *, after: int | None = None, limit: int = 50) -> ChangePage:
+    """Correction requests for people registered in the viewer's subtree, newest first; `status`
+    empty for all."""
+    changes = _changes_visible(viewer).select_related(
+        "person", "person__registration_unit", "requested_by", "decided_by"
+    )
+    if status:
+        changes = changes.filter(status=status)
+    if after is not None:
+        changes = changes.filter(pk__lt=after)
+    rows = list(changes.order_by("-pk")[: limit + 1])
+    return ChangePage(rows=rows[:limit], next_after=rows[limit - 1].pk if len(rows) > limit else None)
+
+
+def change_get(viewer: Viewer, pk: int) -> ChangeRequest:
+    change = (
+        _changes_visible(viewer)
+        .select_related("person", "person__registration_unit", "requested_by", "decided_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if change is None:
+        raise Http404("未找到该申请")
+    return change

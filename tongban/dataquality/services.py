@@ -6,8 +6,10 @@ from __future__ import annotations
 import csv
 import datetime
 import functools
+from collections.abc import Sequence
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -17,13 +19,14 @@ from tongban.audit.services import record
 from tongban.core import idnumber, regions
 from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_id_number
-from tongban.dataquality import addresses
+from tongban.dataquality import addresses, scan
 from tongban.dataquality.models import (
     ITEM_FIELDS,
     AddressMatch,
     Case,
     CasePerson,
     ChangeRequest,
+    ScanRun,
     StandardAddress,
 )
 from tongban.dataquality.selectors import cases_visible
@@ -486,3 +489,56 @@ def address_match_decide(
         request=request,
     )
     return match
+
+
+# ---------------------------------------------------------------------------------------------
+# A scan started from the page (扫描本辖区)
+
+# What the page may scan in the request: the set-based stages. The face stage enrols photos
+# (~0.1 s each) and belongs to `tongban dataquality scan`, as do subtrees above the size limit.
+PAGE_SCAN_KINDS = (
+    Case.Kind.DUPLICATE_NUMBER.value,
+    Case.Kind.WRONG_NUMBER.value,
+    Case.Kind.DOUBLE_BY_NAME.value,
+    scan.HOUSEHOLDS,
+)
+
+
+def scan_from_page(
+    *, actor: Viewer, unit_code: str, kinds: Sequence[str], request: HttpRequest | None = None
+) -> ScanRun:
+    """Scan `unit_code`'s subtree (the actor's own or part of it) for `kinds` now, within the
+    request, and return the finished run. Refused above `DATAQUALITY_PAGE_SCAN_MAX` people: such
+    a register is scanned by the scheduled command, which resumes where it stopped."""
+    if not actor.can("dataquality.decide") or actor.unit is None:
+        raise ServiceError("not_found", "未找到该单位。", status=404)
+    unit = Unit.objects.subtree(actor.unit).filter(code=unit_code.strip()).first()
+    if unit is None or unit.kind == Unit.Kind.CENTRE:
+        raise ServiceError(
+            "not_found", "未找到该单位。", fields={"unit": "请选择本辖区内的单位。"}, status=404
+        )
+    chosen = [kind for kind in PAGE_SCAN_KINDS if kind in kinds]
+    if not chosen or len(chosen) != len(set(kinds)):
+        raise ServiceError(
+            "invalid", "请选择扫描项目。", fields={"kinds": "请至少选择一项页面可扫描的项目。"}
+        )
+    people = Person.objects.filter(registration_unit__in=Unit.objects.subtree_ids(unit)).count()
+    limit = settings.DATAQUALITY_PAGE_SCAN_MAX
+    if people > limit:
+        raise ServiceError(
+            "too_large",
+            f"{unit.name}登记人口 {people} 人，超过页面扫描上限 {limit} 人：请在服务器上运行 "
+            f"tongban dataquality scan --unit {unit.code}（可中断续扫）。",
+            fields={"unit": "范围过大，请选择下级单位或使用命令行扫描。"},
+        )
+    run = scan.run_start(unit=unit, kinds=chosen, started_by=actor)
+    scan.run_scan(run)
+    record(
+        actor=actor,
+        action="dataquality.scan",
+        object_type="dataquality.scanrun",
+        object_id=run.pk,
+        detail={"unit": unit.code, "kinds": chosen, "rows": run.processed_rows, "found": run.found},
+        request=request,
+    )
+    return run

@@ -6,6 +6,7 @@ app_name = "dataquality"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("scan/", views.scan_start, name="scan"),
     path("cases/<int:pk>/", views.case_detail, name="case_detail"),
     path("households/", views.households, name="households"),
     path("addresses/", views.addresses, name="addresses"),

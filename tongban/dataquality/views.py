@@ -6,17 +6,24 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.dataquality import selectors, services
-from tongban.dataquality.forms import CaseFilterForm, ChangeDecisionForm, ChangeRequestForm, DecisionForm
+from tongban.dataquality.forms import (
+    CaseFilterForm,
+    ChangeDecisionForm,
+    ChangeRequestForm,
+    DecisionForm,
+    ScanForm,
+)
 from tongban.dataquality.models import AddressMatch, Case, ChangeRequest
 from tongban.registry.access import as_viewer
 from tongban.registry.selectors import person_get
@@ -44,8 +51,42 @@ def index(request: HttpRequest) -> HttpResponse:
     context |= {
         "runs": list(selectors.runs_visible(viewer).select_related("unit")[:10]),
         "counts": [(label, counts[kind]) for kind, label in Case.Kind.choices],
+        "scan_form": _scan_form(viewer) if viewer.can("dataquality.decide") else None,
+        "page_scan_max": settings.DATAQUALITY_PAGE_SCAN_MAX,
     }
     return render(request, "dataquality/index.html", context)
+
+
+def _scan_form(viewer: Any, data: Any = None) -> ScanForm:
+    units = selectors.scan_units(viewer)
+    initial = {"unit": viewer.unit.code if viewer.unit is not None else ""}
+    return ScanForm(data, units=[(u.code, f"{u.name}（{u.code}）") for u in units], initial=initial)
+
+
+@login_required
+@require_POST
+def scan_start(request: HttpRequest) -> HttpResponse:
+    """扫描本辖区: the set-based stages over a subtree, run in the request (small registers)."""
+    viewer = as_viewer(request.user)
+    if not viewer.can("dataquality.decide"):
+        raise Http404
+    form = _scan_form(viewer, request.POST)
+    if form.is_valid():
+        try:
+            run = services.scan_from_page(
+                actor=viewer,
+                unit_code=form.cleaned_data["unit"],
+                kinds=form.cleaned_data["kinds"],
+                request=request,
+            )
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            found = "；".join(f"{label}：{n}" for label, n in run.found_labels) or "未发现问题"
+            messages.success(request, f"扫描完成（#{run.pk}，{run.processed_rows} 人）：{found}")
+    else:
+        messages.error(request, "；".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect("dataquality:index")
 
 
 @login_required

@@ -7,9 +7,9 @@ from django.urls import reverse
 from tongban.audit.models import AuditEvent
 from tongban.core.errors import ServiceError
 from tongban.dataquality import scan, services
-from tongban.dataquality.models import Case
+from tongban.dataquality.models import Case, ScanRun
 from tongban.dataquality.tests.planted import TODAY, plant
-from tongban.registry.models import Unit
+from tongban.registry.models import Person, Unit
 from tongban.testing.personas import Personas, login
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +115,43 @@ def test_supervisor_decides_a_case_once_with_a_reason(
             decision="越权",
         )
     assert outside.value.status == 404
+
+
+def test_a_supervisor_scans_the_own_subtree_from_the_page(
+    client: Client, personas: Personas, settings: object
+) -> None:
+    planted = plant()
+    url = reverse("dataquality:scan")
+    kinds = [Case.Kind.DUPLICATE_NUMBER.value, Case.Kind.WRONG_NUMBER.value]
+    login(client, personas.donghu_supervisor)
+    page = client.get(reverse("dataquality:index")).content.decode()
+    assert 'id="scan-form"' in page and "开始扫描" in page
+    response = client.post(url, {"unit": "360102", "kinds": kinds}, follow=True)
+    assert "扫描完成" in response.content.decode()
+    run = ScanRun.objects.get()
+    assert run.status == ScanRun.Status.DONE and run.unit.code == "360102"
+    # What the page found is what was planted in 东湖分局, and nothing of the other cities.
+    donghu = {p.pk for p in Person.objects.filter(registration_unit__path__startswith="36/3601/360102/")}
+    wrong_here = {pk for pk in planted.wrong_people() if pk in donghu}
+    found = set(Case.objects.filter(kind=Case.Kind.WRONG_NUMBER).values_list("persons__pk", flat=True))
+    assert found == wrong_here
+    assert AuditEvent.objects.filter(action="dataquality.scan", object_id=str(run.pk)).exists()
+
+    # Outside the subtree, the face stage, or too many people: refused, nothing scanned.
+    for data in (
+        {"unit": "360702", "kinds": kinds},
+        {"unit": "360102", "kinds": [Case.Kind.DOUBLE_BY_FACE.value]},
+        {"unit": "360102", "kinds": []},
+    ):
+        assert client.post(url, data).status_code == 302
+    settings.DATAQUALITY_PAGE_SCAN_MAX = 1  # type: ignore[attr-defined]
+    refused = client.post(url, {"unit": "360102", "kinds": kinds}, follow=True).content.decode()
+    assert "超过页面扫描上限" in refused and "tongban dataquality scan --unit 360102" in refused
+    assert ScanRun.objects.count() == 1
+    client.logout()
+
+    # Without dataquality.decide: no form and no scan.
+    login(client, personas.nanchang_reviewer)
+    assert 'id="scan-form"' not in client.get(reverse("dataquality:index")).content.decode()
+    assert client.post(url, {"unit": "360102002", "kinds": kinds}).status_code == 404
+    assert ScanRun.objects.count() == 1
