@@ -197,6 +197,9 @@ SPECTACULAR_SETTINGS = {
         "FingerprintResultEnum": "tongban.intake.models.Fingerprint.Result",
         "BatchItemResultEnum": "tongban.production.models.BatchItem.Result",
         "VerificationMethodEnum": "tongban.review.models.VerificationNote.Method",
+        "CaseKindEnum": "tongban.dataquality.models.Case.Kind",
+        "CaseStatusEnum": "tongban.dataquality.models.Case.Status",
+        "ChangeRequestStatusEnum": "tongban.dataquality.models.ChangeRequest.Status",
     },
 }
 

@@ -7,6 +7,7 @@ from tongban import views
 from tongban.accounts.api import TokenView
 from tongban.accounts.liaison_api import LiaisonsView, UnitLiaisonsView
 from tongban.campaigns import api as campaigns_api
+from tongban.dataquality import api as dataquality_api
 from tongban.finance import api as finance_api
 from tongban.handover import api as handover_api
 from tongban.intake import api as intake_api
@@ -74,6 +75,23 @@ api_v1 = [
         campaigns_api.ReportSignView.as_view(),
         name="campaign_report_sign",
     ),
+    path("dataquality/cases", dataquality_api.CasesView.as_view(), name="dataquality_cases"),
+    path("dataquality/cases/<int:pk>", dataquality_api.CaseDetailView.as_view(), name="dataquality_case"),
+    path(
+        "dataquality/cases/<int:pk>/decide",
+        dataquality_api.CaseDecideView.as_view(),
+        name="dataquality_case_decide",
+    ),
+    path("dataquality/changes", dataquality_api.ChangesView.as_view(), name="dataquality_changes"),
+    path(
+        "dataquality/changes/<int:pk>", dataquality_api.ChangeDetailView.as_view(), name="dataquality_change"
+    ),
+    path(
+        "dataquality/changes/<int:pk>/decide",
+        dataquality_api.ChangeDecideView.as_view(),
+        name="dataquality_change_decide",
+    ),
+    path("dataquality/runs", dataquality_api.RunsView.as_view(), name="dataquality_runs"),
 ]
 
 urlpatterns = [

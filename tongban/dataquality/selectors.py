@@ -155,12 +155,12 @@ def case_changes(case: Case) -> list[ChangeRequest]:
     return list(case.changes.order_by("-pk"))
 
 
-def _changes_visible(viewer: Viewer, action: str = "dataquality.view") -> QuerySet[ChangeRequest]:
-    # The scoped queryset lives beside the services that lock it; imported here at call time
-    # because services imports this module.
-    from tongban.dataquality.services import changes_visible
-
-    return changes_visible(viewer, action)
+def changes_visible(viewer: Viewer, action: str = "dataquality.view") -> QuerySet[ChangeRequest]:
+    """Correction requests for people registered in the viewer's subtree (pages, API and the
+    approval service, which locks the row it decides)."""
+    if not viewer.can(action) or viewer.unit is None:
+        return ChangeRequest.objects.none()
+    return ChangeRequest.objects.filter(person__registration_unit__in=Unit.objects.subtree_ids(viewer.unit))
 
 
 @dataclass(frozen=True)
@@ -169,10 +169,12 @@ class ChangePage:
     next_after: int | None
 
 
-def changes_page(viewer: Viewer, status: str = "", *, after: int | None = None, limit: int = 50) -> ChangePage:
+def changes_page(
+    viewer: Viewer, status: str = "", *, after: int | None = None, limit: int = 50
+) -> ChangePage:
     """Correction requests for people registered in the viewer's subtree, newest first; `status`
     empty for all."""
-    changes = _changes_visible(viewer).select_related(
+    changes = changes_visible(viewer).select_related(
         "person", "person__registration_unit", "requested_by", "decided_by"
     )
     if status:
@@ -185,7 +187,7 @@ def changes_page(viewer: Viewer, status: str = "", *, after: int | None = None, 
 
 def change_get(viewer: Viewer, pk: int) -> ChangeRequest:
     change = (
-        _changes_visible(viewer)
+        changes_visible(viewer)
         .select_related("person", "person__registration_unit", "requested_by", "decided_by")
         .filter(pk=pk)
         .first()
@@ -193,3 +195,22 @@ def change_get(viewer: Viewer, pk: int) -> ChangeRequest:
     if change is None:
         raise Http404("未找到该申请")
     return change
+
+
+def case_decidable(viewer: Viewer, case: Case) -> bool:
+    """Whether to offer the decision: the service still refuses a case decided meanwhile."""
+    return viewer.can("dataquality.decide") and case.status == Case.Status.OPEN
+
+
+def change_decidable(viewer: Viewer, change: ChangeRequest) -> bool:
+    """Whether to offer the approval: a pending request of someone else, to an approver of a
+    county bureau or above (the service decides; this only spares a refused click)."""
+    from tongban.dataquality.services import APPROVING_KINDS
+
+    return (
+        viewer.can("dataquality.approve")
+        and viewer.unit is not None
+        and viewer.unit.kind in APPROVING_KINDS
+        and change.status == ChangeRequest.Status.PENDING
+        and change.requested_by_id != viewer.pk
+    )

@@ -29,7 +29,7 @@ from tongban.dataquality.models import (
     ScanRun,
     StandardAddress,
 )
-from tongban.dataquality.selectors import cases_visible
+from tongban.dataquality.selectors import cases_visible, changes_visible
 from tongban.registry.access import Viewer
 from tongban.registry.models import Card, ChangeItem, Ethnicity, NumberRedirect, Person, PersonChange, Unit
 
@@ -194,13 +194,6 @@ def change_request_create(
         request=request,
     )
     return change
-
-
-def changes_visible(viewer: Viewer, action: str = "dataquality.view") -> QuerySet[ChangeRequest]:
-    """Requests for people registered in the viewer's subtree."""
-    if not viewer.can(action) or viewer.unit is None:
-        return ChangeRequest.objects.none()
-    return ChangeRequest.objects.filter(person__registration_unit__in=Unit.objects.subtree_ids(viewer.unit))
 
 
 @transaction.atomic

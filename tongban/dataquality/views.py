@@ -144,7 +144,7 @@ def change_list(request: HttpRequest) -> HttpResponse:
     if not viewer.can("dataquality.view"):
         raise Http404
     status = request.GET.get("status", ChangeRequest.Status.PENDING)
-    changes = services.changes_visible(viewer).select_related("person", "person__registration_unit")
+    changes = selectors.changes_visible(viewer).select_related("person", "person__registration_unit")
     if status in ChangeRequest.Status.values:
         changes = changes.filter(status=status)
     return render(
@@ -188,7 +188,7 @@ def change_new(request: HttpRequest, person_pk: int) -> HttpResponse:
 def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = as_viewer(request.user)
     change = (
-        services.changes_visible(viewer)
+        selectors.changes_visible(viewer)
         .select_related("person", "person__registration_unit", "requested_by", "decided_by")
         .filter(pk=pk)
         .first()

@@ -1,0 +1,518 @@
+"""REST endpoints of the register clean-up (数据清理): the case work list and each case with its
+evidence, the decision on a case, correction requests (变更更正) filed and decided, and the scan
+runs with their progress. The same selectors and services as the pages, so both always agree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tongban.audit.services import record
+from tongban.core.errors import ServiceError
+from tongban.core.masking import mask_id_number, mask_id_numbers_in_text
+from tongban.dataquality import selectors, services
+from tongban.dataquality.models import ITEM_FIELDS, Case, ChangeRequest, ScanRun
+from tongban.intake.api import UnitRefSerializer, staff
+from tongban.registry.access import as_viewer
+from tongban.registry.models import ChangeItem, Person
+
+# ---------------------------------------------------------------------------------------------
+# Representation
+
+
+class CaseRowSerializer(serializers.ModelSerializer[Case]):
+    """A work-list row: the number is masked, as in the page's list."""
+
+    kind_label = serializers.CharField(source="get_kind_display")
+    status_label = serializers.CharField(source="get_status_display")
+    unit = UnitRefSerializer(help_text="责任单位")
+    id_number = serializers.SerializerMethodField(help_text="涉及号码（脱敏；无则为空）")
+    summary = serializers.SerializerMethodField(help_text="问题摘要")
+    found_at = serializers.DateTimeField(source="created_at", help_text="发现时间")
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "kind",
+            "kind_label",
+            "id_number",
+            "unit",
+            "status",
+            "status_label",
+            "summary",
+            "found_at",
+        ]
+
+    def get_id_number(self, case: Case) -> str:
+        return mask_id_number(case.id_number) if case.id_number else ""
+
+    def get_summary(self, case: Case) -> str:
+        return mask_id_numbers_in_text(str(case.evidence.get("summary", "")))
+
+
+class DecidedCaseSerializer(CaseRowSerializer):
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+
+    class Meta(CaseRowSerializer.Meta):
+        fields = [*CaseRowSerializer.Meta.fields, "decision", "decided_by", "decided_at"]
+
+
+class CasePersonSerializer(serializers.ModelSerializer[Person]):
+    """A person of the case as the case page shows them: the full number (the view is audited)."""
+
+    sex_name = serializers.CharField(source="sex.name")
+    ethnicity_name = serializers.CharField(source="ethnicity.name")
+    registration_unit = UnitRefSerializer()
+    status_label = serializers.CharField(source="get_status_display")
+
+    class Meta:
+        model = Person
+        fields = [
+            "id",
+            "id_number",
+            "name",
+            "sex",
+            "sex_name",
+            "ethnicity",
+            "ethnicity_name",
+            "birth_date",
+            "registration_unit",
+            "household_no",
+            "address",
+            "status",
+            "status_label",
+        ]
+
+
+class CaseChangeSerializer(serializers.ModelSerializer[ChangeRequest]):
+    item_label = serializers.CharField(source="get_item_display")
+    status_label = serializers.CharField(source="get_status_display")
+
+    class Meta:
+        model = ChangeRequest
+        fields = ["id", "item", "item_label", "person", "status", "status_label", "requested_at"]
+
+
+class CaseSerializer(DecidedCaseSerializer):
+    """One case with its evidence and the people in full (audited `dataquality.case.view`)."""
+
+    evidence = serializers.JSONField(
+        help_text="扫描记录的证据：summary、errors（号码问题 code/message）、people（扫描时的人员情况）、"
+        "score（人像相似度）、reopened（复查说明）等"
+    )
+    last_run = serializers.IntegerField(source="last_run_id", allow_null=True, help_text="最近一次扫描")
+    people = serializers.SerializerMethodField()
+    changes = serializers.SerializerMethodField()
+    can_decide = serializers.SerializerMethodField(help_text="调用者可处理此线索")
+
+    class Meta(DecidedCaseSerializer.Meta):
+        fields = [
+            *DecidedCaseSerializer.Meta.fields,
+            "evidence",
+            "last_run",
+            "people",
+            "changes",
+            "can_decide",
+        ]
+
+    def get_id_number(self, case: Case) -> str:
+        return case.id_number
+
+    def get_summary(self, case: Case) -> str:
+        return str(case.evidence.get("summary", ""))
+
+    @extend_schema_field(CasePersonSerializer(many=True))
+    def get_people(self, case: Case) -> list[Any]:
+        return list(CasePersonSerializer(selectors.case_people(case), many=True).data)
+
+    @extend_schema_field(CaseChangeSerializer(many=True))
+    def get_changes(self, case: Case) -> list[Any]:
+        return list(CaseChangeSerializer(selectors.case_changes(case), many=True).data)
+
+    def get_can_decide(self, case: Case) -> bool:
+        return selectors.case_decidable(self.context["viewer"], case)
+
+
+class ChangeRequestPersonSerializer(serializers.ModelSerializer[Person]):
+    id_number = serializers.SerializerMethodField(help_text="公民身份号码（列表中脱敏）")
+    registration_unit = UnitRefSerializer()
+
+    class Meta:
+        model = Person
+        fields = ["id", "id_number", "name", "registration_unit"]
+
+    def get_id_number(self, person: Person) -> str:
+        return person.id_number if self.context.get("full") else mask_id_number(person.id_number)
+
+
+class ChangeRequestRowSerializer(serializers.ModelSerializer[ChangeRequest]):
+    """A correction request in a list: numbers masked (the person's, and the old and new values
+    of a number correction)."""
+
+    item_label = serializers.CharField(source="get_item_display")
+    status_label = serializers.CharField(source="get_status_display")
+    person = serializers.SerializerMethodField()
+    old_value = serializers.SerializerMethodField(help_text="原值（号码类列表中脱敏）")
+    new_value = serializers.SerializerMethodField(help_text="新值（号码类列表中脱敏）")
+    case = serializers.IntegerField(source="case_id", allow_null=True, help_text="关联线索")
+    requested_by = serializers.CharField(source="requested_by.username")
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = ChangeRequest
+        fields = [
+            "id",
+            "item",
+            "item_label",
+            "field",
+            "person",
+            "old_value",
+            "new_value",
+            "status",
+            "status_label",
+            "case",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+        ]
+
+    def _full(self) -> bool:
+        return False
+
+    @extend_schema_field(ChangeRequestPersonSerializer)
+    def get_person(self, change: ChangeRequest) -> dict[str, Any]:
+        return dict(ChangeRequestPersonSerializer(change.person, context={"full": self._full()}).data)
+
+    def _value(self, change: ChangeRequest, value: str) -> str:
+        return value if self._full() or change.field != "id_number" else mask_id_number(value)
+
+    def get_old_value(self, change: ChangeRequest) -> str:
+        return self._value(change, change.old_value)
+
+    def get_new_value(self, change: ChangeRequest) -> str:
+        return self._value(change, change.new_value)
+
+
+class ChangeRequestSerializer(ChangeRequestRowSerializer):
+    """One request in full: numbers unmasked (the view is audited `dataquality.change.view`)."""
+
+    can_decide = serializers.SerializerMethodField(help_text="调用者可审批此申请")
+
+    class Meta(ChangeRequestRowSerializer.Meta):
+        fields = [
+            *ChangeRequestRowSerializer.Meta.fields,
+            "reason",
+            "evidence",
+            "decision_note",
+            "can_decide",
+        ]
+
+    def _full(self) -> bool:
+        return True
+
+    def get_can_decide(self, change: ChangeRequest) -> bool:
+        return selectors.change_decidable(self.context["viewer"], change)
+
+
+class ScanRunSerializer(serializers.ModelSerializer[ScanRun]):
+    unit = UnitRefSerializer(help_text="扫描范围")
+    kind_labels = serializers.ListField(child=serializers.CharField())
+    status_label = serializers.CharField(source="get_status_display")
+    percent = serializers.IntegerField(help_text="进度（%），已完成为 100")
+    found = serializers.DictField(child=serializers.IntegerField(), help_text="{类别: 发现问题数}")
+    stats = serializers.DictField(
+        child=serializers.JSONField(), help_text="各阶段统计（如人像检索次数、用时）"
+    )
+    started_by = serializers.CharField(source="started_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = ScanRun
+        fields = [
+            "id",
+            "unit",
+            "kinds",
+            "kind_labels",
+            "status",
+            "status_label",
+            "stage",
+            "percent",
+            "total_rows",
+            "processed_rows",
+            "found",
+            "stats",
+            "started_by",
+            "started_at",
+            "updated_at",
+            "finished_at",
+            "seconds",
+            "error",
+        ]
+
+
+def _page(name: str, rows: serializers.BaseSerializer[Any]) -> serializers.Serializer:
+    """The schema of a keyset page: `{"results": [...], "next_after": id or null}`."""
+    return inline_serializer(
+        name,
+        fields={
+            "results": rows,
+            "next_after": serializers.IntegerField(
+                allow_null=True, help_text="下一页传入 after；null 为最后一页"
+            ),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Input
+
+STATUS_ALL = "all"
+
+
+class PageQuery(serializers.Serializer):
+    after = serializers.IntegerField(required=False, min_value=1, help_text="上一页的 next_after")
+
+
+class CasesQuery(PageQuery):
+    kind = serializers.ChoiceField(choices=Case.Kind.choices, required=False, allow_blank=True)
+    status = serializers.ChoiceField(
+        choices=Case.Status.choices, required=False, allow_blank=True, default=Case.Status.OPEN.value
+    )
+    unit = serializers.CharField(max_length=12, required=False, allow_blank=True)
+
+
+class ChangesQuery(PageQuery):
+    status = serializers.ChoiceField(
+        choices=[*ChangeRequest.Status.choices, (STATUS_ALL, "全部")],
+        required=False,
+        default=ChangeRequest.Status.PENDING.value,
+    )
+
+
+class CaseDecisionRequest(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[(s.value, s.label) for s in services.DECISIONS],
+        help_text="resolved 已处理 / false_positive 误报",
+    )
+    note = serializers.CharField(
+        max_length=2000, allow_blank=True, help_text="处理意见：已处理写明处理方式，误报写明理由"
+    )
+
+
+ITEM_HELP = "；".join(f"{code} {ChangeItem(code).label}" for code in ITEM_FIELDS)
+
+
+class ChangeCreateRequest(serializers.Serializer):
+    person = serializers.IntegerField(min_value=1, help_text="人员 id（本辖区）")
+    item = serializers.ChoiceField(
+        choices=[(c, ChangeItem(c).label) for c in ITEM_FIELDS], help_text=ITEM_HELP
+    )
+    new_value = serializers.CharField(
+        max_length=100, allow_blank=True, help_text="号码 18 位；出生日期 YYYY-MM-DD；民族填代码（如 01）"
+    )
+    reason = serializers.CharField(max_length=2000, allow_blank=True, help_text="申请理由")
+    evidence = serializers.CharField(max_length=2000, allow_blank=True, help_text="证明材料名称、编号")
+    case = serializers.IntegerField(min_value=1, required=False, allow_null=True, help_text="所处理的线索 id")
+
+
+class ChangeDecisionRequest(serializers.Serializer):
+    approve = serializers.BooleanField(help_text="true 批准 / false 不予批准")
+    note = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="审批意见；不予批准须写明理由",
+    )
+
+
+def _renamed(error: ServiceError, names: dict[str, str]) -> ServiceError:
+    """The service's refusal with its fields named as the request names them."""
+    fields = {names.get(name, name): message for name, message in error.fields.items()}
+    return ServiceError(error.code, error.message, fields=fields, status=error.status)
+
+
+# ---------------------------------------------------------------------------------------------
+# Views
+
+
+class CasesView(APIView):
+    @extend_schema(
+        operation_id="v1_dataquality_cases_list",
+        summary="数据清理线索清单（本辖区，号码脱敏）",
+        parameters=[
+            OpenApiParameter("kind", str, enum=Case.Kind.values, description="类别；不填为全部"),
+            OpenApiParameter(
+                "status",
+                str,
+                enum=["", *Case.Status.values],
+                description="状态；不传为 open 待处理，传空为全部",
+            ),
+            OpenApiParameter("unit", str, description="责任单位代码（含下级）"),
+            OpenApiParameter("after", int, description="上一页的 next_after"),
+        ],
+        responses=_page("DataqualityCasePage", CaseRowSerializer(many=True)),
+    )
+    def get(self, request: Request) -> Response:
+        viewer = as_viewer(request.user)
+        selectors.require(viewer)
+        query = CasesQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        filters = selectors.CaseFilters(
+            kind=data.get("kind", ""), status=data["status"], unit_code=data.get("unit", "")
+        )
+        page = selectors.cases_page(viewer, filters, after=data.get("after"))
+        return Response(
+            {"results": CaseRowSerializer(page.rows, many=True).data, "next_after": page.next_after}
+        )
+
+
+class CaseDetailView(APIView):
+    @extend_schema(summary="线索详情：证据与涉及人员（完整号码，查看留痕）", responses=CaseSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        viewer = as_viewer(request.user)
+        case = selectors.case_get(viewer, pk)
+        # The evidence names people with their numbers: showing it is a view of personal data.
+        record(
+            actor=viewer,
+            action="dataquality.case.view",
+            object_type="dataquality.case",
+            object_id=case.pk,
+            request=request._request,
+        )
+        return Response(CaseSerializer(case, context={"viewer": viewer}).data)
+
+
+class CaseDecideView(APIView):
+    @extend_schema(
+        request=CaseDecisionRequest,
+        responses=DecidedCaseSerializer,
+        summary="处理线索：已处理或误报（须写明意见；每条线索只处理一次）",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        form = CaseDecisionRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            case = services.case_decide(
+                actor=staff(request),
+                case_id=pk,
+                status=form.validated_data["status"],
+                decision=form.validated_data["note"],
+                request=request._request,
+            )
+        except ServiceError as error:
+            raise _renamed(error, {"decision": "note"}) from error
+        return Response(DecidedCaseSerializer(case).data)
+
+
+class ChangesView(APIView):
+    @extend_schema(
+        operation_id="v1_dataquality_changes_list",
+        summary="变更更正申请列表（本辖区人员，号码脱敏）",
+        parameters=[
+            OpenApiParameter(
+                "status",
+                str,
+                enum=[*ChangeRequest.Status.values, STATUS_ALL],
+                description="pending 待审批（默认）/ approved 已批准 / refused 不予批准 / all 全部",
+            ),
+            OpenApiParameter("after", int, description="上一页的 next_after"),
+        ],
+        responses=_page("DataqualityChangePage", ChangeRequestRowSerializer(many=True)),
+    )
+    def get(self, request: Request) -> Response:
+        viewer = as_viewer(request.user)
+        selectors.require(viewer)
+        query = ChangesQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        status = query.validated_data["status"]
+        page = selectors.changes_page(
+            viewer, "" if status == STATUS_ALL else status, after=query.validated_data.get("after")
+        )
+        return Response(
+            {"results": ChangeRequestRowSerializer(page.rows, many=True).data, "next_after": page.next_after}
+        )
+
+    @extend_schema(
+        request=ChangeCreateRequest,
+        responses={201: ChangeRequestSerializer},
+        summary="提出变更更正申请（审批前不改登记）",
+    )
+    def post(self, request: Request) -> Response:
+        form = ChangeCreateRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        actor = staff(request)
+        change = services.change_request_create(
+            actor=actor,
+            person_id=data["person"],
+            item=data["item"],
+            new_value=data["new_value"],
+            reason=data["reason"],
+            evidence=data["evidence"],
+            case_id=data.get("case"),
+            request=request._request,
+        )
+        change = selectors.change_get(as_viewer(actor), change.pk)
+        return Response(ChangeRequestSerializer(change, context={"viewer": actor}).data, status=201)
+
+
+class ChangeDetailView(APIView):
+    @extend_schema(summary="变更更正申请详情（完整号码，查看留痕）", responses=ChangeRequestSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        viewer = as_viewer(request.user)
+        change = selectors.change_get(viewer, pk)
+        record(
+            actor=viewer,
+            action="dataquality.change.view",
+            object_type="dataquality.changerequest",
+            object_id=change.pk,
+            request=request._request,
+        )
+        return Response(ChangeRequestSerializer(change, context={"viewer": viewer}).data)
+
+
+class ChangeDecideView(APIView):
+    @extend_schema(
+        request=ChangeDecisionRequest,
+        responses=ChangeRequestSerializer,
+        summary="审批变更更正申请（分县局及以上；不能审批本人申请；批准即生效）",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        form = ChangeDecisionRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        actor = staff(request)
+        services.change_request_decide(
+            actor=actor,
+            request_id=pk,
+            approve=form.validated_data["approve"],
+            note=form.validated_data["note"],
+            request=request._request,
+        )
+        change = selectors.change_get(as_viewer(actor), pk)
+        return Response(ChangeRequestSerializer(change, context={"viewer": actor}).data)
+
+
+class RunsView(APIView):
+    @extend_schema(
+        operation_id="v1_dataquality_runs_list",
+        summary="数据清理扫描记录（本辖区，含进度）",
+        parameters=[OpenApiParameter("after", int, description="上一页的 next_after")],
+        responses=_page("DataqualityRunPage", ScanRunSerializer(many=True)),
+    )
+    def get(self, request: Request) -> Response:
+        viewer = as_viewer(request.user)
+        selectors.require(viewer)
+        query = PageQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = selectors.runs_page(viewer, after=query.validated_data.get("after"))
+        return Response(
+            {"results": ScanRunSerializer(page.rows, many=True).data, "next_after": page.next_after}
+        )
