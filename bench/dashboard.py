@@ -117,6 +117,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         from tongban.accounts.models import User
         from tongban.demo.history import generate_history, replicate_history
+        from tongban.registry.calendar import day_start
         from tongban.registry.models import Unit
         from tongban.registry.services import units_load_province
         from tongban.supervision import selectors
@@ -174,7 +175,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             # Per child and metric one COUNT: what a page without grouping would do.
             from tongban.intake.models import Application
 
-            since = selectors.day_start(scope.today - datetime.timedelta(days=selectors.DAILY_DAYS - 1))
+            since = day_start(scope.today - datetime.timedelta(days=selectors.DAILY_DAYS - 1))
             for ids in scope.child_ids.values():
                 for status in selectors.PROGRESS_STATUSES:
                     Application.objects.filter(acceptance_unit_id__in=ids, status=status).count()

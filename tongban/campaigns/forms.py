@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from tongban.campaigns import services
 from tongban.campaigns.models import Campaign, CampaignPhase, DutyTask
 from tongban.intake.models import ReviewChainStep
 from tongban.intake.rules import ApplicationType
@@ -42,17 +43,7 @@ class CampaignForm(forms.Form):
     summary_start = forms.DateField(label="工作总结 开始", widget=DATE)
     summary_end = forms.DateField(label="工作总结 结束", widget=DATE)
 
-    RULE = (
-        "name",
-        "reference_date",
-        "min_age",
-        "include_first_generation",
-        "include_without_card",
-        "expiring_before",
-        "target_entered",
-        "application_types",
-        "note",
-    )
+    RULE = services.RULE_FIELDS
 
     @classmethod
     def initial_for(cls, campaign: Campaign) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from tongban.campaigns.models import (
 from tongban.core.dates import add_years
 from tongban.intake.models import Application
 from tongban.registry.access import Viewer
-from tongban.registry.calendar import work_calendar
+from tongban.registry.calendar import day_start, work_calendar
 from tongban.registry.models import Card, Person, Unit
 
 HANDED_OVER = (
@@ -136,10 +136,6 @@ def window(campaign: Campaign) -> tuple[datetime.date, datetime.date] | None:
     return replace.start, max(phase.end for phase in dates.values())
 
 
-def _local_midnight(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def in_region(unit: Unit) -> Q:
     """Applications whose household lies in `unit`'s subtree, by the household's county code kept
     on the row (`region_code`): a city's code is the first four digits of its counties' codes, so
@@ -161,8 +157,8 @@ def campaign_applications(campaign: Campaign) -> QuerySet[Application]:
     return Application.objects.filter(
         in_region(campaign.area),
         type__in=campaign.application_types,
-        accepted_at__gte=_local_midnight(start),
-        accepted_at__lt=_local_midnight(end + rules.ONE_DAY),
+        accepted_at__gte=day_start(start),
+        accepted_at__lt=day_start(end + rules.ONE_DAY),
     ).exclude(status__in=[Application.Status.WITHDRAWN, Application.Status.DRAFT])
 
 
@@ -474,7 +470,7 @@ def report_figures(
 ) -> dict[int, ReportFigures]:
     """Each station's figures for `period`, from the applications (one grouped query)."""
     ids = [s.pk for s in stations]
-    start, after = _local_midnight(period.start), _local_midnight(period.end + rules.ONE_DAY)
+    start, after = day_start(period.start), day_start(period.end + rules.ONE_DAY)
     rows = (
         campaign_applications(campaign)
         .filter(household_unit__in=ids)

@@ -26,16 +26,10 @@ def runs_visible(viewer: Viewer) -> QuerySet[ScanRun]:
 
 
 def scan_units(viewer: Viewer) -> list[Unit]:
-    """The units whose subtree the viewer may scan from the page: their own and those below,
-    down to the county bureaus (a station is scanned with its county, or alone)."""
-    if not viewer.can("dataquality.decide") or viewer.unit is None:
-        return []
-    return list(
-        Unit.objects.subtree(viewer.unit)
-        .exclude(kind=Unit.Kind.CENTRE)
-        .only("pk", "code", "name", "path", "kind")
-        .order_by("path")
-    )
+    """The units whose subtree the viewer may scan from the page: their own and every unit below
+    it (production centres left out)."""
+    units = Unit.objects.visible_to(viewer, "dataquality.decide").administrative()
+    return list(units.only("pk", "code", "name", "path", "kind").order_by("path"))
 
 
 @dataclass(frozen=True)
@@ -129,6 +123,11 @@ def household_lists(viewer: Viewer) -> list[StationRow]:
 # Reads of the REST API (the pages' reads, keyset-paginated)
 
 
+# The levels that approve a correction (seeds/003 §三 2(4), 1(4)): the county bureau (分县局)
+# over its stations' people, the city bureau and the province above it. A station never approves.
+APPROVING_KINDS = frozenset({Unit.Kind.COUNTY, Unit.Kind.CITY, Unit.Kind.PROVINCE})
+
+
 def require(viewer: Viewer, action: str = "dataquality.view") -> None:
     """404 for anyone without the action: outsiders never learn what the clean-up holds."""
     if not viewer.can(action) or viewer.unit is None:
@@ -205,8 +204,6 @@ def case_decidable(viewer: Viewer, case: Case) -> bool:
 def change_decidable(viewer: Viewer, change: ChangeRequest) -> bool:
     """Whether to offer the approval: a pending request of someone else, to an approver of a
     county bureau or above (the service decides; this only spares a refused click)."""
-    from tongban.dataquality.services import APPROVING_KINDS
-
     return (
         viewer.can("dataquality.approve")
         and viewer.unit is not None

@@ -29,7 +29,7 @@ from tongban.dataquality.models import (
     ScanRun,
     StandardAddress,
 )
-from tongban.dataquality.selectors import cases_visible, changes_visible
+from tongban.dataquality.selectors import APPROVING_KINDS, cases_visible, changes_visible
 from tongban.registry.access import Viewer
 from tongban.registry.models import Card, ChangeItem, Ethnicity, NumberRedirect, Person, PersonChange, Unit
 
@@ -74,10 +74,6 @@ def case_decide(
 
 # ---------------------------------------------------------------------------------------------
 # Corrections with approval
-
-# The levels that approve a correction (seeds/003 §三 2(4), 1(4)): the county bureau (分县局)
-# over its stations' people, the city bureau and the province above it. A station never approves.
-APPROVING_KINDS = frozenset({Unit.Kind.COUNTY, Unit.Kind.CITY, Unit.Kind.PROVINCE})
 
 
 def _value_of(person: Person, field: str) -> str:
@@ -503,10 +499,13 @@ def scan_from_page(
     """Scan `unit_code`'s subtree (the actor's own or part of it) for `kinds` now, within the
     request, and return the finished run. Refused above `DATAQUALITY_PAGE_SCAN_MAX` people: such
     a register is scanned by the scheduled command, which resumes where it stopped."""
-    if not actor.can("dataquality.decide") or actor.unit is None:
-        raise ServiceError("not_found", "未找到该单位。", status=404)
-    unit = Unit.objects.subtree(actor.unit).filter(code=unit_code.strip()).first()
-    if unit is None or unit.kind == Unit.Kind.CENTRE:
+    unit = (
+        Unit.objects.visible_to(actor, "dataquality.decide")
+        .administrative()
+        .filter(code=unit_code.strip())
+        .first()
+    )
+    if unit is None:
         raise ServiceError(
             "not_found", "未找到该单位。", fields={"unit": "请选择本辖区内的单位。"}, status=404
         )

@@ -124,7 +124,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "case": case,
         "people": selectors.case_people(case),
         "form": form,
-        "can_decide": viewer.can("dataquality.decide") and case.status == Case.Status.OPEN,
+        "can_decide": selectors.case_decidable(viewer, case),
         "can_request": viewer.can("dataquality.request"),
         "changes": list(case.changes.order_by("-pk")),
     }
@@ -187,14 +187,7 @@ def change_new(request: HttpRequest, person_pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = as_viewer(request.user)
-    change = (
-        selectors.changes_visible(viewer)
-        .select_related("person", "person__registration_unit", "requested_by", "decided_by")
-        .filter(pk=pk)
-        .first()
-    )
-    if change is None:
-        raise Http404
+    change = selectors.change_get(viewer, pk)
     form = ChangeDecisionForm(request.POST or None)
     if request.method == "POST":
         if not viewer.can("dataquality.approve"):
@@ -220,14 +213,8 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
             object_id=change.pk,
             request=request,
         )
-    can_decide = (
-        viewer.can("dataquality.approve")
-        and change.status == ChangeRequest.Status.PENDING
-        and change.requested_by_id != viewer.pk
-    )
-    return render(
-        request, "dataquality/change_detail.html", {"change": change, "form": form, "can_decide": can_decide}
-    )
+    context = {"change": change, "form": form, "can_decide": selectors.change_decidable(viewer, change)}
+    return render(request, "dataquality/change_detail.html", context)
 
 
 @login_required

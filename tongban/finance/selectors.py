@@ -21,6 +21,7 @@ from tongban.finance import services
 from tongban.finance.documents import ITEM_LABELS
 from tongban.finance.models import Payment, Refund, Remittance, SettlementRate
 from tongban.registry.access import Viewer
+from tongban.registry.calendar import day_start
 from tongban.registry.models import Unit
 
 PAGE = 50
@@ -52,7 +53,7 @@ def finance_unit(viewer: Viewer, code: str = "", *, kinds: tuple[str, ...] = ())
 
 def finance_units(viewer: Viewer, *, kinds: tuple[str, ...] = ()) -> list[Unit]:
     """The units a finance officer may pick (their subtree, production centres left out)."""
-    units = Unit.objects.visible_to(viewer, "finance.view").exclude(kind=Unit.Kind.CENTRE)
+    units = Unit.objects.visible_to(viewer, "finance.view").administrative()
     if kinds:
         units = units.filter(kind__in=kinds)
     return list(units.order_by("path"))
@@ -100,15 +101,11 @@ def default_period(today: datetime.date | None = None) -> tuple[datetime.date, d
     return today.replace(day=1), today
 
 
-def _day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def _payments(viewer: Viewer, filters: PaymentFilters) -> QuerySet[Payment]:
     payments = payments_visible(viewer).filter(
         unit_id__in=Unit.objects.subtree_ids(filters.unit),
-        charged_at__gte=_day_start(filters.start),
-        charged_at__lt=_day_start(filters.end + datetime.timedelta(days=1)),
+        charged_at__gte=day_start(filters.start),
+        charged_at__lt=day_start(filters.end + datetime.timedelta(days=1)),
     )
     if filters.item:
         payments = payments.filter(item=filters.item)
@@ -196,8 +193,8 @@ class Totals:
 def day_totals(viewer: Viewer, filters: PaymentFilters) -> Totals:
     """Per unit and local day, over the whole filtered period: receipts, money charged, refunds
     paid, net, and the remittance of that day. Grouped in SQL (four queries in all)."""
-    start = _day_start(filters.start)
-    end = _day_start(filters.end + datetime.timedelta(days=1))
+    start = day_start(filters.start)
+    end = day_start(filters.end + datetime.timedelta(days=1))
     rows: dict[tuple[int, datetime.date], DayTotal] = {}
     units: dict[int, Unit] = {}
     charged = (

@@ -17,6 +17,7 @@ from tongban.core.errors import ServiceError
 from tongban.finance import rules
 from tongban.finance.models import Payment, Refund, Remittance, SettlementRate
 from tongban.registry.access import Viewer
+from tongban.registry.calendar import day_start
 from tongban.registry.models import Person, Unit
 
 
@@ -146,28 +147,20 @@ class StationDay:
     refunded: Decimal = Decimal(0)
 
 
-def _local_day(moment: datetime.datetime) -> datetime.date:
-    return timezone.localdate(moment)
-
-
-def _day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def _takings(stations: list[Unit], before: datetime.date) -> dict[tuple[int, datetime.date], StationDay]:
     """Every (station, day) before `before` with money taken or given back, counted from the rows."""
     by_pk = {unit.pk: unit for unit in stations}
-    end = _day_start(before)
+    end = day_start(before)
     payments: dict[tuple[int, datetime.date], list[Decimal]] = defaultdict(list)
     refunds: dict[tuple[int, datetime.date], list[Decimal]] = defaultdict(list)
     for unit_id, charged_at, amount in Payment.objects.filter(
         unit_id__in=by_pk, amount__gt=0, charged_at__lt=end
     ).values_list("unit_id", "charged_at", "amount"):
-        payments[(unit_id, _local_day(charged_at))].append(amount)
+        payments[(unit_id, timezone.localdate(charged_at))].append(amount)
     for unit_id, refunded_at, amount in Refund.objects.filter(
         payment__unit_id__in=by_pk, refunded_at__lt=end
     ).values_list("payment__unit_id", "refunded_at", "amount"):
-        refunds[(unit_id, _local_day(refunded_at))].append(amount)
+        refunds[(unit_id, timezone.localdate(refunded_at))].append(amount)
     return {
         key: StationDay(
             unit=by_pk[key[0]],
@@ -316,15 +309,15 @@ def settlement_lines(
             item=FIRST_ITEM,
             voided_at=None,
             unit__path__startswith=scope.path,
-            charged_at__gte=_day_start(period_start),
-            charged_at__lt=_day_start(period_end + datetime.timedelta(days=1)),
+            charged_at__gte=day_start(period_start),
+            charged_at__lt=day_start(period_end + datetime.timedelta(days=1)),
         )
         .select_related("unit", "person")
         .order_by("charged_at", "application_number")
     )
     lines = []
     for payment in payments:
-        day = _local_day(payment.charged_at)
+        day = timezone.localdate(payment.charged_at)
         try:
             rate = rules.rate_on(rates, day)
         except ValueError as missing:

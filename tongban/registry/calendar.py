@@ -38,6 +38,12 @@ class Deadline:
     missing_years: tuple[int, ...]
 
 
+def day_start(day: datetime.date) -> datetime.datetime:
+    """The first moment of a local day (TIME_ZONE, Asia/Shanghai), aware: `[day_start(d),
+    day_start(d + 1 day))` selects what happened on day d, and uses the column's index."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
 def work_calendar(start: datetime.date, end: datetime.date) -> WorkCalendar:
     """The calendar from `start` to `end` in two queries; outside that span it knows weekends only.
     Queues classifying many items load one calendar over their span and ask it."""

@@ -121,6 +121,11 @@ class UnitQuerySet(models.QuerySet["Unit"]):
     def stations(self) -> UnitQuerySet:
         return self.filter(kind=Unit.Kind.STATION)
 
+    def administrative(self) -> UnitQuerySet:
+        """Province, cities, counties and stations: the units applications, money and people are
+        counted for (production centres left out), as pickers and dashboards list them."""
+        return self.exclude(kind=Unit.Kind.CENTRE)
+
 
 class Unit(models.Model):
     """A police unit (机构): province → city → county bureau → station, or a production centre.

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from tongban.handover.models import Handover
 from tongban.intake.models import Application
+from tongban.registry.calendar import day_start
 from tongban.supervision.models import DayCount, RolledDay
 
 Metric = DayCount.Metric
@@ -49,10 +50,6 @@ def series_sources() -> dict[str, tuple[QuerySet[Any, Any], str, str]]:
 def first_live_day(today: datetime.date) -> datetime.date:
     """Days before this one are rolled up; this one and later are counted live."""
     return min(today, timezone.localdate()) - datetime.timedelta(days=1)
-
-
-def day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 def local_date(column: str) -> TruncDate:

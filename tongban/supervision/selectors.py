@@ -60,7 +60,7 @@ from django.utils import timezone
 from tongban.handover.models import Handover, Verification
 from tongban.intake.models import IN_REVIEW_STATUSES, UNFINISHED_STATUSES, Application, ApplicationEvent
 from tongban.registry.access import Viewer
-from tongban.registry.calendar import work_calendar
+from tongban.registry.calendar import day_start, work_calendar
 from tongban.registry.models import Unit
 from tongban.registry.xlsx import Cell
 from tongban.supervision import rollup
@@ -125,11 +125,7 @@ class Scope:
 def scope_for(unit: Unit, *, today: datetime.date | None = None) -> Scope:
     """The subtree's units, production centres left out (no application is attributed to a
     centre); for a top unit one more query: whether it is the only one."""
-    rows = list(
-        Unit.objects.subtree(unit)
-        .exclude(kind=Unit.Kind.CENTRE)
-        .values_list("pk", "path", "kind", "name", "code")
-    )
+    rows = list(Unit.objects.subtree(unit).administrative().values_list("pk", "path", "kind", "name", "code"))
     children = sorted(
         (
             Unit(pk=pk, path=path, kind=kind, name=name, code=code, parent_id=unit.pk)
@@ -167,7 +163,7 @@ def dashboard_unit(viewer: Viewer, code: str | None) -> Unit:
         raise Http404
     if not code:
         return viewer.unit
-    unit = Unit.objects.subtree(viewer.unit).exclude(kind=Unit.Kind.CENTRE).filter(code=code).first()
+    unit = Unit.objects.visible_to(viewer, "supervision.view").administrative().filter(code=code).first()
     if unit is None:
         raise Http404
     return unit
@@ -175,14 +171,8 @@ def dashboard_unit(viewer: Viewer, code: str | None) -> Unit:
 
 def unit_choices(viewer: Viewer) -> list[Unit]:
     """The units a supervisor may drill down to (the own subtree, centres left out)."""
-    if not viewer.can("supervision.view") or viewer.unit is None:
-        return []
-    return list(
-        Unit.objects.subtree(viewer.unit)
-        .exclude(kind=Unit.Kind.CENTRE)
-        .only("pk", "code", "name", "path", "kind")
-        .order_by("path")
-    )
+    units = Unit.objects.visible_to(viewer, "supervision.view").administrative()
+    return list(units.only("pk", "code", "name", "path", "kind").order_by("path"))
 
 
 def _responsible(ids: Sequence[int]) -> Q:
@@ -204,10 +194,6 @@ def _responsible_unit() -> Case:
 def _in_scope(scope: Scope, column: str) -> Q:
     """The subtree filter; none for a top unit, which sees everything."""
     return Q() if scope.everything else Q(**{f"{column}__in": scope.ids})
-
-
-def day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 def window_start(today: datetime.date) -> datetime.date:
