@@ -26,5 +26,6 @@ def navigation(request: HttpRequest) -> dict[str, dict[str, bool]]:
             "liaisons": can("unit.view"),
             "supervision": can("supervision.view"),
             "dataquality": can("dataquality.view"),
+            "users": can("user.manage"),
         }
     }
