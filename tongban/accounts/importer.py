@@ -33,7 +33,7 @@ from tongban.accounts import rules
 from tongban.accounts.models import User
 from tongban.accounts.roles import Role
 from tongban.accounts.services import account_summary, activation_issue, role_unit_problem
-from tongban.audit.services import AuditActor, lock_chain, record
+from tongban.audit.services import AuditActor, Entry, lock_chain, record_many
 from tongban.registry.models import Unit
 
 COLUMNS = ("username", "name", "role", "unit", "phone")
@@ -316,26 +316,33 @@ class _Writer:
             ["last_name", "first_name", "role", "unit", "phone", "is_staff"],
             batch_size=500,
         )
-        for candidate, account, _code in new:
-            record(
-                actor=self.actor,
-                action="user.created",
-                object_type="user",
-                object_id=account.pk,
-                detail={
-                    "username": account.username,
-                    **account_summary(account, unit_code=candidate.unit.code),
-                    **self.source,
-                },
-            )
-        for account, changes in changed:
-            record(
-                actor=self.actor,
-                action="user.updated",
-                object_type="user",
-                object_id=account.pk,
-                detail={"username": account.username, "changes": changes, **self.source},
-            )
+        record_many(
+            actor=self.actor,
+            entries=[
+                *(
+                    Entry(
+                        action="user.created",
+                        object_type="user",
+                        object_id=account.pk,
+                        detail={
+                            "username": account.username,
+                            **account_summary(account, unit_code=candidate.unit.code),
+                            **self.source,
+                        },
+                    )
+                    for candidate, account, _code in new
+                ),
+                *(
+                    Entry(
+                        action="user.updated",
+                        object_type="user",
+                        object_id=account.pk,
+                        detail={"username": account.username, "changes": changes, **self.source},
+                    )
+                    for account, changes in changed
+                ),
+            ],
+        )
         outcome.created = new
         outcome.updated = len(changed)
         return outcome
