@@ -167,3 +167,20 @@ def test_accounts_outside_the_subtree_are_not_found(client: Client) -> None:
     assert client.get("/accounts/users/ganzhou_clerk/").status_code == 404
     assert client.post("/accounts/users/ganzhou_clerk/deactivate/").status_code == 404
     assert "ganzhou_clerk" not in client.get("/accounts/users/").content.decode()
+
+
+def test_the_django_admin_keeps_to_the_subtree_and_cannot_bypass_the_account_steps(client: Client) -> None:
+    city_admin = UserFactory.create(role="admin", unit=Unit.objects.get(code="3601"), is_staff=True)
+    UserFactory.create(username="nc_clerk", unit=Unit.objects.get(code="360102001"))
+    UserFactory.create(username="gz_clerk", unit=Unit.objects.get(code="360702001"))
+    login(client, city_admin)
+    listing = client.get("/admin/accounts/user/").content.decode()
+    assert "nc_clerk" in listing and "gz_clerk" not in listing
+    assert client.get("/admin/accounts/user/add/").status_code == 403
+    other = User.objects.get(username="gz_clerk")
+    assert (
+        client.get(f"/admin/accounts/user/{other.pk}/change/").status_code == 302
+    )  # not found: back to the index
+    mine = User.objects.get(username="nc_clerk")
+    page = client.get(f"/admin/accounts/user/{mine.pk}/change/").content.decode()
+    assert 'name="is_active"' not in page and 'name="role"' not in page

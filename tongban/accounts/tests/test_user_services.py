@@ -239,3 +239,18 @@ def test_two_administrators_deactivating_one_account_give_one_outcome(reference_
     assert sorted(map(str, outcomes)) == ["already_inactive", "deactivated"]
     assert not User.objects.get(pk=target.pk).is_active
     assert browser.get("/").status_code == 302
+
+
+def test_every_account_action_has_a_chinese_label_in_the_audit_log(personas: Personas) -> None:
+    TOTPDevice.objects.create(user=personas.auditor, name="t", confirmed=True)
+    user, _ = _create(personas.admin)
+    services.user_update(actor=personas.admin, user=user, phone="")
+    services.user_deactivate(actor=personas.admin, user=user)
+    services.user_reactivate(actor=personas.admin, user=user)
+    services.user_reset_second_factor(actor=personas.admin, user=personas.auditor)
+    user, _code = services.user_reset_password(actor=personas.admin, user=user)
+    services.password_set(user=user, password="Hongqi-Road-18")
+    actions = set(AuditEvent.objects.filter(action__startswith="user.").values_list("action", flat=True))
+    assert len(actions) == 7
+    for event in AuditEvent.objects.filter(action__startswith="user."):
+        assert event.action_label != event.action
