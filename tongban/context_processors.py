@@ -7,7 +7,8 @@ from django.http import HttpRequest
 
 def navigation(request: HttpRequest) -> dict[str, dict[str, bool]]:
     can = getattr(request.user, "can", None)
-    if can is None:
+    # An account that must set its password first (首次登录) reaches nothing else: no links.
+    if can is None or getattr(request.user, "must_set_password", False):
         return {"nav": {}}
     return {
         "nav": {

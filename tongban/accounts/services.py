@@ -149,6 +149,22 @@ def activation_code_expired(username: str, text: str) -> bool:
     )
 
 
+# Django's validators in Chinese: its zh_Hans catalogue lacks some of 5.2's messages.
+_PASSWORD_PROBLEMS = {
+    "password_too_short": "密码太短，至少 {min_length} 位。",
+    "password_too_common": "这个密码太常见，容易被猜中。",
+    "password_entirely_numeric": "密码不能全是数字。",
+    "password_too_similar": "密码与用户名或姓名太相近。",
+}
+
+
+def _password_problem(error: ValidationError) -> str:
+    template = _PASSWORD_PROBLEMS.get(error.code or "")
+    if template is None:
+        return " ".join(error.messages)
+    return template.format(**(error.params or {}))
+
+
 @transaction.atomic
 def password_set(*, user: User, password: str, request: HttpRequest | None = None) -> User:
     """设置密码: the user's own password, at first login or after a reset; the activation code
@@ -157,9 +173,8 @@ def password_set(*, user: User, password: str, request: HttpRequest | None = Non
     try:
         validate_password(password, locked)
     except ValidationError as exc:
-        raise ServiceError(
-            "weak_password", "；".join(exc.messages), fields={"password": "；".join(exc.messages)}
-        ) from exc
+        message = "".join(_password_problem(error) for error in exc.error_list)
+        raise ServiceError("weak_password", message, fields={"password": message}) from exc
     if locked.activation_code_hash and hmac.compare_digest(
         locked.activation_code_hash, activation_hash(password)
     ):
