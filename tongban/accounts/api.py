@@ -228,12 +228,12 @@ _FIELD_CODES = (
 
 class UsersView(APIView):
     @extend_schema(
-        summary="本辖区账号列表（按机构、角色、状态、用户名或姓名筛选）",
+        summary="本辖区账号列表（按机构、角色、状态筛选，按用户名、姓名或机构查找）",
         parameters=[
             OpenApiParameter("unit", str, description="机构代码：该机构及其下级"),
             OpenApiParameter("role", str, enum=[role.value for role in Role]),
             OpenApiParameter("status", str, enum=list(User.Status.values)),
-            OpenApiParameter("q", str, description="用户名或姓名（包含）"),
+            OpenApiParameter("q", str, description="用户名、姓名或机构名称（包含），或机构代码"),
             OpenApiParameter("after", str, description="上一页的 next_after"),
         ],
         responses={200: UserPageSerializer, **_LIST_ERRORS},

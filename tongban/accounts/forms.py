@@ -88,7 +88,7 @@ def _unit_choices(units: list[Unit], empty: str) -> list[tuple[str, str]]:
 
 
 class UserFilterForm(forms.Form):
-    q = forms.CharField(label="用户名或姓名", required=False, max_length=50)
+    q = forms.CharField(label="用户名、姓名或机构", required=False, max_length=50)
     unit = forms.ChoiceField(label="机构（含下级）", required=False)
     role = forms.ChoiceField(label="角色", required=False, choices=[("", "全部"), *ROLE_CHOICES])
     status = forms.ChoiceField(label="状态", required=False, choices=[("", "全部"), *User.Status.choices])
@@ -96,7 +96,7 @@ class UserFilterForm(forms.Form):
     def __init__(self, *args: Any, units: list[Unit], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Stations are many; the tree filter offers the units above them, a station is found by
-        # its code or name in the search box of the unit page.
+        # its name or code in the search box.
         cast(forms.ChoiceField, self.fields["unit"]).choices = _unit_choices(
             [unit for unit in units if unit.kind != Unit.Kind.STATION], "全部"
         )

@@ -32,7 +32,13 @@ from django.utils import timezone
 from tongban.accounts import rules
 from tongban.accounts.models import User
 from tongban.accounts.roles import Role
-from tongban.accounts.services import account_summary, activation_issue, role_unit_problem
+from tongban.accounts.services import (
+    account_summary,
+    activation_issue,
+    audit_changes,
+    audit_summary,
+    role_unit_problem,
+)
 from tongban.audit.services import AuditActor, Entry, lock_chain, record_many
 from tongban.registry.models import Unit
 
@@ -305,8 +311,8 @@ class _Writer:
             if not found.is_superuser:
                 found.is_staff = candidate.role == Role.ADMIN
             after = account_summary(found, unit_code=candidate.unit.code)
-            changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
-            if changes:
+            if after != before:
+                changes = audit_changes(before, after)
                 changed.append((found, changes))
             else:
                 outcome.unchanged += 1
@@ -326,7 +332,7 @@ class _Writer:
                         object_id=account.pk,
                         detail={
                             "username": account.username,
-                            **account_summary(account, unit_code=candidate.unit.code),
+                            **audit_summary(account_summary(account, unit_code=candidate.unit.code)),
                             **self.source,
                         },
                     )

@@ -25,6 +25,8 @@ def users_visible(viewer: Viewer) -> QuerySet[User]:
 
 
 def user_get(viewer: Viewer, username: str) -> User:
+    if "\x00" in username:  # PostgreSQL refuses NUL in text: such a name is no account
+        raise Http404("未找到该账号")
     user = (
         users_visible(viewer)
         .select_related("unit")
@@ -57,7 +59,7 @@ class UserFilters:
     unit: Unit | None = None  # that unit's subtree
     role: str = ""
     status: str = ""  # User.Status value
-    q: str = ""  # username or name (part of either)
+    q: str = ""  # part of the username, the name or the unit's name; or a unit's exact code
 
 
 def _has_second_factor() -> Exists:
@@ -79,7 +81,11 @@ def users_filtered(viewer: Viewer, filters: UserFilters) -> QuerySet[User]:
     q = filters.q.strip()
     if q:
         users = users.annotate(full_name=Concat("last_name", "first_name")).filter(
-            Q(username__icontains=q) | Q(full_name__contains=q) | Q(last_name__contains=q)
+            Q(username__icontains=q)
+            | Q(full_name__contains=q)
+            | Q(last_name__contains=q)
+            | Q(unit__name__contains=q)
+            | Q(unit__code=q)
         )
     return users.select_related("unit").annotate(has_second_factor=_has_second_factor()).order_by("username")
 

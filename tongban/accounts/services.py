@@ -25,7 +25,7 @@ from tongban.accounts.models import StaffSession, User
 from tongban.accounts.roles import Role
 from tongban.audit.services import lock_chain, record
 from tongban.core.errors import ServiceError
-from tongban.core.masking import mask_phone
+from tongban.core.masking import mask_name, mask_phone
 from tongban.registry.access import Viewer
 from tongban.registry.models import Unit
 
@@ -312,16 +312,27 @@ def _refuse(problems: dict[str, rules.Problem]) -> ServiceError:
 
 
 def account_summary(user: User, *, unit_code: str | None = None) -> dict[str, str]:
-    """What the audit trail keeps of an account: the phone masked. `unit_code` spares reading
+    """The fields an administrator sets, to compare before and after. `unit_code` spares reading
     `user.unit` where the caller knows it."""
     if unit_code is None:
         unit_code = user.unit.code if user.unit is not None else ""
+    return {"name": user.get_full_name(), "role": user.role, "unit": unit_code, "phone": user.phone}
+
+
+def audit_summary(summary: dict[str, str]) -> dict[str, str]:
+    """What the audit trail keeps of it: no personal data in clear (name and phone masked as in
+    lists); the account is named by its username and primary key."""
     return {
-        "name": user.get_full_name(),
-        "role": user.role,
-        "unit": unit_code,
-        "phone": mask_phone(user.phone) if user.phone else "",
+        **summary,
+        "name": mask_name(summary["name"]),
+        "phone": mask_phone(summary["phone"]) if summary["phone"] else "",
     }
+
+
+def audit_changes(before: dict[str, str], after: dict[str, str]) -> dict[str, list[str]]:
+    """The changed fields, `[before, after]` each, masked for the audit trail."""
+    old, new = audit_summary(before), audit_summary(after)
+    return {key: [old[key], new[key]] for key in after if before[key] != after[key]}
 
 
 @transaction.atomic
@@ -365,7 +376,7 @@ def user_create(
         action="user.created",
         object_type="user",
         object_id=user.pk,
-        detail={"username": username, **account_summary(user)},
+        detail={"username": username, **audit_summary(account_summary(user))},
         request=request,
     )
     return user, code
@@ -447,7 +458,7 @@ def user_update(
         object_id=locked.pk,
         detail={
             "username": locked.username,
-            "changes": {k: [before[k], after[k]] for k in after if before[k] != after[k]},
+            "changes": audit_changes(before, after),
         },
         request=request,
     )

@@ -270,3 +270,14 @@ def test_an_imported_account_signs_in_with_its_code_and_must_set_a_password(tmp_
     response = client.post("/accounts/login/", {"username": "wangxy", "password": codes[0]})
     assert response["Location"].startswith("/accounts/password/set/")
     assert client.get("/applications/")["Location"].startswith("/accounts/password/set/")
+
+
+def test_a_change_hidden_by_the_mask_is_still_an_update(tmp_path: Path) -> None:
+    import_users(write(tmp_path, "wangxy,王晓燕,clerk,360102001,13907910001"))
+    # Same first three and last four digits: the masked phones agree, the phones do not.
+    result = import_users(write(tmp_path, "wangxy,王小燕,clerk,360102001,13917910001", name="v2.csv"))
+    assert result.counts()["updated"] == 1
+    user = User.objects.get(username="wangxy")
+    assert (user.phone, user.get_full_name()) == ("13917910001", "王小燕")
+    event = AuditEvent.objects.filter(action="user.updated").latest("seq")
+    assert event.detail["changes"] == {"name": ["王*燕", "王*燕"], "phone": ["139****0001", "139****0001"]}

@@ -4,6 +4,7 @@ with its confirmed actions; only for administrators, only within their subtree."
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -60,9 +61,10 @@ def test_the_list_filters_counts_and_masks_phones(admin_client: Client, personas
     assert "共 1 个账号" in stopped and "已停用" in stopped
 
 
-def test_pages_of_fifty(admin_client: Client) -> None:
+def test_pages_of_fifty(admin_client: Client, django_assert_max_num_queries: Any) -> None:
     UserFactory.create_batch(60, unit=Unit.objects.get(code="360102001"))
-    first = admin_client.get("/accounts/users/").content.decode()
+    with django_assert_max_num_queries(9):  # session, user, device, units, count, one page: not per row
+        first = admin_client.get("/accounts/users/").content.decode()
     total = 60 + len(PERSONA_UNITS)
     assert (
         f"共 {total} 个账号，第 1 / 2 页" in first

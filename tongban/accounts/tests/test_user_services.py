@@ -39,7 +39,7 @@ def test_create_gives_an_account_without_password_and_a_one_time_code(personas: 
     assert event.actor_username == "admin"
     assert event.detail == {
         "username": "liuf",
-        "name": "刘芳",
+        "name": "刘*",
         "role": "clerk",
         "unit": "360102001",
         "phone": "139****0009",

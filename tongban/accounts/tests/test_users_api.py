@@ -71,6 +71,8 @@ def test_list_filters_masks_phones_and_counts(personas: Personas) -> None:
     ]
     assert names(role="supervisor") == ["donghu_supervisor", "nanchang_supervisor", "province_supervisor"]
     assert names(q="晓燕") == ["nanchang_clerk"] and names(q="GANZHOU") == ["ganzhou_clerk"]
+    assert names(q="360102002") == ["nanchang_reviewer"]  # a station by its code
+    assert names(q="城东派出所") == ["nanchang_reviewer"]  # or its name
     User.objects.filter(username="finance").update(is_active=False)
     User.objects.filter(username="civil_affairs").update(must_set_password=True)
     assert names(status="inactive") == ["finance"] and names(status="pending") == ["civil_affairs"]
@@ -102,6 +104,7 @@ def test_a_city_administrator_sees_and_manages_only_the_city(city_admin: User, p
         api.post("/api/v1/users/ganzhou_clerk/deactivate", {}, format="json"),
         api.post("/api/v1/users/admin/reset-password"),
         api.get("/api/v1/users/nobody"),
+        api.get("/api/v1/users/no%00body"),
     ):
         assert (call.status_code, call.json()["code"]) == (404, "not_found")
     assert api.get("/api/v1/users", {"unit": "3607"}).status_code == 404
