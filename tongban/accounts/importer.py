@@ -266,7 +266,7 @@ class _Writer:
         names = [candidate.username for candidate in chunk]
         existing: dict[str, User] = {
             account.username.lower(): account
-            for account in User.objects.select_for_update()
+            for account in User.objects.select_for_update(of=("self",))
             .annotate(lowered=Lower("username"))
             .filter(lowered__in=names)
             .select_related("unit")

@@ -228,7 +228,7 @@ def _lock(actor: Viewer | None, user: User) -> User:
     changed meanwhile); a lost race reads as not found, like any account outside the subtree."""
     _require_manager(actor)
     lock_chain()  # the audit chain first, as every audited transaction takes its locks
-    locked = User.objects.select_for_update().select_related("unit").filter(pk=user.pk).first()
+    locked = User.objects.select_for_update(of=("self",)).select_related("unit").filter(pk=user.pk).first()
     if locked is None or not can_manage(actor, locked):
         raise ServiceError("not_found", "未找到该账号。", status=404)
     return locked
