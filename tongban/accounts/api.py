@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import cast
 
 from django.contrib.auth import authenticate
@@ -201,6 +203,20 @@ class DeactivateInput(serializers.Serializer):
     )
 
 
+@contextmanager
+def _per_field_codes() -> Iterator[None]:
+    """A refused account input answers with each field's own reason code (`bad_phone`,
+    `role_unit_mismatch` …), also when several fields are refused at once (`invalid`)."""
+    try:
+        yield
+    except services.AccountRefused as refused:
+        fields = {
+            name: [{"code": refused.field_codes.get(name, refused.code), "message": message}]
+            for name, message in refused.fields.items()
+        }
+        raise ApiError(refused.code, refused.message, status=refused.status, fields=fields) from refused
+
+
 def _manager(request: Request) -> User:
     user = cast(User, request.user)
     if not user.can("user.manage"):
@@ -270,14 +286,15 @@ class UsersView(APIView):
         body = UserCreate(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        user, code = services.user_create(
-            actor=viewer,
-            username=data["username"],
-            data=services.AccountInput(
-                name=data["name"], role=data["role"], unit=data["unit"], phone=data["phone"]
-            ),
-            request=request._request,
-        )
+        with _per_field_codes():
+            user, code = services.user_create(
+                actor=viewer,
+                username=data["username"],
+                data=services.AccountInput(
+                    name=data["name"], role=data["role"], unit=data["unit"], phone=data["phone"]
+                ),
+                request=request._request,
+            )
         return _answer(user, code=code, status=201)
 
 
@@ -312,15 +329,16 @@ class UserDetailView(APIView):
         body = UserChange(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        user = services.user_update(
-            actor=viewer,
-            user=user,
-            name=data.get("name"),
-            role=data.get("role"),
-            unit=data.get("unit"),
-            phone=data.get("phone"),
-            request=request._request,
-        )
+        with _per_field_codes():
+            user = services.user_update(
+                actor=viewer,
+                user=user,
+                name=data.get("name"),
+                role=data.get("role"),
+                unit=data.get("unit"),
+                phone=data.get("phone"),
+                request=request._request,
+            )
         return _answer(selectors.user_get(viewer, user.username))
 
 

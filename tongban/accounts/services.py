@@ -302,13 +302,21 @@ def _check_account(
     return {"name": name, "role": role, "unit": unit, "phone": phone}, problems
 
 
-def _refuse(problems: dict[str, rules.Problem]) -> ServiceError:
+class AccountRefused(ServiceError):
+    """A refused account input; `field_codes` keeps each field's own reason code (the API
+    answers them per field)."""
+
+    def __init__(self, code: str, message: str, *, problems: dict[str, rules.Problem]) -> None:
+        super().__init__(code, message, fields={name: p.message for name, p in problems.items()})
+        self.field_codes = {name: problem.code for name, problem in problems.items()}
+
+
+def _refuse(problems: dict[str, rules.Problem]) -> AccountRefused:
     """One problem: its own code; several: `invalid`, each field named with its message."""
-    fields = {name: problem.message for name, problem in problems.items()}
     if len(problems) == 1:
         problem = next(iter(problems.values()))
-        return ServiceError(problem.code, problem.message, fields=fields)
-    return ServiceError("invalid", "账号信息有误，请检查标出的字段。", fields=fields)
+        return AccountRefused(problem.code, problem.message, problems=problems)
+    return AccountRefused("invalid", "账号信息有误，请检查标出的字段。", problems=problems)
 
 
 def account_summary(user: User, *, unit_code: str | None = None) -> dict[str, str]:

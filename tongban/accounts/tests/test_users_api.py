@@ -236,3 +236,12 @@ def test_the_schema_declares_the_users_endpoints(client: Client) -> None:
         "404",
         "409",
     }
+
+
+def test_several_refused_fields_keep_their_own_codes(personas: Personas) -> None:
+    body = {**NEW, "unit": "360102", "phone": "1390"}
+    answer = api_client(personas.admin).post("/api/v1/users", body, format="json").json()
+    assert answer["code"] == "invalid"
+    assert answer["fields"]["phone"][0]["code"] == "bad_phone"
+    assert answer["fields"]["role"][0]["code"] == "role_unit_mismatch"
+    assert "只能设在：派出所" in answer["fields"]["role"][0]["message"]
