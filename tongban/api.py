@@ -104,6 +104,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+FIRST_LOGIN_CODE = "password_change_required"
+FIRST_LOGIN_MESSAGE = "须先设置密码：请在网页登录页用激活码登录并设置新密码。"
+
+
 class IsVerifiedStaff(permissions.BasePermission):
     """Authenticated, bound to a unit, and past the second factor where their role needs one.
 
@@ -114,6 +118,10 @@ class IsVerifiedStaff(permissions.BasePermission):
     def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         if not (user and user.is_authenticated and getattr(user, "unit_id", None)):
+            return False
+        if getattr(user, "must_set_password", False):
+            # A session signed in with an activation code (首次登录): only the password page works.
+            self.code, self.message = FIRST_LOGIN_CODE, FIRST_LOGIN_MESSAGE
             return False
         if request.auth is None and getattr(user, "requires_second_factor", False):
             return bool(getattr(user, "is_verified", lambda: False)())

@@ -7,7 +7,8 @@ from django.http import HttpRequest
 
 def navigation(request: HttpRequest) -> dict[str, dict[str, bool]]:
     can = getattr(request.user, "can", None)
-    if can is None:
+    # An account that must set its password first (首次登录) reaches nothing else: no links.
+    if can is None or getattr(request.user, "must_set_password", False):
         return {"nav": {}}
     return {
         "nav": {
@@ -26,5 +27,6 @@ def navigation(request: HttpRequest) -> dict[str, dict[str, bool]]:
             "liaisons": can("unit.view"),
             "supervision": can("supervision.view"),
             "dataquality": can("dataquality.view"),
+            "users": can("user.manage"),
         }
     }

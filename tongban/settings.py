@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "tongban.accounts.middleware.PasswordSetupMiddleware",
     "tongban.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -144,6 +145,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_AGE = env_int("TONGBAN_SESSION_SECONDS", 8 * 3600)
+# Database sessions that know their user, so deactivating an account ends all its sessions at once.
+SESSION_ENGINE = "tongban.accounts.sessions"
+# The second backend signs a new account in with its one-time activation code (首次登录); it can
+# then only set its password.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "tongban.accounts.backends.ActivationCodeBackend",
+]
+# Days an activation code (new account, password reset) stays valid.
+ACTIVATION_DAYS = env_int("TONGBAN_ACTIVATION_DAYS", 7)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PRODUCTION
 SESSION_COOKIE_HTTPONLY = True

@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tongban import views
+from tongban.accounts import api as accounts_api
 from tongban.accounts.api import TokenView
 from tongban.accounts.liaison_api import LiaisonsView, UnitLiaisonsView
 from tongban.campaigns import api as campaigns_api
@@ -56,6 +57,24 @@ api_v1 = [
     path("supervision/dashboard", supervision_api.DashboardView.as_view(), name="supervision_dashboard"),
     path("supervision/stuck", supervision_api.StuckView.as_view(), name="supervision_stuck"),
     path("supervision/stuck/<str:number>/urge", supervision_api.UrgeView.as_view(), name="supervision_urge"),
+    path("users", accounts_api.UsersView.as_view(), name="users"),
+    path("users/<str:username>", accounts_api.UserDetailView.as_view(), name="user_detail"),
+    path(
+        "users/<str:username>/deactivate", accounts_api.UserDeactivateView.as_view(), name="user_deactivate"
+    ),
+    path(
+        "users/<str:username>/reactivate", accounts_api.UserReactivateView.as_view(), name="user_reactivate"
+    ),
+    path(
+        "users/<str:username>/reset-second-factor",
+        accounts_api.UserResetSecondFactorView.as_view(),
+        name="user_reset_second_factor",
+    ),
+    path(
+        "users/<str:username>/reset-password",
+        accounts_api.UserResetPasswordView.as_view(),
+        name="user_reset_password",
+    ),
     path("liaisons", LiaisonsView.as_view(), name="liaisons"),
     path("liaisons/<str:code>", UnitLiaisonsView.as_view(), name="unit_liaisons"),
     path("finance/payments", finance_api.PaymentsView.as_view(), name="finance_payments"),

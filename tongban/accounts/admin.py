@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from tongban.accounts.models import User
+from tongban.accounts.selectors import users_visible
+from tongban.registry.access import as_viewer
 from tongban.registry.admin import RoleAdmin
 
 
@@ -21,3 +27,17 @@ class UserAdmin(RoleAdmin, BaseUserAdmin):
         *BaseUserAdmin.add_fieldsets,
         ("岗位", {"fields": ("role", "unit")}),
     )
+
+    # 账号管理 (/accounts/users/) creates accounts with an activation code and deactivates them
+    # ending every session; here an administrator sees only their subtree's accounts and may not
+    # bypass those steps.
+    readonly_fields = ("is_active", "role", "unit", "last_login", "date_joined")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        return users_visible(as_viewer(request.user)).select_related("unit")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

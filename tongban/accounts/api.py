@@ -1,20 +1,27 @@
-"""`POST /api/v1/auth/token`: exchange credentials (and a TOTP code where required) for a token."""
+"""The token endpoint (`POST /api/v1/auth/token`) and the administration of staff accounts
+(`/api/v1/users`, 账号管理)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import cast
+
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from tongban.accounts import services
+from tongban.accounts import selectors, services
 from tongban.accounts.models import User
-from tongban.api import ApiError
+from tongban.accounts.roles import Role
+from tongban.api import FIRST_LOGIN_CODE, FIRST_LOGIN_MESSAGE, ApiError
 from tongban.audit.services import record
+from tongban.core.masking import mask_phone
 
 
 class LoginThrottle(AnonRateThrottle):
@@ -55,6 +62,18 @@ class TokenView(APIView):
                 request=request._request,
             )
             raise ApiError("invalid_credentials", "用户名或密码不正确。", status=401)
+        if user.must_set_password:
+            # Signed in with an activation code, or the password was reset: the password is set
+            # on the web page first (首次登录), and only then are tokens issued.
+            record(
+                actor=user,
+                action="auth.token_refused",
+                object_type="user",
+                object_id=user.pk,
+                detail={"reason": "password_change_required"},
+                request=request._request,
+            )
+            raise ApiError(FIRST_LOGIN_CODE, FIRST_LOGIN_MESSAGE, status=403)
         if user.requires_second_factor or services.totp_device_for(user) is not None:
             code = form.validated_data.get("otp")
             if not code:
@@ -67,3 +86,332 @@ class TokenView(APIView):
             if services.totp_verify(user=user, token=code) is None:
                 raise ApiError("invalid_otp", "动态口令不正确或已过期。", status=401)
         return Response({"token": services.api_token_issue(user=user, request=request._request)})
+
+
+# ---------------------------------------------------------------------------------------------
+# Users (账号管理): administrators (`user.manage`) over the accounts of their unit's subtree.
+# The same selectors and services as the pages (docs/api.md, "Users (账号管理)").
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    # The metaclass moves declared fields out of the class body, so this does not shadow
+    # Serializer.fields at runtime.
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.DictField())
+    )
+
+
+def _errors(**codes: str) -> dict[int, OpenApiResponse]:
+    """Error responses for the schema: status → the codes that status can carry."""
+    return {
+        int(status.removeprefix("s")): OpenApiResponse(ErrorSerializer, description=description)
+        for status, description in codes.items()
+    }
+
+
+class UserUnitSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+
+
+class UserSerializer(serializers.ModelSerializer[User]):
+    """An account. In lists the phone is masked; one account (`GET /users/{username}`, and the
+    answer to every action) shows it in full."""
+
+    name = serializers.CharField(source="get_full_name", help_text="姓名")
+    role_label = serializers.CharField(help_text="角色名称")
+    unit = UserUnitSerializer(allow_null=True)
+    phone = serializers.SerializerMethodField(help_text="联系电话（列表中脱敏）")
+    status = serializers.ChoiceField(
+        choices=User.Status.choices, help_text="active 在用 / pending 待激活 / inactive 已停用"
+    )
+    status_label = serializers.CharField()
+    has_second_factor = serializers.SerializerMethodField(help_text="已绑定动态口令")
+    activation_expires = serializers.DateTimeField(allow_null=True, help_text="待激活账号的激活码有效期")
+
+    class Meta:
+        model = User
+        fields = [
+            "username",
+            "name",
+            "role",
+            "role_label",
+            "unit",
+            "phone",
+            "status",
+            "status_label",
+            "is_active",
+            "must_set_password",
+            "has_second_factor",
+            "activation_expires",
+            "last_login",
+            "date_joined",
+        ]
+
+    def get_phone(self, user: User) -> str:
+        return user.phone if self.context.get("full") else mask_phone(user.phone) if user.phone else ""
+
+    def get_has_second_factor(self, user: User) -> bool:
+        known = getattr(user, "has_second_factor", None)
+        return bool(known) if known is not None else services.totp_device_for(user) is not None
+
+
+class UserWithCodeSerializer(UserSerializer):
+    activation_code = serializers.CharField(help_text="一次性激活码：只在此次应答中出现，请交给本人")
+
+    class Meta(UserSerializer.Meta):
+        fields = [*UserSerializer.Meta.fields, "activation_code"]
+
+
+class UserPageSerializer(serializers.Serializer):
+    results = UserSerializer(many=True)
+    next_after = serializers.CharField(allow_null=True, help_text="下一页：作为 after 传回；无更多时为 null")
+    count = serializers.IntegerField(help_text="符合条件的账号总数")
+
+
+class UserQuery(serializers.Serializer):
+    unit = serializers.CharField(required=False, default="", max_length=12)
+    role = serializers.ChoiceField(choices=[role.value for role in Role], required=False, default="")
+    status = serializers.ChoiceField(choices=User.Status.values, required=False, default="")
+    q = serializers.CharField(required=False, default="", max_length=50, trim_whitespace=True)
+    after = serializers.CharField(required=False, default="", max_length=150)
+
+
+class UserCreate(serializers.Serializer):
+    username = serializers.CharField(
+        max_length=150, help_text="3–30 位小写字母、数字或 _ . -（大写按小写保存）"
+    )
+    name = serializers.CharField(max_length=60, allow_blank=True, help_text="姓名")
+    role = serializers.ChoiceField(choices=[role.value for role in Role])
+    unit = serializers.CharField(max_length=12, allow_blank=True, help_text="所属机构代码（本辖区内）")
+    phone = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
+
+
+class UserChange(serializers.Serializer):
+    name = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    role = serializers.ChoiceField(choices=[role.value for role in Role], required=False)
+    unit = serializers.CharField(max_length=12, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+class DeactivateInput(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=200, required=False, default="", allow_blank=True, help_text="停用原因"
+    )
+
+
+@contextmanager
+def _per_field_codes() -> Iterator[None]:
+    """A refused account input answers with each field's own reason code (`bad_phone`,
+    `role_unit_mismatch` …), also when several fields are refused at once (`invalid`)."""
+    try:
+        yield
+    except services.AccountRefused as refused:
+        fields = {
+            name: [{"code": refused.field_codes.get(name, refused.code), "message": message}]
+            for name, message in refused.fields.items()
+        }
+        raise ApiError(refused.code, refused.message, status=refused.status, fields=fields) from refused
+
+
+def _manager(request: Request) -> User:
+    user = cast(User, request.user)
+    if not user.can("user.manage"):
+        raise exceptions.PermissionDenied()
+    return user
+
+
+def _answer(user: User, *, code: str | None = None, status: int = 200) -> Response:
+    data = dict(UserSerializer(user, context={"full": True}).data)
+    if code is not None:
+        data["activation_code"] = code
+    return Response(data, status=status)
+
+
+_LIST_ERRORS = _errors(
+    s400="`invalid`: a filter value is not one of the allowed ones",
+    s403="`permission_denied`: the role does not manage accounts",
+    s404="`not_found`: `unit` is not a unit of the caller's subtree",
+)
+_FIELD_CODES = (
+    "`invalid` (several fields, or a field's format), `bad_username`, `username_taken`, `empty_name`, "
+    "`bad_name`, `unknown_unit`, `role_unit_mismatch`, `bad_phone`"
+)
+
+
+class UsersView(APIView):
+    @extend_schema(
+        summary="本辖区账号列表（按机构、角色、状态筛选，按用户名、姓名或机构查找）",
+        parameters=[
+            OpenApiParameter("unit", str, description="机构代码：该机构及其下级"),
+            OpenApiParameter("role", str, enum=[role.value for role in Role]),
+            OpenApiParameter("status", str, enum=list(User.Status.values)),
+            OpenApiParameter("q", str, description="用户名、姓名或机构名称（包含），或机构代码"),
+            OpenApiParameter("after", str, description="上一页的 next_after"),
+        ],
+        responses={200: UserPageSerializer, **_LIST_ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        viewer = _manager(request)
+        query = UserQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        unit = selectors.scope_unit(viewer, data["unit"]) if data["unit"] else None
+        page = selectors.users_page(
+            viewer,
+            selectors.UserFilters(unit=unit, role=data["role"], status=data["status"], q=data["q"]),
+            after=data["after"],
+        )
+        return Response(
+            {
+                "results": UserSerializer(page.rows, many=True).data,
+                "next_after": page.next_after,
+                "count": page.count,
+            }
+        )
+
+    @extend_schema(
+        summary="新建账号（返回一次性激活码）",
+        request=UserCreate,
+        responses={
+            201: UserWithCodeSerializer,
+            **_errors(s400=_FIELD_CODES, s403="`permission_denied`"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        viewer = _manager(request)
+        body = UserCreate(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        with _per_field_codes():
+            user, code = services.user_create(
+                actor=viewer,
+                username=data["username"],
+                data=services.AccountInput(
+                    name=data["name"], role=data["role"], unit=data["unit"], phone=data["phone"]
+                ),
+                request=request._request,
+            )
+        return _answer(user, code=code, status=201)
+
+
+class UserDetailView(APIView):
+    @extend_schema(
+        summary="账号详情（查看留痕）",
+        responses={200: UserSerializer, **_errors(s403="`permission_denied`", s404="`not_found`")},
+    )
+    def get(self, request: Request, username: str) -> Response:
+        viewer = _manager(request)
+        user = selectors.user_get(viewer, username)
+        record(
+            actor=viewer, action="user.view", object_type="user", object_id=user.pk, request=request._request
+        )
+        return _answer(user)
+
+    @extend_schema(
+        summary="修改账号的姓名、电话、角色或所属机构",
+        request=UserChange,
+        responses={
+            200: UserSerializer,
+            **_errors(
+                s400=_FIELD_CODES.replace("`username_taken`, ", "").replace("`bad_username`, ", ""),
+                s403="`permission_denied`; `own_account`: one's own role or unit",
+                s404="`not_found`",
+            ),
+        },
+    )
+    def patch(self, request: Request, username: str) -> Response:
+        viewer = _manager(request)
+        user = selectors.user_get(viewer, username)
+        body = UserChange(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        with _per_field_codes():
+            user = services.user_update(
+                actor=viewer,
+                user=user,
+                name=data.get("name"),
+                role=data.get("role"),
+                unit=data.get("unit"),
+                phone=data.get("phone"),
+                request=request._request,
+            )
+        return _answer(selectors.user_get(viewer, user.username))
+
+
+class UserDeactivateView(APIView):
+    @extend_schema(
+        summary="停用账号（立即注销其令牌和全部会话）",
+        request=DeactivateInput,
+        responses={
+            200: UserSerializer,
+            **_errors(
+                s400="`invalid`",
+                s403="`permission_denied`; `own_account`",
+                s404="`not_found`",
+                s409="`already_inactive`",
+            ),
+        },
+    )
+    def post(self, request: Request, username: str) -> Response:
+        viewer = _manager(request)
+        user = selectors.user_get(viewer, username)
+        body = DeactivateInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.user_deactivate(
+            actor=viewer, user=user, reason=body.validated_data["reason"], request=request._request
+        )
+        return _answer(selectors.user_get(viewer, username))
+
+
+class UserReactivateView(APIView):
+    @extend_schema(
+        summary="启用已停用的账号",
+        request=None,
+        responses={
+            200: UserSerializer,
+            **_errors(s403="`permission_denied`", s404="`not_found`", s409="`already_active`"),
+        },
+    )
+    def post(self, request: Request, username: str) -> Response:
+        viewer = _manager(request)
+        user = selectors.user_get(viewer, username)
+        services.user_reactivate(actor=viewer, user=user, request=request._request)
+        return _answer(selectors.user_get(viewer, username))
+
+
+class UserResetSecondFactorView(APIView):
+    @extend_schema(
+        summary="重置第二因子（删除动态口令，下次登录重新绑定；注销其令牌和会话）",
+        request=None,
+        responses={
+            200: UserSerializer,
+            **_errors(
+                s403="`permission_denied`; `own_account`", s404="`not_found`", s409="`no_second_factor`"
+            ),
+        },
+    )
+    def post(self, request: Request, username: str) -> Response:
+        viewer = _manager(request)
+        user = selectors.user_get(viewer, username)
+        services.user_reset_second_factor(actor=viewer, user=user, request=request._request)
+        return _answer(selectors.user_get(viewer, username))
+
+
+class UserResetPasswordView(APIView):
+    @extend_schema(
+        summary="重置密码（返回新的一次性激活码；下次登录须设置新密码；注销其令牌和会话）",
+        request=None,
+        responses={
+            200: UserWithCodeSerializer,
+            **_errors(s403="`permission_denied`; `own_account`", s404="`not_found`"),
+        },
+    )
+    def post(self, request: Request, username: str) -> Response:
+        viewer = _manager(request)
+        user = selectors.user_get(viewer, username)
+        user, code = services.user_reset_password(actor=viewer, user=user, request=request._request)
+        return _answer(selectors.user_get(viewer, username), code=code)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
 from tongban.accounts.roles import ROLE_LABELS, SECOND_FACTOR_REQUIRED, Role, role_can
+from tongban.core.masking import mask_phone
 from tongban.registry.models import Unit
 
 
@@ -19,9 +21,20 @@ class User(AbstractUser):
         Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="staff", verbose_name="所属机构"
     )
     phone = models.CharField("联系电话", max_length=30, blank=True)
+    # A new account, or one whose password an administrator reset, has no usable password: it signs
+    # in once with a one-time activation code and must set its own password before anything else
+    # (docs/operations.md, 首次登录). Only a keyed hash of the code is kept.
+    must_set_password = models.BooleanField("须设置密码", default=False)
+    activation_code_hash = models.CharField(max_length=64, blank=True, editable=False)
+    activation_expires = models.DateTimeField("激活码有效期至", null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = verbose_name_plural = "用户"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "在用"
+        PENDING = "pending", "待激活"
+        INACTIVE = "inactive", "已停用"
 
     def can(self, action: str) -> bool:
         return self.is_active and self.unit_id is not None and role_can(self.role, action)
@@ -46,8 +59,40 @@ class User(AbstractUser):
     def display_name(self) -> str:
         return self.get_full_name() or self.username
 
+    @property
+    def status(self) -> str:
+        if not self.is_active:
+            return self.Status.INACTIVE
+        return self.Status.PENDING if self.must_set_password else self.Status.ACTIVE
+
+    @property
+    def status_label(self) -> str:
+        return self.Status(self.status).label
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone) if self.phone else ""
+
+
+class StaffSession(AbstractBaseSession):
+    """A browser session, stored with the user it belongs to so that deactivating an account ends
+    all of its sessions at once (`accounts.sessions` is the session engine)."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name="用户"
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "登录会话"
+
+    @classmethod
+    def get_session_store_class(cls) -> type:
+        from tongban.accounts.sessions import SessionStore
+
+        return SessionStore
+
 
 # The liaison directory lives in its own module; imported here so Django finds the model.
 from tongban.accounts.liaison_models import Liaison  # noqa: E402
 
-__all__ = ["Liaison", "Role", "User"]
+__all__ = ["Liaison", "Role", "StaffSession", "User"]

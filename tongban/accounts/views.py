@@ -7,6 +7,7 @@ from typing import cast
 
 import segno
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -15,9 +16,10 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django_otp import login as otp_login
 
 from tongban.accounts import services
-from tongban.accounts.forms import LoginForm, TokenForm
+from tongban.accounts.forms import LoginForm, PasswordSetForm, TokenForm
 from tongban.accounts.models import User
 from tongban.audit.services import record
+from tongban.core.errors import ServiceError
 
 THROTTLED = "尝试过于频繁，请稍候几秒再输入新的动态口令。"
 
@@ -50,6 +52,8 @@ class LoginView(auth_views.LoginView):
         user = form.get_user()
         services.login_succeeded(user.username)
         record(actor=user, action="auth.login", object_type="user", object_id=user.pk, request=self.request)
+        if user.must_set_password:  # signed in with the activation code: the password comes first
+            return redirect("/accounts/password/set/?" + urlencode({"next": self.get_success_url()}))
         if user.requires_second_factor or services.totp_device_for(user) is not None:
             return redirect("/accounts/otp/?" + urlencode({"next": self.get_success_url()}))
         return response
@@ -114,6 +118,34 @@ def otp_setup_view(request: HttpRequest) -> HttpResponse:
         "next": _safe_next(request),
     }
     return render(request, "accounts/otp_setup.html", context)
+
+
+@login_required
+def password_set_view(request: HttpRequest) -> HttpResponse:
+    """设置密码 (首次登录, or after an administrator reset the password)."""
+    user = cast(User, request.user)
+    if not user.must_set_password:
+        return HttpResponseRedirect(_safe_next(request))
+    form = PasswordSetForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                user = services.password_set(
+                    user=user, password=form.cleaned_data["password"], request=request
+                )
+            except ServiceError as error:
+                form.add_error("password", error.fields.get("password", error.message))
+            else:
+                update_session_auth_hash(request, user)
+                messages.success(request, "密码已设置，今后请用新密码登录。")
+                # Administrators and auditors go on to enrol their authenticator
+                # (SecondFactorMiddleware) before the page they asked for.
+                return HttpResponseRedirect(_safe_next(request))
+        status = 400
+    return render(
+        request, "accounts/password_set.html", {"form": form, "next": _safe_next(request)}, status=status
+    )
 
 
 class LogoutView(auth_views.LogoutView):
