@@ -433,6 +433,7 @@ class ApplicationsView(APIView):
                 person=person,
                 application_type=rules.ApplicationType(data["type"]),
                 reason_code=data["reason"],
+                birth_date=data.get("birth_date"),
                 request=http,
             )
             changes = {key: data[key] for key in sorted(services.EDITABLE_FIELDS) if key in data}
