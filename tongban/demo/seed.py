@@ -37,6 +37,7 @@ from tongban.core.dates import add_years, age_on
 from tongban.demo.history import generate_history
 from tongban.intake.models import Application
 from tongban.intake.rules import validity_period
+from tongban.registry.authority import issuing_authority
 from tongban.registry.models import Card, FloatingRegistration, Person, Unit, WantedPerson
 from tongban.registry.services import units_load_province
 
@@ -656,7 +657,7 @@ def province_stations(province_code: str = PROVINCE_CODE) -> list[StationInfo]:
                 region_code=county,
                 city_name=regions.name_for(county[:4] + "00") or "",
                 county_name=regions.name_for(county) or "",
-                authority=unit.parent.name if unit.parent is not None else unit.name,
+                authority=issuing_authority(unit),
             )
         )
     return stations

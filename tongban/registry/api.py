@@ -14,7 +14,7 @@ from tongban.core import idnumber
 from tongban.core.masking import mask_id_number
 from tongban.registry import selectors
 from tongban.registry.access import as_viewer
-from tongban.registry.models import Card, FloatingRegistration, Person, Unit, WantedPerson
+from tongban.registry.models import CARD_STATE_LABELS, Card, FloatingRegistration, Person, Unit, WantedPerson
 from tongban.registry.services import person_open
 
 
@@ -27,11 +27,21 @@ class UnitSerializer(serializers.ModelSerializer[Unit]):
         fields = ["code", "name", "kind", "parent", "region_code"]
 
 
+CARD_STATE_HELP = " / ".join(f"{value} {label}" for value, label in CARD_STATE_LABELS.items())
+
+
 class PersonRowSerializer(serializers.ModelSerializer[Person]):
     """A list row: the ID number is masked."""
 
     id_number = serializers.SerializerMethodField()
     registration_unit = serializers.CharField(source="registration_unit.code", read_only=True)
+    card_state = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text=f"所持证件的当前状态（按日历）：{CARD_STATE_HELP}；从未申领为 null",
+    )
+    card_state_label = serializers.CharField(read_only=True)
 
     class Meta:
         model = Person
@@ -44,6 +54,8 @@ class PersonRowSerializer(serializers.ModelSerializer[Person]):
             "registration_unit",
             "household_no",
             "status",
+            "card_state",
+            "card_state_label",
         ]
 
     def get_id_number(self, person: Person) -> str:
@@ -51,6 +63,11 @@ class PersonRowSerializer(serializers.ModelSerializer[Person]):
 
 
 class CardSerializer(serializers.ModelSerializer[Card]):
+    state = serializers.CharField(
+        source="current_state", help_text=f"当前状态（按日历，有效期满次日起为 expired）：{CARD_STATE_HELP}"
+    )
+    state_label = serializers.CharField(source="current_state_label")
+
     class Meta:
         model = Card
         fields = [
@@ -61,6 +78,7 @@ class CardSerializer(serializers.ModelSerializer[Card]):
             "valid_from",
             "valid_until",
             "state",
+            "state_label",
         ]
 
 

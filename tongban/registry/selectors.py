@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 
 from tongban.core import idnumber
 from tongban.core.errors import ServiceError
@@ -91,7 +92,11 @@ class Page:
 
 def people_page(viewer: Viewer, filters: PersonFilters, *, after: int | None = None, limit: int = 50) -> Page:
     """Keyset pagination by primary key: page N costs the same as page 1 on a big register."""
-    people = Person.objects.visible_to(viewer, "person.browse").select_related("sex", "registration_unit")
+    people = (
+        Person.objects.visible_to(viewer, "person.browse")
+        .select_related("sex", "registration_unit")
+        .with_card_state(timezone.localdate())
+    )
     if filters.name:
         people = people.filter(name__startswith=filters.name)
     if filters.household_no:
@@ -138,6 +143,7 @@ def person_record(viewer: Viewer, person: Person) -> PersonRecord:
             )
             .exclude(pk=person.pk)
             .select_related("relation", "sex")
+            .with_card_state(timezone.localdate())
             .order_by("relation_id", "birth_date")
         )
     wanted: list[WantedPerson] = []
@@ -147,7 +153,7 @@ def person_record(viewer: Viewer, person: Person) -> PersonRecord:
         )
     return PersonRecord(
         person=person,
-        cards=list(person.cards.order_by("-valid_from")),
+        cards=list(person.cards.with_current_state(timezone.localdate()).order_by("-valid_from", "-pk")),
         household=household,
         wanted=wanted,
         floating=list(person.floating_registrations.select_related("residence_unit").filter(active=True)),

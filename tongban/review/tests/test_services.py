@@ -172,7 +172,7 @@ def test_a_chain_ending_at_the_city_bureau_still_issues_as_the_household_county(
     issued = services.review_decide(
         actor=city_reviewer, application=application, step=2, decision=Decision.ISSUE
     )
-    assert issued.review_unit.code == "3601"  # the last step was the city bureau's
+    assert issued.review_unit is not None and issued.review_unit.code == "3601"  # the city bureau's step
     assert issued.issuing_authority == "南昌市公安局东湖分局"
 
 
@@ -193,7 +193,7 @@ def test_turning_16_between_acceptance_and_issue(
     issued = services.review_decide(
         actor=household_reviewer, application=application, step=1, decision=Decision.ISSUE
     )
-    assert issued.reason_id == reason
+    assert issued.reason_id == reason and issued.valid_from is not None
     assert issued.valid_until == issued.valid_from.replace(year=issued.valid_from.year + years)
     event = issued.events.get(action="issued")
     assert ("reason" in event.detail) == (reason == "12")
