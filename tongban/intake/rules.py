@@ -146,7 +146,7 @@ def proposal(
     *, birth_date: datetime.date, on: datetime.date, cards_ever: int, card_expired: bool
 ) -> Proposal:
     """Never held a card → 首次申领 with 11 or 12 by age; the card held has expired (已过期) →
-    换领, 21 有效期满换领; a valid card → 换领 or 补领, the reason the clerk's to choose."""
+    换领, 21 有效期满换领; otherwise 换领 or 补领, the reason the clerk's to choose."""
     if cards_ever == 0:
         reason = age_reason(birth_date, on)
         why = f"从未申领过居民身份证：首次申领，{REASON_NAMES[reason]}。"
@@ -155,9 +155,7 @@ def proposal(
         return Proposal(
             ApplicationType.RENEWAL, EXPIRY_RENEWAL_REASON, "所持居民身份证已过期：换领，21 有效期满换领。"
         )
-    return Proposal(
-        ApplicationType.RENEWAL, "", "已持有有效居民身份证：换领或补领，请按实际情况选择申领原因。"
-    )
+    return Proposal(ApplicationType.RENEWAL, "", "已申领过居民身份证：换领或补领，请按实际情况选择申领原因。")
 
 
 # ---------------------------------------------------------------------------------------------

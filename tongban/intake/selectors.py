@@ -13,11 +13,11 @@ from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core.dates import age_on
 from tongban.finance.models import Payment
 from tongban.intake import documents, rules
-from tongban.intake.models import Application, ApplicationEvent, Fingerprint
+from tongban.intake.models import UNFINISHED_STATUSES, Application, ApplicationEvent, Fingerprint
 from tongban.intake.services import acceptance_problems, checklist_for, local_today
 from tongban.registry.access import Viewer
 from tongban.registry.calendar import deadline
-from tongban.registry.models import Person, Unit
+from tongban.registry.models import EXPIRED, Card, Person, Unit
 
 _RELATED = (
     "reason",
@@ -190,6 +190,37 @@ def counter_face_hits(application: Application) -> list[dict[str, Any]]:
     shown = [hit for hit in hits.get("permanent", []) if not hit.get("self")]
     shown += hits.get("applications", [])
     return shown
+
+
+@dataclass(frozen=True)
+class StartApplicant:
+    """What 新建受理 shows once the register is read: who it is, the cards they have had with
+    their state today (已过期 included), and what the counter proposes."""
+
+    person: Person
+    age: int
+    cards: list[Card]  # with current_state, the held one first
+    proposal: rules.Proposal
+    open_application: Application | None  # an application still in progress, if any
+
+
+def start_applicant(person: Person) -> StartApplicant:
+    today = local_today()
+    cards = list(person.cards.held_first().with_current_state(today))
+    held = cards[0] if cards else None
+    proposal = rules.proposal(
+        birth_date=person.birth_date,
+        on=today,
+        cards_ever=len(cards),
+        card_expired=held is not None and vars(held)["current_state"] == EXPIRED,
+    )
+    pending = (
+        Application.objects.filter(person=person, status__in=UNFINISHED_STATUSES)
+        .exclude(number=None)
+        .order_by("-pk")
+        .first()
+    )
+    return StartApplicant(person, age_on(person.birth_date, today), cards, proposal, pending)
 
 
 def application_document(application: Application) -> documents.ApplicationDocument:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
 import io
+import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from tongban.audit.models import AuditEvent
+from tongban.core import idnumber
 from tongban.finance.models import Payment
 from tongban.intake.models import Application
-from tongban.testing.factories import PersonFactory
+from tongban.testing.factories import CardFactory, PersonFactory
 from tongban.testing.personas import login
 
 pytestmark = pytest.mark.django_db
@@ -110,3 +115,104 @@ def test_other_units_see_nothing(client, personas, accept):
         login(client, user)
         assert client.get(reverse("intake:detail", args=[application.pk])).status_code == 404
         assert client.get(reverse("review:item", args=[application.pk])).status_code == 404
+
+
+# --- 新建受理: reasons of the chosen type, the age rule at the field, the proposal ---------------
+
+
+def _reason_options(html: str) -> list[str]:
+    block = html[html.index('id="reason-field"') :]
+    block = block[: block.index("</select>")]
+    return re.findall(r'<option value="(\d+)"', block)
+
+
+def test_the_reason_list_offers_only_the_chosen_types_reasons(client, personas):
+    login(client, personas.nanchang_clerk)
+    page = client.get(reverse("intake:start")).content.decode()
+    assert _reason_options(page) == ["11", "12", "13", "14", "15", "19"]
+    # Without JavaScript: the refresh button lists the renewal reasons, keeping what was typed.
+    refreshed = client.post(
+        reverse("intake:start"), {"action": "refresh", "id_number": "3601", "type": "renewal", "reason": "12"}
+    ).content.decode()
+    assert _reason_options(refreshed) == ["21", "22", "23", "24", "29"]
+    assert 'value="3601"' in refreshed and "error" not in refreshed.split('id="reason-field"')[1][:400]
+    # With HTMX: only the reason field comes back, and nothing when the type did not change.
+    fragment = client.post(
+        reverse("intake:start"),
+        {"action": "refresh", "type": "replacement", "shown_type": "first"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert _reason_options(fragment.content.decode()) == ["31", "32", "39"]
+    assert "<html" not in fragment.content.decode()
+    same = client.post(
+        reverse("intake:start"),
+        {"action": "refresh", "type": "first", "shown_type": "first"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert same.status_code == 204
+
+
+def test_a_reason_of_another_type_is_refused_at_the_field(client, personas):
+    person = PersonFactory.create()
+    login(client, personas.nanchang_clerk)
+    page = client.post(
+        reverse("intake:start"), {"id_number": person.id_number, "type": "first", "reason": "21"}
+    ).content.decode()
+    field = page[page.index('id="reason-field"') :]
+    assert "不是首次申领的申领原因" in field[: field.index("</div>")]
+    assert not Application.objects.exists()
+
+
+def test_a_14_year_old_under_12_is_refused_at_the_reason_field(client, personas):
+    today = timezone.localdate()
+    child = PersonFactory.create(birth_date=today.replace(year=today.year - 14))
+    login(client, personas.nanchang_clerk)
+    page = client.post(
+        reverse("intake:start"), {"id_number": child.id_number, "type": "first", "reason": "12"}
+    ).content.decode()
+    field = page[page.index('id="reason-field"') :]
+    assert "11 未满16周岁申领" in field[: field.index("</div>")]
+    assert not Application.objects.exists()
+
+
+def test_lookup_shows_the_expired_card_and_proposes_renewal_21(client, personas):
+    person = PersonFactory.create(name="到期人")
+    CardFactory.create(
+        person=person, valid_from=datetime.date(2006, 3, 1), valid_until=datetime.date(2016, 3, 1)
+    )
+    login(client, personas.nanchang_clerk)
+    page = client.post(
+        reverse("intake:start"),
+        {"action": "lookup", "id_number": person.id_number, "type": "first", "reason": ""},
+    ).content.decode()
+    assert "到期人" in page and "已过期" in page and "21 有效期满换领" in page
+    assert re.search(r'<option value="renewal" selected>', page)
+    assert re.search(r'<option value="21" selected>', page)
+    assert AuditEvent.objects.filter(action="person.view", object_id=str(person.pk)).exists()
+    # The summary alone (HTMX, on the number's change) leaves the choices as they are.
+    summary = client.post(
+        reverse("intake:start"),
+        {"action": "summary", "id_number": person.id_number, "type": "first", "reason": ""},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "已过期" in summary and "<select" not in summary
+
+
+def test_lookup_proposes_11_for_a_child_who_never_had_a_card(client, personas):
+    today = timezone.localdate()
+    child = PersonFactory.create(birth_date=today.replace(year=today.year - 9))
+    login(client, personas.nanchang_clerk)
+    page = client.post(
+        reverse("intake:start"),
+        {"action": "lookup", "id_number": child.id_number, "type": "first", "reason": "12"},
+    ).content.decode()
+    assert "从未申领过居民身份证" in page and re.search(r'<option value="11" selected>', page)
+
+
+def test_an_unknown_number_is_said_at_the_field(client, personas):
+    login(client, personas.nanchang_clerk)
+    number = idnumber.build("360102", datetime.date(1991, 1, 1), 77)
+    page = client.post(
+        reverse("intake:start"), {"action": "lookup", "id_number": number, "type": "first"}
+    ).content.decode()
+    assert "人口信息中没有该公民身份号码" in page
