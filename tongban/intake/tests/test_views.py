@@ -9,11 +9,14 @@ import re
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
 from tongban.audit.models import AuditEvent
 from tongban.core import idnumber
 from tongban.finance.models import Payment
+from tongban.intake import rules
 from tongban.intake.models import Application
+from tongban.registry.models import Unit
 from tongban.testing.factories import CardFactory, PersonFactory
 from tongban.testing.personas import login
 
@@ -216,3 +219,32 @@ def test_an_unknown_number_is_said_at_the_field(client, personas):
         reverse("intake:start"), {"action": "lookup", "id_number": number, "type": "first"}
     ).content.decode()
     assert "人口信息中没有该公民身份号码" in page
+
+
+def _pdf_text(content: bytes) -> str:
+    return re.sub(r"\s+", "", "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages))
+
+
+def test_the_printed_form_fits_the_application_and_says_no_raw_codes(client, personas, accept):
+    """A local renewal of an expired card prints the 申领登记表 with reason 21, the unit's own
+    telephone and address, names rather than account names or codes."""
+    clerk = personas.nanchang_clerk
+    Unit.objects.filter(pk=clerk.unit_id).update(phone="0791-86200001", address="江西省南昌市东湖区中山路1号")
+    person = PersonFactory.create()
+    CardFactory.create(
+        person=person, valid_from=datetime.date(2006, 3, 1), valid_until=datetime.date(2016, 3, 1)
+    )
+    application = accept(clerk, person, rules.ApplicationType.RENEWAL)
+    login(client, clerk)
+    form = _pdf_text(client.get(reverse("intake:document", args=[application.pk, "form"])).content)
+    assert "居民身份证申领登记表" in form[:40] and "异地受理登记表" not in form
+    assert "21有效期满换领" in form and "0791-86200001" in form and "中山路1号" in form
+    receipt = _pdf_text(client.get(reverse("intake:document", args=[application.pk, "receipt"])).content)
+    assert "《居民身份证申领登记表》" in receipt and "0791-86200001" in receipt
+    for text in (form, receipt):
+        assert clerk.username not in text and "household_book" not in text and "renewal" not in text
+    # The same person accepted in Ganzhou for a first application would have the 异地 form.
+    cross = accept(personas.ganzhou_clerk, PersonFactory.create())
+    login(client, personas.ganzhou_clerk)
+    form = _pdf_text(client.get(reverse("intake:document", args=[cross.pk, "form"])).content)
+    assert "居民身份证异地受理登记表" in form[:40] and "电话" not in form.split("受理单位")[1][:40]
