@@ -226,6 +226,7 @@ class ApplicationRowSerializer(serializers.ModelSerializer[Application]):
             "cross_region",
             "accepted_at",
             "review_due",
+            "review_due_provisional",
             "refusal_reason",
             "created_at",
         ]

@@ -355,7 +355,9 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(
         request,
         f"已受理，受理号 {application.number}。已流转至户籍地审核签发，"
-        f"办理期限 {application.review_due:%Y年%m月%d日}。",
+        f"办理期限 {application.review_due:%Y年%m月%d日}"
+        + ("（暂估：该年节假日安排未录入）" if application.review_due_provisional else "")
+        + "。",
     )
     return _back(pk)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -163,3 +163,26 @@ def person_record(viewer: Viewer, person: Person) -> PersonRecord:
 
 def units_visible(viewer: Viewer) -> list[Unit]:
     return list(Unit.objects.visible_to(viewer).order_by("path"))
+
+
+def unit_get(viewer: Viewer, code: str) -> Unit:
+    """One unit of the viewer's subtree by code; 404 for any other."""
+    unit = Unit.objects.visible_to(viewer).select_related("parent").filter(code=code).first()
+    if unit is None:
+        raise Http404("未找到该机构")
+    return unit
+
+
+def stations_missing_contact(viewer: Viewer) -> QuerySet[Unit]:
+    """Active stations of the viewer's subtree without a telephone or an address: what their
+    documents cannot print until somebody holding `unit.manage` enters it."""
+    if not viewer.can("unit.manage"):
+        return Unit.objects.none()
+    return (
+        Unit.objects.visible_to(viewer)
+        .stations()
+        .filter(active=True)
+        .filter(Q(phone="") | Q(address=""))
+        .select_related("parent")
+        .order_by("path")
+    )

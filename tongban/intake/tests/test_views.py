@@ -18,7 +18,7 @@ from tongban.intake import rules
 from tongban.intake.models import Application
 from tongban.registry.models import Unit
 from tongban.testing.factories import CardFactory, PersonFactory
-from tongban.testing.personas import login
+from tongban.testing.personas import api_client, login
 
 pytestmark = pytest.mark.django_db
 
@@ -248,3 +248,14 @@ def test_the_printed_form_fits_the_application_and_says_no_raw_codes(client, per
     login(client, personas.ganzhou_clerk)
     form = _pdf_text(client.get(reverse("intake:document", args=[cross.pk, "form"])).content)
     assert "居民身份证异地受理登记表" in form[:40] and "电话" not in form.split("受理单位")[1][:40]
+
+
+def test_a_provisional_deadline_says_so_on_the_counter_and_in_the_api(client, personas, accept):
+    """暂估: counted over a year whose holiday arrangement is not entered."""
+    application = accept(personas.nanchang_clerk, PersonFactory.create())
+    Application.objects.filter(pk=application.pk).update(review_due_provisional=True)
+    login(client, personas.nanchang_clerk)
+    page = client.get(reverse("intake:counter") + "?view=in_review").content.decode()
+    assert "（暂估）" in page
+    rows = api_client(personas.nanchang_clerk).get("/api/v1/applications?view=in_review").json()["results"]
+    assert rows[0]["review_due_provisional"] is True
