@@ -151,7 +151,9 @@ def test_the_receipt_pdf_shows_the_receipt_number(personas, accept):
     assert payment.receipt_number in text and "¥20.00" in text and "换领" in text
     assert "贰拾元整" in text and payment.unit.name in text
     assert "电话" not in text  # the station has no telephone registered: nothing is invented
-    Unit.objects.filter(pk=payment.unit_id).update(phone="0791-86210001", address="江西省南昌市东湖区八一大道1号")
+    Unit.objects.filter(pk=payment.unit_id).update(
+        phone="0791-86210001", address="江西省南昌市东湖区八一大道1号"
+    )
     payment = Payment.objects.select_related("unit").get(pk=payment.pk)
     text = PdfReader(io.BytesIO(receipt_pdf(payment))).pages[0].extract_text()
     assert "0791-86210001" in text and "八一大道1号" in text
