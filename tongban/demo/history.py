@@ -231,8 +231,14 @@ def _stations(province: Unit) -> list[_Station]:
     return stations
 
 
+def _staff_name(username: str) -> dict[str, str]:
+    rng = random.Random(username)  # noqa: S311 - the same name for the same account, every run
+    given = "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
+    return {"last_name": rng.choice(SURNAMES), "first_name": given}
+
+
 def _history_users(stations: Sequence[_Station]) -> tuple[dict[int, int], dict[int, int]]:
-    """One disabled clerk and one reviewer per station (created once)."""
+    """One disabled clerk and one reviewer per station (created once), with a name."""
     wanted = {f"hist-clerk-{s.code}": (Role.CLERK, s.pk) for s in stations}
     wanted |= {f"hist-reviewer-{s.code}": (Role.REVIEWER, s.pk) for s in stations}
     existing = set(User.objects.filter(username__in=wanted).values_list("username", flat=True))
@@ -245,8 +251,8 @@ def _history_users(stations: Sequence[_Station]) -> tuple[dict[int, int], dict[i
                 role=role.value,
                 unit_id=unit_pk,
                 is_active=False,
-                last_name="历史",
-                first_name="数据",
+                # A person's name, as printed on the forms they signed (受理人, 收费人).
+                **_staff_name(name),
             )
             for name, (role, unit_pk) in wanted.items()
             if name not in existing

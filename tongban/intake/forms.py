@@ -38,7 +38,7 @@ class StartForm(forms.Form):
         max_length=40,
         error_messages={"required": "请输入公民身份号码。"},
         widget=forms.TextInput(
-            attrs={"autocomplete": "off", "autofocus": True, "placeholder": "18位公民身份号码"}
+            attrs={"autocomplete": "off", "autofocus": True, "placeholder": "18位公民身份号码", "size": 22}
         ),
     )
     type = forms.ChoiceField(label="申领类型", choices=TYPE_CHOICES)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Max
 
+from tongban.accounts.models import User
 from tongban.core.dates import age_on
 from tongban.demo.history import HistoryCounts, generate_history, replicate_history
 from tongban.finance.models import Payment, ReceiptCounter, Refund
@@ -155,6 +156,8 @@ def test_type_reason_age_and_issuing_authority_are_consistent(history: HistoryCo
         household = Application.objects.get(number=card.application_number).household_unit
         assert card.issuing_authority == issuing_authority(household)
     assert not Person.objects.filter(address__contains="公安局").exists()
+    # The clerks and reviewers the history is attributed to have names to print (受理人, 收费人).
+    assert not User.objects.filter(username__startswith="hist-", last_name="").exists()
 
 
 def test_generating_again_continues_the_sequences(history: HistoryCounts) -> None:
