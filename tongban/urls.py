@@ -23,6 +23,7 @@ api_v1 = [
     path("people/lookup", registry_api.PersonLookupView.as_view(), name="person_lookup"),
     path("people/<int:pk>", registry_api.PersonDetailView.as_view(), name="person_detail"),
     path("units", registry_api.UnitsView.as_view(), name="units"),
+    path("units/<str:code>", registry_api.UnitDetailView.as_view(), name="unit_detail"),
     path("idnumbers/check", registry_api.IdNumberCheckView.as_view(), name="idnumber_check"),
     path("applications", intake_api.ApplicationsView.as_view(), name="applications"),
     path("applications/<str:number>", review_api.ApplicationDetailView.as_view(), name="application_detail"),

@@ -16,6 +16,7 @@ from tongban.registry.access import as_viewer
 from tongban.registry.calendar import missing_calendar_years
 from tongban.registry.forms import LookupForm
 from tongban.registry.models import Person, Unit
+from tongban.registry.selectors import stations_missing_contact
 from tongban.review.selectors import review_queue
 from tongban.supervision.selectors import home_counts as supervision_counts
 
@@ -42,6 +43,8 @@ def home(request: HttpRequest) -> HttpResponse:
     campaigns = home_campaigns(viewer, timezone.localdate()) if viewer.can("campaign.view") else []
     # Those who can enter the holiday table are told when deadlines ahead count weekends only.
     calendar_missing = missing_calendar_years(timezone.localdate()) if viewer.can("reference.manage") else []
+    # …and those who keep the units, of stations whose documents lack a telephone or address.
+    contact_missing = stations_missing_contact(viewer).count() if viewer.can("unit.manage") else 0
     return render(
         request,
         "home.html",
@@ -49,6 +52,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "stats": stats,
             "lookup_form": LookupForm(),
             "calendar_missing": calendar_missing,
+            "contact_missing": contact_missing,
             "counter": counter,
             "queue": queue,
             "production": production,

@@ -21,6 +21,8 @@ ACTION_LABELS = {
     "person.view": "查看人员完整信息",
     "registry.import": "导入人口信息",
     "unit.load_province": "生成机构树",
+    "unit.contact_updated": "维护机构联系电话和地址",
+    "production.authority_report": "生成签发机关核对清单",
     "admin.create": "后台新增",
     "admin.change": "后台修改",
     "admin.delete": "后台删除",

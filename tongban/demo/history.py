@@ -11,7 +11,9 @@ last two followed by the applicant's own verification (核验) within the config
 some late and some still owed. A small share stalls in some stage (滞留件). The application stands
 at the last step whose time has passed.
 
-Every row keeps the invariants the services keep: the 办理记录 (ApplicationEvent) of each step
+Every row keeps the invariants the services keep: a 申领原因 that fits the 申领类型 and the age on
+the acceptance day (11 under 16, 12 at 16 or over, 21 for a card whose validity ended), the
+household's county bureau as 签发机关 (registry.authority); the 办理记录 (ApplicationEvent) of each step
 with `last_event_at` the time of the last one; 受理号 and 票据号 from the same counters the
 counter services use (`intake_acceptancecounter`, `finance_receiptcounter` brought up to date,
 so later acceptances continue the sequences); one `Payment` per accepted application with the fee
@@ -46,7 +48,7 @@ from django.db.models import Max
 
 from tongban.accounts.models import User
 from tongban.accounts.roles import Role
-from tongban.core import idnumber
+from tongban.core import idnumber, regions
 from tongban.core.dates import add_years, age_on
 from tongban.core.workdays import WorkCalendar
 from tongban.finance import rules as finance_rules
@@ -54,6 +56,7 @@ from tongban.finance.models import Payment, Refund
 from tongban.handover.models import FingerCheck, Handover, Verification
 from tongban.intake import rules
 from tongban.intake.models import Application, ApplicationEvent
+from tongban.registry.authority import issuing_authority
 from tongban.registry.calendar import work_calendar
 from tongban.registry.models import Card, Person, ProductionRoute, Unit
 from tongban.supervision import rollup as supervision_rollup
@@ -120,7 +123,8 @@ class _Station:
     code: str
     region_code: str
     county_pk: int
-    county_name: str
+    authority: str  # 签发机关 of its households (registry.authority)
+    place: str  # 南昌市东湖区: where its addresses are
     centre_pk: int
     name: str
 
@@ -208,16 +212,33 @@ def _stations(province: Unit) -> list[_Station]:
         centre = route.centre if route is not None else by_code.get(province.code.ljust(6, "0") + "901")
         if centre is None:
             raise RuntimeError("no production centre for " + unit.code)
+        region = unit.region_code
+        place = (regions.name_for(region[:4] + "00") or "") + (regions.name_for(region) or "")
         stations.append(
-            _Station(unit.pk, unit.code, unit.region_code, county.pk, county.name, centre.pk, unit.name)
+            _Station(
+                unit.pk,
+                unit.code,
+                region,
+                county.pk,
+                issuing_authority(unit),
+                place,
+                centre.pk,
+                unit.name,
+            )
         )
     if not stations:
         raise RuntimeError("the province has no stations: load its units first")
     return stations
 
 
+def _staff_name(username: str) -> dict[str, str]:
+    rng = random.Random(username)  # noqa: S311 - the same name for the same account, every run
+    given = "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
+    return {"last_name": rng.choice(SURNAMES), "first_name": given}
+
+
 def _history_users(stations: Sequence[_Station]) -> tuple[dict[int, int], dict[int, int]]:
-    """One disabled clerk and one reviewer per station (created once)."""
+    """One disabled clerk and one reviewer per station (created once), with a name."""
     wanted = {f"hist-clerk-{s.code}": (Role.CLERK, s.pk) for s in stations}
     wanted |= {f"hist-reviewer-{s.code}": (Role.REVIEWER, s.pk) for s in stations}
     existing = set(User.objects.filter(username__in=wanted).values_list("username", flat=True))
@@ -230,8 +251,8 @@ def _history_users(stations: Sequence[_Station]) -> tuple[dict[int, int], dict[i
                 role=role.value,
                 unit_id=unit_pk,
                 is_active=False,
-                last_name="历史",
-                first_name="数据",
+                # A person's name, as printed on the forms they signed (受理人, 收费人).
+                **_staff_name(name),
             )
             for name, (role, unit_pk) in wanted.items()
             if name not in existing
@@ -322,7 +343,6 @@ def generate_history(
     review_days = settings.DEADLINES["REVIEW_DAYS"]
     verification_days = settings.DEADLINES["POST_VERIFICATION_DAYS"]
     fee_table = rules.fee_table({}) if not settings.FEES or settings.FEES == "{}" else _configured_fees()
-    county_names = {s.county_pk: s.county_name for s in stations}
     by_county: dict[str, list[_Station]] = {}
     for s in stations:
         by_county.setdefault(s.region_code, []).append(s)
@@ -380,7 +400,6 @@ def generate_history(
                 review_days=review_days,
                 verification_days=verification_days,
                 fee_table=fee_table,
-                county_names=county_names,
                 acceptance_seq=acceptance_seq,
                 receipt_seq=receipt_seq,
                 taken=taken,
@@ -587,7 +606,6 @@ class _Ctx:
     review_days: int
     verification_days: int
     fee_table: dict[rules.FeeItem, Decimal]
-    county_names: dict[int, str]
     acceptance_seq: dict[tuple[int, datetime.date], int]
     receipt_seq: dict[tuple[int, int], int]
     taken: set[str]
@@ -595,10 +613,14 @@ class _Ctx:
     tables: dict[type[models.Model], _Table]
 
 
-def _person(rng: random.Random, ctx: _Ctx, minor: bool) -> tuple[int, str, str, datetime.date, str]:
+def _person(
+    rng: random.Random, ctx: _Ctx, youngest: int, oldest: int
+) -> tuple[int, str, str, datetime.date, str]:
+    """A person aged `youngest`…`oldest` on the acceptance day (the age may grow by one when a
+    taken number moves the birth date back a day: callers read the age from the birth date)."""
     local_today = ctx.accepted_at.astimezone(ctx.clock.zone).date()
-    age = rng.randint(6, 15) if minor else rng.randint(16, 60)
-    birth = local_today - datetime.timedelta(days=age * 365 + rng.randrange(365))
+    age = rng.randint(youngest, oldest)
+    birth = add_years(local_today, -age) - datetime.timedelta(days=rng.randrange(365))
     region = ctx.household.region_code
     sequence = rng.randrange(1, 990)
     number = idnumber.build(region, birth, sequence)
@@ -609,7 +631,7 @@ def _person(rng: random.Random, ctx: _Ctx, minor: bool) -> tuple[int, str, str, 
         number = idnumber.build(region, birth, sequence)
     ctx.taken.add(number)
     name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
-    address = f"江西省{ctx.county_names[ctx.household.county_pk]}{rng.choice(ROADS)}{rng.randint(1, 999)}号"
+    address = f"江西省{ctx.household.place}{rng.choice(ROADS)}{rng.randint(1, 999)}号"
     pk = ctx.tables[Person].add(
         id_number=number,
         name=name,
@@ -636,25 +658,30 @@ def _one(rng: random.Random, locals_: _Ctx) -> None:
     local_day = accepted_at.astimezone(ctx.clock.zone).date()
     renewal = rng.random() < 0.3
     minor = not renewal and rng.random() < 0.6
-    person_pk, id_number, name, birth, address = _person(rng, ctx, minor)
+    # A renewal's card expired a month to ten months ago, issued at an age that gave its period:
+    # 10 years at 16–25, 20 years at 26–45 (居民身份证法 第五条).
+    card_years = rng.choice((10, 20))
+    ages = ((27, 35) if card_years == 10 else (47, 60)) if renewal else ((6, 15) if minor else (16, 25))
+    person_pk, id_number, name, birth, address = _person(rng, ctx, *ages)
     old_card: list[Any] | None = None
     if renewal:
-        issued = add_years(local_day, -rng.choice((10, 20))) - datetime.timedelta(days=rng.randrange(30, 300))
+        issued = add_years(local_day, -card_years) - datetime.timedelta(days=rng.randrange(30, 300))
         t[Card].add(
             person_id=person_pk,
             application_number="",
             card_serial="",
             generation=2,
-            issuing_authority=ctx.county_names[ctx.household.county_pk],
+            issuing_authority=ctx.household.authority,
             valid_from=issued,
-            valid_until=add_years(issued, 10),
+            valid_until=add_years(issued, card_years),
             state=Card.State.ACTIVE,
             created_at=accepted_at - datetime.timedelta(days=3000),
         )
         old_card = t[Card].rows[-1]
-        app_type, reason = rules.ApplicationType.RENEWAL, "21"
+        app_type, reason = rules.ApplicationType.RENEWAL, rules.EXPIRY_RENEWAL_REASON
     else:
-        app_type, reason = rules.ApplicationType.FIRST, ("11" if minor else "12")
+        # 11 or 12 by the age on the acceptance day, as the counter checks it.
+        app_type, reason = rules.ApplicationType.FIRST, rules.age_reason(birth, local_day)
     waived = renewal and rng.random() < 0.03
     fee = rules.fee_for(app_type, reason, waived=waived, table=ctx.fee_table)
     seq = ctx.acceptance_seq.get((ctx.station.pk, local_day), 0) + 1
@@ -770,7 +797,7 @@ def _one(rng: random.Random, locals_: _Ctx) -> None:
         status = Status.ISSUED
         values.update(
             issued_at=decided_at,
-            issuing_authority=ctx.county_names[ctx.household.county_pk],
+            issuing_authority=ctx.household.authority,
             valid_from=issue_day,
             valid_until=valid_until,
         )
@@ -833,9 +860,7 @@ def _one(rng: random.Random, locals_: _Ctx) -> None:
         ethnicity_id="01",
         birth_date=birth,
         household_address=address,
-        residence_address=(
-            f"江西省{ctx.county_names[ctx.station.county_pk]}{rng.choice(ROADS)}{rng.randint(1, 999)}号"
-        ),
+        residence_address=(f"江西省{ctx.station.place}{rng.choice(ROADS)}{rng.randint(1, 999)}号"),
         phone=f"1{rng.choice('3578')}{rng.randrange(10**9):09d}",
         collection=values.get("collection", Application.Collection.STATION),
         materials_shown=["household_book", "pledge"] if not renewal else ["household_book"],

@@ -37,6 +37,7 @@ from tongban.core.dates import add_years, age_on
 from tongban.demo.history import generate_history
 from tongban.intake.models import Application
 from tongban.intake.rules import validity_period
+from tongban.registry.authority import issuing_authority
 from tongban.registry.models import Card, FloatingRegistration, Person, Unit, WantedPerson
 from tongban.registry.services import units_load_province
 
@@ -656,7 +657,7 @@ def province_stations(province_code: str = PROVINCE_CODE) -> list[StationInfo]:
                 region_code=county,
                 city_name=regions.name_for(county[:4] + "00") or "",
                 county_name=regions.name_for(county) or "",
-                authority=unit.parent.name if unit.parent is not None else unit.name,
+                authority=issuing_authority(unit),
             )
         )
     return stations
@@ -779,6 +780,41 @@ def _write(data: DemoData, stations: Sequence[StationInfo]) -> dict[str, int]:
     }
 
 
+# 区号 of Jiangxi's cities, for the demo stations' telephones.
+AREA_CODES = {
+    "3601": "0791", "3602": "0798", "3603": "0799", "3604": "0792", "3605": "0790", "3606": "0701",
+    "3607": "0797", "3608": "0796", "3609": "0795", "3610": "0794", "3611": "0793",
+}  # fmt: skip
+
+
+def seed_station_contacts(seed: int) -> int:
+    """Give the demo's stations a telephone and an office address, as their administrators would
+    enter them (printed on their 登记表, 领证回执 and 票据), except the stations of the last county
+    of the province: those stay blank so that the list of stations missing them has something to
+    show. Fills blanks only, so what an administrator entered is kept. Returns how many changed."""
+    rng = random.Random(seed)  # noqa: S311 - deterministic synthetic data
+    stations = list(
+        Unit.objects.stations().filter(code__startswith=PROVINCE_CODE, active=True).order_by("code")
+    )
+    if not stations:
+        return 0
+    left_blank = stations[-1].region_code
+    changed = 0
+    for unit in stations:
+        if unit.region_code == left_blank or (unit.phone and unit.address):
+            continue
+        region = unit.region_code
+        city, county = regions.name_for(region[:4] + "00") or "", regions.name_for(region) or ""
+        stem = unit.name.removeprefix(county).removesuffix("派出所") or "中心"
+        unit.phone = (
+            unit.phone or f"{AREA_CODES.get(region[:4], '0791')}-{rng.randrange(8200_0000, 8899_9999)}"
+        )
+        unit.address = unit.address or f"江西省{city}{county}{stem}路{rng.randint(1, 299)}号"
+        unit.save(update_fields=["phone", "address"])
+        changed += 1
+    return changed
+
+
 @transaction.atomic
 def seed_demo(
     *, people: int, seed: int, today: datetime.date | None = None, applications: int = 0
@@ -796,6 +832,7 @@ def seed_demo(
     units = units_load_province(
         province_code=PROVINCE_CODE, stations_per_county=STATIONS_PER_COUNTY, actor=None
     )
+    seed_station_contacts(seed)
     counts = {
         "units": units.created,
         "users": _seed_users(),

@@ -1,9 +1,12 @@
 """The receipt (票据) of a fee, as an A5 PDF with the receipt number in bars, printed at the
-counter at acceptance. The font and barcode are the register's shared helpers (registry.pdf)."""
+counter at acceptance: 票据号, the amount in 大写 and 小写, the collecting unit with its own
+address and telephone, who collected it. The font and barcode are the register's shared helpers
+(registry.pdf)."""
 
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 from html import escape
 
 from django.utils import timezone
@@ -13,7 +16,9 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from tongban.core.money import amount_in_words
 from tongban.finance.models import Payment
+from tongban.registry.models import Unit
 from tongban.registry.pdf import barcode, pdf_font
 
 RECEIPT_TITLE = "居民身份证工本费收费票据"
@@ -26,10 +31,17 @@ ITEM_LABELS = {
 }
 
 
-def _amount(payment: Payment) -> str:
+def _amount_words(payment: Payment) -> str:
+    """The amount in 大写, as a receipt states it (core.money)."""
     if payment.waived:
-        return f"0.00元（减免，依据：{payment.waiver_evidence}）"
-    return f"{payment.amount:.2f}元"
+        return f"零元整（减免，依据：{payment.waiver_evidence}）"
+    return amount_in_words(payment.amount)
+
+
+def _contact(unit: Unit) -> str:
+    """The collecting unit's own address and telephone, as registered; blank when it has none
+    (nothing invented: the missing ones are listed for administrators)."""
+    return "　".join(part for part in (unit.address, f"电话 {unit.phone}" if unit.phone else "") if part)
 
 
 def receipt_pdf(payment: Payment) -> bytes:
@@ -42,16 +54,24 @@ def receipt_pdf(payment: Payment) -> bytes:
         return Paragraph(escape(text, quote=False) or "&nbsp;", cell)
 
     charged = timezone.localtime(payment.charged_at)
+    amount = Decimal(0) if payment.waived else payment.amount
     rows = [
         [p("票据号"), p(payment.receipt_number)],
         [p("受理号"), p(payment.application_number)],
         [p("缴款人"), p(payment.person.name)],
-        [p("收费项目"), p(ITEM_LABELS.get(payment.item, payment.item))],
-        [p("金额"), p(_amount(payment))],
+        [p("收费项目"), p(ITEM_LABELS.get(payment.item, "其他"))],
+        [p("金额（大写）"), p(_amount_words(payment))],
+        [p("金额（小写）"), p(f"¥{amount:.2f}")],
         [p("收费单位"), p(payment.unit.name)],
-        [p("收费时间"), p(f"{charged.year}年{charged.month}月{charged.day}日 {charged:%H:%M}")],
     ]
-    table = Table(rows, colWidths=[30 * mm, 130 * mm])
+    contact = _contact(payment.unit)
+    if contact:
+        rows.append([p("单位地址、电话"), p(contact)])
+    rows += [
+        [p("收费时间"), p(f"{charged.year}年{charged.month}月{charged.day}日 {charged:%H:%M}")],
+        [p("收费人"), p(payment.charged_by.get_full_name() or "—")],
+    ]
+    table = Table(rows, colWidths=[32 * mm, 128 * mm])
     table.setStyle(
         TableStyle(
             [

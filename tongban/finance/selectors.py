@@ -74,7 +74,7 @@ def receipt_get(viewer: Viewer, receipt_number: str) -> Payment:
     for action in ("finance.view", "application.accept"):
         payment = (
             payments_visible(viewer, action)
-            .select_related("unit", "person")
+            .select_related("unit", "person", "charged_by")
             .filter(receipt_number=receipt_number)
             .first()
         )

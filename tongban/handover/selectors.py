@@ -120,7 +120,8 @@ def ready_page(viewer: Viewer, *, after: int | None = None, limit: int = PAGE) -
 def handover_card(application: Application) -> Card | None:
     """The card to hand over or verify: produced and waiting, or the one made valid by it."""
     return (
-        Card.objects.filter(person_id=application.person_id, application_number=application.number or "")
+        Card.objects.with_current_state(timezone.localdate())
+        .filter(person_id=application.person_id, application_number=application.number or "")
         .exclude(state=Card.State.CANCELLED)
         .order_by("-pk")
         .first()

@@ -513,6 +513,12 @@ def _card_for_handover(application: Application) -> Card:
     return card
 
 
+def due_text(verification: Verification) -> str:
+    """The verification deadline as 办理记录 and the applicant read it; 暂估 when it was counted
+    over a year whose holiday arrangement is not published."""
+    return f"{verification.due:%Y-%m-%d}" + ("（暂估）" if verification.due_provisional else "")
+
+
 def _start_verification(application: Application) -> Verification:
     due = post_verification_deadline(timezone.now())
     verification, _ = Verification.objects.update_or_create(
@@ -564,7 +570,7 @@ def postal_delivered(*, actor: User, tracking_number: str, request: HttpRequest 
         to=Status.PENDING_VERIFICATION,
         actor=actor,
         action="delivered",
-        note=f"邮件 {tracking_number} 已妥投；须于 {verification.due:%Y-%m-%d} 前核验",
+        note=f"邮件 {tracking_number} 已妥投；须于 {due_text(verification)} 前核验",
         detail={"tracking_number": tracking_number, "due": str(verification.due), "invalidated": invalidated},
         request=request,
     )
@@ -575,7 +581,7 @@ def postal_delivered(*, actor: User, tracking_number: str, request: HttpRequest 
     notify(
         Notification(
             "verification.due",
-            f"您的居民身份证（受理号 {application.number}）已妥投。请于 {verification.due:%Y-%m-%d} 前"
+            f"您的居民身份证（受理号 {application.number}）已妥投。请于 {due_text(verification)} 前"
             "携带证件到受理地或户籍地公安机关核验证件信息和指纹。",
             phone=application.phone,
         )
@@ -843,7 +849,7 @@ def handover_perform(
                 to=Status.PENDING_VERIFICATION,
                 actor=actor,
                 action="handed_over_proxy",
-                note=f"亲属 {who} 代领；须于 {verification.due:%Y-%m-%d} 前核验",
+                note=f"亲属 {who} 代领；须于 {due_text(verification)} 前核验",
                 detail={**detail, "due": str(verification.due)},
                 request=request,
             )
@@ -851,7 +857,7 @@ def handover_perform(
                 Notification(
                     "verification.due",
                     f"您的居民身份证（受理号 {application.number}）已由亲属代领。"
-                    f"请于 {verification.due:%Y-%m-%d} 前本人到受理地或户籍地公安机关核验证件信息和指纹。",
+                    f"请于 {due_text(verification)} 前本人到受理地或户籍地公安机关核验证件信息和指纹。",
                     phone=application.phone,
                 )
             )

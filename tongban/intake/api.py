@@ -226,6 +226,7 @@ class ApplicationRowSerializer(serializers.ModelSerializer[Application]):
             "cross_region",
             "accepted_at",
             "review_due",
+            "review_due_provisional",
             "refusal_reason",
             "created_at",
         ]
@@ -433,6 +434,7 @@ class ApplicationsView(APIView):
                 person=person,
                 application_type=rules.ApplicationType(data["type"]),
                 reason_code=data["reason"],
+                birth_date=data.get("birth_date"),
                 request=http,
             )
             changes = {key: data[key] for key in sorted(services.EDITABLE_FIELDS) if key in data}

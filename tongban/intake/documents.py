@@ -1,5 +1,12 @@
-"""The printed documents of an accepted application (受理): the 居民身份证异地受理登记表 with its
-detachable 居民身份证领取凭证, the 告知承诺书 and the 领证回执, as A4 PDFs.
+"""The printed documents of an accepted application (受理): the 登记表 with its detachable
+居民身份证领取凭证, the 告知承诺书 and the 领证回执, as A4 PDFs.
+
+The 登记表 is the one that fits the application: the 居民身份证异地受理登记表 of the 全省通办
+programme (seeds/000) for a first application away from the household only — its 填表说明 allows
+no reason but 11 and 12 — and the 居民身份证申领登记表, whose 填表说明 lists the reasons of every
+type, for a local first application and for every 换领 and 补领. Nothing is printed that the
+system does not know: a unit's telephone or address that is not registered is left out, and a
+date counted over a year whose holiday arrangement is not published is marked 暂估.
 
 The input is plain frozen dataclasses that the caller builds from the application, so this module
 knows no model and prints the same from a view, the API or a reprint job. The Chinese font
@@ -80,7 +87,8 @@ class ApplicationDocument:
     residence_address: str  # 现居住地住址
     household_unit: str  # 户籍地公安机关
     acceptance_unit: str  # 受理单位
-    acceptance_unit_phone: str
+    acceptance_unit_phone: str  # the unit's own, "" when not registered
+    cross_region: bool  # 异地受理: household in another county
     accepted_at: datetime.datetime  # aware
     clerk: str  # 受理人
     validity: str  # "10年", "2026.11.23-2036.11.23" or "长期"
@@ -92,6 +100,15 @@ class ApplicationDocument:
     fee: str = ""  # "免费" / "20元"
     guardian: Guardian | None = None
     expected_ready: datetime.date | None = None  # 预计领证日期
+    expected_ready_provisional: bool = False  # counted over a year without a holiday table: 暂估
+    acceptance_unit_address: str = ""  # the unit's own, "" when not registered
+    # 申领原因 by type for the 填表说明 of the 申领登记表: (("首次申领", ("11 未满16周岁申领", …)), …)
+    reasons_by_type: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def is_cross_region_first(self) -> bool:
+        """首次申领“全省通办”: the 异地受理登记表, the pledge of seeds/000."""
+        return self.cross_region and self.application_type == "首次申领"
 
     def __post_init__(self) -> None:
         # The barcode is scanned at the production centre and the counter: a wrong number must
@@ -125,6 +142,50 @@ FORM_NOTES: tuple[str, ...] = (
     "其余内容由受理单位填写。居民身份证领取凭证的各项内容由受理单位填写。",
     "十二、“受理单位”填写内容后应当加盖户口专用章。",
 )
+
+LOCAL_FORM_TITLE = "居民身份证申领登记表"
+
+
+def local_form_notes(reasons_by_type: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[str, ...]:
+    """The 填表说明 of the 居民身份证申领登记表: the items of the 式样 above that hold for every
+    application, with item 八 listing the reasons each 申领类型 allows."""
+    listed = "；".join(f"{kind}为{'、'.join(reasons)}" for kind, reasons in reasons_by_type if reasons)
+    return (
+        "一、本表为申请领取、换领、补领居民身份证的登记表，是居民身份证管理的基础资料，应当由受理单位长期保存。",
+        FORM_NOTES[1],
+        FORM_NOTES[2],
+        FORM_NOTES[3],
+        FORM_NOTES[4],
+        FORM_NOTES[5],
+        FORM_NOTES[6],
+        FORM_NOTES[7],
+        f"九、“申领原因”按申领类型填写{'：' + listed if listed else ''}。",
+        FORM_NOTES[9],
+        FORM_NOTES[10],
+        FORM_NOTES[11],
+    )
+
+
+def form_title(doc: ApplicationDocument) -> str:
+    return FORM_TITLE if doc.is_cross_region_first else LOCAL_FORM_TITLE
+
+
+def form_notes(doc: ApplicationDocument) -> tuple[str, ...]:
+    if doc.is_cross_region_first:
+        return FORM_NOTES
+    return local_form_notes(doc.reasons_by_type or _shipped_reasons())
+
+
+def _shipped_reasons() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The reason table as shipped (registry/codes.py), for a caller that passes none."""
+    from tongban.registry.codes import APPLICATION_REASONS
+
+    kinds = (("first", "首次申领"), ("renewal", "换领"), ("replacement", "补领"))
+    return tuple(
+        (label, tuple(f"{code} {name}" for code, name, of in APPLICATION_REASONS if of == kind))
+        for kind, label in kinds
+    )
+
 
 PLEDGE_TITLE = "首次申领居民身份证“全省通办”告知承诺书"
 PLEDGE_SALUTATION = "办理首次申领居民身份证“全省通办”业务的群众："
@@ -214,6 +275,21 @@ def _date(value: datetime.date | None, *, missing: str = "") -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
+def _expected_ready(doc: ApplicationDocument) -> str:
+    """预计领证日期; 暂估 when counted over a year whose holiday arrangement is not published."""
+    text = _date(doc.expected_ready, missing="以受理单位通知为准")
+    return text + ("（暂估）" if doc.expected_ready and doc.expected_ready_provisional else "")
+
+
+def _unit_contact(doc: ApplicationDocument) -> str:
+    """The acceptance unit's own telephone and address, as registered; "" when it has neither."""
+    parts = (
+        f"电话 {doc.acceptance_unit_phone}" if doc.acceptance_unit_phone else "",
+        doc.acceptance_unit_address,
+    )
+    return "，".join(part for part in parts if part)
+
+
 def _datetime(value: datetime.datetime) -> str:
     local = timezone.localtime(value)
     return f"{_date(local.date())} {local:%H:%M}"
@@ -279,10 +355,7 @@ def _finger_texts(fingers: Sequence[FingerLine]) -> tuple[str, str]:
     """(登记指位, 未登记) as the 填表说明 item 七 wants them."""
     registered = [f for f in fingers if f.result == REGISTERED]
     others = [f for f in fingers if f.result != REGISTERED]
-    taken = "　".join(
-        f"{i}、{f.position_name}" + (f"（{f.position}）" if f.position else "")
-        for i, f in enumerate(registered, start=1)
-    )
+    taken = "　".join(f"{i}、{f.position_name}" for i, f in enumerate(registered, start=1))
     not_taken = "；".join(
         f"{f.position_name or '指位不详'}：{f.result}" + (f"（{f.reason}）" if f.reason else "")
         for f in others
@@ -307,12 +380,12 @@ def _form_table(doc: ApplicationDocument, st: _Styles) -> Table:
     c = st.cell
     taken, not_taken = _finger_texts(doc.fingers)
     collection = doc.collection + (f"（寄递地址：{doc.postal_address}）" if doc.postal_address else "")
-    unit_cell: list[Flowable] = [
-        _p(doc.acceptance_unit, c),
-        _p(f"联系电话：{doc.acceptance_unit_phone}", st.small),
-        Spacer(1, 13 * mm),  # room for the 户口专用章
-        _p("（户口专用章）", st.small),
-    ]
+    unit_cell: list[Flowable] = [_p(doc.acceptance_unit, c)]
+    if doc.acceptance_unit_phone:
+        unit_cell.append(_p(f"联系电话：{doc.acceptance_unit_phone}", st.small))
+    if doc.acceptance_unit_address:
+        unit_cell.append(_p(f"地址：{doc.acceptance_unit_address}", st.small))
+    unit_cell += [Spacer(1, 13 * mm), _p("（户口专用章）", st.small)]  # room for the stamp
     photo = _photo(doc, st)
     rows: list[list[Any]] = [
         # 0-4: identity beside the photo
@@ -414,13 +487,13 @@ def _stub(doc: ApplicationDocument, st: _Styles) -> list[Flowable]:
             _p("受理单位", lb),
             _p(doc.acceptance_unit, c),
             _p("联系电话", lb),
-            _p(doc.acceptance_unit_phone, c),
+            _p(doc.acceptance_unit_phone or "—", c),
         ],
         [
             _p("受理时间", lb),
             _p(_datetime(doc.accepted_at), c),
             _p("预计领证日期", lb),
-            _p(_date(doc.expected_ready, missing="以受理单位通知为准"), c),
+            _p(_expected_ready(doc), c),
         ],
         [_p("领取方式", lb), _p(doc.collection, c), _p("经办人", lb), _p(doc.clerk, c)],
     ]
@@ -443,18 +516,20 @@ def _stub(doc: ApplicationDocument, st: _Styles) -> list[Flowable]:
 
 
 def registration_form_pdf(doc: ApplicationDocument) -> bytes:
-    """The 居民身份证异地受理登记表 on one A4 page, its 领取凭证 below a cut line."""
+    """The 登记表 that fits the application (`form_title`) on one A4 page, its 领取凭证 below a
+    cut line."""
     st = _Styles(pdf_font())
     main_height = PAGE_HEIGHT - 2 * MARGIN - STUB_HEIGHT - CUT_GAP
     main = Frame(
         MARGIN, PAGE_HEIGHT - MARGIN - main_height, CONTENT_WIDTH, main_height, 0, 0, 0, 0, id="form"
     )
     stub = Frame(MARGIN, MARGIN, CONTENT_WIDTH, STUB_HEIGHT, 0, 0, 0, 0, id="stub")
+    title = form_title(doc)
     form: list[Flowable] = [
-        _p(FORM_TITLE, st.title),
+        _p(title, st.title),
         _form_table(doc, st),
         _p("填表说明", st.notes_heading),
-        *(_p(note, st.note) for note in FORM_NOTES),
+        *(_p(note, st.note) for note in form_notes(doc)),
     ]
     story: list[Flowable] = [
         # One page whatever the addresses: an official form shrinks rather than spill over.
@@ -478,7 +553,7 @@ def registration_form_pdf(doc: ApplicationDocument) -> bytes:
         canvas.drawCentredString(PAGE_WIDTH / 2, y - 1.2 * mm, "（沿此线剪下）")
         canvas.restoreState()
 
-    return _render(doc, FORM_TITLE, [main, stub], story, cut_line)
+    return _render(doc, title, [main, stub], story, cut_line)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -543,13 +618,15 @@ def receipt_reminders(doc: ApplicationDocument) -> tuple[str, ...]:
     days = _verification_days()
     return (
         "请妥善保管本回执。领证时请携带本回执到受理单位领取居民身份证，现场核验证件信息、比对指纹信息，"
-        "并在《居民身份证异地受理登记表》上签字确认。",
+        f"并在《{form_title(doc)}》上签字确认。",
         "委托亲属代为领取的，代领人须出示本人居民身份证和本回执，并签字确认。",
         f"通过亲属代领或邮政寄递方式领取居民身份证的，申请人须在收到证件{days}个工作日内，"
         "到受理地公安机关或户籍地公安机关核验证件信息、比对指纹信息。",
         "证件审核签发前，户籍地公安机关可能会对申请人身份信息进一步核实确认，请积极予以配合；"
         "如证件不予签发，受理单位将及时告知您。",
-        f"如有疑问，请联系受理单位：{doc.acceptance_unit}，电话 {doc.acceptance_unit_phone}。",
+        f"如有疑问，请联系受理单位：{doc.acceptance_unit}"
+        + (f"（{contact}）" if (contact := _unit_contact(doc)) else "")
+        + "。",
     )
 
 
@@ -566,17 +643,20 @@ def receipt_pdf(doc: ApplicationDocument) -> bytes:
             _p("受理单位", lb),
             _p(doc.acceptance_unit, c),
             _p("联系电话", lb),
-            _p(doc.acceptance_unit_phone, c),
+            _p(doc.acceptance_unit_phone or "—", c),
         ],
         [
             _p("受理时间", lb),
             _p(_datetime(doc.accepted_at), c),
             _p("预计领证日期", lb),
-            _p(_date(doc.expected_ready, missing="以受理单位通知为准"), c),
+            _p(_expected_ready(doc), c),
         ],
         [_p("领取方式", lb), _p(collection, c), "", ""],
     ]
     spans: list[tuple[Any, ...]] = [("SPAN", (1, 0), (3, 0)), ("SPAN", (1, 5), (3, 5))]
+    if doc.acceptance_unit_address:
+        spans.append(("SPAN", (1, len(rows)), (3, len(rows))))
+        rows.append([_p("受理单位地址", lb), _p(doc.acceptance_unit_address, c), "", ""])
     if doc.guardian is not None:
         row = len(rows)
         rows.append([_p("监护人", lb), _p(f"{doc.guardian.name}（{doc.guardian.relation}）", c), "", ""])

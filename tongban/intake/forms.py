@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
+from django.urls import reverse
 
 from tongban.core import idnumber
 from tongban.intake import rules
@@ -24,15 +27,76 @@ FINGER_OUTCOMES = [
 
 
 class StartForm(forms.Form):
-    id_number = forms.CharField(label="公民身份号码", max_length=40)
-    type = forms.ChoiceField(label="申领类型", choices=TYPE_CHOICES)
-    reason = forms.ModelChoiceField(
-        label="申领原因", queryset=ApplicationReason.objects.filter(active=True), empty_label=None
+    """新建受理: the ID number, the 申领类型 and a 申领原因 of that type only.
+
+    `mode`: "start" needs all three; "lookup" (查询证件情况) needs the number; "refresh" (the list
+    of reasons after the type changed, for browsers without JavaScript) needs nothing. A reason
+    that is not one of the chosen type's is refused at the field."""
+
+    id_number = forms.CharField(
+        label="公民身份号码",
+        max_length=40,
+        error_messages={"required": "请输入公民身份号码。"},
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autofocus": True, "placeholder": "18位公民身份号码", "size": 22}
+        ),
     )
+    type = forms.ChoiceField(label="申领类型", choices=TYPE_CHOICES)
+    reason = forms.ChoiceField(label="申领原因", error_messages={"required": "请选择申领原因。"})
+
+    def __init__(self, *args: Any, mode: str = "start", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mode = mode
+        self.application_type = self._chosen_type()
+        reasons = ApplicationReason.objects.filter(active=True, kind=self.application_type.value).order_by(
+            "code"
+        )
+        choices = [(r.code, f"{r.code} {r.name}") for r in reasons]
+        self.reason_codes = frozenset(code for code, _ in choices)
+        reason = cast(forms.ChoiceField, self.fields["reason"])
+        reason.choices = [("", "——请选择——"), *choices]
+        reason.error_messages["invalid_choice"] = (
+            f"“%(value)s”不是{self.application_type.label}的申领原因，请重新选择。"
+        )
+        # With JavaScript, the register is read as soon as the number is entered, and the
+        # reasons follow the type; without it, the buttons of start.html do the same.
+        url = reverse("intake:start")
+        self.fields["id_number"].widget.attrs.update(
+            {
+                "hx-post": url,
+                "hx-trigger": "change",
+                "hx-target": "#applicant",
+                "hx-swap": "outerHTML",
+                "hx-vals": '{"action": "summary"}',
+            }
+        )
+        self.fields["type"].widget.attrs.update(
+            {
+                "hx-post": url,
+                "hx-trigger": "change",
+                "hx-target": "#reason-field",
+                "hx-swap": "outerHTML",
+                "hx-vals": '{"action": "refresh"}',
+            }
+        )
+        if mode != "start":
+            self.fields["reason"].required = False
+        if mode == "refresh":
+            self.fields["id_number"].required = False
+
+    def _chosen_type(self) -> rules.ApplicationType:
+        raw = self.data.get("type") if self.is_bound else self.initial.get("type")
+        try:
+            return rules.ApplicationType(raw or rules.ApplicationType.FIRST)
+        except ValueError:
+            return rules.ApplicationType.FIRST
 
     def clean_id_number(self) -> str:
+        value = self.cleaned_data["id_number"]
+        if not value and self.mode == "refresh":
+            return ""
         try:
-            return idnumber.validate(self.cleaned_data["id_number"])
+            return idnumber.validate(value)
         except idnumber.InvalidIdNumber as exc:
             raise forms.ValidationError(str(exc)) from exc
 

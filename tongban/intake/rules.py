@@ -62,6 +62,103 @@ def validity_period(birth: datetime.date, *, issue_date: datetime.date, age_date
 
 
 # ---------------------------------------------------------------------------------------------
+# 申领原因 against 申领类型 and age (DOMAIN.md §8)
+
+UNDER_16_REASON = "11"  # 未满16周岁申领
+AGED_16_REASON = "12"  # 年满16周岁申领
+EXPIRY_RENEWAL_REASON = "21"  # 有效期满换领
+# The two reasons that follow from the age alone.
+AGE_REASONS = frozenset({UNDER_16_REASON, AGED_16_REASON})
+# 首次申领“全省通办” (a first application away from the household): the 填表说明 of the
+# 居民身份证异地受理登记表, item 九, allows only these two.
+CROSS_REGION_FIRST_REASONS = AGE_REASONS
+REASON_NAMES = {UNDER_16_REASON: "11 未满16周岁申领", AGED_16_REASON: "12 年满16周岁申领"}
+
+
+@dataclass(frozen=True)
+class ReasonProblem:
+    """Why a 申领原因 does not fit: `code` is the API's error code, `message` is shown at the field."""
+
+    code: str  # bad_reason / reason_age_mismatch
+    message: str
+
+
+def reason_problem(
+    application_type: ApplicationType,
+    *,
+    reason_code: str,
+    reason_kind: str,
+    reason_label: str,
+    birth_date: datetime.date,
+    on: datetime.date,
+    cross_region: bool = False,
+) -> ReasonProblem | None:
+    """The 申领原因 must belong to the 申领类型 (`reason_kind` is the reason's 类别: first / renewal /
+    replacement), 11 only under 16 and 12 only at 16 or over on `on` (the date that fixes the age),
+    and a cross-region first application only 11 or 12. None when it fits."""
+    if reason_kind != application_type.value:
+        return ReasonProblem(
+            "bad_reason",
+            f"申领原因“{reason_label}”不属于{application_type.label}，"
+            f"请选择{application_type.label}的申领原因。",
+        )
+    age = age_on(birth_date, on)
+    when = f"{on.year}年{on.month}月{on.day}日"
+    if reason_code == UNDER_16_REASON and age >= ADULT_AGE:
+        return ReasonProblem(
+            "reason_age_mismatch",
+            f"申请人在{when}已满16周岁（{age}周岁），申领原因应为“{REASON_NAMES[AGED_16_REASON]}”。",
+        )
+    if reason_code == AGED_16_REASON and age < ADULT_AGE:
+        return ReasonProblem(
+            "reason_age_mismatch",
+            f"申请人在{when}未满16周岁（{age}周岁），申领原因应为“{REASON_NAMES[UNDER_16_REASON]}”。",
+        )
+    if (
+        cross_region
+        and application_type == ApplicationType.FIRST
+        and reason_code not in CROSS_REGION_FIRST_REASONS
+    ):
+        return ReasonProblem(
+            "bad_reason",
+            "首次申领居民身份证“全省通办”（异地受理）的申领原因仅为未满或者年满16周岁申领一种情形，"
+            "其他原因的首次申领请到户籍地公安机关办理。",
+        )
+    return None
+
+
+def age_reason(birth_date: datetime.date, on: datetime.date) -> str:
+    """The first-application reason an applicant's age gives on `on`: 11 or 12."""
+    return UNDER_16_REASON if age_on(birth_date, on) < ADULT_AGE else AGED_16_REASON
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What the counter proposes for a person once the register is read (the clerk may choose
+    otherwise within the rules above)."""
+
+    application_type: ApplicationType
+    reason_code: str  # "" when the clerk must choose (e.g. 换领 of a valid card: which reason?)
+    why: str  # Chinese, shown beside the proposal
+
+
+def proposal(
+    *, birth_date: datetime.date, on: datetime.date, cards_ever: int, card_expired: bool
+) -> Proposal:
+    """Never held a card → 首次申领 with 11 or 12 by age; the card held has expired (已过期) →
+    换领, 21 有效期满换领; otherwise 换领 or 补领, the reason the clerk's to choose."""
+    if cards_ever == 0:
+        reason = age_reason(birth_date, on)
+        why = f"从未申领过居民身份证：首次申领，{REASON_NAMES[reason]}。"
+        return Proposal(ApplicationType.FIRST, reason, why)
+    if card_expired:
+        return Proposal(
+            ApplicationType.RENEWAL, EXPIRY_RENEWAL_REASON, "所持居民身份证已过期：换领，21 有效期满换领。"
+        )
+    return Proposal(ApplicationType.RENEWAL, "", "已申领过居民身份证：换领或补领，请按实际情况选择申领原因。")
+
+
+# ---------------------------------------------------------------------------------------------
 # Fees (工本费)
 
 

@@ -13,11 +13,11 @@ from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core.dates import age_on
 from tongban.finance.models import Payment
 from tongban.intake import documents, rules
-from tongban.intake.models import Application, ApplicationEvent, Fingerprint
+from tongban.intake.models import UNFINISHED_STATUSES, Application, ApplicationEvent, Fingerprint
 from tongban.intake.services import acceptance_problems, checklist_for, local_today
 from tongban.registry.access import Viewer
 from tongban.registry.calendar import deadline
-from tongban.registry.models import Person, Unit
+from tongban.registry.models import EXPIRED, ApplicationReason, Card, Person, Unit
 
 _RELATED = (
     "reason",
@@ -192,6 +192,37 @@ def counter_face_hits(application: Application) -> list[dict[str, Any]]:
     return shown
 
 
+@dataclass(frozen=True)
+class StartApplicant:
+    """What 新建受理 shows once the register is read: who it is, the cards they have had with
+    their state today (已过期 included), and what the counter proposes."""
+
+    person: Person
+    age: int
+    cards: list[Card]  # with current_state, the held one first
+    proposal: rules.Proposal
+    open_application: Application | None  # an application still in progress, if any
+
+
+def start_applicant(person: Person) -> StartApplicant:
+    today = local_today()
+    cards = list(person.cards.held_first().with_current_state(today))
+    held = cards[0] if cards else None
+    proposal = rules.proposal(
+        birth_date=person.birth_date,
+        on=today,
+        cards_ever=len(cards),
+        card_expired=held is not None and vars(held)["current_state"] == EXPIRED,
+    )
+    pending = (
+        Application.objects.filter(person=person, status__in=UNFINISHED_STATUSES)
+        .exclude(number=None)
+        .order_by("-pk")
+        .first()
+    )
+    return StartApplicant(person, age_on(person.birth_date, today), cards, proposal, pending)
+
+
 def application_document(application: Application) -> documents.ApplicationDocument:
     """The data printed on the 登记表, 告知承诺书 and 领证回执 of an accepted application."""
     if application.number is None or application.accepted_at is None:
@@ -217,6 +248,8 @@ def application_document(application: Application) -> documents.ApplicationDocum
         else None
     )
     fee = "免费" if application.fee_amount == 0 else f"{application.fee_amount:g}元"
+    ready = deadline(application.accepted_at, settings.DEADLINES["EXPECTED_READY_DAYS"])
+    unit = application.acceptance_unit
     return documents.ApplicationDocument(
         number=application.number,
         application_type=application.get_type_display(),
@@ -229,10 +262,13 @@ def application_document(application: Application) -> documents.ApplicationDocum
         household_address=application.household_address,
         residence_address=application.residence_address,
         household_unit=application.household_unit.name,
-        acceptance_unit=application.acceptance_unit.name,
-        acceptance_unit_phone=application.acceptance_unit.phone,
+        acceptance_unit=unit.name,
+        acceptance_unit_phone=unit.phone,
+        acceptance_unit_address=unit.address,
+        cross_region=application.cross_region,
         accepted_at=application.accepted_at,
-        clerk=accepted_by.display_name if accepted_by else "",
+        # A name, never an account name: a clerk without one registered leaves the cell empty.
+        clerk=(accepted_by.get_full_name() if accepted_by else "") or "—",
         validity=application.validity_label,
         fingers=fingers,
         photo_jpeg=bytes(application.photo) if application.photo else None,
@@ -241,7 +277,18 @@ def application_document(application: Application) -> documents.ApplicationDocum
         postal_address=application.postal_address,
         fee=fee + ("（减免）" if application.fee_waived else ""),
         guardian=guardian,
-        expected_ready=deadline(application.accepted_at, settings.DEADLINES["EXPECTED_READY_DAYS"]).due,
+        expected_ready=ready.due,
+        expected_ready_provisional=ready.provisional,
+        reasons_by_type=reasons_by_type(),
+    )
+
+
+def reasons_by_type() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The active 申领原因 per 申领类型, as the 申领登记表's 填表说明 lists them."""
+    reasons = ApplicationReason.objects.filter(active=True).order_by("code")
+    return tuple(
+        (kind.label, tuple(f"{r.code} {r.name}" for r in reasons if r.kind == kind.value))
+        for kind in rules.ApplicationType
     )
 
 

@@ -211,6 +211,31 @@ def validity_for(birth: datetime.date, *, accepted_on: datetime.date) -> str:
     return "long" if years is None else str(years)
 
 
+def reason_check(
+    *,
+    application_type: rules.ApplicationType,
+    reason: ApplicationReason,
+    birth_date: datetime.date,
+    on: datetime.date,
+    cross_region: bool,
+    field: str = "reason",
+) -> None:
+    """Refuse a 申领原因 that does not fit the 申领类型 or the applicant's age on `on` (the day
+    that fixes the age at the counter: the acceptance day; see docs/applications.md), with the
+    message at `field` and the code `bad_reason` or `reason_age_mismatch`."""
+    problem = rules.reason_problem(
+        application_type,
+        reason_code=reason.code,
+        reason_kind=reason.kind,
+        reason_label=f"{reason.code} {reason.name}",
+        birth_date=birth_date,
+        on=on,
+        cross_region=cross_region,
+    )
+    if problem is not None:
+        raise ServiceError(problem.code, problem.message, fields={field: problem.message})
+
+
 @transaction.atomic
 def application_start(
     *,
@@ -218,17 +243,20 @@ def application_start(
     person: Person,
     application_type: rules.ApplicationType,
     reason_code: str,
+    birth_date: datetime.date | None = None,
     request: HttpRequest | None = None,
 ) -> Application:
     """Open a draft (草稿) for `person`, pre-filled from the register, if the counter rules allow
-    the application at all. The person may be registered anywhere in the province."""
+    the application at all. The person may be registered anywhere in the province. The reason
+    must fit the type and the applicant's age today (`birth_date`: the one the clerk entered,
+    when it differs from the register's)."""
     station = require_counter(actor)
     reason = ApplicationReason.objects.filter(code=reason_code, active=True).first()
-    if reason is None or reason.kind != application_type.value:
+    if reason is None:
         raise ServiceError(
             "bad_reason",
-            f"申领原因与申领类型（{application_type.label}）不符。",
-            fields={"reason": "请选择与申领类型相符的申领原因。"},
+            f"申领原因代码“{reason_code}”无效。",
+            fields={"reason": f"请选择{application_type.label}的申领原因。"},
         )
     # of=self: locking the joined unit row too would make concurrent acceptances at one station
     # deadlock on PostgreSQL's foreign-key checks at commit.
@@ -242,6 +270,14 @@ def application_start(
         type=application_type.value,
         reason=reason,
     ).first()
+    cross_region = person.registration_unit.parent_id != station.parent_id
+    reason_check(
+        application_type=application_type,
+        reason=reason,
+        birth_date=birth_date or (draft.birth_date if draft is not None else person.birth_date),
+        on=local_today(),
+        cross_region=cross_region,
+    )
     if draft is not None:  # the clerk comes back to what was entered before
         return draft
     verdict = rules.eligibility(application_type, applicant_facts(person))
@@ -271,7 +307,7 @@ def application_start(
         acceptance_unit=station,
         household_unit=person.registration_unit,
         region_code=person.region_code,
-        cross_region=person.registration_unit.parent_id != station.parent_id,
+        cross_region=cross_region,
         flags=list(verdict.flags),
         fee_item=fee.item.value,
         fee_amount=fee.amount,
@@ -287,6 +323,7 @@ def application_start(
 
 EDITABLE_FIELDS = frozenset(
     {
+        "reason",
         "name",
         "sex",
         "ethnicity",
@@ -368,6 +405,10 @@ def _clean_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
             if not Ethnicity.objects.filter(code=str(value), active=True).exists():
                 errors[key] = "民族代码无效。"
             clean["ethnicity_id"] = str(value)
+        elif key == "reason":
+            if not ApplicationReason.objects.filter(code=str(value), active=True).exists():
+                errors[key] = "申领原因代码无效。"
+            clean["reason_id"] = str(value)
         elif key == "birth_date":
             if not isinstance(value, datetime.date) or value > local_today():
                 errors[key] = "出生日期无效。"
@@ -417,16 +458,26 @@ def application_update(
         return application
     for key in changed:
         setattr(application, key, clean[key])
+    if "birth_date" in changed or "reason_id" in changed:
+        # A corrected birth date can contradict the reason (11/12), and a new reason the age.
+        reason_check(
+            application_type=application.application_type,
+            reason=ApplicationReason.objects.get(code=application.reason_id),
+            birth_date=application.birth_date,
+            on=local_today(),
+            cross_region=application.cross_region,
+            field="reason" if "reason_id" in changed else "birth_date",
+        )
     if "birth_date" in changed:
         application.validity = validity_for(application.birth_date, accepted_on=local_today())
-    if "fee_waived" in changed:
+    if "fee_waived" in changed or "reason_id" in changed:
         fee = rules.fee_for(
             application.application_type,
             application.reason_id,
             waived=application.fee_waived,
             table=fee_table(),
         )
-        application.fee_amount = fee.amount
+        application.fee_item, application.fee_amount = fee.item.value, fee.amount
     application.save()
     application_event(application, actor=actor, action="updated", detail={"fields": changed}, request=request)
     return application
@@ -735,6 +786,18 @@ def acceptance_problems(application: Application) -> dict[str, str]:
     """What still stops acceptance, per section of the counter page (empty when ready)."""
     problems: dict[str, str] = {}
     today = local_today()
+    reason = application.reason
+    mismatch = rules.reason_problem(
+        application.application_type,
+        reason_code=reason.code,
+        reason_kind=reason.kind,
+        reason_label=f"{reason.code} {reason.name}",
+        birth_date=application.birth_date,
+        on=today,
+        cross_region=application.cross_region,
+    )
+    if mismatch is not None:
+        problems["reason"] = mismatch.message
     minor = rules.needs_guardian_photo(age_on(application.birth_date, today))
     shown = frozenset(application.materials_shown) | (
         {rules.PLEDGE.code} if application.pledge_signed else frozenset()
@@ -877,12 +940,20 @@ def _accept_locked(
     )
     if pending.exclude(number=None).exists():
         raise ServiceError("application_open", "该人员已有办理中的申领，不能重复受理。", status=409)
+    now = timezone.now()
+    today = timezone.localdate(now)
+    # Checked again on the acceptance day: a draft may have waited past a 16th birthday.
+    reason_check(
+        application_type=application.application_type,
+        reason=application.reason,
+        birth_date=application.birth_date,
+        on=today,
+        cross_region=application.cross_region,
+    )
     problems = acceptance_problems(application)
     if problems:
         raise ServiceError("incomplete", "尚不能受理：" + " ".join(problems.values()), fields=problems)
 
-    now = timezone.now()
-    today = timezone.localdate(now)
     station = application.acceptance_unit
     # Locks in one order everywhere: the audit chain before the station's daily counter.
     lock_chain()

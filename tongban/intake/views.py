@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -29,6 +29,7 @@ from tongban.intake.forms import (
 )
 from tongban.intake.models import Application
 from tongban.registry import selectors as registry_selectors
+from tongban.registry import services as registry_services
 
 MAX_UPLOAD = 10 * 1024 * 1024
 OUTCOME_LABELS = dict(FINGER_OUTCOMES)
@@ -74,16 +75,37 @@ def counter(request: HttpRequest) -> HttpResponse:
     )
 
 
+START_ACTIONS = ("start", "lookup", "summary", "refresh")
+
+
 @login_required
 def start(request: HttpRequest) -> HttpResponse:
-    """新建受理: the ID number and the kind of application; the register fills the rest."""
+    """新建受理: the ID number and the kind of application; the register fills the rest.
+
+    One form, four POST actions: `start` opens the draft; `lookup` (查询证件情况, also the Enter
+    key in the number field) reads the register, shows the person's cards with their state and
+    fills in the proposed type and reason; `summary` (HTMX, when the number changes) shows the
+    same without touching the choices; `refresh` lists the reasons of a newly chosen type (HTMX
+    on the type's change; a button where JavaScript is off)."""
     user = _user(request)
     if not user.can("application.accept"):
         raise Http404
-    form = StartForm(
-        request.POST or None, initial={"type": rules.ApplicationType.FIRST.value, "reason": "12"}
-    )
-    if request.method == "POST" and form.is_valid():
+    if request.method != "POST":
+        form = StartForm(initial={"type": rules.ApplicationType.FIRST.value})
+        return render(request, "intake/start.html", {"form": form, "applicant": None})
+    action = request.POST.get("action") or "start"
+    if action not in START_ACTIONS:
+        action = "start"
+    data = request.POST.copy()
+    if action == "refresh":
+        if request.headers.get("HX-Request") and data.get("type") == data.get("shown_type"):
+            return HttpResponse(status=204)  # the list on the page is this type's already
+        form = StartForm(_keep_reason_of_type(data), mode="refresh")
+        template = "intake/_start_reason.html" if request.headers.get("HX-Request") else "intake/start.html"
+        return render(request, template, {"form": form, "applicant": None})
+    form = StartForm(_keep_reason_of_type(data) if action != "start" else data, mode=action)
+    applicant = None
+    if form.is_valid():
         try:
             person = registry_selectors.person_lookup(user, form.cleaned_data["id_number"])
         except Http404:
@@ -93,20 +115,38 @@ def start(request: HttpRequest) -> HttpResponse:
         except ServiceError as error:  # 重号 under correction
             form.add_error("id_number", error.message)
         else:
-            try:
-                application = services.application_start(
-                    actor=user,
-                    person=person,
-                    application_type=rules.ApplicationType(form.cleaned_data["type"]),
-                    reason_code=form.cleaned_data["reason"].code,
-                    request=request,
-                )
-            except ServiceError as error:
-                target = "reason" if "reason" in error.fields else None
-                form.add_error(target, error.message)
-            else:
-                return redirect("intake:detail", pk=application.pk)
-    return render(request, "intake/start.html", {"form": form})
+            if action == "start":
+                try:
+                    application = services.application_start(
+                        actor=user,
+                        person=person,
+                        application_type=rules.ApplicationType(form.cleaned_data["type"]),
+                        reason_code=form.cleaned_data["reason"],
+                        request=request,
+                    )
+                except ServiceError as error:
+                    form.add_error("reason" if "reason" in error.fields else None, error.message)
+                else:
+                    return redirect("intake:detail", pk=application.pk)
+            registry_services.person_open(viewer=user, person=person, request=request, how="counter_start")
+            applicant = selectors.start_applicant(person)
+            proposal = applicant.proposal
+            # Fill in what the register suggests; where it leaves the reason open (a card held),
+            # keep the clerk's choice unless it is a first application.
+            if action == "lookup" and (proposal.reason_code or data.get("type") != proposal.application_type):
+                data["type"], data["reason"] = proposal.application_type.value, proposal.reason_code
+                form = StartForm(data, mode="lookup")
+                form.is_valid()
+    if action == "summary":
+        return render(request, "intake/_start_applicant.html", {"form": form, "applicant": applicant})
+    return render(request, "intake/start.html", {"form": form, "applicant": applicant})
+
+
+def _keep_reason_of_type(data: QueryDict) -> QueryDict:
+    """The typed-in choices, less a reason that is not one of the chosen type's (kept when it is)."""
+    if data.get("reason") not in StartForm(data, mode="refresh").reason_codes:
+        data["reason"] = ""
+    return data
 
 
 def _counter_context(application: Application, details: DetailsForm | None = None) -> dict[str, Any]:
@@ -315,7 +355,9 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(
         request,
         f"已受理，受理号 {application.number}。已流转至户籍地审核签发，"
-        f"办理期限 {application.review_due:%Y年%m月%d日}。",
+        f"办理期限 {application.review_due:%Y年%m月%d日}"
+        + ("（暂估：该年节假日安排未录入）" if application.review_due_provisional else "")
+        + "。",
     )
     return _back(pk)
 

@@ -14,17 +14,41 @@ from tongban.core import idnumber
 from tongban.core.masking import mask_id_number
 from tongban.registry import selectors
 from tongban.registry.access import as_viewer
-from tongban.registry.models import Card, FloatingRegistration, Person, Unit, WantedPerson
-from tongban.registry.services import person_open
+from tongban.registry.models import CARD_STATE_LABELS, Card, FloatingRegistration, Person, Unit, WantedPerson
+from tongban.registry.services import person_open, unit_contact_update
 
 
 class UnitSerializer(serializers.ModelSerializer[Unit]):
     # DRF fields have a `parent` attribute of their own; the declared field only shadows it in stubs.
     parent = serializers.CharField(source="parent.code", read_only=True, allow_null=True)  # type: ignore[assignment]
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
 
     class Meta:
         model = Unit
-        fields = ["code", "name", "kind", "parent", "region_code"]
+        fields = ["code", "name", "kind", "kind_label", "parent", "region_code", "phone", "address"]
+        extra_kwargs = {
+            "phone": {"help_text": "对外联系电话（打印在登记表、领证回执、票据上）；未登记为空字符串"},
+            "address": {"help_text": "办公地址；未登记为空字符串"},
+        }
+
+
+class UnitContactRequest(serializers.Serializer):
+    """PATCH: the fields left out keep their value."""
+
+    phone = serializers.CharField(
+        max_length=30,
+        required=False,
+        allow_blank=True,
+        help_text="固定电话带区号（0791-86781234）或11位手机号",
+    )
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class UnitsQuery(serializers.Serializer):
+    missing_contact = serializers.BooleanField(required=False, default=False)
+
+
+CARD_STATE_HELP = " / ".join(f"{value} {label}" for value, label in CARD_STATE_LABELS.items())
 
 
 class PersonRowSerializer(serializers.ModelSerializer[Person]):
@@ -32,6 +56,13 @@ class PersonRowSerializer(serializers.ModelSerializer[Person]):
 
     id_number = serializers.SerializerMethodField()
     registration_unit = serializers.CharField(source="registration_unit.code", read_only=True)
+    card_state = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text=f"所持证件的当前状态（按日历）：{CARD_STATE_HELP}；从未申领为 null",
+    )
+    card_state_label = serializers.CharField(read_only=True)
 
     class Meta:
         model = Person
@@ -44,6 +75,8 @@ class PersonRowSerializer(serializers.ModelSerializer[Person]):
             "registration_unit",
             "household_no",
             "status",
+            "card_state",
+            "card_state_label",
         ]
 
     def get_id_number(self, person: Person) -> str:
@@ -51,6 +84,11 @@ class PersonRowSerializer(serializers.ModelSerializer[Person]):
 
 
 class CardSerializer(serializers.ModelSerializer[Card]):
+    state = serializers.CharField(
+        source="current_state", help_text=f"当前状态（按日历，有效期满次日起为 expired）：{CARD_STATE_HELP}"
+    )
+    state_label = serializers.CharField(source="current_state_label")
+
     class Meta:
         model = Card
         fields = [
@@ -61,6 +99,7 @@ class CardSerializer(serializers.ModelSerializer[Card]):
             "valid_from",
             "valid_until",
             "state",
+            "state_label",
         ]
 
 
@@ -164,10 +203,51 @@ class PersonDetailView(APIView):
 
 
 class UnitsView(APIView):
-    @extend_schema(responses=UnitSerializer(many=True), summary="本辖区机构")
+    @extend_schema(
+        responses=UnitSerializer(many=True),
+        summary="本辖区机构",
+        parameters=[
+            OpenApiParameter(
+                "missing_contact",
+                bool,
+                description="true：只列未登记联系电话或地址的派出所（须 unit.manage，其他角色为空列表）",
+            )
+        ],
+    )
     def get(self, request: Request) -> Response:
-        units = selectors.units_visible(as_viewer(request.user))
+        query = UnitsQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        viewer = as_viewer(request.user)
+        if query.validated_data["missing_contact"]:
+            units = list(selectors.stations_missing_contact(viewer))
+        else:
+            units = selectors.units_visible(viewer)
         return Response(UnitSerializer(units, many=True).data)
+
+
+class UnitDetailView(APIView):
+    @extend_schema(responses=UnitSerializer, summary="机构信息（本辖区）")
+    def get(self, request: Request, code: str) -> Response:
+        return Response(UnitSerializer(selectors.unit_get(as_viewer(request.user), code)).data)
+
+    @extend_schema(
+        request=UnitContactRequest,
+        responses=UnitSerializer,
+        summary="维护机构的联系电话和地址（unit.manage；派出所两项必填）",
+    )
+    def patch(self, request: Request, code: str) -> Response:
+        form = UnitContactRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        viewer = as_viewer(request.user)
+        unit = selectors.unit_get(viewer, code)
+        unit = unit_contact_update(
+            actor=viewer,
+            unit=unit,
+            phone=form.validated_data.get("phone", unit.phone),
+            address=form.validated_data.get("address", unit.address),
+            request=request._request,
+        )
+        return Response(UnitSerializer(unit).data)
 
 
 class IdCheckRequest(serializers.Serializer):

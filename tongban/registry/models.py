@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 
 from tongban.core.masking import mask_id_number
 from tongban.registry.fields import SealedBinaryField
@@ -202,6 +203,13 @@ class ProductionRoute(models.Model):
 
 
 class PersonQuerySet(models.QuerySet["Person"]):
+    def with_card_state(self, today: datetime.date) -> PersonQuerySet:
+        """Each person with `card_state`: the current state of the card they hold (the valid or
+        made one, else the newest), None for someone who never had one. For lists."""
+        held = Card.objects.filter(person=OuterRef("pk")).held_first()
+        state = held.annotate(current_state=card_state_expression(today)).values("current_state")[:1]
+        return self.annotate(card_state=Subquery(state))
+
     def visible_to(self, viewer: Viewer, action: str = "person.browse") -> PersonQuerySet:
         """People registered in the viewer's subtree, if their role allows `action` at all."""
         if not viewer.can(action) or viewer.unit is None:
@@ -258,6 +266,14 @@ class Person(models.Model):
     @property
     def has_photo(self) -> bool:
         return self.photo is not None
+
+    @property
+    def card_state_label(self) -> str:
+        """From `with_card_state`: 有效, 已过期 … or 未申领."""
+        if "card_state" not in self.__dict__:
+            raise AttributeError("card_state_label needs Person.objects.with_card_state()")
+        state = self.__dict__["card_state"]
+        return CARD_STATE_LABELS[state] if state else "未申领"
 
 
 class ChangeItem(models.TextChoices):
@@ -327,6 +343,37 @@ class NumberRedirect(models.Model):
         return f"{self.person_id}"
 
 
+# A card's state by the calendar: a made or valid card whose validity ended (the day after its
+# 有效期止) is 已过期. Derived when read, never stored, so it cannot go stale overnight.
+EXPIRED = "expired"
+_EXPIRING_STATES = ("produced", "active")
+
+
+def card_state_expression(today: datetime.date) -> Case:
+    """The current state of a card on `today`: its stored state, or `expired` once the validity
+    has ended. Long-term cards (长期: no end date) never expire. The one definition every page,
+    list, export and API reads (`CardQuerySet.with_current_state`, `PersonQuerySet.with_card_state`)."""
+    return Case(
+        When(state__in=_EXPIRING_STATES, valid_until__lt=today, then=Value(EXPIRED)),
+        default=F("state"),
+        output_field=models.CharField(),
+    )
+
+
+class CardQuerySet(models.QuerySet["Card"]):
+    def with_current_state(self, today: datetime.date) -> CardQuerySet:
+        """Each card with `current_state` (and `current_state_label`) as of `today`."""
+        return self.annotate(current_state=card_state_expression(today))
+
+    def held_first(self) -> CardQuerySet:
+        """The card a person holds first (valid or made, then the newest), then the rest."""
+        return self.order_by(
+            Case(When(state__in=_EXPIRING_STATES, then=Value(0)), default=Value(1)),
+            "-valid_from",
+            "-pk",
+        )
+
+
 class Card(models.Model):
     """One resident identity card (居民身份证) ever issued to a person: the card history."""
 
@@ -346,6 +393,8 @@ class Card(models.Model):
     valid_until = models.DateField("有效期止", null=True, blank=True, help_text="空表示长期")
     state = models.CharField("状态", max_length=10, choices=State.choices, default=State.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CardQuerySet.as_manager()
 
     class Meta:
         ordering = ["person", "-valid_from"]
@@ -368,6 +417,14 @@ class Card(models.Model):
     def validity_label(self) -> str:
         end = self.valid_until.strftime("%Y.%m.%d") if self.valid_until else "长期"
         return f"{self.valid_from:%Y.%m.%d}-{end}"
+
+    @property
+    def current_state_label(self) -> str:
+        """The label of `current_state`; the card must come from `with_current_state`."""
+        return CARD_STATE_LABELS[vars(self)["current_state"]]
+
+
+CARD_STATE_LABELS: dict[str, str] = {**dict(Card.State.choices), EXPIRED: "已过期"}
 
 
 class WantedPerson(models.Model):

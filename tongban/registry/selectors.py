@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from tongban.core import idnumber
 from tongban.core.errors import ServiceError
@@ -91,7 +92,11 @@ class Page:
 
 def people_page(viewer: Viewer, filters: PersonFilters, *, after: int | None = None, limit: int = 50) -> Page:
     """Keyset pagination by primary key: page N costs the same as page 1 on a big register."""
-    people = Person.objects.visible_to(viewer, "person.browse").select_related("sex", "registration_unit")
+    people = (
+        Person.objects.visible_to(viewer, "person.browse")
+        .select_related("sex", "registration_unit")
+        .with_card_state(timezone.localdate())
+    )
     if filters.name:
         people = people.filter(name__startswith=filters.name)
     if filters.household_no:
@@ -138,6 +143,7 @@ def person_record(viewer: Viewer, person: Person) -> PersonRecord:
             )
             .exclude(pk=person.pk)
             .select_related("relation", "sex")
+            .with_card_state(timezone.localdate())
             .order_by("relation_id", "birth_date")
         )
     wanted: list[WantedPerson] = []
@@ -147,7 +153,7 @@ def person_record(viewer: Viewer, person: Person) -> PersonRecord:
         )
     return PersonRecord(
         person=person,
-        cards=list(person.cards.order_by("-valid_from")),
+        cards=list(person.cards.with_current_state(timezone.localdate()).order_by("-valid_from", "-pk")),
         household=household,
         wanted=wanted,
         floating=list(person.floating_registrations.select_related("residence_unit").filter(active=True)),
@@ -157,3 +163,26 @@ def person_record(viewer: Viewer, person: Person) -> PersonRecord:
 
 def units_visible(viewer: Viewer) -> list[Unit]:
     return list(Unit.objects.visible_to(viewer).order_by("path"))
+
+
+def unit_get(viewer: Viewer, code: str) -> Unit:
+    """One unit of the viewer's subtree by code; 404 for any other."""
+    unit = Unit.objects.visible_to(viewer).select_related("parent").filter(code=code).first()
+    if unit is None:
+        raise Http404("未找到该机构")
+    return unit
+
+
+def stations_missing_contact(viewer: Viewer) -> QuerySet[Unit]:
+    """Active stations of the viewer's subtree without a telephone or an address: what their
+    documents cannot print until somebody holding `unit.manage` enters it."""
+    if not viewer.can("unit.manage"):
+        return Unit.objects.none()
+    return (
+        Unit.objects.visible_to(viewer)
+        .stations()
+        .filter(active=True)
+        .filter(Q(phone="") | Q(address=""))
+        .select_related("parent")
+        .order_by("path")
+    )

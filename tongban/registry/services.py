@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from tongban.audit.services import AuditActor, record
+from tongban.core.errors import ServiceError
 from tongban.core.workdays import CalendarEntry
 from tongban.registry import provinces
 from tongban.registry.calendar import calendar_year_replace
@@ -91,6 +93,74 @@ def production_centre_for(station_code: str) -> Unit | None:
         ):
             best = route
     return best.centre if best else None
+
+
+# A unit's public telephone: a landline with its area code (0791-86781234, an extension after a
+# second hyphen) or a mobile number.
+UNIT_PHONE = re.compile(r"^(0\d{2,3}-\d{7,8}(-\d{1,6})?|1[3-9]\d{9})$")
+UNIT_ADDRESS_MAX = Unit._meta.get_field("address").max_length or 200
+
+
+def _normal_phone(raw: str) -> str:
+    """As typed, in one form: (0791)86781234, 0791 86781234 → 0791-86781234; 138 0013 8000 →
+    13800138000."""
+    text = (raw or "").strip().replace("－", "-").replace("—", "-")
+    text = re.sub(r"^[(（](0\d{2,3})[)）]\s*", r"\1-", text)
+    if re.fullmatch(r"1[\d\s-]*", text):
+        return re.sub(r"[\s-]", "", text)
+    return re.sub(r"\s*-\s*|\s+", "-", text)
+
+
+def unit_manageable(viewer: Viewer, unit: Unit) -> bool:
+    """Whether `viewer` keeps `unit`'s own data: `unit.manage` over a subtree that holds it."""
+    return viewer.can("unit.manage") and viewer.unit is not None and viewer.unit.contains(unit)
+
+
+@transaction.atomic
+def unit_contact_update(
+    *, actor: Viewer, unit: Unit, phone: str, address: str, request: HttpRequest | None = None
+) -> Unit:
+    """Set a unit's telephone and address (printed on its 登记表, 领证回执 and 票据). A station must
+    have both; other units may leave them blank. Refused per field, nothing changed."""
+    if not actor.can("unit.manage"):
+        raise ServiceError("permission_denied", "无权维护机构信息。", status=403)
+    if not unit_manageable(actor, unit):
+        raise ServiceError("not_found", "未找到该机构。", status=404)
+    unit = Unit.objects.select_for_update().get(pk=unit.pk)
+    phone = _normal_phone(phone)
+    address = " ".join((address or "").split())
+    errors: dict[str, str] = {}
+    if phone and not UNIT_PHONE.match(phone):
+        errors["phone"] = (
+            "电话号码格式不正确：固定电话带区号（如 0791-86781234，分机号接在“-”后），或11位手机号。"
+        )
+    if len(address) > UNIT_ADDRESS_MAX:
+        errors["address"] = f"地址不能超过 {UNIT_ADDRESS_MAX} 个字。"
+    if unit.kind == Unit.Kind.STATION:
+        if not phone:
+            errors["phone"] = "派出所受理点须登记对外联系电话（打印在登记表、领证回执和票据上）。"
+        if not address:
+            errors["address"] = "派出所受理点须登记办公地址（打印在登记表、领证回执和票据上）。"
+    if errors:
+        raise ServiceError("invalid", "输入有误，请检查标出的字段。", fields=errors)
+    changed = {
+        field: [getattr(unit, field), value]
+        for field, value in (("phone", phone), ("address", address))
+        if getattr(unit, field) != value
+    }
+    if not changed:
+        return unit
+    unit.phone, unit.address = phone, address
+    unit.save(update_fields=["phone", "address"])
+    record(
+        actor=actor,
+        action="unit.contact_updated",
+        object_type="registry.unit",
+        object_id=unit.pk,
+        detail={"code": unit.code, "changes": changed},
+        request=request,
+    )
+    return unit
 
 
 def person_open(*, viewer: Viewer, person: Person, request: HttpRequest | None, how: str) -> None:

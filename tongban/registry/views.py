@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from tongban.core.errors import ServiceError
-from tongban.registry import selectors
+from tongban.registry import selectors, services
 from tongban.registry.access import as_viewer
-from tongban.registry.forms import LookupForm, PeopleFilterForm
+from tongban.registry.forms import LookupForm, PeopleFilterForm, UnitContactForm
 from tongban.registry.models import Person
-from tongban.registry.services import person_open
 
 
 def _render_record(request: HttpRequest, person: Person, how: str) -> HttpResponse:
     viewer = as_viewer(request.user)
-    person_open(viewer=viewer, person=person, request=request, how=how)
+    services.person_open(viewer=viewer, person=person, request=request, how=how)
     record = selectors.person_record(viewer, person)
     return render(request, "registry/person_detail.html", {"record": record, "person": person})
 
@@ -75,4 +75,53 @@ def unit_list(request: HttpRequest) -> HttpResponse:
     viewer = as_viewer(request.user)
     if not viewer.can("unit.view"):
         raise Http404
-    return render(request, "registry/unit_list.html", {"units": selectors.units_visible(viewer)})
+    return render(
+        request,
+        "registry/unit_list.html",
+        {
+            "units": selectors.units_visible(viewer),
+            "can_manage": viewer.can("unit.manage"),
+            "missing": selectors.stations_missing_contact(viewer).count(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def unit_edit(request: HttpRequest, code: str) -> HttpResponse:
+    """维护机构信息: the unit's telephone and address, for holders of `unit.manage` over it."""
+    viewer = as_viewer(request.user)
+    unit = selectors.unit_get(viewer, code)
+    if not services.unit_manageable(viewer, unit):
+        raise Http404
+    form = UnitContactForm(request.POST or None, initial={"phone": unit.phone, "address": unit.address})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.unit_contact_update(
+                actor=viewer,
+                unit=unit,
+                phone=form.cleaned_data["phone"],
+                address=form.cleaned_data["address"],
+                request=request,
+            )
+        except ServiceError as error:
+            for field, message in error.fields.items():
+                form.add_error(field if field in form.fields else None, message)
+            if not error.fields:
+                form.add_error(None, error.message)
+        else:
+            messages.success(request, f"已保存{unit.name}的联系电话和地址。")
+            back = "missing" if request.POST.get("next") == "missing" else "list"
+            return redirect("registry:units_missing_contact" if back == "missing" else "registry:unit_list")
+    status = 400 if form.errors else 200
+    return render(request, "registry/unit_edit.html", {"unit": unit, "form": form}, status=status)
+
+
+@login_required
+def units_missing_contact(request: HttpRequest) -> HttpResponse:
+    """派出所联系电话、地址未登记: the stations whose documents cannot print them yet."""
+    viewer = as_viewer(request.user)
+    if not viewer.can("unit.manage"):
+        raise Http404
+    units = list(selectors.stations_missing_contact(viewer))
+    return render(request, "registry/units_missing_contact.html", {"units": units})

@@ -19,6 +19,7 @@ from tongban.intake import rules
 from tongban.intake.models import IN_REVIEW_STATUSES, Application
 from tongban.intake.services import application_event, application_transition, lock, route_to_step
 from tongban.notifications import Notification, notify
+from tongban.registry.authority import issuing_authority
 from tongban.registry.models import Unit
 from tongban.review.models import ReviewStep, VerificationNote
 
@@ -110,15 +111,6 @@ def review_release(
     application.save(update_fields=["assignee", "assigned_at", "updated_at"])
     application_event(application, actor=actor, action="released", request=request)
     return application
-
-
-def issuing_authority(unit: Unit) -> str:
-    """签发机关: the county-level public security bureau above the deciding unit."""
-    for code in reversed([code for code in unit.path.split("/") if code]):
-        county = Unit.objects.filter(code=code, kind=Unit.Kind.COUNTY).first()
-        if county is not None:
-            return county.name
-    return unit.name
 
 
 @transaction.atomic
@@ -248,16 +240,26 @@ def review_decide(
     application.validity = "long" if years is None else str(years)
     application.valid_from, application.valid_until = validity.start, validity.end
     application.issued_at = now
-    deciding_unit = application.review_unit
-    application.issuing_authority = issuing_authority(deciding_unit) if deciding_unit else ""
+    # 居民身份证法 第八条: the household's county-level bureau issues, whatever the chain's last step.
+    application.issuing_authority = issuing_authority(application.household_unit)
     application.assignee = None
+    detail: dict[str, object] = {"step": application.review_step, "validity": validity.label}
+    # The reason follows the age on the date that fixes it: when that is the issue date, an
+    # applicant accepted at 15 who is 16 by now gets a 16-year-old's card, and 11 becomes 12
+    # (an application accepted with the wrong one before the counter checked it is put right too).
+    by_age = rules.age_reason(application.birth_date, age_date)
+    if application.reason_id in rules.AGE_REASONS and application.reason_id != by_age:
+        detail["reason"] = [application.reason_id, by_age]
+        application.reason_id = by_age
+        corrected = f"签发时按年龄将申领原因更正为“{rules.REASON_NAMES[by_age]}”"
+        reason = f"{reason}；{corrected}" if reason else corrected
     application_transition(
         application,
         to=Status.ISSUED,
         actor=actor,
         action="issued",
         note=reason,
-        detail={"step": application.review_step, "validity": validity.label},
+        detail=detail,
         request=request,
     )
     notify(

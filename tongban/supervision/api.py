@@ -75,6 +75,7 @@ class StuckSerializer(serializers.ModelSerializer[Application]):
             "accepted_at",
             "last_event_at",
             "review_due",
+            "review_due_provisional",
             "supervisions",
             "last_supervision",
         ]

@@ -81,9 +81,18 @@ def accept(standard_photo: bytes) -> Callable[..., Application]:
         clerk: User,
         person: Person,
         application_type: rules.ApplicationType = rules.ApplicationType.FIRST,
-        reason: str = "12",
+        reason: str = "",
         **changes: Any,
     ) -> Application:
+        # Left out: the reason the counter proposes (11/12 by age, 21 有效期满换领, 31 证件丢失补领).
+        reason = (
+            reason
+            or {
+                rules.ApplicationType.FIRST: rules.age_reason(person.birth_date, services.local_today()),
+                rules.ApplicationType.RENEWAL: rules.EXPIRY_RENEWAL_REASON,
+                rules.ApplicationType.REPLACEMENT: "31",
+            }[application_type]
+        )
         application = services.application_start(
             actor=clerk, person=person, application_type=application_type, reason_code=reason
         )

@@ -5,17 +5,23 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.db.models import Max
 
+from tongban.accounts.models import User
+from tongban.core.dates import age_on
 from tongban.demo.history import HistoryCounts, generate_history, replicate_history
 from tongban.finance.models import Payment, ReceiptCounter, Refund
 from tongban.handover.models import Handover, Verification
+from tongban.intake import rules
 from tongban.intake.models import AcceptanceCounter, Application, ApplicationEvent
 from tongban.intake.rules import DEFAULT_FEES, FeeItem
-from tongban.registry.models import Card
+from tongban.registry.authority import issuing_authority
+from tongban.registry.models import ApplicationReason, Card, Person
 
 pytestmark = pytest.mark.django_db
 Status = Application.Status
@@ -115,6 +121,43 @@ def test_cards_handovers_and_verifications(history: HistoryCounts) -> None:
         assert (
             Card.objects.filter(application_number=application.number, state=Card.State.PRODUCED).count() == 1
         )
+
+
+def test_type_reason_age_and_issuing_authority_are_consistent(history: HistoryCounts) -> None:
+    """What the counter and review would have written: the reason fits the type and the age on
+    the acceptance day, a renewal's card has expired, and 签发机关 is the household's county."""
+    zone = ZoneInfo(settings.TIME_ZONE)
+    kinds = dict(ApplicationReason.objects.values_list("code", "kind"))
+    renewals = 0
+    for application in Application.objects.select_related("household_unit", "reason"):
+        assert application.accepted_at is not None
+        accepted_on = application.accepted_at.astimezone(zone).date()
+        problem = rules.reason_problem(
+            rules.ApplicationType(application.type),
+            reason_code=application.reason_id,
+            reason_kind=kinds[application.reason_id],
+            reason_label=application.reason_id,
+            birth_date=application.birth_date,
+            on=accepted_on,
+            cross_region=application.cross_region,
+        )
+        assert problem is None, (application.number, problem)
+        if application.type == "renewal":
+            renewals += 1
+            old = Card.objects.filter(person_id=application.person_id, application_number="").get()
+            assert old.valid_until is not None and old.valid_until < accepted_on
+            assert rules.validity_years(age_on(application.birth_date, old.valid_from)) == (
+                old.valid_until.year - old.valid_from.year
+            )
+        if application.issuing_authority:
+            assert application.issuing_authority == issuing_authority(application.household_unit)
+    assert renewals > 0
+    for card in Card.objects.exclude(application_number=""):
+        household = Application.objects.get(number=card.application_number).household_unit
+        assert card.issuing_authority == issuing_authority(household)
+    assert not Person.objects.filter(address__contains="公安局").exists()
+    # The clerks and reviewers the history is attributed to have names to print (受理人, 收费人).
+    assert not User.objects.filter(username__startswith="hist-", last_name="").exists()
 
 
 def test_generating_again_continues_the_sequences(history: HistoryCounts) -> None:

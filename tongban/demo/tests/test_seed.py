@@ -153,6 +153,15 @@ def test_seed_counts(seeded: dict[str, int]) -> None:
     assert event.detail == seeded
 
 
+def test_stations_have_their_telephone_and_address_but_one_county(seeded: dict[str, int]) -> None:
+    stations = Unit.objects.stations().filter(code__startswith="36")
+    blank = stations.filter(phone="")
+    assert 0 < blank.count() <= 12 and len(set(blank.values_list("region_code", flat=True))) == 1
+    donghu = Unit.objects.get(code="360102001")
+    assert donghu.phone.startswith("0791-") and donghu.address.startswith("江西省南昌市东湖区")
+    assert "公安局" not in donghu.address and "派出所" not in donghu.address
+
+
 def test_seeded_people_agree_with_their_id_numbers(seeded: dict[str, int]) -> None:
     for person in Person.objects.select_related("registration_unit"):
         info = idnumber.parse(person.id_number)

@@ -15,6 +15,7 @@ from tongban.finance.documents import receipt_pdf
 from tongban.finance.models import Payment, Refund
 from tongban.intake import rules
 from tongban.intake import services as intake_services
+from tongban.registry.models import Unit
 from tongban.review.services import Decision, review_decide
 from tongban.testing.factories import CardFactory, PersonFactory, station
 
@@ -147,4 +148,20 @@ def test_the_receipt_pdf_shows_the_receipt_number(personas, accept):
     application = renew(accept, personas.nanchang_clerk)
     payment = Payment.objects.get(application_number=application.number)
     text = PdfReader(io.BytesIO(receipt_pdf(payment))).pages[0].extract_text()
-    assert payment.receipt_number in text and "20.00元" in text and "换领" in text
+    assert payment.receipt_number in text and "¥20.00" in text and "换领" in text
+    assert "贰拾元整" in text and payment.unit.name in text
+    assert "电话" not in text  # the station has no telephone registered: nothing is invented
+    Unit.objects.filter(pk=payment.unit_id).update(
+        phone="0791-86210001", address="江西省南昌市东湖区八一大道1号"
+    )
+    payment = Payment.objects.select_related("unit").get(pk=payment.pk)
+    text = PdfReader(io.BytesIO(receipt_pdf(payment))).pages[0].extract_text()
+    assert "0791-86210001" in text and "八一大道1号" in text
+
+
+def test_a_free_receipt_says_zero_in_words(personas, accept):
+    application = accept(personas.nanchang_clerk, PersonFactory.create())
+    payment = Payment.objects.get(application_number=application.number)
+    text = PdfReader(io.BytesIO(receipt_pdf(payment))).pages[0].extract_text()
+    assert "零元整" in text and "¥0.00" in text and "首次申领" in text
+    assert "first" not in text and personas.nanchang_clerk.username not in text

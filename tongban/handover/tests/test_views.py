@@ -13,6 +13,7 @@ from PIL import Image
 
 from tongban.handover.models import Handover, Shipment
 from tongban.intake.models import Application
+from tongban.registry.models import Card
 from tongban.testing.factories import PersonFactory
 from tongban.testing.personas import Personas, login
 
@@ -37,6 +38,8 @@ def test_ship_receive_and_hand_over_through_the_pages(personas: Personas, produc
 
     form = station.get(f"/handover/{produced.pk}/").content.decode()
     assert "signature-pad" in form and produced.id_number in form
+    # 签发机关 as the card record carries it, and the card's state by the calendar.
+    assert "南昌市公安局东湖分局" in form and "证件状态" in form and "已制证未领取" in form
     unsigned = station.post(f"/handover/{produced.pk}/", {"way": "in_person"})
     assert unsigned.status_code == 400 and "请签名或勾选已在登记表上签字" in unsigned.content.decode()
     out = io.BytesIO()
@@ -80,3 +83,15 @@ def test_pages_are_not_found_for_others(personas: Personas, produced: Applicatio
     assert client.get(f"/handover/verifications/{produced.pk}/").status_code == 404
     if who != "centre_operator":
         assert client.get("/handover/shipments/new/").status_code == 404
+
+
+def test_a_card_whose_validity_ended_shows_expired_at_handover(
+    personas: Personas, produced: Application
+) -> None:
+    """A card made but left uncollected past its end date is 已过期 on the handover page."""
+    Card.objects.filter(application_number=produced.number).update(
+        valid_from=datetime.date(2015, 1, 1), valid_until=datetime.date(2020, 1, 1)
+    )
+    Application.objects.filter(pk=produced.pk).update(status=Application.Status.AT_SITE)
+    page = login(Client(), personas.nanchang_distributor).get(f"/handover/{produced.pk}/").content.decode()
+    assert "已过期" in page

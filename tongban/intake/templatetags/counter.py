@@ -58,6 +58,7 @@ EVENT_LABELS = {
     "handed_over_proxy": "亲属代领",
     "verified": "本人核验",
     "supervised": "督办",
+    "authority_corrected": "签发机关更正",
 }
 
 

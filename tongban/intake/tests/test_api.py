@@ -242,6 +242,22 @@ def test_minor_is_accepted_with_each_guardianship_case(
     assert Application.objects.get(number=body["number"]).guardian_photo is not None
 
 
+def test_a_14_year_old_under_12_is_refused_with_a_code_at_the_reason(personas: Personas) -> None:
+    today = timezone.localdate()
+    child = PersonFactory.create(birth_date=today.replace(year=today.year - 14))
+    before = nothing_created()
+    body = minor_payload(
+        child, "same_household", ["household_book", "guardian_id_card", "applicant_study_proof"]
+    )
+    body["reason"] = "12"
+    response = api_client(personas.ganzhou_clerk).post("/api/v1/applications", body, format="json")
+    assert response.status_code == 400
+    error = response.json()
+    assert error["code"] == "reason_age_mismatch" and "未满16周岁" in error["message"]
+    assert error["fields"]["reason"][0]["code"] == "reason_age_mismatch"
+    assert nothing_created() == before
+
+
 def test_minor_without_the_birth_certificate_is_refused_and_nothing_is_created(personas: Personas) -> None:
     child = PersonFactory.create(birth_date=datetime.date(2015, 7, 1))
     before = nothing_created()
@@ -307,6 +323,9 @@ def test_first_application_for_a_card_holder_is_not_eligible(personas: Personas)
         ({"id_number": "360102199005171234"}, "id_number", "invalid_id_number"),
         ({"reason": "98"}, "reason", "bad_reason"),
         ({"reason": "21"}, "reason", "bad_reason"),  # a renewal's reason on a first application
+        ({"reason": "11"}, "reason", "reason_age_mismatch"),  # an adult under 未满16周岁申领
+        ({"reason": "13"}, "reason", "bad_reason"),  # 全省通办 takes 11 or 12 only
+        ({"birth_date": "2014-05-17"}, "reason", "reason_age_mismatch"),  # 12 for the typed birth date
         ({"type": "temporary"}, "type", "invalid_choice"),
         ({"phone": "12345"}, "phone", "invalid"),
         ({"materials_shown": ["household_book", "passport"]}, "materials_shown", "invalid"),

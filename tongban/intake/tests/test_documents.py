@@ -58,6 +58,7 @@ def adult(**changes: Any) -> ApplicationDocument:
         household_unit="赣州市公安局章贡分局解放派出所",
         acceptance_unit="南昌市公安局东湖分局城关派出所",
         acceptance_unit_phone="0791-86781234",
+        cross_region=True,
         accepted_at=datetime.datetime(2026, 11, 23, 9, 40, tzinfo=CST),
         clerk="王建国",
         validity="10年",
@@ -149,7 +150,8 @@ def test_registration_form_has_every_column_and_the_notes(make: Callable[..., Ap
         assert value in text
     assert text.count(doc.number) == 2  # the form and the 领取凭证
     assert "2026年11月23日09:40" in text  # accepted_at in local time
-    assert "1、右手拇指（11）" in text and "左手拇指：注册失败（指纹磨损）" in text
+    assert "1、右手拇指" in text and "左手拇指：注册失败（指纹磨损）" in text
+    assert "（11）" not in text  # no raw finger codes
     for note in documents.FORM_NOTES:
         assert _flat(note) in text
     assert _flat("十、“受理号”是指人口信息管理系统自动生成的用于技术制证的链接号。") in text
@@ -161,6 +163,54 @@ def test_the_minor_form_names_the_guardian_and_the_postal_address() -> None:
     assert "监护人" in text and "刘志强（父亲）" in text and "360702198001010035" in text
     assert "邮政寄递" in text and _flat(doc.postal_address) in text
     assert "刘志强" not in _text(registration_form_pdf(adult()))
+
+
+@pytest.mark.parametrize(
+    ("changes", "title"),
+    [
+        ({}, "居民身份证异地受理登记表"),  # 首次申领“全省通办”
+        ({"cross_region": False}, "居民身份证申领登记表"),
+        ({"application_type": "换领", "reason": "21 有效期满换领"}, "居民身份证申领登记表"),
+        (
+            {"application_type": "补领", "reason": "31 证件丢失补领", "cross_region": False},
+            "居民身份证申领登记表",
+        ),
+    ],
+)
+def test_the_form_that_fits_the_application(changes: dict[str, Any], title: str) -> None:
+    doc = adult(**changes)
+    text = _text(registration_form_pdf(doc))
+    assert text.startswith(title) or title in text[:40]
+    other = ({"居民身份证异地受理登记表", "居民身份证申领登记表"} - {title}).pop()
+    assert other not in text
+    receipt = _text(receipt_pdf(doc))
+    assert f"《{title}》" in receipt
+    if title == "居民身份证申领登记表":
+        # Its 填表说明 allows the reasons of every type, the one printed among them.
+        assert "异地申请领取居民身份证专用表" not in text
+        assert _flat("九、“申领原因”按申领类型填写：首次申领为11未满16周岁申领") in text
+        assert "换领为21有效期满换领" in text and "补领为31证件丢失补领" in text
+        assert _flat(doc.reason) in text
+    else:
+        assert _flat(documents.FORM_NOTES[8]) in text  # 仅为未满或者年满16周岁申领
+
+
+def test_the_units_own_phone_and_address_or_nothing() -> None:
+    doc = adult(acceptance_unit_address="江西省南昌市东湖区八一大道288号")
+    form, receipt = _text(registration_form_pdf(doc)), _text(receipt_pdf(doc))
+    for text in (form, receipt):
+        assert "0791-86781234" in text and "八一大道288号" in text
+    bare = adult(acceptance_unit_phone="")
+    form, receipt = _text(registration_form_pdf(bare)), _text(receipt_pdf(bare))
+    assert "联系电话：" not in form and "地址：" not in form
+    assert _flat(f"如有疑问，请联系受理单位：{bare.acceptance_unit}。") in receipt
+    assert "电话" not in receipt.split("如有疑问")[1]
+
+
+def test_a_provisional_expected_date_is_marked() -> None:
+    assert "2026年12月14日（暂估）" in _text(receipt_pdf(adult(expected_ready_provisional=True)))
+    assert "2026年12月14日（暂估）" in _text(registration_form_pdf(adult(expected_ready_provisional=True)))
+    assert "暂估" not in _text(receipt_pdf(adult()))
 
 
 # The 式样 of seeds/000, word for word.

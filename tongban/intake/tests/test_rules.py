@@ -15,11 +15,14 @@ from tongban.intake.rules import (
     ApplicationType,
     FeeItem,
     GuardianshipCase,
+    age_reason,
     eligibility,
     fee_for,
     materials,
     missing,
     needs_guardian_photo,
+    proposal,
+    reason_problem,
     validity_period,
     validity_years,
 )
@@ -164,3 +167,84 @@ def test_minor_materials_follow_the_three_guardianship_cases(
 def test_minor_without_a_guardianship_case_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="guardianship"):
         materials(ApplicationType.FIRST, age=10)
+
+
+# --- 申领类型 × 申领原因 × age (DOMAIN.md §8) -----------------------------------------------------
+
+REASON_KINDS = {
+    "11": "first",
+    "12": "first",
+    "13": "first",
+    "21": "renewal",
+    "23": "renewal",
+    "31": "replacement",
+}
+
+
+def check(kind: ApplicationType, reason: str, birth: datetime.date, on: datetime.date, cross: bool = False):
+    return reason_problem(
+        kind,
+        reason_code=reason,
+        reason_kind=REASON_KINDS[reason],
+        reason_label=reason,
+        birth_date=birth,
+        on=on,
+        cross_region=cross,
+    )
+
+
+def test_a_reason_of_another_type_is_refused() -> None:
+    problem = check(ApplicationType.FIRST, "21", datetime.date(1990, 1, 1), datetime.date(2026, 1, 1))
+    assert problem is not None and problem.code == "bad_reason" and "不属于首次申领" in problem.message
+    assert check(ApplicationType.RENEWAL, "31", datetime.date(1990, 1, 1), datetime.date(2026, 1, 1))
+
+
+def test_a_fourteen_year_old_is_refused_under_12_and_accepted_under_11() -> None:
+    birth, on = datetime.date(2012, 3, 1), datetime.date(2026, 6, 1)
+    problem = check(ApplicationType.FIRST, "12", birth, on)
+    assert problem is not None and problem.code == "reason_age_mismatch"
+    assert "未满16周岁（14周岁）" in problem.message and "11 未满16周岁申领" in problem.message
+    assert check(ApplicationType.FIRST, "11", birth, on) is None
+
+
+def test_16_on_the_birthday_itself() -> None:
+    birth = datetime.date(2010, 6, 1)
+    assert check(ApplicationType.FIRST, "11", birth, datetime.date(2026, 5, 31)) is None
+    assert check(ApplicationType.FIRST, "12", birth, datetime.date(2026, 5, 31)).code == "reason_age_mismatch"
+    assert check(ApplicationType.FIRST, "12", birth, datetime.date(2026, 6, 1)) is None
+    assert check(ApplicationType.FIRST, "11", birth, datetime.date(2026, 6, 1)).code == "reason_age_mismatch"
+
+
+def test_a_leap_day_birthday_is_16_on_the_16th_29_february() -> None:
+    birth = datetime.date(2008, 2, 29)  # 16 years on is always a leap year (until 2100)
+    assert check(ApplicationType.FIRST, "11", birth, datetime.date(2024, 2, 28)) is None
+    assert check(ApplicationType.FIRST, "12", birth, datetime.date(2024, 2, 29)) is None
+
+
+def test_cross_region_first_applications_take_only_11_or_12() -> None:
+    birth, on = datetime.date(1990, 1, 1), datetime.date(2026, 1, 1)
+    problem = check(ApplicationType.FIRST, "13", birth, on, cross=True)
+    assert problem is not None and problem.code == "bad_reason" and "全省通办" in problem.message
+    assert check(ApplicationType.FIRST, "13", birth, on, cross=False) is None
+    assert check(ApplicationType.RENEWAL, "23", birth, on, cross=True) is None
+
+
+@given(st.dates(datetime.date(1950, 1, 1), datetime.date(2026, 1, 1)), st.integers(0, 40_000))
+def test_exactly_one_of_11_and_12_fits_any_age(birth: datetime.date, days: int) -> None:
+    on = birth + datetime.timedelta(days=days)
+    fits = [r for r in ("11", "12") if check(ApplicationType.FIRST, r, birth, on, cross=True) is None]
+    assert fits == [age_reason(birth, on)]
+    assert fits == (["11"] if age_on(birth, on) < 16 else ["12"])
+
+
+def test_the_counter_proposes_by_the_register() -> None:
+    on = datetime.date(2026, 6, 1)
+    first = proposal(birth_date=datetime.date(2012, 1, 1), on=on, cards_ever=0, card_expired=False)
+    assert (first.application_type, first.reason_code) == (ApplicationType.FIRST, "11")
+    adult = proposal(birth_date=datetime.date(2000, 1, 1), on=on, cards_ever=0, card_expired=False)
+    assert adult.reason_code == "12"
+    expired = proposal(birth_date=datetime.date(1980, 1, 1), on=on, cards_ever=1, card_expired=True)
+    assert (expired.application_type, expired.reason_code) == (ApplicationType.RENEWAL, "21")
+    assert "已过期" in expired.why
+    valid = proposal(birth_date=datetime.date(1980, 1, 1), on=on, cards_ever=1, card_expired=False)
+    assert valid.reason_code == ""

@@ -100,7 +100,7 @@ def test_fee_table_is_configuration(personas, settings):
         ("none", rules.ApplicationType.RENEWAL, "21", "从未申领过居民身份证"),
         ("deceased", rules.ApplicationType.FIRST, "12", "已死亡"),
         ("cancelled", rules.ApplicationType.FIRST, "12", "户口已注销"),
-        ("none", rules.ApplicationType.FIRST, "21", "申领原因与申领类型"),
+        ("none", rules.ApplicationType.FIRST, "21", "不属于首次申领"),
     ],
 )
 def test_start_refusals_change_nothing(personas, setup, kind, reason, message):
@@ -115,6 +115,151 @@ def test_start_refusals_change_nothing(personas, setup, kind, reason, message):
         )
     assert message in refused.value.message
     assert not Application.objects.exists()
+
+
+def test_a_14_year_old_is_refused_under_12_at_the_field(personas):
+    today = timezone.localdate()
+    person = PersonFactory.create(birth_date=today.replace(year=today.year - 14))
+    with pytest.raises(ServiceError) as refused:
+        services.application_start(
+            actor=personas.nanchang_clerk,
+            person=person,
+            application_type=rules.ApplicationType.FIRST,
+            reason_code="12",
+        )
+    assert refused.value.code == "reason_age_mismatch"
+    assert "11 未满16周岁申领" in refused.value.fields["reason"]
+    assert not Application.objects.exists()
+    draft = services.application_start(
+        actor=personas.nanchang_clerk,
+        person=person,
+        application_type=rules.ApplicationType.FIRST,
+        reason_code="11",
+    )
+    assert draft.reason_id == "11"
+
+
+def test_an_adult_is_refused_under_11(personas):
+    with pytest.raises(ServiceError) as refused:
+        services.application_start(
+            actor=personas.nanchang_clerk,
+            person=PersonFactory.create(),
+            application_type=rules.ApplicationType.FIRST,
+            reason_code="11",
+        )
+    assert refused.value.code == "reason_age_mismatch" and "12 年满16周岁申领" in refused.value.message
+
+
+def test_the_entered_birth_date_decides_when_the_register_differs(personas):
+    """The one-call API passes what the clerk typed: the age is the card's, not the register's."""
+    today = timezone.localdate()
+    person = PersonFactory.create(birth_date=today.replace(year=today.year - 20))
+    draft = services.application_start(
+        actor=personas.nanchang_clerk,
+        person=person,
+        application_type=rules.ApplicationType.FIRST,
+        reason_code="11",
+        birth_date=today.replace(year=today.year - 15),
+    )
+    assert draft.reason_id == "11"
+
+
+def test_a_cross_region_first_application_takes_only_11_or_12(personas):
+    person = PersonFactory.create()  # registered in Nanchang
+    with pytest.raises(ServiceError) as refused:
+        services.application_start(
+            actor=personas.ganzhou_clerk,
+            person=person,
+            application_type=rules.ApplicationType.FIRST,
+            reason_code="14",
+        )
+    assert refused.value.code == "bad_reason" and "全省通办" in refused.value.fields["reason"]
+    local = services.application_start(
+        actor=personas.nanchang_clerk,
+        person=person,
+        application_type=rules.ApplicationType.FIRST,
+        reason_code="14",
+    )
+    assert local.reason_id == "14" and not local.cross_region
+
+
+def test_a_birth_date_that_contradicts_the_reason_is_refused_and_changes_nothing(personas):
+    application = services.application_start(
+        actor=personas.nanchang_clerk,
+        person=PersonFactory.create(),
+        application_type=rules.ApplicationType.FIRST,
+        reason_code="12",
+    )
+    today = timezone.localdate()
+    with pytest.raises(ServiceError) as refused:
+        services.application_update(
+            actor=personas.nanchang_clerk,
+            application=application,
+            changes={"birth_date": today.replace(year=today.year - 14), "phone": "13800138000"},
+        )
+    assert refused.value.code == "reason_age_mismatch" and set(refused.value.fields) == {"birth_date"}
+    application.refresh_from_db()
+    assert application.birth_date == datetime.date(1990, 5, 17) and application.phone == ""
+    # Both together are consistent: the reason follows the corrected birth date.
+    services.application_update(
+        actor=personas.nanchang_clerk,
+        application=application,
+        changes={"birth_date": today.replace(year=today.year - 14), "reason": "11"},
+    )
+    application.refresh_from_db()
+    assert (application.reason_id, application.validity) == ("11", "5")
+
+
+def test_a_reason_of_another_type_cannot_be_set_on_a_draft(personas):
+    person = PersonFactory.create()
+    CardFactory.create(person=person)
+    application = services.application_start(
+        actor=personas.nanchang_clerk,
+        person=person,
+        application_type=rules.ApplicationType.RENEWAL,
+        reason_code="21",
+    )
+    with pytest.raises(ServiceError) as refused:
+        services.application_update(
+            actor=personas.nanchang_clerk, application=application, changes={"reason": "31"}
+        )
+    assert refused.value.code == "bad_reason" and "reason" in refused.value.fields
+    services.application_update(
+        actor=personas.nanchang_clerk, application=application, changes={"reason": "23"}
+    )
+    application.refresh_from_db()
+    assert (application.reason_id, application.fee_item, application.fee_amount) == (
+        "23",
+        "damaged",
+        Decimal("40"),
+    )
+
+
+def test_acceptance_checks_the_reason_again_on_the_day(personas, standard_photo):
+    """A draft opened at 15 under 11 and accepted after the 16th birthday is refused."""
+    today = timezone.localdate()
+    person = PersonFactory.create(birth_date=today.replace(year=today.year - 20))
+    clerk = personas.nanchang_clerk
+    application = services.application_start(
+        actor=clerk, person=person, application_type=rules.ApplicationType.FIRST, reason_code="12"
+    )
+    services.application_update(
+        actor=clerk,
+        application=application,
+        changes={
+            "phone": "13800138000",
+            "materials_shown": ["household_book", "residence_proof"],
+            "pledge_signed": True,
+        },
+    )
+    services.application_photo_attach(actor=clerk, application=application, image=standard_photo)
+    services.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
+    Application.objects.filter(pk=application.pk).update(reason_id="11")  # as the draft stood
+    assert "reason" in selectors.counter_state(Application.objects.get(pk=application.pk)).problems
+    with pytest.raises(ServiceError) as refused:
+        services.application_accept(actor=clerk, application=application)
+    assert refused.value.code == "reason_age_mismatch" and "reason" in refused.value.fields
+    assert Application.objects.get(pk=application.pk).status == Application.Status.DRAFT
 
 
 def test_only_station_clerks_accept(personas):

@@ -160,6 +160,45 @@ def test_two_step_chain_station_then_county(personas, accept, household_reviewer
     ]
 
 
+def test_a_chain_ending_at_the_city_bureau_still_issues_as_the_household_county(personas, accept):
+    """居民身份证法 第八条: 签发机关 is the household's county-level bureau, not the last step's unit."""
+    chain = ReviewChain.objects.create(name="市局复核", region_prefix="3601")
+    chain.steps.create(order=1, level="county", title="审核")
+    chain.steps.create(order=2, level="city", title="签发")
+    county_reviewer = UserFactory.create(role="reviewer", unit=station("360102"))
+    city_reviewer = UserFactory.create(role="reviewer", unit=station("3601"))
+    application = accept(personas.ganzhou_clerk, PersonFactory.create())
+    services.review_decide(actor=county_reviewer, application=application, step=1, decision=Decision.ISSUE)
+    issued = services.review_decide(
+        actor=city_reviewer, application=application, step=2, decision=Decision.ISSUE
+    )
+    assert issued.review_unit is not None and issued.review_unit.code == "3601"  # the city bureau's step
+    assert issued.issuing_authority == "南昌市公安局东湖分局"
+
+
+@pytest.mark.parametrize(("age_date", "reason", "years"), [("acceptance", "11", 5), ("issue", "12", 10)])
+def test_turning_16_between_acceptance_and_issue(
+    personas, accept, household_reviewer, settings, age_date, reason, years
+):
+    """Accepted at 15 under 11; 16 by the issue day. Where the acceptance date fixes the age
+    nothing changes; where the issue date does, the card is a 16-year-old's and the reason 12."""
+    settings.VALIDITY_AGE_DATE = age_date
+    today = timezone.localdate()
+    birth = today.replace(year=today.year - 16) - datetime.timedelta(days=3)  # 16 three days ago
+    application = accept(personas.nanchang_clerk, PersonFactory.create(birth_date=birth))
+    # As it stood when accepted a week ago, at 15, under 11 (the counter's part is tested there).
+    week_ago = timezone.now() - datetime.timedelta(days=7)
+    Application.objects.filter(pk=application.pk).update(accepted_at=week_ago, reason_id="11")
+    application.refresh_from_db()
+    issued = services.review_decide(
+        actor=household_reviewer, application=application, step=1, decision=Decision.ISSUE
+    )
+    assert issued.reason_id == reason and issued.valid_from is not None
+    assert issued.valid_until == issued.valid_from.replace(year=issued.valid_from.year + years)
+    event = issued.events.get(action="issued")
+    assert ("reason" in event.detail) == (reason == "12")
+
+
 def test_face_comparisons_with_the_register_and_the_watch_lists(
     personas, accept, household_reviewer, standard_photo
 ):

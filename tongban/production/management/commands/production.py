@@ -1,20 +1,33 @@
 """`tongban production schedule [--size N] [--centre CODE] [--package]`: the scheduled job that
-batches each centre's queue per acceptance unit (调度打包)."""
+batches each centre's queue per acceptance unit (调度打包).
+
+`tongban production authority-report [--output FILE.csv]`: the cards already produced whose
+printed 签发机关 is not the household's county-level bureau (production/authority.py), one CSV row
+each for an operator to recall and reprint, and a JSON summary line."""
 
 from __future__ import annotations
 
+import csv
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
+from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.production import services
+from tongban.production.authority import Mismatch, produced_mismatches
 from tongban.registry.models import Unit
 
 
 class Command(BaseCommand):
-    help = "Production (制证): `schedule [--size N] [--centre CODE] [--package]`."
+    help = (
+        "Production (制证): `schedule [--size N] [--centre CODE] [--package]`; "
+        "`authority-report [--output FILE.csv]` lists produced cards with a wrong 签发机关."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -26,8 +39,17 @@ class Command(BaseCommand):
         schedule.add_argument(
             "--package", action="store_true", help="also make each new batch's data package"
         )
+        report = sub.add_parser(
+            "authority-report", help="produced cards whose 签发机关 is not the household's county bureau"
+        )
+        report.add_argument(
+            "--output", metavar="FILE", type=Path, help="write the CSV here (UTF-8 with BOM); default stdout"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "authority-report":
+            self._authority_report(options["output"])
+            return
         centre = None
         if options["centre"]:
             centre = Unit.objects.filter(code=options["centre"], kind=Unit.Kind.CENTRE).first()
@@ -52,3 +74,28 @@ class Command(BaseCommand):
         except ServiceError as error:
             raise CommandError(error.message) from error
         self.stderr.write(f"{len(batches)} batch(es)")
+
+    def _authority_report(self, output: Path | None) -> None:
+        """The list goes to FILE (or stdout); the summary line to stdout (stderr when the list
+        took stdout), so a script can read one JSON line either way."""
+        rows = 0
+        handle = output.open("w", encoding="utf-8-sig", newline="") if output else sys.stdout
+        try:
+            writer = csv.writer(handle)
+            writer.writerow(Mismatch.HEADERS)
+            for mismatch in produced_mismatches(today=timezone.localdate()):
+                writer.writerow(mismatch.row())
+                rows += 1
+        finally:
+            if output:
+                handle.close()
+        # The list names people (masked numbers): who printed it is on the audit trail.
+        record(
+            actor=None,
+            action="production.authority_report",
+            object_type="registry.card",
+            object_id="",
+            detail={"cards": rows, "output": str(output) if output else "stdout"},
+        )
+        summary = json.dumps({"cards": rows, "output": str(output) if output else ""}, ensure_ascii=False)
+        (self.stdout if output else self.stderr).write(summary)
