@@ -69,6 +69,11 @@ api_v1 = [
     path("campaigns", campaigns_api.CampaignsView.as_view(), name="campaigns"),
     path("campaigns/<int:pk>", campaigns_api.CampaignDetailView.as_view(), name="campaign_detail"),
     path("campaigns/<int:pk>/progress", campaigns_api.ProgressView.as_view(), name="campaign_progress"),
+    path(
+        "campaigns/<int:pk>/configuration",
+        campaigns_api.ConfigurationView.as_view(),
+        name="campaign_configuration",
+    ),
     path("campaigns/<int:pk>/reports", campaigns_api.ReportsView.as_view(), name="campaign_reports"),
     path(
         "campaigns/<int:pk>/reports/<int:report_pk>/sign",
