@@ -55,6 +55,7 @@ api_v1 = [
     path("verifications", handover_api.VerificationsView.as_view(), name="verifications"),
     path("supervision/dashboard", supervision_api.DashboardView.as_view(), name="supervision_dashboard"),
     path("supervision/stuck", supervision_api.StuckView.as_view(), name="supervision_stuck"),
+    path("supervision/unstaffed", supervision_api.UnstaffedView.as_view(), name="supervision_unstaffed"),
     path("supervision/stuck/<str:number>/urge", supervision_api.UrgeView.as_view(), name="supervision_urge"),
     path("liaisons", LiaisonsView.as_view(), name="liaisons"),
     path("liaisons/<str:code>", UnitLiaisonsView.as_view(), name="unit_liaisons"),

@@ -78,20 +78,25 @@ def ancestor_paths(path: str) -> list[str]:
 
 
 class Staffing:
-    """Where the active accounts holding each action work (their units' paths), read once per
-    action and kept for the checks that follow."""
+    """Where the active accounts work: the distinct (role, unit path) pairs, read in one query
+    the first time a check needs them and kept for the checks that follow."""
 
     def __init__(self) -> None:
+        self._pairs: list[tuple[str, str]] | None = None
         self._paths: dict[str, frozenset[str]] = {}
 
     def paths(self, action: str) -> frozenset[str]:
+        """The units (paths) where an active account holding `action` works."""
         if action not in self._paths:
-            roles = [role.value for role in roles_with(action)]
-            self._paths[action] = frozenset(
-                User.objects.filter(is_active=True, role__in=roles, unit__isnull=False)
-                .values_list("unit__path", flat=True)
-                .distinct()
-            )
+            if self._pairs is None:
+                self._pairs = list(
+                    User.objects.filter(is_active=True, unit__isnull=False)
+                    .order_by()
+                    .values_list("role", "unit__path")
+                    .distinct()
+                )
+            roles = {role.value for role in roles_with(action)}
+            self._paths[action] = frozenset(path for role, path in self._pairs if role in roles)
         return self._paths[action]
 
     def can_work(self, unit_path: str, need: Need) -> bool:
