@@ -46,7 +46,7 @@ from django.db.models import Max
 
 from tongban.accounts.models import User
 from tongban.accounts.roles import Role
-from tongban.core import idnumber
+from tongban.core import idnumber, regions
 from tongban.core.dates import add_years, age_on
 from tongban.core.workdays import WorkCalendar
 from tongban.finance import rules as finance_rules
@@ -65,10 +65,10 @@ SURNAMES = (
     "苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史"
     "顾侯邵孟龙万段"
 )
-GIVEN = (
-    "伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆旭宁芳娜敏静丽艳燕娟霞玲英萍红梅"
-    "琳婷雪慧颖倩洁琴云莉欣怡佳悦思雨萱诗涵梦晓"
-)
+# Given names by sex, so that a name fits the sex the ID number records.
+GIVEN_MALE = "伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆旭宁"
+GIVEN_FEMALE = "芳娜敏静丽艳燕娟霞玲英萍红梅琳婷雪慧颖倩洁琴云莉欣怡佳悦思雨萱诗涵梦晓"
+GIVEN = GIVEN_MALE + GIVEN_FEMALE
 ROADS = (
     "八一大道",
     "北京西路",
@@ -600,25 +600,32 @@ def _person(rng: random.Random, ctx: _Ctx, minor: bool) -> tuple[int, str, str, 
     age = rng.randint(6, 15) if minor else rng.randint(16, 60)
     birth = local_today - datetime.timedelta(days=age * 365 + rng.randrange(365))
     region = ctx.household.region_code
-    sequence = rng.randrange(1, 990)
+    sex = rng.choice((idnumber.SEX_MALE, idnumber.SEX_FEMALE))
+    # The sequence's last digit records the sex: odd for men, even for women.
+    first = 1 if sex == idnumber.SEX_MALE else 2
+    sequence = first + 2 * rng.randrange(495)
     number = idnumber.build(region, birth, sequence)
     while number in ctx.taken:
-        sequence = sequence % 999 + 1
-        if sequence == 1:
+        sequence += 2
+        if sequence > 999:
+            sequence = first
             birth -= datetime.timedelta(days=1)
         number = idnumber.build(region, birth, sequence)
     ctx.taken.add(number)
-    name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
-    address = f"江西省{ctx.county_names[ctx.household.county_pk]}{rng.choice(ROADS)}{rng.randint(1, 999)}号"
+    given = GIVEN_MALE if sex == idnumber.SEX_MALE else GIVEN_FEMALE
+    name = rng.choice(SURNAMES) + "".join(rng.sample(given, rng.choice((1, 2, 2))))
+    address = _address(rng, region)
+    # A minor is 子 / 女 of a household; an adult 户主 of a household of their own.
+    relation = ("20" if sex == idnumber.SEX_MALE else "30") if minor else "02"
     pk = ctx.tables[Person].add(
         id_number=number,
         name=name,
-        sex_id=idnumber.sex_of(number),
+        sex_id=sex,
         ethnicity_id="01",
         birth_date=birth,
         address=address,
         household_no=f"{ctx.household.code[-6:]}{rng.randrange(100000):05d}",
-        relation_id=None,
+        relation_id=relation,
         registration_unit_id=ctx.household.pk,
         region_code=region,
         status=Person.Status.NORMAL,
@@ -626,6 +633,17 @@ def _person(rng: random.Random, ctx: _Ctx, minor: bool) -> tuple[int, str, str, 
         updated_at=ctx.accepted_at,
     )
     return pk, number, name, birth, address
+
+
+def _address(rng: random.Random, region_code: str) -> str:
+    """A street address in the county (江西省南昌市东湖区八一大道12号3栋2单元501室): the region's
+    names, never a police unit's."""
+    place = regions.full_name(region_code) or "江西省"
+    room = f"{rng.randint(1, 18)}{rng.randint(1, 4):02d}"
+    return (
+        f"{place}{rng.choice(ROADS)}{rng.randint(1, 999)}号"
+        f"{rng.randint(1, 30)}栋{rng.randint(1, 6)}单元{room}室"
+    )
 
 
 def _one(rng: random.Random, locals_: _Ctx) -> None:
@@ -833,9 +851,7 @@ def _one(rng: random.Random, locals_: _Ctx) -> None:
         ethnicity_id="01",
         birth_date=birth,
         household_address=address,
-        residence_address=(
-            f"江西省{ctx.county_names[ctx.station.county_pk]}{rng.choice(ROADS)}{rng.randint(1, 999)}号"
-        ),
+        residence_address=_address(rng, ctx.station.region_code),
         phone=f"1{rng.choice('3578')}{rng.randrange(10**9):09d}",
         collection=values.get("collection", Application.Collection.STATION),
         materials_shown=["household_book", "pledge"] if not renewal else ["household_book"],
