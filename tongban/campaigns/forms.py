@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from tongban.accounts.staffing_forms import OverrideFields
+from tongban.accounts.staffing_forms import OverrideFields, unit_list
 from tongban.campaigns import services
 from tongban.campaigns.models import Campaign, CampaignPhase, DutyTask
 from tongban.core.errors import ServiceError
@@ -98,7 +98,6 @@ class ConfigurationForm(OverrideFields):
     def show_refusal(self, error: ServiceError) -> None:
         """A refusal beside what it concerns: a step's level (`review_steps.<n>`), the quality
         check, the override's reason; the summary and the units concerned on top."""
-        units = [message for key, message in error.fields.items() if key.startswith("units.")]
         for key, message in error.fields.items():
             if key.startswith("review_steps."):
                 self.add_error(f"level_{key.rpartition('.')[2]}", message)
@@ -106,8 +105,8 @@ class ConfigurationForm(OverrideFields):
                 self.add_error(key, message)
         if error.code == "unstaffed_units" or not error.fields or not set(error.fields) & set(self.fields):
             self.add_error(None, error.message)
-        if units:
-            self.add_error(None, "全部单位：" + "；".join(units))
+        if listing := unit_list(error):
+            self.add_error(None, listing)
 
     def review_steps(self) -> list[dict[str, str]]:
         return [

@@ -839,6 +839,9 @@ def _one(rng: random.Random, locals_: _Ctx) -> None:
             detail=detail,
         )
     last = history[-1][0]
+    residence = _address(rng, ctx.station.region_code)
+    phone = f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
+    collection = values.get("collection", Application.Collection.STATION)
     apps.add(
         number=number,
         type=app_type.value,
@@ -851,9 +854,15 @@ def _one(rng: random.Random, locals_: _Ctx) -> None:
         ethnicity_id="01",
         birth_date=birth,
         household_address=address,
-        residence_address=_address(rng, ctx.station.region_code),
-        phone=f"1{rng.choice('3578')}{rng.randrange(10**9):09d}",
-        collection=values.get("collection", Application.Collection.STATION),
+        residence_address=residence,
+        phone=phone,
+        collection=collection,
+        # 邮政寄递 goes to the applicant at the address where they live now.
+        **(
+            {"postal_recipient": name, "postal_phone": phone, "postal_address": residence}
+            if collection == Application.Collection.POST
+            else {}
+        ),
         materials_shown=["household_book", "pledge"] if not renewal else ["household_book"],
         pledge_signed=not renewal,
         fee_item=fee.item.value,

@@ -218,12 +218,16 @@ def unstaffed(request: HttpRequest) -> HttpResponse:
             "unit": scope.unit,
             "today": scope.today,
             "table": table,
-            "rows": table.rows[:-1],
+            "rows": [_shown(row) for row in table.rows[:-1]],
             "total": table.rows[-1],
             "units": units,
             "can_manage_users": user.can("user.manage"),
         },
     )
+
+
+def _shown(row: list[Any]) -> list[Any]:
+    return [f"{cell:%Y-%m-%d}" if isinstance(cell, datetime.date) else cell for cell in row]
 
 
 @login_required

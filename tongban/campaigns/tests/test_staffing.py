@@ -120,7 +120,7 @@ def test_page_shows_the_refusal_at_the_step_and_saves_with_the_override(
     response = client.post(url, form)
     assert response.status_code == 200
     text = response.content.decode()
-    assert "下列单位的待办将无人办理" in text and "全部单位：" in text
+    assert "下列单位的待办将无人办理" in text and "全部单位——" in text
     assert "第2环节“审核签发”落在无人办理的单位。" in text  # beside the step's level
     assert "南昌市公安局青山湖分局（360111）" in text
     response = client.post(url, {**form, "override_unstaffed": "on"})

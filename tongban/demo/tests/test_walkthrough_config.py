@@ -114,3 +114,10 @@ def test_addresses_name_places_not_police_units(seeded: None) -> None:
         assert address.startswith("江西省") and address.endswith("室"), address
         assert not any(word in address for word in ("公安局", "分局", "派出所")), address
     assert Application.objects.filter(household_address__startswith="江西省南昌市").exists()
+    # Cards sent by post name the applicant, a phone and where they live.
+    posted = Application.objects.filter(collection=Application.Collection.POST)
+    assert posted.exists()
+    for name, recipient, phone, postal_phone, address, residence in posted.values_list(
+        "name", "postal_recipient", "phone", "postal_phone", "postal_address", "residence_address"
+    ):
+        assert (recipient, postal_phone, address) == (name, phone, residence)
