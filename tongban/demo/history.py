@@ -47,6 +47,7 @@ from django.db.models import Max
 from tongban.accounts.models import User
 from tongban.accounts.roles import Role
 from tongban.core import idnumber, regions
+from tongban.core.crypto import seal
 from tongban.core.dates import add_years, age_on
 from tongban.core.workdays import WorkCalendar
 from tongban.finance import rules as finance_rules
@@ -291,11 +292,15 @@ def generate_history(
     chunk: int = 20_000,
     progress: Any = None,
     key_stride: int = 1,
+    photo: bytes | None = None,
 ) -> HistoryCounts:
     """Generate `applications` applications accepted over the last `days` days (up to now) with
     their people, events, fees, cards, handovers and verifications. Returns what was written.
     `acceptance_prefix` keeps the acceptances at stations whose code starts with it (households
-    stay province-wide). `key_stride` leaves room between primary keys for `replicate_history`."""
+    stay province-wide). `key_stride` leaves room between primary keys for `replicate_history`.
+    `photo` (a standard ID photo) is given to every application, sealed as the counter stores it,
+    so that the ones still to be produced can be packaged and the review and handover pages show
+    one; without it the applications have none (the benchmarks)."""
     if applications < 0 or days < 1:
         raise ValueError("applications must be ≥ 0 and days ≥ 1")
     began = time.perf_counter()
@@ -349,6 +354,9 @@ def generate_history(
         for unit_id, year, last in _counter_rows("finance_receiptcounter", "unit_id", "year", first_day.year)
     }
     taken = set(Person.objects.values_list("id_number", flat=True)) if Person.objects.exists() else set()
+    # Sealed once, bound to the column like every photo the counter stores.
+    column = Application._meta.get_field("photo")
+    sealed_photo = seal(settings.DATA_KEY, photo, context=column.context.encode()) if photo else None
     serial_base = _next_pk(Card) * 10 + 7_000_000_000
 
     acceptance_times = sorted(
@@ -386,6 +394,7 @@ def generate_history(
                 taken=taken,
                 serial=serial_base + written,
                 tables=tables,
+                photo=sealed_photo,
             ),
         )
         written += 1
@@ -593,6 +602,7 @@ class _Ctx:
     taken: set[str]
     serial: int
     tables: dict[type[models.Model], _Table]
+    photo: bytes | None = None  # sealed
 
 
 def _person(rng: random.Random, ctx: _Ctx, minor: bool) -> tuple[int, str, str, datetime.date, str]:
@@ -857,6 +867,7 @@ def _one(rng: random.Random, locals_: _Ctx) -> None:
         residence_address=residence,
         phone=phone,
         collection=collection,
+        photo=ctx.photo,
         # 邮政寄递 goes to the applicant at the address where they live now.
         **(
             {"postal_recipient": name, "postal_phone": phone, "postal_address": residence}

@@ -802,13 +802,20 @@ def _write(data: DemoData, stations: Sequence[StationInfo]) -> dict[str, int]:
 
 @transaction.atomic
 def seed_demo(
-    *, people: int, seed: int, today: datetime.date | None = None, applications: int = 0
+    *,
+    people: int,
+    seed: int,
+    today: datetime.date | None = None,
+    applications: int = 0,
+    history_photo: bytes | None = None,
 ) -> dict[str, int]:
     """Load Jiangxi's units, the demo accounts and (into an empty register) `people` synthetic
     people with cards, wanted-list entries and floating registrations. Returns what was created.
 
     Safe to run again: units are brought up to date, existing accounts are kept, and no people
-    are added once the register holds anyone. `today` defaults to the date in Asia/Shanghai."""
+    are added once the register holds anyone. `today` defaults to the date in Asia/Shanghai.
+    `history_photo` is the ID photo the generated applications carry (`tongban demo seed` gives
+    the demo photo, so the centre can package the ones still waiting for production)."""
     if getattr(settings, "PRODUCTION", False):
         raise DemoRefused("refusing to load demo data (shared demo passwords) into a production system")
     if people < 0:
@@ -832,7 +839,9 @@ def seed_demo(
     # 申领历史 for the dashboards (督导): applications of the last 90 days at real dates, once.
     # `applications` applicants are people of their own, beside the `people` of the register.
     if applications and not Application.objects.exists():
-        counts["applications"] = generate_history(applications=applications, days=90, seed=seed).applications
+        counts["applications"] = generate_history(
+            applications=applications, days=90, seed=seed, photo=history_photo
+        ).applications
     # The 集中换发 of seeds/003 in 南昌市, its phases around the real date (not REFERENCE_DATE).
     seed_campaign(today=timezone.localdate())
     record(actor=None, action="demo.seed", object_type="demo", object_id=str(seed), detail=counts)

@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 
 from tongban.accounts import staffing
+from tongban.accounts.models import User
 from tongban.audit.models import AuditEvent
 from tongban.campaigns import services as campaign_services
 from tongban.campaigns.demo import DEMO_NAME
@@ -19,6 +20,7 @@ from tongban.demo import history, seed
 from tongban.demo.seed import DEMO_USERS, seed_demo
 from tongban.intake.models import Application, ReviewChain
 from tongban.intake.services import review_chain_for
+from tongban.production import services as production_services
 from tongban.registry.models import FloatingRegistration, Person, Unit
 
 pytestmark = pytest.mark.django_db
@@ -28,8 +30,8 @@ FEMALE = set(seed.FEMALE_GIVEN + history.GIVEN_FEMALE)
 
 
 @pytest.fixture
-def seeded(db: None) -> None:
-    seed_demo(people=400, seed=2026, applications=300)
+def seeded(db: None, standard_photo: bytes) -> None:
+    seed_demo(people=400, seed=2026, applications=300, history_photo=standard_photo)
 
 
 def test_demo_configuration_passes_the_staffing_check(seeded: None) -> None:
@@ -121,3 +123,15 @@ def test_addresses_name_places_not_police_units(seeded: None) -> None:
         "name", "postal_recipient", "phone", "postal_phone", "postal_address", "residence_address"
     ):
         assert (recipient, postal_phone, address) == (name, phone, residence)
+
+
+def test_generated_applications_can_be_packaged(
+    seeded: None, centre_keys: dict[str, Path], standard_photo: bytes
+) -> None:
+    # README: 组成批次 takes every acceptance unit by default, generated applications included.
+    assert all(photo == standard_photo for photo in Application.objects.values_list("photo", flat=True))
+    operator = User.objects.get(username="centre_operator")
+    batch = production_services.batch_create(actor=operator, centre=operator.unit)
+    assert batch.items.count() > 1
+    packaged = production_services.batch_package(actor=operator, batch=batch)
+    assert packaged.package_sm3
