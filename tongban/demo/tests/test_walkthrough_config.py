@@ -131,7 +131,7 @@ def test_generated_applications_can_be_packaged(
     # README: 组成批次 takes every acceptance unit by default, generated applications included.
     assert all(photo == standard_photo for photo in Application.objects.values_list("photo", flat=True))
     operator = User.objects.get(username="centre_operator")
-    batch = production_services.batch_create(actor=operator, centre=operator.unit)
+    batch = production_services.batch_create(actor=operator, centre=Unit.objects.get(code="360000901"))
     assert batch.items.count() > 1
     packaged = production_services.batch_package(actor=operator, batch=batch)
     assert packaged.package_sm3
