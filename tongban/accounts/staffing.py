@@ -117,8 +117,12 @@ class Gap:
     step: int | None = None
 
     @property
+    def lacking(self) -> str:
+        return f"{self.where}无{self.need.who}"
+
+    @property
     def text(self) -> str:
-        return f"{self.unit.name}（{self.unit.code}）：{self.where}无{self.need.who}"
+        return f"{self.unit.name}（{self.unit.code}）：{self.lacking}"
 
 
 def _stations(prefix: str, others: Iterable[str], column: str) -> list[Unit]:
@@ -235,7 +239,9 @@ def check(
             elif step_field:
                 fields.setdefault(f"{step_field}.{gap.step}", f"{gap.where}落在无人办理的单位。")
         for gap in gaps:
-            fields[f"units.{gap.unit.code}"] = gap.text
+            # A unit may miss staff for several steps: one field, each step after the other.
+            key = f"units.{gap.unit.code}"
+            fields[key] = f"{fields[key]}；{gap.lacking}" if key in fields else gap.text
         raise ServiceError("unstaffed_units", describe(gaps, hint), fields=fields, status=409)
     if not reason:
         raise ServiceError(

@@ -38,12 +38,13 @@ def override_requested(data: Any) -> tuple[bool, str]:
 
 def unit_list(error: ServiceError) -> str:
     """Every unit of a refusal, per step, for the form beside the summary: each `units.<code>`
-    field reads "单位（代码）：第n环节…无…"."""
+    field reads "单位（代码）：第n环节…无…[；…]"."""
     groups: dict[str, list[str]] = {}
     for key, message in error.fields.items():
         if key.startswith("units."):
-            unit, _, what = message.partition("：")
-            groups.setdefault(what, []).append(unit)
+            unit, _, lacking = message.partition("：")
+            for what in lacking.split("；"):
+                groups.setdefault(what, []).append(unit)
     return (
         "全部单位——" + "；".join(f"{what}：{'、'.join(units)}" for what, units in groups.items())
         if groups

@@ -96,3 +96,17 @@ def test_message_names_at_most_ten_units_per_step(personas) -> None:
     assert len(gaps) > 100
     message = staffing.describe(gaps)
     assert f"等 {len(gaps)} 个单位" in message and message.count("派出所") <= 12
+
+
+def test_a_unit_missing_staff_for_two_steps_is_named_for_both(personas) -> None:
+    from tongban.accounts.staffing_forms import unit_list
+
+    review = staffing.review_chain_gaps(prefix="360103", steps=[("county", "审核签发")])
+    county = staffing.distribution_rule_gaps(prefix="360103", route="county")
+    with pytest.raises(ServiceError) as refused:
+        staffing.check(review + county, override=False, reason="", step_field="review_steps")
+    message = refused.value.fields["units.360103"]
+    assert message.count("南昌市公安局西湖分局") == 1
+    assert "第1环节“审核签发”无" in message and "分（县）局质检分发无" in message
+    listing = unit_list(refused.value)
+    assert listing.count("南昌市公安局西湖分局（360103）") == 2
