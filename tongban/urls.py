@@ -57,6 +57,7 @@ api_v1 = [
     path("verifications", handover_api.VerificationsView.as_view(), name="verifications"),
     path("supervision/dashboard", supervision_api.DashboardView.as_view(), name="supervision_dashboard"),
     path("supervision/stuck", supervision_api.StuckView.as_view(), name="supervision_stuck"),
+    path("supervision/unstaffed", supervision_api.UnstaffedView.as_view(), name="supervision_unstaffed"),
     path("supervision/stuck/<str:number>/urge", supervision_api.UrgeView.as_view(), name="supervision_urge"),
     path("users", accounts_api.UsersView.as_view(), name="users"),
     path("users/<str:username>", accounts_api.UserDetailView.as_view(), name="user_detail"),
@@ -89,6 +90,11 @@ api_v1 = [
     path("campaigns", campaigns_api.CampaignsView.as_view(), name="campaigns"),
     path("campaigns/<int:pk>", campaigns_api.CampaignDetailView.as_view(), name="campaign_detail"),
     path("campaigns/<int:pk>/progress", campaigns_api.ProgressView.as_view(), name="campaign_progress"),
+    path(
+        "campaigns/<int:pk>/configuration",
+        campaigns_api.ConfigurationView.as_view(),
+        name="campaign_configuration",
+    ),
     path("campaigns/<int:pk>/reports", campaigns_api.ReportsView.as_view(), name="campaign_reports"),
     path(
         "campaigns/<int:pk>/reports/<int:report_pk>/sign",

@@ -19,6 +19,7 @@ from tongban.registry.models import Person, Unit
 from tongban.registry.selectors import stations_missing_contact
 from tongban.review.selectors import review_queue
 from tongban.supervision.selectors import home_counts as supervision_counts
+from tongban.supervision.selectors import home_unstaffed
 
 
 @login_required
@@ -40,6 +41,8 @@ def home(request: HttpRequest) -> HttpResponse:
     # A finance officer starts from what the subtree has not paid over to the treasury yet.
     unremitted = unremitted_total(viewer)
     supervision = supervision_counts(viewer) if viewer.can("supervision.view") else None
+    # Supervisors and administrators see where work waits that nobody there can do.
+    unstaffed = home_unstaffed(viewer)
     campaigns = home_campaigns(viewer, timezone.localdate()) if viewer.can("campaign.view") else []
     # Those who can enter the holiday table are told when deadlines ahead count weekends only.
     calendar_missing = missing_calendar_years(timezone.localdate()) if viewer.can("reference.manage") else []
@@ -58,6 +61,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "production": production,
             "handover": handover,
             "supervision": supervision,
+            "unstaffed": unstaffed,
             "unremitted": unremitted,
             "campaigns": campaigns,
         },

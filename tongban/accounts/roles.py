@@ -56,6 +56,8 @@ ROLE_LABELS: dict[Role, str] = {
 # supervision.view: the dashboards (督导) of the own subtree; supervision.act: 督办 a stuck item.
 # dataquality.view / .decide: the clean-up work list (重号/错号 cases) of the own subtree; decide a case;
 #   dataquality.request / .approve: file a correction (变更更正) / approve one (county bureau and above).
+# staffing.view: the units of the own subtree that hold pending work no active account can do
+#   (无人办理的待办, tongban/accounts/staffing.py).
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.CLERK: frozenset(
         {
@@ -113,6 +115,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "shipment.view",
             "supervision.view",
             "supervision.act",
+            "staffing.view",
             "dataquality.view",
             "dataquality.decide",
             "dataquality.request",
@@ -138,12 +141,18 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "user.manage",
             "liaison.manage",
             "dataquality.view",
+            "staffing.view",
         }
     ),
 }
 
 # Roles whose accounts must confirm a TOTP code at every login.
 SECOND_FACTOR_REQUIRED: frozenset[Role] = frozenset({Role.ADMIN, Role.AUDITOR})
+
+
+def roles_with(action: str) -> tuple[Role, ...]:
+    """The roles holding `action`, in the order of the role table."""
+    return tuple(role for role, actions in ROLE_ACTIONS.items() if action in actions)
 
 
 def role_can(role: str, action: str) -> bool:

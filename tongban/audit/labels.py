@@ -27,4 +27,5 @@ ACTION_LABELS = {
     "admin.change": "后台修改",
     "admin.delete": "后台删除",
     "demo.seed": "生成演示数据",
+    "staffing.override": "确认无人办理仍保存配置",
 }

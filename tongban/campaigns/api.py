@@ -14,10 +14,10 @@ from rest_framework.views import APIView
 
 from tongban.api import ApiError
 from tongban.campaigns import rules, selectors, services
-from tongban.campaigns.models import Campaign, StationReport
+from tongban.campaigns.models import Campaign, CampaignConfiguration, StationReport
 from tongban.handover.models import DistributionRule
 from tongban.intake.api import UnitRefSerializer, staff
-from tongban.intake.models import ReviewChain
+from tongban.intake.models import ReviewChain, ReviewChainStep
 from tongban.registry.access import as_viewer
 
 
@@ -57,6 +57,27 @@ class ConfigurationSerializer(serializers.Serializer):
     restored_at = serializers.DateTimeField(allow_null=True)
     city_chain = StepSerializer(many=True, help_text="本市现行审核签发流程（空：默认户籍派出所审核签发）")
     city_route = serializers.CharField(allow_null=True, help_text="本市现行分发路由（空：直接分发）")
+    unstaffed_override = serializers.JSONField(
+        allow_null=True,
+        help_text="保存时确认的无人办理单位：{units: [机构代码], reason, by, by_name, at}；无则为 null",
+    )
+
+
+def configuration_data(campaign: Campaign) -> dict[str, Any]:
+    """The campaign's configuration and what is in force for its city (ConfigurationSerializer)."""
+    config = CampaignConfiguration.objects.get(campaign=campaign)
+    chain = ReviewChain.objects.filter(region_prefix=campaign.area.code).first()
+    rule = DistributionRule.objects.filter(region_prefix=campaign.area.code).first()
+    return {
+        "review_steps": config.review_steps,
+        "county_quality_check": config.county_quality_check,
+        "in_force": config.in_force,
+        "applied_at": config.applied_at,
+        "restored_at": config.restored_at,
+        "city_chain": [{"level": s.level, "title": s.title} for s in chain.steps.all()] if chain else [],
+        "city_route": rule.route if rule else None,
+        "unstaffed_override": config.unstaffed_override,
+    }
 
 
 class CampaignSerializer(CampaignRowSerializer):
@@ -91,18 +112,7 @@ class CampaignSerializer(CampaignRowSerializer):
 
     @extend_schema_field(ConfigurationSerializer)
     def get_configuration(self, campaign: Campaign) -> dict[str, Any]:
-        config = campaign.configuration
-        chain = ReviewChain.objects.filter(region_prefix=campaign.area.code).first()
-        rule = DistributionRule.objects.filter(region_prefix=campaign.area.code).first()
-        return {
-            "review_steps": config.review_steps,
-            "county_quality_check": config.county_quality_check,
-            "in_force": config.in_force,
-            "applied_at": config.applied_at,
-            "restored_at": config.restored_at,
-            "city_chain": [{"level": s.level, "title": s.title} for s in chain.steps.all()] if chain else [],
-            "city_route": rule.route if rule else None,
-        }
+        return configuration_data(campaign)
 
     @extend_schema_field(serializers.IntegerField(help_text="逾期未完成的职责任务数"))
     def get_late_duties(self, campaign: Campaign) -> int:
@@ -258,3 +268,56 @@ class ReportSignView(APIView):
             raise ApiError("not_found", "未找到。", status=404)
         signed = services.report_sign(actor=user, report=report, request=request._request)
         return Response(ReportSerializer(signed).data)
+
+
+class StepInput(serializers.Serializer):
+    level = serializers.ChoiceField(
+        choices=ReviewChainStep.Level.choices, help_text="station 户籍派出所 / county 分（县）局 / city 市局"
+    )
+    title = serializers.CharField(max_length=20, help_text="环节名称，如 初审、审核签发、复核")
+
+
+class ConfigurationRequest(serializers.Serializer):
+    review_steps = StepInput(many=True, help_text=f"审核签发环节，按顺序，1 至 {services.MAX_STEPS} 个")
+    county_quality_check = serializers.BooleanField(help_text="成品证件经分（县）局质检后分发")
+    override_unstaffed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="确认无人办理仍保存：配置落在没有可办理在岗账号的单位时须为 true 并填写 override_reason",
+    )
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=200,
+        help_text="确认无人办理仍保存的原因（记入审计日志）",
+    )
+
+
+class ConfigurationView(APIView):
+    @extend_schema(
+        request=ConfigurationRequest,
+        responses=ConfigurationSerializer,
+        summary="保存集中换发的流程配置（审核签发环节、分（县）局质检）；已生效的立即更新",
+        description=(
+            "配置使待办落在没有可办理在岗账号的单位时拒绝：409 unstaffed_units，fields 中 units.<机构代码> "
+            "逐一列出单位，review_steps.<环节序号> / county_quality_check 指出相应环节；确需保存时以 "
+            "override_unstaffed=true 并填写 override_reason 再次提交（记入审计日志）。"
+        ),
+    )
+    def put(self, request: Request, pk: int) -> Response:
+        user = staff(request)
+        campaign = selectors.campaign_get(as_viewer(user), pk, "campaign.manage")
+        form = ConfigurationRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        services.configuration_update(
+            actor=user,
+            campaign=campaign,
+            review_steps=[dict(step) for step in data["review_steps"]],
+            county_quality_check=data["county_quality_check"],
+            override_unstaffed=data["override_unstaffed"],
+            override_reason=data["override_reason"],
+            request=request._request,
+        )
+        return Response(ConfigurationSerializer(configuration_data(campaign)).data)

@@ -7,8 +7,10 @@ from typing import Any
 
 from django import forms
 
+from tongban.accounts.staffing_forms import OverrideFields, unit_list
 from tongban.campaigns import services
 from tongban.campaigns.models import Campaign, CampaignPhase, DutyTask
+from tongban.core.errors import ServiceError
 from tongban.intake.models import ReviewChainStep
 from tongban.intake.rules import ApplicationType
 
@@ -72,7 +74,7 @@ class DutyForm(forms.Form):
 LEVEL_CHOICES = [("", "——"), *ReviewChainStep.Level.choices]
 
 
-class ConfigurationForm(forms.Form):
+class ConfigurationForm(OverrideFields):
     county_quality_check = forms.BooleanField(label="成品证件经分（县）局质检后分发", required=False)
 
     def __init__(self, *args: Any, steps: int = 5, **kwargs: Any) -> None:
@@ -92,6 +94,19 @@ class ConfigurationForm(forms.Form):
         for i, step in enumerate(review_steps, start=1):
             initial[f"level_{i}"], initial[f"title_{i}"] = step["level"], step["title"]
         return initial
+
+    def show_refusal(self, error: ServiceError) -> None:
+        """A refusal beside what it concerns: a step's level (`review_steps.<n>`), the quality
+        check, the override's reason; the summary and the units concerned on top."""
+        for key, message in error.fields.items():
+            if key.startswith("review_steps."):
+                self.add_error(f"level_{key.rpartition('.')[2]}", message)
+            elif key in self.fields:
+                self.add_error(key, message)
+        if error.code == "unstaffed_units" or not error.fields or not set(error.fields) & set(self.fields):
+            self.add_error(None, error.message)
+        if listing := unit_list(error):
+            self.add_error(None, listing)
 
     def review_steps(self) -> list[dict[str, str]]:
         return [

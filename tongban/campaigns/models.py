@@ -278,6 +278,10 @@ class CampaignConfiguration(models.Model):
     previous_chain = models.JSONField("原审核签发流程", null=True, blank=True)
     previous_rule = models.JSONField("原分发路由", null=True, blank=True)
     restored_at = models.DateTimeField("恢复时间", null=True, blank=True)
+    # The manager's confirmation that the configuration may send work to units where no active
+    # account can do it (tongban/accounts/staffing.py): {"units": [codes], "reason", "by", "by_name",
+    # "at"}; putting the configuration in force accepts those units and refuses any other.
+    unstaffed_override = models.JSONField("无人办理确认", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "集中换发配置"

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from tongban.accounts import staffing
 from tongban.accounts.models import User
 from tongban.audit.services import record
 from tongban.campaigns import rules, selectors
@@ -408,6 +409,47 @@ def _clean_steps(steps: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
     return clean
 
 
+def unstaffed_gaps(
+    campaign: Campaign, review_steps: Sequence[Mapping[str, str]], county_quality_check: bool
+) -> list[staffing.Gap]:
+    """The units this configuration would send work to where no active account can do it: the
+    review steps per household station of the city, and the county bureaus that would check
+    and forward the cards (stations under a longer prefix of another chain or rule left out)."""
+    prefix = campaign.area.code
+    seen = staffing.Staffing()
+    gaps = staffing.review_chain_gaps(
+        prefix=prefix,
+        steps=[(step["level"], step["title"]) for step in review_steps],
+        other_prefixes=list(ReviewChain.objects.values_list("region_prefix", flat=True)),
+        staffing=seen,
+    )
+    return gaps + staffing.distribution_rule_gaps(
+        prefix=prefix,
+        route=DistributionRule.Route.COUNTY if county_quality_check else DistributionRule.Route.DIRECT,
+        other_prefixes=list(DistributionRule.objects.values_list("region_prefix", flat=True)),
+        staffing=seen,
+    )
+
+
+START_HINT = "请先为这些单位开通账号，或在“流程配置”页勾选“确认无人办理仍保存”、填写原因并保存后再启用。"
+
+
+def _require_staffed(campaign: Campaign, config: CampaignConfiguration) -> list[str]:
+    """Before the configuration goes into force: every unit it sends work to is staffed, or was
+    accepted by the manager's override when the configuration was saved. Returns the units
+    accepted that way."""
+    gaps = unstaffed_gaps(campaign, config.review_steps, config.county_quality_check)
+    accepted = set((config.unstaffed_override or {}).get("units", []))
+    staffing.check(
+        [gap for gap in gaps if gap.unit.code not in accepted],
+        override=False,
+        reason="",
+        step_field="review_steps",
+        hint=START_HINT,
+    )
+    return sorted({gap.unit.code for gap in gaps})
+
+
 @transaction.atomic
 def configuration_update(
     *,
@@ -415,15 +457,36 @@ def configuration_update(
     campaign: Campaign,
     review_steps: Sequence[Mapping[str, str]],
     county_quality_check: bool,
+    override_unstaffed: bool = False,
+    override_reason: str = "",
     request: HttpRequest | None = None,
 ) -> CampaignConfiguration:
-    """Change the campaign's configuration; when it is in force, the rows follow at once."""
+    """Change the campaign's configuration; when it is in force, the rows follow at once. A
+    configuration sending work to units where no active account can do it is refused
+    (`unstaffed_units`) unless `override_unstaffed` is given with a reason, which is kept on the
+    configuration and written to the audit trail."""
     _require_manager(actor, campaign)
     campaign = _lock(campaign)
     _open(campaign)
     config = CampaignConfiguration.objects.select_for_update().get(campaign=campaign)
-    config.review_steps = _clean_steps(review_steps)
+    steps = _clean_steps(review_steps)
+    gaps = unstaffed_gaps(campaign, steps, county_quality_check)
+    reason = staffing.check(
+        gaps, override=override_unstaffed, reason=override_reason, step_field="review_steps"
+    )
+    config.review_steps = steps
     config.county_quality_check = county_quality_check
+    config.unstaffed_override = (
+        {
+            "units": sorted({gap.unit.code for gap in gaps}),
+            "reason": reason,
+            "by": actor.pk,
+            "by_name": actor.display_name,
+            "at": timezone.now().isoformat(),
+        }
+        if reason
+        else None
+    )
     config.save()
     if config.in_force:
         _write_rows(campaign, config)
@@ -432,9 +495,23 @@ def configuration_update(
         action="campaign.configure",
         object_type="campaigns.campaign",
         object_id=campaign.pk,
-        detail={"steps": config.review_steps, "county_qc": county_quality_check, "in_force": config.in_force},
+        detail={
+            "steps": config.review_steps,
+            "county_qc": county_quality_check,
+            "in_force": config.in_force,
+            **({"unstaffed_override": reason} if reason else {}),
+        },
         request=request,
     )
+    if reason:
+        staffing.record_override(
+            actor=actor,
+            gaps=gaps,
+            reason=reason,
+            object_type="campaigns.campaign",
+            object_id=campaign.pk,
+            request=request,
+        )
     return config
 
 
@@ -465,7 +542,9 @@ def configuration_apply(
     *, actor: User | None, campaign: Campaign, request: HttpRequest | None = None
 ) -> CampaignConfiguration:
     """Put the configuration in force for the city: the review chain and distribution rule with
-    region_prefix = the city code. The rows there before are kept to be restored at the close."""
+    region_prefix = the city code. The rows there before are kept to be restored at the close.
+    Refused (`unstaffed_units`) where it would send work to a unit no active account can do it
+    at, unless the manager accepted that unit when saving the configuration."""
     if actor is not None:
         _require_manager(actor, campaign)
     campaign = _lock(campaign)
@@ -473,6 +552,7 @@ def configuration_apply(
     config = CampaignConfiguration.objects.select_for_update().get(campaign=campaign)
     if config.in_force:
         raise ServiceError("already_applied", "配置已启用。", status=409)
+    accepted = _require_staffed(campaign, config)
     prefix = campaign.area.code
     chain = ReviewChain.objects.select_for_update().filter(region_prefix=prefix).first()
     config.previous_chain = (
@@ -500,6 +580,7 @@ def configuration_apply(
             "county_qc": config.county_quality_check,
             "replaced_chain": chain.pk if chain is not None else None,
             "replaced_rule": rule.pk if rule is not None else None,
+            **({"unstaffed_accepted": accepted} if accepted else {}),
         },
         request=request,
     )

@@ -5,6 +5,7 @@ service and redirects; a refusal is shown beside the field it concerns."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -321,10 +322,12 @@ def configuration(request: HttpRequest, pk: int) -> HttpResponse:
                     campaign=campaign,
                     review_steps=form.review_steps(),
                     county_quality_check=form.cleaned_data["county_quality_check"],
+                    override_unstaffed=form.cleaned_data["override_unstaffed"],
+                    override_reason=form.cleaned_data["override_reason"],
                     request=request,
                 )
             except ServiceError as error:
-                _show(form, error)
+                form.show_refusal(error)
             else:
                 messages.success(
                     request, "配置已保存" + ("并已生效。" if config.in_force else "，启动后生效。")
@@ -341,8 +344,21 @@ def configuration(request: HttpRequest, pk: int) -> HttpResponse:
             "steps": [(ReviewChainStep.Level(s["level"]).label, s["title"]) for s in config.review_steps],
             "in_force": _configuration_in_force(campaign),
             "can_manage": can_manage,
+            **_override_shown(config),
         },
     )
+
+
+def _override_shown(config: CampaignConfiguration) -> dict[str, Any]:
+    """The units the manager accepted as unstaffed, by name, and when."""
+    override = config.unstaffed_override or {}
+    codes = override.get("units", [])
+    names = dict(Unit.objects.filter(code__in=codes).values_list("code", "name"))
+    at = override.get("at")
+    return {
+        "override_units": [f"{names.get(code, code)}（{code}）" for code in codes],
+        "override_at": datetime.datetime.fromisoformat(at) if at else None,
+    }
 
 
 @login_required

@@ -1,17 +1,25 @@
-"""Defects planted in the demo register (called by `tongban demo seed` once, with the people), so
-that `tongban dataquality scan` has something to find: the register as it comes from the old
-systems holds 重号, 错号 and people registered twice (seeds/003 §四(二))."""
+"""Defects planted in the demo register (`tongban demo defects`), so that `tongban dataquality
+scan` has something to find: the register as it comes from the old systems holds 重号, 错号 and
+people registered twice (seeds/003 §四(二)).
+
+They are planted where README's clean-up path finds them: among the people of 东湖区城东派出所
+(360102002), the station of the demo `reviewer` who requests the corrections, inside 东湖分局
+(`supervisor_donghu` approves them) and 南昌市 (`supervisor` lists the cases). A smaller register
+with too few people there falls back to the rest of 东湖分局, then of 南昌市."""
 
 from __future__ import annotations
 
 import datetime
 
 from tongban.core import idnumber
-from tongban.registry.models import Person, Unit
+from tongban.registry.models import Card, Person, Unit
 
-# Planted among the people of 南昌市 (the demo supervisors' city).
-CITY = "3601"
+# Where to plant, nearest first: the demo reviewer's station, its county bureau, the city.
+AREAS = ("360102002", "360102", "3601")
 PLANTED = {"duplicate": 2, "wrong": 3, "double": 2}
+# Given names of the invented 重号 holders, fitting the sex the shared number records.
+OTHER_GIVEN = {"1": ("国庆", "建军"), "2": ("秀英", "桂兰")}
+BORN_BEFORE = datetime.date(1975, 1, 1)
 
 
 def _copy(person: Person, **changes: object) -> Person:
@@ -46,25 +54,40 @@ def _unused_number(region_code: str, birth: datetime.date, sex: str) -> str:
     raise ValueError("no free sequence")  # pragma: no cover - 500 per day and sex
 
 
-def plant_defects() -> dict[str, int]:
-    """Plant 2 重号, 3 错号 and 2 double registrations among 南昌市's adults; returns the counts.
-    Deterministic: the people chosen are the city's first adults by pk."""
-    city = Unit.objects.filter(code=CITY).first()
-    adults = (
-        list(
+def _chosen(count: int) -> list[Person]:
+    """`count` card holders born before 1975, from the nearest area that has them (first by pk).
+    People without a valid card, README's first applicants, and the younger ones it names for 换领
+    are left alone."""
+    chosen: list[Person] = []
+    for code in AREAS:
+        area = Unit.objects.filter(code=code).first()
+        if area is None:
+            continue
+        people = (
             Person.objects.filter(
-                registration_unit__in=Unit.objects.subtree_ids(city),
+                registration_unit__in=Unit.objects.subtree_ids(area),
                 status=Person.Status.NORMAL,
-                birth_date__lt=datetime.date(1990, 1, 1),
-            ).order_by("pk")[:7]
+                birth_date__lt=BORN_BEFORE,
+                cards__state=Card.State.ACTIVE,
+            )
+            .exclude(pk__in=[person.pk for person in chosen])
+            .order_by("pk")
         )
-        if city is not None
-        else []
-    )
+        chosen += list(people[: count - len(chosen)])
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def plant_defects() -> dict[str, int]:
+    """Plant 2 重号, 3 错号 and 2 double registrations among the card holders of 东湖区城东派出所
+    (or, where there are too few, of 东湖分局 and 南昌市); returns the counts. Deterministic."""
+    adults = _chosen(7)
     if len(adults) < 7:
         return dict.fromkeys(PLANTED, 0)
     # 重号: another person (another name and household) registered under an existing number.
-    for person, given in zip(adults[:2], ("国庆", "秀英"), strict=True):
+    for i, person in enumerate(adults[:2]):
+        given = OTHER_GIVEN[person.sex_id][i % 2]
         _copy(person, name=f"{person.name[0]}{given}", household_no=f"{person.household_no}C")
     # 错号: a wrong check character; a registered birth date the number disagrees with; a
     # registered sex the number's sequence disagrees with.

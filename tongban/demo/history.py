@@ -49,6 +49,7 @@ from django.db.models import Max
 from tongban.accounts.models import User
 from tongban.accounts.roles import Role
 from tongban.core import idnumber, regions
+from tongban.core.crypto import seal
 from tongban.core.dates import add_years, age_on
 from tongban.core.workdays import WorkCalendar
 from tongban.finance import rules as finance_rules
@@ -68,10 +69,10 @@ SURNAMES = (
     "苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史"
     "顾侯邵孟龙万段"
 )
-GIVEN = (
-    "伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆旭宁芳娜敏静丽艳燕娟霞玲英萍红梅"
-    "琳婷雪慧颖倩洁琴云莉欣怡佳悦思雨萱诗涵梦晓"
-)
+# Given names by sex, so that a name fits the sex the ID number records.
+GIVEN_MALE = "伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆旭宁"
+GIVEN_FEMALE = "芳娜敏静丽艳燕娟霞玲英萍红梅琳婷雪慧颖倩洁琴云莉欣怡佳悦思雨萱诗涵梦晓"
+GIVEN = GIVEN_MALE + GIVEN_FEMALE
 ROADS = (
     "八一大道",
     "北京西路",
@@ -124,7 +125,6 @@ class _Station:
     region_code: str
     county_pk: int
     authority: str  # 签发机关 of its households (registry.authority)
-    place: str  # 南昌市东湖区: where its addresses are
     centre_pk: int
     name: str
 
@@ -212,18 +212,9 @@ def _stations(province: Unit) -> list[_Station]:
         centre = route.centre if route is not None else by_code.get(province.code.ljust(6, "0") + "901")
         if centre is None:
             raise RuntimeError("no production centre for " + unit.code)
-        region = unit.region_code
-        place = (regions.name_for(region[:4] + "00") or "") + (regions.name_for(region) or "")
         stations.append(
             _Station(
-                unit.pk,
-                unit.code,
-                region,
-                county.pk,
-                issuing_authority(unit),
-                place,
-                centre.pk,
-                unit.name,
+                unit.pk, unit.code, unit.region_code, county.pk, issuing_authority(unit), centre.pk, unit.name
             )
         )
     if not stations:
@@ -312,11 +303,15 @@ def generate_history(
     chunk: int = 20_000,
     progress: Any = None,
     key_stride: int = 1,
+    photo: bytes | None = None,
 ) -> HistoryCounts:
     """Generate `applications` applications accepted over the last `days` days (up to now) with
     their people, events, fees, cards, handovers and verifications. Returns what was written.
     `acceptance_prefix` keeps the acceptances at stations whose code starts with it (households
-    stay province-wide). `key_stride` leaves room between primary keys for `replicate_history`."""
+    stay province-wide). `key_stride` leaves room between primary keys for `replicate_history`.
+    `photo` (a standard ID photo) is given to every application, sealed as the counter stores it,
+    so that the ones still to be produced can be packaged and the review and handover pages show
+    one; without it the applications have none (the benchmarks)."""
     if applications < 0 or days < 1:
         raise ValueError("applications must be ≥ 0 and days ≥ 1")
     began = time.perf_counter()
@@ -369,6 +364,9 @@ def generate_history(
         for unit_id, year, last in _counter_rows("finance_receiptcounter", "unit_id", "year", first_day.year)
     }
     taken = set(Person.objects.values_list("id_number", flat=True)) if Person.objects.exists() else set()
+    # Sealed once, bound to the column like every photo the counter stores.
+    column = Application._meta.get_field("photo")
+    sealed_photo = seal(settings.DATA_KEY, photo, context=column.context.encode()) if photo else None
     serial_base = _next_pk(Card) * 10 + 7_000_000_000
 
     acceptance_times = sorted(
@@ -405,6 +403,7 @@ def generate_history(
                 taken=taken,
                 serial=serial_base + written,
                 tables=tables,
+                photo=sealed_photo,
             ),
         )
         written += 1
@@ -611,6 +610,7 @@ class _Ctx:
     taken: set[str]
     serial: int
     tables: dict[type[models.Model], _Table]
+    photo: bytes | None = None  # sealed
 
 
 def _person(
@@ -622,25 +622,33 @@ def _person(
     age = rng.randint(youngest, oldest)
     birth = add_years(local_today, -age) - datetime.timedelta(days=rng.randrange(365))
     region = ctx.household.region_code
-    sequence = rng.randrange(1, 990)
+    sex = rng.choice((idnumber.SEX_MALE, idnumber.SEX_FEMALE))
+    # The sequence's last digit records the sex: odd for men, even for women.
+    first = 1 if sex == idnumber.SEX_MALE else 2
+    sequence = first + 2 * rng.randrange(495)
     number = idnumber.build(region, birth, sequence)
     while number in ctx.taken:
-        sequence = sequence % 999 + 1
-        if sequence == 1:
+        sequence += 2
+        if sequence > 999:
+            sequence = first
             birth -= datetime.timedelta(days=1)
         number = idnumber.build(region, birth, sequence)
     ctx.taken.add(number)
-    name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
-    address = f"江西省{ctx.household.place}{rng.choice(ROADS)}{rng.randint(1, 999)}号"
+    given = GIVEN_MALE if sex == idnumber.SEX_MALE else GIVEN_FEMALE
+    name = rng.choice(SURNAMES) + "".join(rng.sample(given, rng.choice((1, 2, 2))))
+    address = _address(rng, region)
+    # A minor is 子 / 女 of a household; an adult 户主 of a household of their own.
+    minor = age_on(birth, local_today) < rules.ADULT_AGE
+    relation = ("20" if sex == idnumber.SEX_MALE else "30") if minor else "02"
     pk = ctx.tables[Person].add(
         id_number=number,
         name=name,
-        sex_id=idnumber.sex_of(number),
+        sex_id=sex,
         ethnicity_id="01",
         birth_date=birth,
         address=address,
         household_no=f"{ctx.household.code[-6:]}{rng.randrange(100000):05d}",
-        relation_id=None,
+        relation_id=relation,
         registration_unit_id=ctx.household.pk,
         region_code=region,
         status=Person.Status.NORMAL,
@@ -648,6 +656,17 @@ def _person(
         updated_at=ctx.accepted_at,
     )
     return pk, number, name, birth, address
+
+
+def _address(rng: random.Random, region_code: str) -> str:
+    """A street address in the county (江西省南昌市东湖区八一大道12号3栋2单元501室): the region's
+    names, never a police unit's."""
+    place = regions.full_name(region_code) or "江西省"
+    room = f"{rng.randint(1, 18)}{rng.randint(1, 4):02d}"
+    return (
+        f"{place}{rng.choice(ROADS)}{rng.randint(1, 999)}号"
+        f"{rng.randint(1, 30)}栋{rng.randint(1, 6)}单元{room}室"
+    )
 
 
 def _one(rng: random.Random, locals_: _Ctx) -> None:
@@ -848,6 +867,9 @@ def _one(rng: random.Random, locals_: _Ctx) -> None:
             detail=detail,
         )
     last = history[-1][0]
+    residence = _address(rng, ctx.station.region_code)
+    phone = f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
+    collection = values.get("collection", Application.Collection.STATION)
     apps.add(
         number=number,
         type=app_type.value,
@@ -860,9 +882,16 @@ def _one(rng: random.Random, locals_: _Ctx) -> None:
         ethnicity_id="01",
         birth_date=birth,
         household_address=address,
-        residence_address=(f"江西省{ctx.station.place}{rng.choice(ROADS)}{rng.randint(1, 999)}号"),
-        phone=f"1{rng.choice('3578')}{rng.randrange(10**9):09d}",
-        collection=values.get("collection", Application.Collection.STATION),
+        residence_address=residence,
+        phone=phone,
+        collection=collection,
+        photo=ctx.photo,
+        # 邮政寄递 goes to the applicant at the address where they live now.
+        **(
+            {"postal_recipient": name, "postal_phone": phone, "postal_address": residence}
+            if collection == Application.Collection.POST
+            else {}
+        ),
         materials_shown=["household_book", "pledge"] if not renewal else ["household_book"],
         pledge_signed=not renewal,
         fee_item=fee.item.value,

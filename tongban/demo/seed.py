@@ -109,6 +109,22 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("admin", Role.ADMIN, "36", "周", "明", is_staff=True),
     # A clerk of another city (赣州市章贡区), to show that lists are scoped to the own subtree.
     DemoUser("clerk_ganzhou", Role.CLERK, "360702001", "徐", "丽华"),
+    # The accounts the demo's own configuration needs (tongban/accounts/staffing.py): the campaign
+    # in force for 南昌市 reviews in three steps (城东派出所 初审 by `reviewer` → 东湖分局 审核签发
+    # → 南昌市公安局 复核) and sends finished cards to each county bureau for 质检 and forwarding;
+    # 赣州市's acceptances are produced by 赣州制证所.
+    DemoUser("reviewer_donghu", Role.REVIEWER, "360102", "罗", "建华"),
+    DemoUser("reviewer_nanchang", Role.REVIEWER, "3601", "冯", "志刚"),
+    DemoUser("distributor_donghu", Role.DISTRIBUTOR, "360102", "彭", "丽萍"),
+    DemoUser("distributor_xihu", Role.DISTRIBUTOR, "360103", "曾", "国平"),
+    DemoUser("distributor_qingyunpu", Role.DISTRIBUTOR, "360104", "谢", "婷"),
+    DemoUser("distributor_qingshanhu", Role.DISTRIBUTOR, "360111", "邓", "文斌"),
+    DemoUser("distributor_xinjian", Role.DISTRIBUTOR, "360112", "熊", "慧"),
+    DemoUser("distributor_honggutan", Role.DISTRIBUTOR, "360113", "万", "俊"),
+    DemoUser("distributor_nanchangxian", Role.DISTRIBUTOR, "360121", "涂", "秀英"),
+    DemoUser("distributor_anyi", Role.DISTRIBUTOR, "360123", "程", "海军"),
+    DemoUser("distributor_jinxian", Role.DISTRIBUTOR, "360124", "饶", "春梅"),
+    DemoUser("centre_operator_ganzhou", Role.CENTRE_OPERATOR, "360700901", "钟", "振华"),
 )
 TOTP_ROLES: frozenset[Role] = frozenset({Role.ADMIN, Role.AUDITOR})
 
@@ -301,6 +317,8 @@ def _household(rng: random.Random, size: int, today: datetime.date) -> list[_Mem
     members = [_Member(RELATION_HEAD, head_sex, head_birth, surname)]
 
     parent_births = [head_birth]
+    # Children take their father's surname: the head's, or the husband's of a woman at the head.
+    children_surname = surname
     if has_spouse:
         # Husbands are usually a few years older than their wives.
         older = rng.randint(0, 5 * 365) if rng.random() < 0.8 else -rng.randint(0, 3 * 365)
@@ -309,8 +327,11 @@ def _household(rng: random.Random, size: int, today: datetime.date) -> list[_Mem
         spouse_birth = _clamp(
             head_birth + datetime.timedelta(days=offset), EARLIEST_BIRTH, add_years(today, -youngest_spouse)
         )
-        members.append(_Member(RELATION_SPOUSE, _other_sex(head_sex), spouse_birth, _surname(rng)))
+        spouse_surname = _surname(rng)
+        members.append(_Member(RELATION_SPOUSE, _other_sex(head_sex), spouse_birth, spouse_surname))
         parent_births.append(spouse_birth)
+        if head_sex == SEX_FEMALE:
+            children_surname = spouse_surname
 
     parent_sexes = [SEX_MALE, SEX_FEMALE]
     if parents == 1:
@@ -337,7 +358,7 @@ def _household(rng: random.Random, size: int, today: datetime.date) -> list[_Mem
     for birth in sorted(births):
         sex = rng.choice((SEX_MALE, SEX_FEMALE))
         relation = RELATION_SON if sex == SEX_MALE else RELATION_DAUGHTER
-        members.append(_Member(relation, sex, birth, surname))
+        members.append(_Member(relation, sex, birth, children_surname))
     return members
 
 
@@ -817,13 +838,20 @@ def seed_station_contacts(seed: int) -> int:
 
 @transaction.atomic
 def seed_demo(
-    *, people: int, seed: int, today: datetime.date | None = None, applications: int = 0
+    *,
+    people: int,
+    seed: int,
+    today: datetime.date | None = None,
+    applications: int = 0,
+    history_photo: bytes | None = None,
 ) -> dict[str, int]:
     """Load Jiangxi's units, the demo accounts and (into an empty register) `people` synthetic
     people with cards, wanted-list entries and floating registrations. Returns what was created.
 
     Safe to run again: units are brought up to date, existing accounts are kept, and no people
-    are added once the register holds anyone. `today` defaults to the date in Asia/Shanghai."""
+    are added once the register holds anyone. `today` defaults to the date in Asia/Shanghai.
+    `history_photo` is the ID photo the generated applications carry (`tongban demo seed` gives
+    the demo photo, so the centre can package the ones still waiting for production)."""
     if getattr(settings, "PRODUCTION", False):
         raise DemoRefused("refusing to load demo data (shared demo passwords) into a production system")
     if people < 0:
@@ -848,7 +876,9 @@ def seed_demo(
     # 申领历史 for the dashboards (督导): applications of the last 90 days at real dates, once.
     # `applications` applicants are people of their own, beside the `people` of the register.
     if applications and not Application.objects.exists():
-        counts["applications"] = generate_history(applications=applications, days=90, seed=seed).applications
+        counts["applications"] = generate_history(
+            applications=applications, days=90, seed=seed, photo=history_photo
+        ).applications
     # The 集中换发 of seeds/003 in 南昌市, its phases around the real date (not REFERENCE_DATE).
     seed_campaign(today=timezone.localdate())
     record(actor=None, action="demo.seed", object_type="demo", object_id=str(seed), detail=counts)

@@ -24,7 +24,7 @@ def _cell(value: Any) -> Any:
 
 class TableSerializer(serializers.Serializer):
     key = serializers.CharField(
-        help_text="stages, daily, weekly, units, review, reasons, times, verifications, stuck"
+        help_text="stages, daily, weekly, units, review, reasons, times, verifications, stuck, unstaffed"
     )
     title = serializers.CharField()
     headers = serializers.ListField(child=serializers.CharField())
@@ -183,3 +183,38 @@ class UrgeView(APIView):
             actor=staff(request), number=number, note=form.validated_data["note"], request=request._request
         )
         return Response(SupervisionSerializer(event).data, status=201)
+
+
+class UnstaffedSerializer(serializers.Serializer):
+    unit = UnitRefSerializer()
+    today = serializers.DateField()
+    table = TableSerializer(help_text="与页面、Excel 相同的行；最后一行“合计”")
+
+
+class UnstaffedView(APIView):
+    @extend_schema(
+        summary="待办无人办理的单位：有待办但没有可办理的在岗账号的单位（督导员：本辖区；系统管理员：全省）",
+        parameters=[OpenApiParameter("unit", str, description="单位代码（本单位及下级）；默认本单位")],
+        responses=UnstaffedSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        query = DashboardQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        unit = selectors.staffing_unit(as_viewer(request.user), query.validated_data.get("unit") or None)
+        scope = selectors.scope_for(unit)
+        table = selectors.unstaffed_table(selectors.unstaffed(scope))
+        return Response(
+            UnstaffedSerializer(
+                {
+                    "unit": unit,
+                    "today": scope.today,
+                    "table": {
+                        "key": table.key,
+                        "title": table.title,
+                        "headers": table.headers,
+                        "rows": [[_cell(v) for v in row] for row in table.rows],
+                        "note": table.note,
+                    },
+                }
+            ).data
+        )

@@ -48,6 +48,7 @@ from django.db.models import (
     FloatField,
     Func,
     IntegerField,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -57,11 +58,12 @@ from django.db.models import (
 from django.http import Http404
 from django.utils import timezone
 
-from tongban.handover.models import Handover, Verification
+from tongban.accounts import staffing
+from tongban.handover.models import Handover, Shipment, ShipmentItem, Verification
 from tongban.intake.models import IN_REVIEW_STATUSES, UNFINISHED_STATUSES, Application, ApplicationEvent
 from tongban.registry.access import Viewer
 from tongban.registry.calendar import day_start, work_calendar
-from tongban.registry.models import Unit
+from tongban.registry.models import ProductionRoute, Unit
 from tongban.registry.xlsx import Cell
 from tongban.supervision import rollup
 from tongban.supervision.models import DayCount
@@ -164,6 +166,19 @@ def dashboard_unit(viewer: Viewer, code: str | None) -> Unit:
     if not code:
         return viewer.unit
     unit = Unit.objects.visible_to(viewer, "supervision.view").administrative().filter(code=code).first()
+    if unit is None:
+        raise Http404
+    return unit
+
+
+def staffing_unit(viewer: Viewer, code: str | None) -> Unit:
+    """The unit whose pending work nobody can do is asked for (`staffing.view`: supervisors and
+    administrators): the viewer's own, or one of its subtree; 404 for anything else."""
+    if not viewer.can("staffing.view") or viewer.unit is None:
+        raise Http404
+    if not code:
+        return viewer.unit
+    unit = Unit.objects.visible_to(viewer, "staffing.view").administrative().filter(code=code).first()
     if unit is None:
         raise Http404
     return unit
@@ -476,6 +491,208 @@ def handover_times(scope: Scope) -> tuple[dict[int, Times], Times]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Pending work nobody can do (无人办理): units holding work where no active account can do it
+
+
+@dataclass(frozen=True)
+class Work:
+    """A kind of pending work, where it waits and who can do it (tongban/accounts/staffing.py)."""
+
+    key: str
+    label: str
+    need: staffing.Need
+
+
+UNSTAFFED_WORK: tuple[Work, ...] = (
+    Work("review", "待审核签发", staffing.REVIEW),  # at the review unit
+    Work("receive", "待签收证件", staffing.RECEIVE),  # cards of shipments in transit to the unit
+    Work("forward", "待质检转发", staffing.FORWARD),  # cards a county bureau received, not forwarded
+    Work("handover", "待领取", staffing.HANDOVER),  # at the acceptance unit
+    Work("verify", "待核验", staffing.VERIFY),  # acceptance or household unit may verify
+    Work("recollect", "待重新采集相片", staffing.COUNTER),  # at the acceptance station
+    Work("refusal", "不予签发待告知", staffing.COUNTER),  # at the acceptance station
+    Work("produce", "待制证", staffing.PRODUCE),  # issued or in a batch, at the routed centre
+    Work("ship", "待分发", staffing.SHIP),  # produced, at the routed centre
+)
+WORK_BY_KEY = {work.key: work for work in UNSTAFFED_WORK}
+_ACCEPTANCE_WORK: dict[str, str] = {
+    Status.AT_SITE: "handover",
+    Status.RECOLLECT: "recollect",
+    Status.REJECTED: "refusal",
+}
+_CENTRE_WORK: dict[str, str] = {
+    Status.ISSUED: "produce",
+    Status.IN_PRODUCTION: "produce",
+    Status.PRODUCED: "ship",
+}
+
+
+@dataclass
+class UnstaffedUnit:
+    """A unit holding work nobody there can do: the count per work key, and since when the
+    oldest item waits (arrival in review, the last 办理记录 entry, or the shipment's dispatch)."""
+
+    unit: Unit
+    counts: dict[str, int] = field(default_factory=dict)
+    oldest: datetime.datetime | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def missing(self) -> str:
+        """Who is missing, e.g. 本单位或上级单位的审核签发员；本单位的受理员或分发发放员."""
+        return "；".join(dict.fromkeys(WORK_BY_KEY[key].need.who for key in self.counts))
+
+
+def unstaffed(scope: Scope) -> list[UnstaffedUnit]:
+    """The units of the scope's subtree (production centres included) with pending work no active
+    account can do, in unit order. Each kind of work is one grouped query; who can work where is
+    one more (`staffing.Staffing`), the units found one more."""
+    found: list[tuple[int, str, int, datetime.datetime | None]] = []
+    review = (
+        Application.objects.filter(_in_scope(scope, "review_unit_id"), status__in=REVIEW_STATUSES)
+        .order_by()
+        .values("review_unit_id")
+        .annotate(n=Count("*"), at=Min("review_arrived_at"))
+        .values_list("review_unit_id", "n", "at")
+    )
+    found += [(unit, "review", n, at) for unit, n, at in review if unit is not None]
+    counter = (
+        Application.objects.filter(_in_scope(scope, "acceptance_unit_id"))
+        .filter(
+            Q(status__in=[Status.AT_SITE, Status.RECOLLECT])
+            | Q(status=Status.REJECTED, refusal_notified_at__isnull=True)
+        )
+        .order_by()
+        .values("acceptance_unit_id", "status")
+        .annotate(n=Count("*"), at=Min("last_event_at"))
+        .values_list("acceptance_unit_id", "status", "n", "at")
+    )
+    found += [(unit, _ACCEPTANCE_WORK[status], n, at) for unit, status, n, at in counter]
+    verify = list(
+        Application.objects.filter(_in_scope(scope, "acceptance_unit_id"), status=Status.PENDING_VERIFICATION)
+        .order_by()
+        .values("acceptance_unit_id", "household_unit_id")
+        .annotate(n=Count("*"), at=Min("last_event_at"))
+        .values_list("acceptance_unit_id", "household_unit_id", "n", "at")
+    )
+    destination = {} if scope.everything else {"shipment__destination_id__in": scope.ids}
+    incoming = Q(
+        shipment__state=Shipment.State.IN_TRANSIT,
+        shipment__destination__isnull=False,
+        outcome=ShipmentItem.Outcome.PENDING,
+    )
+    waiting = Q(
+        shipment__method=Shipment.Method.COUNTY,
+        outcome=ShipmentItem.Outcome.RECEIVED,
+        forwarded_at=None,
+        application__status=Status.SHIPPED,
+    )
+    shipments = (
+        ShipmentItem.objects.filter(incoming | waiting, **destination)
+        .order_by()
+        .values("shipment__destination_id")
+        .annotate(
+            receive=Count("pk", filter=incoming),
+            receive_at=Min("shipment__created_at", filter=incoming),
+            forward=Count("pk", filter=waiting),
+            forward_at=Min("shipment__received_at", filter=waiting),
+        )
+        .values_list("shipment__destination_id", "receive", "receive_at", "forward", "forward_at")
+    )
+    for unit, receive, receive_at, forward, forward_at in shipments:
+        if receive:
+            found.append((unit, "receive", receive, receive_at))
+        if forward:
+            found.append((unit, "forward", forward, forward_at))
+    found += _centre_work(scope)
+
+    units = {
+        unit.pk: unit
+        for unit in Unit.objects.filter(
+            pk__in={row[0] for row in found} | {pk for row in verify for pk in row[:2] if pk is not None}
+        ).only("pk", "code", "name", "path", "kind")
+    }
+    seen = staffing.Staffing()
+    result: dict[int, UnstaffedUnit] = {}
+
+    def add(unit: Unit, key: str, n: int, at: datetime.datetime | None) -> None:
+        row = result.setdefault(unit.pk, UnstaffedUnit(unit))
+        row.counts[key] = row.counts.get(key, 0) + n
+        if at is not None and (row.oldest is None or at < row.oldest):
+            row.oldest = at
+
+    for unit_id, key, n, at in found:
+        holder = units.get(unit_id)
+        if holder is not None and not seen.can_work(holder.path, WORK_BY_KEY[key].need):
+            add(holder, key, n, at)
+    for acceptance_id, household_id, n, at in verify:
+        # Verified at the acceptance or the household police: stuck only where neither can.
+        acceptance, household = units.get(acceptance_id), units.get(household_id or 0)
+        if acceptance is None or seen.can_work(acceptance.path, staffing.VERIFY):
+            continue
+        if household is not None and seen.can_work(household.path, staffing.VERIFY):
+            continue
+        add(acceptance, "verify", n, at)
+    return sorted(result.values(), key=lambda row: row.unit.path)
+
+
+def _centre_work(scope: Scope) -> list[tuple[int, str, int, datetime.datetime | None]]:
+    """The production queue and the produced cards of each centre in the subtree: applications
+    grouped by acceptance station, routed to their centre by the longest prefix."""
+    routes = sorted(
+        ProductionRoute.objects.values_list("region_prefix", "centre_id", "centre__path"),
+        key=lambda route: -len(route[0]),
+    )
+    centres = {centre for _, centre, path in routes if path.startswith(scope.unit.path)}
+    if not centres:
+        return []
+    rows = (
+        Application.objects.filter(status__in=list(_CENTRE_WORK))
+        .order_by()
+        .values("acceptance_unit__code", "status")
+        .annotate(n=Count("*"), at=Min("last_event_at"))
+        .values_list("acceptance_unit__code", "status", "n", "at")
+    )
+    found = []
+    for code, status, n, at in rows:
+        centre = next((centre for prefix, centre, _ in routes if code.startswith(prefix)), None)
+        if centre in centres:
+            found.append((centre, _CENTRE_WORK[status], n, at))
+    return found
+
+
+def unstaffed_table(rows: Sequence[UnstaffedUnit]) -> Table:
+    """The table of the dashboard, its Excel sheet, the page and the API."""
+    body: list[list[Cell]] = [
+        [
+            row.unit.name,
+            row.unit.code,
+            *(row.counts.get(work.key, 0) for work in UNSTAFFED_WORK),
+            row.total,
+            timezone.localtime(row.oldest).date() if row.oldest is not None else None,
+            row.missing,
+        ]
+        for row in rows
+    ]
+    sums = [_column_sum(body, column) for column in range(2, len(UNSTAFFED_WORK) + 3)]
+    body.append([TOTAL, None, *sums, None, None])
+    return Table(
+        "unstaffed",
+        "待办无人办理的单位",
+        ["单位", "机构代码", *(work.label for work in UNSTAFFED_WORK), "合计", "最早一件自", "缺少的人员"],
+        body,
+        chart={"kind": "stack", "columns": list(range(2, len(UNSTAFFED_WORK) + 2))},
+        note=(
+            "单位有待办，但没有可办理的在岗账号：审核签发、发放、核验须本单位或上级单位持相应权限的账号，"
+            "签收、质检转发、受理窗口事项须本单位的账号，制证、分发须制证中心的账号。请开通账号或调整配置。"
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # The dashboard: every metric once, as tables
 
 
@@ -545,6 +762,7 @@ def dashboard(unit: Unit, *, today: datetime.date | None = None, workdays: int |
     deadlines = review_deadlines(scope)
     owed = verifications(scope)
     (to_issue, all_issue), (to_hand, all_hand) = issue_times(scope), handover_times(scope)
+    nobody = unstaffed(scope)
     labels = scope.labels
     first_daily = today - datetime.timedelta(days=DAILY_DAYS - 1)
     tables: list[Table] = []
@@ -756,6 +974,9 @@ def dashboard(unit: Unit, *, today: datetime.date | None = None, workdays: int |
         )
     )
 
+    # Pending work nobody can do
+    tables.append(unstaffed_table(nobody))
+
     week_start = monday
     kpis: dict[str, Cell] = {
         "accepted_today": accepted.total(today),
@@ -768,6 +989,7 @@ def dashboard(unit: Unit, *, today: datetime.date | None = None, workdays: int |
         "verifications_overdue": ver_rows[-1][2],
         "refusal_rate": _rate(refused_total, sum(issued.total(d) for d in _dates(first_daily, today))),
         "handover_median": _days(all_hand.median),
+        "unstaffed_units": len(nobody),
     }
     return Dashboard(
         unit=unit, today=today, kpis=kpis, tables=tables, stuck_cutoff=work.cutoff, children=scope.children
@@ -785,6 +1007,7 @@ KPI_LABELS: dict[str, str] = {
     "verifications_overdue": "核验逾期",
     "refusal_rate": "不予签发率（近30天，%）",
     "handover_median": "受理至发放中位数（天）",
+    "unstaffed_units": "待办无人办理的单位",
 }
 
 
@@ -914,6 +1137,14 @@ def stuck_get(viewer: Viewer, number: str) -> Application:
 
 def supervision_events(application: Application) -> list[ApplicationEvent]:
     return list(application.events.filter(action=SUPERVISED).select_related("actor", "unit").order_by("-pk"))
+
+
+def home_unstaffed(viewer: Viewer) -> list[UnstaffedUnit] | None:
+    """For the home card of supervisors and administrators: the units of the own subtree with
+    pending work nobody can do (None for those without `staffing.view`)."""
+    if not viewer.can("staffing.view") or viewer.unit is None:
+        return None
+    return unstaffed(scope_for(viewer.unit))
 
 
 def home_counts(viewer: Viewer) -> dict[str, int]:

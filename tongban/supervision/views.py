@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from tongban.accounts.models import User
 from tongban.core.errors import ServiceError
 from tongban.intake.models import Application
+from tongban.registry.models import Unit
 from tongban.registry.xlsx import Sheet, xlsx_response
 from tongban.supervision import selectors, services
 
@@ -187,3 +188,55 @@ def urge(request: HttpRequest, number: str) -> HttpResponse:
         messages.success(request, f"已督办受理号 {number}。")
     back = request.POST.get("back", "")
     return redirect(reverse("supervision:stuck") + (f"?{back}" if back and "//" not in back else ""))
+
+
+# ---------------------------------------------------------------------------------------------
+# Pending work nobody can do (无人办理): supervisors (their subtree) and administrators (province)
+
+
+def _unstaffed(request: HttpRequest) -> tuple[User, selectors.Scope, selectors.Table]:
+    user = _user(request, "staffing.view")
+    unit = selectors.staffing_unit(user, request.GET.get("unit", ""))
+    scope = selectors.scope_for(unit)
+    return user, scope, selectors.unstaffed_table(selectors.unstaffed(scope))
+
+
+@login_required
+def unstaffed(request: HttpRequest) -> HttpResponse:
+    user, scope, table = _unstaffed(request)
+    units = list(
+        Unit.objects.visible_to(user, "staffing.view")
+        .administrative()
+        .exclude(kind=Unit.Kind.STATION)
+        .only("pk", "code", "name", "path")
+        .order_by("path")
+    )
+    return render(
+        request,
+        "supervision/unstaffed.html",
+        {
+            "unit": scope.unit,
+            "today": scope.today,
+            "table": table,
+            "rows": [_shown(row) for row in table.rows[:-1]],
+            "total": table.rows[-1],
+            "units": units,
+            "can_manage_users": user.can("user.manage"),
+        },
+    )
+
+
+def _shown(row: list[Any]) -> list[Any]:
+    return [f"{cell:%Y-%m-%d}" if isinstance(cell, datetime.date) else cell for cell in row]
+
+
+@login_required
+def unstaffed_export(request: HttpRequest) -> HttpResponse:
+    _, scope, table = _unstaffed(request)
+    sheet = Sheet(
+        title=table.title[:31],
+        headers=table.headers,
+        rows=table.rows,
+        caption=[f"{scope.unit.name} · {table.title}", f"统计日期：{scope.today:%Y-%m-%d}", table.note],
+    )
+    return xlsx_response(f"{scope.unit.name}-{table.title}-{scope.today:%Y%m%d}", [sheet])

@@ -17,6 +17,7 @@ from tongban.intake.models import Application
 from tongban.registry.models import Card, Person, Unit
 from tongban.testing.factories import CardFactory, PersonFactory
 from tongban.testing.personas import Personas
+from tongban.testing.staffing import staff_city_campaign
 
 TODAY = datetime.date(2026, 11, 18)  # a Wednesday
 PHASES = {
@@ -90,7 +91,16 @@ def register(db: None) -> dict[str, list[Person]]:
 
 
 @pytest.fixture
-def make_campaign(personas: Personas, register: dict[str, list[Person]]) -> Callable[..., Campaign]:
+def staffed(db: None) -> list[Any]:
+    """Nanchang staffed for the default configuration (a city reviewer, county distributors), so
+    that starting a campaign passes the staffing check; the check itself is tested without."""
+    return staff_city_campaign()
+
+
+@pytest.fixture
+def make_campaign(
+    personas: Personas, register: dict[str, list[Person]], staffed: list[Any]
+) -> Callable[..., Campaign]:
     def make(**values: Any) -> Campaign:
         fields: dict[str, Any] = {
             "name": "南昌市集中换发第二代居民身份证",

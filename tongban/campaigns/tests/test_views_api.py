@@ -55,7 +55,7 @@ def test_campaign_page_shows_progress_and_late_duties(
     assert "东湖区城关派出所" in text or "360102001" in text or "城关" in text
 
 
-def test_manager_creates_and_configures_through_pages(client, personas, register):
+def test_manager_creates_and_configures_through_pages(client, personas, register, staffed):
     login(client, personas.campaign_manager)
     data = {
         "area": "3601",

@@ -83,6 +83,15 @@ def _write(path: str, data: bytes) -> dict[str, Any]:
     return {"path": str(target), "width": width, "height": height, "bytes": len(data)}
 
 
+def _history_photo() -> bytes | None:
+    """The demo photo for the generated applications, or none where scikit-image is missing
+    (then only the walkthrough's own applications can be packaged)."""
+    try:
+        return standard_photo()
+    except (CommandError, BiometricError):
+        return None
+
+
 def demo_keys() -> dict[str, str]:
     """The keys data packages need, made once for the demo: the system's signing key and each
     centre's pair, whose private half (what a real centre keeps to itself) is written beside it
@@ -165,7 +174,10 @@ class Command(BaseCommand):
             raise CommandError("--people cannot be negative")
         try:
             counts = seed_demo(
-                people=options["people"], seed=options["seed"], applications=max(0, options["applications"])
+                people=options["people"],
+                seed=options["seed"],
+                applications=max(0, options["applications"]),
+                history_photo=_history_photo() if options["applications"] > 0 else None,
             )
         except DemoRefused as exc:
             raise CommandError(str(exc)) from exc
