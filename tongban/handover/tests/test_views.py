@@ -25,7 +25,11 @@ def test_ship_receive_and_hand_over_through_the_pages(personas: Personas, produc
     page = centre.get("/handover/shipments/new/")
     assert page.status_code == 200 and number in page.content.decode()
     assert "分发" in centre.get("/").content.decode()
-    assert centre.post("/handover/shipments/new/", {"applications": [number]}).status_code == 302
+    asked = centre.post("/handover/shipments/new/", {"applications": [number]})
+    assert asked.status_code == 200 and "确认发出以下 1 张证件？" in asked.content.decode()
+    assert not Shipment.objects.exists()
+    sent = centre.post("/handover/shipments/new/", {"applications": [number], "confirm": "1"})
+    assert sent.status_code == 302
     shipment = Shipment.objects.get()
 
     station = login(Client(), personas.nanchang_distributor)
@@ -50,7 +54,7 @@ def test_ship_receive_and_hand_over_through_the_pages(personas: Personas, produc
 
 def test_proxy_handover_and_the_verification_pages(personas: Personas, produced: Application) -> None:
     centre = login(Client(), personas.centre_operator)
-    centre.post("/handover/shipments/new/", {"applications": [produced.number]})
+    centre.post("/handover/shipments/new/", {"applications": [produced.number], "confirm": "1"})
     station = login(Client(), personas.nanchang_distributor)
     station.post(f"/handover/shipments/{Shipment.objects.get().pk}/receive/", {})
     relative = PersonFactory.build(birth_date=datetime.date(1960, 2, 2)).id_number
