@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -95,19 +95,19 @@ def shipments_page(
     )
 
 
-def shipment_holding(viewer: Viewer, search: Search) -> Shipment | None:
-    """An exact search's shipment: the latest one holding the card (a card forwarded by a
-    county bureau travelled twice; the latest leg is where it is now), when the search names
-    one application."""
+def shipment_holding(viewer: Viewer, search: Search) -> tuple[Shipment, str] | None:
+    """An exact search's shipment and the card's 受理号: the latest shipment holding the card (a
+    card forwarded by a county bureau travelled twice; the latest leg is where it is now), when
+    the search names one application."""
     if not search.exact:
         return None
     items = ShipmentItem.objects.filter(
         search_filter(search, "application__"), shipment__in=shipments_visible(viewer).values("pk")
     )
-    found = list(items.order_by("-shipment_id").values_list("shipment_id", "application_id")[:50])
-    if not found or len({application for _, application in found}) > 1:
+    found = list(items.order_by("-shipment_id").values_list("shipment_id", "application__number")[:50])
+    if not found or len({number for _, number in found}) > 1:
         return None
-    return shipments_visible(viewer).get(pk=found[0][0])
+    return shipments_visible(viewer).get(pk=found[0][0]), found[0][1] or ""
 
 
 SHIPMENT_ITEM_SORTING = Sorting(
@@ -291,6 +291,11 @@ def verifications_page(
 
 
 def verification_counts(viewer: Viewer) -> dict[str, int]:
+    """待核验 and 已逾期 of the viewer's subtree, in one query."""
     today = timezone.localdate()
-    owed = verifications_visible(viewer).filter(verified_at=None)
-    return {"due": owed.filter(due__gte=today).count(), "overdue": owed.filter(due__lt=today).count()}
+    counts = (
+        verifications_visible(viewer)
+        .filter(verified_at=None)
+        .aggregate(owed=Count("pk", filter=Q(due__gte=today)), late=Count("pk", filter=Q(due__lt=today)))
+    )
+    return {"due": counts["owed"] or 0, "overdue": counts["late"] or 0}

@@ -25,7 +25,7 @@ from tongban.handover.forms import FingerFields, HandoverForm, VerificationForm
 from tongban.handover.models import Shipment, ShipmentItem
 from tongban.intake import selectors as intake_selectors
 from tongban.intake.models import Application
-from tongban.registry.worklist import Search, Worklist, list_params, parse_search
+from tongban.registry.worklist import Search, Worklist, list_params, parse_search, search_posted
 
 
 def _user(request: HttpRequest, *actions: str) -> User:
@@ -61,13 +61,14 @@ def shipments(request: HttpRequest) -> HttpResponse:
     default = "incoming" if user.can("shipment.receive") else "outgoing"
     view = request.GET.get("view", default)
     view = view if view in selectors.SHIPMENT_VIEWS else default
-    params = list_params(request.GET, selectors.SHIPMENT_SORTING)
-    if params.search.exact:
-        holding = selectors.shipment_holding(user, params.search)
-        if holding is not None:
-            return redirect(
-                reverse("handover:shipment", args=[holding.pk]) + "?" + urlencode({"q": params.search.text})
-            )
+    posted = search_posted(request, keep=("view", "sort"))
+    if posted is not None:
+        return posted
+    params = list_params(request.GET, selectors.SHIPMENT_SORTING, request.session)
+    holding = selectors.shipment_holding(user, params.search)
+    if holding is not None:
+        shipment, number = holding
+        return redirect(reverse("handover:shipment", args=[shipment.pk]) + "?" + urlencode({"q": number}))
     page = selectors.shipments_page(
         user, view, search=params.search, order=params.order, after=params.after, page=params.page
     )
@@ -78,7 +79,14 @@ def shipments(request: HttpRequest) -> HttpResponse:
         request,
         "handover/shipments.html",
         {
-            "worklist": Worklist(page, params.search, selectors.SHIPMENT_SORTING, {"view": view}),
+            "worklist": Worklist(
+                page,
+                params.search,
+                selectors.SHIPMENT_SORTING,
+                {"view": view},
+                search_key=params.search_key,
+                expired=params.expired,
+            ),
             "view": view,
             "tabs": selectors.SHIPMENT_VIEWS,
             "missing": missing,
@@ -135,6 +143,10 @@ def ship(request: HttpRequest) -> HttpResponse:
                     "handover/ship_confirm.html",
                     {"plan": plan, "count": sum(len(s.applications) for s in plan), "tracking": tracking},
                 )
+    shown = {application.number for application in page.rows}
+    elsewhere = [f"受理号 {number}：{problem}" for number, problem in problems.items() if number not in shown]
+    if elsewhere:  # e.g. sent meanwhile: no longer listed, so said here
+        error = "；".join([error, *elsewhere])
     rows = [
         (
             application,
@@ -196,7 +208,7 @@ def _shipment_page(
         }
         context["items"] = items
     else:
-        params = list_params(request.GET, selectors.SHIPMENT_ITEM_SORTING)
+        params = list_params(request.GET, selectors.SHIPMENT_ITEM_SORTING, request.session)
         page = selectors.shipment_items_page(
             found, search=params.search, order=params.order, after=params.after, page=params.page
         )
@@ -206,6 +218,8 @@ def _shipment_page(
             selectors.SHIPMENT_ITEM_SORTING,
             {},
             path=reverse("handover:shipment", args=[found.pk]),
+            search_key=params.search_key,
+            expired=params.expired,
         )
         context["items_total"] = found.items.count() if params.search else page.total
     return render(request, "handover/shipment.html", context, status=status)
@@ -214,7 +228,9 @@ def _shipment_page(
 @login_required
 def shipment(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request, "shipment.view", "shipment.create")
-    return _shipment_page(request, user, selectors.shipment_get(user, pk))
+    found = selectors.shipment_get(user, pk)
+    posted = search_posted(request, keep=("sort",))
+    return posted or _shipment_page(request, user, found)
 
 
 def _names(item: ShipmentItem, search: Search) -> bool:
@@ -340,7 +356,10 @@ def forward(request: HttpRequest) -> HttpResponse:
 @login_required
 def ready(request: HttpRequest) -> HttpResponse:
     user = _user(request, "handover.perform", "verification.perform")
-    params = list_params(request.GET, selectors.READY_SORTING)
+    posted = search_posted(request, keep=("sort",))
+    if posted is not None:
+        return posted
+    params = list_params(request.GET, selectors.READY_SORTING, request.session)
     page = selectors.ready_page(
         user, search=params.search, order=params.order, after=params.after, page=params.page
     )
@@ -353,7 +372,14 @@ def ready(request: HttpRequest) -> HttpResponse:
         request,
         "handover/ready.html",
         {
-            "worklist": Worklist(page, params.search, selectors.READY_SORTING, {}),
+            "worklist": Worklist(
+                page,
+                params.search,
+                selectors.READY_SORTING,
+                {},
+                search_key=params.search_key,
+                expired=params.expired,
+            ),
             "missing": missing,
             "counts": selectors.verification_counts(user),
         },
@@ -429,7 +455,10 @@ def verifications(request: HttpRequest) -> HttpResponse:
     user = _user(request, "verification.perform")
     view = request.GET.get("view", "due")
     view = view if view in selectors.VERIFICATION_VIEWS else "due"
-    params = list_params(request.GET, selectors.VERIFICATION_SORTING)
+    posted = search_posted(request, keep=("view", "sort"))
+    if posted is not None:
+        return posted
+    params = list_params(request.GET, selectors.VERIFICATION_SORTING, request.session)
     page = selectors.verifications_page(
         user, view, search=params.search, order=params.order, after=params.after, page=params.page
     )
@@ -443,7 +472,12 @@ def verifications(request: HttpRequest) -> HttpResponse:
         "handover/verifications.html",
         {
             "worklist": Worklist(
-                page, params.search, selectors.VERIFICATION_SORTING, {"view": "" if params.search else view}
+                page,
+                params.search,
+                selectors.VERIFICATION_SORTING,
+                {"view": "" if params.search else view},
+                search_key=params.search_key,
+                expired=params.expired,
             ),
             "view": "" if params.search else view,
             "tabs": selectors.VERIFICATION_VIEWS,

@@ -165,11 +165,25 @@ class BatchCreateRequest(serializers.Serializer):
 
 
 class FeedbackLineInput(serializers.Serializer):
+    """One line (the schema of the documented keys; the Chinese keys 批次号, 受理号, 结果, 证件序列号,
+    原因, 备注 are read the same way). A malformed line is rejected in the report, not with 400."""
+
     batch = serializers.CharField(max_length=32, help_text="批次号")
     number = serializers.CharField(max_length=22, help_text="受理号")
-    result = serializers.ChoiceField(choices=list(feedback.RESULTS))
-    card_serial = serializers.CharField(max_length=32, required=False, allow_blank=True, help_text="卡号")
-    reason = serializers.ChoiceField(choices=list(feedback.REASONS), required=False, allow_blank=True)
+    result = serializers.CharField(
+        max_length=20,
+        help_text="produced 或 已制证 / 制证成功；failed 或 制证失败（全部写法见 docs/production.md）",
+    )
+    card_serial = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, help_text="证件序列号（卡号），已制证时必填"
+    )
+    reason = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="制证失败时必填：photo_quality 相片质量不合格 / data_error 数据错误 / "
+        "chip_error 芯片写入失败，或其中文写法",
+    )
     note = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
@@ -185,7 +199,8 @@ class FeedbackRowSerializer(serializers.Serializer):
     line = serializers.CharField()
     batch = serializers.CharField()
     number = serializers.CharField()
-    result = serializers.CharField(required=False)
+    result = serializers.CharField(required=False, help_text="produced / failed")
+    reason = serializers.CharField(required=False, help_text="制证失败的原因代码")
     code = serializers.CharField(required=False, help_text="拒收原因代码")
     message = serializers.CharField(required=False)
 

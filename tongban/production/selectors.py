@@ -59,9 +59,9 @@ class QueueRow:
     oldest: datetime.datetime | None
 
 
-def queue_counts(centre: Unit) -> list[QueueRow]:
+def queue_counts(centre: Unit, *, station_ids: list[int] | None = None) -> list[QueueRow]:
     rows = (
-        production_queue(centre)
+        production_queue(centre, station_ids=station_ids)
         .order_by()
         .values("acceptance_unit_id", "acceptance_unit__code", "acceptance_unit__name")
         .annotate(count=Count("pk"), oldest=Min("issued_at"))
@@ -93,6 +93,7 @@ QUEUE_SORTING = Sorting(
 def queue_page(
     centre: Unit,
     *,
+    station_ids: list[int] | None = None,
     unit_id: int | None = None,
     search: Search | None = None,
     order: Order | None = None,
@@ -102,7 +103,7 @@ def queue_page(
 ) -> KeysetPage[Application]:
     """待制证 one by one (受理号, name, masked number), oldest issue first by default: the order
     a batch takes them in."""
-    applications = production_queue(centre).filter(search_filter(search or Search()))
+    applications = production_queue(centre, station_ids=station_ids).filter(search_filter(search or Search()))
     if unit_id is not None:
         applications = applications.filter(acceptance_unit_id=unit_id)
     applications = applications.select_related("acceptance_unit").only(
@@ -137,7 +138,9 @@ def batches_visible(viewer: Viewer) -> QuerySet[Batch]:
     unit = viewer.unit
     if not viewer.can("production.view") or unit is None or unit.kind != Unit.Kind.CENTRE:
         return Batch.objects.none()
-    return Batch.objects.filter(centre=unit).select_related("centre", "acceptance_unit", "created_by")
+    return Batch.objects.filter(centre=unit).select_related(
+        "centre", "acceptance_unit", "created_by", "centre_key"
+    )
 
 
 BATCH_SORTING = Sorting(
@@ -182,19 +185,19 @@ def batches_page(
     )
 
 
-def batch_holding(viewer: Viewer, search: Search) -> Batch | None:
-    """An exact search's batch: the latest one holding the card (a reprint makes a second), when
-    the search names one application."""
+def batch_holding(viewer: Viewer, search: Search) -> tuple[Batch, str] | None:
+    """An exact search's batch and the card's 受理号: the latest batch holding the card (a
+    reprint makes a second), when the search names one application."""
     if not search.exact:
         return None
     found = list(
         BatchItem.objects.filter(search_filter(search, "application__"), batch__in=batches_visible(viewer))
         .order_by("-batch_id")
-        .values_list("batch_id", "application_id")[:50]
+        .values_list("batch_id", "application__number")[:50]
     )
-    if not found or len({application for _, application in found}) > 1:
+    if not found or len({number for _, number in found}) > 1:
         return None
-    return batches_visible(viewer).get(pk=found[0][0])
+    return batches_visible(viewer).get(pk=found[0][0]), found[0][1] or ""
 
 
 def batch_by_number(viewer: Viewer, text: str) -> Batch | None:

@@ -25,7 +25,7 @@ from tongban.production import selectors, services
 from tongban.production.forms import BatchForm, FeedbackForm, RecollectForm
 from tongban.production.models import Batch
 from tongban.registry.models import Unit
-from tongban.registry.worklist import Search, Worklist, list_params
+from tongban.registry.worklist import Search, Worklist, list_params, search_posted
 
 MAX_UPLOAD = 5 * 1024 * 1024
 MAX_PHOTO = 10 * 1024 * 1024
@@ -47,12 +47,14 @@ def _queue_page(
 ) -> HttpResponse:
     """待制证队列: counts per acceptance unit, and the applications one by one (a unit's, or
     those a search finds). An exact search for a card already batched opens its batch."""
-    rows = selectors.queue_counts(centre)
-    params = list_params(request.GET, selectors.QUEUE_SORTING)
+    stations = selectors.centre_station_ids(centre)
+    rows = selectors.queue_counts(centre, station_ids=stations)
+    params = list_params(request.GET, selectors.QUEUE_SORTING, request.session)
     unit_code = request.GET.get("unit", "")
     chosen = next((row for row in rows if row.code == unit_code), None)
     page = selectors.queue_page(
         centre,
+        station_ids=stations,
         unit_id=chosen.unit_id if chosen else None,
         search=params.search,
         order=params.order,
@@ -63,7 +65,7 @@ def _queue_page(
     if params.search.exact and not page.total:
         holding = selectors.batch_holding(user, params.search)
         if holding is not None:
-            return redirect(_batch_url(holding, params.search))
+            return redirect(_batch_url(*holding))
         missing = _not_here(
             params.search, "待制证队列和本中心的批次", selectors.centre_whereabouts(centre, params.search)
         )
@@ -81,6 +83,8 @@ def _queue_page(
                 selectors.QUEUE_SORTING,
                 {"unit": chosen.code if chosen else ""},
                 path=reverse("production:queue"),
+                search_key=params.search_key,
+                expired=params.expired,
             ),
             "missing": missing,
             "form": form or BatchForm(units=[(row.code, f"{row.name}（{row.count} 件）") for row in rows]),
@@ -90,8 +94,9 @@ def _queue_page(
     )
 
 
-def _batch_url(batch: Batch, search: Search) -> str:
-    return reverse("production:batch", args=[batch.pk]) + "?" + urlencode({"q": search.text})
+def _batch_url(batch: Batch, number: str) -> str:
+    """The batch with the card searched for picked out (by its 受理号: no ID number in a URL)."""
+    return reverse("production:batch", args=[batch.pk]) + "?" + urlencode({"q": number})
 
 
 def _not_here(search: Search, where: str, found: Application | None) -> str:
@@ -105,7 +110,7 @@ def _not_here(search: Search, where: str, found: Application | None) -> str:
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
     user, centre = _operator(request)
-    return _queue_page(request, user, centre)
+    return search_posted(request, keep=("unit", "sort")) or _queue_page(request, user, centre)
 
 
 @login_required
@@ -136,14 +141,17 @@ def batches(request: HttpRequest) -> HttpResponse:
     user, centre = _operator(request)
     state = request.GET.get("state", "")
     state = state if state in Batch.State.values else ""
-    params = list_params(request.GET, selectors.BATCH_SORTING)
+    posted = search_posted(request, keep=("state", "sort"))
+    if posted is not None:
+        return posted
+    params = list_params(request.GET, selectors.BATCH_SORTING, request.session)
     search = params.search
     by_number = selectors.batch_by_number(user, search.text) if search.kind == "number_part" else None
     if by_number is not None:
         return redirect("production:batch", pk=by_number.pk)
     holding = selectors.batch_holding(user, search)
     if holding is not None:
-        return redirect(_batch_url(holding, search))
+        return redirect(_batch_url(*holding))
     page = selectors.batches_page(
         user, state=state, search=search, order=params.order, after=params.after, page=params.page
     )
@@ -157,7 +165,14 @@ def batches(request: HttpRequest) -> HttpResponse:
         "production/batches.html",
         {
             "centre": centre,
-            "worklist": Worklist(page, search, selectors.BATCH_SORTING, {"state": state}),
+            "worklist": Worklist(
+                page,
+                search,
+                selectors.BATCH_SORTING,
+                {"state": state},
+                search_key=params.search_key,
+                expired=params.expired,
+            ),
             "state": state,
             "states": Batch.State.choices,
             "missing": missing,
@@ -169,7 +184,10 @@ def batches(request: HttpRequest) -> HttpResponse:
 def batch(request: HttpRequest, pk: int) -> HttpResponse:
     user, centre = _operator(request)
     found = selectors.batch_get(user, pk)
-    params = list_params(request.GET, selectors.BATCH_ITEM_SORTING)
+    posted = search_posted(request, keep=("sort",))
+    if posted is not None:
+        return posted
+    params = list_params(request.GET, selectors.BATCH_ITEM_SORTING, request.session)
     page = selectors.batch_items_page(
         found, search=params.search, order=params.order, after=params.after, page=params.page
     )
@@ -220,20 +238,33 @@ def package_download(request: HttpRequest, pk: int) -> FileResponse:
     return response
 
 
+def _template_response(rows: list[list[str]], filename: str) -> HttpResponse:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    # With a BOM, so that a spreadsheet opens the Chinese headers as UTF-8.
+    response = HttpResponse(out.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 @login_required
 def feedback_template(request: HttpRequest, pk: int) -> HttpResponse:
-    """The batch's feedback file to fill in (CSV, the upload format): one line per card with the
-    batch and 受理号 filled, result, serial and reason left for the centre."""
+    """The batch's feedback file to fill in (CSV, the upload format, Chinese headers and a note
+    on the values): one line per card with the batch and 受理号 filled, result, serial and
+    reason left for the centre."""
     user, _ = _operator(request, "production.feedback")
     found = selectors.batch_get(user, pk)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(feedback_format.FIELDS)
-    for item in selectors.batch_items(found):
-        writer.writerow([found.number, item.application.number, "", "", "", ""])
-    response = HttpResponse(out.getvalue().encode("utf-8-sig"), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{found.number}-feedback.csv"'
-    return response
+    numbers = [item.application.number or "" for item in selectors.batch_items(found)]
+    return _template_response(
+        feedback_format.template_rows(found.number, numbers), f"{found.number}-feedback.csv"
+    )
+
+
+@login_required
+def feedback_blank_template(request: HttpRequest) -> HttpResponse:
+    """The feedback file's headers and the note on the values, without lines."""
+    _operator(request, "production.feedback")
+    return _template_response(feedback_format.template_rows(), "feedback-template.csv")
 
 
 @login_required

@@ -21,12 +21,15 @@ from __future__ import annotations
 import datetime
 import math
 import re
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 from django.db.models import Model, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
@@ -368,18 +371,57 @@ def paginate(
     )
 
 
+# The pages' search box posts, and what was typed is kept in the session under a short key that
+# the list's links carry (`s=…`): an ID number or a name never appears in a URL, a browser's
+# history or an access log (the register's lookup is a POST for the same reason).
+SESSION_KEY = "worklist_searches"
+SESSION_KEEP = 30
+_SEARCH_KEY = re.compile(r"^[A-Za-z0-9_-]{8,16}$")
+
+
+def remember_search(session: Any, text: str) -> str:
+    kept: dict[str, str] = dict(session.get(SESSION_KEY) or {})
+    key = secrets.token_urlsafe(8)
+    kept[key] = text[:SEARCH_MAX]
+    session[SESSION_KEY] = dict(list(kept.items())[-SESSION_KEEP:])
+    return key
+
+
+def recall_search(session: Any, key: str) -> str | None:
+    if not _SEARCH_KEY.match(key):
+        return None
+    value = (session.get(SESSION_KEY) or {}).get(key)
+    return value if isinstance(value, str) else None
+
+
+def search_posted(request: HttpRequest, keep: Sequence[str] = ()) -> HttpResponse | None:
+    """The answer to a POST of a list's search box: the list again (GET) with the search kept
+    in the session and the parameters named in `keep` (the tab, the order …). None for any
+    other request."""
+    if request.method != "POST":
+        return None
+    values = {name: request.POST.get(name, "") for name in keep if request.POST.get(name)}
+    text = request.POST.get("q", "").strip()
+    if text:
+        values["s"] = remember_search(request.session, text)
+    return redirect(f"{request.path}?{urlencode(values)}" if values else request.path)
+
+
 @dataclass(frozen=True)
 class ListParams:
     """A work list's query string, read leniently (a page never fails on a stale link): an
-    unknown order is the default one, a cursor that does not read is the first page."""
+    unknown order is the default one, a cursor that does not read is the first page, a search
+    key no longer in the session is no search (`expired`)."""
 
     search: Search
     order: Order
     after: str | None
     page: int | None
+    search_key: str = ""
+    expired: bool = False
 
 
-def list_params(query: Mapping[str, str], sorting: Sorting) -> ListParams:
+def list_params(query: Mapping[str, str], sorting: Sorting, session: Any = None) -> ListParams:
     order = sorting.resolve(query.get("sort"))
     after = query.get("after") or None
     try:
@@ -388,6 +430,12 @@ def list_params(query: Mapping[str, str], sorting: Sorting) -> ListParams:
         after = None
     text = query.get("page") or ""
     page = int(text) if text.isascii() and text.isdigit() and 0 < len(text) < 8 else None
+    key = query.get("s") or ""
+    if key and session is not None:
+        kept = recall_search(session, key)
+        if kept is None:
+            return ListParams(Search(), order, None, None, expired=True)
+        return ListParams(parse_search(kept), order, after, page, search_key=key)
     return ListParams(parse_search(query.get("q")), order, after, page)
 
 
@@ -413,6 +461,8 @@ class Worklist(Generic[M]):
     sorting: Sorting
     params: Mapping[str, str]
     path: str = ""  # the list's own URL, where a page shown after a POST elsewhere links to
+    search_key: str = ""  # the session's key of the search (links carry it, not the text)
+    expired: bool = False  # the link named a search the session no longer holds
     headers: dict[str, Header] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -437,7 +487,9 @@ class Worklist(Generic[M]):
 
     def query(self, **changes: str | int | None) -> dict[str, str]:
         values: dict[str, str] = {key: str(value) for key, value in self.params.items() if value}
-        if self.search.text:
+        if self.search_key:
+            values["s"] = self.search_key
+        elif self.search.text:
             values["q"] = self.search.text
         if self.page.order != self.sorting.default:
             values["sort"] = self.page.order.param
@@ -454,7 +506,7 @@ class Worklist(Generic[M]):
     @property
     def clear(self) -> str:
         """The list without the search (the tab and the order stay)."""
-        return self.href(q=None, after=None, page=None)
+        return self.href(q=None, s=None, after=None, page=None)
 
     def link(self, link: PageLink | None) -> str:
         if link is None:
@@ -476,7 +528,7 @@ class Worklist(Generic[M]):
     @property
     def hidden(self) -> dict[str, str]:
         """The parameters the search form carries along (the tab, the order), not the page."""
-        return {key: value for key, value in self.query(q=None, after=None, page=None).items()}
+        return {key: value for key, value in self.query(q=None, s=None, after=None, page=None).items()}
 
 
 # ---------------------------------------------------------------------------------------------
