@@ -180,13 +180,15 @@ def batches(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def batch(request: HttpRequest, pk: int) -> HttpResponse:
-    user, centre = _operator(request)
-    found = selectors.batch_get(user, pk)
-    posted = search_posted(request, keep=("sort",))
-    if posted is not None:
-        return posted
+def _batch_page(
+    request: HttpRequest,
+    user: User,
+    centre: Unit,
+    found: Batch,
+    *,
+    package_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
     params = list_params(request.GET, selectors.BATCH_ITEM_SORTING, request.session)
     page = selectors.batch_items_page(
         found, search=params.search, order=params.order, after=params.after, page=params.page
@@ -202,25 +204,37 @@ def batch(request: HttpRequest, pk: int) -> HttpResponse:
                 params.search,
                 selectors.BATCH_ITEM_SORTING,
                 {},
-                path=reverse("production:batch", args=[pk]),
+                path=reverse("production:batch", args=[found.pk]),
+                search_key=params.search_key,
+                expired=params.expired,
             ),
             "progress": selectors.batch_progress(found),
             "can_batch": user.can("production.batch"),
+            "package_error": package_error,
         },
+        status=status,
     )
+
+
+@login_required
+def batch(request: HttpRequest, pk: int) -> HttpResponse:
+    user, centre = _operator(request)
+    found = selectors.batch_get(user, pk)
+    return search_posted(request, keep=("sort",)) or _batch_page(request, user, centre, found)
 
 
 @login_required
 @require_POST
 def batch_package(request: HttpRequest, pk: int) -> HttpResponse:
-    user, _ = _operator(request, "production.batch")
+    """生成数据包. A refusal is shown in the batch's 数据包 box, where the button is."""
+    user, centre = _operator(request, "production.batch")
     found = selectors.batch_get(user, pk)
     try:
         packaged = services.batch_package(actor=user, batch=found, request=request)
     except ServiceError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, f"数据包已生成（{packaged.package_size:,} 字节），可下载。")
+        found = selectors.batch_get(user, pk)
+        return _batch_page(request, user, centre, found, package_error=error.message, status=409)
+    messages.success(request, f"数据包已生成（{packaged.package_size:,} 字节），可下载。")
     return redirect("production:batch", pk=pk)
 
 
