@@ -192,3 +192,23 @@ def test_the_templates_offer_chinese_headers(personas, queued, client: Client):
     filled = client.get(f"/production/batches/{batch.pk}/feedback.csv").content.decode("utf-8-sig")
     assert f"{batch.number},{queued[0].number},,,," in filled
     assert "下载空白回馈模板" in client.get("/production/feedback/").content.decode()
+
+
+def test_a_refused_package_is_shown_in_the_package_box(personas, queued, client: Client):
+    operator = personas.centre_operator
+    batch = services.batch_create(actor=operator, centre=operator.unit, size=1)
+    Application.objects.filter(pk=queued[0].pk).update(photo=None)
+    login(client, operator)
+    refused = client.post(f"/production/batches/{batch.pk}/package/")
+    page = refused.content.decode()
+    assert refused.status_code == 409 and "缺少相片或有效期限，无法打包" in page
+    assert page.index("缺少相片") > page.index("<h2>数据包</h2>")  # beside the button, not on top
+    assert not Batch.objects.get(pk=batch.pk).package_file
+
+
+def test_a_refused_batch_keeps_the_unit_and_size(personas, queued, client: Client):
+    login(client, personas.centre_operator)
+    refused = client.post("/production/batches/new/", {"acceptance_unit": "360102001", "size": "0"})
+    page = refused.content.decode()
+    assert refused.status_code == 400 and 'value="0"' in page and "errorlist" in page
+    assert '<option value="360102001" selected>' in page and not Batch.objects.exists()
