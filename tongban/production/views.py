@@ -233,7 +233,7 @@ def batch_package(request: HttpRequest, pk: int) -> HttpResponse:
         packaged = services.batch_package(actor=user, batch=found, request=request)
     except ServiceError as error:
         found = selectors.batch_get(user, pk)
-        return _batch_page(request, user, centre, found, package_error=error.message, status=409)
+        return _batch_page(request, user, centre, found, package_error=error.message, status=error.status)
     messages.success(request, f"数据包已生成（{packaged.package_size:,} 字节），可下载。")
     return redirect("production:batch", pk=pk)
 
