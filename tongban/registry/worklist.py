@@ -98,11 +98,12 @@ def parse_search(raw: str | None) -> Search:
     return Search(text, "invalid", folded)
 
 
-def people_numbered(number: str) -> QuerySet[Person]:
-    """The people holding `number` now, or who held it before an approved correction."""
-    return Person.objects.filter(
-        Q(id_number=number) | Q(pk__in=NumberRedirect.objects.filter(old_number=number).values("person_id"))
-    )
+def people_numbered(number: str) -> list[int]:
+    """The people holding `number` now, or who held it before an approved correction: two
+    lookups on their indexes (one OR over both would scan the register)."""
+    holding = Person.objects.filter(id_number=number).values_list("pk", flat=True)[:100]
+    held = NumberRedirect.objects.filter(old_number=number).values_list("person_id", flat=True)[:100]
+    return sorted({*holding, *held})
 
 
 def search_filter(search: Search, prefix: str = "") -> Q:
@@ -111,7 +112,7 @@ def search_filter(search: Search, prefix: str = "") -> Q:
     if search.kind == "number":
         return Q(**{f"{prefix}number": search.value})
     if search.kind == "id_number":
-        return Q(**{f"{prefix}person_id__in": people_numbered(search.value).values("pk")})
+        return Q(**{f"{prefix}person_id__in": people_numbered(search.value)})
     if search.kind == "number_part":
         return Q(**{f"{prefix}number__contains": search.value})
     if search.kind == "name":
@@ -233,7 +234,10 @@ def _after(order: Order, key: Key, *, inclusive: bool = False, backwards: bool =
     if order.column.field == "pk":
         return Q(**{f"pk__{last}": key[-1]})
     name = order.column.field
-    return Q(**{f"{name}__{beyond}": key[0]}) | Q(**{name: key[0], f"pk__{last}": key[-1]})
+    # The first conjunct is implied by the second; it lets the database walk the column's index
+    # from the key instead of scanning the table for the OR.
+    reach = Q(**{f"{name}__{beyond}e": key[0]})
+    return reach & (Q(**{f"{name}__{beyond}": key[0]}) | Q(**{name: key[0], f"pk__{last}": key[-1]}))
 
 
 def _key(order: Order, row: Any) -> Key:
