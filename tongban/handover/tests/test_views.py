@@ -41,6 +41,9 @@ def test_ship_receive_and_hand_over_through_the_pages(personas: Personas, produc
 
     form = station.get(f"/handover/{produced.pk}/").content.decode()
     assert "signature-pad" in form and produced.id_number in form
+    # Finger positions by name, never by code (registered fingers and the position picker).
+    assert "<td>右手拇指</td>" in form and '<option value="11">右手拇指</option>' in form
+    assert "<td>11 " not in form and ">11 右手拇指<" not in form
     unsigned = station.post(f"/handover/{produced.pk}/", {"way": "in_person"})
     assert unsigned.status_code == 400 and "请签名或勾选已在登记表上签字" in unsigned.content.decode()
     out = io.BytesIO()
@@ -70,7 +73,16 @@ def test_proxy_handover_and_the_verification_pages(personas: Personas, produced:
     assert ok.status_code == 302
     listed = station.get("/handover/verifications/").content.decode()
     assert (produced.number or "") in listed
-    assert station.post(f"/handover/verifications/{produced.pk}/", {}).status_code == 400
+    finger = io.BytesIO(b"fake finger image")
+    finger.name = "finger.png"
+    unchecked = station.post(
+        f"/handover/verifications/{produced.pk}/",
+        {"finger_image": finger, "finger_position": "16", "override_reason": "手指磨损"},
+    )
+    page = unchecked.content.decode()
+    assert unchecked.status_code == 400 and "请核对证件信息" in page
+    assert f'value="{base64.b64encode(b"fake finger image").decode()}"' in page  # not chosen again
+    assert '<option value="16" selected>' in page and 'value="手指磨损"' in page
     assert station.post(f"/handover/verifications/{produced.pk}/", {"card_checked": "on"}).status_code == 302
     assert Application.objects.get(pk=produced.pk).status == "verified"
 
