@@ -150,13 +150,51 @@ def produced_page(viewer: Viewer, *, after: int | None = None, limit: int = 200)
     unit = viewer.unit
     if not viewer.can("shipment.create") or unit is None or unit.kind != Unit.Kind.CENTRE:
         return Page([], None)
-    applications = Application.objects.filter(
-        centre_applications(unit), status=Application.Status.PRODUCED
-    ).select_related("acceptance_unit")
+    applications = _produced(viewer).select_related("acceptance_unit")
     if after is not None:
         applications = applications.filter(pk__gt=after)
     rows = list(applications.order_by("pk")[: limit + 1])
     return Page(rows[:limit], str(rows[limit - 1].pk) if len(rows) > limit else None)
+
+
+def _produced(viewer: Viewer) -> QuerySet[Application]:
+    unit = viewer.unit
+    if not viewer.can("shipment.create") or unit is None or unit.kind != Unit.Kind.CENTRE:
+        return Application.objects.none()
+    return Application.objects.filter(centre_applications(unit), status=Application.Status.PRODUCED)
+
+
+def produced_count(viewer: Viewer) -> int:
+    return _produced(viewer).count()
+
+
+def produced_numbered(viewer: Viewer, numbers: list[str]) -> list[Application]:
+    """The centre's produced cards among `numbers` (ticked on another page of the form)."""
+    if not numbers:
+        return []
+    return list(_produced(viewer).filter(number__in=numbers).select_related("acceptance_unit").order_by("pk"))
+
+
+def produced_search(viewer: Viewer, search: Search) -> list[Application]:
+    """The centre's produced cards an exact search names (a scan into the 分发 form)."""
+    return list(_produced(viewer).filter(search_filter(search)).select_related("acceptance_unit")[:2])
+
+
+def produced_whereabouts(viewer: Viewer, search: Search) -> str:
+    """Why a scanned card cannot be ticked: where it is, if it is one of the centre's."""
+    unit = viewer.unit
+    found = None
+    if unit is not None and unit.kind == Unit.Kind.CENTRE:
+        found = (
+            Application.objects.filter(centre_applications(unit))
+            .filter(search_filter(search))
+            .exclude(status=Application.Status.DRAFT)
+            .order_by("-pk")
+            .first()
+        )
+    if found is not None:
+        return f"受理号 {found.number} 当前为“{found.get_status_display()}”，不在待分发的证件中。"
+    return "本中心没有该待分发的证件。"
 
 
 def forward_queue(viewer: Viewer) -> list[ShipmentItem]:

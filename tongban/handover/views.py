@@ -90,7 +90,7 @@ def shipments(request: HttpRequest) -> HttpResponse:
             "view": view,
             "tabs": selectors.SHIPMENT_VIEWS,
             "missing": missing,
-            "produced": len(selectors.produced_page(user).rows) if user.can("shipment.create") else None,
+            "produced": selectors.produced_count(user) if user.can("shipment.create") else None,
             "to_forward": len(selectors.forward_queue(user)),
         },
     )
@@ -105,24 +105,29 @@ def _row_errors(error: ServiceError) -> tuple[str, dict[str, str]]:
 
 @login_required
 def ship(request: HttpRequest) -> HttpResponse:
-    """分发已制证证件: tick, fill the postal tracking numbers, 发出 → a confirmation listing the
-    shipments that will be made (确认发出) → the shipments. Any refusal shows the form again as
-    it was sent, with the problem beside the card."""
+    """分发已制证证件: tick (or scan: each card scanned is ticked), fill the postal tracking
+    numbers, 发出 → a confirmation listing the shipments that will be made (确认发出) → the
+    shipments. Any refusal shows the form again as it was sent, with the problem beside the card;
+    the cards ticked stay listed even when they are not on this page."""
     user = _user(request, "shipment.create")
     page = selectors.produced_page(user, after=_after(request))
     chosen: list[str] = []
     typed: dict[str, str] = {}
-    error, status = "", 200
+    error, status, scan = "", 200, {"q": "", "error": "", "found": ""}
     problems: dict[str, str] = {}
     if request.method == "POST":
-        chosen = [number for number in request.POST.getlist("applications") if number.strip()]
+        chosen = list(dict.fromkeys(n for n in request.POST.getlist("applications") if n.strip()))
         typed = {
             key.removeprefix("tracking_"): value.strip()
             for key in request.POST
             if key.startswith("tracking_") and (value := request.POST.get(key, "")).strip()
         }
         tracking = {number: typed[number] for number in chosen if number in typed}
-        if "edit" not in request.POST:
+        if request.POST.get("action") == "find":
+            # The scanner's Enter (also in a tracking number field) lands here: nothing is sent.
+            scan = _ship_scan(user, request.POST.get("q", ""), chosen)
+            status = 400 if scan["error"] else 200
+        elif "edit" not in request.POST:
             try:
                 if request.POST.get("confirm") == "1":
                     sent = services.shipments_create(
@@ -144,7 +149,12 @@ def ship(request: HttpRequest) -> HttpResponse:
                     {"plan": plan, "count": sum(len(s.applications) for s in plan), "tracking": tracking},
                 )
     shown = {application.number for application in page.rows}
-    elsewhere = [f"受理号 {number}：{problem}" for number, problem in problems.items() if number not in shown]
+    # Ticked (or scanned) on another page: listed first, so a tick is never lost from sight.
+    extra = selectors.produced_numbered(user, [number for number in chosen if number not in shown])
+    listed = {application.number for application in [*extra, *page.rows]}
+    elsewhere = [
+        f"受理号 {number}：{problem}" for number, problem in problems.items() if number not in listed
+    ]
     if elsewhere:  # e.g. sent meanwhile: no longer listed, so said here
         error = "；".join([error, *elsewhere])
     rows = [
@@ -154,14 +164,38 @@ def ship(request: HttpRequest) -> HttpResponse:
             typed.get(application.number or "", ""),
             problems.get(application.number or "", ""),
         )
-        for application in page.rows
+        for application in [*extra, *page.rows]
     ]
     return render(
         request,
         "handover/ship.html",
-        {"page": page, "rows": rows, "error": error},
+        {
+            "page": page,
+            "rows": rows,
+            "error": error,
+            "scan": scan,
+            "total": selectors.produced_count(user),
+            "chosen_count": len(chosen),
+        },
         status=status,
     )
+
+
+def _ship_scan(user: User, text: str, chosen: list[str]) -> dict[str, str]:
+    """清点勾选: the card a scanned 受理号 (or ID number) names is ticked; an empty scan (Enter in
+    another field) only shows the form again."""
+    search = parse_search(text)
+    if not search:
+        return {"q": "", "error": "", "found": ""}
+    found = selectors.produced_search(user, search) if search.exact else []
+    if len(found) == 1:
+        number = found[0].number or ""
+        if number not in chosen:
+            chosen.append(number)
+        return {"q": "", "error": "", "found": number}
+    if not search.exact:
+        return {"q": text, "error": "请扫描或输入完整的受理号或公民身份号码。", "found": ""}
+    return {"q": text, "error": selectors.produced_whereabouts(user, search), "found": ""}
 
 
 def _shipment_page(

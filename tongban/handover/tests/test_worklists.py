@@ -215,6 +215,31 @@ def test_shipping_asks_for_confirmation_and_keeps_what_was_entered(
     assert again.status_code == 400 and "当前为“已分发”" in again.content.decode()
 
 
+def test_scanning_ticks_cards_on_the_ship_form_and_enter_never_sends(
+    personas: Personas, produced_pair: tuple[Application, Application]
+) -> None:
+    plain, postal = produced_pair
+    client = login(Client(), personas.centre_operator)
+    page = client.get("/handover/shipments/new/").content.decode()
+    assert "待分发 <strong>2</strong> 张" in page and 'id="ship-q"' in page
+    url = "/handover/shipments/new/"
+    scanned = client.post(url, {"action": "find", "q": postal.id_number, "applications": [plain.number]})
+    page = scanned.content.decode()
+    assert scanned.status_code == 200 and f"已勾选受理号 {postal.number}" in page
+    assert page.count(" checked>") == 2 and "已勾选 <strong>2</strong> 张" in page
+    # A scanner's Enter in the tracking number field: the form again, nothing sent, nothing lost.
+    typed = {"action": "find", "q": "", "applications": [plain.number, postal.number],
+             f"tracking_{postal.number}": "EMS1234567890CN"}  # fmt: skip
+    again = client.post(url, typed).content.decode()
+    assert again.count(" checked>") == 2 and 'value="EMS1234567890CN"' in again
+    assert not Shipment.objects.exists()
+    # Ticked cards stay listed on a page that does not hold them.
+    later = client.post(url + f"?after={postal.pk}", typed).content.decode()
+    assert (plain.number or "") in later and later.count(" checked>") == 2
+    unknown = client.post(url, {"action": "find", "q": "3601020012099010199999"})
+    assert unknown.status_code == 400 and "本中心没有该待分发的证件" in unknown.content.decode()
+
+
 def test_a_tracking_number_used_twice_is_refused_beside_the_field(
     personas: Personas, produced_pair: tuple[Application, Application]
 ) -> None:
