@@ -34,7 +34,7 @@ class QueueUnitSerializer(serializers.Serializer):
     oldest = serializers.DateTimeField(allow_null=True, help_text="最早签发时间")
 
 
-class QueueRowSerializer(serializers.ModelSerializer[Application]):
+class ProductionQueueRowSerializer(serializers.ModelSerializer[Application]):
     """An application waiting in the queue: the ID number masked (the full record is in the
     package)."""
 
@@ -51,7 +51,7 @@ class QueueSerializer(serializers.Serializer):
     total = serializers.IntegerField(help_text="待制证总数")
     units = QueueUnitSerializer(many=True)
     count = serializers.IntegerField(help_text="符合 unit、q 的件数")
-    results = QueueRowSerializer(many=True)
+    results = ProductionQueueRowSerializer(many=True)
     next_after = serializers.CharField(allow_null=True, help_text="下一页传入 after；null 为最后一页")
 
 
