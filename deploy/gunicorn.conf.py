@@ -10,5 +10,15 @@ graceful_timeout = 30
 max_requests = 2000  # recycle workers to bound memory
 max_requests_jitter = 200
 accesslog = "-"
-# The default format logs the full URL; ours never carries ID numbers (lookups are POSTs).
+# The request line is logged with its query string. Pages never put an ID number in a URL (lookups
+# and list searches are POSTs), but an API client may search a list by number (`?q=`): the same
+# filter as the application's own log lines masks them (on_starting, below).
 access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+
+def on_starting(server):  # gunicorn's hook: before the workers start
+    import logging
+
+    from tongban.core.logging import MaskPersonalData
+
+    logging.getLogger("gunicorn.access").addFilter(MaskPersonalData())

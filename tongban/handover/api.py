@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +28,7 @@ from tongban.intake.api import (
 )
 from tongban.intake.models import Application
 from tongban.registry.access import as_viewer
+from tongban.registry.worklist import KeysetPage, list_query, page_schema
 
 # ---------------------------------------------------------------------------------------------
 # Representation
@@ -254,17 +255,31 @@ class VerificationRequest(serializers.Serializer):
     override_reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class PageQuery(serializers.Serializer):
-    after = serializers.IntegerField(required=False, min_value=1)
+ReadyQuery = list_query("ReadyQuery", selectors.READY_SORTING)
+ShipmentsQuery = list_query(
+    "ShipmentsQuery",
+    selectors.SHIPMENT_SORTING,
+    view=serializers.ChoiceField(
+        choices=list(selectors.SHIPMENT_VIEWS),
+        required=False,
+        default="all",
+        help_text="incoming 待签收 / outgoing 已发出 / all 全部；带 q 时查询全部",
+    ),
+)
+VerificationsQuery = list_query(
+    "VerificationsQuery",
+    selectors.VERIFICATION_SORTING,
+    view=serializers.ChoiceField(
+        choices=list(selectors.VERIFICATION_VIEWS),
+        required=False,
+        default="due",
+        help_text="due 待核验 / overdue 已逾期 / done 已核验；带 q 时查询全部",
+    ),
+)
 
 
-class ShipmentsQuery(PageQuery):
-    view = serializers.ChoiceField(choices=list(selectors.SHIPMENT_VIEWS), required=False, default="all")
-
-
-class VerificationsQuery(serializers.Serializer):
-    view = serializers.ChoiceField(choices=list(selectors.VERIFICATION_VIEWS), required=False, default="due")
-    after = serializers.RegexField(r"^\d{4}-\d{2}-\d{2}:\d+$", required=False, allow_blank=True)
+def _page(page: KeysetPage[Any], rows: Any) -> dict[str, Any]:
+    return {"count": page.total, "results": rows, "next_after": page.next_after}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,27 +288,22 @@ class VerificationsQuery(serializers.Serializer):
 
 class ShipmentsView(APIView):
     @extend_schema(
-        summary="分发单列表",
-        parameters=[
-            OpenApiParameter(
-                "view",
-                str,
-                enum=list(selectors.SHIPMENT_VIEWS),
-                description="incoming 待签收 / outgoing 已发出 / all",
-            ),
-            OpenApiParameter("after", int, description="上一页的 next_after"),
-        ],
-        responses=ShipmentRowSerializer(many=True),
+        summary="分发单列表（可按受理号、公民身份号码查找含该证件的分发单）",
+        parameters=[ShipmentsQuery],
+        responses=page_schema("ShipmentPage", ShipmentRowSerializer(many=True)),
     )
     def get(self, request: Request) -> Response:
         query = ShipmentsQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
+        data = query.validated_data
         page = selectors.shipments_page(
-            as_viewer(request.user), query.validated_data["view"], after=query.validated_data.get("after")
+            as_viewer(request.user),
+            data["view"],
+            search=data["search"],
+            order=data["order"],
+            after=data.get("after") or None,
         )
-        return Response(
-            {"results": ShipmentRowSerializer(page.rows, many=True).data, "next_after": page.next_after}
-        )
+        return Response(_page(page, ShipmentRowSerializer(page.rows, many=True).data))
 
     @extend_schema(
         request=ShipmentCreateRequest,
@@ -374,17 +384,21 @@ class DeliveredView(APIView):
 
 class ReadyView(APIView):
     @extend_schema(
-        summary="待领取列表（号码脱敏）",
-        parameters=[OpenApiParameter("after", int, description="上一页的 next_after")],
-        responses=ReadyRowSerializer(many=True),
+        summary="待领取列表（号码脱敏；可按受理号、公民身份号码、姓名查询）",
+        parameters=[ReadyQuery],
+        responses=page_schema("ReadyPage", ReadyRowSerializer(many=True)),
     )
     def get(self, request: Request) -> Response:
-        query = PageQuery(data=request.query_params)
+        query = ReadyQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        page = selectors.ready_page(as_viewer(request.user), after=query.validated_data.get("after"))
-        return Response(
-            {"results": ReadyRowSerializer(page.rows, many=True).data, "next_after": page.next_after}
+        data = query.validated_data
+        page = selectors.ready_page(
+            as_viewer(request.user),
+            search=data["search"],
+            order=data["order"],
+            after=data.get("after") or None,
         )
+        return Response(_page(page, ReadyRowSerializer(page.rows, many=True).data))
 
 
 class HandoverView(APIView):
@@ -447,29 +461,35 @@ class VerifyView(APIView):
 
 class VerificationsView(APIView):
     @extend_schema(
-        summary="核验待办：待核验 / 已逾期 / 已核验（按期限）",
-        parameters=[
-            OpenApiParameter(
-                "view", str, enum=list(selectors.VERIFICATION_VIEWS), description="due / overdue / done"
+        summary="核验待办：待核验 / 已逾期 / 已核验（默认按期限；可按受理号、公民身份号码、姓名查询）",
+        parameters=[VerificationsQuery],
+        responses=page_schema(
+            "VerificationPage",
+            VerificationRowSerializer(many=True),
+            view=serializers.CharField(help_text="所查的分类；带 q 时为 all"),
+            today=serializers.DateField(),
+            counts=inline_serializer(
+                "VerificationCounts",
+                fields={"due": serializers.IntegerField(), "overdue": serializers.IntegerField()},
             ),
-            OpenApiParameter("after", str, description="上一页的 next_after（“期限:id”）"),
-        ],
-        responses=VerificationRowSerializer(many=True),
+        ),
     )
     def get(self, request: Request) -> Response:
         query = VerificationsQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
+        data = query.validated_data
         viewer = as_viewer(request.user)
-        view = query.validated_data["view"]
-        page = selectors.verifications_page(viewer, view, after=query.validated_data.get("after") or None)
+        view = data["view"]
+        page = selectors.verifications_page(
+            viewer, view, search=data["search"], order=data["order"], after=data.get("after") or None
+        )
         today = timezone.localdate()
         rows = VerificationRowSerializer(page.rows, many=True, context={"today": today}).data
         return Response(
             {
-                "view": view,
+                "view": "all" if data["search"] else view,
                 "today": today,
-                "results": rows,
-                "next_after": page.next_after,
+                **_page(page, rows),
                 "counts": selectors.verification_counts(viewer),
             }
         )

@@ -6,16 +6,21 @@ import base64
 import binascii
 
 from django import forms
+from django.http import QueryDict
 
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.handover.models import Handover
 from tongban.handover.services import SIGNATURE_MAX_BYTES
 
-POSITION_CHOICES = [("", "——"), *((code, f"{code} {name}") for code, name in FINGER_POSITION_NAMES.items())]
+POSITION_CHOICES = [("", "——"), *FINGER_POSITION_NAMES.items()]
+FINGER_IMAGE_MAX_BYTES = 2 * 1024 * 1024
 
 
 class FingerFields(forms.Form):
     finger_image = forms.FileField(label="现场采集的指纹图像", required=False)
+    # The image chosen before a refusal that was not about the finger (a missing signature, an
+    # unticked box) travels back with the page, so the clerk need not choose it again.
+    finger_image_kept = forms.CharField(widget=forms.HiddenInput, required=False)
     finger_position = forms.ChoiceField(label="指位", choices=POSITION_CHOICES, required=False)
     override_reason = forms.CharField(
         label="比对未通过时的人工核对情况",
@@ -24,9 +29,45 @@ class FingerFields(forms.Form):
         help_text="仅在确属本人而多次比对不通过时填写；将记入办理记录。",
     )
 
-    def finger_bytes(self) -> bytes | None:
+    def clean_finger_image(self) -> object:
         upload = self.cleaned_data.get("finger_image")
-        return upload.read() if upload else None
+        if upload is not None and upload.size is not None and upload.size > FINGER_IMAGE_MAX_BYTES:
+            raise forms.ValidationError("指纹图像不能超过 2 MB。")
+        return upload
+
+    _finger_bytes: bytes | None = None
+    _finger_read = False
+
+    def finger_bytes(self) -> bytes | None:
+        """The image uploaded now, or the one kept from the previous attempt."""
+        if not self._finger_read:
+            upload = self.cleaned_data.get("finger_image") if hasattr(self, "cleaned_data") else None
+            self._finger_bytes = bytes(upload.read()) if upload else self.kept_image()
+            self._finger_read = True
+        return self._finger_bytes
+
+    def kept_image(self) -> bytes | None:
+        text = str(self.data.get("finger_image_kept") or "")
+        if not text or len(text) > 4 * ((FINGER_IMAGE_MAX_BYTES + 2) // 3):
+            return None
+        try:
+            return base64.b64decode(text, validate=True) or None
+        except (binascii.Error, ValueError):
+            return None
+
+    def keep_finger(self, keep: bool) -> None:
+        """After a refusal: carry the image chosen back to the page, or drop it when the finger
+        itself was refused (it must be taken again)."""
+        image = self.finger_bytes() if keep else None
+        data = QueryDict(mutable=True)
+        data.update(self.data)
+        data["finger_image_kept"] = base64.b64encode(image).decode() if image else ""
+        self.data = data
+
+    @property
+    def kept_size(self) -> int:
+        image = self.kept_image()
+        return len(image) if image else 0
 
 
 class HandoverForm(FingerFields):

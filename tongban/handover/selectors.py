@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -15,6 +14,7 @@ from tongban.handover.services import awaiting_forward, centre_applications
 from tongban.intake.models import Application
 from tongban.registry.access import Viewer
 from tongban.registry.models import Card, Unit
+from tongban.registry.worklist import Column, KeysetPage, Order, Search, Sorting, paginate, search_filter
 
 Row = TypeVar("Row")
 PAGE = 50
@@ -45,11 +45,18 @@ def shipment_get(viewer: Viewer, pk: int) -> Shipment:
     return shipment
 
 
-def shipments_page(
-    viewer: Viewer, view: str = "all", *, after: int | None = None, limit: int = PAGE
-) -> Page[Shipment]:
-    """Newest first, keyset on the primary key. incoming: in transit to the viewer's subtree;
-    outgoing: sent from it."""
+SHIPMENT_SORTING = Sorting(
+    [
+        Column("id", "分发单", "pk", "int"),
+        Column("state", "状态", "state"),
+        Column("origin", "发出单位", "origin__code"),
+    ],
+    "-id",
+)
+
+
+def _shipments_in_view(viewer: Viewer, view: str) -> QuerySet[Shipment]:
+    """incoming: in transit to the viewer's subtree; outgoing: sent from it; all: both."""
     shipments = shipments_visible(viewer)
     if view == "incoming":
         shipments = shipments.filter(
@@ -57,15 +64,84 @@ def shipments_page(
         )
     elif view == "outgoing":
         shipments = shipments.filter(origin__in=Unit.objects.subtree_ids(viewer.unit))
-    if after is not None:
-        shipments = shipments.filter(pk__lt=after)
-    rows = list(shipments.order_by("-pk")[: limit + 1])
-    return Page(rows[:limit], str(rows[limit - 1].pk) if len(rows) > limit else None)
+    return shipments
+
+
+def shipments_search(viewer: Viewer, view: str, search: Search) -> QuerySet[Shipment]:
+    """The shipments of a tab; with a search, those of every tab holding a matching card."""
+    if not search:
+        return _shipments_in_view(viewer, view)
+    holding = ShipmentItem.objects.filter(search_filter(search, "application__")).values("shipment_id")
+    return shipments_visible(viewer).filter(pk__in=holding)
+
+
+def shipments_page(
+    viewer: Viewer,
+    view: str = "all",
+    *,
+    search: Search | None = None,
+    order: Order | None = None,
+    after: str | None = None,
+    page: int | None = None,
+    limit: int = PAGE,
+) -> KeysetPage[Shipment]:
+    """Newest first by default (keyset on the sort column and the primary key)."""
+    return paginate(
+        shipments_search(viewer, view, search or Search()),
+        order or SHIPMENT_SORTING.default,
+        after=after,
+        page=page,
+        limit=limit,
+    )
+
+
+def shipment_holding(viewer: Viewer, search: Search) -> tuple[Shipment, str] | None:
+    """An exact search's shipment and the card's 受理号: the latest shipment holding the card (a
+    card forwarded by a county bureau travelled twice; the latest leg is where it is now), when
+    the search names one application."""
+    if not search.exact:
+        return None
+    items = ShipmentItem.objects.filter(
+        search_filter(search, "application__"), shipment__in=shipments_visible(viewer).values("pk")
+    )
+    found = list(items.order_by("-shipment_id").values_list("shipment_id", "application__number")[:50])
+    if not found or len({number for _, number in found}) > 1:
+        return None
+    return shipments_visible(viewer).get(pk=found[0][0]), found[0][1] or ""
+
+
+SHIPMENT_ITEM_SORTING = Sorting(
+    [
+        Column("order", "序号", "pk", "int"),
+        Column("number", "受理号", "application__number"),
+        Column("name", "姓名", "application__name"),
+        Column("unit", "受理单位", "application__acceptance_unit__code"),
+        Column("outcome", "结果", "outcome"),
+    ],
+    "order",
+)
+
+
+def shipment_items_page(
+    shipment: Shipment,
+    *,
+    search: Search | None = None,
+    order: Order | None = None,
+    after: str | None = None,
+    page: int | None = None,
+    limit: int = 100,
+) -> KeysetPage[ShipmentItem]:
+    items = shipment.items.filter(search_filter(search or Search(), "application__")).select_related(
+        "application", "application__acceptance_unit", "card"
+    )
+    return paginate(items, order or SHIPMENT_ITEM_SORTING.default, after=after, page=page, limit=limit)
 
 
 def shipment_items(shipment: Shipment) -> list[ShipmentItem]:
     return list(
-        shipment.items.select_related("application", "application__acceptance_unit", "card").order_by("pk")
+        shipment.items.select_related(
+            "application", "application__acceptance_unit", "application__person", "card"
+        ).order_by("pk")
     )
 
 
@@ -74,13 +150,51 @@ def produced_page(viewer: Viewer, *, after: int | None = None, limit: int = 200)
     unit = viewer.unit
     if not viewer.can("shipment.create") or unit is None or unit.kind != Unit.Kind.CENTRE:
         return Page([], None)
-    applications = Application.objects.filter(
-        centre_applications(unit), status=Application.Status.PRODUCED
-    ).select_related("acceptance_unit")
+    applications = _produced(viewer).select_related("acceptance_unit")
     if after is not None:
         applications = applications.filter(pk__gt=after)
     rows = list(applications.order_by("pk")[: limit + 1])
     return Page(rows[:limit], str(rows[limit - 1].pk) if len(rows) > limit else None)
+
+
+def _produced(viewer: Viewer) -> QuerySet[Application]:
+    unit = viewer.unit
+    if not viewer.can("shipment.create") or unit is None or unit.kind != Unit.Kind.CENTRE:
+        return Application.objects.none()
+    return Application.objects.filter(centre_applications(unit), status=Application.Status.PRODUCED)
+
+
+def produced_count(viewer: Viewer) -> int:
+    return _produced(viewer).count()
+
+
+def produced_numbered(viewer: Viewer, numbers: list[str]) -> list[Application]:
+    """The centre's produced cards among `numbers` (ticked on another page of the form)."""
+    if not numbers:
+        return []
+    return list(_produced(viewer).filter(number__in=numbers).select_related("acceptance_unit").order_by("pk"))
+
+
+def produced_search(viewer: Viewer, search: Search) -> list[Application]:
+    """The centre's produced cards an exact search names (a scan into the 分发 form)."""
+    return list(_produced(viewer).filter(search_filter(search)).select_related("acceptance_unit")[:2])
+
+
+def produced_whereabouts(viewer: Viewer, search: Search) -> str:
+    """Why a scanned card cannot be ticked: where it is, if it is one of the centre's."""
+    unit = viewer.unit
+    found = None
+    if unit is not None and unit.kind == Unit.Kind.CENTRE:
+        found = (
+            Application.objects.filter(centre_applications(unit))
+            .filter(search_filter(search))
+            .exclude(status=Application.Status.DRAFT)
+            .order_by("-pk")
+            .first()
+        )
+    if found is not None:
+        return f"受理号 {found.number} 当前为“{found.get_status_display()}”，不在待分发的证件中。"
+    return "本中心没有该待分发的证件。"
 
 
 def forward_queue(viewer: Viewer) -> list[ShipmentItem]:
@@ -108,13 +222,43 @@ def ready(viewer: Viewer) -> QuerySet[Application]:
     )
 
 
-def ready_page(viewer: Viewer, *, after: int | None = None, limit: int = PAGE) -> Page[Application]:
-    """待领取, oldest first (keyset on the primary key)."""
-    applications = ready(viewer).select_related("acceptance_unit")
-    if after is not None:
-        applications = applications.filter(pk__gt=after)
-    rows = list(applications.order_by("pk")[: limit + 1])
-    return Page(rows[:limit], str(rows[limit - 1].pk) if len(rows) > limit else None)
+READY_SORTING = Sorting(
+    [
+        Column("order", "到达顺序", "pk", "int"),
+        Column("number", "受理号", "number"),
+        Column("name", "姓名", "name"),
+        Column("unit", "受理单位", "acceptance_unit__code"),
+    ],
+    "order",
+)
+
+
+def ready_page(
+    viewer: Viewer,
+    *,
+    search: Search | None = None,
+    order: Order | None = None,
+    after: str | None = None,
+    page: int | None = None,
+    limit: int = PAGE,
+) -> KeysetPage[Application]:
+    """待领取, oldest first by default (keyset on the sort column and the primary key)."""
+    applications = ready(viewer).filter(search_filter(search or Search())).select_related("acceptance_unit")
+    return paginate(applications, order or READY_SORTING.default, after=after, page=page, limit=limit)
+
+
+def application_whereabouts(viewer: Viewer, search: Search) -> Application | None:
+    """For an exact search that found nothing in a list: the one application it names, if the
+    viewer may see it, so the page can say where it is instead."""
+    if not search.exact or not viewer.can("application.view"):
+        return None
+    found = list(
+        Application.objects.visible_to(viewer)
+        .filter(search_filter(search))
+        .exclude(status=Application.Status.DRAFT)
+        .order_by("-pk")[:2]
+    )
+    return found[0] if len(found) == 1 else None
 
 
 def handover_card(application: Application) -> Card | None:
@@ -146,39 +290,51 @@ def verifications_visible(viewer: Viewer) -> QuerySet[Verification]:
     )
 
 
-def _parse_after(after: str | None) -> tuple[datetime.date, int] | None:
-    if not after:
-        return None
-    day, _, pk = after.partition(":")
-    try:
-        return datetime.date.fromisoformat(day), int(pk)
-    except ValueError:
-        return None
+VERIFICATION_SORTING = Sorting(
+    [
+        Column("due", "核验期限", "due", "date"),
+        Column("number", "受理号", "application__number"),
+        Column("name", "姓名", "application__name"),
+    ],
+    "due",
+)
+
+
+def verifications_search(viewer: Viewer, view: str, search: Search) -> QuerySet[Verification]:
+    """due: owed and not yet late; overdue: the due date is before today; done: verified. A
+    search covers all three."""
+    rows = verifications_visible(viewer)
+    if search:
+        return rows.filter(search_filter(search, "application__"))
+    today = timezone.localdate()
+    if view == "overdue":
+        return rows.filter(verified_at=None, due__lt=today)
+    if view == "done":
+        return rows.exclude(verified_at=None)
+    return rows.filter(verified_at=None, due__gte=today)
 
 
 def verifications_page(
-    viewer: Viewer, view: str = "due", *, after: str | None = None, limit: int = PAGE
-) -> Page[Verification]:
-    """due: owed and not yet late; overdue: the due date is before today; done: verified. By due
-    date then id (keyset: "YYYY-MM-DD:id")."""
-    today = timezone.localdate()
-    rows = verifications_visible(viewer)
-    if view == "overdue":
-        rows = rows.filter(verified_at=None, due__lt=today)
-    elif view == "done":
-        rows = rows.exclude(verified_at=None)
-    else:
-        rows = rows.filter(verified_at=None, due__gte=today)
-    position = _parse_after(after)
-    if position is not None:
-        due, pk = position
-        rows = rows.filter(Q(due__gt=due) | Q(due=due, pk__gt=pk))
-    found = list(rows.order_by("due", "pk")[: limit + 1])
-    last = found[limit - 1] if len(found) > limit else None
-    return Page(found[:limit], f"{last.due.isoformat()}:{last.pk}" if last else None)
+    viewer: Viewer,
+    view: str = "due",
+    *,
+    search: Search | None = None,
+    order: Order | None = None,
+    after: str | None = None,
+    page: int | None = None,
+    limit: int = PAGE,
+) -> KeysetPage[Verification]:
+    """By due date then id by default (keyset: "YYYY-MM-DD:id")."""
+    rows = verifications_search(viewer, view, search or Search())
+    return paginate(rows, order or VERIFICATION_SORTING.default, after=after, page=page, limit=limit)
 
 
 def verification_counts(viewer: Viewer) -> dict[str, int]:
+    """待核验 and 已逾期 of the viewer's subtree, in one query."""
     today = timezone.localdate()
-    owed = verifications_visible(viewer).filter(verified_at=None)
-    return {"due": owed.filter(due__gte=today).count(), "overdue": owed.filter(due__lt=today).count()}
+    counts = (
+        verifications_visible(viewer)
+        .filter(verified_at=None)
+        .aggregate(owed=Count("pk", filter=Q(due__gte=today)), late=Count("pk", filter=Q(due__lt=today)))
+    )
+    return {"due": counts["owed"] or 0, "overdue": counts["late"] or 0}

@@ -165,25 +165,30 @@ def _clean_numbers(numbers: Iterable[str]) -> list[str]:
     return wanted
 
 
-@transaction.atomic
-def shipments_create(
-    *,
-    actor: User,
-    numbers: Iterable[str],
-    tracking_numbers: Mapping[str, str] | None = None,
-    request: HttpRequest | None = None,
-) -> list[Shipment]:
-    """分发: ship the centre's produced cards. They are grouped by where they go: one shipment per
-    acceptance unit, or per county bureau where a DistributionRule says so, and one postal
-    consignment for cards going by post (each with its tracking number). 已制证 → 已分发."""
-    centre = require_centre(actor)
-    tracking = {key: value.strip() for key, value in (tracking_numbers or {}).items()}
+@dataclass(frozen=True)
+class PlannedShipment:
+    """One shipment `shipments_create` would make of a selection: where it goes and what."""
+
+    method: str
+    destination: Unit | None
+    applications: tuple[Application, ...]
+
+    @property
+    def method_label(self) -> str:
+        return Shipment.Method(self.method).label
+
+
+def _shippable(
+    centre: Unit, numbers: Iterable[str], tracking: Mapping[str, str], *, lock_rows: bool
+) -> list[Application]:
+    """The selected applications of the centre, checked: each 已制证, each postal one with a
+    tracking number of its own that no other card carries. Refusals change nothing."""
     wanted = _clean_numbers(numbers)
     scope = Application.objects.filter(centre_applications(centre), number__in=wanted)
-    # Locked in primary-key order, like every other multi-row lock here: no deadlocks.
-    applications = list(
-        scope.select_for_update(of=("self",)).select_related("acceptance_unit").order_by("pk")
-    )
+    if lock_rows:
+        # Locked in primary-key order, like every other multi-row lock here: no deadlocks.
+        scope = scope.select_for_update(of=("self",))
+    applications = list(scope.select_related("acceptance_unit").order_by("pk"))
     found = {application.number for application in applications}
     unknown = [number for number in wanted if number not in found]
     if unknown:
@@ -203,6 +208,64 @@ def shipments_create(
             errors[f"tracking_numbers.{application.number}"] = "邮政寄递须填写邮件号"
     if errors:
         raise ServiceError("cannot_ship", "以下证件不能分发：请检查标出的受理号。", fields=errors, status=409)
+    postal = {
+        application.number or "": tracking[application.number or ""]
+        for application in applications
+        if application.collection == Application.Collection.POST
+    }
+    seen: dict[str, str] = {}
+    taken = set(
+        ShipmentItem.objects.filter(tracking_number__in=set(postal.values())).values_list(
+            "tracking_number", flat=True
+        )
+    )
+    for number, code in sorted(postal.items()):
+        if code in taken:
+            errors[f"tracking_numbers.{number}"] = "邮件号已被使用"
+        elif code in seen:
+            errors[f"tracking_numbers.{number}"] = f"与受理号 {seen[code]} 的邮件号相同"
+        seen.setdefault(code, number)
+    if errors:
+        raise ServiceError(
+            "tracking_taken", "邮件号已被使用或重复，请检查标出的邮件号。", fields=errors, status=409
+        )
+    return applications
+
+
+def shipments_plan(
+    *, actor: User, numbers: Iterable[str], tracking_numbers: Mapping[str, str] | None = None
+) -> list[PlannedShipment]:
+    """What `shipments_create` would make of this selection, checked the same way and written
+    nowhere: the confirmation step of the page (确认发出) shows it."""
+    centre = require_centre(actor)
+    tracking = {key: value.strip() for key, value in (tracking_numbers or {}).items()}
+    groups: dict[tuple[str, int | None], list[Application]] = defaultdict(list)
+    legs: dict[tuple[str, int | None], _Leg] = {}
+    for application in _shippable(centre, numbers, tracking, lock_rows=False):
+        leg = _leg_for(application)
+        key = (leg.method, leg.destination.pk if leg.destination else None)
+        legs[key] = leg
+        groups[key].append(application)
+    return [
+        PlannedShipment(legs[key].method, legs[key].destination, tuple(applications))
+        for key, applications in groups.items()
+    ]
+
+
+@transaction.atomic
+def shipments_create(
+    *,
+    actor: User,
+    numbers: Iterable[str],
+    tracking_numbers: Mapping[str, str] | None = None,
+    request: HttpRequest | None = None,
+) -> list[Shipment]:
+    """分发: ship the centre's produced cards. They are grouped by where they go: one shipment per
+    acceptance unit, or per county bureau where a DistributionRule says so, and one postal
+    consignment for cards going by post (each with its tracking number). 已制证 → 已分发."""
+    centre = require_centre(actor)
+    tracking = {key: value.strip() for key, value in (tracking_numbers or {}).items()}
+    applications = _shippable(centre, numbers, tracking, lock_rows=True)
 
     shipments: dict[tuple[str, int | None], Shipment] = {}
     now_notes: list[Notification] = []
@@ -417,6 +480,29 @@ def awaiting_forward(county: Unit) -> QuerySet[ShipmentItem]:
         forwarded_at=None,
         application__status=Status.SHIPPED,
     )
+
+
+def forward_plan(*, actor: User, numbers: Iterable[str] | None = None) -> list[PlannedShipment]:
+    """What `shipments_forward` would send, one shipment per station, written nowhere: the
+    confirmation step of the page (确认转发) shows it."""
+    county = require_county(actor)
+    waiting = awaiting_forward(county)
+    if numbers is not None:
+        waiting = waiting.filter(application__number__in=_clean_numbers(numbers))
+    items = list(
+        waiting.select_related("application", "application__acceptance_unit").order_by(
+            "application__acceptance_unit__code", "application_id"
+        )
+    )
+    if not items:
+        raise ServiceError("nothing_to_forward", "没有待转发的证件。", status=409)
+    by_station: dict[int, list[Application]] = defaultdict(list)
+    for item in items:
+        by_station[item.application.acceptance_unit_id].append(item.application)
+    return [
+        PlannedShipment(Shipment.Method.UNIT, applications[0].acceptance_unit, tuple(applications))
+        for applications in by_station.values()
+    ]
 
 
 @transaction.atomic

@@ -17,10 +17,12 @@ from rest_framework.views import APIView
 
 from tongban.core.errors import ServiceError
 from tongban.intake.api import UnitRefSerializer, staff
+from tongban.intake.models import Application
 from tongban.production import feedback, selectors, services
 from tongban.production.models import Batch, BatchItem
 from tongban.registry.access import as_viewer
 from tongban.registry.models import Unit
+from tongban.registry.worklist import list_query, page_schema
 
 FEEDBACK_FILE_MAX_BYTES = 5 * 1024 * 1024
 
@@ -32,10 +34,39 @@ class QueueUnitSerializer(serializers.Serializer):
     oldest = serializers.DateTimeField(allow_null=True, help_text="最早签发时间")
 
 
+class ProductionQueueRowSerializer(serializers.ModelSerializer[Application]):
+    """An application waiting in the queue: the ID number masked (the full record is in the
+    package)."""
+
+    id_number = serializers.CharField(source="masked_id_number")
+    acceptance_unit = UnitRefSerializer()
+
+    class Meta:
+        model = Application
+        fields = ["number", "name", "id_number", "acceptance_unit", "issued_at"]
+
+
 class QueueSerializer(serializers.Serializer):
     centre = UnitRefSerializer()
-    total = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="待制证总数")
     units = QueueUnitSerializer(many=True)
+    count = serializers.IntegerField(help_text="符合 unit、q 的件数")
+    results = ProductionQueueRowSerializer(many=True)
+    next_after = serializers.CharField(allow_null=True, help_text="下一页传入 after；null 为最后一页")
+
+
+QueueQuery = list_query(
+    "QueueQuery",
+    selectors.QUEUE_SORTING,
+    unit=serializers.CharField(
+        required=False, allow_blank=True, max_length=12, help_text="只列该受理单位（机构代码）的申领"
+    ),
+)
+BatchesQuery = list_query(
+    "BatchesQuery",
+    selectors.BATCH_SORTING,
+    state=serializers.ChoiceField(choices=Batch.State.choices, required=False, allow_blank=True),
+)
 
 
 class PackageRefSerializer(serializers.Serializer):
@@ -134,11 +165,25 @@ class BatchCreateRequest(serializers.Serializer):
 
 
 class FeedbackLineInput(serializers.Serializer):
+    """One line (the schema of the documented keys; the Chinese keys 批次号, 受理号, 结果, 证件序列号,
+    原因, 备注 are read the same way). A malformed line is rejected in the report, not with 400."""
+
     batch = serializers.CharField(max_length=32, help_text="批次号")
     number = serializers.CharField(max_length=22, help_text="受理号")
-    result = serializers.ChoiceField(choices=list(feedback.RESULTS))
-    card_serial = serializers.CharField(max_length=32, required=False, allow_blank=True, help_text="卡号")
-    reason = serializers.ChoiceField(choices=list(feedback.REASONS), required=False, allow_blank=True)
+    result = serializers.CharField(
+        max_length=20,
+        help_text="produced 或 已制证 / 制证成功；failed 或 制证失败（全部写法见 docs/production.md）",
+    )
+    card_serial = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, help_text="证件序列号（卡号），已制证时必填"
+    )
+    reason = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="制证失败时必填：photo_quality 相片质量不合格 / data_error 数据错误 / "
+        "chip_error 芯片写入失败，或其中文写法",
+    )
     note = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
@@ -154,7 +199,8 @@ class FeedbackRowSerializer(serializers.Serializer):
     line = serializers.CharField()
     batch = serializers.CharField()
     number = serializers.CharField()
-    result = serializers.CharField(required=False)
+    result = serializers.CharField(required=False, help_text="produced / failed")
+    reason = serializers.CharField(required=False, help_text="制证失败的原因代码")
     code = serializers.CharField(required=False, help_text="拒收原因代码")
     message = serializers.CharField(required=False)
 
@@ -175,24 +221,65 @@ class FeedbackReportSerializer(serializers.Serializer):
 
 
 class QueueView(APIView):
-    @extend_schema(summary="本制证中心待制证（已签发）件数，按受理单位", responses=QueueSerializer)
+    @extend_schema(
+        summary="本制证中心待制证（已签发）：按受理单位的件数，及逐件明细（号码脱敏；可查询、排序、分页）",
+        parameters=[QueueQuery],
+        responses=QueueSerializer,
+    )
     def get(self, request: Request) -> Response:
         centre = selectors.viewer_centre(as_viewer(request.user))
+        query = QueueQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
         rows = selectors.queue_counts(centre)
+        unit = next((row for row in rows if row.code == data.get("unit")), None)
+        if data.get("unit") and unit is None:
+            message = "该受理单位没有待制证的申领，或不属本中心。"
+            raise ServiceError("unknown_unit", message, fields={"unit": message})
+        page = selectors.queue_page(
+            centre,
+            unit_id=unit.unit_id if unit else None,
+            search=data["search"],
+            order=data["order"],
+            after=data.get("after") or None,
+        )
         body = {
             "centre": centre,
             "total": sum(row.count for row in rows),
             "units": [row.__dict__ for row in rows],
+            "count": page.total,
+            "results": page.rows,
+            "next_after": page.next_after,
         }
         return Response(QueueSerializer(body).data)
 
 
 class BatchesView(APIView):
-    @extend_schema(summary="本制证中心的批次（最近 200 个）", responses=BatchSerializer(many=True))
+    @extend_schema(
+        summary="本制证中心的批次（默认最新在前；可按受理号、公民身份号码查找含该证件的批次）",
+        parameters=[BatchesQuery],
+        responses=page_schema("BatchPage", BatchSerializer(many=True)),
+    )
     def get(self, request: Request) -> Response:
-        selectors.viewer_centre(as_viewer(request.user))
-        batches = selectors.batches_visible(as_viewer(request.user))[:200]
-        return Response(BatchSerializer(batches, many=True).data)
+        viewer = as_viewer(request.user)
+        selectors.viewer_centre(viewer)
+        query = BatchesQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        page = selectors.batches_page(
+            viewer,
+            state=data.get("state") or "",
+            search=data["search"],
+            order=data["order"],
+            after=data.get("after") or None,
+        )
+        return Response(
+            {
+                "count": page.total,
+                "results": BatchSerializer(page.rows, many=True).data,
+                "next_after": page.next_after,
+            }
+        )
 
     @extend_schema(
         summary="调度打包：从待制证队列组成一个批次（按签发先后）",

@@ -15,6 +15,9 @@ from tongban.intake.models import Application
 from tongban.production.models import Batch, BatchItem, FeedbackUpload
 from tongban.registry.access import Viewer
 from tongban.registry.models import ProductionRoute, Unit
+from tongban.registry.worklist import Column, KeysetPage, Order, Search, Sorting, paginate, search_filter
+
+PAGE = 50
 
 
 def routed_stations() -> dict[int, list[int]]:
@@ -56,9 +59,9 @@ class QueueRow:
     oldest: datetime.datetime | None
 
 
-def queue_counts(centre: Unit) -> list[QueueRow]:
+def queue_counts(centre: Unit, *, station_ids: list[int] | None = None) -> list[QueueRow]:
     rows = (
-        production_queue(centre)
+        production_queue(centre, station_ids=station_ids)
         .order_by()
         .values("acceptance_unit_id", "acceptance_unit__code", "acceptance_unit__name")
         .annotate(count=Count("pk"), oldest=Min("issued_at"))
@@ -76,6 +79,53 @@ def queue_counts(centre: Unit) -> list[QueueRow]:
     ]
 
 
+QUEUE_SORTING = Sorting(
+    [
+        Column("issued", "签发时间", "issued_at", "datetime"),
+        Column("number", "受理号", "number"),
+        Column("name", "姓名", "name"),
+        Column("unit", "受理单位", "acceptance_unit__code"),
+    ],
+    "issued",
+)
+
+
+def queue_page(
+    centre: Unit,
+    *,
+    station_ids: list[int] | None = None,
+    unit_id: int | None = None,
+    search: Search | None = None,
+    order: Order | None = None,
+    after: str | None = None,
+    page: int | None = None,
+    limit: int = PAGE,
+) -> KeysetPage[Application]:
+    """待制证 one by one (受理号, name, masked number), oldest issue first by default: the order
+    a batch takes them in."""
+    applications = production_queue(centre, station_ids=station_ids).filter(search_filter(search or Search()))
+    if unit_id is not None:
+        applications = applications.filter(acceptance_unit_id=unit_id)
+    applications = applications.select_related("acceptance_unit").only(
+        "number", "name", "id_number", "issued_at", "acceptance_unit__code", "acceptance_unit__name"
+    )
+    return paginate(applications, order or QUEUE_SORTING.default, after=after, page=page, limit=limit)
+
+
+def centre_whereabouts(centre: Unit, search: Search) -> Application | None:
+    """For an exact search that found nothing in the centre's lists: the one application of the
+    centre's stations it names, so the page can say where it is."""
+    if not search.exact:
+        return None
+    found = list(
+        Application.objects.filter(search_filter(search), acceptance_unit_id__in=centre_station_ids(centre))
+        .exclude(status=Application.Status.DRAFT)
+        .only("number", "status")
+        .order_by("-pk")[:2]
+    )
+    return found[0] if len(found) == 1 else None
+
+
 def viewer_centre(viewer: Viewer, action: str = "production.view") -> Unit:
     """The viewer's production centre, if their role works there; 404 for everybody else."""
     unit = viewer.unit
@@ -88,7 +138,74 @@ def batches_visible(viewer: Viewer) -> QuerySet[Batch]:
     unit = viewer.unit
     if not viewer.can("production.view") or unit is None or unit.kind != Unit.Kind.CENTRE:
         return Batch.objects.none()
-    return Batch.objects.filter(centre=unit).select_related("centre", "acceptance_unit", "created_by")
+    return Batch.objects.filter(centre=unit).select_related(
+        "centre", "acceptance_unit", "created_by", "centre_key"
+    )
+
+
+BATCH_SORTING = Sorting(
+    [
+        Column("id", "调度时间", "pk", "int"),
+        Column("number", "批次号", "number"),
+        Column("size", "证件数", "size", "int"),
+        Column("state", "状态", "state"),
+    ],
+    "-id",
+)
+
+
+def batches_search(viewer: Viewer, *, state: str = "", search: Search | None = None) -> QuerySet[Batch]:
+    """The centre's batches, of one state; with a search, those holding a matching card."""
+    batches = batches_visible(viewer)
+    if state:
+        batches = batches.filter(state=state)
+    if search:
+        holding = BatchItem.objects.filter(search_filter(search, "application__")).values("batch_id")
+        batches = batches.filter(pk__in=holding)
+    return batches
+
+
+def batches_page(
+    viewer: Viewer,
+    *,
+    state: str = "",
+    search: Search | None = None,
+    order: Order | None = None,
+    after: str | None = None,
+    page: int | None = None,
+    limit: int = PAGE,
+) -> KeysetPage[Batch]:
+    """Newest first by default."""
+    return paginate(
+        batches_search(viewer, state=state, search=search),
+        order or BATCH_SORTING.default,
+        after=after,
+        page=page,
+        limit=limit,
+    )
+
+
+def batch_holding(viewer: Viewer, search: Search) -> tuple[Batch, str] | None:
+    """An exact search's batch and the card's 受理号: the latest batch holding the card (a
+    reprint makes a second), when the search names one application."""
+    if not search.exact:
+        return None
+    found = list(
+        BatchItem.objects.filter(search_filter(search, "application__"), batch__in=batches_visible(viewer))
+        .order_by("-batch_id")
+        .values_list("batch_id", "application__number")[:50]
+    )
+    if not found or len({number for _, number in found}) > 1:
+        return None
+    return batches_visible(viewer).get(pk=found[0][0]), found[0][1] or ""
+
+
+def batch_by_number(viewer: Viewer, text: str) -> Batch | None:
+    """A batch number typed or scanned into the search box (批次号)."""
+    number = "".join(text.split())
+    if not (number.isascii() and number.isdigit() and len(number) > 22):
+        return None
+    return batches_visible(viewer).filter(number=number).first()
 
 
 def batch_get(viewer: Viewer, pk: int) -> Batch:
@@ -98,26 +215,59 @@ def batch_get(viewer: Viewer, pk: int) -> Batch:
     return batch
 
 
+_ITEM_FIELDS = (
+    "result",
+    "reason",
+    "card_serial",
+    "note",
+    "feedback_at",
+    "batch_id",
+    "application__number",
+    "application__name",
+    "application__id_number",
+    "application__status",
+    "application__acceptance_unit__code",
+    "application__acceptance_unit__name",
+)
+
+
 def batch_items(batch: Batch) -> list[BatchItem]:
     """The items with only what a centre needs to see in a list (the number is masked there)."""
     return list(
         batch.items.select_related("application", "application__acceptance_unit")
-        .only(
-            "result",
-            "reason",
-            "card_serial",
-            "note",
-            "feedback_at",
-            "batch_id",
-            "application__number",
-            "application__name",
-            "application__id_number",
-            "application__status",
-            "application__acceptance_unit__code",
-            "application__acceptance_unit__name",
-        )
+        .only(*_ITEM_FIELDS)
         .order_by("pk")
     )
+
+
+BATCH_ITEM_SORTING = Sorting(
+    [
+        Column("order", "序号", "pk", "int"),
+        Column("number", "受理号", "application__number"),
+        Column("name", "姓名", "application__name"),
+        Column("unit", "受理单位", "application__acceptance_unit__code"),
+        Column("result", "回馈", "result"),
+    ],
+    "order",
+)
+
+
+def batch_items_page(
+    batch: Batch,
+    *,
+    search: Search | None = None,
+    order: Order | None = None,
+    after: str | None = None,
+    page: int | None = None,
+    limit: int = 100,
+) -> KeysetPage[BatchItem]:
+    """The cards of a batch (up to 10,000), the number masked in the list."""
+    items = (
+        batch.items.filter(search_filter(search or Search(), "application__"))
+        .select_related("application", "application__acceptance_unit")
+        .only(*_ITEM_FIELDS)
+    )
+    return paginate(items, order or BATCH_ITEM_SORTING.default, after=after, page=page, limit=limit)
 
 
 def batch_progress(batch: Batch) -> dict[str, int]:

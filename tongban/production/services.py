@@ -483,7 +483,8 @@ def feedback_apply(
         except ServiceError as error:
             report.rejected.append({**row, "code": error.code, "message": error.message})
         else:
-            (report.applied if applied else report.already_applied).append({**row, "result": line.result})
+            done = {**row, "result": line.result, "reason": line.reason}
+            (report.applied if applied else report.already_applied).append(done)
     with transaction.atomic():
         upload = FeedbackUpload.objects.create(
             centre=centre,

@@ -12,6 +12,7 @@ urlpatterns = [
     path("batches/<int:pk>/package.tbpkg", views.package_download, name="package_download"),
     path("batches/<int:pk>/feedback.csv", views.feedback_template, name="feedback_template"),
     path("feedback/", views.feedback, name="feedback"),
+    path("feedback/template.csv", views.feedback_blank_template, name="feedback_blank_template"),
     path("feedback/<int:pk>/", views.feedback_report, name="feedback_report"),
     # The acceptance station's side of a quality failure (质量回馈 → 重新采集相片).
     path("recollect/<int:pk>/", views.recollect, name="recollect"),

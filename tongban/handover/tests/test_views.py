@@ -26,7 +26,11 @@ def test_ship_receive_and_hand_over_through_the_pages(personas: Personas, produc
     page = centre.get("/handover/shipments/new/")
     assert page.status_code == 200 and number in page.content.decode()
     assert "分发" in centre.get("/").content.decode()
-    assert centre.post("/handover/shipments/new/", {"applications": [number]}).status_code == 302
+    asked = centre.post("/handover/shipments/new/", {"applications": [number]})
+    assert asked.status_code == 200 and "确认发出以下 1 张证件？" in asked.content.decode()
+    assert not Shipment.objects.exists()
+    sent = centre.post("/handover/shipments/new/", {"applications": [number], "confirm": "1"})
+    assert sent.status_code == 302
     shipment = Shipment.objects.get()
 
     station = login(Client(), personas.nanchang_distributor)
@@ -40,6 +44,9 @@ def test_ship_receive_and_hand_over_through_the_pages(personas: Personas, produc
     assert "signature-pad" in form and produced.id_number in form
     # 签发机关 as the card record carries it, and the card's state by the calendar.
     assert "南昌市公安局东湖分局" in form and "证件状态" in form and "已制证未领取" in form
+    # Finger positions by name, never by code (registered fingers and the position picker).
+    assert "<td>右手拇指</td>" in form and '<option value="11">右手拇指</option>' in form
+    assert "<td>11 " not in form and ">11 右手拇指<" not in form
     unsigned = station.post(f"/handover/{produced.pk}/", {"way": "in_person"})
     assert unsigned.status_code == 400 and "请签名或勾选已在登记表上签字" in unsigned.content.decode()
     out = io.BytesIO()
@@ -53,7 +60,7 @@ def test_ship_receive_and_hand_over_through_the_pages(personas: Personas, produc
 
 def test_proxy_handover_and_the_verification_pages(personas: Personas, produced: Application) -> None:
     centre = login(Client(), personas.centre_operator)
-    centre.post("/handover/shipments/new/", {"applications": [produced.number]})
+    centre.post("/handover/shipments/new/", {"applications": [produced.number], "confirm": "1"})
     station = login(Client(), personas.nanchang_distributor)
     station.post(f"/handover/shipments/{Shipment.objects.get().pk}/receive/", {})
     relative = PersonFactory.build(birth_date=datetime.date(1960, 2, 2)).id_number
@@ -69,7 +76,16 @@ def test_proxy_handover_and_the_verification_pages(personas: Personas, produced:
     assert ok.status_code == 302
     listed = station.get("/handover/verifications/").content.decode()
     assert (produced.number or "") in listed
-    assert station.post(f"/handover/verifications/{produced.pk}/", {}).status_code == 400
+    finger = io.BytesIO(b"fake finger image")
+    finger.name = "finger.png"
+    unchecked = station.post(
+        f"/handover/verifications/{produced.pk}/",
+        {"finger_image": finger, "finger_position": "16", "override_reason": "手指磨损"},
+    )
+    page = unchecked.content.decode()
+    assert unchecked.status_code == 400 and "请核对证件信息" in page
+    assert f'value="{base64.b64encode(b"fake finger image").decode()}"' in page  # not chosen again
+    assert '<option value="16" selected>' in page and 'value="手指磨损"' in page
     assert station.post(f"/handover/verifications/{produced.pk}/", {"card_checked": "on"}).status_code == 302
     assert Application.objects.get(pk=produced.pk).status == "verified"
 

@@ -64,7 +64,7 @@ def test_the_operator_works_through_the_api(personas, issue, centre_keys):
     assert packaged["state"] == "packaged" and len(packaged["package"]["sm3"]) == 64
     download = api.get(f"/api/v1/production/batches/{pk}/package")
     assert download.status_code == 200 and download.getvalue().startswith(b"TBPKG")
-    assert [b["id"] for b in api.get("/api/v1/production/batches").json()] == [pk]
+    assert [b["id"] for b in api.get("/api/v1/production/batches").json()["results"]] == [pk]
     lines = [{"batch": body["number"], "number": first.number, "result": "produced", "card_serial": "C-0001"}]
     report = api.post("/api/v1/production/feedback", {"lines": lines}, format="json").json()
     assert report["counts"] == {"applied": 1, "already_applied": 0, "rejected": 0}
@@ -112,7 +112,7 @@ def test_everybody_else_gets_404_from_the_api(personas, packaged, name):
 
 def test_the_other_centre_sees_nothing_of_this_one(ganzhou_operator, packaged):
     api = api_client(ganzhou_operator)
-    assert api.get("/api/v1/production/batches").json() == []
+    assert api.get("/api/v1/production/batches").json() == {"count": 0, "results": [], "next_after": None}
     assert api.get(f"/api/v1/production/batches/{packaged.pk}").status_code == 404
     assert api.get(f"/api/v1/production/batches/{packaged.pk}/package").status_code == 404
     assert api.get("/api/v1/production/queue").json()["total"] == 0
