@@ -75,7 +75,7 @@ def _rows(events: list[AuditEvent]) -> list[Row]:
             actor = "命令行" if event.actor_username.split(":")[0] == CLI_PREFIX else "系统"
         else:
             user = users.get(event.actor_id)
-            actor = user.display_name if user is not None else event.actor_username  # type: ignore[attr-defined]
+            actor = user.display_name if user is not None else event.actor_username
         record = event.object_type_label
         if number := (event.detail or {}).get("number"):
             record = f"{record} {number}"

@@ -85,7 +85,7 @@ def _admin_verbs() -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "_audit":
             # A literal, or a choice of literals ("change" if change else "create").
-            choices = [n.value for n in ast.walk(node.args[2]) if isinstance(n, ast.Constant)]
+            choices = [str(n.value) for n in ast.walk(node.args[2]) if isinstance(n, ast.Constant)]
             assert choices, f"registry/admin.py:{node.lineno}: write the verb as a literal"
             verbs.update(choices)
     return verbs

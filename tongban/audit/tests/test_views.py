@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -16,7 +17,7 @@ from tongban.testing.personas import Personas, login
 pytestmark = pytest.mark.django_db
 
 
-def _name(user, family: str, given: str) -> None:  # type: ignore[no-untyped-def]
+def _name(user: Any, family: str, given: str) -> None:
     user.last_name, user.first_name = family, given
     user.save(update_fields=["last_name", "first_name"])
 
@@ -87,7 +88,9 @@ def test_others_do_not_see_the_page(client: Client, personas: Personas) -> None:
     assert login(client, personas.nanchang_supervisor).get("/audit/").status_code == 404
 
 
-def test_names_cost_two_queries_a_page(client: Client, personas: Personas, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_names_cost_two_queries_a_page(
+    client: Client, personas: Personas, django_assert_num_queries: Any
+) -> None:
     login(client, personas.auditor)
     client.get("/audit/")
     users = list(personas.all().values())

@@ -4,6 +4,7 @@ people's names for usernames, unit names for codes."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -26,14 +27,18 @@ def _history(html: str) -> list[list[str]]:
     ]
 
 
-def test_history_names_actions_people_and_units(client: Client, personas, accept, household_reviewer) -> None:  # type: ignore[no-untyped-def]
+def test_history_names_actions_people_and_units(
+    client: Client, personas: Any, accept: Any, household_reviewer: Any
+) -> None:
     clerk = personas.ganzhou_clerk
     for user, family, given in ((clerk, "张", "受理"), (household_reviewer, "王", "审一")):
         user.last_name, user.first_name = family, given
         user.save(update_fields=["last_name", "first_name"])
     application = accept(clerk, PersonFactory.create())
     review.review_take(actor=household_reviewer, application=application)
-    review.review_decide(actor=household_reviewer, application=application, step=1, decision="issue")
+    review.review_decide(
+        actor=household_reviewer, application=application, step=1, decision=review.Decision.ISSUE
+    )
     # An action some older version wrote and nobody labelled: named, never shown as its code.
     ApplicationEvent.objects.create(application=application, action="legacy_thing", to_status="issued")
 
