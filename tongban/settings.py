@@ -157,6 +157,8 @@ X_FRAME_OPTIONS = "DENY"
 OTP_TOTP_ISSUER = "Tongban 通办"
 
 LANGUAGE_CODE = "zh-hans"
+# Chinese for the strings Django's own zh_Hans catalogs leave in English (admin, date picker).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TONGBAN_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True

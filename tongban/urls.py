@@ -18,6 +18,12 @@ from tongban.registry import api as registry_api
 from tongban.review import api as review_api
 from tongban.supervision import api as supervision_api
 
+# The admin (系统管理) under the system's own name; every model and field in it is Chinese
+# (tests/test_admin_chinese.py).
+admin.site.site_header = "通办 · 系统管理"
+admin.site.site_title = "通办系统管理"
+admin.site.index_title = "系统管理"
+
 api_v1 = [
     path("auth/token", TokenView.as_view(), name="token"),
     path("people", registry_api.PeopleView.as_view(), name="people"),

@@ -23,6 +23,10 @@ class User(AbstractUser):
     class Meta:
         verbose_name = verbose_name_plural = "用户"
 
+    def __str__(self) -> str:
+        # Wherever a user is shown (the admin's columns and read-only fields): the name.
+        return self.display_name
+
     def can(self, action: str) -> bool:
         return self.is_active and self.unit_id is not None and role_can(self.role, action)
 

@@ -156,7 +156,7 @@ class Unit(models.Model):
         related_name="children",
         verbose_name="上级机构",
     )
-    path = models.CharField(max_length=120, unique=True, editable=False)
+    path = models.CharField("机构树路径", max_length=120, unique=True, editable=False)
     region_code = models.CharField("行政区划代码", max_length=6, db_index=True)
     address = models.CharField("地址", max_length=200, blank=True)
     phone = models.CharField("电话", max_length=30, blank=True)
