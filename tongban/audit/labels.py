@@ -159,6 +159,7 @@ OBJECT_TYPE_LABELS: dict[str, str] = {
     "file": "文件",
     "template": "生物特征模板",
     "demo": "演示数据",
+    "finance.settlement": "免费证件结算",
 }
 
 

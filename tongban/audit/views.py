@@ -59,16 +59,14 @@ def _filter_user(events: Any, who: str) -> Any:
 def _rows(events: list[AuditEvent]) -> list[Row]:
     """The names behind the codes, two queries a page. The audit app sits below accounts and
     registry (it imports neither): it reads their names through the app registry."""
-    users = {
-        user.pk: user
-        for user in get_user_model().objects.filter(pk__in={e.actor_id for e in events if e.actor_id})
+    user_ids = {e.actor_id for e in events if e.actor_id}
+    user_ids |= {int(e.object_id) for e in events if e.object_type == "user" and e.object_id.isdigit()}
+    users = {user.pk: user for user in get_user_model().objects.filter(pk__in=user_ids)}
+    codes = {e.unit_code for e in events if e.unit_code} | {
+        e.object_id for e in events if e.object_type == "unit"
     }
     unit_model = apps.get_model("registry", "Unit")
-    units = dict(
-        unit_model.objects.filter(code__in={e.unit_code for e in events if e.unit_code}).values_list(
-            "code", "name"
-        )
-    )
+    units = dict(unit_model.objects.filter(code__in=codes).values_list("code", "name"))
     rows = []
     for event in events:
         if event.actor_id is None:
@@ -77,8 +75,15 @@ def _rows(events: list[AuditEvent]) -> list[Row]:
             user = users.get(event.actor_id)
             actor = user.display_name if user is not None else event.actor_username
         record = event.object_type_label
+        named = None
+        if event.object_type == "user" and event.object_id.isdigit():
+            named = users.get(int(event.object_id))
         if number := (event.detail or {}).get("number"):
             record = f"{record} {number}"
+        elif named is not None:
+            record = f"{record} {named.display_name}"
+        elif event.object_type == "unit" and event.object_id in units:
+            record = f"{record} {units[event.object_id]}"
         elif event.object_id:
             record = f"{record} #{event.object_id}"
         rows.append(Row(event, actor, units.get(event.unit_code, event.unit_code), record))

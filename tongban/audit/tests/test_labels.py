@@ -144,6 +144,30 @@ def test_an_unknown_code_never_shows_itself() -> None:
     assert labels.action_label("application.no_such_event") == labels.UNKNOWN_ACTION_LABEL
 
 
+def _object_types() -> set[str]:
+    found = set()
+    for path in sorted(ROOT.rglob("*.py")):
+        if {"tests", "migrations"} & set(path.relative_to(ROOT).parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", getattr(node.func, "attr", "")) == "record"
+            ):
+                for keyword in node.keywords:
+                    if keyword.arg == "object_type" and isinstance(keyword.value, ast.Constant):
+                        found.add(str(keyword.value.value))
+    return found
+
+
+@pytest.mark.django_db
+def test_every_object_type_the_code_writes_is_named() -> None:
+    types = _object_types()
+    assert {"intake.application", "user", "finance.settlement"} <= types
+    unnamed = sorted(t for t in types if labels.object_type_label(t) == "记录")
+    assert not unnamed, f"add them to OBJECT_TYPE_LABELS in tongban/audit/labels.py: {unnamed}"
+
+
 def test_object_types_are_named() -> None:
     assert labels.object_type_label("intake.application") == "申领"
     assert labels.object_type_label("registry.person") == "人员"

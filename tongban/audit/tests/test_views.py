@@ -51,6 +51,15 @@ def test_rows_name_the_action_the_person_the_unit_and_the_record(client: Client,
     ]
     assert viewed[2:6] == ["张受理", "东湖区城关派出所", "查看人员完整信息", "人员 #42"]
     assert imported[2:6] == ["命令行", "", "导入人口信息", "文件 #people.csv"]
+    record(
+        actor=personas.nanchang_clerk,
+        action="auth.login",
+        object_type="user",
+        object_id=personas.nanchang_clerk.pk,
+    )
+    record(actor=None, action="unit.load_province", object_type="unit", object_id="36")
+    loaded, login_row = _cells(client.get("/audit/").content.decode())[:2]
+    assert loaded[5] == "机构 江西省公安厅" and login_row[5] == "用户 张受理"
     # No code and no login name reaches a cell.
     table = html.split("<tbody>", 1)[1]
     for raw in ("application.accepted", "person.view", "nanchang_clerk", "<td>360102001</td>", "intake."):
