@@ -29,6 +29,7 @@ def get(mapping: dict[str, Any], key: str) -> Any:
 
 @register.filter
 def event_label(action: str) -> str:
+    """The 办理记录's name of an action, from the one table of names (audit/labels.py)."""
     return labels.event_label(action)
 
 
