@@ -21,6 +21,8 @@ PASS_THROUGH = {
     ("intake/services.py", "application_transition"),  # → application_event(action=action)
     ("intake/services.py", "application_event"),  # → record(action=f"application.{action}")
     ("registry/admin.py", "_audit"),  # → record(action=f"admin.{verb}"), verbs read below
+    # The demo's bulk history: its actions are checked on the rows it writes (demo/tests/test_history.py).
+    ("demo/history.py", "_one"),
 }
 CHINESE = re.compile(r"^[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef（）、“”·0-9]+$")
 
@@ -50,7 +52,7 @@ def _writes() -> list[Write]:
     found: list[Write] = []
     for path in sorted(ROOT.rglob("*.py")):
         relative = path.relative_to(ROOT)
-        if {"tests", "migrations"} & set(relative.parts):
+        if "tests" in relative.parts:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         functions = {
@@ -63,7 +65,10 @@ def _writes() -> list[Write]:
             if not isinstance(node, ast.Call):
                 continue
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            keywords = {k.arg for k in node.keywords}
             kind = "event" if name in EVENT_WRITERS else "audit" if name in AUDIT_WRITERS else None
+            if kind is None and {"action", "to_status"} <= keywords:
+                kind = "event"  # an ApplicationEvent written directly (a bulk fix, a data migration)
             if kind is None:
                 continue
             for keyword in node.keywords:
