@@ -15,6 +15,7 @@ from django.http import Http404
 from rest_framework import exceptions, permissions
 
 from tongban.core.errors import ServiceError
+from tongban.errors import CSRF_ERROR
 
 if TYPE_CHECKING:
     # rest_framework.views imports this module (through DEFAULT_PERMISSION_CLASSES) while it
@@ -85,6 +86,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, ServiceError):
         exc = service_error(exc)
+    elif isinstance(exc, exceptions.PermissionDenied) and str(exc.detail).startswith("CSRF Failed"):
+        # A browser session's call without its CSRF token (DRF's words are English).
+        exc = ApiError(*CSRF_ERROR, status=403)
     elif isinstance(exc, RequestDataTooBig):
         # Django refuses a body over DATA_UPLOAD_MAX_MEMORY_SIZE before any field is read.
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0

@@ -25,7 +25,10 @@ PRODUCTION = ENV == "production"
 DEV_SECRET_KEY = "dev-insecure-tongban-secret-key-change-me"  # noqa: S105
 DEV_DATA_KEY = "00112233445566778899aabbccddeeff"
 
-DEBUG = env_bool("TONGBAN_DEBUG", not PRODUCTION)
+# Off in every mode unless a developer opts in: with it off, browsers get the Chinese error pages
+# (tongban/errors.py) and never Django's debug page or its URL list; static files are still served
+# outside production (tongban/urls.py).
+DEBUG = env_bool("TONGBAN_DEBUG", False)
 SECRET_KEY = env_str("TONGBAN_SECRET_KEY", DEV_SECRET_KEY)
 # SM4 key (128-bit) sealing personal data at rest: register photos, biometric templates.
 DATA_KEY = env_hex_key("TONGBAN_DATA_KEY", DEV_DATA_KEY, length=16)
@@ -91,6 +94,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "tongban.urls"
+# A form posted from an expired page: the Chinese page (or the API's error shape), not Django's.
+CSRF_FAILURE_VIEW = "tongban.errors.csrf_failure"
 # A covering index (INCLUDE) serves the dashboards on PostgreSQL; SQLite keeps the plain index,
 # which is all the embedded case needs.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
@@ -163,6 +168,8 @@ X_FRAME_OPTIONS = "DENY"
 OTP_TOTP_ISSUER = "Tongban 通办"
 
 LANGUAGE_CODE = "zh-hans"
+# Chinese for the strings Django's own zh_Hans catalogs leave in English (admin, date picker).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TONGBAN_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.staticfiles.views import serve as serve_static
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -16,6 +18,12 @@ from tongban.production import api as production_api
 from tongban.registry import api as registry_api
 from tongban.review import api as review_api
 from tongban.supervision import api as supervision_api
+
+# The admin (系统管理) under the system's own name; every model and field in it is Chinese
+# (tests/test_admin_chinese.py).
+admin.site.site_header = "通办 · 系统管理"
+admin.site.site_title = "通办系统管理"
+admin.site.index_title = "系统管理"
 
 api_v1 = [
     path("auth/token", TokenView.as_view(), name="token"),
@@ -142,3 +150,15 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
 ]
+
+# Chinese pages for browsers and the API's error shape under /api/, in every mode (tongban/errors.py).
+handler400 = "tongban.errors.bad_request"
+handler403 = "tongban.errors.permission_denied"
+handler404 = "tongban.errors.page_not_found"
+handler500 = "tongban.errors.server_error"
+
+if not settings.PRODUCTION:
+    # `make run` and development servers run with DEBUG off, when Django's runserver serves no
+    # static files: they come from the finders here. In production nginx serves the collected
+    # files (deploy/nginx.conf).
+    urlpatterns += [re_path(r"^static/(?P<path>.*)$", serve_static, {"insecure": True})]

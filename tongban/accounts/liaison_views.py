@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from tongban.accounts import liaison_selectors as selectors
-from tongban.accounts.liaison_models import MAX_LIAISONS_PER_UNIT, Duty
+from tongban.accounts.liaison_models import LIAISON_KINDS, MAX_LIAISONS_PER_UNIT, Duty
 from tongban.accounts.liaison_services import LiaisonEntry, can_manage, liaisons_replace
 from tongban.accounts.models import User
 from tongban.core.errors import ServiceError
@@ -62,7 +62,10 @@ def directory(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "own_unit": user.unit if user.unit and can_manage(user, user.unit) else None,
+            # Offered only where the edit page opens: liaisons are kept by cities, counties, stations.
+            "own_unit": user.unit
+            if user.unit and user.unit.kind in LIAISON_KINDS and can_manage(user, user.unit)
+            else None,
             "missing_count": len(selectors.units_without_liaison(user))
             if user.can("liaison.manage")
             else None,

@@ -36,6 +36,10 @@ class User(AbstractUser):
         PENDING = "pending", "待激活"
         INACTIVE = "inactive", "已停用"
 
+    def __str__(self) -> str:
+        # Wherever a user is shown (the admin's columns and read-only fields): the name.
+        return self.display_name
+
     def can(self, action: str) -> bool:
         return self.is_active and self.unit_id is not None and role_can(self.role, action)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import models
 
-from tongban.audit.labels import ACTION_LABELS
+from tongban.audit.labels import action_label, object_type_label
 
 
 class AppendOnlyError(RuntimeError):
@@ -63,7 +63,11 @@ class AuditEvent(models.Model):
 
     @property
     def action_label(self) -> str:
-        return ACTION_LABELS.get(self.action, self.action)
+        return action_label(self.action)
+
+    @property
+    def object_type_label(self) -> str:
+        return object_type_label(self.object_type)
 
 
 class AuditChainHead(models.Model):

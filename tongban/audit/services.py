@@ -29,6 +29,8 @@ class AuditActor(Protocol):
 class ChainBreak:
     seq: int
     reason: str
+    # missing | link | content | truncated: what the auditors' page says in Chinese.
+    kind: str = "content"
 
 
 def _cli_username() -> str:
@@ -145,16 +147,16 @@ def verify_chain(*, batch_size: int = 5000) -> tuple[int, ChainBreak | None]:
             break
         for row in rows:
             if row["seq"] != expected_seq:
-                return checked, ChainBreak(expected_seq, f"row {expected_seq} is missing")
+                return checked, ChainBreak(expected_seq, f"row {expected_seq} is missing", "missing")
             if row["prev_hash"] != expected_prev:
-                return checked, ChainBreak(row["seq"], "previous-hash link does not match")
+                return checked, ChainBreak(row["seq"], "previous-hash link does not match", "link")
             if link_hash(dict(row)) != row["hash"]:
-                return checked, ChainBreak(row["seq"], "row content does not match its hash")
+                return checked, ChainBreak(row["seq"], "row content does not match its hash", "content")
             expected_prev = row["hash"]
             expected_seq += 1
             checked += 1
         last_seq = rows[-1]["seq"]
     head = AuditChainHead.objects.filter(pk=1).first()
     if head is not None and (head.last_seq != checked or head.last_hash != expected_prev):
-        return checked, ChainBreak(checked + 1, "rows after the last one were removed")
+        return checked, ChainBreak(checked + 1, "rows after the last one were removed", "truncated")
     return checked, None

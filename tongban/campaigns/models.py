@@ -115,7 +115,9 @@ class CountyTarget(models.Model):
     """A county bureau's share: the register's eligible people (`eligible`) and the target
     (`eligible` itself, or its share of the entered number)."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="county_targets")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="county_targets", verbose_name="集中换发"
+    )
     county = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", verbose_name="分（县）局")
     eligible = models.PositiveIntegerField("登记目标人数")
     target = models.PositiveIntegerField("任务数")

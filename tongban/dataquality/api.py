@@ -19,7 +19,7 @@ from tongban.dataquality import selectors, services
 from tongban.dataquality.models import ITEM_FIELDS, Case, ChangeRequest, ScanRun
 from tongban.intake.api import UnitRefSerializer, staff
 from tongban.registry.access import as_viewer
-from tongban.registry.models import ChangeItem, Person
+from tongban.registry.models import ChangeItem, Person, item_value_label
 
 # ---------------------------------------------------------------------------------------------
 # Representation
@@ -57,7 +57,9 @@ class CaseRowSerializer(serializers.ModelSerializer[Case]):
 
 
 class DecidedCaseSerializer(CaseRowSerializer):
-    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+    decided_by = serializers.CharField(
+        source="decided_by.display_name", allow_null=True, default=None, help_text="处理人（审批人）姓名"
+    )
 
     class Meta(CaseRowSerializer.Meta):
         fields = [*CaseRowSerializer.Meta.fields, "decision", "decided_by", "decided_at"]
@@ -160,9 +162,13 @@ class ChangeRequestRowSerializer(serializers.ModelSerializer[ChangeRequest]):
     person = serializers.SerializerMethodField()
     old_value = serializers.SerializerMethodField(help_text="原值（号码类列表中脱敏）")
     new_value = serializers.SerializerMethodField(help_text="新值（号码类列表中脱敏）")
+    old_value_label = serializers.SerializerMethodField(help_text="原值的中文（民族、性别为名称）")
+    new_value_label = serializers.SerializerMethodField(help_text="新值的中文（民族、性别为名称）")
     case = serializers.IntegerField(source="case_id", allow_null=True, help_text="关联线索")
-    requested_by = serializers.CharField(source="requested_by.username")
-    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+    requested_by = serializers.CharField(source="requested_by.display_name", help_text="申请人姓名")
+    decided_by = serializers.CharField(
+        source="decided_by.display_name", allow_null=True, default=None, help_text="处理人（审批人）姓名"
+    )
 
     class Meta:
         model = ChangeRequest
@@ -174,6 +180,8 @@ class ChangeRequestRowSerializer(serializers.ModelSerializer[ChangeRequest]):
             "person",
             "old_value",
             "new_value",
+            "old_value_label",
+            "new_value_label",
             "status",
             "status_label",
             "case",
@@ -198,6 +206,12 @@ class ChangeRequestRowSerializer(serializers.ModelSerializer[ChangeRequest]):
 
     def get_new_value(self, change: ChangeRequest) -> str:
         return self._value(change, change.new_value)
+
+    def get_old_value_label(self, change: ChangeRequest) -> str:
+        return item_value_label(change.field, self._value(change, change.old_value))
+
+    def get_new_value_label(self, change: ChangeRequest) -> str:
+        return item_value_label(change.field, self._value(change, change.new_value))
 
 
 class ChangeRequestSerializer(ChangeRequestRowSerializer):
@@ -230,7 +244,9 @@ class ScanRunSerializer(serializers.ModelSerializer[ScanRun]):
     stats = serializers.DictField(
         child=serializers.JSONField(), help_text="各阶段统计（如人像检索次数、用时）"
     )
-    started_by = serializers.CharField(source="started_by.username", allow_null=True, default=None)
+    started_by = serializers.CharField(
+        source="started_by.display_name", allow_null=True, default=None, help_text="发起人姓名"
+    )
 
     class Meta:
         model = ScanRun
@@ -314,7 +330,10 @@ class ChangeCreateRequest(serializers.Serializer):
         choices=[(c, ChangeItem(c).label) for c in ITEM_FIELDS], help_text=ITEM_HELP
     )
     new_value = serializers.CharField(
-        max_length=100, allow_blank=True, help_text="号码 18 位；出生日期 YYYY-MM-DD；民族填代码（如 01）"
+        max_length=100,
+        allow_blank=True,
+        help_text="号码 18 位；出生日期 YYYY-MM-DD；民族为 GB 3304 代码或名称（01 或 汉族）；"
+        "性别为 1 男、2 女（或 男、女）",
     )
     reason = serializers.CharField(max_length=2000, allow_blank=True, help_text="申请理由")
     evidence = serializers.CharField(max_length=2000, allow_blank=True, help_text="证明材料名称、编号")

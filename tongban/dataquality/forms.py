@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import datetime
+from typing import Any
+
 from django import forms
 
-from tongban.dataquality.models import Case
-from tongban.registry.models import ChangeItem
+from tongban.dataquality.models import NUMBER_SEXES, Case
+from tongban.registry.models import ChangeItem, Ethnicity, Sex
 
 
 class CaseFilterForm(forms.Form):
@@ -51,9 +54,26 @@ class DecisionForm(forms.Form):
 
 
 class ChangeRequestForm(forms.Form):
+    """One input per kind of value, the one of the chosen item is used: 民族 and 性别 are chosen
+    from their code tables (GB 3304, GB/T 2261.1), never typed as codes."""
+
     item = forms.ChoiceField(label="更正项目", choices=ChangeItem.choices)
-    new_value = forms.CharField(
-        label="更正后内容", max_length=100, help_text="号码 18 位；出生日期 YYYY-MM-DD；民族填代码（如 01）"
+    new_number = forms.CharField(
+        label="更正后公民身份号码",
+        max_length=18,
+        required=False,
+        help_text="18 位，须与登记的出生日期、性别一致",
+    )
+    new_name = forms.CharField(label="更正后姓名", max_length=50, required=False)
+    new_birth_date = forms.DateField(
+        label="更正后出生日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    new_ethnicity = forms.ChoiceField(label="更正后民族", required=False)
+    new_sex = forms.ChoiceField(
+        label="更正后性别",
+        required=False,
+        help_text="公民身份号码第17位奇数为男、偶数为女。登记性别有误而号码无误的，更正性别；号码有误的，"
+        "申请纠正错号。更正性别后号码与性别不符的，批准时即列为错号线索，须再申请纠正错号重新编号。",
     )
     reason = forms.CharField(label="申请理由", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
     evidence = forms.CharField(
@@ -62,6 +82,45 @@ class ChangeRequestForm(forms.Form):
         max_length=2000,
         help_text="材料名称、编号",
     )
+
+    # The input each item reads its new value from.
+    VALUE_FIELDS = {
+        ChangeItem.DUPLICATE_NUMBER: "new_number",
+        ChangeItem.WRONG_NUMBER: "new_number",
+        ChangeItem.NAME: "new_name",
+        ChangeItem.BIRTH_DATE: "new_birth_date",
+        ChangeItem.ETHNICITY: "new_ethnicity",
+        ChangeItem.SEX: "new_sex",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        empty = [("", "请选择")]
+        active = Ethnicity.objects.filter(active=True).order_by("code").values_list("code", "name")
+        self.fields["new_ethnicity"].choices = empty + list(active)  # type: ignore[attr-defined]
+        sexes = Sex.objects.filter(active=True, code__in=NUMBER_SEXES).values_list("code", "name")
+        self.fields["new_sex"].choices = empty + list(sexes)  # type: ignore[attr-defined]
+
+    @property
+    def value_field(self) -> str:
+        """The input of the chosen item (where its errors are shown)."""
+        return self.VALUE_FIELDS.get(self.data.get("item", ""), "new_name")
+
+    def service_args(self) -> dict[str, str]:
+        """What `services.change_request_create` takes, from a valid form."""
+        value = self.cleaned_data.get(self.value_field)
+        return {
+            "item": self.cleaned_data["item"],
+            "new_value": value.isoformat() if isinstance(value, datetime.date) else str(value or ""),
+            "reason": self.cleaned_data["reason"],
+            "evidence": self.cleaned_data["evidence"],
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("item") and not data.get(self.value_field) and self.value_field not in self.errors:
+            self.add_error(self.value_field, "请填写或选择更正后的内容。")
+        return data
 
 
 class ChangeDecisionForm(forms.Form):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from tongban.registry.models import ChangeItem, Person, Unit
+from tongban.registry.models import ChangeItem, Person, Unit, item_value_label
 
 
 class ScanRun(models.Model):
@@ -159,7 +159,11 @@ ITEM_FIELDS: dict[str, str] = {
     ChangeItem.NAME: "name",
     ChangeItem.BIRTH_DATE: "birth_date",
     ChangeItem.ETHNICITY: "ethnicity",
+    ChangeItem.SEX: "sex",
 }
+# The sexes a correction may register: the ID number's 17th digit tells only these two (odd 男,
+# even 女; GB 11643), so 0 未知 and 9 未说明 of GB/T 2261.1 are not offered.
+NUMBER_SEXES = ("1", "2")
 
 
 class ChangeRequest(models.Model):
@@ -202,6 +206,14 @@ class ChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_item_display()} #{self.pk}"
+
+    @property
+    def old_value_label(self) -> str:
+        return item_value_label(self.field, self.old_value)
+
+    @property
+    def new_value_label(self) -> str:
+        return item_value_label(self.field, self.new_value)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -146,6 +146,10 @@ class Row:
     status: str
 
 
+# GB/T 2261.1, as the evidence names them (the register keeps the codes).
+SEX_NAMES = {"0": "未知的性别", "1": "男", "2": "女", "9": "未说明的性别"}
+
+
 def number_errors(row: Row, today: datetime.date) -> list[dict[str, str]]:
     """Everything wrong with `row`'s number, as {code, message}; empty when the number is right."""
     info = idnumber.parse(row.id_number, today=today)
@@ -165,8 +169,8 @@ def number_errors(row: Row, today: datetime.date) -> list[dict[str, str]]:
         errors.append(
             {
                 "code": "sex_mismatch",
-                "message": f"号码顺序码为{'男' if info.sex == '1' else '女'}性，"
-                f"与登记的性别代码 {row.sex} 不一致",
+                "message": f"号码第17位（顺序码）为{SEX_NAMES[info.sex]}性，"
+                f"与登记的性别“{SEX_NAMES.get(row.sex, row.sex)}”不一致",
             }
         )
     return errors
@@ -403,6 +407,20 @@ def _wrong_findings(pks: Sequence[int], units: _Units, today: datetime.date) -> 
             )
         )
     return findings
+
+
+def recheck_numbers(person_ids: Sequence[int]) -> list[int]:
+    """The 错号 check of a scan for a few people, now: after an approved correction of an item the
+    number encodes (birth date, sex). Opens or refreshes their cases as a scan would; returns the
+    ids of those now open."""
+    units = _Units.load()
+    findings = _wrong_findings(person_ids, units, timezone.localdate())
+    save_findings(None, findings, units)
+    return list(
+        Case.objects.filter(
+            kind=Case.Kind.WRONG_NUMBER, key__in=[f.key for f in findings], status=Case.Status.OPEN
+        ).values_list("pk", flat=True)
+    )
 
 
 def _count(unit: Unit, lo: int, hi: int) -> int:

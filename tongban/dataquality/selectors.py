@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from django.db.models import Count, QuerySet
 from django.http import Http404
 
+from tongban.core import idnumber
 from tongban.dataquality.models import Case, ChangeRequest, ScanRun
 from tongban.registry.access import Viewer
-from tongban.registry.models import Person, Unit
+from tongban.registry.models import Card, Person, Sex, Unit, item_value_label
 
 
 def cases_visible(viewer: Viewer, action: str = "dataquality.view") -> QuerySet[Case]:
@@ -211,3 +212,42 @@ def change_decidable(viewer: Viewer, change: ChangeRequest) -> bool:
         and change.status == ChangeRequest.Status.PENDING
         and change.requested_by_id != viewer.pk
     )
+
+
+def number_sex_label(id_number: str) -> str:
+    """The sex an ID number tells by its 17th digit (男/女), or "" when it tells none."""
+    sex = idnumber.parse(id_number).sex
+    return item_value_label("sex", sex) if sex else ""
+
+
+def change_consequences(change: ChangeRequest) -> list[str]:
+    """What approving a pending request brings with it, for the approver to read first."""
+    if change.status != ChangeRequest.Status.PENDING:
+        return []
+    person = change.person
+    info = idnumber.parse(person.id_number)
+    notes: list[str] = []
+    if change.field == "sex" and info.sex:
+        told = item_value_label("sex", info.sex)
+        if info.sex == change.new_value:
+            notes.append(f"公民身份号码第17位表示“{told}”，与更正后的性别一致。")
+        else:
+            notes.append(
+                f"公民身份号码第17位表示“{told}”，与更正后的性别不符：批准后该人员即列为错号线索，"
+                "须再申请“纠正错号”重新编号；持有效证件的须办理换领。"
+            )
+    if change.field == "birth_date" and info.birth_date and info.birth_date.isoformat() != change.new_value:
+        notes.append(
+            "公民身份号码第7至14位（出生日期码）与更正后的出生日期不符：批准后该人员即列为错号线索，"
+            "须再申请“纠正错号”重新编号；持有效证件的须办理换领。"
+        )
+    if change.field == "id_number" and Card.objects.filter(person=person, state=Card.State.ACTIVE).exists():
+        notes.append("该人员持有效证件（载有原号码）：批准后列入“号码变更需换领”，须通知本人换领。")
+    return notes
+
+
+def evidence_people(case: Case) -> list[dict[str, object]]:
+    """The people as the scan recorded them, their sex by name (the evidence keeps the code)."""
+    people = case.evidence.get("people") or []
+    names = dict(Sex.objects.values_list("code", "name"))
+    return [{**p, "sex_label": names.get(str(p.get("sex", "")), "")} for p in people if isinstance(p, dict)]

@@ -127,12 +127,15 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_decide": selectors.case_decidable(viewer, case),
         "can_request": viewer.can("dataquality.request"),
         "changes": list(case.changes.order_by("-pk")),
+        "evidence_people": selectors.evidence_people(case),
     }
     return render(request, "dataquality/case_detail.html", context)
 
 
-def _form_error(form: forms.Form, error: ServiceError) -> None:
+def _form_error(form: forms.Form, error: ServiceError, rename: dict[str, str] | None = None) -> None:
+    """The service's refusal beside its field; `rename` maps a service field to the form's input."""
     for name, message in error.fields.items():
+        name = (rename or {}).get(name, name)
         form.add_error(name if name in form.fields else None, message)
     if not error.fields:
         form.add_error(None, error.message)
@@ -174,13 +177,14 @@ def change_new(request: HttpRequest, person_pk: int) -> HttpResponse:
                 person_id=person.pk,
                 case_id=int(case_id) if case_id and case_id.isdigit() else None,
                 request=request,
-                **form.cleaned_data,
+                **form.service_args(),
             )
         except ServiceError as error:
-            _form_error(form, error)
+            _form_error(form, error, {"new_value": form.value_field})
         else:
             return redirect("dataquality:change_detail", pk=change.pk)
-    return render(request, "dataquality/change_new.html", {"form": form, "person": person})
+    context = {"form": form, "person": person, "number_sex": selectors.number_sex_label(person.id_number)}
+    return render(request, "dataquality/change_new.html", context)
 
 
 @login_required
@@ -213,7 +217,12 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
             object_id=change.pk,
             request=request,
         )
-    context = {"change": change, "form": form, "can_decide": selectors.change_decidable(viewer, change)}
+    context = {
+        "change": change,
+        "form": form,
+        "can_decide": selectors.change_decidable(viewer, change),
+        "consequences": selectors.change_consequences(change),
+    }
     return render(request, "dataquality/change_detail.html", context)
 
 

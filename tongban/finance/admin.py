@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from tongban.finance.models import Payment, Refund, Remittance, SettlementRate
+from tongban.finance.selectors import ITEM_LABELS, item_label
 from tongban.registry.admin import RoleAdmin
 
 
@@ -23,11 +25,49 @@ class ReadOnlyAdmin(RoleAdmin):
         return False
 
 
+class PaymentItemFilter(admin.SimpleListFilter):
+    title = "收费项目"
+    parameter_name = "item"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(ITEM_LABELS.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Payment]) -> QuerySet[Payment]:
+        return queryset.filter(item=self.value()) if self.value() else queryset
+
+
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ("receipt_number", "application_number", "unit", "item", "amount", "waived", "charged_at")
+    list_display = (
+        "receipt_number",
+        "application_number",
+        "unit",
+        "item_name",
+        "amount",
+        "waived",
+        "charged_at",
+    )
     search_fields = ("receipt_number", "application_number")
-    list_filter = ("item", "waived")
+    list_filter = (PaymentItemFilter, "waived")
+    # The item by its name, never its code (first, renewal …).
+    fields = (
+        "receipt_number",
+        "application_number",
+        "person",
+        "unit",
+        "item_name",
+        "amount",
+        "waived",
+        "waiver_evidence",
+        "charged_at",
+        "charged_by",
+        "voided_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="收费项目", ordering="item")
+    def item_name(self, payment: Payment) -> str:
+        return item_label(payment.item)
 
 
 @admin.register(Refund)

@@ -32,7 +32,9 @@ class Payment(models.Model):
     waivers (减免) are recorded too, with amount 0, so that settlement can count them."""
 
     application_number = models.CharField("受理号", max_length=22, unique=True)
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="payments")
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="payments", verbose_name="申请人"
+    )
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="payments", verbose_name="收费单位")
     item = models.CharField("收费项目", max_length=20)
     amount = models.DecimalField("金额", max_digits=8, decimal_places=2)
@@ -61,7 +63,9 @@ class Payment(models.Model):
 class Refund(models.Model):
     """Money given back (退费) when an application is withdrawn or refused; at most one per payment."""
 
-    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="refund")
+    payment = models.OneToOneField(
+        Payment, on_delete=models.PROTECT, related_name="refund", verbose_name="收费记录"
+    )
     amount = models.DecimalField("金额", max_digits=8, decimal_places=2)
     reason = models.CharField("退费原因", max_length=500)
     refunded_at = models.DateTimeField("退费时间")

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tongban.accounts.models import User
+from tongban.audit.labels import event_label
 from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core import idnumber
@@ -63,11 +64,15 @@ class EventSerializer(serializers.ModelSerializer[ApplicationEvent]):
     """One line of the 办理记录."""
 
     actor = serializers.SerializerMethodField()
+    action_label = serializers.SerializerMethodField(help_text="事项的中文名称（办理记录上显示的）")
     unit = UnitRefSerializer(allow_null=True)
 
     class Meta:
         model = ApplicationEvent
-        fields = ["action", "from_status", "to_status", "actor", "unit", "at", "note"]
+        fields = ["action", "action_label", "from_status", "to_status", "actor", "unit", "at", "note"]
+
+    def get_action_label(self, event: ApplicationEvent) -> str:
+        return event_label(event.action)
 
     def get_actor(self, event: ApplicationEvent) -> str:
         return event.actor.display_name if event.actor is not None else "系统"

@@ -46,7 +46,9 @@ class ReviewChainStep(models.Model):
         COUNTY = "county", "县（市、区）公安局"
         CITY = "city", "市公安局"
 
-    chain = models.ForeignKey(ReviewChain, on_delete=models.CASCADE, related_name="steps")
+    chain = models.ForeignKey(
+        ReviewChain, on_delete=models.CASCADE, related_name="steps", verbose_name="审核签发流程"
+    )
     order = models.PositiveSmallIntegerField("顺序")
     level = models.CharField("办理层级", max_length=8, choices=Level.choices)
     title = models.CharField("环节名称", max_length=20, help_text="如 审核、签发、复核、审核签发")

@@ -157,7 +157,7 @@ class Unit(models.Model):
         related_name="children",
         verbose_name="上级机构",
     )
-    path = models.CharField(max_length=120, unique=True, editable=False)
+    path = models.CharField("机构树路径", max_length=120, unique=True, editable=False)
     region_code = models.CharField("行政区划代码", max_length=6, db_index=True)
     address = models.CharField("地址", max_length=200, blank=True)
     phone = models.CharField("电话", max_length=30, blank=True)
@@ -279,7 +279,7 @@ class Person(models.Model):
 class ChangeItem(models.TextChoices):
     """What a correction (变更更正, requested and approved in tongban.dataquality) changes. 11 and
     12 are the GA/T 2000.24 codes for 纠正重号 and 纠正错号; the registered items (name, birth date,
-    ethnicity) are named by their field. An address taken from the house-number register is
+    ethnicity, sex) are named by their field. An address taken from the house-number register is
     recorded as `address`."""
 
     DUPLICATE_NUMBER = "11", "纠正重号"
@@ -287,22 +287,39 @@ class ChangeItem(models.TextChoices):
     NAME = "name", "变更姓名"
     BIRTH_DATE = "birth_date", "更正出生日期"
     ETHNICITY = "ethnicity", "变更民族"
+    SEX = "sex", "更正性别"
+
+
+# Registered items whose value is a code of a code table: shown by the code's name.
+CODED_ITEMS: dict[str, type[Ethnicity] | type[Sex]] = {"ethnicity": Ethnicity, "sex": Sex}
+
+
+def item_value_label(field: str, value: str) -> str:
+    """A registered item's value as people read it: 汉族 for ethnicity 01, 女 for sex 2."""
+    table = CODED_ITEMS.get(field)
+    if table is None or not value:
+        return value
+    name = table.objects.filter(code=value).values_list("name", flat=True).first()
+    return name or value
 
 
 class PersonChange(models.Model):
     """The history of a registered item (变更更正记录): old and new value, kept forever. Written by
     an approved correction (tongban.dataquality), never edited."""
 
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="changes")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="changes", verbose_name="人员")
     field = models.CharField("字段", max_length=20)
     old_value = models.CharField("原值", max_length=100)
     new_value = models.CharField("新值", max_length=100)
     item = models.CharField(
-        "更正项目", max_length=10, help_text="GA/T 2000.24 11 纠正重号、12 纠正错号，或字段名"
+        "更正项目", max_length=10, help_text="11 纠正重号、12 纠正错号（GA/T 2000.24），或所更正的登记项目"
     )
     reference = models.CharField("依据", max_length=60, help_text="如 变更更正申请 #12")
     changed_at = models.DateTimeField("生效时间", auto_now_add=True)
-    approved_by = models.CharField("批准人", max_length=150)
+    approved_by = models.CharField("批准人", max_length=150)  # the login name
+
+    # The approver's name for pages (registry.selectors sets it; the row keeps the login name).
+    approver_name = ""
 
     class Meta:
         ordering = ["person", "pk"]
@@ -316,6 +333,14 @@ class PersonChange(models.Model):
         if self.item in ChangeItem.values:
             return str(ChangeItem(self.item).label)
         return f"{self.field_label}更正"
+
+    @property
+    def old_value_label(self) -> str:
+        return item_value_label(self.field, self.old_value)
+
+    @property
+    def new_value_label(self) -> str:
+        return item_value_label(self.field, self.new_value)
 
     @property
     def field_label(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -157,8 +158,19 @@ def person_record(viewer: Viewer, person: Person) -> PersonRecord:
         household=household,
         wanted=wanted,
         floating=list(person.floating_registrations.select_related("residence_unit").filter(active=True)),
-        changes=list(person.changes.order_by("pk")),
+        changes=_with_approver_names(list(person.changes.order_by("pk"))),
     )
+
+
+def _with_approver_names(changes: list[PersonChange]) -> list[PersonChange]:
+    """Approvers by name: the history keeps their login name (registry does not import accounts;
+    the user model comes from Django's setting)."""
+    if changes:
+        users = get_user_model().objects.filter(username__in={c.approved_by for c in changes})
+        names = {user.get_username(): user.get_full_name() for user in users}
+        for change in changes:
+            change.approver_name = names.get(change.approved_by) or change.approved_by
+    return changes
 
 
 def units_visible(viewer: Viewer) -> list[Unit]:

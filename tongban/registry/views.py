@@ -61,7 +61,14 @@ def person_list(request: HttpRequest) -> HttpResponse:
     template = (
         "registry/_people_rows.html" if request.headers.get("HX-Request") else "registry/person_list.html"
     )
-    return render(request, template, {"form": form, "page": page, "query": query.urlencode()})
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        # Roles that browse without opening records (换发工作负责人) get no links that answer 404.
+        "can_open": viewer.can("person.view"),
+    }
+    return render(request, template, context)
 
 
 @login_required

@@ -71,7 +71,7 @@ def test_verify_reports_the_first_tampered_row() -> None:
     _, broken = verify_chain()
     assert broken is not None
     assert broken.seq == events[2].seq
-    assert "hash" in broken.reason
+    assert "hash" in broken.reason and broken.kind == "content"
 
 
 def test_verify_reports_a_removed_row_and_the_command_fails(capsys: pytest.CaptureFixture[str]) -> None:

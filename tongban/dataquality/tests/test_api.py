@@ -238,7 +238,7 @@ def test_case_decision_by_a_supervisor_once_with_a_reason(personas: Personas, sc
         "误报",
         decision["note"],
     )
-    assert body["decided_by"] == personas.donghu_supervisor.username
+    assert body["decided_by"] == personas.donghu_supervisor.display_name
     case.refresh_from_db()
     assert (case.status, case.decided_by_id) == ("false_positive", personas.donghu_supervisor.pk)
     assert AuditEvent.objects.filter(action="dataquality.case.decide", object_id=str(case.pk)).count() == 1
@@ -272,7 +272,7 @@ def test_filing_a_correction_through_the_api(personas: Personas) -> None:
     assert created["id"] == change.pk
     assert (created["old_value"], created["new_value"]) == (person.id_number, body["new_value"])
     assert (created["status"], created["item_label"], created["can_decide"]) == ("pending", "纠正错号", False)
-    assert created["requested_by"] == personas.nanchang_reviewer.username
+    assert created["requested_by"] == personas.nanchang_reviewer.display_name
     person.refresh_from_db()
     assert person.id_number == change.old_value  # nothing changes before approval
     assert AuditEvent.objects.filter(action="dataquality.change.request", object_id=str(change.pk)).exists()
@@ -392,7 +392,7 @@ def test_approval_rules_through_the_api(personas: Personas) -> None:
     body = response.json()
     assert (body["status"], body["decided_by"], body["can_decide"]) == (
         "approved",
-        personas.donghu_supervisor.username,
+        personas.donghu_supervisor.display_name,
         False,
     )
     person.refresh_from_db()

@@ -202,9 +202,9 @@ def test_pages_file_and_approve_a_correction(client: Client, personas: Personas)
     assert client.get(url).status_code == 404
     login(client, personas.nanchang_reviewer)
     assert client.get(url).status_code == 200
-    response = client.post(url, {"item": "name", "new_value": "", "reason": "x", "evidence": "y"})
+    response = client.post(url, {"item": "name", "new_name": "", "reason": "x", "evidence": "y"})
     assert response.status_code == 200 and not ChangeRequest.objects.exists()  # the form says what is missing
-    response = client.post(url, {"item": "name", "new_value": "李新", "reason": "改名", "evidence": "公证书"})
+    response = client.post(url, {"item": "name", "new_name": "李新", "reason": "改名", "evidence": "公证书"})
     change = ChangeRequest.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse(
         "dataquality:change_detail", args=[change.pk]

@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import Max
 
 from tongban.accounts.models import User
+from tongban.audit.labels import EVENT_LABELS
 from tongban.core.dates import age_on
 from tongban.demo.history import HistoryCounts, generate_history, replicate_history
 from tongban.finance.models import Payment, ReceiptCounter, Refund
@@ -198,3 +199,10 @@ def test_replicated_history_is_copies_with_their_own_keys_and_numbers(db: None) 
         assert counter.last == max(used)
     serials = [s for s in Card.objects.values_list("card_serial", flat=True) if s]
     assert len(set(serials)) == len(serials)
+
+
+def test_every_generated_event_has_a_chinese_label(history: HistoryCounts) -> None:
+    # The demo history writes its events in bulk, past the services the label test reads.
+    actions = set(ApplicationEvent.objects.values_list("action", flat=True).distinct())
+    assert {"created", "issued", "handed_over"} <= actions
+    assert actions <= set(EVENT_LABELS), actions - set(EVENT_LABELS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -488,6 +489,17 @@ def test_the_settlement_export_has_figures_and_lines(client, personas, first_car
     lines = table_rows(xlsx_rows(response, "结算明细"), exports.LINE_HEADERS)
     assert [row[1] for row in lines] == [line.application_number for line in result.total.lines]
     assert all("*" in row[4] for row in lines)
+
+
+def test_every_figure_of_a_county_settlement_opens_its_lines(client, personas, first_cards):
+    # The city row above a county's settlement links to the county's own lines, not to the city
+    # (outside the county officer's reach: a link that answered 404).
+    login(client, personas.finance)
+    page = client.get("/finance/settlement/?unit=360102&period=2025Q1").content.decode()
+    links = re.findall(r'href="(/finance/settlement/lines/\?[^"]+)"', page)
+    assert len(links) >= 3
+    for link in links:
+        assert client.get(link.replace("&amp;", "&")).status_code == 200, link
 
 
 def test_a_bad_period_falls_back_with_an_error(client, personas, first_cards):

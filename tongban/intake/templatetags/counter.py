@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms, template
 
+from tongban.audit import labels
 from tongban.intake.models import Application
 
 register = template.Library()
@@ -26,45 +27,10 @@ def get(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key, "")
 
 
-EVENT_LABELS = {
-    "created": "开始受理",
-    "updated": "修改申请信息",
-    "photo_checked": "相片检测",
-    "guardian_photo_checked": "同框相片",
-    "fingers_recorded": "指纹采集",
-    "accepted": "受理",
-    "routed": "流转审核",
-    "taken": "领取办理",
-    "released": "退回待办",
-    "verification_noted": "核实",
-    "passed": "审核通过",
-    "issued": "签发",
-    "refused": "不予签发",
-    "withdrawn": "撤销",
-    "refusal_notified": "已告知申请人",
-    "deadline_recounted": "重新计算期限",
-    "batched": "调度打包",
-    "produced": "制证完成",
-    "quality_failed": "质量问题",
-    "reprint": "重新制证",
-    "photo_recollected": "重新采集相片",
-    "shipped": "分发",
-    "county_received": "县局签收质检",
-    "forwarded": "转发派出所",
-    "received": "签收待领取",
-    "delivered": "邮政妥投",
-    "finger_mismatch": "指纹比对未通过",
-    "handed_over": "核验发放",
-    "handed_over_proxy": "亲属代领",
-    "verified": "本人核验",
-    "supervised": "督办",
-    "authority_corrected": "签发机关更正",
-}
-
-
 @register.filter
 def event_label(action: str) -> str:
-    return EVENT_LABELS.get(action, action)
+    """The 办理记录's name of an action, from the one table of names (audit/labels.py)."""
+    return labels.event_label(action)
 
 
 @register.filter

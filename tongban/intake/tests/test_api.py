@@ -159,6 +159,14 @@ def test_adult_first_application_is_accepted_in_one_call(
     assert "photo" not in body and "face_hits" not in body
     actions = [event["action"] for event in body["events"]]
     assert actions == ["created", "updated", "photo_checked", "fingers_recorded", "accepted", "routed"]
+    assert [event["action_label"] for event in body["events"]] == [
+        "开始受理",
+        "修改申请信息",
+        "相片检测",
+        "指纹采集",
+        "受理",
+        "流转审核",
+    ]
     assert body["events"][-1]["to_status"] == "pending_review"
     assert body["events"][-1]["unit"]["code"] == "360702001"
     application = Application.objects.get(number=number)
@@ -186,6 +194,7 @@ def test_detail_by_number_has_the_history_and_is_audited(personas: Personas, per
     assert body["face_hits"] is None  # only reviewers see the comparisons
     assert body["events"][0] == {
         "action": "created",
+        "action_label": "开始受理",
         "from_status": "",
         "to_status": "draft",
         "actor": personas.ganzhou_clerk.display_name,
