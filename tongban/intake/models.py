@@ -278,6 +278,9 @@ class Application(models.Model):
                 include=["id", "household_unit", "type", "status", "issued_at", "closed_at"],
                 name="intake_campaign_idx",
             ),
+            # 受理台账: the search by 公民身份号码 and the list sorted by name, at a million rows.
+            models.Index(fields=["id_number"], name="intake_id_number_idx"),
+            models.Index(fields=["name", "id"], name="intake_name_idx"),
         ]
         verbose_name = verbose_name_plural = "申领"
 

@@ -41,6 +41,7 @@ EVENT_LABELS = {
     "issued": "签发",
     "refused": "不予签发",
     "withdrawn": "撤销",
+    "abandoned": "放弃受理",
     "refusal_notified": "已告知申请人",
     "deadline_recounted": "重新计算期限",
     "batched": "调度打包",
