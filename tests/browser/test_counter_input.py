@@ -151,7 +151,15 @@ def test_abandon_asks_in_a_dialog(live_server: LiveServer, browser: Browser) -> 
     page = browser.new_page(locale="zh-CN")
     log_in(page, live_server.url, clerk.username)
     start(page, person.id_number)
+    accept = page.get_by_role("button", name="确认受理")
+    expect(accept).to_be_disabled()
     page.get_by_label("联系电话", exact=True).fill("13800138000")
+    # Edited details: 确认受理 saves them first, then says in its own section what is missing.
+    expect(accept).to_be_enabled()
+    accept.click()
+    expect(page.locator("#accept .message-error")).to_contain_text("尚不能受理")
+    expect(page.get_by_label("联系电话", exact=True)).to_have_value("13800138000")
+    assert Application.objects.get(person=person).phone == "13800138000"
 
     page.get_by_role("button", name="放弃本次受理").click()
     dialog = page.get_by_role("alertdialog", name="放弃本次受理")
