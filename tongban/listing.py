@@ -1,18 +1,19 @@
 """Work lists that stay fast at a million rows: keyset pages over any sort order, numbered.
 
-A list is sorted on one column plus the primary key as tie-break, in either direction, NULL
-sorting after every value (last ascending, first descending, as PostgreSQL's indexes do). Moving
-one page on or back reads the next page from the cursor of the current page's last (or first) row,
-`(column, id) < (value, id)`: the cost is the page, never its depth. A numbered page reached
-directly (“第 N 页”, 末页) is sought by offset from whichever end of the list is nearer, so page
-numbers cost at most half the list once and the usual first, next, previous and last pages
-nothing extra. The page number shown with a cursor is the one counted on the way there: it can be
-off by the rows others add meanwhile, which a work list accepts (the cursor itself never skips or
-repeats a row).
+A list is sorted on one value plus the primary key as tie-break, in either direction, and each
+order has an index on `(value, id)`. The value is never NULL: a nullable column is sorted through
+an expression that fills it in (`Coalesce`), with an index on that expression. Moving one page on
+or back reads the next page from the cursor of the current page's last (or first) row,
+`(value, id) < (cursor value, cursor id)`, an index range: the cost is the page, never its depth.
+A numbered page reached directly (“第 N 页”, 末页) is sought by offset from whichever end of the
+list is nearer, walking the index for the keys alone, so page numbers cost at most half the
+list's index once, and the usual first, next, previous and last pages nothing extra. The page
+number shown with a cursor is the one counted on the way there: it can be off by the rows others
+add meanwhile, which a work list accepts (the cursor itself never skips or repeats a row).
 
 Cursors are opaque to clients (base64url of `[sort, value, id]`); one from another sort order is
-ignored. `ListPage` carries what the pages need to draw (total, page number, neighbouring pages,
-cursors) and what the API answers (`next_after`, `count`).
+refused (`BadCursor`). `ListPage` carries what the pages need to draw (total, page number,
+neighbouring pages, cursors) and what the API answers (`next_after`, `count`).
 """
 
 from __future__ import annotations
@@ -28,9 +29,13 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 from django.db.models import F, Model, Q, QuerySet
+from django.db.models.expressions import Combinable
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 M = TypeVar("M", bound=Model)
+# Below this many rows an offset is read with the page itself; beyond it, keys first (a subquery
+# of ids), so that the rows skipped are never fetched whole nor joined.
+OFFSET_BY_KEYS = 1000
 
 
 def _datetime(text: str) -> datetime.datetime:
@@ -46,12 +51,13 @@ PARSERS: dict[str, Callable[[str], Any]] = {"text": str, "datetime": _datetime, 
 
 @dataclass(frozen=True)
 class SortKey:
-    """A column a list can be sorted on: `name` in URLs, `column` in the database."""
+    """A value a list can be sorted on: `name` in URLs; `column`, a non-null field, or the name
+    the `expression` is annotated as (e.g. `Coalesce("accepted_at", "created_at")`)."""
 
     name: str
     column: str
     kind: str = "text"  # how a cursor's value is read back: text, datetime, date
-    nullable: bool = False
+    expression: Combinable | None = None
 
 
 @dataclass(frozen=True)
@@ -64,11 +70,15 @@ class Sort:
         return ("-" if self.descending else "") + self.key.name
 
     def order_by(self, *, reverse: bool = False) -> list[Any]:
-        descending = self.descending != reverse
-        column = F(self.key.column)
-        if descending:
-            return [column.desc(nulls_first=True), F("pk").desc()]
-        return [column.asc(nulls_last=True), F("pk").asc()]
+        column, pk = F(self.key.column), F("pk")
+        if self.descending != reverse:
+            return [column.desc(), pk.desc()]
+        return [column.asc(), pk.asc()]
+
+    def prepare(self, queryset: QuerySet[M]) -> QuerySet[M]:
+        if self.key.expression is None:
+            return queryset
+        return queryset.annotate(**{self.key.column: self.key.expression})
 
 
 def parse_sort(text: str | None, keys: dict[str, SortKey], default: str) -> Sort:
@@ -97,13 +107,7 @@ def decode_cursor(sort: Sort, cursor: str) -> tuple[Any, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         param, value, pk = json.loads(raw)
-        if param != sort.param or not isinstance(pk, int) or isinstance(pk, bool):
-            raise BadCursor(cursor)
-        if value is None:
-            if not sort.key.nullable:
-                raise BadCursor(cursor)
-            return None, pk
-        if not isinstance(value, str):
+        if param != sort.param or not isinstance(value, str) or type(pk) is not int:
             raise BadCursor(cursor)
         return PARSERS[sort.key.kind](value), pk
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
@@ -111,18 +115,12 @@ def decode_cursor(sort: Sort, cursor: str) -> tuple[Any, int]:
 
 
 def _beyond(sort: Sort, value: Any, pk: int, *, reverse: bool) -> Q:
-    """The rows after (value, pk) in the sort order (before it with `reverse`)."""
-    column = sort.key.column
-    descending = sort.descending != reverse
-    pair = Tuple(F(column), F("pk"))
-    if value is None:  # NULL sorts after every value
-        if descending:
-            return Q(**{f"{column}__isnull": True, "pk__lt": pk}) | Q(**{f"{column}__isnull": False})
-        return Q(**{f"{column}__isnull": True, "pk__gt": pk})
-    if descending:
+    """The rows after (value, pk) in the sort order (before it with `reverse`): one row
+    comparison, which an index on (value, id) serves as a range."""
+    pair = Tuple(F(sort.key.column), F("pk"))
+    if sort.descending != reverse:
         return Q(TupleLessThan(pair, (value, pk)))
-    after = Q(TupleGreaterThan(pair, (value, pk)))
-    return after | Q(**{f"{column}__isnull": True}) if sort.key.nullable else after
+    return Q(TupleGreaterThan(pair, (value, pk)))
 
 
 @dataclass(frozen=True)
@@ -180,8 +178,10 @@ def keyset_page(
     """One page of `queryset` in `sort` order: the page after the cursor `after`, the page
     before the cursor `before`, or page number `page` (1 when none is given). `page` with a
     cursor is the number of the page the cursor leads to, for display. Two queries: the count
-    (unless `total` is given) and the rows. A cursor that does not fit raises BadCursor."""
+    (unless `total` is given) and the rows (none to read on an empty list). A cursor that does not
+    fit raises BadCursor."""
     total = queryset.count() if total is None else total
+    queryset = sort.prepare(queryset)
     pages = max(1, math.ceil(total / size))
     number = min(max(page or 1, 1), pages)
     if after:
@@ -205,10 +205,18 @@ def keyset_page(
     else:
         start = (number - 1) * size
         end = min(start + size, total)
-        if start <= total - end:  # nearer the top: offset from the first row
-            rows = list(queryset.order_by(*sort.order_by())[start : start + size])
-        else:  # nearer the end: offset from the last row, read backwards
-            rows = list(queryset.order_by(*sort.order_by(reverse=True))[total - end : total - start])[::-1]
+        reverse = start > total - end  # nearer the end: offset from the last row, backwards
+        skip, count = (total - end if reverse else start), end - start
+        ordered = queryset.order_by(*sort.order_by(reverse=reverse))
+        if not count:  # nothing to read (and an ordered scan for nothing can be the slowest)
+            rows = []
+        elif skip < OFFSET_BY_KEYS:
+            rows = list(ordered[skip : skip + count])
+        else:
+            ids = ordered.values("pk")[skip : skip + count]
+            rows = list(queryset.filter(pk__in=ids).order_by(*sort.order_by(reverse=reverse)))
+        if reverse:
+            rows.reverse()
         more_after, more_before = end < total, start > 0
     return ListPage(
         rows=rows,

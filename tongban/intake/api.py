@@ -410,8 +410,8 @@ class ApplicationsView(APIView):
                 "sort",
                 str,
                 enum=COUNTER_SORT_CHOICES,
-                description="accepted 受理时间 / name 姓名 / number 受理号；前加 - 为降序；默认 -accepted"
-                "（未受理的草稿排在最新）",
+                description="accepted 受理时间 / name 姓名；前加 - 为降序；默认 -accepted"
+                "（草稿按开始受理的时间）",
             ),
             OpenApiParameter("after", str, description="上一页的 next_after（键集分页游标，须与 sort 相同）"),
         ],

@@ -58,7 +58,7 @@ COUNTER_TABS = {
 }
 # Which field of the finger form a refusal of the finger concerns (the engine's own refusals: the image).
 FINGER_ERROR_FIELDS = {"reason_required": "reason", "finger_order": "position", "bad_position": "position"}
-COUNTER_COLUMNS = [("number", "受理号"), ("name", "姓名"), ("accepted", "受理时间")]
+COUNTER_COLUMNS = [("name", "姓名"), ("accepted", "受理时间")]
 
 
 def _user(request: HttpRequest) -> User:
