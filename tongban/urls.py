@@ -34,6 +34,9 @@ api_v1 = [
     path("units/<str:code>", registry_api.UnitDetailView.as_view(), name="unit_detail"),
     path("idnumbers/check", registry_api.IdNumberCheckView.as_view(), name="idnumber_check"),
     path("applications", intake_api.ApplicationsView.as_view(), name="applications"),
+    path(
+        "applications/drafts/<int:pk>/abandon", intake_api.AbandonView.as_view(), name="application_abandon"
+    ),
     path("applications/<str:number>", review_api.ApplicationDetailView.as_view(), name="application_detail"),
     path(
         "applications/<str:number>/withdraw", intake_api.WithdrawView.as_view(), name="application_withdraw"

@@ -58,19 +58,16 @@ def start_application(page: Page, id_number: str, reason: str) -> None:
 
 
 def save_details(page: Page, birth_date: datetime.date) -> None:
-    # The form renders the date as 1990/05/17 (zh-hans' first DATE_INPUT_FORMATS), which an
-    # <input type="date"> drops: the clerk has to type it again. Filled only while that lasts.
-    field = page.get_by_label("出生日期")
-    if not field.input_value():
-        field.fill(birth_date.isoformat())
+    # A date input takes ISO dates only: the register's birth date must be in it already.
+    expect(page.get_by_label("出生日期")).to_have_value(birth_date.isoformat())
     page.get_by_role("button", name="保存申请信息").click()
-    expect(page.locator(".messages")).to_contain_text("申请信息已保存")
+    expect(page.locator("#details .message-success")).to_contain_text("申请信息已保存")
 
 
 def upload_photo(page: Page) -> None:
     page.get_by_label("上传或拍摄相片（JPEG）").set_input_files(jpeg("photo"))
     page.locator("#photo").get_by_role("button", name="检测并保存").click()
-    expect(page.locator(".messages")).to_contain_text("相片符合制证标准")
+    expect(page.locator("#photo .message-success")).to_contain_text("相片符合制证标准")
 
 
 def record_fingers_not_registered(page: Page) -> None:
@@ -79,7 +76,7 @@ def record_fingers_not_registered(page: Page) -> None:
         page.get_by_label("采集结果").select_option("not_registered")
         page.get_by_label("原因（注册失败/未注册）").fill("双手烧伤，无法采集")
         page.get_by_role("button", name="登记该指").click()
-        expect(page.locator(".messages")).to_contain_text("未注册")
+        expect(page.locator("#fingers .message-success")).to_contain_text("未注册")
     expect(page.get_by_text("指纹采集已完成。")).to_be_visible()
 
 
@@ -170,7 +167,7 @@ def test_minor_waits_for_guardian_and_together_photo(live_server: LiveServer, br
     upload_photo(page)
     record_fingers_not_registered(page)
 
-    problems = page.locator("#accept li")
+    problems = page.locator("#problems li")
     expect(problems).to_have_text(
         ["未满16周岁：请登记陪同监护人的姓名和公民身份号码。", "未满16周岁：须采集申请人与监护人同框相片。"]
     )
@@ -178,7 +175,7 @@ def test_minor_waits_for_guardian_and_together_photo(live_server: LiveServer, br
     # The server refuses too, whatever the page lets through.
     page.get_by_role("button", name="确认受理").evaluate("button => { button.disabled = false; }")
     page.get_by_role("button", name="确认受理").click()
-    expect(page.locator(".messages")).to_contain_text("尚不能受理")
+    expect(page.locator("#accept .message-error")).to_contain_text("尚不能受理")
     assert Application.objects.get(person=child).status == Application.Status.DRAFT
 
     page.get_by_label("监护人姓名").fill("陈建华")
@@ -188,7 +185,7 @@ def test_minor_waits_for_guardian_and_together_photo(live_server: LiveServer, br
     expect(problems).to_have_text(["未满16周岁：须采集申请人与监护人同框相片。"])
     page.get_by_label("上传同框相片").set_input_files(jpeg("together"))
     page.locator("#guardian").get_by_role("button", name="检测并保存").click()
-    expect(page.locator(".messages")).to_contain_text("同框相片已采集")
+    expect(page.locator("#guardian .message-success")).to_contain_text("同框相片已采集")
     expect(page.get_by_role("heading", name="尚不能受理")).to_have_count(0)
     number = accept(page)
     page.close()

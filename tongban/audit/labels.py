@@ -27,6 +27,7 @@ EVENT_LABELS: dict[str, str] = {
     "accepted": "受理",
     "routed": "流转审核",
     "withdrawn": "撤销",
+    "abandoned": "放弃受理",
     "refusal_notified": "已告知申请人",
     "deadline_recounted": "重新计算期限",
     "photo_recollected": "重新采集相片",

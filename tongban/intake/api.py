@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,6 +29,7 @@ from tongban.core import idnumber
 from tongban.core.errors import ServiceError
 from tongban.intake import documents, rules, selectors, services
 from tongban.intake.models import Application, ApplicationEvent, Fingerprint
+from tongban.listing import BadCursor
 from tongban.registry.access import as_viewer
 from tongban.registry.selectors import person_lookup
 
@@ -345,11 +347,32 @@ class ApplicationCreateRequest(serializers.Serializer):
         return value
 
 
+COUNTER_SORT_CHOICES = [f"{prefix}{key}" for key in selectors.COUNTER_SORTS for prefix in ("", "-")]
+
+
 class CounterQuery(serializers.Serializer):
     view = serializers.ChoiceField(
-        choices=[*selectors.COUNTER_VIEWS, "refused_unnotified"], required=False, allow_blank=True
+        choices=[*selectors.COUNTER_VIEWS, "refused_unnotified", "all"], required=False, allow_blank=True
     )
-    after = serializers.IntegerField(required=False, min_value=1)
+    q = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    sort = serializers.ChoiceField(choices=COUNTER_SORT_CHOICES, required=False, allow_blank=True)
+    after = serializers.CharField(required=False, allow_blank=True, max_length=400)
+
+
+class ApplicationListSerializer(serializers.Serializer):
+    """One keyset page of 受理台账."""
+
+    count = serializers.IntegerField(help_text="符合条件的申领总数（整个列表，不只本页）")
+    results = ApplicationRowSerializer(many=True)
+    next_after = serializers.CharField(
+        allow_null=True, help_text="下一页的游标，作为 after 传回；最后一页为 null"
+    )
+
+
+class AbandonRequest(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, help_text="放弃原因（可不填）"
+    )
 
 
 class WithdrawRequest(serializers.Serializer):
@@ -373,29 +396,54 @@ def _photo_refused(field: str, outcome: services.PhotoOutcome) -> ServiceError:
 
 class ApplicationsView(APIView):
     @extend_schema(
-        summary="本受理点的申领列表（号码脱敏）",
+        summary="本受理点的申领列表（受理台账；号码脱敏）",
         parameters=[
             OpenApiParameter(
                 "view",
                 str,
-                enum=[*selectors.COUNTER_VIEWS, "refused_unnotified"],
+                enum=[*selectors.COUNTER_VIEWS, "refused_unnotified", "all"],
                 description="draft 草稿 / in_review 审核中 / refused 不予签发 / refused_unnotified 不予签发"
-                "且未告知 / issued 已签发 / withdrawn 已撤销；不填为全部",
+                "且未告知 / recollect 待重新采集 / issued 签发制证 / distribution 分发待领"
+                " / handed_over 已发放 / withdrawn 已撤销；不填或 all 为全部",
             ),
-            OpenApiParameter("after", int, description="上一页的 next_after（键集分页）"),
+            OpenApiParameter(
+                "q",
+                str,
+                description="受理号（22 位；不足 22 位的数字按受理号开头）、公民身份号码（18 位或 15 位）"
+                "或姓名，精确查询",
+            ),
+            OpenApiParameter(
+                "sort",
+                str,
+                enum=COUNTER_SORT_CHOICES,
+                description="accepted 受理时间 / name 姓名；前加 - 为降序；默认 -accepted"
+                "（草稿按开始受理的时间）",
+            ),
+            OpenApiParameter("after", str, description="上一页的 next_after（键集分页游标，须与 sort 相同）"),
         ],
-        responses=ApplicationRowSerializer(many=True),
+        responses=ApplicationListSerializer,
     )
     def get(self, request: Request) -> Response:
         query = CounterQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        page = selectors.counter_page(
-            as_viewer(request.user),
-            query.validated_data.get("view") or "",
-            after=query.validated_data.get("after"),
-        )
+        data = query.validated_data
+        try:
+            page = selectors.counter_page(
+                as_viewer(request.user),
+                data.get("view") or "",
+                q=data.get("q", ""),
+                sort=data.get("sort") or None,
+                after=data.get("after") or None,
+            )
+        except BadCursor as exc:
+            message = "游标无效：请传回上一页的 next_after，且 sort 不变。"
+            raise serializers.ValidationError({"after": [ErrorDetail(message, code="bad_cursor")]}) from exc
         return Response(
-            {"results": ApplicationRowSerializer(page.rows, many=True).data, "next_after": page.next_after}
+            {
+                "count": page.total,
+                "results": ApplicationRowSerializer(page.rows, many=True).data,
+                "next_after": page.next_after,
+            }
         )
 
     @extend_schema(
@@ -465,6 +513,29 @@ class ApplicationsView(APIView):
                 actor=actor, application=application, face_template=photo.template, request=http
             )
         return Response(ApplicationSerializer(application).data, status=201)
+
+
+class AbandonView(APIView):
+    @extend_schema(
+        request=AbandonRequest,
+        responses=ApplicationSerializer,
+        summary="放弃本次受理（草稿转为已撤销，相片和指纹删除）",
+        parameters=[
+            OpenApiParameter("id", int, OpenApiParameter.PATH, description="草稿的 id（见列表 view=draft）")
+        ],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        form = AbandonRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        actor = staff(request)
+        application = selectors.application_get(as_viewer(actor), pk)
+        application = services.application_abandon(
+            actor=actor,
+            application=application,
+            reason=form.validated_data.get("reason", ""),
+            request=request._request,
+        )
+        return Response(ApplicationSerializer(application).data)
 
 
 class WithdrawView(APIView):

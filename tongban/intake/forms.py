@@ -7,6 +7,7 @@ from typing import Any, cast
 from django import forms
 from django.urls import reverse
 
+from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core import idnumber
 from tongban.intake import rules
 from tongban.intake.models import Application
@@ -101,12 +102,20 @@ class StartForm(forms.Form):
             raise forms.ValidationError(str(exc)) from exc
 
 
+class NameChoiceField(forms.ModelChoiceField):
+    """A code table (性别 GB/T 2261.1, 民族 GB 3304) offered by name, in the standard's order;
+    the code travels only as the option's value."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.name)
+
+
 class DetailsForm(forms.Form):
     """What the clerk fills in or corrects on a draft."""
 
     name = forms.CharField(label="姓名", max_length=50)
-    sex = forms.ModelChoiceField(label="性别", queryset=Sex.objects.filter(active=True), empty_label=None)
-    ethnicity = forms.ModelChoiceField(
+    sex = NameChoiceField(label="性别", queryset=Sex.objects.filter(active=True), empty_label=None)
+    ethnicity = NameChoiceField(
         label="民族", queryset=Ethnicity.objects.filter(active=True), empty_label=None
     )
     # An <input type="date"> takes ISO dates only, whatever the language's date format.
@@ -169,16 +178,28 @@ class DetailsForm(forms.Form):
 
 
 class PhotoForm(forms.Form):
-    image = forms.FileField(label="相片（JPEG）")
+    """A photo upload of the workspace (prefix "photo" for the applicant's, "guardian" for the
+    同框 photo): both sit in the workspace's one form beside the details."""
+
+    image = forms.FileField(label="相片（JPEG）", required=False)
+
+
+FINGER_POSITION_CHOICES = [
+    (code, f"{FINGER_POSITION_NAMES[code]}（{code}）") for code in rules.RIGHT_HAND + rules.LEFT_HAND
+]
 
 
 class FingerForm(forms.Form):
-    position = forms.ChoiceField(
-        label="指位", choices=[(code, code) for code in rules.RIGHT_HAND + rules.LEFT_HAND]
-    )
-    outcome = forms.ChoiceField(label="结果", choices=FINGER_OUTCOMES)
+    """One finger (prefix "finger" in the workspace's one form)."""
+
+    position = forms.ChoiceField(label="指位", choices=FINGER_POSITION_CHOICES)
+    outcome = forms.ChoiceField(label="采集结果", choices=FINGER_OUTCOMES)
     image = forms.FileField(label="指纹图像", required=False)
-    reason = forms.CharField(label="原因", max_length=200, required=False)
+    reason = forms.CharField(label="原因（注册失败/未注册）", max_length=200, required=False)
+
+    def typed(self) -> bool:
+        """Whether the clerk has typed something here that a redirect would lose."""
+        return bool(self.data.get(self.add_prefix("reason"), "").strip())
 
 
 class ReasonForm(forms.Form):
@@ -197,3 +218,21 @@ def material_choices(checklist: tuple[rules.Material, ...]) -> list[tuple[str, s
         else:
             choices.append((material.code, material.label))
     return choices
+
+
+def material_labels() -> dict[str, str]:
+    """Every material code the checklists use, with its Chinese label (an alternative's own
+    label where a code is both a line and one of its alternatives)."""
+    labels: dict[str, str] = {}
+    for material in (
+        rules.HOUSEHOLD_BOOK,
+        rules.ADULT_PROOF,
+        rules.GUARDIAN_ID,
+        rules.MINOR_PROOF,
+        rules.BIRTH_CERTIFICATE,
+        rules.PARENTAGE_PROOF,
+        rules.PLEDGE,
+    ):
+        labels.setdefault(material.code, material.label)
+        labels.update(material.alternatives)
+    return labels

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
+from tongban.core import idnumber
 from tongban.core.dates import age_on
 from tongban.finance.models import Payment
 from tongban.intake import documents, rules
 from tongban.intake.models import UNFINISHED_STATUSES, Application, ApplicationEvent, Fingerprint
 from tongban.intake.services import acceptance_problems, checklist_for, local_today
+from tongban.listing import ListPage, SortKey, keyset_page, parse_sort
 from tongban.registry.access import Viewer
 from tongban.registry.calendar import deadline
 from tongban.registry.models import EXPIRED, ApplicationReason, Card, Person, Unit
@@ -57,12 +61,6 @@ def fingerprints(application: Application) -> list[Fingerprint]:
     return list(application.fingerprints.defer("template").order_by("position"))
 
 
-@dataclass(frozen=True)
-class Page:
-    rows: list[Application]
-    next_after: int | None
-
-
 COUNTER_VIEWS: dict[str, tuple[str, ...]] = {
     "draft": (Application.Status.DRAFT,),
     "in_review": (Application.Status.PENDING_REVIEW, Application.Status.UNDER_VERIFICATION),
@@ -78,20 +76,120 @@ COUNTER_VIEWS: dict[str, tuple[str, ...]] = {
     "withdrawn": (Application.Status.WITHDRAWN,),
 }
 
+# 受理台账's sort orders, each served by an index on (value, id) so that a page costs the same at
+# any depth (migration 0007): 受理时间, a draft (not accepted) by the time it was started, and 姓名.
+# Within a station the 受理号 follows the 受理时间, so it is not an order of its own.
+ACCEPTED_OR_STARTED = Coalesce("accepted_at", "created_at")
+COUNTER_SORTS = {
+    "accepted": SortKey("accepted", "listed_at", "datetime", expression=ACCEPTED_OR_STARTED),
+    "name": SortKey("name", "name"),
+}
+COUNTER_DEFAULT_SORT = "-accepted"
+COUNTER_PAGE_SIZE = 50
+# What a list row never shows: the photos, the face searches and the routing.
+_LIST_DEFERRED = ("photo", "guardian_photo", "face_hits", "photo_report", "review_chain", "flags")
 
-def counter_page(viewer: Viewer, view: str, *, after: int | None = None, limit: int = 50) -> Page:
-    """A station's own applications by state, newest first (keyset on the primary key)."""
-    applications = applications_visible(viewer).filter(
-        acceptance_unit__in=Unit.objects.subtree_ids(viewer.unit)
-    )
+NUMBER_LENGTH = 22
+ID_NUMBER_SHAPE = re.compile(r"^\d{17}[\dX]$")
+
+
+@dataclass(frozen=True)
+class CounterSearch:
+    """What the search box of 受理台账 was given (a barcode scanner types a 受理号 or a
+    公民身份号码 and Enter): `kind` is number (a whole 受理号), number_prefix (its beginning,
+    e.g. a station's day), id_number, old_id_number (15 digits: an old number or a 受理号's
+    beginning), name, or "" for no search."""
+
+    text: str
+    kind: str
+    value: str
+    prefix: str = ""  # old_id_number: the digits as typed, also tried as a 受理号's beginning
+
+    @property
+    def identifies(self) -> bool:
+        """A whole 受理号 or 公民身份号码: one hit is the application sought, opened at once."""
+        return self.kind in {"number", "id_number"}
+
+    def condition(self) -> Q:
+        if self.kind == "number":
+            return Q(number=self.value)
+        if self.kind == "number_prefix":
+            return _number_prefix(self.value)
+        if self.kind == "id_number":
+            return Q(id_number=self.value)
+        if self.kind == "old_id_number":
+            return Q(id_number=self.value) | _number_prefix(self.prefix)
+        if self.kind == "name":
+            return Q(name=self.value)
+        return Q()
+
+
+def _number_prefix(digits: str) -> Q:
+    """受理号 beginning with `digits`: a range over the 22-digit numbers, which any index on
+    `number` serves (LIKE 'x%' needs a C collation on PostgreSQL)."""
+    pad = NUMBER_LENGTH - len(digits)
+    return Q(number__gte=digits + "0" * pad, number__lte=digits + "9" * pad)
+
+
+def counter_search(text: str | None) -> CounterSearch:
+    text = (text or "").strip()[:60]
+    compact = re.sub(r"\s+", "", text).upper()
+    if not compact:
+        return CounterSearch("", "", "")
+    if compact.isdigit() and len(compact) == NUMBER_LENGTH:
+        return CounterSearch(text, "number", compact)
+    if ID_NUMBER_SHAPE.match(compact):
+        # Exactly as stored; a wrong check digit simply finds nothing.
+        return CounterSearch(text, "id_number", compact)
+    if compact.isdigit() and len(compact) == 15:
+        # An old 15-digit 公民身份号码, or the beginning of a 受理号 (a station's month): both.
+        try:
+            return CounterSearch(text, "old_id_number", idnumber.validate(compact), compact)
+        except idnumber.InvalidIdNumber:
+            pass
+    if compact.isdigit() and len(compact) < NUMBER_LENGTH:
+        return CounterSearch(text, "number_prefix", compact)
+    return CounterSearch(text, "name", text)
+
+
+def counter_applications(viewer: Viewer) -> QuerySet[Application]:
+    """The applications accepted in the viewer's subtree: the part of `visible_to` that a
+    station (or a supervisor's area) keeps as its own 受理台账, as one indexable condition (none
+    for the province, whose subtree is everything, as in `visible_to`)."""
+    if not viewer.can("application.view") or viewer.unit is None:
+        return Application.objects.none()
+    if viewer.unit.kind == Unit.Kind.PROVINCE:
+        return Application.objects.all()
+    return Application.objects.filter(acceptance_unit__in=Unit.objects.subtree_ids(viewer.unit))
+
+
+def counter_page(
+    viewer: Viewer,
+    view: str,
+    *,
+    q: str = "",
+    sort: str | None = None,
+    after: str | None = None,
+    before: str | None = None,
+    page: int | None = None,
+    limit: int | None = None,
+) -> ListPage[Application]:
+    """受理台账: a station's own applications in one state (`view`, "" or "all" for every state),
+    found by 受理号, 公民身份号码 or name (`q`), sorted (`sort`, e.g. "-accepted", "name"), one
+    keyset page with the tab's total. Two queries. A cursor from elsewhere raises BadCursor."""
+    applications = counter_applications(viewer)
     if view == "refused_unnotified":
         applications = applications.filter(status=Application.Status.REJECTED, refusal_notified_at=None)
     elif view in COUNTER_VIEWS:
         applications = applications.filter(status__in=COUNTER_VIEWS[view])
-    if after is not None:
-        applications = applications.filter(pk__lt=after)
-    rows = list(applications.order_by("-pk")[: limit + 1])
-    return Page(rows[:limit], rows[limit - 1].pk if len(rows) > limit else None)
+    applications = applications.filter(counter_search(q).condition())
+    applications = applications.select_related("reason", "acceptance_unit", "household_unit").defer(
+        *_LIST_DEFERRED
+    )
+    order = parse_sort(sort, COUNTER_SORTS, COUNTER_DEFAULT_SORT)
+    return keyset_page(
+        applications, order, after=after, before=before, page=page, size=limit or COUNTER_PAGE_SIZE
+    )
 
 
 def counter_counts(viewer: Viewer) -> dict[str, int]:

@@ -1066,6 +1066,43 @@ def application_withdraw(
     return application
 
 
+ABANDON_NOTE = "放弃本次受理"
+
+
+@transaction.atomic
+def application_abandon(
+    *, actor: User, application: Application, reason: str = "", request: HttpRequest | None = None
+) -> Application:
+    """放弃本次受理: the clerk discards a draft that will not be accepted (the applicant left, or it
+    was started for the wrong person). The draft is closed as 已撤销 with its history; the photos
+    and fingerprints taken for it are deleted, since no application goes on to use them."""
+    _require_own_counter(actor, application)
+    application = lock(application)
+    if application.status != Status.DRAFT:
+        raise ServiceError(
+            "not_draft",
+            f"该申领已{Status(application.status).label}，不能放弃受理；已受理的申领请办理撤销。",
+            status=409,
+        )
+    reason = reason.strip()[:500]
+    application.closed_at = timezone.now()
+    application.photo = None
+    application.guardian_photo = None
+    application.face_hits = {}
+    discarded = application.fingerprints.count()
+    application.fingerprints.all().delete()
+    application_transition(
+        application,
+        to=Status.WITHDRAWN,
+        actor=actor,
+        action="abandoned",
+        note=f"{ABANDON_NOTE}：{reason}" if reason else ABANDON_NOTE,
+        detail={"fingerprints_deleted": discarded},
+        request=request,
+    )
+    return application
+
+
 @transaction.atomic
 def application_refusal_notified(
     *, actor: User, application: Application, note: str = "", request: HttpRequest | None = None

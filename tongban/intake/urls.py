@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/fingers/", views.record_finger, name="record_finger"),
     path("<int:pk>/fingers/reset/", views.reset_fingers, name="reset_fingers"),
     path("<int:pk>/accept/", views.accept, name="accept"),
+    path("<int:pk>/abandon/", views.abandon, name="abandon"),
     path("<int:pk>/withdraw/", views.withdraw, name="withdraw"),
     path("<int:pk>/refusal-notified/", views.refusal_notified, name="refusal_notified"),
     path("<int:pk>/<str:which>.jpg", views.photo, name="photo"),

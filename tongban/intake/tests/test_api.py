@@ -468,12 +468,86 @@ def test_counter_list_masks_numbers_and_pages(personas: Personas) -> None:
         "首次申领",
         "360702001",
     )
-    assert body["next_after"] is None
-    assert api.get("/api/v1/applications?view=issued").json()["results"] == []
-    page = api.get(f"/api/v1/applications?view=in_review&after={row['id']}").json()
-    assert [r["number"] for r in page["results"]] == numbers[1::-1]
+    assert body["next_after"] is None and body["count"] == 3
+    assert api.get("/api/v1/applications?view=issued").json() == {
+        "count": 0,
+        "results": [],
+        "next_after": None,
+    }
     bad = api.get("/api/v1/applications?view=everything")
     assert bad.status_code == 400 and bad.json()["fields"]["view"][0]["code"] == "invalid_choice"
+
+
+def test_counter_list_searches_sorts_and_pages_by_cursor(personas: Personas, monkeypatch: Any) -> None:
+    from tongban.intake import selectors
+
+    monkeypatch.setattr(selectors, "COUNTER_PAGE_SIZE", 2)
+    api = api_client(personas.ganzhou_clerk)
+    people = [PersonFactory.create(name=name) for name in ("丙", "甲", "乙")]
+    numbers = [accept_by_api(api, p)["number"] for p in people]
+    # By name, two to a page: the cursor leads on, the count is the whole list's.
+    first = api.get("/api/v1/applications?sort=name").json()
+    assert first["count"] == 3 and [r["name"] for r in first["results"]] == sorted(["丙", "甲", "乙"])[:2]
+    rest = api.get(f"/api/v1/applications?sort=name&after={first['next_after']}").json()
+    assert [r["name"] for r in rest["results"]] == sorted(["丙", "甲", "乙"])[2:] and rest[
+        "next_after"
+    ] is None
+    # The search box's query: a whole 受理号, a 公民身份号码, a name.
+    assert [r["number"] for r in api.get(f"/api/v1/applications?q={numbers[1]}").json()["results"]] == [
+        numbers[1]
+    ]
+    by_id = api.get(f"/api/v1/applications?q={people[2].id_number}").json()
+    assert by_id["count"] == 1 and by_id["results"][0]["number"] == numbers[2]
+    assert api.get("/api/v1/applications?q=丙&view=in_review").json()["count"] == 1
+    # A cursor of another order, or made up, is refused by name.
+    wrong = api.get(f"/api/v1/applications?sort=-accepted&after={first['next_after']}")
+    assert wrong.status_code == 400 and wrong.json()["fields"]["after"][0]["code"] == "bad_cursor"
+    assert api.get("/api/v1/applications?after=12").status_code == 400
+    assert api.get("/api/v1/applications?sort=phone").json()["fields"]["sort"][0]["code"] == "invalid_choice"
+
+
+def test_abandon_a_draft_by_api(personas: Personas, person: Person) -> None:
+    from tongban.intake import rules, services
+
+    draft = services.application_start(
+        actor=personas.ganzhou_clerk,
+        person=person,
+        application_type=rules.ApplicationType.FIRST,
+        reason_code="12",
+    )
+    api = api_client(personas.ganzhou_clerk)
+    listed = api.get("/api/v1/applications?view=draft").json()["results"]
+    assert [row["id"] for row in listed] == [draft.pk]
+    # Another station's clerk and a role that does not accept cannot; an unknown id is 404.
+    other = api_client(personas.nanchang_clerk).post(f"/api/v1/applications/drafts/{draft.pk}/abandon")
+    assert other.status_code == 404 and other.json()["code"] == "not_found"
+    assert (
+        api_client(personas.centre_operator)
+        .post(f"/api/v1/applications/drafts/{draft.pk}/abandon")
+        .status_code
+        == 404
+    )
+    assert api.post("/api/v1/applications/drafts/999999/abandon").status_code == 404
+    supervisor = api_client(personas.donghu_supervisor).post(
+        f"/api/v1/applications/drafts/{draft.pk}/abandon"
+    )
+    assert supervisor.status_code == 403 and supervisor.json()["code"] == "permission_denied"
+    response = api.post(
+        f"/api/v1/applications/drafts/{draft.pk}/abandon", {"reason": "申请人离开"}, format="json"
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "withdrawn" and body["number"] is None
+    assert (
+        body["events"][-1]["action"] == "abandoned"
+        and body["events"][-1]["note"] == "放弃本次受理：申请人离开"
+    )
+    again = api.post(f"/api/v1/applications/drafts/{draft.pk}/abandon")
+    assert again.status_code == 409 and again.json()["code"] == "not_draft"
+    accepted = accept_by_api(api, PersonFactory.create())
+    pk = Application.objects.get(number=accepted["number"]).pk
+    refused = api.post(f"/api/v1/applications/drafts/{pk}/abandon")
+    assert refused.status_code == 409 and refused.json()["code"] == "not_draft"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -58,11 +58,11 @@ def test_clerk_takes_a_first_application_from_start_to_acceptance(client, person
 
     photo = io.BytesIO(standard_photo)
     photo.name = "photo.jpg"
-    client.post(reverse("intake:upload_photo", args=[application.pk]), {"image": photo})
+    client.post(reverse("intake:upload_photo", args=[application.pk]), {"photo-image": photo})
     for position in ("11", "12", "13", "14", "15", "16", "17", "18", "19", "20"):
         client.post(
             reverse("intake:record_finger", args=[application.pk]),
-            {"position": position, "outcome": "not_registered", "reason": "双手残疾"},
+            {"finger-position": position, "finger-outcome": "not_registered", "finger-reason": "双手残疾"},
         )
     page = client.get(reverse("intake:detail", args=[application.pk])).content.decode()
     assert "尚不能受理" not in page, page
