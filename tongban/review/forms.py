@@ -17,6 +17,11 @@ class _StepForm(forms.Form):
     # The step the reviewer saw: a step decided meanwhile is refused (step_decided).
     step = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The three forms share field names (the service's); their ids must differ on the page.
+        kwargs.setdefault("auto_id", f"{self.decision.value}_%s")
+        super().__init__(*args, **kwargs)
+
 
 class IssueForm(_StepForm):
     """签发 at the last step, 审核通过 before it."""

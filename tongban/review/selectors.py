@@ -248,13 +248,15 @@ def review_queue(
         [], None, counts[scope], days, scope=scope, bucket=bucket, sort=order, scope_counts=scope_counts
     )
 
+    search_error = ""
     if q.strip():
         try:
             match = search_filter(q)
-        except SearchError as error:
-            return replace(empty, q=q.strip(), search_error=str(error))
-        found = list(_with_related(base.filter(match)).order_by(*order.order())[:limit])
-        return replace(empty, rows=found, q=q.strip(), total=len(found))
+        except SearchError:  # said beside the box; the list stays as it was
+            search_error = f"“{q.strip()[:40]}”不是受理号或公民身份号码，请重新扫描或输入。"
+        else:
+            found = list(_with_related(base.filter(match)).order_by(*order.order())[:limit])
+            return replace(empty, rows=found, q=q.strip(), total=len(found))
 
     filtered = base.filter(_scope_filter(scope, viewer) & _bucket_filter(bucket, viewer, days))
     total = counts[scope][bucket]
@@ -316,6 +318,8 @@ def review_queue(
         next=following,
         first=None if links[0].number == 1 else PageLink(1, None),
         last=links[-1].number < pages,
+        q=q.strip() if search_error else "",
+        search_error=search_error,
     )
 
 

@@ -138,7 +138,7 @@ def _render_item(
     outcome = request.session.pop(OUTCOME_KEY, None)
     if outcome and outcome.get("pk") != pk:
         outcome = None
-    next_item = selectors.next_in_queue(user, exclude=pk) if outcome else None
+    next_item = selectors.next_in_queue(user, exclude=pk) if outcome and outcome.get("decided") else None
     return render(
         request,
         "review/item.html",
@@ -175,9 +175,10 @@ def _item(request: HttpRequest, pk: int) -> tuple[User, Application]:
     return user, selectors.review_application(user, pk)
 
 
-def _done(request: HttpRequest, pk: int, text: str) -> HttpResponse:
-    """The outcome in words, shown once on the item where the action was taken."""
-    request.session[OUTCOME_KEY] = {"pk": pk, "text": text}
+def _done(request: HttpRequest, pk: int, text: str, *, decided: bool = False) -> HttpResponse:
+    """The outcome in words, shown once on the item where the action was taken; after a
+    decision with a link to the next item of 我的待办."""
+    request.session[OUTCOME_KEY] = {"pk": pk, "text": text, "decided": decided}
     return redirect(reverse("review:item", args=[pk]) + "#decide")
 
 
@@ -268,4 +269,4 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             unsent=typed,
             status=error.status,
         )
-    return _done(request, pk, outcome_text(result, data.get("method", "")))
+    return _done(request, pk, outcome_text(result, data.get("method", "")), decided=True)

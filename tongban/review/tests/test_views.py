@@ -63,8 +63,10 @@ def test_take_then_decide_with_the_outcome_in_words(
     response = client.post(f"/review/{application.pk}/take/")
     assert response.status_code == 302 and response["Location"].endswith(f"/review/{application.pk}/#decide")
     html = page_of(client, application)
-    assert "已领取办理，该事项由您办理。" in html
+    assert "已领取办理，该事项由您办理。" in html and "办理下一件" not in html
     assert {"签发", "记录核实情况", "不予签发…", "退回待办（放弃领取）"} <= set(buttons(html))
+    ids = re.findall(r' id="([^"]+)"', html)  # three forms share field names, never ids
+    assert len(ids) == len(set(ids)) and 'for="refuse_reason"' in html and 'id="refuse_reason"' in html
     assert "领取办理" not in buttons(html)
     assert "已领取办理" not in page_of(client, application)  # the outcome is shown once
 
@@ -269,7 +271,8 @@ def test_scanning_a_number_opens_the_item(
     missing = client.get("/review/", {"q": "3607020012026112399999"}).content.decode()
     assert "在辖区在办中找到 0 件" in missing and "辖区内没有该受理号或公民身份号码的审核事项。" in missing
     bad = client.get("/review/", {"q": "刘晓燕"}).content.decode()
-    assert 'aria-invalid="true"' in bad and "请输入或扫描 22 位受理号" in bad
+    assert 'aria-invalid="true"' in bad and "“刘晓燕”不是受理号或公民身份号码，请重新扫描或输入。" in bad
+    assert 'value="刘晓燕"' in bad and f">{number}<" in bad and "共 1 件" in bad  # the queue stays
 
 
 def test_queue_page_numbers(client: Client, application: Application, household_reviewer: User) -> None:
