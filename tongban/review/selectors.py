@@ -49,9 +49,11 @@ def queue_base(viewer: Viewer) -> QuerySet[Application]:
     """Items in review in the queues of the viewer's subtree (辖区在办)."""
     if not viewer.can("review.decide") or viewer.unit is None:
         return Application.objects.none()
-    return Application.objects.filter(
-        status__in=IN_REVIEW_STATUSES, review_unit__in=Unit.objects.subtree(viewer.unit).values("pk")
-    )
+    # The subtree's unit ids as a list, not a subquery: the planner then sees which units it is
+    # looking for and reads the queue's partial index (intake_review_queue_idx) for a station as
+    # for a city, instead of walking another index of the whole table.
+    units = list(Unit.objects.subtree_ids(viewer.unit))
+    return Application.objects.filter(status__in=IN_REVIEW_STATUSES, review_unit__in=units)
 
 
 def mine_filter(viewer: Viewer) -> Q:
@@ -87,14 +89,17 @@ def _scope_filter(scope: str, viewer: Viewer) -> Q:
     return mine_filter(viewer) if scope == "mine" else Q()
 
 
-def queue_counts(viewer: Viewer, days: DueDays) -> dict[str, dict[str, int]]:
+def queue_counts(
+    viewer: Viewer, days: DueDays, base: QuerySet[Application] | None = None
+) -> dict[str, dict[str, int]]:
     """Every bucket of both scopes, in one aggregate query: {scope: {bucket: n}}."""
     aggregates = {}
     for scope in SCOPES:
         for bucket in BUCKETS:
             condition = _scope_filter(scope, viewer) & _bucket_filter(bucket, viewer, days)
             aggregates[f"{scope}__{bucket}"] = Count("pk", filter=condition) if condition else Count("pk")
-    totals = queue_base(viewer).aggregate(**aggregates) if viewer.can("review.decide") else {}
+    base = queue_base(viewer) if base is None else base
+    totals = base.aggregate(**aggregates) if viewer.can("review.decide") else {}
     return {scope: {bucket: totals.get(f"{scope}__{bucket}") or 0 for bucket in BUCKETS} for scope in SCOPES}
 
 
@@ -241,9 +246,9 @@ def review_queue(
     scope = scope if scope in SCOPES else "mine"
     order = Sort.parse(sort)
     days = due_days()
-    counts = queue_counts(viewer, days)
-    scope_counts = {name: counts[name]["all"] for name in SCOPES}
     base = queue_base(viewer)
+    counts = queue_counts(viewer, days, base)
+    scope_counts = {name: counts[name]["all"] for name in SCOPES}
     empty = QueuePage(
         [], None, counts[scope], days, scope=scope, bucket=bucket, sort=order, scope_counts=scope_counts
     )
@@ -274,7 +279,11 @@ def review_queue(
             number = 2
 
     ahead_from = filtered if cursor is None else filtered.filter(order.after(*cursor))
-    keys = list(_keys(ahead_from.order_by(*order.order()), order)[: limit * (PAGES_AROUND + 1) + 1])
+    keys = (
+        list(_keys(ahead_from.order_by(*order.order()), order)[: limit * (PAGES_AROUND + 1) + 1])
+        if total
+        else []
+    )
     shown = keys[:limit]
 
     behind: list[tuple[Any, int]] = []

@@ -31,9 +31,10 @@ def test_review_queue_query_count(
     copies(accept(personas.ganzhou_clerk, PersonFactory.create()), rows - 1)
     login(client, household_reviewer)
     # session, user, TOTP devices, the user's unit; two calendar queries (today's due days);
-    # one aggregate for every count of both scopes; the keys of this page and the cursors of
-    # the pages after it; the page's rows joined with reason, units, assignee and sex.
-    with django_assert_num_queries(9):
+    # the subtree's unit ids; one aggregate for every count of both scopes; the keys of this
+    # page and the cursors of the pages after it; the page's rows with reason, units, assignee
+    # and sex.
+    with django_assert_num_queries(10):
         page = client.get("/review/")
     assert page.content.decode().count("/review/") >= rows
 
@@ -49,10 +50,10 @@ def test_review_queue_numbered_pages_query_count(
     first = client.get("/review/").content.decode()
     second = re.search(r'<a href="(\?[^"]*page=2[^"]*)" rel="next">', first)
     assert second is not None
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         page = client.get("/review/" + second.group(1).replace("&amp;", "&"))
     assert f"第 2/{-(-rows // 50)} 页" in page.content.decode()
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         last = client.get("/review/?page=last")
     assert f"第 {-(-rows // 50)}/{-(-rows // 50)} 页" in last.content.decode()
 
@@ -81,3 +82,10 @@ def test_counter_list_query_count(client, personas, accept, django_assert_num_qu
     # session, user, TOTP devices, the user's unit, the page joined with its related rows.
     with django_assert_num_queries(5):
         assert client.get("/applications/?view=in_review").status_code == 200
+
+
+def test_an_empty_queue_reads_no_rows(client, household_reviewer, django_assert_num_queries):
+    login(client, household_reviewer)
+    client.get("/review/")
+    with django_assert_num_queries(8):  # the counts say 0: no keys, no rows
+        assert "暂无待办事项。" in client.get("/review/").content.decode()

@@ -77,8 +77,9 @@ def test_counts_of_every_bucket_in_one_query(
     days = selectors.due_days()
     clone(first, 2, review_due=days.today - datetime.timedelta(days=3))
     clone(first, 1, review_due=days.today, status=Application.Status.UNDER_VERIFICATION)
+    base = selectors.queue_base(household_reviewer)
     with django_assert_num_queries(1):
-        counts = selectors.queue_counts(household_reviewer, days)
+        counts = selectors.queue_counts(household_reviewer, days, base)
     assert counts["mine"]["all"] == counts["subtree"]["all"] == 4
     assert (counts["mine"]["overdue"], counts["mine"]["due_today"], counts["mine"]["verification"]) == (
         2,

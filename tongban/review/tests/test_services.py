@@ -310,3 +310,42 @@ def test_an_overlong_reason_is_refused_on_every_database(personas, accept, house
     assert refused.value.code == "reason_too_long"
     application.refresh_from_db()
     assert application.status == Application.Status.PENDING_REVIEW
+
+
+def test_only_the_unit_whose_step_it_is_acts(personas, accept, household_reviewer):
+    """A county bureau sees its stations' items but does not take or decide them; a reviewer of
+    the acceptance side reads the item and is told where it is."""
+    application = accept(personas.ganzhou_clerk, PersonFactory.create())
+    county = UserFactory.create(role="reviewer", unit=station("360102"))
+    acceptance_side = UserFactory.create(role="reviewer", unit=station("360702001"))
+    for user, message in (
+        (county, "该事项由东湖区城关派出所审核签发，本单位只可查看。"),
+        (acceptance_side, "该事项由东湖区城关派出所审核签发，您无需办理。"),
+    ):
+        for act in (
+            lambda u: services.review_take(actor=u, application=application),
+            lambda u: services.review_decide(
+                actor=u, application=application, step=1, decision=Decision.ISSUE
+            ),
+        ):
+            with pytest.raises(ServiceError) as refused:
+                act(user)
+            assert (refused.value.code, refused.value.status, refused.value.message) == (
+                "other_unit",
+                409,
+                message,
+            )
+        actions = selectors.review_actions(user, application)
+        assert (actions.take, actions.release, actions.decide, actions.notice) == (
+            False,
+            False,
+            False,
+            message,
+        )
+    actions = selectors.review_actions(household_reviewer, application)
+    assert (actions.take, actions.decide, actions.last_step) == (True, False, True)
+    services.review_take(actor=household_reviewer, application=application)
+    application.refresh_from_db()
+    actions = selectors.review_actions(household_reviewer, application)
+    assert (actions.take, actions.release, actions.decide) == (False, True, True)
+    assert application.status == Application.Status.PENDING_REVIEW
