@@ -267,3 +267,18 @@ def test_refusal_reasons_group_by_code_with_the_chinese_name(
     table = board.table("reasons")
     assert table.headers == ["原因", "件数", "占比（%）"]
     assert table.rows == [["户籍信息不符", 3, 75.0], ["（未分类）", 1, 25.0]]
+    # The API and the Excel export carry the same rows.
+    import io
+
+    from django.test import Client
+    from openpyxl import load_workbook
+
+    from tongban.testing.personas import api_client, login
+
+    api = api_client(personas.donghu_supervisor).get("/api/v1/supervision/dashboard").json()
+    (reasons,) = [t for t in api["tables"] if t["key"] == "reasons"]
+    assert reasons["rows"] == table.rows
+    client = login(Client(), personas.donghu_supervisor)
+    sheet = load_workbook(io.BytesIO(client.get("/supervision/export/reasons/").content)).worksheets[0]
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert rows[rows.index(table.headers) + 1 :] == table.rows
