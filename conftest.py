@@ -45,9 +45,10 @@ def reference_data(transactional_db: None) -> None:
 
     from tongban.core import workdays
     from tongban.registry.calendar import calendar_year_replace
-    from tongban.registry.codes import load_code_tables
+    from tongban.registry.codes import load_code_tables, load_refusal_reasons
 
     load_code_tables(lambda name: apps.get_model("registry", name))
+    load_refusal_reasons(lambda name: apps.get_model("registry", name))
     first, last = workdays.published_year_range()
     for year in range(first, last + 1):
         calendar_year_replace(

@@ -57,6 +57,7 @@ from tongban.finance.models import Payment, Refund
 from tongban.handover.models import FingerCheck, Handover, Verification
 from tongban.intake import rules
 from tongban.intake.models import Application, ApplicationEvent
+from tongban.registry import codes
 from tongban.registry.authority import issuing_authority
 from tongban.registry.calendar import work_calendar
 from tongban.registry.models import Card, Person, ProductionRoute, Unit
@@ -85,14 +86,16 @@ ROADS = (
     "人民路",
     "文化路",
 )
+# 不予签发: (coded reason, remark), weight; the text is the reason's shipped name and the remark.
 REFUSAL_REASONS = (
-    ("经走访核实，申请人身份存疑，无法确认", 30),
-    ("申领原因不符合首次申领条件（曾领取居民身份证）", 25),
-    ("制证相片与常住人口相片比对不一致", 20),
-    ("申请人登记项目与户籍信息不一致，须先办理变更", 15),
-    ("人像比对命中在逃人员库，移交核查", 3),
-    ("未能提供监护关系证明材料", 7),
+    (("06", "经走访核实，申请人身份存疑，无法确认"), 30),
+    (("01", "曾领取居民身份证，不符合首次申领条件"), 25),
+    (("04", "制证相片与常住人口相片比对不一致"), 20),
+    (("02", "登记项目与户籍信息不一致，须先办理变更"), 15),
+    (("99", "人像比对命中在逃人员库，移交核查"), 3),
+    (("07", "未能提供监护关系证明材料"), 7),
 )
+REFUSAL_NAMES = {code: name for code, name, _ in codes.REFUSAL_REASONS}
 WITHDRAWAL_REASONS = (
     "申请人要求撤销，回户籍地办理",
     "申请人信息录入有误，撤销后重新受理",
@@ -742,6 +745,8 @@ def _one(rng: random.Random, locals_: _Ctx) -> None:
         "closed_at": None,
         "issued_at": None,
         "refusal_reason": "",
+        "refusal_code_id": None,
+        "refusal_remark": "",
         "issuing_authority": "",
         "valid_from": None,
         "valid_until": None,
@@ -783,7 +788,8 @@ def _one(rng: random.Random, locals_: _Ctx) -> None:
         values.update(closed_at=at)
         closing_reason = f"撤销：{reason_text}"
     elif fate > 0.96 and decided_at <= now:
-        reason_text = _weighted(rng, REFUSAL_REASONS)
+        refusal_code, remark = _weighted(rng, REFUSAL_REASONS)
+        reason_text = f"{REFUSAL_NAMES[refusal_code]}：{remark}"
         step(
             decided_at,
             "refused",
@@ -792,10 +798,15 @@ def _one(rng: random.Random, locals_: _Ctx) -> None:
             reviewer,
             ctx.household.pk,
             reason_text,
-            {"step": 1},
+            {"step": 1, "refusal_reason": refusal_code},
         )
         status = Status.REJECTED
-        values.update(closed_at=decided_at, refusal_reason=reason_text)
+        values.update(
+            closed_at=decided_at,
+            refusal_reason=reason_text,
+            refusal_code_id=refusal_code,
+            refusal_remark=remark,
+        )
         closing_reason = f"不予签发：{reason_text}"
     elif decided_at <= now:
         issue_day = decided_at.astimezone(ctx.clock.zone).date()
@@ -925,6 +936,8 @@ def _one(rng: random.Random, locals_: _Ctx) -> None:
         issued_at=values["issued_at"],
         issuing_authority=values["issuing_authority"],
         refusal_reason=values["refusal_reason"],
+        refusal_code_id=values["refusal_code_id"],
+        refusal_remark=values["refusal_remark"],
         refusal_notified_at=None,
         closed_at=values["closed_at"],
         last_event_at=last,

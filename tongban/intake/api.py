@@ -107,6 +107,14 @@ class FeeSerializer(serializers.Serializer):
     waiver_evidence = serializers.CharField()
 
 
+class RefusalSerializer(serializers.Serializer):
+    """不予签发: the coded reason and the reviewer's remark."""
+
+    code = serializers.CharField(help_text="不予签发原因代码")
+    name = serializers.CharField(help_text="不予签发原因")
+    remark = serializers.CharField(help_text="说明")
+
+
 def review_position(application: Application) -> dict[str, Any] | None:
     if not application.review_chain:
         return None
@@ -170,7 +178,10 @@ class ApplicationSerializer(serializers.Serializer):
     valid_until = serializers.DateField(allow_null=True)
     fee = serializers.SerializerMethodField()
     review = serializers.SerializerMethodField()
-    refusal_reason = serializers.CharField()
+    refusal_reason = serializers.CharField(
+        help_text="不予签发原因及说明（一行文字，即受理单位告知申请人的内容）"
+    )
+    refusal = serializers.SerializerMethodField()
     refusal_notified_at = serializers.DateTimeField(allow_null=True)
     issued_at = serializers.DateTimeField(allow_null=True)
     issuing_authority = serializers.CharField()
@@ -190,6 +201,14 @@ class ApplicationSerializer(serializers.Serializer):
             "waiver_evidence": application.fee_waiver_evidence,
         }
         return dict(FeeSerializer(fee).data)
+
+    @extend_schema_field(RefusalSerializer(allow_null=True))
+    def get_refusal(self, application: Application) -> dict[str, Any] | None:
+        """不予签发原因（代码、名称）和说明; null unless refused."""
+        reason = application.refusal_code
+        if reason is None:
+            return None
+        return {"code": reason.code, "name": reason.name, "remark": application.refusal_remark}
 
     @extend_schema_field(ReviewPositionSerializer(allow_null=True))
     def get_review(self, application: Application) -> dict[str, Any] | None:

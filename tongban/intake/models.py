@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from tongban.core.masking import mask_id_number
 from tongban.intake.rules import ApplicationType
 from tongban.registry.fields import SealedBinaryField
-from tongban.registry.models import ApplicationReason, Ethnicity, Person, Sex, Unit
+from tongban.registry.models import ApplicationReason, Ethnicity, Person, RefusalReason, Sex, Unit
 
 if TYPE_CHECKING:
     from tongban.registry.access import Viewer
@@ -223,7 +223,19 @@ class Application(models.Model):
     assigned_at = models.DateTimeField("领取时间", null=True, blank=True)
     issued_at = models.DateTimeField("签发时间", null=True, blank=True)
     issuing_authority = models.CharField("签发机关", max_length=100, blank=True)
+    # 不予签发: the coded reason and the reviewer's remark; `refusal_reason` is the two as one line
+    # (RefusalReason.text), what the counter, notices and history show. Refusals from before the
+    # reasons were coded carry 99 其他 with their text as the remark, the text unchanged.
     refusal_reason = models.CharField("不予签发原因", max_length=500, blank=True)
+    refusal_code = models.ForeignKey(
+        RefusalReason,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="不予签发原因代码",
+    )
+    refusal_remark = models.CharField("不予签发说明", max_length=500, blank=True)
     refusal_notified_at = models.DateTimeField("已告知申请人", null=True, blank=True)
     closed_at = models.DateTimeField("办结时间", null=True, blank=True)
     # When the last 办理记录 entry was written: stuck items are those quiet for too long.

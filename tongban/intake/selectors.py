@@ -14,14 +14,28 @@ from django.http import Http404
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core import idnumber
 from tongban.core.dates import age_on
+from tongban.core.masking import mask_id_number
 from tongban.finance.models import Payment
 from tongban.intake import documents, rules
 from tongban.intake.models import UNFINISHED_STATUSES, Application, ApplicationEvent, Fingerprint
-from tongban.intake.services import acceptance_problems, checklist_for, local_today
+from tongban.intake.services import (
+    APPLICATIONS_GALLERY_PREFIX,
+    acceptance_problems,
+    checklist_for,
+    local_today,
+)
 from tongban.listing import ListPage, SortKey, keyset_page, parse_sort
 from tongban.registry.access import Viewer
 from tongban.registry.calendar import deadline
-from tongban.registry.models import EXPIRED, ApplicationReason, Card, Person, Unit
+from tongban.registry.models import (
+    EXPIRED,
+    ApplicationReason,
+    Card,
+    FloatingRegistration,
+    Person,
+    Unit,
+    WantedPerson,
+)
 
 _RELATED = (
     "reason",
@@ -281,13 +295,155 @@ def _pledge(application: Application) -> frozenset[str]:
     return frozenset({rules.PLEDGE.code}) if application.pledge_signed else frozenset()
 
 
-def counter_face_hits(application: Application) -> list[dict[str, Any]]:
-    """查重 hits the clerk may see: other people and other applications with a similar face.
-    Watch-list hits (wanted, floating) are for the reviewer only."""
+# ---------------------------------------------------------------------------------------------
+# Face comparisons (人像比对): who each candidate is, in words
+
+
+GALLERY_LABELS = {
+    "self": "本人常住人口相片（1:1）",
+    "permanent": "省内常住人口相片库",
+    "applications": "受理相片库",
+    "wanted": "全国在逃人员库",
+    "floating": "省内流动人口库",
+}
+MISSING_CANDIDATE = "（该候选已不在比对库中）"
+
+
+@dataclass(frozen=True)
+class FaceCandidate:
+    """One hit of the 1:N searches (or the 1:1 with the register photo), named as a person: the
+    name and the masked number, where the person is registered, lives or applied. `ref_id` is the
+    engine's opaque reference ("person:812") for the API only; pages show `label`.
+
+    Jurisdiction: clerks and reviewers may look anybody in the province up by exact number
+    (`person.lookup`), so a name and a masked number say less than they may already see. A
+    candidate application is named by its 受理号 and acceptance unit wherever it was accepted
+    (what the other unit needs to be called about it); it opens (`application_pk`) only for a
+    viewer whose jurisdiction holds it."""
+
+    gallery: str
+    gallery_label: str
+    ref_id: str
+    score: float
+    is_self: bool
+    kind: str  # person / application / wanted / floating / missing
+    name: str
+    id_number: str  # masked
+    number: str  # the candidate application's 受理号, else ""
+    unit: str  # 户籍地派出所, 受理单位 or 居住地派出所
+    label: str
+    application_pk: int | None = None
+
+
+@dataclass
+class _Who:
+    kind: str
+    name: str
+    id_number: str
+    number: str = ""
+    unit: str = ""
+    detail: str = ""
+    application_pk: int | None = None
+
+    def label(self) -> str:
+        masked = mask_id_number(self.id_number) if self.id_number else "号码不详"
+        if self.kind == "person":
+            return f"{self.name}（{masked}），户籍地：{self.unit}"
+        if self.kind == "application":
+            return f"{self.name}（{masked}），受理号 {self.number}，{self.unit}受理"
+        if self.kind == "wanted":
+            return f"{self.name}（{masked}），在逃人员，案件编号 {self.detail}"
+        return f"{self.name}（{masked}），流动人口，居住地：{self.unit}"
+
+
+def _ids(refs: set[str], prefix: str) -> list[int]:
+    return [
+        int(ref[len(prefix) :]) for ref in refs if ref.startswith(prefix) and ref[len(prefix) :].isdigit()
+    ]
+
+
+def _candidates_named(refs: set[str], viewer: Viewer | None) -> dict[str, _Who]:
+    """Who each reference stands for; one query per kind present."""
+    found: dict[str, _Who] = {}
+    if person_ids := _ids(refs, "person:"):
+        for person in Person.objects.filter(pk__in=person_ids).select_related("registration_unit"):
+            found[f"person:{person.pk}"] = _Who(
+                "person", person.name, person.id_number, unit=person.registration_unit.name
+            )
+    if app_ids := _ids(refs, APPLICATIONS_GALLERY_PREFIX):
+        others = Application.objects.filter(pk__in=app_ids).select_related("acceptance_unit")
+        openable = (
+            set(Application.objects.visible_to(viewer).filter(pk__in=app_ids).values_list("pk", flat=True))
+            if viewer is not None
+            else set()
+        )
+        for other in others.only("pk", "number", "name", "id_number", "acceptance_unit__name"):
+            found[f"{APPLICATIONS_GALLERY_PREFIX}{other.pk}"] = _Who(
+                "application",
+                other.name,
+                other.id_number,
+                number=other.number or "",
+                unit=other.acceptance_unit.name,
+                application_pk=other.pk if other.pk in openable else None,
+            )
+    if wanted_ids := _ids(refs, "wanted:"):
+        for entry in WantedPerson.objects.filter(pk__in=wanted_ids):
+            found[f"wanted:{entry.pk}"] = _Who(
+                "wanted", entry.name, entry.id_number, detail=entry.case_number
+            )
+    if floating_ids := _ids(refs, "floating:"):
+        registrations = FloatingRegistration.objects.filter(pk__in=floating_ids).select_related(
+            "person", "residence_unit"
+        )
+        for reg in registrations:
+            found[f"floating:{reg.pk}"] = _Who(
+                "floating", reg.person.name, reg.person.id_number, unit=reg.residence_unit.name
+            )
+    return found
+
+
+def face_candidates(
+    application: Application,
+    *,
+    galleries: dict[str, list[dict[str, Any]]] | None = None,
+    viewer: Viewer | None = None,
+) -> list[FaceCandidate]:
+    """The hits of `galleries` (default: all the application's searches), each named."""
+    hits = (application.face_hits or {}) if galleries is None else galleries
+    refs = {hit["ref_id"] for rows in hits.values() for hit in rows}
+    named = _candidates_named(refs, viewer)
+    candidates = []
+    for gallery, rows in hits.items():
+        for hit in rows:
+            who = named.get(hit["ref_id"])
+            candidates.append(
+                FaceCandidate(
+                    gallery=gallery,
+                    gallery_label=GALLERY_LABELS.get(gallery, "其他比对库"),
+                    ref_id=hit["ref_id"],
+                    score=hit["score"],
+                    is_self=bool(hit.get("self")),
+                    kind=who.kind if who else "missing",
+                    name=who.name if who else "",
+                    id_number=mask_id_number(who.id_number) if who and who.id_number else "",
+                    number=who.number if who else "",
+                    unit=who.unit if who else "",
+                    label=who.label() if who else MISSING_CANDIDATE,
+                    application_pk=who.application_pk if who else None,
+                )
+            )
+    return candidates
+
+
+def counter_face_hits(application: Application, viewer: Viewer | None = None) -> list[FaceCandidate]:
+    """查重 hits the clerk may see: other people and other applications with a similar face,
+    named (`label`). Watch-list hits (wanted, floating) are for the reviewer only."""
     hits = application.face_hits or {}
-    shown = [hit for hit in hits.get("permanent", []) if not hit.get("self")]
-    shown += hits.get("applications", [])
-    return shown
+    shown = {
+        "permanent": [hit for hit in hits.get("permanent", []) if not hit.get("self")],
+        "applications": list(hits.get("applications", [])),
+    }
+    return face_candidates(application, galleries={k: v for k, v in shown.items() if v}, viewer=viewer)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from tongban.registry.models import (
     FingerPosition,
     HouseholdRelation,
     ProductionRoute,
+    RefusalReason,
     Region,
     Sex,
     Unit,
@@ -84,6 +85,14 @@ class CodeTableAdmin(RoleAdmin):
 class ApplicationReasonAdmin(CodeTableAdmin):
     list_display = ["code", "name", "kind", "active"]
     list_filter = ["kind"]
+
+
+@admin.register(RefusalReason)
+class RefusalReasonAdmin(CodeTableAdmin):
+    """不予签发原因: the reviewer's choice when refusing; deactivate rather than delete."""
+
+    list_display = ["code", "name", "remark_required", "active"]
+    list_editable = ["remark_required", "active"]
 
 
 @admin.register(Region)

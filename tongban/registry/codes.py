@@ -67,6 +67,30 @@ FINGER_POSITIONS = [
 ]  # fmt: skip
 
 
+# 不予签发原因: the grounds of DOMAIN.md §4 and the 全省通办 notice (信息与户籍登记不一致, 相片不符合
+# 制证标准, 不符合首次申领条件, 人像比对, 经核查仍难以确认身份) and today's practice. (code, name,
+# remark required). Loaded once; the admin edits them after.
+REFUSAL_REASONS = [
+    ("01", "非首次申领", False),
+    ("02", "户籍信息不符", False),
+    ("03", "相片不符合制证标准", False),
+    ("04", "人像比对不一致", False),
+    ("05", "冒名顶替嫌疑", False),
+    ("06", "经核查仍难以确认身份", False),
+    ("07", "材料不全或不实", False),
+    ("08", "不属本辖区户籍", False),
+    ("99", "其他", True),
+]
+
+
+def load_refusal_reasons(get_model: Callable[[str], Any]) -> None:
+    """Add the shipped refusal reasons that are missing; rows already there (perhaps edited by
+    an administrator) are left as they are."""
+    model = get_model("RefusalReason")
+    for code, name, remark_required in REFUSAL_REASONS:
+        model.objects.get_or_create(code=code, defaults={"name": name, "remark_required": remark_required})
+
+
 def load_code_tables(get_model: Callable[[str], Any]) -> None:
     """Fill the code tables and the region history. `get_model(name)` gives a registry model:
     the historical one inside a migration, the real one elsewhere. Idempotent."""

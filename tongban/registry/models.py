@@ -75,6 +75,22 @@ class FingerPosition(CodeTable):
         verbose_name = verbose_name_plural = "指位代码"
 
 
+class RefusalReason(CodeTable):
+    """不予签发原因: why the household authority refuses to issue (审核签发), so refusals can be
+    counted by reason; each refusal adds a free remark (说明), which `remark_required` makes
+    mandatory (其他). Administrators edit the table; a reason no longer used is deactivated,
+    never deleted (refused applications keep pointing at it)."""
+
+    remark_required = models.BooleanField("须填写说明", default=False)
+
+    class Meta(CodeTable.Meta):
+        verbose_name = verbose_name_plural = "不予签发原因代码"
+
+    def text(self, remark: str = "") -> str:
+        """The refusal as one line for the counter, notices and the history: 名称：说明."""
+        return f"{self.name}：{remark}" if remark else self.name
+
+
 class Region(models.Model):
     """行政区划 (GB/T 2260) with its history: a code may have several names over the years,
     and abolished codes stay because old ID numbers carry them."""

@@ -18,6 +18,7 @@ from tongban.intake import selectors as intake_selectors
 from tongban.intake.api import STATUS_HELP, ApplicationSerializer, UnitRefSerializer, staff
 from tongban.intake.models import Application
 from tongban.registry.access import as_viewer
+from tongban.registry.codes import REFUSAL_REASONS
 from tongban.review import selectors, services
 from tongban.review.models import VerificationNote
 
@@ -30,8 +31,18 @@ class FaceCandidateSerializer(serializers.Serializer):
     ref_id = serializers.CharField()
     score = serializers.FloatField()
     is_self = serializers.BooleanField()
+    kind = serializers.CharField(
+        help_text="person 常住人口 / application 另一申领 / wanted 在逃人员 / floating 流动人口 / "
+        "missing 已不在比对库中"
+    )
+    name = serializers.CharField(help_text="候选人姓名")
+    id_number = serializers.CharField(help_text="候选人公民身份号码（脱敏）")
+    number = serializers.CharField(help_text="另一申领的受理号（其他候选为空）")
+    unit = serializers.CharField(help_text="户籍地派出所、受理单位或居住地派出所")
     # DRF fields have a `label` attribute of their own; the declared field only shadows it in stubs.
-    label = serializers.CharField(help_text="候选人（号码脱敏）或另一申领的受理号")  # type: ignore[assignment]
+    label = serializers.CharField(  # type: ignore[assignment]
+        help_text="候选人的中文说明：姓名（号码脱敏）及户籍地、受理号或案件编号"
+    )
 
 
 class ApplicationDetailSerializer(ApplicationSerializer):
@@ -42,7 +53,8 @@ class ApplicationDetailSerializer(ApplicationSerializer):
         """人像比对: only for callers who review (review.decide); null for everybody else."""
         if not self.context.get("reviewer"):
             return None
-        return list(FaceCandidateSerializer(selectors.face_candidates(application), many=True).data)
+        candidates = selectors.face_candidates(application, self.context.get("viewer"))
+        return list(FaceCandidateSerializer(candidates, many=True).data)
 
 
 class ApplicationDetailView(APIView):
@@ -61,7 +73,7 @@ class ApplicationDetailView(APIView):
             detail={"how": "api"},
             request=request._request,
         )
-        context = {"reviewer": viewer.can("review.decide")}
+        context = {"reviewer": viewer.can("review.decide"), "viewer": viewer}
         return Response(ApplicationDetailSerializer(application, context=context).data)
 
 
@@ -117,15 +129,63 @@ class QueueRowSerializer(serializers.ModelSerializer[Application]):
         return application.assignee.display_name if application.assignee else None
 
 
+SORT_CHOICES = [key for name in selectors.SORTS for key in (name, f"-{name}")]
+
+
 class QueueQuery(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=list(selectors.SCOPES), required=False, default="mine")
     bucket = serializers.ChoiceField(choices=list(selectors.BUCKETS), required=False, default="all")
-    after = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    sort = serializers.ChoiceField(choices=SORT_CHOICES, required=False, default="due")
+    q = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    after = serializers.CharField(required=False, allow_blank=True, max_length=80)
+
+    def validate_q(self, value: str) -> str:
+        if value.strip():
+            try:
+                selectors.search_filter(value)
+            except selectors.SearchError as error:
+                raise serializers.ValidationError(str(error), code="bad_search") from error
+        return value.strip()
+
+
+class QueueCountsSerializer(serializers.Serializer):
+    all = serializers.IntegerField()
+    overdue = serializers.IntegerField()
+    due_today = serializers.IntegerField()
+    at_risk = serializers.IntegerField()
+    mine = serializers.IntegerField()
+    verification = serializers.IntegerField()
+
+
+class ScopeCountsSerializer(serializers.Serializer):
+    mine = serializers.IntegerField(help_text="我的待办")
+    subtree = serializers.IntegerField(help_text="辖区在办")
+
+
+class QueuePageSerializer(serializers.Serializer):
+    scope = serializers.CharField()
+    bucket = serializers.CharField()
+    sort = serializers.CharField()
+    q = serializers.CharField()
+    today = serializers.DateField()
+    total = serializers.IntegerField(help_text="该范围和分类（或查询）的事项总数")
+    results = QueueRowSerializer(many=True)
+    next_after = serializers.CharField(allow_null=True)
+    counts = QueueCountsSerializer(help_text="本范围各分类的数量")
+    scope_counts = ScopeCountsSerializer()
 
 
 class QueueView(APIView):
     @extend_schema(
-        summary="审核签发待办（按办理期限，含各分类数量）",
+        summary="审核签发待办：我的待办 / 辖区在办，按受理号或公民身份号码查询，可排序，含总数和各分类数量",
         parameters=[
+            OpenApiParameter(
+                "scope",
+                str,
+                enum=list(selectors.SCOPES),
+                description="mine 我的待办（本人领取的和本单位未领取的，默认）/ "
+                "subtree 辖区在办（本辖区审核中的全部）",
+            ),
             OpenApiParameter(
                 "bucket",
                 str,
@@ -133,25 +193,46 @@ class QueueView(APIView):
                 description="all 全部 / overdue 已超期 / due_today 今日到期 / at_risk 临近到期 / "
                 "mine 我领取的 / verification 核实中",
             ),
-            OpenApiParameter("after", str, description="上一页的 next_after（“期限:id”）"),
+            OpenApiParameter(
+                "sort",
+                str,
+                enum=SORT_CHOICES,
+                description="due 办理期限（默认）/ accepted 受理时间 / name 姓名；前加 - 为倒序",
+            ),
+            OpenApiParameter(
+                "q",
+                str,
+                description="受理号（22 位）或公民身份号码：在辖区在办中精确查询，忽略 scope 和 bucket",
+            ),
+            OpenApiParameter("after", str, description="上一页的 next_after（“排序值:id”）"),
         ],
-        responses=QueueRowSerializer(many=True),
+        responses=QueuePageSerializer,
     )
     def get(self, request: Request) -> Response:
         query = QueueQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        bucket = query.validated_data["bucket"]
+        data = query.validated_data
         page = selectors.review_queue(
-            as_viewer(request.user), bucket, after=query.validated_data.get("after") or None
+            as_viewer(request.user),
+            data["bucket"],
+            after=data.get("after") or None,
+            scope=data["scope"],
+            sort=data["sort"],
+            q=data.get("q", ""),
         )
         rows = QueueRowSerializer(page.rows, many=True, context={"days": page.days}).data
         return Response(
             {
-                "bucket": bucket,
+                "scope": page.scope,
+                "bucket": page.bucket,
+                "sort": page.sort.param,
+                "q": page.q,
                 "today": page.days.today,
+                "total": page.total,
                 "results": rows,
                 "next_after": page.next_after,
                 "counts": page.counts,
+                "scope_counts": page.scope_counts,
             }
         )
 
@@ -174,7 +255,18 @@ class DecisionRequest(serializers.Serializer):
         help_text="issue 签发（非末环节为审核通过）/ refuse 不予签发 / verify 记录核实情况",
     )
     reason = serializers.CharField(
-        max_length=500, required=False, allow_blank=True, help_text="意见、不予签发原因或核实情况"
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        help_text="签发意见、不予签发的说明（原因为“其他”时必填，至多 400 字）或核实情况",
+    )
+    refusal_reason = serializers.CharField(
+        max_length=10,
+        required=False,
+        allow_blank=True,
+        help_text="不予签发原因代码（refuse 时必填）："
+        + " / ".join(f"{code} {name}" for code, name, _ in REFUSAL_REASONS)
+        + "（随系统安装；以系统管理中启用的代码为准）",
     )
     method = serializers.ChoiceField(
         choices=VerificationNote.Method.choices, required=False, allow_blank=True, help_text="核实方式"
@@ -217,6 +309,7 @@ class DecideView(APIView):
             step=data["step"],
             decision=services.Decision(data["decision"]),
             reason=data.get("reason", ""),
+            refusal_reason=data.get("refusal_reason", ""),
             method=data.get("method", ""),
             request=request._request,
         )

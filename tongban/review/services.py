@@ -1,6 +1,11 @@
 """Review and issue (审核签发) at the household-registration authority: take an item, decide it
 (签发 / 不予签发 / 核实), release it. Every decision locks the application and checks the step it
-was made for, so two reviewers clicking at once produce exactly one decision."""
+was made for, so two reviewers clicking at once produce exactly one decision.
+
+Who acts: reviewers (`review.decide`) of the unit whose step the item is at (`review_unit`); the
+units above it see it (辖区在办) but do not act on it, nor does a unit whose step is over or that
+only accepted the application or keeps the household. One holder at a time (领取); a reviewer
+of the unit may also decide an item nobody holds (the pages offer decisions to the holder)."""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from tongban.intake.models import IN_REVIEW_STATUSES, Application
 from tongban.intake.services import application_event, application_transition, lock, route_to_step
 from tongban.notifications import Notification, notify
 from tongban.registry.authority import issuing_authority
-from tongban.registry.models import Unit
+from tongban.registry.models import RefusalReason, Unit
 from tongban.review.models import ReviewStep, VerificationNote
 
 Status = Application.Status
@@ -32,23 +37,93 @@ class Decision(StrEnum):
     VERIFY = "verify"  # 核实: the item stays with the reviewer
 
 
+# A refusal's remark leaves room for the reason's name (≤ 50) in the one-line text (≤ 500).
+REFUSAL_REMARK_MAX = 400
+
+
 def _require_reviewer(actor: User, application: Application) -> None:
-    """Reviewers act on items in their subtree's queues; anybody else gets 404."""
-    unit = actor.unit
-    if not actor.can("review.decide") or unit is None or application.review_unit_id is None:
-        raise ServiceError("not_found", "未找到该事项。", status=404)
-    review_unit = Unit.objects.filter(pk=application.review_unit_id).only("path").first()
-    if review_unit is None or not unit.contains(review_unit):
+    """Reviewers act on applications they can see; anybody else gets 404."""
+    if (
+        not actor.can("review.decide")
+        or actor.unit is None
+        or not Application.objects.visible_to(actor).filter(pk=application.pk).exists()
+    ):
         raise ServiceError("not_found", "未找到该事项。", status=404)
 
 
-def _check_open(application: Application, step: int | None) -> None:
+def step_position(application: Application) -> str:
+    """Where the item is, as a reader says it: “南昌市公安局东湖分局审核签发”."""
+    current = application.current_step or {}
+    return f"{current.get('unit_name', '')}{current.get('title', '')}"
+
+
+def elsewhere_notice(application: Application, unit: Unit) -> str:
+    """Why `unit` has nothing to do on an item in review at another unit."""
+    position = step_position(application)
+    review_unit = application.review_unit
+    if review_unit is not None and unit.contains(review_unit):
+        return f"该事项由{position}，本单位只可查看。"
+    earlier = application.review_chain[: max(application.review_step - 1, 0)]
+    if any(step.get("unit") == unit.pk for step in earlier):
+        return f"该事项已流转至{position}，您无需办理。"
+    return f"该事项由{position}，您无需办理。"
+
+
+def _check_open(application: Application, step: int | None, actor: User | None = None) -> None:
+    """The (locked) item is still in review, at the actor's unit, at the step they saw."""
     if application.status not in IN_REVIEW_STATUSES:
         raise ServiceError(
             "already_decided", f"该事项已{Status(application.status).label}，无需再办理。", status=409
         )
+    if actor is not None and actor.unit is not None and application.review_unit_id != actor.unit.pk:
+        raise ServiceError("other_unit", elsewhere_notice(application, actor.unit), status=409)
     if step is not None and step != application.review_step:
         raise ServiceError("step_decided", "该环节已由他人办结，请刷新后查看。", status=409)
+
+
+def _taken(application: Application) -> ServiceError:
+    holder = application.assignee
+    who = f"{holder.unit.name if holder.unit else ''}{holder.display_name}" if holder else "他人"
+    return ServiceError("taken", f"该事项已由{who}领取办理。", status=409)
+
+
+def refusal_check(*, code: str, remark: str) -> RefusalReason:
+    """The active refusal reason `code`, with the remark it needs (其他: a remark of two
+    characters or more). Refuses (400) an unknown or inactive reason or a missing remark."""
+    code = code.strip()
+    if not code:
+        raise ServiceError(
+            "refusal_reason_required",
+            "不予签发须选择原因。",
+            fields={"refusal_reason": "请选择不予签发原因。"},
+        )
+    reason = RefusalReason.objects.filter(code=code).first()
+    if reason is None:
+        raise ServiceError(
+            "bad_refusal_reason",
+            "没有该不予签发原因，请从原因列表中选择。",
+            fields={"refusal_reason": f"没有代码为“{code[:10]}”的不予签发原因。"},
+        )
+    if not reason.active:
+        raise ServiceError(
+            "refusal_reason_inactive",
+            f"不予签发原因“{reason.name}”已停用，请另选。",
+            fields={"refusal_reason": f"“{reason.name}”已停用，请另选。"},
+        )
+    remark = remark.strip()
+    if len(remark) > REFUSAL_REMARK_MAX:
+        raise ServiceError(
+            "reason_too_long",
+            f"说明不能超过 {REFUSAL_REMARK_MAX} 个字。",
+            fields={"reason": f"不能超过 {REFUSAL_REMARK_MAX} 个字。"},
+        )
+    if reason.remark_required and len(remark) < 2:
+        raise ServiceError(
+            "reason_required",
+            f"不予签发原因为“{reason.name}”时须填写说明。",
+            fields={"reason": "请写明不予签发的具体情况。"},
+        )
+    return reason
 
 
 def step_record(application: Application) -> ReviewStep:
@@ -78,16 +153,11 @@ def review_take(*, actor: User, application: Application, request: HttpRequest |
     """领取: the item is the actor's until decided or released; others see who holds it."""
     _require_reviewer(actor, application)
     application = lock(application)
-    _check_open(application, None)
+    _check_open(application, None, actor)
     if application.assignee_id == actor.pk:
         return application
     if application.assignee_id is not None:
-        holder = application.assignee
-        raise ServiceError(
-            "taken",
-            f"该事项已由{holder.unit if holder else ''}{holder.display_name if holder else ''}领取办理。",
-            status=409,
-        )
+        raise _taken(application)
     application.assignee = actor
     application.assigned_at = timezone.now()
     application.save(update_fields=["assignee", "assigned_at", "updated_at"])
@@ -103,8 +173,9 @@ def review_release(
     """退回待办: the holder gives the item back to the unit's queue."""
     _require_reviewer(actor, application)
     application = lock(application)
-    _check_open(application, None)
-    if application.assignee_id != actor.pk:
+    # The holder may give it back even after moving to another unit; nobody else may.
+    if application.status not in IN_REVIEW_STATUSES or application.assignee_id != actor.pk:
+        _check_open(application, None, actor)
         raise ServiceError("not_holder", "只有领取人可以退回该事项。", status=409)
     application.assignee = None
     application.assigned_at = None
@@ -121,11 +192,13 @@ def review_decide(
     step: int,
     decision: Decision,
     reason: str = "",
+    refusal_reason: str = "",
     method: str = "",
     request: HttpRequest | None = None,
 ) -> Application:
     """One decision on the current step. `step` is the step the reviewer saw: when somebody else
-    decided it meanwhile, the call is refused (409) and nothing changes."""
+    decided it meanwhile, the call is refused (409) and nothing changes. `reason` is the opinion
+    (签发), the remark beside the coded `refusal_reason` (不予签发), or what was verified (核实)."""
     _require_reviewer(actor, application)
     reason = reason.strip()
     limit = Application._meta.get_field("refusal_reason").max_length or 500
@@ -133,22 +206,16 @@ def review_decide(
         raise ServiceError(
             "reason_too_long", f"意见不能超过 {limit} 个字。", fields={"reason": f"不能超过 {limit} 个字。"}
         )
-    if decision == Decision.REFUSE and len(reason) < 2:
-        raise ServiceError(
-            "reason_required", "不予签发须填写原因。", fields={"reason": "请填写不予签发的原因。"}
-        )
+    refusal = refusal_check(code=refusal_reason, remark=reason) if decision == Decision.REFUSE else None
     if decision == Decision.VERIFY:
         if not reason:
             raise ServiceError("note_required", "请填写核实情况。", fields={"reason": "请填写核实情况。"})
         if method not in VerificationNote.Method.values:
             raise ServiceError("bad_method", "请选择核实方式。", fields={"method": "请选择核实方式。"})
     application = lock(application)
-    _check_open(application, step)
+    _check_open(application, step, actor)
     if application.assignee_id not in (None, actor.pk):
-        holder = application.assignee
-        raise ServiceError(
-            "taken", f"该事项已由{holder.display_name if holder else '他人'}领取办理。", status=409
-        )
+        raise _taken(application)
     record = step_record(application)
     now = timezone.now()
 
@@ -172,10 +239,14 @@ def review_decide(
     record.decided_by = actor
     record.decided_at = now
     record.reason = reason
-    if decision == Decision.REFUSE:
+    if refusal is not None:
+        text = refusal.text(reason)
         record.decision = ReviewStep.Decision.REFUSED
+        record.reason = text
         record.save()
-        application.refusal_reason = reason
+        application.refusal_code = refusal
+        application.refusal_remark = reason
+        application.refusal_reason = text
         application.closed_at = now
         application.assignee = None
         application_transition(
@@ -183,16 +254,16 @@ def review_decide(
             to=Status.REJECTED,
             actor=actor,
             action="refused",
-            note=reason,
-            detail={"step": application.review_step},
+            note=text,
+            detail={"step": application.review_step, "refusal_reason": refusal.code},
             request=request,
         )
         if application.number:
-            fee_refund(actor=actor, application_number=application.number, reason=f"不予签发：{reason}")
+            fee_refund(actor=actor, application_number=application.number, reason=f"不予签发：{text}")
         notify(
             Notification(
                 "application.refused",
-                f"受理号 {application.number} 不予签发：{reason}。请告知申请人回户口所在地公安机关办理。",
+                f"受理号 {application.number} 不予签发：{text}。请告知申请人回户口所在地公安机关办理。",
                 unit_code=application.acceptance_unit.code,
             )
         )

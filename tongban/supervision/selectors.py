@@ -265,10 +265,11 @@ def series(scope: Scope) -> dict[str, Counts]:
 
 
 def refusal_reasons(scope: Scope, *, days: int = DAILY_DAYS) -> list[tuple[str, int]]:
-    """The most frequent refusal reasons of the last `days` days, by household unit."""
+    """The refusals of the last `days` days by coded reason (不予签发原因), by household unit:
+    (the reason's name, count), most frequent first; the remarks are not grouped on."""
     start = day_start(scope.today - datetime.timedelta(days=days - 1))
     end = day_start(scope.today + datetime.timedelta(days=1))
-    return list(
+    grouped = (
         Application.objects.filter(
             _in_scope(scope, "household_unit_id"),
             status=Status.REJECTED,
@@ -276,11 +277,12 @@ def refusal_reasons(scope: Scope, *, days: int = DAILY_DAYS) -> list[tuple[str, 
             closed_at__lt=end,
         )
         .order_by()
-        .values("refusal_reason")
+        .values("refusal_code", "refusal_code__name")
         .annotate(n=Count("*"))
-        .order_by("-n", "refusal_reason")
-        .values_list("refusal_reason", "n")[:TOP_REASONS]
+        .order_by("-n", "refusal_code")
+        .values_list("refusal_code__name", "n")[:TOP_REASONS]
     )
+    return [(name or "（未分类）", n) for name, n in grouped]
 
 
 @dataclass(frozen=True)
@@ -879,13 +881,12 @@ def dashboard(unit: Unit, *, today: datetime.date | None = None, workdays: int |
     # Refusal reasons
     refused_total = sum(refused.total(d) for d in _dates(first_daily, today))
     reason_rows: list[list[Cell]] = [
-        [reason or "（未填写）", n, round(100 * n / refused_total, 1) if refused_total else None]
-        for reason, n in reasons
+        [reason, n, round(100 * n / refused_total, 1) if refused_total else None] for reason, n in reasons
     ]
     listed = sum(n for _, n in reasons)
     if refused_total > listed:
         reason_rows.append(
-            ["其他原因", refused_total - listed, round(100 * (refused_total - listed) / refused_total, 1)]
+            ["其余原因", refused_total - listed, round(100 * (refused_total - listed) / refused_total, 1)]
         )
     tables.append(
         Table(

@@ -69,7 +69,10 @@ def test_events_tell_the_story(history: HistoryCounts) -> None:
         if application.status in (Status.REJECTED, Status.WITHDRAWN, Status.HANDED_OVER, Status.VERIFIED):
             assert application.closed_at is not None
         if application.status == Status.REJECTED:
-            assert application.refusal_reason
+            reason = application.refusal_code
+            assert reason is not None and application.refusal_remark
+            assert application.refusal_reason == f"{reason.name}：{application.refusal_remark}"
+            assert chain[-1].note == application.refusal_reason
 
 
 def test_numbers_fees_and_counters(history: HistoryCounts) -> None:

@@ -89,7 +89,8 @@ def test_refusal_refunds_the_fee(personas, accept, household_reviewer):
         application=application,
         step=1,
         decision=Decision.REFUSE,
-        reason="户籍信息不符",
+        refusal_reason="02",
+        reason="出生日期与户籍不一致",
     )
     refund = Refund.objects.get(payment__application_number=application.number)
     assert refund.amount == Decimal("20") and refund.refunded_by == household_reviewer

@@ -16,7 +16,7 @@ from tongban.accounts.models import User
 from tongban.core.dates import add_years
 from tongban.intake.models import Application, ReviewChain, ReviewChainStep
 from tongban.intake.tests.test_api import accept_by_api
-from tongban.registry.models import Person, Unit
+from tongban.registry.models import Person, RefusalReason, Unit
 from tongban.review.models import ReviewStep, VerificationNote
 from tongban.testing.factories import PersonFactory, UserFactory, station
 from tongban.testing.personas import Personas, api_client
@@ -82,14 +82,22 @@ def test_queue_lists_the_item_with_its_deadline_and_counts(
     assert row["due_state"] in {"", "at_risk", "due_today"}
     assert body["counts"]["all"] == 1 and body["counts"]["mine"] == 0 and body["next_after"] is None
     assert body["bucket"] == "all" and body["today"] == timezone.localdate().isoformat()
-    # The county bureau sees its stations' queues; another station of the county does not.
-    assert [
-        r["number"] for r in api_client(county_reviewer).get("/api/v1/review/queue").json()["results"]
-    ] == [number]
-    other_station = api_client(personas.nanchang_reviewer).get("/api/v1/review/queue").json()
+    assert (body["scope"], body["sort"], body["q"], body["total"]) == ("mine", "due", "", 1)
+    assert body["scope_counts"] == {"mine": 1, "subtree": 1}
+    # The county bureau sees its stations' items in 辖区在办, not in its own 我的待办; another
+    # station of the county sees neither.
+    county = api_client(county_reviewer)
+    mine = county.get("/api/v1/review/queue").json()
+    assert mine["results"] == [] and mine["scope_counts"] == {"mine": 0, "subtree": 1}
+    subtree = county.get("/api/v1/review/queue?scope=subtree").json()
+    assert [r["number"] for r in subtree["results"]] == [number] and subtree["total"] == 1
+    other_station = api_client(personas.nanchang_reviewer).get("/api/v1/review/queue?scope=subtree").json()
     assert other_station["results"] == [] and other_station["counts"]["all"] == 0
     bad = api_client(reviewer_a).get("/api/v1/review/queue?bucket=urgent")
     assert bad.status_code == 400 and bad.json()["fields"]["bucket"][0]["code"] == "invalid_choice"
+    for param in ("scope=all", "sort=deadline"):
+        refused = api_client(reviewer_a).get(f"/api/v1/review/queue?{param}")
+        assert refused.status_code == 400 and refused.json()["code"] == "invalid"
 
 
 def test_queue_pages_by_deadline(personas: Personas, reviewer_a: User) -> None:
@@ -184,15 +192,29 @@ def test_refuse_goes_back_to_the_acceptance_station(
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
     api = api_client(reviewer_a)
-    bare = decide(api, number, step=1, decision="refuse", reason=" ")
-    assert bare.status_code == 400
-    assert bare.json()["fields"]["reason"][0]["code"] == "reason_required"
+    bare = decide(api, number, step=1, decision="refuse", reason="户籍信息与申请不符")
+    assert bare.status_code == 400 and bare.json()["code"] == "refusal_reason_required"
+    assert bare.json()["fields"]["refusal_reason"][0]["code"] == "refusal_reason_required"
+    other = decide(api, number, step=1, decision="refuse", refusal_reason="99", reason=" ")
+    assert other.status_code == 400 and other.json()["fields"]["reason"][0]["code"] == "reason_required"
+    unknown = decide(api, number, step=1, decision="refuse", refusal_reason="42")
+    assert unknown.status_code == 400 and unknown.json()["code"] == "bad_refusal_reason"
+    RefusalReason.objects.filter(code="08").update(active=False)
+    inactive = decide(api, number, step=1, decision="refuse", refusal_reason="08")
+    assert inactive.status_code == 400 and inactive.json()["code"] == "refusal_reason_inactive"
+    assert inactive.json()["fields"]["refusal_reason"][0]["message"] == "“不属本辖区户籍”已停用，请另选。"
+    too_long = decide(api, number, step=1, decision="refuse", refusal_reason="02", reason="长" * 401)
+    assert too_long.status_code == 400 and too_long.json()["code"] == "reason_too_long"
+    assert Application.objects.get(number=number).status == "pending_review"
     with django_capture_on_commit_callbacks(execute=True):
-        response = decide(api, number, step=1, decision="refuse", reason="户籍信息与申请不符")
+        response = decide(
+            api, number, step=1, decision="refuse", refusal_reason="02", reason="户籍登记出生日期与申请不一致"
+        )
     assert response.status_code == 200
-    assert (response.json()["status"], response.json()["refusal_reason"]) == (
+    assert (response.json()["status"], response.json()["refusal_reason"], response.json()["refusal"]) == (
         "rejected",
-        "户籍信息与申请不符",
+        "户籍信息不符：户籍登记出生日期与申请不一致",
+        {"code": "02", "name": "户籍信息不符", "remark": "户籍登记出生日期与申请不一致"},
     )
     assert {(n.kind, n.unit_code) for n in outbox} == {
         ("application.refused", "360702001"),
@@ -200,7 +222,11 @@ def test_refuse_goes_back_to_the_acceptance_station(
     }
     clerk = api_client(personas.ganzhou_clerk)
     rows = clerk.get("/api/v1/applications?view=refused_unnotified").json()["results"]
-    assert [(row["number"], row["refusal_reason"]) for row in rows] == [(number, "户籍信息与申请不符")]
+    assert [(row["number"], row["refusal_reason"]) for row in rows] == [
+        (number, "户籍信息不符：户籍登记出生日期与申请不一致")
+    ]
+    detail = clerk.get(f"/api/v1/applications/{number}").json()
+    assert detail["refusal"]["name"] == "户籍信息不符" and detail["face_hits"] is None
     assert [row["number"] for row in clerk.get("/api/v1/applications?view=refused").json()["results"]] == [
         number
     ]
@@ -254,7 +280,7 @@ def test_a_stale_step_is_a_conflict_and_changes_nothing(
     )
     county = api_client(county_reviewer)
     # The county reviewer still has step 1 on screen and decides it.
-    stale = decide(county, number, step=1, decision="refuse", reason="材料不全")
+    stale = decide(county, number, step=1, decision="refuse", refusal_reason="07", reason="材料不全")
     assert stale.status_code == 409 and stale.json()["code"] == "step_decided"
     application = Application.objects.get(number=number)
     assert (application.status, application.review_step, application.refusal_reason) == (
@@ -262,8 +288,12 @@ def test_a_stale_step_is_a_conflict_and_changes_nothing(
         2,
         "",
     )
-    # The station has passed it on: it is no longer theirs to decide.
-    assert decide(api_client(reviewer_a), number, step=2, decision="issue").status_code == 404
+    # The station has passed it on: it is no longer theirs to decide (they still see it).
+    passed_on = decide(api_client(reviewer_a), number, step=2, decision="issue")
+    assert passed_on.status_code == 409 and passed_on.json()["code"] == "other_unit"
+    assert passed_on.json()["message"] == "该事项已流转至南昌市公安局东湖分局签发，您无需办理。"
+    taken = api_client(reviewer_a).post(f"/api/v1/applications/{number}/review/take")
+    assert taken.status_code == 409 and taken.json()["code"] == "other_unit"
     issued = decide(county, number, step=2, decision="issue")
     assert issued.status_code == 200
     assert issued.json()["issuing_authority"] == Unit.objects.get(code="360102").name
@@ -292,7 +322,19 @@ def test_reviewers_see_face_comparisons_others_do_not(
     reviewer_view = api_client(reviewer_a).get(f"/api/v1/applications/{number}").json()
     assert isinstance(reviewer_view["face_hits"], list)
     for hit in reviewer_view["face_hits"]:
-        assert set(hit) == {"gallery", "gallery_label", "ref_id", "score", "is_self", "label"}
+        assert set(hit) == {
+            "gallery",
+            "gallery_label",
+            "ref_id",
+            "score",
+            "is_self",
+            "kind",
+            "name",
+            "id_number",
+            "number",
+            "unit",
+            "label",
+        }
     clerk_view = api_client(personas.ganzhou_clerk).get(f"/api/v1/applications/{number}").json()
     assert clerk_view["face_hits"] is None
     for body in (reviewer_view, clerk_view):

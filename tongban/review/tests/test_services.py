@@ -17,7 +17,7 @@ from tongban.core.errors import ServiceError
 from tongban.intake import rules
 from tongban.intake import services as intake_services
 from tongban.intake.models import Application, ReviewChain
-from tongban.intake.selectors import counter_face_hits, counter_page
+from tongban.intake.selectors import GALLERY_LABELS, counter_face_hits, counter_page
 from tongban.registry.models import FloatingRegistration, WantedPerson
 from tongban.review import selectors, services
 from tongban.review.models import ReviewStep, VerificationNote
@@ -77,7 +77,12 @@ def test_issue_fixes_validity_and_authority(
     assert any(n.kind == "application.issued" for n in notifications.outbox)
     with pytest.raises(ServiceError) as refused:
         services.review_decide(
-            actor=household_reviewer, application=issued, step=1, decision=Decision.REFUSE, reason="迟到"
+            actor=household_reviewer,
+            application=issued,
+            step=1,
+            decision=Decision.REFUSE,
+            reason="迟到",
+            refusal_reason="07",
         )
     assert refused.value.code == "already_decided"
 
@@ -88,21 +93,29 @@ def test_refusal_goes_back_to_the_acceptance_station(
     settings.NOTIFICATIONS_BACKEND = "memory"
     notifications.outbox.clear()
     application = accept(personas.ganzhou_clerk, PersonFactory.create())
-    with pytest.raises(ServiceError):
+    with pytest.raises(ServiceError) as no_reason:
         services.review_decide(
             actor=household_reviewer, application=application, step=1, decision=Decision.REFUSE
         )
+    assert no_reason.value.code == "refusal_reason_required" and "refusal_reason" in no_reason.value.fields
     with django_capture_on_commit_callbacks(execute=True):
         refused = services.review_decide(
             actor=household_reviewer,
             application=application,
             step=1,
             decision=Decision.REFUSE,
-            reason="经走访核查仍难以确认身份",
+            refusal_reason="06",
+            reason="走访社区及联系亲属均未能确认",
         )
     assert refused.status == Application.Status.REJECTED
+    assert (refused.refusal_code_id, refused.refusal_remark) == ("06", "走访社区及联系亲属均未能确认")
+    assert refused.refusal_reason == "经核查仍难以确认身份：走访社区及联系亲属均未能确认"
+    event = refused.events.get(action="refused")
+    assert event.note == refused.refusal_reason and event.detail["refusal_reason"] == "06"
+    assert ReviewStep.objects.get(application=refused).reason == refused.refusal_reason
     to_station = [n for n in notifications.outbox if n.unit_code == "360702001"]
     assert to_station and "回户口所在地" in to_station[0].message
+    assert "经核查仍难以确认身份：走访社区及联系亲属均未能确认" in to_station[0].message
     assert [a.pk for a in counter_page(personas.ganzhou_clerk, "refused_unnotified").rows] == [refused.pk]
     intake_services.application_refusal_notified(
         actor=personas.ganzhou_clerk, application=refused, note="电话告知"
@@ -226,11 +239,22 @@ def test_face_comparisons_with_the_register_and_the_watch_lists(
     file = selectors.review_file(household_reviewer, application.pk)
     by_gallery = {(c.gallery, c.is_self): c for c in file.faces}
     assert by_gallery[("permanent", True)].score > 0.99
-    assert lookalike.name in by_gallery[("permanent", False)].label
-    assert "J3607" in by_gallery[("wanted", False)].label
-    assert "居住地" in by_gallery[("floating", False)].label
-    # The clerk saw the register lookalike (查重) but nothing of the watch lists.
-    assert {hit["ref_id"].split(":")[0] for hit in counter_face_hits(application)} == {"person"}
+    masked = lookalike.id_number[:6] + "********" + lookalike.id_number[-4:]
+    other = by_gallery[("permanent", False)]
+    assert (other.kind, other.name, other.id_number, other.unit) == (
+        "person",
+        lookalike.name,
+        masked,
+        "章贡区城关派出所",
+    )
+    assert other.label == f"{lookalike.name}（{masked}），户籍地：章贡区城关派出所"
+    assert by_gallery[("wanted", False)].label == f"{lookalike.name}（{masked}），在逃人员，案件编号 J3607"
+    assert by_gallery[("floating", False)].label.endswith("流动人口，居住地：东湖区城东派出所")
+    for candidate in file.faces:  # never the engine's reference or the full number
+        assert ":" not in candidate.label and lookalike.id_number not in candidate.label
+        assert candidate.gallery_label in GALLERY_LABELS.values()
+    # The clerk saw the register lookalike (查重) but nothing of the watch lists, named.
+    assert [(hit.kind, hit.label) for hit in counter_face_hits(application)] == [("person", other.label)]
 
 
 def test_queue_buckets(personas, accept, household_reviewer):
@@ -286,7 +310,12 @@ def test_two_reviewers_at_once_make_one_decision(reference_data, standard_photo,
         try:
             barrier.wait()
             services.review_decide(
-                actor=reviewers[k], application=application, step=1, decision=decisions[k], reason="意见"
+                actor=reviewers[k],
+                application=application,
+                step=1,
+                decision=decisions[k],
+                reason="意见",
+                refusal_reason="06",
             )
             outcomes.append("decided")
         except ServiceError as error:
@@ -319,4 +348,43 @@ def test_an_overlong_reason_is_refused_on_every_database(personas, accept, house
         )
     assert refused.value.code == "reason_too_long"
     application.refresh_from_db()
+    assert application.status == Application.Status.PENDING_REVIEW
+
+
+def test_only_the_unit_whose_step_it_is_acts(personas, accept, household_reviewer):
+    """A county bureau sees its stations' items but does not take or decide them; a reviewer of
+    the acceptance side reads the item and is told where it is."""
+    application = accept(personas.ganzhou_clerk, PersonFactory.create())
+    county = UserFactory.create(role="reviewer", unit=station("360102"))
+    acceptance_side = UserFactory.create(role="reviewer", unit=station("360702001"))
+    for user, message in (
+        (county, "该事项由东湖区城关派出所审核签发，本单位只可查看。"),
+        (acceptance_side, "该事项由东湖区城关派出所审核签发，您无需办理。"),
+    ):
+        for act in (
+            lambda u: services.review_take(actor=u, application=application),
+            lambda u: services.review_decide(
+                actor=u, application=application, step=1, decision=Decision.ISSUE
+            ),
+        ):
+            with pytest.raises(ServiceError) as refused:
+                act(user)
+            assert (refused.value.code, refused.value.status, refused.value.message) == (
+                "other_unit",
+                409,
+                message,
+            )
+        actions = selectors.review_actions(user, application)
+        assert (actions.take, actions.release, actions.decide, actions.notice) == (
+            False,
+            False,
+            False,
+            message,
+        )
+    actions = selectors.review_actions(household_reviewer, application)
+    assert (actions.take, actions.decide, actions.last_step) == (True, False, True)
+    services.review_take(actor=household_reviewer, application=application)
+    application.refresh_from_db()
+    actions = selectors.review_actions(household_reviewer, application)
+    assert (actions.take, actions.release, actions.decide) == (False, True, True)
     assert application.status == Application.Status.PENDING_REVIEW

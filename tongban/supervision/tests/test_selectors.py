@@ -209,7 +209,10 @@ def test_refusal_rate_and_reasons(history: HistoryCounts) -> None:
     reasons = board.table("reasons").rows
     assert sum(row[1] for row in reasons if isinstance(row[1], int)) == refused.count()
     top = reasons[0]
-    assert top[1] == refused.filter(refusal_reason=top[0]).count()
+    assert top[1] == refused.filter(refusal_code__name=top[0]).count()
+    # One row per coded reason, however many different remarks were written.
+    assert len(reasons) == refused.values("refusal_code").distinct().count()
+    assert refused.values("refusal_remark").distinct().count() > 1
     assert board.kpis["refusal_rate"] == round(100 * refused.count() / (refused.count() + issued), 1)
 
 
@@ -234,3 +237,48 @@ def test_stuck_cutoff_counts_working_days() -> None:
             assert calendar.workdays_between(first_fresh - datetime.timedelta(days=1), today) > n
     cutoff = selectors.stuck_cutoff(datetime.date(2026, 11, 20), 1)  # a Friday
     assert timezone.localtime(cutoff).date() == datetime.date(2026, 11, 19)
+
+
+def test_refusal_reasons_group_by_code_with_the_chinese_name(
+    personas: Any, accept: Any, household_reviewer: Any
+) -> None:
+    """Refusals with different remarks under one reason are one row, named in Chinese; an
+    uncoded row (none should remain after the migration) is counted as such, not dropped."""
+    from tongban.review.services import Decision, review_decide
+    from tongban.testing.factories import PersonFactory
+
+    for code, remark in (
+        ("02", "出生日期不一致"),
+        ("02", "姓名用字不一致"),
+        ("99", "申请人已死亡"),
+        ("02", ""),
+    ):
+        application = accept(personas.ganzhou_clerk, PersonFactory.create())
+        review_decide(
+            actor=household_reviewer,
+            application=application,
+            step=1,
+            decision=Decision.REFUSE,
+            refusal_reason=code,
+            reason=remark,
+        )
+    Application.objects.filter(refusal_code="99").update(refusal_code=None)
+    board = selectors.dashboard(Unit.objects.get(code="360102"))
+    table = board.table("reasons")
+    assert table.headers == ["原因", "件数", "占比（%）"]
+    assert table.rows == [["户籍信息不符", 3, 75.0], ["（未分类）", 1, 25.0]]
+    # The API and the Excel export carry the same rows.
+    import io
+
+    from django.test import Client
+    from openpyxl import load_workbook
+
+    from tongban.testing.personas import api_client, login
+
+    api = api_client(personas.donghu_supervisor).get("/api/v1/supervision/dashboard").json()
+    (reasons,) = [t for t in api["tables"] if t["key"] == "reasons"]
+    assert reasons["rows"] == table.rows
+    client = login(Client(), personas.donghu_supervisor)
+    sheet = load_workbook(io.BytesIO(client.get("/supervision/export/reasons/").content)).worksheets[0]
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert rows[rows.index(table.headers) + 1 :] == table.rows
