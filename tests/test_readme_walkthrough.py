@@ -1,10 +1,10 @@
 """README's walkthrough through the API, on the seeded demo, with only the accounts README lists:
-王泽 (首次申领) and 徐林 (换领), registered at 东湖区城东派出所, accepted by `clerk` at 东湖区城关派出所,
+王泽 (首次申领) and 赵颖 (换领), registered at 东湖区城东派出所, accepted by `clerk` at 东湖区城关派出所,
 reviewed in the three steps the demo's 集中换发 puts in force for 南昌市 (`reviewer` 初审,
 `reviewer_donghu` 审核签发, `reviewer_nanchang` 复核), produced by `centre_operator` (package opened
 with the demo key as README says), shipped to 东湖分局 for 质检 (`distributor_donghu` signs and
 forwards), signed for at the station by `distributor`, and handed over: 王泽 in person (已领取),
-徐林 to a relative and then verified (已核验).
+赵颖 to a relative and then verified (已核验).
 
 The demo register is deterministic per seed, and README's applicants are among its first 4,000
 people, so the walkthrough seeds 4,000 instead of 20,000 (the same people, only fewer)."""
@@ -31,8 +31,8 @@ pytestmark = pytest.mark.django_db
 
 README = (Path(settings.BASE_DIR).parent / "README.md").read_text(encoding="utf-8")
 IN_PERSON = "360104194707163171"  # 王泽, 首次申领 (12)
-PROXY = "360102198904047490"  # 徐林, 换领 (21)
-RELATIVE = ("徐建国", "360102195503120315")
+PROXY = "360102195608101145"  # 赵颖, 换领 (21: her card ended in 2005)
+RELATIVE = ("赵建国", "360102195503120315")
 FINGERS = [
     {"position": position, "result": "not_registered", "reason": "手指受伤"}
     for position in ("11", "16", "12", "17", "13", "18", "14", "19", "15", "20")
@@ -81,7 +81,7 @@ def test_readme_names_what_the_walkthrough_uses() -> None:
 def test_walkthrough_through_the_api(walk: Walk, standard_photo: bytes, tmp_path: Path) -> None:
     assert {p.id_number: p.name for p in Person.objects.filter(id_number__in=[IN_PERSON, PROXY])} == {
         IN_PERSON: "王泽",
-        PROXY: "徐林",
+        PROXY: "赵颖",
     }
     photo = base64.b64encode(standard_photo).decode()
     common = {"phone": "13807910001", "photo": photo, "fingers": FINGERS}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime
 
 
@@ -17,3 +18,10 @@ def age_on(birth: datetime.date, day: datetime.date) -> int:
     """Completed years on `day`; someone born on 29 February turns a year older on 1 March of a
     non-leap year."""
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """The same day `months` later (or earlier), or the month's last day where it has no such day
+    (31 May less three months is the last day of February)."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return datetime.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))

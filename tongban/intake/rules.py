@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from tongban.core.dates import add_years, age_on
+from tongban.core.dates import add_months, add_years, age_on
 
 ADULT_AGE = 16
 
@@ -73,6 +73,25 @@ AGE_REASONS = frozenset({UNDER_16_REASON, AGED_16_REASON})
 # 居民身份证异地受理登记表, item 九, allows only these two.
 CROSS_REGION_FIRST_REASONS = AGE_REASONS
 REASON_NAMES = {UNDER_16_REASON: "11 未满16周岁申领", AGED_16_REASON: "12 年满16周岁申领"}
+# 有效期满换领 is applied for from three months before the card's end date (居民身份证法 第十条 and
+# the 公安部 practice of 期满前三个月内申请换领); earlier, another 换领 reason must fit.
+RENEWAL_WINDOW_MONTHS = 3
+
+
+@dataclass(frozen=True)
+class HeldCard:
+    """The card a person holds (有效 or 已制证未领取) as the reason checks see it."""
+
+    valid_until: datetime.date | None  # None: 长期
+
+
+def renewal_opens(valid_until: datetime.date) -> datetime.date:
+    """The first day 有效期满换领 may be applied for, for a card valid until `valid_until`."""
+    return add_months(valid_until, -RENEWAL_WINDOW_MONTHS)
+
+
+def _day(day: datetime.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 @dataclass(frozen=True)
@@ -91,11 +110,13 @@ def reason_problem(
     reason_label: str,
     birth_date: datetime.date,
     on: datetime.date,
+    held_card: HeldCard | None,
     cross_region: bool = False,
 ) -> ReasonProblem | None:
     """The 申领原因 must belong to the 申领类型 (`reason_kind` is the reason's 类别: first / renewal /
     replacement), 11 only under 16 and 12 only at 16 or over on `on` (the date that fixes the age),
-    and a cross-region first application only 11 or 12. None when it fits."""
+    a cross-region first application only 11 or 12, and 21 有效期满换领 only for a card `held_card`
+    whose validity ends within three months of `on` or has ended. None when it fits."""
     if reason_kind != application_type.value:
         return ReasonProblem(
             "bad_reason",
@@ -124,6 +145,26 @@ def reason_problem(
             "首次申领居民身份证“全省通办”（异地受理）的申领原因仅为未满或者年满16周岁申领一种情形，"
             "其他原因的首次申领请到户籍地公安机关办理。",
         )
+    if reason_code == EXPIRY_RENEWAL_REASON:
+        return _expiry_problem(held_card, on)
+    return None
+
+
+def _expiry_problem(held_card: HeldCard | None, on: datetime.date) -> ReasonProblem | None:
+    if held_card is None:
+        return ReasonProblem(
+            "bad_reason",
+            "人口信息中该人员没有在用的居民身份证，不能按“有效期满换领”申请；证件丢失、被盗的请按补领受理。",
+        )
+    until = held_card.valid_until
+    if until is None:
+        return ReasonProblem("bad_reason", "所持居民身份证有效期为长期，不能按“有效期满换领”申请。")
+    if on < renewal_opens(until):
+        return ReasonProblem(
+            "bad_reason",
+            f"所持居民身份证有效期至{_day(until)}，有效期满前三个月内（{_day(renewal_opens(until))}起）"
+            "方可按“有效期满换领”申请；提前换领请按实际情况选择登记项目变更、证件严重损坏等换领原因。",
+        )
     return None
 
 
@@ -143,17 +184,22 @@ class Proposal:
 
 
 def proposal(
-    *, birth_date: datetime.date, on: datetime.date, cards_ever: int, card_expired: bool
+    *, birth_date: datetime.date, on: datetime.date, cards_ever: int, held_card: HeldCard | None
 ) -> Proposal:
-    """Never held a card → 首次申领 with 11 or 12 by age; the card held has expired (已过期) →
-    换领, 21 有效期满换领; otherwise 换领 or 补领, the reason the clerk's to choose."""
+    """Never held a card → 首次申领 with 11 or 12 by age; the card held has expired (已过期) or
+    ends within three months → 换领, 21 有效期满换领; otherwise 换领 or 补领, the reason the
+    clerk's to choose."""
     if cards_ever == 0:
         reason = age_reason(birth_date, on)
         why = f"从未申领过居民身份证：首次申领，{REASON_NAMES[reason]}。"
         return Proposal(ApplicationType.FIRST, reason, why)
-    if card_expired:
+    until = held_card.valid_until if held_card is not None else None
+    if until is not None and renewal_opens(until) <= on:
+        state = "已过期" if until < on else f"将于{_day(until)}到期"
         return Proposal(
-            ApplicationType.RENEWAL, EXPIRY_RENEWAL_REASON, "所持居民身份证已过期：换领，21 有效期满换领。"
+            ApplicationType.RENEWAL,
+            EXPIRY_RENEWAL_REASON,
+            f"所持居民身份证{state}：换领，21 有效期满换领。",
         )
     return Proposal(ApplicationType.RENEWAL, "", "已申领过居民身份证：换领或补领，请按实际情况选择申领原因。")
 

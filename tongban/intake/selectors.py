@@ -22,13 +22,13 @@ from tongban.intake.services import (
     APPLICATIONS_GALLERY_PREFIX,
     acceptance_problems,
     checklist_for,
+    held_card,
     local_today,
 )
 from tongban.listing import ListPage, SortKey, keyset_page, parse_sort
 from tongban.registry.access import Viewer
 from tongban.registry.calendar import deadline
 from tongban.registry.models import (
-    EXPIRED,
     ApplicationReason,
     Card,
     FloatingRegistration,
@@ -461,12 +461,8 @@ class StartApplicant:
 def start_applicant(person: Person) -> StartApplicant:
     today = local_today()
     cards = list(person.cards.held_first().with_current_state(today))
-    held = cards[0] if cards else None
     proposal = rules.proposal(
-        birth_date=person.birth_date,
-        on=today,
-        cards_ever=len(cards),
-        card_expired=held is not None and vars(held)["current_state"] == EXPIRED,
+        birth_date=person.birth_date, on=today, cards_ever=len(cards), held_card=held_card(person)
     )
     pending = (
         Application.objects.filter(person=person, status__in=UNFINISHED_STATUSES)

@@ -211,18 +211,26 @@ def validity_for(birth: datetime.date, *, accepted_on: datetime.date) -> str:
     return "long" if years is None else str(years)
 
 
+def held_card(person: Person) -> rules.HeldCard | None:
+    """The card `person` holds (有效, or made and not yet collected), as the reason rules see it."""
+    card = person.cards.filter(state__in=[Card.State.ACTIVE, Card.State.PRODUCED]).held_first().first()
+    return rules.HeldCard(card.valid_until) if card is not None else None
+
+
 def reason_check(
     *,
     application_type: rules.ApplicationType,
     reason: ApplicationReason,
+    person: Person,
     birth_date: datetime.date,
     on: datetime.date,
     cross_region: bool,
     field: str = "reason",
 ) -> None:
-    """Refuse a 申领原因 that does not fit the 申领类型 or the applicant's age on `on` (the day
-    that fixes the age at the counter: the acceptance day; see docs/applications.md), with the
-    message at `field` and the code `bad_reason` or `reason_age_mismatch`."""
+    """Refuse a 申领原因 that does not fit the 申领类型, the applicant's age on `on` (the day
+    that fixes the age at the counter: the acceptance day; see docs/applications.md) or, for 有效期满
+    换领, the end date of the card held, with the message at `field` and the code `bad_reason` or
+    `reason_age_mismatch`."""
     problem = rules.reason_problem(
         application_type,
         reason_code=reason.code,
@@ -230,6 +238,7 @@ def reason_check(
         reason_label=f"{reason.code} {reason.name}",
         birth_date=birth_date,
         on=on,
+        held_card=held_card(person),
         cross_region=cross_region,
     )
     if problem is not None:
@@ -270,19 +279,21 @@ def application_start(
         type=application_type.value,
         reason=reason,
     ).first()
+    # Whether this type of application is open to the person at all, before which reason fits.
+    verdict = rules.eligibility(application_type, applicant_facts(person))
+    if not verdict.allowed:
+        raise ServiceError("not_eligible", " ".join(verdict.refusals))
     cross_region = person.registration_unit.parent_id != station.parent_id
     reason_check(
         application_type=application_type,
         reason=reason,
+        person=person,
         birth_date=birth_date or (draft.birth_date if draft is not None else person.birth_date),
         on=local_today(),
         cross_region=cross_region,
     )
     if draft is not None:  # the clerk comes back to what was entered before
         return draft
-    verdict = rules.eligibility(application_type, applicant_facts(person))
-    if not verdict.allowed:
-        raise ServiceError("not_eligible", " ".join(verdict.refusals))
     pending = (
         Application.objects.filter(person=person, status__in=UNFINISHED_STATUSES).exclude(number=None).first()
     )
@@ -463,6 +474,7 @@ def application_update(
         reason_check(
             application_type=application.application_type,
             reason=ApplicationReason.objects.get(code=application.reason_id),
+            person=application.person,
             birth_date=application.birth_date,
             on=local_today(),
             cross_region=application.cross_region,
@@ -794,6 +806,7 @@ def acceptance_problems(application: Application) -> dict[str, str]:
         reason_label=f"{reason.code} {reason.name}",
         birth_date=application.birth_date,
         on=today,
+        held_card=held_card(application.person),
         cross_region=application.cross_region,
     )
     if mismatch is not None:
@@ -946,6 +959,7 @@ def _accept_locked(
     reason_check(
         application_type=application.application_type,
         reason=application.reason,
+        person=person,
         birth_date=application.birth_date,
         on=today,
         cross_region=application.cross_region,

@@ -6,9 +6,11 @@ import datetime
 from typing import Any
 
 import factory
+from django.utils import timezone
 
 from tongban.accounts.models import User
 from tongban.core import idnumber
+from tongban.core.dates import add_years
 from tongban.registry.models import Card, Person, Unit
 
 PASSWORD = "Persona-pass-2026"
@@ -49,8 +51,13 @@ class CardFactory(factory.django.DjangoModelFactory[Card]):
 
     person = factory.SubFactory(PersonFactory)
     issuing_authority = "南昌市公安局东湖分局"
-    valid_from = datetime.date(2015, 3, 1)
-    valid_until = datetime.date(2035, 3, 1)
+    # The card holder who comes to the counter: a 20-year card that ends in six weeks, so that
+    # 21 有效期满换领 fits (from three months before the end date). Tests about other states of a
+    # card give their own dates.
+    valid_until = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=42))
+    valid_from = factory.LazyAttribute(
+        lambda card: add_years(card.valid_until or timezone.localdate(), -20)  # 长期: issued 20 years ago
+    )
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):

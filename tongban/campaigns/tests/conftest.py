@@ -63,7 +63,12 @@ def register(db: None) -> dict[str, list[Person]]:
         for _ in range(i + 1):  # never had a card
             eligible.append(person(code))
         p = person(code)
-        CardFactory.create(person=p, generation=2)  # valid to 2035: not a target
+        CardFactory.create(  # valid to 2035: not a target
+            person=p,
+            generation=2,
+            valid_from=datetime.date(2015, 3, 1),
+            valid_until=datetime.date(2035, 3, 1),
+        )
         other.append(p)
         p = person(code)
         CardFactory.create(
@@ -84,7 +89,12 @@ def register(db: None) -> dict[str, list[Person]]:
             valid_from=datetime.date(1990, 1, 1),
             valid_until=datetime.date(2010, 1, 1),
         )
-        CardFactory.create(person=p, generation=2)
+        CardFactory.create(
+            person=p,
+            generation=2,
+            valid_from=datetime.date(2015, 3, 1),
+            valid_until=datetime.date(2035, 3, 1),
+        )
         other.append(p)
     other.append(person("360702001"))  # Ganzhou: outside the city
     return {"eligible": eligible, "other": other, "expiring": expiring}

@@ -136,6 +136,8 @@ def test_type_reason_age_and_issuing_authority_are_consistent(history: HistoryCo
     for application in Application.objects.select_related("household_unit", "reason"):
         assert application.accepted_at is not None
         accepted_on = application.accepted_at.astimezone(zone).date()
+        # The card the applicant held on the acceptance day: the one the history did not make.
+        old = Card.objects.filter(person_id=application.person_id, application_number="").first()
         problem = rules.reason_problem(
             rules.ApplicationType(application.type),
             reason_code=application.reason_id,
@@ -143,6 +145,7 @@ def test_type_reason_age_and_issuing_authority_are_consistent(history: HistoryCo
             reason_label=application.reason_id,
             birth_date=application.birth_date,
             on=accepted_on,
+            held_card=rules.HeldCard(old.valid_until) if old is not None else None,
             cross_region=application.cross_region,
         )
         assert problem is None, (application.number, problem)

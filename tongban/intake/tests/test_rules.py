@@ -15,6 +15,7 @@ from tongban.intake.rules import (
     ApplicationType,
     FeeItem,
     GuardianshipCase,
+    HeldCard,
     age_reason,
     eligibility,
     fee_for,
@@ -181,7 +182,14 @@ REASON_KINDS = {
 }
 
 
-def check(kind: ApplicationType, reason: str, birth: datetime.date, on: datetime.date, cross: bool = False):
+def check(
+    kind: ApplicationType,
+    reason: str,
+    birth: datetime.date,
+    on: datetime.date,
+    cross: bool = False,
+    held: HeldCard | None = None,
+):
     return reason_problem(
         kind,
         reason_code=reason,
@@ -189,6 +197,7 @@ def check(kind: ApplicationType, reason: str, birth: datetime.date, on: datetime
         reason_label=reason,
         birth_date=birth,
         on=on,
+        held_card=held,
         cross_region=cross,
     )
 
@@ -239,12 +248,38 @@ def test_exactly_one_of_11_and_12_fits_any_age(birth: datetime.date, days: int) 
 
 def test_the_counter_proposes_by_the_register() -> None:
     on = datetime.date(2026, 6, 1)
-    first = proposal(birth_date=datetime.date(2012, 1, 1), on=on, cards_ever=0, card_expired=False)
+    first = proposal(birth_date=datetime.date(2012, 1, 1), on=on, cards_ever=0, held_card=None)
     assert (first.application_type, first.reason_code) == (ApplicationType.FIRST, "11")
-    adult = proposal(birth_date=datetime.date(2000, 1, 1), on=on, cards_ever=0, card_expired=False)
+    adult = proposal(birth_date=datetime.date(2000, 1, 1), on=on, cards_ever=0, held_card=None)
     assert adult.reason_code == "12"
-    expired = proposal(birth_date=datetime.date(1980, 1, 1), on=on, cards_ever=1, card_expired=True)
+    born = datetime.date(1980, 1, 1)
+    expired = proposal(birth_date=born, on=on, cards_ever=1, held_card=HeldCard(datetime.date(2026, 5, 31)))
     assert (expired.application_type, expired.reason_code) == (ApplicationType.RENEWAL, "21")
     assert "已过期" in expired.why
-    valid = proposal(birth_date=datetime.date(1980, 1, 1), on=on, cards_ever=1, card_expired=False)
+    ending = proposal(birth_date=born, on=on, cards_ever=1, held_card=HeldCard(datetime.date(2026, 9, 1)))
+    assert ending.reason_code == "21" and "将于2026年9月1日到期" in ending.why
+    valid = proposal(birth_date=born, on=on, cards_ever=1, held_card=HeldCard(datetime.date(2026, 9, 2)))
     assert valid.reason_code == ""
+    long_term = proposal(birth_date=born, on=on, cards_ever=1, held_card=HeldCard(None))
+    assert long_term.reason_code == ""
+
+
+def test_expiry_renewal_from_three_months_before_the_end_date() -> None:
+    """21 有效期满换领: from three months before the card's end date (the same day of the month,
+    or the month's last day), and after it; never for a 长期 card or without a card held."""
+    born = datetime.date(1980, 1, 1)
+    held = HeldCard(datetime.date(2026, 9, 1))
+    early = check(ApplicationType.RENEWAL, "21", born, datetime.date(2026, 5, 31), held=held)
+    assert early is not None and early.code == "bad_reason"
+    assert "有效期至2026年9月1日" in early.message and "2026年6月1日起" in early.message
+    assert check(ApplicationType.RENEWAL, "21", born, datetime.date(2026, 6, 1), held=held) is None
+    assert check(ApplicationType.RENEWAL, "21", born, datetime.date(2027, 6, 1), held=held) is None
+    end_of_may = HeldCard(datetime.date(2026, 5, 31))
+    assert check(ApplicationType.RENEWAL, "21", born, datetime.date(2026, 2, 27), held=end_of_may) is not None
+    assert check(ApplicationType.RENEWAL, "21", born, datetime.date(2026, 2, 28), held=end_of_may) is None
+    long_term = check(ApplicationType.RENEWAL, "21", born, datetime.date(2026, 6, 1), held=HeldCard(None))
+    assert long_term is not None and "长期" in long_term.message
+    none = check(ApplicationType.RENEWAL, "21", born, datetime.date(2026, 6, 1), held=None)
+    assert none is not None and "补领" in none.message
+    # Other 换领 reasons do not depend on the end date.
+    assert check(ApplicationType.RENEWAL, "23", born, datetime.date(2026, 1, 1), held=held) is None
