@@ -452,7 +452,8 @@ def acceptance_body(applicant: Applicant, photo_b64: str) -> bytes:
         {
             "id_number": applicant.id_number,
             "type": applicant.kind,
-            "reason": "12" if first else "21",
+            # 29 其他原因换领 fits any holder of a valid card (21 only near or after its end date).
+            "reason": "12" if first else "29",
             "phone": PHONE,
             "materials_shown": ["household_book", "residence_proof"],
             "pledge_signed": first,
