@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export TONGBAN_DATABASE_URL ?= sqlite:///$(CURDIR)/var/tongban.sqlite3
 
-.PHONY: run test lint typecheck install bench clean
+.PHONY: run test fuzz lint typecheck install bench clean
 
 run: $(STAMP)
 	@scripts/system-deps.sh fonts
@@ -16,6 +16,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	scripts/test.sh
+
+# Every API operation, fuzzed as each role against the served schema (also part of `make test`).
+fuzz: $(STAMP)
+	scripts/fuzz.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,6 +19,9 @@ TONGBAN_DATABASE_URL="sqlite:///$PWD/var/makemigrations-check.sqlite3" $BIN/tong
 echo "== pytest on SQLite"
 TONGBAN_DATABASE_URL="sqlite:///$PWD/var/test.sqlite3" $BIN/pytest "$@"
 
+echo "== API fuzzing (schemathesis, every operation as each role)"
+scripts/fuzz.sh
+
 if $BIN/python scripts/db_reachable.py "$PG_URL"; then
   echo "== pytest on PostgreSQL"
   TONGBAN_DATABASE_URL="$PG_URL" $BIN/pytest "$@"

@@ -190,7 +190,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tongban.api.IsVerifiedStaff"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "tongban.api_schema.Schema",
     "EXCEPTION_HANDLER": "tongban.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -218,6 +218,10 @@ SPECTACULAR_SETTINGS = {
         "CaseKindEnum": "tongban.dataquality.models.Case.Kind",
         "CaseStatusEnum": "tongban.dataquality.models.Case.Status",
         "ChangeRequestStatusEnum": "tongban.dataquality.models.ChangeRequest.Status",
+        "CampaignStatusEnum": "tongban.campaigns.models.Campaign.Status",
+        "PersonStatusEnum": "tongban.registry.models.Person.Status",
+        "UserStatusEnum": "tongban.accounts.models.User.Status",
+        "RoleEnum": "tongban.accounts.roles.ROLE_CHOICES",
     },
 }
 

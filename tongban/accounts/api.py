@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from tongban.accounts import selectors, services
 from tongban.accounts.models import User
-from tongban.accounts.roles import Role
+from tongban.accounts.roles import ROLE_CHOICES, Role
 from tongban.api import FIRST_LOGIN_CODE, FIRST_LOGIN_MESSAGE, ApiError
 from tongban.audit.services import record
 from tongban.core.masking import mask_phone
@@ -174,7 +174,7 @@ class UserPageSerializer(serializers.Serializer):
 
 class UserQuery(serializers.Serializer):
     unit = serializers.CharField(required=False, default="", max_length=12)
-    role = serializers.ChoiceField(choices=[role.value for role in Role], required=False, default="")
+    role = serializers.ChoiceField(choices=ROLE_CHOICES, required=False, default="")
     status = serializers.ChoiceField(choices=User.Status.values, required=False, default="")
     q = serializers.CharField(required=False, default="", max_length=50, trim_whitespace=True)
     after = serializers.CharField(required=False, default="", max_length=150)
@@ -185,14 +185,14 @@ class UserCreate(serializers.Serializer):
         max_length=150, help_text="3–30 位小写字母、数字或 _ . -（大写按小写保存）"
     )
     name = serializers.CharField(max_length=60, allow_blank=True, help_text="姓名")
-    role = serializers.ChoiceField(choices=[role.value for role in Role])
+    role = serializers.ChoiceField(choices=ROLE_CHOICES)
     unit = serializers.CharField(max_length=12, allow_blank=True, help_text="所属机构代码（本辖区内）")
     phone = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
 
 
 class UserChange(serializers.Serializer):
     name = serializers.CharField(max_length=60, required=False, allow_blank=True)
-    role = serializers.ChoiceField(choices=[role.value for role in Role], required=False)
+    role = serializers.ChoiceField(choices=ROLE_CHOICES, required=False)
     unit = serializers.CharField(max_length=12, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
 

@@ -74,7 +74,7 @@ def liaisons_replace(*, actor: Viewer | None, unit: Unit, entries: Sequence[Liai
     """联络人维护: `unit`'s liaisons become `entries`, in that order. `actor=None` is the command
     line (the demo seed); staff may keep only their own unit's list."""
     if actor is not None and not can_manage(actor, unit):
-        raise ServiceError("forbidden", "只能由本单位维护本单位的联络人。", status=403)
+        raise ServiceError("permission_denied", "只能由本单位维护本单位的联络人。", status=403)
     if unit.kind not in LIAISON_KINDS:
         raise ServiceError("not_applicable", "联络人按市、县（市、区）公安机关和派出所登记。")
     errors = _check(unit, entries)

@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
-from tongban.accounts.roles import ROLE_LABELS, SECOND_FACTOR_REQUIRED, Role, role_can
+from tongban.accounts.roles import ROLE_CHOICES, SECOND_FACTOR_REQUIRED, Role, role_can
 from tongban.core.masking import mask_phone
 from tongban.registry.models import Unit
 
@@ -14,9 +14,7 @@ from tongban.registry.models import Unit
 class User(AbstractUser):
     """A member of staff (工作人员) of one unit, with one role (DOMAIN.md §7)."""
 
-    role = models.CharField(
-        "角色", max_length=20, choices=[(role.value, label) for role, label in ROLE_LABELS.items()]
-    )
+    role = models.CharField("角色", max_length=20, choices=ROLE_CHOICES)
     unit = models.ForeignKey(
         Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="staff", verbose_name="所属机构"
     )

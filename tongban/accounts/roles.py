@@ -39,6 +39,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.AUDITOR: "审计员",
     Role.ADMIN: "系统管理员",
 }
+ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 
 # person.lookup: fetch one person province-wide by exact ID number (to accept or hand over a card
 #   for someone registered elsewhere); person.browse: list people of the own subtree;

@@ -42,6 +42,11 @@ class BiometricError(Exception):
         self.code = code
         self.message = message
 
+    @property
+    def status(self) -> int:
+        """The HTTP status of a refusal it causes: 503 when the engine itself failed, else 400."""
+        return 503 if self.code.startswith("engine_") else 400
+
 
 @dataclass(frozen=True)
 class Sample:

@@ -562,7 +562,7 @@ def scan_from_page(
     limit = settings.DATAQUALITY_PAGE_SCAN_MAX
     if people > limit:
         raise ServiceError(
-            "too_large",
+            "scan_too_large",
             f"{unit.name}登记人口 {people} 人，超过页面扫描上限 {limit} 人：请在服务器上运行 "
             f"tongban dataquality scan --unit {unit.code}（可中断续扫）。",
             fields={"unit": "范围过大，请选择下级单位或使用命令行扫描。"},

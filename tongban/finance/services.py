@@ -194,7 +194,7 @@ def remittance_record(
     reference (缴款书号). The amount is computed from the payments and refunds of that day, never
     typed. Only a finance officer's own subtree (`finance.remit`); only days before today."""
     if not actor.can("finance.remit") or actor.unit is None or not actor.unit.contains(unit):
-        raise ServiceError("forbidden", "无权登记该单位的缴库。", status=403)
+        raise ServiceError("permission_denied", "无权登记该单位的缴库。", status=403)
     if unit.kind != Unit.Kind.STATION:
         raise ServiceError("not_a_station", "缴库按派出所逐日登记。")
     treasury_reference = treasury_reference.strip()

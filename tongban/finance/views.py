@@ -127,7 +127,7 @@ def receipt(request: HttpRequest, receipt_number: str) -> HttpResponse:
 
 # Where a refusal of `remittance_record` is shown: beside the field it concerns.
 _REMITTANCE_ERROR_FIELDS = {
-    "forbidden": "unit",
+    "permission_denied": "unit",
     "not_a_station": "unit",
     "day_not_closed": "day",
     "already_remitted": "day",

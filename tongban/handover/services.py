@@ -729,7 +729,7 @@ def _probe_template(probe: FingerProbe) -> Template:
             raise ServiceError("finger_quality", message, fields={"finger": message})
         return sdk.extract_template(sample)
     except BiometricError as exc:
-        raise ServiceError(exc.code, exc.message, fields={"finger": exc.message}) from exc
+        raise ServiceError(exc.code, exc.message, fields={"finger": exc.message}, status=exc.status) from exc
 
 
 def finger_compare(application: Application, probe: FingerProbe | None) -> Comparison:
@@ -758,7 +758,7 @@ def finger_compare(application: Application, probe: FingerProbe | None) -> Compa
     try:
         results = get_sdk(Modality.FINGER).match(template, gallery)
     except BiometricError as exc:
-        raise ServiceError(exc.code, exc.message, fields={"finger": exc.message}) from exc
+        raise ServiceError(exc.code, exc.message, fields={"finger": exc.message}, status=exc.status) from exc
     best_row, best = max(zip(candidates, results, strict=True), key=lambda pair: pair[1].score)
     return Comparison(
         "matched" if best.matched else "no_match",

@@ -187,7 +187,7 @@ def require_counter(actor: User) -> Unit:
     if not actor.can("application.accept") or actor.unit is None:
         raise ServiceError("permission_denied", "无权受理申领。", status=403)
     if actor.unit.kind != Unit.Kind.STATION:
-        raise ServiceError("not_a_station", "只有派出所受理点可以受理申领。", status=403)
+        raise ServiceError("permission_denied", "只有派出所受理点可以受理申领。", status=403)
     return actor.unit
 
 
@@ -703,7 +703,9 @@ def _finger_row(capture: FingerCapture) -> FingerRow:
         try:
             sdk.match(template, [template])  # parses it: a broken template is refused now
         except BiometricError as exc:
-            raise ServiceError(exc.code, exc.message, fields={capture.position: exc.message}) from exc
+            raise ServiceError(
+                exc.code, exc.message, fields={capture.position: exc.message}, status=exc.status
+            ) from exc
         return FingerRow(capture.position, capture.outcome.value, "", None, template)
     if capture.image is None:
         raise ServiceError(
@@ -720,7 +722,9 @@ def _finger_row(capture: FingerCapture) -> FingerRow:
             )
         template = sdk.extract_template(sample)
     except BiometricError as exc:
-        raise ServiceError(exc.code, exc.message, fields={capture.position: exc.message}) from exc
+        raise ServiceError(
+            exc.code, exc.message, fields={capture.position: exc.message}, status=exc.status
+        ) from exc
     return FingerRow(capture.position, capture.outcome.value, "", quality.score, template)
 
 

@@ -135,7 +135,7 @@ class BatchItemSerializer(serializers.ModelSerializer[BatchItem]):
         ]
 
 
-class ProgressSerializer(serializers.Serializer):
+class BatchProgressSerializer(serializers.Serializer):
     pending = serializers.IntegerField()
     produced = serializers.IntegerField()
     failed = serializers.IntegerField()
@@ -148,7 +148,7 @@ class BatchDetailSerializer(BatchSerializer):
     class Meta(BatchSerializer.Meta):
         fields = [*BatchSerializer.Meta.fields, "progress", "items"]
 
-    @extend_schema_field(ProgressSerializer)
+    @extend_schema_field(BatchProgressSerializer)
     def get_progress(self, batch: Batch) -> dict[str, int]:
         return selectors.batch_progress(batch)
 

@@ -194,7 +194,7 @@ def batch_create(
     if acceptance_unit is not None:
         if acceptance_unit.pk not in stations:
             message = "该受理单位的申领不由本制证中心制作。"
-            raise ServiceError("not_routed", message, fields={"acceptance_unit": message})
+            raise ServiceError("not_this_centre", message, fields={"acceptance_unit": message})
         stations = [acceptance_unit.pk]
     try:
         with transaction.atomic():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -256,8 +256,30 @@ class IdCheckRequest(serializers.Serializer):
     )
 
 
+class IdVerdictErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="invalid_length / invalid_format / invalid_checksum / …（data-formats.md）"
+    )
+    message = serializers.CharField()
+
+
+class IdVerdictSerializer(serializers.Serializer):
+    input = serializers.CharField()
+    valid = serializers.BooleanField()
+    normalized = serializers.CharField(allow_null=True, help_text="18 位号码（15 位旧号码已升位）")
+    region_code = serializers.CharField(allow_null=True)
+    region_name = serializers.CharField(allow_null=True)
+    birth_date = serializers.DateField(allow_null=True)
+    sex = serializers.CharField(allow_null=True)
+    errors = IdVerdictErrorSerializer(many=True)
+
+
 class IdNumberCheckView(APIView):
-    @extend_schema(request=IdCheckRequest, summary="校验公民身份号码（GB 11643）")
+    @extend_schema(
+        request=IdCheckRequest,
+        responses=inline_serializer("IdCheckResults", {"results": IdVerdictSerializer(many=True)}),
+        summary="校验公民身份号码（GB 11643）",
+    )
     def post(self, request: Request) -> Response:
         form = IdCheckRequest(data=request.data)
         form.is_valid(raise_exception=True)

@@ -79,7 +79,7 @@ def test_only_the_centres_own_operators_batch(personas, issue, ganzhou_operator)
         services.batch_create(
             actor=personas.centre_operator, centre=province, acceptance_unit=station("360702001")
         )
-    assert foreign.value.code == "not_routed"
+    assert foreign.value.code == "not_this_centre"
     with pytest.raises(ServiceError):
         services.batch_create(actor=personas.centre_operator, centre=province, size=10**6)
 
