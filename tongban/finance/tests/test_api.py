@@ -1,5 +1,6 @@
-"""The finance API: the same figures as the pages, for the finance officer only (404 for others),
-the remittance written through the service, and the receipt PDF."""
+"""The finance API: the same figures as the pages, for the finance officer only (403
+`permission_denied` for other roles, 404 for units outside), the remittance written through the
+service, and the receipt PDF."""
 
 from __future__ import annotations
 
@@ -55,15 +56,18 @@ def test_finance_officer_reads_every_endpoint(personas, takings, url):
 @pytest.mark.parametrize(
     "who", ["nanchang_clerk", "ganzhou_clerk", "donghu_supervisor", "province_supervisor", "auditor", "admin"]
 )
-def test_other_roles_get_404(personas, takings, who, days):
+def test_other_roles_are_refused(personas, takings, who, days):
     api = api_client(getattr(personas, who))
     for url in GETS:
-        assert api.get(url).status_code == 404, url
+        response = api.get(url)
+        assert response.status_code == 403 and response.json()["code"] == "permission_denied", url
     d1, _d2, _today = days
     response = api.post(
-        "/api/v1/finance/remittances", {"unit": "360102001", "day": str(d1), "treasury_reference": "X"}
+        "/api/v1/finance/remittances",
+        {"unit": "360102001", "day": str(d1), "treasury_reference": "X"},
+        format="json",
     )
-    assert response.status_code == 404 and not Remittance.objects.exists()
+    assert response.status_code == 403 and not Remittance.objects.exists()
 
 
 def test_anonymous_is_refused(client):

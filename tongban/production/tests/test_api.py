@@ -1,5 +1,5 @@
-"""The production API and pages: what the centre operator does, and 404 for every other persona
-(and for the other centre's operator)."""
+"""The production API and pages: what the centre operator does; every other role is refused by
+the API with 403 and shown 404 by the pages, the other centre's operator finds nothing (404)."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def test_feedback_as_a_file_and_the_error_shape(personas, packaged):
 
 
 @pytest.mark.parametrize("name", OTHERS)
-def test_everybody_else_gets_404_from_the_api(personas, packaged, name):
+def test_everybody_else_is_refused_by_the_api(personas, packaged, name):
     api = api_client(personas.all()[name])
     pk = packaged.pk
     for method, url in [
@@ -106,8 +106,8 @@ def test_everybody_else_gets_404_from_the_api(personas, packaged, name):
         ("post", "/api/v1/production/feedback"),
     ]:
         response = getattr(api, method)(url, {} if method == "post" else None, format="json")
-        assert response.status_code == 404, (name, method, url, response.status_code)
-        assert response.json()["code"] == "not_found"
+        assert response.status_code == 403, (name, method, url, response.status_code)
+        assert response.json()["code"] == "permission_denied"
 
 
 def test_the_other_centre_sees_nothing_of_this_one(ganzhou_operator, packaged):
