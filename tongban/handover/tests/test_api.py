@@ -531,6 +531,42 @@ def test_personas(personas: Personas, produced: Application, who: str) -> None:
         assert denied(ready) and denied(handed) and denied(verified) and denied(verifications)
 
 
+def test_what_the_api_refuses(personas: Personas, produced: Application) -> None:
+    operator = api_client(personas.centre_operator)
+    number = produced.number or ""
+    short = operator.post("/api/v1/shipments", {"applications": ["123"]}, format="json")
+    assert short.status_code == 400 and "applications.0" in short.json()["fields"]
+    form = operator.post("/api/v1/shipments", {"applications": [number]})
+    assert form.status_code == 415 and form.json()["code"] == "unsupported_media_type"
+    blank = operator.post("/api/v1/shipments/postal/delivered", {"tracking_number": "  "}, format="json")
+    assert blank.status_code == 400 and "tracking_number" in blank.json()["fields"]
+    unknown = operator.post("/api/v1/shipments/postal/delivered", {"tracking_number": "EMS9"}, format="json")
+    assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
+    (shipment,) = ship(personas, number)
+    # The centre sees the shipment it sent but does not sign for it.
+    signed = receive(personas.centre_operator, shipment["id"])
+    assert signed.status_code == 403 and signed.json()["code"] == "permission_denied"
+    assert receive(personas.nanchang_distributor, shipment["id"]).status_code == 200
+    again = receive(personas.nanchang_distributor, shipment["id"])
+    assert again.status_code == 409 and again.json()["code"] == "already_received"
+    forward = api_client(personas.nanchang_distributor).post(
+        "/api/v1/shipments/forward", {"applications": []}, format="json"
+    )
+    assert forward.status_code == 400  # an empty selection: leave `applications` out for all
+    station = api_client(personas.nanchang_distributor).post("/api/v1/shipments/forward", {}, format="json")
+    assert station.status_code == 403 and station.json()["code"] == "permission_denied"
+    unchecked = verify(personas.nanchang_distributor, number, card_checked=False)
+    assert unchecked.status_code == 400 and unchecked.json()["code"] == "card_not_checked"
+
+
+def test_an_empty_view_is_the_default(personas: Personas) -> None:
+    api = api_client(personas.nanchang_distributor)
+    assert api.get("/api/v1/shipments?view=").status_code == 200
+    body = api.get("/api/v1/verifications?view=").json()
+    assert body["view"] == "due"
+    assert api.get("/api/v1/shipments?view=elsewhere").status_code == 400
+
+
 def test_outsiders_of_another_city_get_404(personas: Personas, produced: Application) -> None:
     (shipment,) = ship(personas, produced.number or "")
     assert receive(personas.nanchang_distributor, shipment["id"]).status_code == 200
