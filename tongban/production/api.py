@@ -172,31 +172,19 @@ class BatchCreateRequest(serializers.Serializer):
     )
 
 
-class FeedbackLineInput(serializers.Serializer):
-    """One line (the schema of the documented keys; the Chinese keys 批次号, 受理号, 结果, 证件序列号,
-    原因, 备注 are read the same way). A malformed line is rejected in the report, not with 400."""
-
-    batch = serializers.CharField(max_length=32, help_text="批次号")
-    number = serializers.CharField(max_length=22, help_text="受理号")
-    result = serializers.CharField(
-        max_length=20,
-        help_text="produced 或 已制证 / 制证成功；failed 或 制证失败（全部写法见 docs/production.md）",
-    )
-    card_serial = serializers.CharField(
-        max_length=32, required=False, allow_blank=True, help_text="证件序列号（卡号），已制证时必填"
-    )
-    reason = serializers.CharField(
-        max_length=200,
-        required=False,
-        allow_blank=True,
-        help_text="制证失败时必填：photo_quality 相片质量不合格 / data_error 数据错误 / "
-        "chip_error 芯片写入失败，或其中文写法",
-    )
-    note = serializers.CharField(max_length=200, required=False, allow_blank=True)
-
-
 class FeedbackRequest(serializers.Serializer):
-    lines = FeedbackLineInput(many=True, max_length=feedback.MAX_LINES)
+    # Any JSON per line: a line that does not read is rejected in the report, not with 400.
+    lines = serializers.ListField(
+        child=serializers.JSONField(),
+        max_length=feedback.MAX_LINES,
+        help_text="每行一个对象：batch 批次号；number 受理号（22 位）；"
+        "result：produced 或 已制证 / 制证成功，failed 或 制证失败（全部写法见 docs/production.md）；"
+        "card_serial 证件序列号（已制证时必填）；"
+        "reason 制证失败时必填：photo_quality 相片质量不合格 / data_error 数据错误 / "
+        "chip_error 芯片写入失败，或其中文写法；note 备注（≤ 200 字）。"
+        "键也可用中文：批次号、受理号、结果、证件序列号、原因、备注。"
+        "读不懂的行不以 400 拒绝，而在报告的 rejected 中列出原因。",
+    )
 
 
 class FeedbackFileRequest(serializers.Serializer):

@@ -196,6 +196,8 @@ def test_receipt_pdf(personas, takings, who, status):
         "/api/v1/finance/settlement",
         "/api/v1/finance/settlement/lines?period=2025-13",
         "/api/v1/finance/payments?after=yesterday",
+        "/api/v1/finance/payments?start=",
+        "/api/v1/finance/remittances?after=",
         "/api/v1/finance/payments?item=stamp",
         "/api/v1/finance/remittances?after=0",
     ],
