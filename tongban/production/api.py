@@ -5,7 +5,7 @@ other role); another centre's batch is 404."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import FileResponse
@@ -167,7 +167,7 @@ class BatchCreateRequest(serializers.Serializer):
     size = serializers.IntegerField(
         required=False,
         min_value=1,
-        max_value=int(settings.CARD_PRODUCTION["BATCH_MAX"]),
+        max_value=cast(int, settings.CARD_PRODUCTION["BATCH_MAX"]),
         help_text="批次最多证件数，默认见配置（TONGBAN_BATCH_SIZE）",
     )
 
