@@ -1,19 +1,24 @@
 """REST endpoints of finance (财政): payments with their receipts, the takings not yet paid over
 to the treasury, the remittances (缴库登记) and the settlement of free first cards with the lines
-behind each figure. The same selectors and services as the pages; ID numbers masked."""
+behind each figure. The same selectors and services as the pages; ID numbers masked. A role
+without `finance.view` is refused with 403 `permission_denied`, a unit outside the caller's
+subtree is 404 `not_found`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpResponse
+from django.core.validators import RegexValidator
+from django.http import Http404, HttpResponse, QueryDict
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tongban.api_schema import errors, page_of
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_id_number
@@ -143,40 +148,67 @@ class SettlementSerializer(serializers.Serializer):
 # ---------------------------------------------------------------------------------------------
 # Input
 
+UNIT_HELP = "单位代码（本辖区内），默认本单位"
+PERIOD_HELP = "结算期间：月份 2026-03 或季度 2026Q1"
+
+
+def _unit(help_text: str = UNIT_HELP) -> serializers.CharField:
+    return serializers.CharField(required=False, allow_blank=True, max_length=12, help_text=help_text)
+
 
 class PaymentsQuery(serializers.Serializer):
-    unit = serializers.CharField(required=False, default="")
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
-    item = serializers.ChoiceField(choices=list(ITEM_LABELS), required=False, default="")
-    after = serializers.CharField(required=False, default="")
+    unit = _unit()
+    start = serializers.DateField(required=False, help_text="起始日期，默认本月1日")
+    end = serializers.DateField(required=False, help_text="截止日期，默认今日")
+    item = serializers.ChoiceField(
+        choices=list(ITEM_LABELS), required=False, allow_blank=True, help_text="收费项目；不填为全部"
+    )
+    after = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        trim_whitespace=False,
+        validators=[RegexValidator(r"^[0-9]+:[0-9]+$", "无效的分页位置，请使用上一页返回的 next_after。")],
+        help_text="上一页的 next_after",
+    )
 
 
 class UnitQuery(serializers.Serializer):
-    unit = serializers.CharField(required=False, default="")
-    after = serializers.IntegerField(required=False, min_value=1)
+    unit = _unit()
+
+
+class RemittancesQuery(UnitQuery):
+    after = serializers.IntegerField(required=False, min_value=1, help_text="上一页的 next_after")
 
 
 class SettlementQuery(serializers.Serializer):
-    unit = serializers.CharField(required=False, default="", help_text="省、市或县（市、区）公安机关代码")
-    period = serializers.CharField(help_text="月份 2026-03 或季度 2026Q1")
-    within = serializers.CharField(required=False, default="", help_text="明细范围：结算单位辖区内的单位代码")
+    unit = _unit("省、市或县（市、区）公安机关代码，默认本单位")
+    period = serializers.CharField(
+        trim_whitespace=False,
+        validators=[
+            RegexValidator(rules.PERIOD_PATTERN, "结算期间应为月份（如 2026-03）或季度（如 2026Q1）。")
+        ],
+        help_text=PERIOD_HELP,
+    )
 
-    def validate_period(self, value: str) -> str:
-        try:
-            rules.period_bounds(value)
-        except ValueError as bad:
-            raise serializers.ValidationError("结算期间应为月份（如 2026-03）或季度（如 2026Q1）。") from bad
-        return value.strip().upper()
+
+class SettlementLinesQuery(SettlementQuery):
+    within = _unit("明细范围（结算单位辖区内的市、县或派出所代码），默认结算单位")
 
 
 class RemittanceRequest(serializers.Serializer):
-    unit = serializers.CharField(help_text="派出所代码")
+    unit = serializers.CharField(max_length=12, help_text="派出所代码")
     day = serializers.DateField(help_text="收费日期（今日以前）")
-    treasury_reference = serializers.CharField(max_length=60, help_text="缴款书号")
+    treasury_reference = serializers.CharField(
+        max_length=60, validators=[RegexValidator(r"\S", "须填写缴款书号。")], help_text="缴款书号"
+    )
 
 
 def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    # Query parameters as a plain dict: DRF reads an empty one (`start=`) from a QueryDict as
+    # left out, while the schema (a date) refuses it; so does the server then.
+    if isinstance(data, QueryDict):
+        data = data.dict()
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
@@ -189,28 +221,24 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
 class PaymentsView(APIView):
     @extend_schema(
         summary="收费明细（本辖区，号码脱敏；按收费时间倒序）",
-        parameters=[
-            OpenApiParameter("unit", str, description="单位代码，默认本单位"),
-            OpenApiParameter("start", OpenApiTypes.DATE, description="起始日期，默认本月1日"),
-            OpenApiParameter("end", OpenApiTypes.DATE, description="截止日期，默认今日"),
-            OpenApiParameter("item", str, enum=list(ITEM_LABELS)),
-            OpenApiParameter("after", str, description="上一页的 next_after"),
-        ],
-        responses=PaymentSerializer(many=True),
+        parameters=[PaymentsQuery],
+        responses=page_of("PaymentPage", PaymentSerializer(many=True)),
     )
+    @errors("not_found", "bad_period")
     def get(self, request: Request) -> Response:
-        query = _valid(PaymentsQuery, request.query_params)
         viewer = as_viewer(request.user)
+        selectors.finance_unit(viewer)
+        query = _valid(PaymentsQuery, request.query_params)
         start, end = selectors.default_period()
         filters = selectors.PaymentFilters(
-            unit=selectors.finance_unit(viewer, query["unit"]),
+            unit=selectors.finance_unit(viewer, query.get("unit", "")),
             start=query.get("start") or start,
             end=query.get("end") or end,
-            item=query["item"],
+            item=query.get("item", ""),
         )
         if filters.end < filters.start:
             raise ServiceError("bad_period", "截止日期不能早于起始日期。", fields={"end": "早于起始日期"})
-        page = selectors.payments_page(viewer, filters, after=query["after"])
+        page = selectors.payments_page(viewer, filters, after=query.get("after", ""))
         return Response(
             {"results": PaymentSerializer(page.rows, many=True).data, "next_after": page.next_after}
         )
@@ -219,12 +247,22 @@ class PaymentsView(APIView):
 class UnremittedView(APIView):
     @extend_schema(
         summary="待缴库：各派出所今日以前未登记缴库的每日收支",
-        parameters=[OpenApiParameter("unit", str, description="单位代码，默认本单位")],
-        responses=StationDaySerializer(many=True),
+        parameters=[UnitQuery],
+        responses=inline_serializer(
+            "Unremitted",
+            fields={
+                "unit": UnitRefSerializer(),
+                "results": StationDaySerializer(many=True),
+                "amount": serializers.DecimalField(max_digits=12, decimal_places=2, help_text="合计"),
+            },
+        ),
     )
+    @errors("not_found")
     def get(self, request: Request) -> Response:
+        viewer = as_viewer(request.user)
+        selectors.finance_unit(viewer)
         query = _valid(UnitQuery, request.query_params)
-        root = selectors.finance_unit(as_viewer(request.user), query["unit"])
+        root = selectors.finance_unit(viewer, query.get("unit", ""))
         result = selectors.unremitted(root)
         return Response(
             {
@@ -236,18 +274,19 @@ class UnremittedView(APIView):
 
 
 class RemittancesView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         summary="缴库记录（本辖区，新登记在前）",
-        parameters=[
-            OpenApiParameter("unit", str, description="单位代码，默认本单位"),
-            OpenApiParameter("after", int, description="上一页的 next_after"),
-        ],
-        responses=RemittanceSerializer(many=True),
+        parameters=[RemittancesQuery],
+        responses=page_of("RemittancePage", RemittanceSerializer(many=True), cursor=serializers.IntegerField),
     )
+    @errors("not_found")
     def get(self, request: Request) -> Response:
-        query = _valid(UnitQuery, request.query_params)
         viewer = as_viewer(request.user)
-        root = selectors.finance_unit(viewer, query["unit"])
+        selectors.finance_unit(viewer)
+        query = _valid(RemittancesQuery, request.query_params)
+        root = selectors.finance_unit(viewer, query.get("unit", ""))
         page = selectors.remittances_page(viewer, root, after=query.get("after"))
         return Response(
             {"results": RemittanceSerializer(page.rows, many=True).data, "next_after": page.next_after}
@@ -258,9 +297,11 @@ class RemittancesView(APIView):
         responses={201: RemittanceSerializer},
         summary="登记缴库：某派出所某日的收费已缴入国库（金额由系统计算）",
     )
+    @errors("not_found", "not_a_station", "day_not_closed", "already_remitted", "nothing_to_remit")
     def post(self, request: Request) -> Response:
-        data = _valid(RemittanceRequest, request.data)
         actor = staff(request)
+        selectors.finance_unit(actor)
+        data = _valid(RemittanceRequest, request.data)
         unit = selectors.finance_unit(actor, data["unit"])
         remittance = services.remittance_record(
             actor=actor, unit=unit, day=data["day"], treasury_reference=data["treasury_reference"]
@@ -268,24 +309,26 @@ class RemittancesView(APIView):
         return Response(RemittanceSerializer(remittance).data, status=201)
 
 
-def _settlement_scope(request: Request) -> tuple[Unit, str, Any, Any, str]:
-    query = _valid(SettlementQuery, request.query_params)
-    root = selectors.finance_unit(as_viewer(request.user), query["unit"], kinds=selectors.SETTLEMENT_KINDS)
+def _settlement_scope(
+    request: Request, query_class: type[SettlementQuery]
+) -> tuple[Unit, str, Any, Any, dict[str, Any]]:
+    viewer = as_viewer(request.user)
+    selectors.finance_unit(viewer)
+    query = _valid(query_class, request.query_params)
+    root = selectors.finance_unit(viewer, query.get("unit", ""), kinds=selectors.SETTLEMENT_KINDS)
     start, end = rules.period_bounds(query["period"])
-    return root, query["period"], start, end, query["within"]
+    return root, query["period"], start, end, query
 
 
 class SettlementView(APIView):
     @extend_schema(
         summary="首次申领免费证件结算：按市、县（市、区）统计证件数与结算金额（中央、省级分列）",
-        parameters=[
-            OpenApiParameter("unit", str, description="省、市或县（市、区）公安机关代码，默认本单位"),
-            OpenApiParameter("period", str, required=True, description="月份 2026-03 或季度 2026Q1"),
-        ],
+        parameters=[SettlementQuery],
         responses=SettlementSerializer,
     )
+    @errors("not_found", "no_settlement_rate")
     def get(self, request: Request) -> Response:
-        root, period, start, end, _within = _settlement_scope(request)
+        root, period, start, end, _query = _settlement_scope(request, SettlementQuery)
         result = services.settlement(root, start, end)
         body = {
             "unit": root,
@@ -302,16 +345,16 @@ class SettlementView(APIView):
 class SettlementLinesView(APIView):
     @extend_schema(
         summary="结算明细：某一结算数字背后的受理（号码脱敏）",
-        parameters=[
-            OpenApiParameter("unit", str, description="结算单位代码，默认本单位"),
-            OpenApiParameter("period", str, required=True, description="月份 2026-03 或季度 2026Q1"),
-            OpenApiParameter("within", str, description="明细范围（市、县或派出所代码），默认结算单位"),
-        ],
-        responses=LineSerializer(many=True),
+        parameters=[SettlementLinesQuery],
+        responses=inline_serializer(
+            "SettlementLines",
+            fields={"results": LineSerializer(many=True), "count": serializers.IntegerField()},
+        ),
     )
+    @errors("not_found", "no_settlement_rate")
     def get(self, request: Request) -> Response:
-        root, _period, start, end, within_code = _settlement_scope(request)
-        within = selectors.finance_unit(as_viewer(request.user), within_code or root.code)
+        root, _period, start, end, query = _settlement_scope(request, SettlementLinesQuery)
+        within = selectors.finance_unit(as_viewer(request.user), query.get("within") or root.code)
         if not root.contains(within):
             raise Http404
         lines = services.settlement_lines(root, start, end, within=within)
@@ -325,6 +368,8 @@ class ReceiptView(APIView):
     )
     def get(self, request: Request, receipt_number: str) -> HttpResponse:
         viewer = as_viewer(request.user)
+        if not any(viewer.can(action) for action in selectors.RECEIPT_ACTIONS):
+            raise ServiceError("permission_denied", "无权打印票据。", status=403)
         payment = selectors.receipt_get(viewer, receipt_number)
         pdf = documents.receipt_pdf(payment)
         record(

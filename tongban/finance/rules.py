@@ -35,6 +35,10 @@ def rate_on(rates: Iterable[Rate], day: datetime.date) -> Rate:
     return max(in_force, key=lambda rate: rate.effective_from)
 
 
+# A settlement period as the API takes it: a month `2026-03` or a quarter `2026Q1`.
+PERIOD_PATTERN = r"^[12][0-9]{3}(-(0[1-9]|1[0-2])|Q[1-4])$"
+
+
 def period_bounds(period: str) -> tuple[datetime.date, datetime.date]:
     """A settlement period, both ends included: a month `2026-03` or a quarter `2026Q1`."""
     period = period.strip().upper()

@@ -17,6 +17,7 @@ from django.db.models.functions import TruncDate
 from django.http import Http404
 from django.utils import timezone
 
+from tongban.core.errors import ServiceError
 from tongban.finance import services
 from tongban.finance.documents import ITEM_LABELS
 from tongban.finance.models import Payment, Refund, Remittance, SettlementRate
@@ -36,9 +37,10 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 def finance_unit(viewer: Viewer, code: str = "", *, kinds: tuple[str, ...] = ()) -> Unit:
     """The unit a finance page is about: the viewer's own, or one of its subtree by code (of one
-    of `kinds` when given). 404 for anyone without `finance.view` and for any unit outside."""
+    of `kinds` when given). 403 `permission_denied` for anyone without `finance.view` (the pages
+    answer 404 before asking), 404 for any unit outside."""
     if not viewer.can("finance.view") or viewer.unit is None:
-        raise Http404
+        raise ServiceError("permission_denied", "无权查看财政信息。", status=403)
     if not code or code == viewer.unit.code:
         unit = viewer.unit
     else:
@@ -68,10 +70,14 @@ def payments_visible(viewer: Viewer, action: str = "finance.view") -> QuerySet[P
     return Payment.objects.filter(unit_id__in=Unit.objects.subtree_ids(viewer.unit))
 
 
+# Who may print a receipt again: a finance officer (their subtree), a clerk (their station).
+RECEIPT_ACTIONS = ("finance.view", "application.accept")
+
+
 def receipt_get(viewer: Viewer, receipt_number: str) -> Payment:
     """One payment by 票据号, for its receipt PDF: a finance officer of the subtree or a clerk of
     the station that charged it; 404 for everybody else."""
-    for action in ("finance.view", "application.accept"):
+    for action in RECEIPT_ACTIONS:
         payment = (
             payments_visible(viewer, action)
             .select_related("unit", "person", "charged_by")

@@ -1,19 +1,23 @@
 """REST endpoints of distribution (分发) and handover (核验发放): shipments (create, list, detail,
 receive, county forwarding, postal delivery), the 待领取 list, handover in person or by a
 relative, verification and the due/overdue verification list. The centre and the postal service
-integrate through them."""
+integrate through them. Bodies are JSON. A role without the action is refused with 403
+`permission_denied`; a record outside the caller's jurisdiction is 404 `not_found`."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tongban.api_schema import errors
 from tongban.handover import selectors, services
 from tongban.handover.models import FingerCheck, Handover, Shipment, ShipmentItem, Verification
 from tongban.intake import selectors as intake_selectors
@@ -180,25 +184,28 @@ class VerificationRowSerializer(serializers.ModelSerializer[Verification]):
 # ---------------------------------------------------------------------------------------------
 # Input
 
+NUMBER_PATTERN = RegexValidator(r"^\d{22}$", "受理号应为 22 位数字。")
+NOT_BLANK = RegexValidator(r"\S", "不能为空。")
+
+
+def _numbers(**kwargs: Any) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(max_length=22, validators=[NUMBER_PATTERN]), **kwargs
+    )
+
 
 class ShipmentCreateRequest(serializers.Serializer):
-    applications = serializers.ListField(
-        child=serializers.CharField(max_length=22), max_length=services.MAX_ITEMS, help_text="受理号"
-    )
+    applications = _numbers(min_length=1, max_length=services.MAX_ITEMS, help_text="受理号")
     tracking_numbers = serializers.DictField(
-        child=serializers.CharField(max_length=40),
+        child=serializers.CharField(max_length=40, validators=[NOT_BLANK]),
         required=False,
         help_text="邮政寄递的证件：{受理号: 邮件号}",
     )
 
 
 class ReceiveRequest(serializers.Serializer):
-    missing = serializers.ListField(
-        child=serializers.CharField(max_length=22), required=False, help_text="缺失"
-    )
-    damaged = serializers.ListField(
-        child=serializers.CharField(max_length=22), required=False, help_text="损坏（县局：质检不合格）"
-    )
+    missing = _numbers(required=False, max_length=services.MAX_ITEMS, help_text="缺失")
+    damaged = _numbers(required=False, max_length=services.MAX_ITEMS, help_text="损坏（县局：质检不合格）")
     notes = serializers.DictField(
         child=serializers.CharField(max_length=200, allow_blank=True),
         required=False,
@@ -208,13 +215,16 @@ class ReceiveRequest(serializers.Serializer):
 
 
 class ForwardRequest(serializers.Serializer):
-    applications = serializers.ListField(
-        child=serializers.CharField(max_length=22), required=False, help_text="受理号；不填为全部待转发"
+    applications = _numbers(
+        required=False,
+        min_length=1,
+        max_length=services.MAX_ITEMS,
+        help_text="受理号；不填为全部待转发",
     )
 
 
 class DeliveredRequest(serializers.Serializer):
-    tracking_number = serializers.CharField(max_length=40, help_text="邮件号")
+    tracking_number = serializers.CharField(max_length=40, validators=[NOT_BLANK], help_text="邮件号")
 
 
 class FingerProbeInput(serializers.Serializer):
@@ -262,8 +272,8 @@ ShipmentsQuery = list_query(
     view=serializers.ChoiceField(
         choices=list(selectors.SHIPMENT_VIEWS),
         required=False,
-        default="all",
-        help_text="incoming 待签收 / outgoing 已发出 / all 全部；带 q 时查询全部",
+        allow_blank=True,
+        help_text="incoming 待签收 / outgoing 已发出 / all 全部（默认）；带 q 时查询全部",
     ),
 )
 VerificationsQuery = list_query(
@@ -272,9 +282,32 @@ VerificationsQuery = list_query(
     view=serializers.ChoiceField(
         choices=list(selectors.VERIFICATION_VIEWS),
         required=False,
-        default="due",
-        help_text="due 待核验 / overdue 已逾期 / done 已核验；带 q 时查询全部",
+        allow_blank=True,
+        help_text="due 待核验（默认）/ overdue 已逾期 / done 已核验；带 q 时查询全部",
     ),
+)
+
+
+# What comparing a fingerprint can answer: no finger, a sample or template the engine refuses,
+# the engine down, no match.
+FINGER_CODES = (
+    "finger_required",
+    "finger_quality",
+    "bad_image",
+    "corrupt_image",
+    "unsupported_format",
+    "image_too_large",
+    "image_too_small",
+    "no_features",
+    "bad_template",
+    "bad_position",
+    "bad_format",
+    "wrong_modality",
+    "unsupported",
+    "engine_unavailable",
+    "engine_error",
+    "engine_not_configured",
+    "finger_mismatch",
 )
 
 
@@ -287,18 +320,22 @@ def _page(page: KeysetPage[Any], rows: Any) -> dict[str, Any]:
 
 
 class ShipmentsView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         summary="分发单列表（可按受理号、公民身份号码查找含该证件的分发单）",
         parameters=[ShipmentsQuery],
         responses=page_schema("ShipmentPage", ShipmentRowSerializer(many=True)),
     )
     def get(self, request: Request) -> Response:
+        viewer = as_viewer(request.user)
+        services.require_role(viewer, "shipment.view", "shipment.create")
         query = ShipmentsQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
         page = selectors.shipments_page(
-            as_viewer(request.user),
-            data["view"],
+            viewer,
+            data.get("view") or "all",
             search=data["search"],
             order=data["order"],
             after=data.get("after") or None,
@@ -310,6 +347,7 @@ class ShipmentsView(APIView):
         responses={201: ShipmentSerializer(many=True)},
         summary="制证中心分发已制证的证件（按受理单位、县局或邮政寄递自动分单）",
     )
+    @errors("not_found", "cannot_ship", "tracking_taken", "already_shipped", "no_card")
     def post(self, request: Request) -> Response:
         form = ShipmentCreateRequest(data=request.data)
         form.is_valid(raise_exception=True)
@@ -325,17 +363,23 @@ class ShipmentsView(APIView):
 class ShipmentDetailView(APIView):
     @extend_schema(responses=ShipmentSerializer, summary="分发单详情（含明细）")
     def get(self, request: Request, pk: int) -> Response:
-        return Response(ShipmentSerializer(selectors.shipment_get(as_viewer(request.user), pk)).data)
+        viewer = as_viewer(request.user)
+        services.require_role(viewer, "shipment.view", "shipment.create")
+        return Response(ShipmentSerializer(selectors.shipment_get(viewer, pk)).data)
 
 
 class ReceiveView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         request=ReceiveRequest, responses=ShipmentSerializer, summary="签收分发单（登记缺失、损坏）"
     )
+    @errors("already_received")
     def post(self, request: Request, pk: int) -> Response:
+        actor = staff(request)
+        services.require_role(actor, "shipment.receive")
         form = ReceiveRequest(data=request.data)
         form.is_valid(raise_exception=True)
-        actor = staff(request)
         data = form.validated_data
         shipment = services.shipment_receive(
             actor=actor,
@@ -350,11 +394,14 @@ class ReceiveView(APIView):
 
 
 class ForwardView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         request=ForwardRequest,
         responses={201: ShipmentSerializer(many=True)},
         summary="县局质检后转发至受理单位",
     )
+    @errors("nothing_to_forward", "cannot_forward")
     def post(self, request: Request) -> Response:
         form = ForwardRequest(data=request.data)
         form.is_valid(raise_exception=True)
@@ -366,11 +413,14 @@ class ForwardView(APIView):
 
 
 class DeliveredView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         request=DeliveredRequest,
         responses=ApplicationSerializer,
         summary="邮政妥投确认（制证中心或邮政接口账号）",
     )
+    @errors("not_found", "already_delivered")
     def post(self, request: Request) -> Response:
         form = DeliveredRequest(data=request.data)
         form.is_valid(raise_exception=True)
@@ -389,11 +439,13 @@ class ReadyView(APIView):
         responses=page_schema("ReadyPage", ReadyRowSerializer(many=True)),
     )
     def get(self, request: Request) -> Response:
+        viewer = as_viewer(request.user)
+        services.require_role(viewer, "handover.perform")
         query = ReadyQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
         page = selectors.ready_page(
-            as_viewer(request.user),
+            viewer,
             search=data["search"],
             order=data["order"],
             after=data.get("after") or None,
@@ -402,16 +454,20 @@ class ReadyView(APIView):
 
 
 class HandoverView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         request=HandoverRequest,
         responses={201: HandoverSerializer},
         summary="发放：本人领取（比对指纹）或亲属代领；签名或勾选已签字",
     )
+    @errors("signature_required", "bad_signature", "not_at_site", "no_card", *FINGER_CODES)
     def post(self, request: Request, number: str) -> Response:
+        actor = staff(request)
+        services.require_role(actor, "handover.perform")
         form = HandoverRequest(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        actor = staff(request)
         application = intake_selectors.application_by_number(actor, number)
         relative = None
         if data["way"] == Handover.Way.PROXY:
@@ -432,14 +488,18 @@ class HandoverView(APIView):
 
 
 class VerifyView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         request=VerificationRequest, responses=ApplicationSerializer, summary="核验（比对指纹、核对证件）"
     )
+    @errors("card_not_checked", "not_pending", *FINGER_CODES)
     def post(self, request: Request, number: str) -> Response:
+        actor = staff(request)
+        services.require_role(actor, "verification.perform")
         form = VerificationRequest(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        actor = staff(request)
         application = intake_selectors.application_by_number(actor, number)
         verification = services.verification_perform(
             actor=actor,
@@ -475,11 +535,12 @@ class VerificationsView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
+        viewer = as_viewer(request.user)
+        services.require_role(viewer, "verification.perform")
         query = VerificationsQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        viewer = as_viewer(request.user)
-        view = data["view"]
+        view = data.get("view") or "due"
         page = selectors.verifications_page(
             viewer, view, search=data["search"], order=data["order"], after=data.get("after") or None
         )

@@ -37,6 +37,7 @@ from tongban.intake.models import Application, Fingerprint
 from tongban.intake.rules import ApplicationType
 from tongban.intake.services import application_event, application_transition, lock
 from tongban.notifications import Notification, notify
+from tongban.registry.access import Viewer
 from tongban.registry.calendar import post_verification_deadline
 from tongban.registry.models import Card, Person, ProductionRoute, Unit
 from tongban.registry.services import production_centre_for
@@ -51,6 +52,13 @@ NOT_FOUND = "未找到该申领。"
 
 def _not_found(message: str = NOT_FOUND) -> ServiceError:
     return ServiceError("not_found", message, status=404)
+
+
+def require_role(actor: Viewer, *actions: str) -> None:
+    """403 `permission_denied` for a role that may take none of `actions` at all (a record
+    outside the actor's jurisdiction is 404 instead)."""
+    if actor.unit is None or not any(actor.can(action) for action in actions):
+        raise ServiceError("permission_denied", "无权执行此操作。", status=403)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,10 +108,11 @@ def produced_card(application: Application) -> Card | None:
 
 
 def require_centre(actor: User) -> Unit:
-    """The actor's production centre, if they ship its cards (404 otherwise: nothing to show)."""
+    """The actor's production centre, if they ship its cards (403 for everybody else)."""
+    require_role(actor, "shipment.create")
     unit = actor.unit
-    if not actor.can("shipment.create") or unit is None or unit.kind != Unit.Kind.CENTRE:
-        raise _not_found("未找到。")
+    if unit is None or unit.kind != Unit.Kind.CENTRE:
+        raise ServiceError("permission_denied", "只有制证中心分发证件。", status=403)
     return unit
 
 
@@ -326,10 +335,10 @@ def shipments_create(
 
 
 def _require_destination(actor: User, shipment: Shipment) -> None:
-    if not actor.can("shipment.receive") or shipment.destination_id is None:
-        raise _not_found("未找到该分发单。")
-    if actor.unit_id != shipment.destination_id:
-        raise _not_found("未找到该分发单。")
+    """Only the destination unit itself signs for a shipment (a postal one has none)."""
+    require_role(actor, "shipment.receive")
+    if shipment.destination_id is None or actor.unit_id != shipment.destination_id:
+        raise ServiceError("permission_denied", "只能由收件单位签收该分发单。", status=403)
 
 
 def _reprint(
@@ -465,9 +474,11 @@ def shipment_receive(
 
 
 def require_county(actor: User) -> Unit:
+    """The actor's county bureau, if they forward its cards (403 for everybody else)."""
+    require_role(actor, "shipment.receive")
     unit = actor.unit
-    if not actor.can("shipment.receive") or unit is None or unit.kind != Unit.Kind.COUNTY:
-        raise _not_found("未找到。")
+    if unit is None or unit.kind != Unit.Kind.COUNTY:
+        raise ServiceError("permission_denied", "只有县（市、区）公安机关质检转发证件。", status=403)
     return unit
 
 
@@ -803,8 +814,9 @@ def _finger_outcome(
 
 def _require_handover(actor: User, application: Application) -> None:
     """Cards are handed over where they wait: the acceptance unit (and units above it)."""
+    require_role(actor, "handover.perform")
     unit = actor.unit
-    if not actor.can("handover.perform") or unit is None or not unit.contains(application.acceptance_unit):
+    if unit is None or not unit.contains(application.acceptance_unit):
         raise _not_found()
 
 
@@ -976,10 +988,11 @@ def _clean_relative(application: Application, relative: Relative | None) -> Rela
 
 def _require_verifier(actor: User, application: Application) -> None:
     """At the acceptance or the household police: either unit's subtree."""
+    require_role(actor, "verification.perform")
     unit = actor.unit
-    if not actor.can("verification.perform") or unit is None:
-        raise _not_found()
-    if not (unit.contains(application.acceptance_unit) or unit.contains(application.household_unit)):
+    if unit is None or not (
+        unit.contains(application.acceptance_unit) or unit.contains(application.household_unit)
+    ):
         raise _not_found()
 
 

@@ -1,11 +1,13 @@
 """REST endpoints of production (制证) for the centres' systems: the queue counts, batches
 (调度打包), the data package (make and download), and feedback (制证回馈/质量回馈) as JSON lines
-or an uploaded CSV/JSON file. Only the operators of the batch's centre; everybody else gets 404."""
+or an uploaded CSV/JSON file. Only the operators of a centre (403 `permission_denied` for every
+other role); another centre's batch is 404."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -15,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tongban.api_schema import errors
 from tongban.core.errors import ServiceError
 from tongban.intake.api import UnitRefSerializer, staff
 from tongban.intake.models import Application
@@ -161,34 +164,27 @@ class BatchCreateRequest(serializers.Serializer):
     acceptance_unit = serializers.CharField(
         max_length=12, required=False, allow_blank=True, help_text="只调度该受理单位（机构代码）；不填为全部"
     )
-    size = serializers.IntegerField(required=False, min_value=1, help_text="批次最多证件数，默认见配置")
-
-
-class FeedbackLineInput(serializers.Serializer):
-    """One line (the schema of the documented keys; the Chinese keys 批次号, 受理号, 结果, 证件序列号,
-    原因, 备注 are read the same way). A malformed line is rejected in the report, not with 400."""
-
-    batch = serializers.CharField(max_length=32, help_text="批次号")
-    number = serializers.CharField(max_length=22, help_text="受理号")
-    result = serializers.CharField(
-        max_length=20,
-        help_text="produced 或 已制证 / 制证成功；failed 或 制证失败（全部写法见 docs/production.md）",
-    )
-    card_serial = serializers.CharField(
-        max_length=32, required=False, allow_blank=True, help_text="证件序列号（卡号），已制证时必填"
-    )
-    reason = serializers.CharField(
-        max_length=200,
+    size = serializers.IntegerField(
         required=False,
-        allow_blank=True,
-        help_text="制证失败时必填：photo_quality 相片质量不合格 / data_error 数据错误 / "
-        "chip_error 芯片写入失败，或其中文写法",
+        min_value=1,
+        max_value=cast(int, settings.CARD_PRODUCTION["BATCH_MAX"]),
+        help_text="批次最多证件数，默认见配置（TONGBAN_BATCH_SIZE）",
     )
-    note = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
 class FeedbackRequest(serializers.Serializer):
-    lines = FeedbackLineInput(many=True)
+    # Any JSON per line: a line that does not read is rejected in the report, not with 400.
+    lines = serializers.ListField(
+        child=serializers.JSONField(),
+        max_length=feedback.MAX_LINES,
+        help_text="每行一个对象：batch 批次号；number 受理号（22 位）；"
+        "result：produced 或 已制证 / 制证成功，failed 或 制证失败（全部写法见 docs/production.md）；"
+        "card_serial 证件序列号（已制证时必填）；"
+        "reason 制证失败时必填：photo_quality 相片质量不合格 / data_error 数据错误 / "
+        "chip_error 芯片写入失败，或其中文写法；note 备注（≤ 200 字）。"
+        "键也可用中文：批次号、受理号、结果、证件序列号、原因、备注。"
+        "读不懂的行不以 400 拒绝，而在报告的 rejected 中列出原因。",
+    )
 
 
 class FeedbackFileRequest(serializers.Serializer):
@@ -226,6 +222,7 @@ class QueueView(APIView):
         parameters=[QueueQuery],
         responses=QueueSerializer,
     )
+    @errors("unknown_unit")
     def get(self, request: Request) -> Response:
         centre = selectors.viewer_centre(as_viewer(request.user))
         query = QueueQuery(data=request.query_params)
@@ -255,6 +252,8 @@ class QueueView(APIView):
 
 
 class BatchesView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         summary="本制证中心的批次（默认最新在前；可按受理号、公民身份号码查找含该证件的批次）",
         parameters=[BatchesQuery],
@@ -286,6 +285,7 @@ class BatchesView(APIView):
         request=BatchCreateRequest,
         responses={201: BatchDetailSerializer},
     )
+    @errors("unknown_unit", "bad_size", "not_this_centre", "queue_empty", "batch_conflict")
     def post(self, request: Request) -> Response:
         actor = staff(request)
         centre = selectors.viewer_centre(actor, "production.batch")
@@ -312,7 +312,9 @@ class BatchesView(APIView):
 class BatchDetailView(APIView):
     @extend_schema(summary="批次详情（证件列表，号码脱敏）", responses=BatchDetailSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        batch = selectors.batch_get(as_viewer(request.user), pk)
+        viewer = as_viewer(request.user)
+        selectors.viewer_centre(viewer)
+        batch = selectors.batch_get(viewer, pk)
         return Response(BatchDetailSerializer(batch).data)
 
 
@@ -321,8 +323,10 @@ class PackageView(APIView):
         summary="下载批次数据包（SM2 签名、SM4 加密；格式见 docs/production.md；留痕）",
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
+    @errors("not_packaged")
     def get(self, request: Request, pk: int) -> FileResponse:
         actor = staff(request)
+        selectors.viewer_centre(actor)
         batch = selectors.batch_get(actor, pk)
         path = services.package_download_record(actor=actor, batch=batch, request=request._request)
         response = FileResponse(path.open("rb"), content_type="application/octet-stream")
@@ -334,8 +338,17 @@ class PackageView(APIView):
     @extend_schema(
         summary="生成（或在回馈前重新生成）批次数据包", request=None, responses=BatchDetailSerializer
     )
+    @errors(
+        "has_feedback",
+        "incomplete_application",
+        "chip_photo_failed",
+        "no_centre_key",
+        "no_system_key",
+        "bad_system_key",
+    )
     def post(self, request: Request, pk: int) -> Response:
         actor = staff(request)
+        selectors.viewer_centre(actor, "production.batch")
         batch = selectors.batch_get(actor, pk)
         services.batch_package(actor=actor, batch=batch, request=request._request)
         return Response(BatchDetailSerializer(selectors.batch_get(actor, pk)).data)
@@ -353,13 +366,16 @@ class FeedbackView(APIView):
         request={"application/json": FeedbackRequest, "multipart/form-data": FeedbackFileRequest},
         responses=FeedbackReportSerializer,
     )
+    @errors("bad_file")
     def post(self, request: Request) -> Response:
         actor = staff(request)
         centre = selectors.viewer_centre(actor, "production.feedback")
         upload = request.FILES.get("file")
         if upload is not None:
             if upload.size is None or upload.size > FEEDBACK_FILE_MAX_BYTES:
-                raise ServiceError("too_large", "回馈文件不能超过 5 MB。", fields={"file": "文件过大"})
+                raise ServiceError(
+                    "too_large", "回馈文件不能超过 5 MB。", fields={"file": "文件过大"}, status=413
+                )
             raw = upload.read()
             try:
                 source, lines = feedback.parse_file(raw, upload.name or "")

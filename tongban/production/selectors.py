@@ -1,6 +1,6 @@
 """Reads of production: the centre's queue (issued applications routed to it), its batches and
-feedback uploads. A centre sees only what production needs, and only its own; everybody else
-gets 404."""
+feedback uploads. A centre sees only what production needs, and only its own: another centre's
+records are 404, a role that does not work at a centre is refused (403)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Min, QuerySet
 from django.http import Http404
 
+from tongban.core.errors import ServiceError
 from tongban.intake.models import Application
 from tongban.production.models import Batch, BatchItem, FeedbackUpload
 from tongban.registry.access import Viewer
@@ -127,10 +128,11 @@ def centre_whereabouts(centre: Unit, search: Search) -> Application | None:
 
 
 def viewer_centre(viewer: Viewer, action: str = "production.view") -> Unit:
-    """The viewer's production centre, if their role works there; 404 for everybody else."""
+    """The viewer's production centre, if their role may take `action` there; everybody else is
+    refused with 403 `permission_denied` (the pages answer 404 instead)."""
     unit = viewer.unit
     if not viewer.can(action) or unit is None or unit.kind != Unit.Kind.CENTRE:
-        raise Http404("未找到")
+        raise ServiceError("permission_denied", "无权执行此操作：仅限制证中心的操作员。", status=403)
     return unit
 
 

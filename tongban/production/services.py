@@ -31,7 +31,7 @@ from tongban.notifications import Notification, notify
 from tongban.production import package as package_format
 from tongban.production.feedback import FeedbackLine
 from tongban.production.models import Batch, BatchItem, CentreKey, FeedbackUpload
-from tongban.production.selectors import centre_station_ids, queue_counts
+from tongban.production.selectors import centre_station_ids, queue_counts, viewer_centre
 from tongban.registry.models import Card, Unit
 
 Status = Application.Status
@@ -42,18 +42,11 @@ def _conf() -> dict[str, Any]:
     return dict(settings.CARD_PRODUCTION)
 
 
-def require_centre(actor: User, action: str = "production.view") -> Unit:
-    """The actor's production centre, if their role works there (404 for everybody else, so
-    nobody learns what a centre holds)."""
-    unit = actor.unit
-    if not actor.can(action) or unit is None or unit.kind != Unit.Kind.CENTRE:
-        raise ServiceError("not_found", NOT_FOUND, status=404)
-    return unit
-
-
 def _require_own(actor: User | None, centre_id: int, action: str) -> None:
-    """`actor=None` is the command line or a scheduled job, acting for the centre."""
-    if actor is not None and require_centre(actor, action).pk != centre_id:
+    """Only the operators of the centre itself: 403 for a role that does not work at a centre,
+    404 for another centre's (nobody learns what a centre holds). `actor=None` is the command
+    line or a scheduled job, acting for the centre."""
+    if actor is not None and viewer_centre(actor, action).pk != centre_id:
         raise ServiceError("not_found", NOT_FOUND, status=404)
 
 
@@ -281,14 +274,18 @@ def package_cards(batch: Batch) -> Iterator[package_format.PackageCard]:
     for application in applications.iterator(chunk_size=200):
         if application.photo is None or application.valid_from is None:
             raise ServiceError(
-                "incomplete_application", f"受理号 {application.number} 缺少相片或有效期限，无法打包。"
+                "incomplete_application",
+                f"受理号 {application.number} 缺少相片或有效期限，无法打包。",
+                status=409,
             )
         photo = bytes(application.photo)
         try:
             chip = chip_photo(photo)
         except BiometricError as exc:
             raise ServiceError(
-                "chip_photo_failed", f"受理号 {application.number} 的相片无法生成芯片相片：{exc.message}"
+                "chip_photo_failed",
+                f"受理号 {application.number} 的相片无法生成芯片相片：{exc.message}",
+                status=409,
             ) from exc
         yield package_format.PackageCard(
             number=application.number or "",

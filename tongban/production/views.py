@@ -32,10 +32,14 @@ MAX_PHOTO = 10 * 1024 * 1024
 
 
 def _operator(request: HttpRequest, action: str = "production.view") -> tuple[User, Unit]:
+    """The operator and their centre; the pages answer 404 to everybody else (the API 403)."""
     user = request.user
     if not isinstance(user, User):
         raise Http404
-    return user, selectors.viewer_centre(user, action)
+    try:
+        return user, selectors.viewer_centre(user, action)
+    except ServiceError as refused:
+        raise Http404 from refused
 
 
 def _unit_choices(centre: Unit) -> list[tuple[str, str]]:

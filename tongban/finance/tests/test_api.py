@@ -1,5 +1,6 @@
-"""The finance API: the same figures as the pages, for the finance officer only (404 for others),
-the remittance written through the service, and the receipt PDF."""
+"""The finance API: the same figures as the pages, for the finance officer only (403
+`permission_denied` for other roles, 404 for units outside), the remittance written through the
+service, and the receipt PDF."""
 
 from __future__ import annotations
 
@@ -55,15 +56,18 @@ def test_finance_officer_reads_every_endpoint(personas, takings, url):
 @pytest.mark.parametrize(
     "who", ["nanchang_clerk", "ganzhou_clerk", "donghu_supervisor", "province_supervisor", "auditor", "admin"]
 )
-def test_other_roles_get_404(personas, takings, who, days):
+def test_other_roles_are_refused(personas, takings, who, days):
     api = api_client(getattr(personas, who))
     for url in GETS:
-        assert api.get(url).status_code == 404, url
+        response = api.get(url)
+        assert response.status_code == 403 and response.json()["code"] == "permission_denied", url
     d1, _d2, _today = days
     response = api.post(
-        "/api/v1/finance/remittances", {"unit": "360102001", "day": str(d1), "treasury_reference": "X"}
+        "/api/v1/finance/remittances",
+        {"unit": "360102001", "day": str(d1), "treasury_reference": "X"},
+        format="json",
     )
-    assert response.status_code == 404 and not Remittance.objects.exists()
+    assert response.status_code == 403 and not Remittance.objects.exists()
 
 
 def test_anonymous_is_refused(client):
@@ -169,7 +173,8 @@ def test_settlement_figures_and_lines(personas):
 
 
 @pytest.mark.parametrize(
-    ("who", "status"), [("finance", 200), ("nanchang_clerk", 200), ("ganzhou_clerk", 404)]
+    ("who", "status"),
+    [("finance", 200), ("nanchang_clerk", 200), ("ganzhou_clerk", 404), ("auditor", 403)],
 )
 def test_receipt_pdf(personas, takings, who, status):
     user = getattr(personas, who)
@@ -179,3 +184,61 @@ def test_receipt_pdf(personas, takings, who, status):
     assert printed.exists() == (status == 200)
     if status == 200:
         assert response.content.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/finance/settlement?period=2025-3",
+        "/api/v1/finance/settlement?period=2025q1",
+        "/api/v1/finance/settlement?period=%202025Q1",
+        "/api/v1/finance/settlement?period=",
+        "/api/v1/finance/settlement",
+        "/api/v1/finance/settlement/lines?period=2025-13",
+        "/api/v1/finance/payments?after=yesterday",
+        "/api/v1/finance/payments?start=",
+        "/api/v1/finance/remittances?after=",
+        "/api/v1/finance/payments?item=stamp",
+        "/api/v1/finance/remittances?after=0",
+    ],
+)
+def test_parameters_the_schema_forbids_are_refused(personas, url):
+    response = api_client(personas.finance).get(url)
+    assert response.status_code == 400 and response.json()["code"] == "invalid", response.json()
+
+
+def test_empty_filters_are_the_defaults(personas, takings):
+    api = api_client(personas.finance)
+    assert (
+        api.get("/api/v1/finance/payments?unit=&item=&after=").json()
+        == api.get("/api/v1/finance/payments").json()
+    )
+    assert api.get("/api/v1/finance/unremitted?unit=").status_code == 200
+
+
+def test_payments_ending_before_they_start_are_refused(personas, days):
+    d1, d2, _today = days
+    response = api_client(personas.finance).get(f"/api/v1/finance/payments?start={d2}&end={d1}")
+    assert response.status_code == 400 and response.json()["code"] == "bad_period"
+
+
+def test_a_remittance_is_for_one_station_with_its_reference(personas, takings, days):
+    d1, _d2, _today = days
+    api = api_client(personas.finance)
+    county = api.post(
+        "/api/v1/finance/remittances",
+        {"unit": "360102", "day": str(d1), "treasury_reference": "缴1"},
+        format="json",
+    )
+    assert county.status_code == 400 and county.json()["code"] == "not_a_station"
+    blank = api.post(
+        "/api/v1/finance/remittances",
+        {"unit": "360102001", "day": str(d1), "treasury_reference": "   "},
+        format="json",
+    )
+    assert blank.status_code == 400 and "treasury_reference" in blank.json()["fields"]
+    form = api.post(
+        "/api/v1/finance/remittances", {"unit": "360102001", "day": str(d1), "treasury_reference": "缴1"}
+    )
+    assert form.status_code == 415 and form.json()["code"] == "unsupported_media_type"
+    assert not Remittance.objects.exists()

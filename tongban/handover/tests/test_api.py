@@ -439,7 +439,7 @@ def test_a_card_is_shipped_once_and_only_by_its_centre(personas: Personas, produ
     number = produced.number or ""
     ganzhou = UserFactory.create(username="ganzhou_centre", role="centre_operator", unit=station("360700901"))
     foreign = api_client(ganzhou).post("/api/v1/shipments", {"applications": [number]}, format="json")
-    assert foreign.status_code == 404
+    assert foreign.status_code == 404 and foreign.json()["code"] == "not_found"
     ship(personas, number)
     twice = api_client(personas.centre_operator).post(
         "/api/v1/shipments", {"applications": [number]}, format="json"
@@ -474,9 +474,12 @@ def test_a_card_is_shipped_once_and_only_by_its_centre(personas: Personas, produ
     ],
 )
 def test_personas(personas: Personas, produced: Application, who: str) -> None:
+    """A role without the action is refused (403 permission_denied), whatever the record; a
+    record outside the caller's jurisdiction is 404; lists are the caller's jurisdiction."""
     (shipment,) = ship(personas, produced.number or "")
     user = personas.all()[who]
     number = produced.number or ""
+    watches = user.can("shipment.view") or user.can("shipment.create")
     sees_shipment = who in {
         "nanchang_clerk",
         "nanchang_distributor",
@@ -485,32 +488,83 @@ def test_personas(personas: Personas, produced: Application, who: str) -> None:
         "province_supervisor",
         "centre_operator",
     }
-    listed = [row["id"] for row in api_client(user).get("/api/v1/shipments").json()["results"]]
-    assert listed == ([shipment["id"]] if sees_shipment else [])
-    assert api_client(user).get(f"/api/v1/shipments/{shipment['id']}").status_code == (
-        200 if sees_shipment else 404
-    )
+    receives = who in {"nanchang_clerk", "nanchang_distributor"}  # the destination station
+
+    def denied(response: Any) -> bool:
+        return response.status_code == 403 and response.json()["code"] == "permission_denied"
+
+    listed = api_client(user).get("/api/v1/shipments")
+    if watches:
+        assert [row["id"] for row in listed.json()["results"]] == ([shipment["id"]] if sees_shipment else [])
+        assert api_client(user).get(f"/api/v1/shipments/{shipment['id']}").status_code == (
+            200 if sees_shipment else 404
+        )
+    else:
+        assert denied(listed) and denied(api_client(user).get(f"/api/v1/shipments/{shipment['id']}"))
     creates = api_client(user).post("/api/v1/shipments", {"applications": [number]}, format="json")
-    assert creates.status_code == (409 if who == "centre_operator" else 404)
     delivered = api_client(user).post(
         "/api/v1/shipments/postal/delivered", {"tracking_number": "EMS1"}, format="json"
     )
-    assert delivered.status_code == 404
-    assert api_client(user).post("/api/v1/shipments/forward", {}, format="json").status_code == 404
-    receives = who in {"nanchang_clerk", "nanchang_distributor"}
-    # Nobody else may sign for it; the station's clerk and distributor may.
-    if not receives:
-        assert receive(user, shipment["id"]).status_code == 404
+    if who == "centre_operator":
+        assert creates.status_code == 409 and delivered.status_code == 404
     else:
-        assert receive(user, shipment["id"]).status_code == 200
-        ready = [row["number"] for row in api_client(user).get("/api/v1/handover/ready").json()["results"]]
-        assert ready == [number]
-    if not receives:
-        # Others see nothing to hand over and cannot hand over or verify.
-        assert api_client(user).get("/api/v1/handover/ready").json()["results"] == []
-        assert hand_over(user, number, way="in_person", paper_signed=True).status_code == 404
-        assert verify(user, number, card_checked=True).status_code == 404
-        assert api_client(user).get("/api/v1/verifications").json()["results"] == []
+        assert denied(creates) and denied(delivered)
+    # Forwarding is a county bureau's: nobody here (a station's staff neither).
+    assert denied(api_client(user).post("/api/v1/shipments/forward", {}, format="json"))
+    received = receive(user, shipment["id"])
+    if receives:
+        assert received.status_code == 200
+    elif user.can("shipment.receive") and not sees_shipment:
+        assert received.status_code == 404  # another city's station
+    else:
+        assert denied(received)
+    ready = api_client(user).get("/api/v1/handover/ready")
+    handed = hand_over(user, number, way="in_person", paper_signed=True)
+    verified = verify(user, number, card_checked=True)
+    verifications = api_client(user).get("/api/v1/verifications")
+    if receives:
+        assert [row["number"] for row in ready.json()["results"]] == [number]
+    elif user.can("handover.perform"):  # another city's station: nothing of ours
+        assert ready.json()["results"] == [] and verifications.json()["results"] == []
+        assert handed.status_code == 404 and verified.status_code == 404
+    else:
+        assert denied(ready) and denied(handed) and denied(verified) and denied(verifications)
+
+
+def test_what_the_api_refuses(personas: Personas, produced: Application) -> None:
+    operator = api_client(personas.centre_operator)
+    number = produced.number or ""
+    short = operator.post("/api/v1/shipments", {"applications": ["123"]}, format="json")
+    assert short.status_code == 400 and "applications.0" in short.json()["fields"]
+    form = operator.post("/api/v1/shipments", {"applications": [number]})
+    assert form.status_code == 415 and form.json()["code"] == "unsupported_media_type"
+    blank = operator.post("/api/v1/shipments/postal/delivered", {"tracking_number": "  "}, format="json")
+    assert blank.status_code == 400 and "tracking_number" in blank.json()["fields"]
+    unknown = operator.post("/api/v1/shipments/postal/delivered", {"tracking_number": "EMS9"}, format="json")
+    assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
+    (shipment,) = ship(personas, number)
+    # The centre sees the shipment it sent but does not sign for it.
+    signed = receive(personas.centre_operator, shipment["id"])
+    assert signed.status_code == 403 and signed.json()["code"] == "permission_denied"
+    assert receive(personas.nanchang_distributor, shipment["id"]).status_code == 200
+    again = receive(personas.nanchang_distributor, shipment["id"])
+    assert again.status_code == 409 and again.json()["code"] == "already_received"
+    forward = api_client(personas.nanchang_distributor).post(
+        "/api/v1/shipments/forward", {"applications": []}, format="json"
+    )
+    assert forward.status_code == 400  # an empty selection: leave `applications` out for all
+    station = api_client(personas.nanchang_distributor).post("/api/v1/shipments/forward", {}, format="json")
+    assert station.status_code == 403 and station.json()["code"] == "permission_denied"
+    unchecked = verify(personas.nanchang_distributor, number, card_checked=False)
+    assert unchecked.status_code == 400 and unchecked.json()["code"] == "card_not_checked"
+
+
+def test_an_empty_view_is_the_default(personas: Personas) -> None:
+    api = api_client(personas.nanchang_distributor)
+    assert api.get("/api/v1/shipments?view=").status_code == 200
+    body = api.get("/api/v1/verifications?view=").json()
+    assert body["view"] == "due"
+    assert api.get("/api/v1/shipments?view=elsewhere").status_code == 400
 
 
 def test_outsiders_of_another_city_get_404(personas: Personas, produced: Application) -> None:

@@ -1,5 +1,5 @@
-"""The production API and pages: what the centre operator does, and 404 for every other persona
-(and for the other centre's operator)."""
+"""The production API and pages: what the centre operator does; every other role is refused by
+the API with 403 and shown 404 by the pages, the other centre's operator finds nothing (404)."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def test_feedback_as_a_file_and_the_error_shape(personas, packaged):
 
 
 @pytest.mark.parametrize("name", OTHERS)
-def test_everybody_else_gets_404_from_the_api(personas, packaged, name):
+def test_everybody_else_is_refused_by_the_api(personas, packaged, name):
     api = api_client(personas.all()[name])
     pk = packaged.pk
     for method, url in [
@@ -106,8 +106,8 @@ def test_everybody_else_gets_404_from_the_api(personas, packaged, name):
         ("post", "/api/v1/production/feedback"),
     ]:
         response = getattr(api, method)(url, {} if method == "post" else None, format="json")
-        assert response.status_code == 404, (name, method, url, response.status_code)
-        assert response.json()["code"] == "not_found"
+        assert response.status_code == 403, (name, method, url, response.status_code)
+        assert response.json()["code"] == "permission_denied"
 
 
 def test_the_other_centre_sees_nothing_of_this_one(ganzhou_operator, packaged):
@@ -182,3 +182,20 @@ def test_everybody_else_gets_404_from_the_pages(personas, packaged, name, client
     assert client.post("/production/batches/new/", {"size": 1}).status_code == 404
     assert client.post(f"/production/batches/{pk}/package/").status_code == 404
     assert "制证</a>" not in client.get("/").content.decode()
+
+
+def test_what_the_api_refuses(personas, packaged, settings):
+    api = api_client(personas.centre_operator)
+    form = api.post("/api/v1/production/batches", {"size": 1})
+    assert form.status_code == 415 and form.json()["code"] == "unsupported_media_type"
+    too_many = api.post(
+        "/api/v1/production/batches", {"size": settings.CARD_PRODUCTION["BATCH_MAX"] + 1}, format="json"
+    )
+    assert too_many.status_code == 400 and "size" in too_many.json()["fields"]
+    nothing = api.post("/api/v1/production/batches", {}, format="json")
+    assert nothing.status_code == 409 and nothing.json()["code"] == "queue_empty"
+    big = SimpleUploadedFile("f.csv", b"0" * (5 * 1024 * 1024 + 1), content_type="text/csv")
+    refused = api.post("/api/v1/production/feedback", {"file": big}, format="multipart")
+    assert refused.status_code == 413 and refused.json()["code"] == "too_large"
+    missing = api.get("/api/v1/production/batches/999999")
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"

@@ -71,10 +71,13 @@ def test_batches_take_the_oldest_first_and_each_application_once(personas, issue
 def test_only_the_centres_own_operators_batch(personas, issue, ganzhou_operator):
     issue(personas.nanchang_clerk)
     province = centre("360000901")
-    for user in (ganzhou_operator, personas.nanchang_clerk, personas.province_supervisor, personas.admin):
+    with pytest.raises(ServiceError) as foreign_centre:
+        services.batch_create(actor=ganzhou_operator, centre=province)
+    assert foreign_centre.value.code == "not_found" and foreign_centre.value.status == 404
+    for user in (personas.nanchang_clerk, personas.province_supervisor, personas.admin):
         with pytest.raises(ServiceError) as refused:
             services.batch_create(actor=user, centre=province)
-        assert refused.value.status == 404
+        assert refused.value.code == "permission_denied" and refused.value.status == 403
     with pytest.raises(ServiceError) as foreign:
         services.batch_create(
             actor=personas.centre_operator, centre=province, acceptance_unit=station("360702001")

@@ -201,7 +201,7 @@ def test_a_refused_package_is_shown_in_the_package_box(personas, queued, client:
     login(client, operator)
     refused = client.post(f"/production/batches/{batch.pk}/package/")
     page = refused.content.decode()
-    assert refused.status_code == 400 and "缺少相片或有效期限，无法打包" in page
+    assert refused.status_code == 409 and "缺少相片或有效期限，无法打包" in page
     assert page.index("缺少相片") > page.index("<h2>数据包</h2>")  # beside the button, not on top
     assert not Batch.objects.get(pk=batch.pk).package_file
 
