@@ -148,6 +148,12 @@ api_v1 = [
         name="dataquality_change_decide",
     ),
     path("dataquality/runs", dataquality_api.RunsView.as_view(), name="dataquality_runs"),
+    path("dataquality/addresses", dataquality_api.AddressesView.as_view(), name="dataquality_addresses"),
+    path(
+        "dataquality/addresses/<int:pk>/decide",
+        dataquality_api.AddressDecideView.as_view(),
+        name="dataquality_address_decide",
+    ),
 ]
 
 urlpatterns = [
