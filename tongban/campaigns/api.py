@@ -335,6 +335,7 @@ class DutiesQuery(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=[*DutyTask.Status.choices, (DUTY_LATE, "逾期未完成")],
         required=False,
+        allow_blank=True,
         help_text="todo 未开始 / doing 推进中 / done 已完成 / late 逾期未完成；不填为全部",
     )
     after = serializers.IntegerField(required=False, min_value=1, help_text="上一页的 next_after")

@@ -337,8 +337,9 @@ class ChangesQuery(PageQuery):
     status = serializers.ChoiceField(
         choices=[*ChangeRequest.Status.choices, (STATUS_ALL, "全部")],
         required=False,
+        allow_blank=True,
         default=ChangeRequest.Status.PENDING.value,
-        help_text="pending 待审批（默认）/ approved 已批准 / refused 不予批准 / all 全部",
+        help_text="pending 待审批（不填或空时）/ approved 已批准 / refused 不予批准 / all 全部",
     )
 
 
@@ -498,7 +499,7 @@ class ChangesView(APIView):
         viewer = _caller(request)
         query = ChangesQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        status = query.validated_data["status"]
+        status = query.validated_data["status"] or ChangeRequest.Status.PENDING.value
         page = selectors.changes_page(
             viewer, "" if status == STATUS_ALL else status, after=query.validated_data.get("after")
         )

@@ -96,8 +96,9 @@ class StuckQuery(DashboardQuery):
     view = serializers.ChoiceField(
         choices=list(selectors.STUCK_VIEWS),
         required=False,
+        allow_blank=True,
         default="stuck",
-        help_text="stuck 滞留件 / urged 已督办待办理",
+        help_text="stuck 滞留件 / urged 已督办待办理；不填或空为 stuck",
     )
     status = serializers.ChoiceField(
         choices=list(selectors.STUCK_STATUSES), required=False, allow_blank=True, help_text="环节；不填为全部"
@@ -183,7 +184,7 @@ class StuckView(APIView):
         unit = selectors.dashboard_unit(viewer, data["unit"]) if data.get("unit") else None
         page = selectors.stuck_page(
             selectors.scope_for(own),
-            view=data["view"],
+            view=data["view"] or "stuck",
             status=data.get("status") or "",
             unit=unit,
             workdays=data.get("days"),

@@ -86,12 +86,15 @@ def test_stuck_pages_and_filters(personas: Personas, history: HistoryCounts) -> 
         seen += [row["number"] for row in body["results"]]
         for row in body["results"]:
             assert "*" in row["id_number"]  # masked
+            assert isinstance(row["supervisions"], int)  # 0 before any 督办, never null
         if not body["next_after"]:
             break
         query["after"] = body["next_after"]
     assert seen == expected
     shipped = api.get(reverse("api:supervision_stuck"), {"days": "1", "status": "shipped"}).json()["results"]
     assert {row["status"] for row in shipped} <= {"shipped"}
+    blank = api.get(reverse("api:supervision_stuck"), {"view": "", "status": ""})
+    assert blank.status_code == 200  # as absent: the stuck items of every stage
     bad = api.get(reverse("api:supervision_stuck"), {"status": "verified"})
     assert bad.status_code == 400 and "status" in bad.json()["fields"]
 
