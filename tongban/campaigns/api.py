@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from tongban.accounts.models import User
 from tongban.api import ApiError
-from tongban.api_schema import errors, page_of
+from tongban.api_schema import QueryIntegerField, errors, page_of
 from tongban.campaigns import rules, selectors, services
 from tongban.campaigns.forms import TYPE_CHOICES
 from tongban.campaigns.models import Campaign, CampaignConfiguration, CampaignPhase, DutyTask, StationReport
@@ -338,7 +338,7 @@ class DutiesQuery(serializers.Serializer):
         allow_blank=True,
         help_text="todo 未开始 / doing 推进中 / done 已完成 / late 逾期未完成；不填为全部",
     )
-    after = serializers.IntegerField(required=False, min_value=1, help_text="上一页的 next_after")
+    after = QueryIntegerField(required=False, min_value=1, help_text="上一页的 next_after")
 
 
 class DutyNoteRequest(serializers.Serializer):

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tongban.accounts.models import User
-from tongban.api_schema import errors, page_of
+from tongban.api_schema import QueryIntegerField, errors, page_of
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_id_number, mask_id_numbers_in_text
@@ -314,7 +314,7 @@ STATUS_ALL = "all"
 
 
 class PageQuery(serializers.Serializer):
-    after = serializers.IntegerField(required=False, min_value=1, help_text="上一页的 next_after")
+    after = QueryIntegerField(required=False, min_value=1, help_text="上一页的 next_after")
 
 
 class CasesQuery(PageQuery):

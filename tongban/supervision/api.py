@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tongban.accounts.models import User
-from tongban.api_schema import errors, page_of
+from tongban.api_schema import QueryIntegerField, errors, page_of
 from tongban.intake.api import STATUS_HELP, UnitRefSerializer, staff
 from tongban.intake.models import Application, ApplicationEvent
 from tongban.supervision import selectors, services
@@ -103,7 +103,7 @@ class StuckQuery(DashboardQuery):
     status = serializers.ChoiceField(
         choices=list(selectors.STUCK_STATUSES), required=False, allow_blank=True, help_text="环节；不填为全部"
     )
-    days = serializers.IntegerField(
+    days = QueryIntegerField(
         required=False,
         min_value=1,
         max_value=60,

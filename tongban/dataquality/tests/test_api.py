@@ -335,6 +335,8 @@ def test_correction_list_is_masked_scoped_and_filtered(personas: Personas) -> No
     assert api.get(f"{API}/changes", {"status": "approved"}).json()["results"] == []
     assert [r["id"] for r in api.get(f"{API}/changes", {"status": "all"}).json()["results"]] == [change.pk]
     assert [r["id"] for r in api.get(f"{API}/changes", {"status": ""}).json()["results"]] == [change.pk]
+    for query in ({"after": ""}, {"after": "0"}, {"after": "x"}):
+        assert api.get(f"{API}/changes", query).status_code == 400, query
     bad = api.get(f"{API}/changes", {"status": "maybe"})
     assert bad.status_code == 400 and "status" in bad.json()["fields"]
     # Another city's supervisor sees none of 东湖's requests.

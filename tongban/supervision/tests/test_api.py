@@ -95,6 +95,8 @@ def test_stuck_pages_and_filters(personas: Personas, history: HistoryCounts) -> 
     assert {row["status"] for row in shipped} <= {"shipped"}
     blank = api.get(reverse("api:supervision_stuck"), {"view": "", "status": ""})
     assert blank.status_code == 200  # as absent: the stuck items of every stage
+    for query in ({"days": ""}, {"days": "0"}, {"days": "61"}):
+        assert api.get(reverse("api:supervision_stuck"), query).status_code == 400, query
     bad = api.get(reverse("api:supervision_stuck"), {"status": "verified"})
     assert bad.status_code == 400 and "status" in bad.json()["fields"]
 
