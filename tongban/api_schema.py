@@ -350,3 +350,13 @@ def page_of(
             **extra,
         },
     )
+
+
+class QueryIntegerField(serializers.IntegerField):
+    """An integer query parameter that refuses `?after=` (present and empty) as the schema says it
+    is not an integer; DRF's IntegerField would read it as absent."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        if dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)

@@ -219,6 +219,8 @@ SPECTACULAR_SETTINGS = {
         "CaseStatusEnum": "tongban.dataquality.models.Case.Status",
         "ChangeRequestStatusEnum": "tongban.dataquality.models.ChangeRequest.Status",
         "CampaignStatusEnum": "tongban.campaigns.models.Campaign.Status",
+        "DutyStatusEnum": "tongban.campaigns.models.DutyTask.Status",
+        "ApplicationTypeEnum": "tongban.campaigns.forms.TYPE_CHOICES",
         "PersonStatusEnum": "tongban.registry.models.Person.Status",
         "UserStatusEnum": "tongban.accounts.models.User.Status",
         "RoleEnum": "tongban.accounts.roles.ROLE_CHOICES",

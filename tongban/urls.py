@@ -100,11 +100,30 @@ api_v1 = [
     path("finance/receipts/<str:receipt_number>", finance_api.ReceiptView.as_view(), name="finance_receipt"),
     path("campaigns", campaigns_api.CampaignsView.as_view(), name="campaigns"),
     path("campaigns/<int:pk>", campaigns_api.CampaignDetailView.as_view(), name="campaign_detail"),
+    path("campaigns/<int:pk>/start", campaigns_api.CampaignStartView.as_view(), name="campaign_start"),
+    path("campaigns/<int:pk>/close", campaigns_api.CampaignCloseView.as_view(), name="campaign_close"),
+    path("campaigns/<int:pk>/targets", campaigns_api.TargetsView.as_view(), name="campaign_targets"),
     path("campaigns/<int:pk>/progress", campaigns_api.ProgressView.as_view(), name="campaign_progress"),
+    path("campaigns/<int:pk>/duties", campaigns_api.DutiesView.as_view(), name="campaign_duties"),
+    path(
+        "campaigns/<int:pk>/duties/<int:task_pk>",
+        campaigns_api.DutyDetailView.as_view(),
+        name="campaign_duty",
+    ),
+    path(
+        "campaigns/<int:pk>/duties/<int:task_pk>/notes",
+        campaigns_api.DutyNotesView.as_view(),
+        name="campaign_duty_notes",
+    ),
     path(
         "campaigns/<int:pk>/configuration",
         campaigns_api.ConfigurationView.as_view(),
         name="campaign_configuration",
+    ),
+    path(
+        "campaigns/<int:pk>/configuration/apply",
+        campaigns_api.ConfigurationApplyView.as_view(),
+        name="campaign_configuration_apply",
     ),
     path("campaigns/<int:pk>/reports", campaigns_api.ReportsView.as_view(), name="campaign_reports"),
     path(
@@ -129,6 +148,12 @@ api_v1 = [
         name="dataquality_change_decide",
     ),
     path("dataquality/runs", dataquality_api.RunsView.as_view(), name="dataquality_runs"),
+    path("dataquality/addresses", dataquality_api.AddressesView.as_view(), name="dataquality_addresses"),
+    path(
+        "dataquality/addresses/<int:pk>/decide",
+        dataquality_api.AddressDecideView.as_view(),
+        name="dataquality_address_decide",
+    ),
 ]
 
 urlpatterns = [

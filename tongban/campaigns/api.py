@@ -1,24 +1,34 @@
-"""REST endpoints of campaigns (集中换发): the list, one campaign (phases, targets, configuration
-in force, late duties), its progress per county (or per station of one county) with the daily
-series and forecast, the periodic reports of a period, and a station's sign-off."""
+"""REST endpoints of campaigns (集中换发), the same services as the pages: the list, one campaign
+(phases, targets, configuration in force, late duties), creating and editing it, starting and
+closing it, deriving its targets, its configuration saved and put in force, its progress per
+county (or per station of one county) with the daily series and forecast, the duty tasks with
+their 落实情况, the periodic reports of a period generated and signed off.
+
+A role without the action answers 403 `permission_denied`; a campaign, task or report outside the
+caller's part of the campaign 404 `not_found` (docs/api.md)."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import serializers
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tongban.accounts.models import User
 from tongban.api import ApiError
+from tongban.api_schema import QueryIntegerField, errors, page_of
 from tongban.campaigns import rules, selectors, services
-from tongban.campaigns.models import Campaign, CampaignConfiguration, StationReport
+from tongban.campaigns.forms import TYPE_CHOICES
+from tongban.campaigns.models import Campaign, CampaignConfiguration, CampaignPhase, DutyTask, StationReport
 from tongban.handover.models import DistributionRule
 from tongban.intake.api import UnitRefSerializer, staff
 from tongban.intake.models import ReviewChain, ReviewChainStep
-from tongban.registry.access import as_viewer
+from tongban.registry.models import Unit
 
 
 class PhaseSerializer(serializers.Serializer):
@@ -179,17 +189,248 @@ class ReportSerializer(serializers.ModelSerializer[StationReport]):
         ]
 
 
-def _context(request: Request, campaign: Campaign) -> dict[str, Any]:
-    from django.utils import timezone
+class DutySerializer(serializers.ModelSerializer[DutyTask]):
+    department_label = serializers.CharField()
+    owner_unit = UnitRefSerializer(allow_null=True, help_text="责任单位（公安机关）；外部部门为 null")
+    phase_label = serializers.CharField(source="get_phase_display")
+    status_label = serializers.CharField(source="get_status_display")
+    late = serializers.SerializerMethodField(help_text="已过完成期限且未完成")
 
-    return {"today": timezone.localdate(), "scope": selectors.scope_unit(as_viewer(request.user), campaign)}
+    class Meta:
+        model = DutyTask
+        fields = [
+            "id",
+            "department",
+            "department_label",
+            "code",
+            "text",
+            "owner_unit",
+            "owner_name",
+            "phase",
+            "phase_label",
+            "due",
+            "status",
+            "status_label",
+            "done_at",
+            "late",
+        ]
+
+    def get_late(self, task: DutyTask) -> bool:
+        return task.due < self.context["today"] and task.status != DutyTask.Status.DONE
+
+
+class DutyNoteSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    author = serializers.CharField(source="author.display_name")
+    text = serializers.CharField()
+    from_status = serializers.CharField(help_text="状态变更前（未变更为空）")
+    to_status = serializers.CharField(help_text="状态变更后（未变更为空）")
+
+
+class DutyDetailSerializer(DutySerializer):
+    notes = DutyNoteSerializer(many=True, source="notes.all", help_text="落实情况，按时间顺序")
+    may_update = serializers.SerializerMethodField(help_text="调用者可填写落实情况")
+
+    class Meta(DutySerializer.Meta):
+        fields = [*DutySerializer.Meta.fields, "notes", "may_update"]
+
+    def get_may_update(self, task: DutyTask) -> bool:
+        return _may_update(self.context["user"], task)
+
+
+def _may_update(user: User, task: DutyTask) -> bool:
+    return selectors.may_update_duty(user, task) and task.campaign.status != Campaign.Status.CLOSED
+
+
+# ---------------------------------------------------------------------------------------------
+# Input
+
+# Dates a campaign may use: far enough either way for any real one, and away from the ends of
+# the calendar, where counting ages and working days has nowhere to go.
+EARLIEST, LATEST = datetime.date(1990, 1, 1), datetime.date(2099, 12, 31)
+
+
+class BoundedDate(serializers.DateField):
+    def to_internal_value(self, value: Any) -> datetime.date:
+        day: datetime.date = super().to_internal_value(value)
+        if not EARLIEST <= day <= LATEST:
+            raise serializers.ValidationError(f"日期须在 {EARLIEST} 至 {LATEST} 之间。", code="out_of_range")
+        return day
+
+
+class SpanInput(serializers.Serializer):
+    start = BoundedDate()
+    end = BoundedDate()
+
+
+class PhasesInput(serializers.Serializer):
+    prepare = SpanInput(help_text="工作准备")
+    replace = SpanInput(help_text="集中换发")
+    summary = SpanInput(help_text="工作总结")
+
+
+class CampaignRequest(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    reference_date = BoundedDate(help_text="年龄计算基准日")
+    min_age = serializers.IntegerField(min_value=0, max_value=120, default=16, help_text="年满周岁")
+    include_first_generation = serializers.BooleanField(default=True, help_text="持第一代居民身份证的列入")
+    include_without_card = serializers.BooleanField(default=True, help_text="无有效居民身份证的列入")
+    expiring_before = BoundedDate(
+        required=False, allow_null=True, default=None, help_text="有效期在此日前（含）届满的也列入"
+    )
+    target_entered = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0,
+        max_value=100_000_000,
+        help_text="下达任务数：不填以登记人口中的目标人数为任务数；填写则按各县目标人数比例分解",
+    )
+    application_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=TYPE_CHOICES),
+        min_length=1,
+        default=list(services.DEFAULT_TYPES),
+        help_text="计入的申领类型：first 首次申领 / renewal 换领 / replacement 补领",
+    )
+    note = serializers.CharField(max_length=300, allow_blank=True, default="", help_text="说明")
+    phases = PhasesInput(help_text="实施步骤，各阶段起止日期（含）")
+
+    def values(self) -> dict[str, Any]:
+        """The service's keyword arguments: the rule's values and the phases."""
+        data = dict(self.validated_data)
+        spans = data.pop("phases")
+        data.pop("area", None)
+        phases = {kind: (spans[kind]["start"], spans[kind]["end"]) for kind in CampaignPhase.Kind.values}
+        return {**data, "phases": phases}
+
+
+class CampaignCreateRequest(CampaignRequest):
+    area = serializers.CharField(max_length=12, help_text="实施地市公安局的机构代码（本辖区）")
+
+
+class PeriodQuery(serializers.Serializer):
+    period = serializers.RegexField(
+        r"\A[0-9]{4}-(?:W[0-9]{2}|[0-9]{2})\Z",
+        trim_whitespace=False,
+        help_text="报告期：2026-W45（周）或 2026-11（月）",
+    )
+
+    def validate_period(self, value: str) -> rules.Period:
+        try:
+            return rules.parse_period(value)
+        except ValueError as exc:
+            raise serializers.ValidationError("没有这个报告期。", code="invalid") from exc
+
+
+class ProgressQuery(serializers.Serializer):
+    county = serializers.CharField(
+        required=False, allow_blank=True, max_length=12, help_text="分（县）局机构代码：返回其各派出所"
+    )
+
+
+DUTY_LATE = "late"
+
+
+class DutiesQuery(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[*DutyTask.Status.choices, (DUTY_LATE, "逾期未完成")],
+        required=False,
+        allow_blank=True,
+        help_text="todo 未开始 / doing 推进中 / done 已完成 / late 逾期未完成；不填为全部",
+    )
+    after = QueryIntegerField(required=False, min_value=1, help_text="上一页的 next_after")
+
+
+class DutyNoteRequest(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, help_text="落实情况")
+    status = serializers.ChoiceField(
+        choices=DutyTask.Status.choices, required=False, help_text="新状态；不填不变"
+    )
+    due = BoundedDate(required=False, help_text="新的完成期限（仅换发工作负责人）；不填不变")
+
+
+class StepInput(serializers.Serializer):
+    level = serializers.ChoiceField(
+        choices=ReviewChainStep.Level.choices, help_text="station 户籍派出所 / county 分（县）局 / city 市局"
+    )
+    title = serializers.CharField(max_length=20, help_text="环节名称，如 初审、审核签发、复核")
+
+
+class ConfigurationRequest(serializers.Serializer):
+    review_steps = serializers.ListField(
+        child=StepInput(),
+        min_length=1,
+        max_length=services.MAX_STEPS,
+        help_text=f"审核签发环节，按顺序，1 至 {services.MAX_STEPS} 个",
+    )
+    county_quality_check = serializers.BooleanField(help_text="成品证件经分（县）局质检后分发")
+    override_unstaffed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="确认无人办理仍保存：配置落在没有可办理在岗账号的单位时须为 true 并填写 override_reason",
+    )
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=200,
+        help_text="确认无人办理仍保存的原因（记入审计日志）",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Views
+
+
+def _caller(request: Request, action: str = "campaign.view") -> User:
+    """The caller, if their role may take `action` at all (403 otherwise)."""
+    user = staff(request)
+    if not user.can(action):
+        raise exceptions.PermissionDenied()
+    return user
+
+
+def _context(user: User, campaign: Campaign) -> dict[str, Any]:
+    return {"today": timezone.localdate(), "scope": selectors.scope_unit(user, campaign), "user": user}
+
+
+def _campaign(user: User, campaign: Campaign) -> Response:
+    campaign = selectors.campaign_get(user, campaign.pk)
+    return Response(CampaignSerializer(campaign, context=_context(user, campaign)).data)
 
 
 class CampaignsView(APIView):
-    @extend_schema(summary="集中换发列表", responses=CampaignRowSerializer(many=True))
+    @extend_schema(
+        summary="集中换发列表（覆盖本单位的）",
+        responses=inline_serializer("CampaignList", fields={"results": CampaignRowSerializer(many=True)}),
+    )
     def get(self, request: Request) -> Response:
-        rows = selectors.campaigns(as_viewer(request.user)).prefetch_related("phases")
+        rows = selectors.campaigns(_caller(request)).prefetch_related("phases")
         return Response({"results": CampaignRowSerializer(rows, many=True).data})
+
+    @extend_schema(
+        request=CampaignCreateRequest,
+        responses={201: CampaignSerializer},
+        summary="新建集中换发（筹备）：按登记人口测算任务数，生成职责分工和默认流程配置",
+    )
+    @errors("unknown_unit", "not_a_city", "bad_phases", "already_open")
+    def post(self, request: Request) -> Response:
+        user = _caller(request, "campaign.manage")
+        form = CampaignCreateRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        area = (
+            Unit.objects.visible_to(user, "campaign.manage").filter(code=form.validated_data["area"]).first()
+        )
+        if area is None:
+            raise ApiError(
+                "unknown_unit",
+                "本辖区没有该机构。",
+                fields={"area": [{"code": "unknown_unit", "message": "请填写本辖区地市公安局的机构代码。"}]},
+            )
+        campaign = services.campaign_create(actor=user, area=area, request=request._request, **form.values())
+        response = _campaign(user, campaign)
+        response.status_code = 201
+        return response
 
 
 class CampaignDetailView(APIView):
@@ -197,22 +438,86 @@ class CampaignDetailView(APIView):
         summary="集中换发详情（实施步骤、分县任务、流程配置、逾期职责数）", responses=CampaignSerializer
     )
     def get(self, request: Request, pk: int) -> Response:
-        campaign = selectors.campaign_get(as_viewer(request.user), pk)
-        return Response(CampaignSerializer(campaign, context=_context(request, campaign)).data)
+        user = _caller(request)
+        return _campaign(user, selectors.campaign_get(user, pk))
+
+    @extend_schema(
+        request=CampaignRequest,
+        responses=CampaignSerializer,
+        summary="修改集中换发的目标人群规则、任务数和实施步骤（任务数重新测算）",
+    )
+    @errors("bad_phases", "closed")
+    def put(self, request: Request, pk: int) -> Response:
+        user = _caller(request, "campaign.manage")
+        campaign = selectors.campaign_get(user, pk, "campaign.manage")
+        form = CampaignRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        services.campaign_update(actor=user, campaign=campaign, request=request._request, **form.values())
+        return _campaign(user, campaign)
+
+
+class CampaignStartView(APIView):
+    @extend_schema(
+        request=None,
+        responses=CampaignSerializer,
+        summary="启动集中换发（筹备 → 进行中）：流程配置随即生效",
+    )
+    @errors("not_preparing", "unstaffed_units")
+    def post(self, request: Request, pk: int) -> Response:
+        user = _caller(request, "campaign.manage")
+        campaign = selectors.campaign_get(user, pk, "campaign.manage")
+        services.campaign_start(actor=user, campaign=campaign, request=request._request)
+        return _campaign(user, campaign)
+
+
+class CampaignCloseView(APIView):
+    @extend_schema(
+        request=None,
+        responses=CampaignSerializer,
+        summary="结束集中换发：恢复原有的审核签发流程和分发路由",
+    )
+    @errors("closed")
+    def post(self, request: Request, pk: int) -> Response:
+        user = _caller(request, "campaign.manage")
+        campaign = selectors.campaign_get(user, pk, "campaign.manage")
+        services.campaign_close(actor=user, campaign=campaign, request=request._request)
+        return _campaign(user, campaign)
+
+
+class TargetsView(APIView):
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "CampaignTargetsDerived",
+            fields={
+                "eligible": serializers.IntegerField(help_text="登记人口中的目标人数"),
+                "target": serializers.IntegerField(help_text="任务数"),
+            },
+        ),
+        summary="按登记人口重新测算目标人数和任务数（如户口核对之后）",
+    )
+    @errors("closed")
+    def post(self, request: Request, pk: int) -> Response:
+        user = _caller(request, "campaign.manage")
+        campaign = selectors.campaign_get(user, pk, "campaign.manage")
+        eligible, target = services.targets_derive(actor=user, campaign=campaign, request=request._request)
+        return Response({"eligible": eligible, "target": target})
 
 
 class ProgressView(APIView):
     @extend_schema(
         summary="集中换发进度：分县（或某县各派出所）的任务数、受理、签发、发放，逐日与累计，预计完成日期",
-        parameters=[OpenApiParameter("county", str, description="分（县）局机构代码：返回其各派出所")],
+        parameters=[ProgressQuery],
         responses=ProgressSerializer,
     )
     def get(self, request: Request, pk: int) -> Response:
-        viewer = as_viewer(request.user)
-        campaign = selectors.campaign_get(viewer, pk)
-        result = selectors.progress(campaign, scope=selectors.scope_unit(viewer, campaign))
+        user = _caller(request)
+        campaign = selectors.campaign_get(user, pk)
+        query = ProgressQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        result = selectors.progress(campaign, scope=selectors.scope_unit(user, campaign))
         rows = result.counties
-        county = request.query_params.get("county")
+        county = query.validated_data.get("county")
         if county:
             match = next((r for r in result.counties if r.code == county), None)
             if match is None:
@@ -229,29 +534,115 @@ class ProgressView(APIView):
         return Response(ProgressSerializer(data).data)
 
 
-class ReportsQuery(serializers.Serializer):
-    period = serializers.CharField(help_text="报告期：2026-W45（周）或 2026-11（月）")
+class DutiesView(APIView):
+    @extend_schema(
+        summary="职责任务（本人可见部分），按编号顺序，每页 100 条",
+        parameters=[DutiesQuery],
+        responses=page_of("CampaignDutyPage", DutySerializer(many=True), cursor=serializers.IntegerField),
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        user = _caller(request)
+        campaign = selectors.campaign_get(user, pk)
+        query = DutiesQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        context = _context(user, campaign)
+        status = query.validated_data.get("status", "")
+        page = selectors.duties_page(
+            campaign,
+            context["scope"],
+            status="" if status == DUTY_LATE else status,
+            late_on=context["today"] if status == DUTY_LATE else None,
+            after=query.validated_data.get("after"),
+        )
+        return Response(
+            {
+                "results": DutySerializer(page.rows, many=True, context=context).data,
+                "next_after": page.next_after,
+            }
+        )
 
-    def validate_period(self, value: str) -> rules.Period:
-        try:
-            return rules.parse_period(value)
-        except ValueError as exc:
-            raise serializers.ValidationError("报告期格式为 2026-W45 或 2026-11。") from exc
+
+class DutyDetailView(APIView):
+    @extend_schema(summary="职责任务及其落实情况", responses=DutyDetailSerializer)
+    def get(self, request: Request, pk: int, task_pk: int) -> Response:
+        user = _caller(request)
+        campaign = selectors.campaign_get(user, pk)
+        task = selectors.duty_get(user, campaign, task_pk)
+        return Response(DutyDetailSerializer(task, context=_context(user, campaign)).data)
+
+
+class DutyNotesView(APIView):
+    @extend_schema(
+        request=DutyNoteRequest,
+        responses={201: DutyDetailSerializer},
+        summary="填写落实情况（可同时改变状态；换发工作负责人可调整完成期限）",
+    )
+    @errors("note_required", "note_too_long", "closed")
+    def post(self, request: Request, pk: int, task_pk: int) -> Response:
+        user = staff(request)
+        if not (user.can("campaign.duty") or user.can("campaign.manage")):
+            raise exceptions.PermissionDenied()
+        campaign = selectors.campaign_get(user, pk)
+        task = selectors.duty_get(user, campaign, task_pk)
+        form = DutyNoteRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        task = services.duty_update(
+            actor=user,
+            task=task,
+            note=data["note"],
+            status=data.get("status"),
+            due=data.get("due"),
+            request=request._request,
+        )
+        return Response(DutyDetailSerializer(task, context=_context(user, campaign)).data, status=201)
 
 
 class ReportsView(APIView):
     @extend_schema(
         summary="某报告期的各派出所定期上报（本人可见范围）",
-        parameters=[OpenApiParameter("period", str, required=True, description="2026-W45 或 2026-11")],
-        responses=ReportSerializer(many=True),
+        parameters=[PeriodQuery],
+        responses=inline_serializer("CampaignReportList", fields={"results": ReportSerializer(many=True)}),
     )
     def get(self, request: Request, pk: int) -> Response:
-        viewer = as_viewer(request.user)
-        campaign = selectors.campaign_get(viewer, pk)
-        query = ReportsQuery(data=request.query_params)
+        user = _caller(request)
+        campaign = selectors.campaign_get(user, pk)
+        query = PeriodQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        rows = selectors.reports(viewer, campaign, query.validated_data["period"])
+        rows = selectors.reports(user, campaign, query.validated_data["period"])
         return Response({"results": ReportSerializer(rows, many=True).data})
+
+    @extend_schema(
+        request=PeriodQuery,
+        responses={
+            201: inline_serializer(
+                "CampaignReportsGenerated", fields={"results": ReportSerializer(many=True)}
+            )
+        },
+        summary="生成（或刷新未签报的）定期上报：换发工作负责人为全市各派出所，派出所为本所",
+    )
+    @errors("before_campaign", "future_period")
+    def post(self, request: Request, pk: int) -> Response:
+        user = staff(request)
+        if not (user.can("campaign.manage") or user.can("campaign.report")):
+            raise exceptions.PermissionDenied()
+        campaign = selectors.campaign_get(user, pk)
+        form = PeriodQuery(data=request.data)
+        form.is_valid(raise_exception=True)
+        own = [user.unit] if user.unit is not None and user.unit.kind == Unit.Kind.STATION else None
+        made = services.reports_generate(
+            actor=user,
+            campaign=campaign,
+            period=form.validated_data["period"],
+            stations=own,
+            request=request._request,
+        )
+        rows = StationReport.objects.filter(pk__in=[r.pk for r in made]).select_related(
+            "station", "county", "signed_by"
+        )
+        return Response(
+            {"results": ReportSerializer(rows.order_by("station__path"), many=True).data}, status=201
+        )
 
 
 class ReportSignView(APIView):
@@ -260,38 +651,15 @@ class ReportSignView(APIView):
         summary="派出所签报本所的定期上报（签报后冻结；重复签报 409，他所报表 404）",
         responses=ReportSerializer,
     )
+    @errors("already_signed", "closed")
     def post(self, request: Request, pk: int, report_pk: int) -> Response:
-        user = staff(request)
-        campaign = selectors.campaign_get(as_viewer(user), pk)
-        report = selectors.report_get(as_viewer(user), report_pk)
+        user = _caller(request, "campaign.report")
+        campaign = selectors.campaign_get(user, pk)
+        report = selectors.report_get(user, report_pk)
         if report.campaign_id != campaign.pk:
             raise ApiError("not_found", "未找到。", status=404)
         signed = services.report_sign(actor=user, report=report, request=request._request)
         return Response(ReportSerializer(signed).data)
-
-
-class StepInput(serializers.Serializer):
-    level = serializers.ChoiceField(
-        choices=ReviewChainStep.Level.choices, help_text="station 户籍派出所 / county 分（县）局 / city 市局"
-    )
-    title = serializers.CharField(max_length=20, help_text="环节名称，如 初审、审核签发、复核")
-
-
-class ConfigurationRequest(serializers.Serializer):
-    review_steps = StepInput(many=True, help_text=f"审核签发环节，按顺序，1 至 {services.MAX_STEPS} 个")
-    county_quality_check = serializers.BooleanField(help_text="成品证件经分（县）局质检后分发")
-    override_unstaffed = serializers.BooleanField(
-        required=False,
-        default=False,
-        help_text="确认无人办理仍保存：配置落在没有可办理在岗账号的单位时须为 true 并填写 override_reason",
-    )
-    override_reason = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        max_length=200,
-        help_text="确认无人办理仍保存的原因（记入审计日志）",
-    )
 
 
 class ConfigurationView(APIView):
@@ -305,9 +673,10 @@ class ConfigurationView(APIView):
             "override_unstaffed=true 并填写 override_reason 再次提交（记入审计日志）。"
         ),
     )
+    @errors("override_reason_required", "unstaffed_units", "closed")
     def put(self, request: Request, pk: int) -> Response:
-        user = staff(request)
-        campaign = selectors.campaign_get(as_viewer(user), pk, "campaign.manage")
+        user = _caller(request, "campaign.manage")
+        campaign = selectors.campaign_get(user, pk, "campaign.manage")
         form = ConfigurationRequest(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -320,4 +689,18 @@ class ConfigurationView(APIView):
             override_reason=data["override_reason"],
             request=request._request,
         )
+        return Response(ConfigurationSerializer(configuration_data(campaign)).data)
+
+
+class ConfigurationApplyView(APIView):
+    @extend_schema(
+        request=None,
+        responses=ConfigurationSerializer,
+        summary="启用流程配置（不启动集中换发）：本市的审核签发流程和分发路由改为本配置",
+    )
+    @errors("already_applied", "unstaffed_units", "closed")
+    def post(self, request: Request, pk: int) -> Response:
+        user = _caller(request, "campaign.manage")
+        campaign = selectors.campaign_get(user, pk, "campaign.manage")
+        services.configuration_apply(actor=user, campaign=campaign, request=request._request)
         return Response(ConfigurationSerializer(configuration_data(campaign)).data)

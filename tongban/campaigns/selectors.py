@@ -384,6 +384,32 @@ def late_duties(campaign: Campaign, today: datetime.date, scope: Unit | None = N
     )
 
 
+@dataclass(frozen=True)
+class DutyPage:
+    rows: list[DutyTask]
+    next_after: int | None
+
+
+def duties_page(
+    campaign: Campaign,
+    scope: Unit | None = None,
+    *,
+    status: str = "",
+    late_on: datetime.date | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> DutyPage:
+    """The tasks of `scope`'s part in task order, keyset-paginated; `late_on`: only those late
+    on that day."""
+    tasks = late_duties(campaign, late_on, scope) if late_on is not None else duties(campaign, scope)
+    if status:
+        tasks = tasks.filter(status=status)
+    if after is not None:
+        tasks = tasks.filter(pk__gt=after)
+    rows = list(tasks.select_related("campaign").order_by("pk")[: limit + 1])
+    return DutyPage(rows=rows[:limit], next_after=rows[limit - 1].pk if len(rows) > limit else None)
+
+
 def duty_get(viewer: Viewer, campaign: Campaign, pk: int) -> DutyTask:
     task = duties(campaign, scope_unit(viewer, campaign)).filter(pk=pk).first()
     if task is None:

@@ -6,19 +6,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tongban.accounts.models import User
+from tongban.api_schema import QueryIntegerField, errors, page_of
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_id_number, mask_id_numbers_in_text
 from tongban.dataquality import selectors, services
-from tongban.dataquality.models import ITEM_FIELDS, Case, ChangeRequest, ScanRun
+from tongban.dataquality.forms import SCAN_KIND_CHOICES
+from tongban.dataquality.models import ITEM_FIELDS, AddressMatch, Case, ChangeRequest, ScanRun
 from tongban.intake.api import UnitRefSerializer, staff
-from tongban.registry.access import as_viewer
 from tongban.registry.models import ChangeItem, Person, item_value_label
 
 # ---------------------------------------------------------------------------------------------
@@ -272,17 +274,37 @@ class ScanRunSerializer(serializers.ModelSerializer[ScanRun]):
         ]
 
 
-def _page(name: str, rows: serializers.BaseSerializer[Any]) -> serializers.Serializer:
-    """The schema of a keyset page: `{"results": [...], "next_after": id or null}`."""
-    return inline_serializer(
-        name,
-        fields={
-            "results": rows,
-            "next_after": serializers.IntegerField(
-                allow_null=True, help_text="下一页传入 after；null 为最后一页"
-            ),
-        },
+class AddressPersonSerializer(serializers.ModelSerializer[Person]):
+    id_number = serializers.SerializerMethodField(help_text="公民身份号码（脱敏）")
+
+    class Meta:
+        model = Person
+        fields = ["id", "id_number", "name"]
+
+    def get_id_number(self, person: Person) -> str:
+        return mask_id_number(person.id_number)
+
+
+class AddressMatchSerializer(serializers.ModelSerializer[AddressMatch]):
+    """A register address against the house-number register (住址规范)."""
+
+    person = AddressPersonSerializer()
+    unit = UnitRefSerializer(help_text="户籍派出所")
+    standard = serializers.SerializerMethodField(help_text="建议的规范地址（民政门牌）；无则为 null")
+    status_label = serializers.CharField(source="get_status_display")
+
+    class Meta:
+        model = AddressMatch
+        fields = ["id", "person", "unit", "address", "standard", "status", "status_label", "decided_at"]
+
+    @extend_schema_field(
+        inline_serializer(
+            "StandardAddress", fields={"code": serializers.CharField(), "address": serializers.CharField()}
+        )
     )
+    def get_standard(self, match: AddressMatch) -> dict[str, str] | None:
+        standard = match.standard
+        return {"code": standard.code, "address": standard.address} if standard is not None else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,22 +314,45 @@ STATUS_ALL = "all"
 
 
 class PageQuery(serializers.Serializer):
-    after = serializers.IntegerField(required=False, min_value=1, help_text="上一页的 next_after")
+    after = QueryIntegerField(required=False, min_value=1, help_text="上一页的 next_after")
 
 
 class CasesQuery(PageQuery):
-    kind = serializers.ChoiceField(choices=Case.Kind.choices, required=False, allow_blank=True)
-    status = serializers.ChoiceField(
-        choices=Case.Status.choices, required=False, allow_blank=True, default=Case.Status.OPEN.value
+    kind = serializers.ChoiceField(
+        choices=Case.Kind.choices, required=False, allow_blank=True, help_text="类别；不填或空为全部"
     )
-    unit = serializers.CharField(max_length=12, required=False, allow_blank=True)
+    status = serializers.ChoiceField(
+        choices=Case.Status.choices,
+        required=False,
+        allow_blank=True,
+        default=Case.Status.OPEN.value,
+        help_text="状态；不传为 open 待处理，传空为全部",
+    )
+    unit = serializers.CharField(
+        max_length=12, required=False, allow_blank=True, help_text="责任单位代码（含下级）"
+    )
 
 
 class ChangesQuery(PageQuery):
     status = serializers.ChoiceField(
         choices=[*ChangeRequest.Status.choices, (STATUS_ALL, "全部")],
         required=False,
+        allow_blank=True,
         default=ChangeRequest.Status.PENDING.value,
+        help_text="pending 待审批（不填或空时）/ approved 已批准 / refused 不予批准 / all 全部",
+    )
+
+
+class AddressesQuery(PageQuery):
+    unit = serializers.CharField(
+        max_length=12, required=False, allow_blank=True, help_text="户籍派出所代码（含下级）；不填为全部"
+    )
+    status = serializers.ChoiceField(
+        choices=AddressMatch.Status.choices,
+        required=False,
+        allow_blank=True,
+        help_text="standard 已规范 / proposed 待确认 / unmatched 未匹配 / accepted 已采用 / rejected 不采用；"
+        "不填为全部",
     )
 
 
@@ -316,9 +361,7 @@ class CaseDecisionRequest(serializers.Serializer):
         choices=[(s.value, s.label) for s in services.DECISIONS],
         help_text="resolved 已处理 / false_positive 误报",
     )
-    note = serializers.CharField(
-        max_length=2000, allow_blank=True, help_text="处理意见：已处理写明处理方式，误报写明理由"
-    )
+    note = serializers.CharField(max_length=2000, help_text="处理意见：已处理写明处理方式，误报写明理由")
 
 
 ITEM_HELP = "；".join(f"{code} {ChangeItem(code).label}" for code in ITEM_FIELDS)
@@ -331,12 +374,11 @@ class ChangeCreateRequest(serializers.Serializer):
     )
     new_value = serializers.CharField(
         max_length=100,
-        allow_blank=True,
         help_text="号码 18 位；出生日期 YYYY-MM-DD；民族为 GB 3304 代码或名称（01 或 汉族）；"
         "性别为 1 男、2 女（或 男、女）",
     )
-    reason = serializers.CharField(max_length=2000, allow_blank=True, help_text="申请理由")
-    evidence = serializers.CharField(max_length=2000, allow_blank=True, help_text="证明材料名称、编号")
+    reason = serializers.CharField(max_length=2000, help_text="申请理由")
+    evidence = serializers.CharField(max_length=2000, help_text="证明材料名称、编号")
     case = serializers.IntegerField(min_value=1, required=False, allow_null=True, help_text="所处理的线索 id")
 
 
@@ -351,10 +393,32 @@ class ChangeDecisionRequest(serializers.Serializer):
     )
 
 
+class ScanRequest(serializers.Serializer):
+    unit = serializers.CharField(max_length=12, help_text="扫描范围：本单位或下级单位的代码")
+    kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=SCAN_KIND_CHOICES),
+        min_length=1,
+        help_text="扫描项目：duplicate_number 重号 / wrong_number 错号 / double_by_name 疑似一人多户 / "
+        "households 户口核对（人像比对只在命令行 tongban dataquality scan）",
+    )
+
+
+class AddressDecisionRequest(serializers.Serializer):
+    accept = serializers.BooleanField(help_text="true 采用规范地址（更正登记住址，留痕）/ false 保留登记住址")
+
+
 def _renamed(error: ServiceError, names: dict[str, str]) -> ServiceError:
     """The service's refusal with its fields named as the request names them."""
     fields = {names.get(name, name): message for name, message in error.fields.items()}
     return ServiceError(error.code, error.message, fields=fields, status=error.status)
+
+
+def _caller(request: Request, action: str = "dataquality.view") -> User:
+    """The caller, if their role may take `action` at all (403 otherwise)."""
+    user = staff(request)
+    if not user.can(action):
+        raise exceptions.PermissionDenied()
+    return user
 
 
 # ---------------------------------------------------------------------------------------------
@@ -363,24 +427,14 @@ def _renamed(error: ServiceError, names: dict[str, str]) -> ServiceError:
 
 class CasesView(APIView):
     @extend_schema(
-        operation_id="v1_dataquality_cases_list",
         summary="数据清理线索清单（本辖区，号码脱敏）",
-        parameters=[
-            OpenApiParameter("kind", str, enum=Case.Kind.values, description="类别；不填为全部"),
-            OpenApiParameter(
-                "status",
-                str,
-                enum=["", *Case.Status.values],
-                description="状态；不传为 open 待处理，传空为全部",
-            ),
-            OpenApiParameter("unit", str, description="责任单位代码（含下级）"),
-            OpenApiParameter("after", int, description="上一页的 next_after"),
-        ],
-        responses=_page("DataqualityCasePage", CaseRowSerializer(many=True)),
+        parameters=[CasesQuery],
+        responses=page_of(
+            "DataqualityCasePage", CaseRowSerializer(many=True), cursor=serializers.IntegerField
+        ),
     )
     def get(self, request: Request) -> Response:
-        viewer = as_viewer(request.user)
-        selectors.require(viewer)
+        viewer = _caller(request)
         query = CasesQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
@@ -396,7 +450,7 @@ class CasesView(APIView):
 class CaseDetailView(APIView):
     @extend_schema(summary="线索详情：证据与涉及人员（完整号码，查看留痕）", responses=CaseSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        viewer = as_viewer(request.user)
+        viewer = _caller(request)
         case = selectors.case_get(viewer, pk)
         # The evidence names people with their numbers: showing it is a view of personal data.
         record(
@@ -415,12 +469,14 @@ class CaseDecideView(APIView):
         responses=DecidedCaseSerializer,
         summary="处理线索：已处理或误报（须写明意见；每条线索只处理一次）",
     )
+    @errors("already_decided")
     def post(self, request: Request, pk: int) -> Response:
+        actor = _caller(request, "dataquality.decide")
         form = CaseDecisionRequest(data=request.data)
         form.is_valid(raise_exception=True)
         try:
             case = services.case_decide(
-                actor=staff(request),
+                actor=actor,
                 case_id=pk,
                 status=form.validated_data["status"],
                 decision=form.validated_data["note"],
@@ -433,25 +489,17 @@ class CaseDecideView(APIView):
 
 class ChangesView(APIView):
     @extend_schema(
-        operation_id="v1_dataquality_changes_list",
         summary="变更更正申请列表（本辖区人员，号码脱敏）",
-        parameters=[
-            OpenApiParameter(
-                "status",
-                str,
-                enum=[*ChangeRequest.Status.values, STATUS_ALL],
-                description="pending 待审批（默认）/ approved 已批准 / refused 不予批准 / all 全部",
-            ),
-            OpenApiParameter("after", int, description="上一页的 next_after"),
-        ],
-        responses=_page("DataqualityChangePage", ChangeRequestRowSerializer(many=True)),
+        parameters=[ChangesQuery],
+        responses=page_of(
+            "DataqualityChangePage", ChangeRequestRowSerializer(many=True), cursor=serializers.IntegerField
+        ),
     )
     def get(self, request: Request) -> Response:
-        viewer = as_viewer(request.user)
-        selectors.require(viewer)
+        viewer = _caller(request)
         query = ChangesQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        status = query.validated_data["status"]
+        status = query.validated_data["status"] or ChangeRequest.Status.PENDING.value
         page = selectors.changes_page(
             viewer, "" if status == STATUS_ALL else status, after=query.validated_data.get("after")
         )
@@ -464,11 +512,12 @@ class ChangesView(APIView):
         responses={201: ChangeRequestSerializer},
         summary="提出变更更正申请（审批前不改登记）",
     )
+    @errors("not_duplicate", "not_found", "pending_exists")
     def post(self, request: Request) -> Response:
+        actor = _caller(request, "dataquality.request")
         form = ChangeCreateRequest(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        actor = staff(request)
         change = services.change_request_create(
             actor=actor,
             person_id=data["person"],
@@ -479,14 +528,14 @@ class ChangesView(APIView):
             case_id=data.get("case"),
             request=request._request,
         )
-        change = selectors.change_get(as_viewer(actor), change.pk)
+        change = selectors.change_get(actor, change.pk)
         return Response(ChangeRequestSerializer(change, context={"viewer": actor}).data, status=201)
 
 
 class ChangeDetailView(APIView):
     @extend_schema(summary="变更更正申请详情（完整号码，查看留痕）", responses=ChangeRequestSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        viewer = as_viewer(request.user)
+        viewer = _caller(request)
         change = selectors.change_get(viewer, pk)
         record(
             actor=viewer,
@@ -504,10 +553,11 @@ class ChangeDecideView(APIView):
         responses=ChangeRequestSerializer,
         summary="审批变更更正申请（分县局及以上；不能审批本人申请；批准即生效）",
     )
+    @errors("not_authorised", "own_request", "already_decided", "stale")
     def post(self, request: Request, pk: int) -> Response:
+        actor = _caller(request, "dataquality.approve")
         form = ChangeDecisionRequest(data=request.data)
         form.is_valid(raise_exception=True)
-        actor = staff(request)
         services.change_request_decide(
             actor=actor,
             request_id=pk,
@@ -515,23 +565,88 @@ class ChangeDecideView(APIView):
             note=form.validated_data["note"],
             request=request._request,
         )
-        change = selectors.change_get(as_viewer(actor), pk)
+        change = selectors.change_get(actor, pk)
         return Response(ChangeRequestSerializer(change, context={"viewer": actor}).data)
 
 
 class RunsView(APIView):
     @extend_schema(
-        operation_id="v1_dataquality_runs_list",
         summary="数据清理扫描记录（本辖区，含进度）",
-        parameters=[OpenApiParameter("after", int, description="上一页的 next_after")],
-        responses=_page("DataqualityRunPage", ScanRunSerializer(many=True)),
+        parameters=[PageQuery],
+        responses=page_of(
+            "DataqualityRunPage", ScanRunSerializer(many=True), cursor=serializers.IntegerField
+        ),
     )
     def get(self, request: Request) -> Response:
-        viewer = as_viewer(request.user)
-        selectors.require(viewer)
+        viewer = _caller(request)
         query = PageQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         page = selectors.runs_page(viewer, after=query.validated_data.get("after"))
         return Response(
             {"results": ScanRunSerializer(page.rows, many=True).data, "next_after": page.next_after}
         )
+
+    @extend_schema(
+        request=ScanRequest,
+        responses={201: ScanRunSerializer},
+        summary="扫描本辖区（在请求内完成，登记人口超过页面扫描上限的请用命令行）",
+    )
+    @errors("not_found", "scan_too_large")
+    def post(self, request: Request) -> Response:
+        actor = _caller(request, "dataquality.decide")
+        form = ScanRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        run = services.scan_from_page(
+            actor=actor,
+            unit_code=form.validated_data["unit"],
+            kinds=form.validated_data["kinds"],
+            request=request._request,
+        )
+        run = selectors.runs_visible(actor).select_related("unit", "started_by").get(pk=run.pk)
+        return Response(ScanRunSerializer(run).data, status=201)
+
+
+class AddressesView(APIView):
+    @extend_schema(
+        summary="住址规范：登记住址与民政门牌的比对（本辖区，号码脱敏），按编号顺序，每页 100 条",
+        parameters=[AddressesQuery],
+        responses=page_of(
+            "DataqualityAddressPage", AddressMatchSerializer(many=True), cursor=serializers.IntegerField
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        viewer = _caller(request)
+        query = AddressesQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        page = selectors.address_page(
+            services.address_matches_visible(viewer),
+            unit_code=data.get("unit", ""),
+            status=data.get("status", ""),
+            after=data.get("after"),
+        )
+        return Response(
+            {"results": AddressMatchSerializer(page.rows, many=True).data, "next_after": page.next_after}
+        )
+
+
+class AddressDecideView(APIView):
+    @extend_schema(
+        request=AddressDecisionRequest,
+        responses=AddressMatchSerializer,
+        summary="确认住址规范：采用建议的规范地址（更正登记住址，留痕）或保留登记住址",
+    )
+    @errors("not_proposed", "stale")
+    def post(self, request: Request, pk: int) -> Response:
+        actor = _caller(request, "dataquality.request")
+        form = AddressDecisionRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        match = services.address_match_decide(
+            actor=actor, match_id=pk, accept=form.validated_data["accept"], request=request._request
+        )
+        match = (
+            services.address_matches_visible(actor)
+            .select_related("person", "unit", "standard")
+            .get(pk=match.pk)
+        )
+        return Response(AddressMatchSerializer(match).data)

@@ -18,18 +18,22 @@ class CaseFilterForm(forms.Form):
     after = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
 
 
+# What a scan from the page (or `POST /api/v1/dataquality/runs`) may look for.
+SCAN_KIND_CHOICES = [
+    (Case.Kind.DUPLICATE_NUMBER.value, "重号"),
+    (Case.Kind.WRONG_NUMBER.value, "错号"),
+    (Case.Kind.DOUBLE_BY_NAME.value, "疑似一人多户（姓名、出生日期、性别）"),
+    ("households", "户口核对（百岁无业务、无户号、注销仍持证）"),
+]
+
+
 class ScanForm(forms.Form):
     """扫描本辖区: the unit (the user's own or one below) and the set-based stages."""
 
     unit = forms.ChoiceField(label="扫描范围")
     kinds = forms.MultipleChoiceField(
         label="扫描项目",
-        choices=[
-            (Case.Kind.DUPLICATE_NUMBER.value, "重号"),
-            (Case.Kind.WRONG_NUMBER.value, "错号"),
-            (Case.Kind.DOUBLE_BY_NAME.value, "疑似一人多户（姓名、出生日期、性别）"),
-            ("households", "户口核对（百岁无业务、无户号、注销仍持证）"),
-        ],
+        choices=SCAN_KIND_CHOICES,
         initial=[
             Case.Kind.DUPLICATE_NUMBER.value,
             Case.Kind.WRONG_NUMBER.value,

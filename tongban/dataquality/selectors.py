@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from tongban.core import idnumber
-from tongban.dataquality.models import Case, ChangeRequest, ScanRun
+from tongban.dataquality.models import AddressMatch, Case, ChangeRequest, ScanRun
 from tongban.registry.access import Viewer
 from tongban.registry.models import Card, Person, Sex, Unit, item_value_label
 
@@ -129,12 +129,6 @@ def household_lists(viewer: Viewer) -> list[StationRow]:
 APPROVING_KINDS = frozenset({Unit.Kind.COUNTY, Unit.Kind.CITY, Unit.Kind.PROVINCE})
 
 
-def require(viewer: Viewer, action: str = "dataquality.view") -> None:
-    """404 for anyone without the action: outsiders never learn what the clean-up holds."""
-    if not viewer.can(action) or viewer.unit is None:
-        raise Http404
-
-
 @dataclass(frozen=True)
 class RunPage:
     rows: list[ScanRun]
@@ -148,6 +142,33 @@ def runs_page(viewer: Viewer, *, after: int | None = None, limit: int = 50) -> R
         runs = runs.filter(pk__lt=after)
     rows = list(runs.order_by("-pk")[: limit + 1])
     return RunPage(rows=rows[:limit], next_after=rows[limit - 1].pk if len(rows) > limit else None)
+
+
+@dataclass(frozen=True)
+class AddressPage:
+    rows: list[AddressMatch]
+    next_after: int | None
+
+
+def address_page(
+    matches: QuerySet[AddressMatch],
+    *,
+    unit_code: str = "",
+    status: str = "",
+    after: int | None = None,
+    limit: int = 100,
+) -> AddressPage:
+    """Address matches (住址规范) of a station (`unit_code`, its subtree) and a status, in id
+    order; `matches` is the viewer's scoped queryset."""
+    if unit_code:
+        unit = Unit.objects.filter(code=unit_code).first()
+        matches = matches.filter(unit__in=Unit.objects.subtree_ids(unit))
+    if status:
+        matches = matches.filter(status=status)
+    if after is not None:
+        matches = matches.filter(pk__gt=after)
+    rows = list(matches.select_related("person", "unit", "standard").order_by("pk")[: limit + 1])
+    return AddressPage(rows=rows[:limit], next_after=rows[limit - 1].pk if len(rows) > limit else None)
 
 
 def case_changes(case: Case) -> list[ChangeRequest]:

@@ -1,5 +1,6 @@
 """REST endpoints of supervision (督导): every dashboard metric of a unit's subtree (the same
-tables the page draws and exports), the stuck items (滞留件) and 督办."""
+tables the page draws and exports), the stuck items (滞留件) and 督办. A role without the action
+answers 403 `permission_denied`; a unit or application outside the caller's subtree 404."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ import datetime
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tongban.accounts.models import User
+from tongban.api_schema import QueryIntegerField, errors, page_of
 from tongban.intake.api import STATUS_HELP, UnitRefSerializer, staff
 from tongban.intake.models import Application, ApplicationEvent
-from tongban.registry.access import as_viewer
 from tongban.supervision import selectors, services
 
 
@@ -82,30 +84,62 @@ class StuckSerializer(serializers.ModelSerializer[Application]):
 
 
 class DashboardQuery(serializers.Serializer):
-    unit = serializers.CharField(required=False, allow_blank=True)
+    unit = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=12,
+        help_text="单位代码（本单位及下级；辖区外 404）；不填为本单位",
+    )
 
 
 class StuckQuery(DashboardQuery):
-    view = serializers.ChoiceField(choices=list(selectors.STUCK_VIEWS), required=False, default="stuck")
-    status = serializers.ChoiceField(choices=list(selectors.STUCK_STATUSES), required=False, allow_blank=True)
-    days = serializers.IntegerField(required=False, min_value=1, max_value=60)
-    after = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    view = serializers.ChoiceField(
+        choices=list(selectors.STUCK_VIEWS),
+        required=False,
+        allow_blank=True,
+        default="stuck",
+        help_text="stuck 滞留件 / urged 已督办待办理；不填或空为 stuck",
+    )
+    status = serializers.ChoiceField(
+        choices=list(selectors.STUCK_STATUSES), required=False, allow_blank=True, help_text="环节；不填为全部"
+    )
+    days = QueryIntegerField(
+        required=False,
+        min_value=1,
+        max_value=60,
+        help_text="无办理记录超过的工作日数，默认 TONGBAN_STUCK_WORKDAYS",
+    )
+    after = serializers.CharField(
+        required=False, allow_blank=True, max_length=60, help_text="上一页的 next_after"
+    )
 
 
 class UrgeRequest(serializers.Serializer):
-    note = serializers.CharField(max_length=services.NOTE_MAX, help_text="督办意见")
+    note = serializers.CharField(
+        min_length=2, max_length=services.NOTE_MAX, help_text="督办意见（2 至 500 字）"
+    )
+
+
+def _caller(request: Request, action: str) -> User:
+    """The caller, if their role may take `action` at all (403 otherwise)."""
+    user = staff(request)
+    if not user.can(action):
+        raise exceptions.PermissionDenied()
+    return user
 
 
 class DashboardView(APIView):
     @extend_schema(
         summary="督导统计：辖区各项指标（与页面、Excel 相同）",
-        parameters=[OpenApiParameter("unit", str, description="下钻的单位代码（本单位及下级）；默认本单位")],
+        parameters=[DashboardQuery],
         responses=DashboardSerializer,
     )
+    @errors("not_found")
     def get(self, request: Request) -> Response:
+        user = _caller(request, "supervision.view")
         query = DashboardQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        unit = selectors.dashboard_unit(as_viewer(request.user), query.validated_data.get("unit") or None)
+        unit = selectors.dashboard_unit(user, query.validated_data.get("unit") or None)
         board = selectors.dashboard(unit)
         return Response(
             DashboardSerializer(
@@ -133,21 +167,16 @@ class DashboardView(APIView):
 class StuckView(APIView):
     @extend_schema(
         summary="滞留件（超过规定工作日无办理记录的在办申领）",
-        parameters=[
-            OpenApiParameter(
-                "view", str, enum=list(selectors.STUCK_VIEWS), description="stuck 滞留件 / urged 已督办待办理"
-            ),
-            OpenApiParameter("status", str, enum=list(selectors.STUCK_STATUSES), description="环节"),
-            OpenApiParameter("unit", str, description="责任单位代码（本单位及下级）"),
-            OpenApiParameter(
-                "days", int, description="无办理记录超过的工作日数，默认 TONGBAN_STUCK_WORKDAYS"
-            ),
-            OpenApiParameter("after", str, description="上一页的 next_after"),
-        ],
-        responses=StuckSerializer(many=True),
+        parameters=[StuckQuery],
+        responses=page_of(
+            "SupervisionStuckPage",
+            StuckSerializer(many=True),
+            cutoff=serializers.DateTimeField(help_text="此时刻以前无办理记录的在办申领为滞留件"),
+        ),
     )
+    @errors("not_found")
     def get(self, request: Request) -> Response:
-        viewer = as_viewer(request.user)
+        viewer = _caller(request, "supervision.view")
         query = StuckQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
@@ -155,7 +184,7 @@ class StuckView(APIView):
         unit = selectors.dashboard_unit(viewer, data["unit"]) if data.get("unit") else None
         page = selectors.stuck_page(
             selectors.scope_for(own),
-            view=data["view"],
+            view=data["view"] or "stuck",
             status=data.get("status") or "",
             unit=unit,
             workdays=data.get("days"),
@@ -174,13 +203,19 @@ class UrgeView(APIView):
     @extend_schema(
         request=UrgeRequest,
         responses={201: SupervisionSerializer},
-        summary="督办：记入办理记录并通知责任单位",
+        parameters=[
+            OpenApiParameter(
+                "number", str, OpenApiParameter.PATH, pattern=r"^[0-9]{22}$", description="受理号（22 位）"
+            )
+        ],
+        summary="督办：记入办理记录并通知责任单位（辖区内未办结的申领；其他 404）",
     )
     def post(self, request: Request, number: str) -> Response:
+        user = _caller(request, "supervision.act")
         form = UrgeRequest(data=request.data)
         form.is_valid(raise_exception=True)
         event = services.application_supervise(
-            actor=staff(request), number=number, note=form.validated_data["note"], request=request._request
+            actor=user, number=number, note=form.validated_data["note"], request=request._request
         )
         return Response(SupervisionSerializer(event).data, status=201)
 
@@ -194,13 +229,15 @@ class UnstaffedSerializer(serializers.Serializer):
 class UnstaffedView(APIView):
     @extend_schema(
         summary="待办无人办理的单位：有待办但没有可办理的在岗账号的单位（督导员：本辖区；系统管理员：全省）",
-        parameters=[OpenApiParameter("unit", str, description="单位代码（本单位及下级）；默认本单位")],
+        parameters=[DashboardQuery],
         responses=UnstaffedSerializer,
     )
+    @errors("not_found")
     def get(self, request: Request) -> Response:
+        user = _caller(request, "staffing.view")
         query = DashboardQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        unit = selectors.staffing_unit(as_viewer(request.user), query.validated_data.get("unit") or None)
+        unit = selectors.staffing_unit(user, query.validated_data.get("unit") or None)
         scope = selectors.scope_for(unit)
         table = selectors.unstaffed_table(selectors.unstaffed(scope))
         return Response(

@@ -55,6 +55,7 @@ from django.db.models import (
     Subquery,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -1086,13 +1087,17 @@ def stuck_page(
         rows.select_related("acceptance_unit", "review_unit", "household_unit")
         .annotate(
             supervision_id=_last_supervision(),
-            supervisions=Subquery(
-                ApplicationEvent.objects.filter(application=OuterRef("pk"), action=SUPERVISED)
-                .order_by()
-                .values("application")
-                .annotate(n=Count("pk"))
-                .values("n")[:1],
-                output_field=IntegerField(),
+            # No 督办 yet: no group, so the subquery is NULL; the count is 0.
+            supervisions=Coalesce(
+                Subquery(
+                    ApplicationEvent.objects.filter(application=OuterRef("pk"), action=SUPERVISED)
+                    .order_by()
+                    .values("application")
+                    .annotate(n=Count("pk"))
+                    .values("n")[:1],
+                    output_field=IntegerField(),
+                ),
+                0,
             ),
         )
         .order_by("last_event_at", "pk")[: limit + 1]

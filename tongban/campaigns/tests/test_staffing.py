@@ -159,7 +159,8 @@ def test_api_configuration_only_for_the_manager(campaign: Campaign, personas):
     body = {"review_steps": STEPS, "county_quality_check": True}
     url = f"/api/v1/campaigns/{campaign.pk}/configuration"
     for user in (personas.nanchang_supervisor, personas.nanchang_clerk, personas.admin):
-        assert api_client(user).put(url, body, format="json").status_code == 404
+        denied = api_client(user).put(url, body, format="json")
+        assert denied.status_code == 403 and denied.json()["code"] == "permission_denied"
     bad = api_client(personas.campaign_manager).put(
         url,
         {"review_steps": [{"level": "planet", "title": "x"}], "county_quality_check": True},

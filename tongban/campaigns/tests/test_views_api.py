@@ -178,7 +178,10 @@ def test_api_list_detail_progress_and_sign(campaign, personas):
     assert [r["id"] for r in listed] == [report.pk]
     assert api.get(f"/api/v1/campaigns/{campaign.pk}/reports?period=bad").status_code == 400
     url = f"/api/v1/campaigns/{campaign.pk}/reports/{report.pk}/sign"
-    assert api.post(url).status_code == 404  # the manager is not the station
+    denied = api.post(url)  # the manager does not sign reports off
+    assert denied.status_code == 403 and denied.json()["code"] == "permission_denied"
+    other = api_client(personas.nanchang_reviewer).post(url)  # no campaign.report either
+    assert other.status_code == 403
     clerk = api_client(personas.nanchang_clerk)
     signed = clerk.post(url)
     assert signed.status_code == 200 and signed.json()["signed_by"]
@@ -186,9 +189,18 @@ def test_api_list_detail_progress_and_sign(campaign, personas):
     assert again.status_code == 409 and again.json()["code"] == "already_signed"
 
 
-@pytest.mark.parametrize("name", OUTSIDERS)
-def test_api_denied_roles_see_nothing(campaign, personas, name):
+@pytest.mark.parametrize(
+    "name", ["finance", "auditor", "centre_operator", "nanchang_reviewer", "civil_affairs"]
+)
+def test_api_roles_without_campaigns_are_refused(campaign, personas, name):
     api = api_client(getattr(personas, name))
+    for path in ["", f"/{campaign.pk}", f"/{campaign.pk}/progress", f"/{campaign.pk}/duties"]:
+        response = api.get(f"/api/v1/campaigns{path}")
+        assert response.status_code == 403 and response.json()["code"] == "permission_denied", path
+
+
+def test_api_campaign_of_another_city_is_not_found(campaign, personas):
+    api = api_client(personas.ganzhou_clerk)
     assert api.get("/api/v1/campaigns").json()["results"] == []
     assert api.get(f"/api/v1/campaigns/{campaign.pk}").status_code == 404
     assert api.get(f"/api/v1/campaigns/{campaign.pk}/progress").status_code == 404

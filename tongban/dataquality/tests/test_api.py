@@ -1,5 +1,5 @@
-"""The clean-up's REST API: every endpoint with the roles allowed and denied, outsiders 404, bad
-input 400 in Chinese with nothing changed, and the approval rules through the API."""
+"""The clean-up's REST API: every endpoint with the roles allowed and denied (403), outsiders 404,
+bad input 400 in Chinese with nothing changed, and the approval rules through the API."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tongban.audit.models import AuditEvent
 from tongban.core import idnumber
 from tongban.core.masking import mask_id_number
 from tongban.dataquality import scan, services
-from tongban.dataquality.models import Case, ChangeRequest, ScanRun
+from tongban.dataquality.models import AddressMatch, Case, ChangeRequest, ScanRun, StandardAddress
 from tongban.dataquality.tests.planted import TODAY, plant
 from tongban.registry.models import ChangeItem, Person, PersonChange, Unit
 from tongban.testing.factories import PersonFactory, UserFactory
@@ -38,6 +38,11 @@ def _not_found(response: Any) -> None:
     body = response.json()
     assert (body["code"], body["fields"]) == ("not_found", {})
     assert body["message"].startswith("未找到"), body  # never "no right": outsiders learn nothing
+
+
+def _denied(response: Any) -> None:
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"
 
 
 def _case(unit_code: str, kind: str = "wrong_number") -> Case:
@@ -87,7 +92,7 @@ def test_case_list_is_for_the_clean_up_roles_only(personas: Personas, scanned: N
         if name in VIEWERS:
             assert response.status_code == 200, name
         else:
-            _not_found(response)
+            _denied(response)
     assert APIClient().get(f"{API}/cases").status_code == 401
 
 
@@ -200,8 +205,9 @@ def test_case_detail_shows_evidence_and_people_in_full_and_is_audited(
 
 def test_case_detail_outsiders_get_404_and_no_audit(personas: Personas, scanned: None) -> None:
     ganzhou = _case("360702001")
-    for user in (personas.donghu_supervisor, personas.nanchang_clerk, personas.finance):
-        _not_found(api_client(user).get(f"{API}/cases/{ganzhou.pk}"))
+    _not_found(api_client(personas.donghu_supervisor).get(f"{API}/cases/{ganzhou.pk}"))
+    for user in (personas.nanchang_clerk, personas.finance):
+        _denied(api_client(user).get(f"{API}/cases/{ganzhou.pk}"))
     _not_found(api_client(personas.province_supervisor).get(f"{API}/cases/999999"))
     assert not AuditEvent.objects.filter(action="dataquality.case.view").exists()
     # A reviewer may look (without the decision) within the own subtree only.
@@ -217,14 +223,14 @@ def test_case_decision_by_a_supervisor_once_with_a_reason(personas: Personas, sc
     case = _case("360102001")
     url = f"{API}/cases/{case.pk}/decide"
     decision = {"status": "false_positive", "note": "经核实户口登记表，号码无误"}
-    # Roles that may look but not decide, and those that may not look, get 404.
+    # Roles that may look but not decide, and those that may not look, are refused.
     for user in (personas.admin, personas.nanchang_reviewer, personas.nanchang_clerk, personas.finance):
-        _not_found(api_client(user).post(url, decision, format="json"))
+        _denied(api_client(user).post(url, decision, format="json"))
     api = api_client(personas.donghu_supervisor)
     blank = api.post(url, {"status": "resolved", "note": "   "}, format="json")
     assert blank.status_code == 400
     assert blank.json()["code"] == "invalid"
-    assert blank.json()["fields"]["note"][0]["message"].startswith("请填写处理意见")
+    assert "note" in blank.json()["fields"]
     wrong = api.post(url, {"status": "open", "note": "x"}, format="json")
     assert wrong.status_code == 400 and "status" in wrong.json()["fields"]
     case.refresh_from_db()
@@ -259,7 +265,7 @@ def test_filing_a_correction_through_the_api(personas: Personas) -> None:
     person = _wrong_person()
     body = _request_body(person)
     for user in (personas.nanchang_clerk, personas.finance, personas.admin):
-        _not_found(api_client(user).post(f"{API}/changes", body, format="json"))
+        _denied(api_client(user).post(f"{API}/changes", body, format="json"))
     # Another subtree's person: 404 as if it did not exist.
     ganzhou = UserFactory.create(role="reviewer", unit=Unit.objects.get(code="360702001"))
     _not_found(api_client(ganzhou).post(f"{API}/changes", body, format="json"))
@@ -317,7 +323,7 @@ def test_correction_list_is_masked_scoped_and_filtered(personas: Personas) -> No
         if name in VIEWERS:
             assert [r["id"] for r in response.json()["results"]] == [change.pk], name
         else:
-            _not_found(response)
+            _denied(response)
     response = api_client(personas.donghu_supervisor).get(f"{API}/changes")
     row = response.json()["results"][0]
     assert person.id_number not in response.content.decode()
@@ -328,6 +334,9 @@ def test_correction_list_is_masked_scoped_and_filtered(personas: Personas) -> No
     api = api_client(personas.province_supervisor)
     assert api.get(f"{API}/changes", {"status": "approved"}).json()["results"] == []
     assert [r["id"] for r in api.get(f"{API}/changes", {"status": "all"}).json()["results"]] == [change.pk]
+    assert [r["id"] for r in api.get(f"{API}/changes", {"status": ""}).json()["results"]] == [change.pk]
+    for query in ({"after": ""}, {"after": "0"}, {"after": "x"}):
+        assert api.get(f"{API}/changes", query).status_code == 400, query
     bad = api.get(f"{API}/changes", {"status": "maybe"})
     assert bad.status_code == 400 and "status" in bad.json()["fields"]
     # Another city's supervisor sees none of 东湖's requests.
@@ -347,8 +356,9 @@ def test_correction_detail_is_full_and_audited(personas: Personas) -> None:
     assert body["can_decide"] is True
     assert AuditEvent.objects.filter(action="dataquality.change.view", object_id=str(change.pk)).count() == 1
     ganzhou = UserFactory.create(role="supervisor", unit=Unit.objects.get(code="3607"))
-    for user in (ganzhou, personas.nanchang_clerk, personas.finance):
-        _not_found(api_client(user).get(f"{API}/changes/{change.pk}"))
+    _not_found(api_client(ganzhou).get(f"{API}/changes/{change.pk}"))
+    for user in (personas.nanchang_clerk, personas.finance):
+        _denied(api_client(user).get(f"{API}/changes/{change.pk}"))
     assert AuditEvent.objects.filter(action="dataquality.change.view").count() == 1
 
 
@@ -361,9 +371,9 @@ def test_approval_rules_through_the_api(personas: Personas) -> None:
     old = person.id_number
     change = _file(personas.nanchang_reviewer, person)
     url = f"{API}/changes/{change.pk}/decide"
-    # The requesting station's reviewer holds no approval: 404, as for everyone without it.
+    # The requesting station's reviewer holds no approval: refused, as everyone without it.
     for user in (personas.nanchang_reviewer, personas.nanchang_clerk, personas.finance, personas.admin):
-        _not_found(api_client(user).post(url, {"approve": True, "note": "同意"}, format="json"))
+        _denied(api_client(user).post(url, {"approve": True, "note": "同意"}, format="json"))
     # A supervisor posted at a station sees the request but a station never approves.
     station_supervisor = UserFactory.create(role="supervisor", unit=Unit.objects.get(code="360102002"))
     station = api_client(station_supervisor).post(url, {"approve": True}, format="json")
@@ -444,7 +454,7 @@ def test_runs_of_the_subtree_with_progress(personas: Personas, scanned: None) ->
     for name, user in personas.all().items():
         response = api_client(user).get(f"{API}/runs")
         if name not in VIEWERS:
-            _not_found(response)
+            _denied(response)
             continue
         ids = [r["id"] for r in response.json()["results"]]
         # Runs whose scope lies in the caller's subtree: a station does not see its county's run.
@@ -480,3 +490,76 @@ def test_the_openapi_schema_lists_the_clean_up(client: Any) -> None:
     ):
         assert path in schema, path
     assert "CaseKindEnum" in schema and "ChangeRequestStatusEnum" in schema
+
+
+# ---------------------------------------------------------------------------------------------
+# A scan from the API (the page's 扫描本辖区)
+
+
+def test_a_supervisor_scans_through_the_api(personas: Personas, settings: Any) -> None:
+    plant()
+    kinds = ["duplicate_number", "wrong_number"]
+    for user in (personas.nanchang_reviewer, personas.admin, personas.nanchang_clerk):
+        _denied(api_client(user).post(f"{API}/runs", {"unit": "360102", "kinds": kinds}, format="json"))
+    api = api_client(personas.donghu_supervisor)
+    response = api.post(f"{API}/runs", {"unit": "360102", "kinds": kinds}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["unit"]["code"], body["status"], body["percent"]) == ("360102", "done", 100)
+    assert body["started_by"] == personas.donghu_supervisor.display_name
+    assert AuditEvent.objects.filter(action="dataquality.scan", object_id=str(body["id"])).exists()
+
+    outside = api.post(f"{API}/runs", {"unit": "360702", "kinds": kinds}, format="json")
+    assert outside.status_code == 404 and outside.json()["code"] == "not_found"
+    for bad in ({"unit": "360102", "kinds": ["double_by_face"]}, {"unit": "360102", "kinds": []}):
+        refused = api.post(f"{API}/runs", bad, format="json")
+        assert refused.status_code == 400 and refused.json()["code"] == "invalid", bad
+    settings.DATAQUALITY_PAGE_SCAN_MAX = 1
+    large = api.post(f"{API}/runs", {"unit": "360102", "kinds": kinds}, format="json")
+    assert large.status_code == 400 and large.json()["code"] == "scan_too_large"
+    assert ScanRun.objects.count() == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Address normalisation (住址规范)
+
+
+def test_address_matches_listed_and_adopted_through_the_api(personas: Personas) -> None:
+    standard = StandardAddress.objects.create(
+        code="360102-0001",
+        region_code="360102",
+        address="江西省南昌市东湖区八一大道103号",
+        key="八一大道103号",
+    )
+    station = Unit.objects.get(code="360102001")
+    variant = PersonFactory.create(address="八一大道一百零三号", registration_unit=station)
+    unknown = PersonFactory.create(address="不存在路9号", registration_unit=station)
+    proposed = AddressMatch.objects.create(
+        person=variant, unit=station, address=variant.address, standard=standard, status="proposed"
+    )
+    unmatched = AddressMatch.objects.create(
+        person=unknown, unit=station, address=unknown.address, status="unmatched"
+    )
+    api = api_client(personas.donghu_supervisor)
+    listed = api.get(f"{API}/addresses", {"unit": "360102001", "status": "proposed"}).json()
+    assert [r["id"] for r in listed["results"]] == [proposed.pk] and listed["next_after"] is None
+    row = listed["results"][0]
+    assert row["standard"] == {"code": "360102-0001", "address": standard.address}
+    assert row["person"]["id_number"] == mask_id_number(variant.id_number)
+    assert [r["id"] for r in api.get(f"{API}/addresses").json()["results"]] == [proposed.pk, unmatched.pk]
+    _denied(api_client(personas.finance).get(f"{API}/addresses"))
+    assert api_client(personas.ganzhou_clerk).get(f"{API}/addresses").status_code == 403
+
+    url = f"{API}/addresses/{proposed.pk}/decide"
+    _denied(api_client(personas.admin).post(url, {"accept": True}, format="json"))  # no corrections
+    outsider = UserFactory.create(role="supervisor", unit=Unit.objects.get(code="360702"))
+    _not_found(api_client(outsider).post(url, {"accept": True}, format="json"))
+    adopted = api.post(url, {"accept": True}, format="json")
+    assert adopted.status_code == 200 and adopted.json()["status"] == "accepted"
+    variant.refresh_from_db()
+    assert variant.address == standard.address
+    assert PersonChange.objects.filter(person=variant, field="address").count() == 1
+    again = api.post(url, {"accept": False}, format="json")
+    assert again.status_code == 409 and again.json()["code"] == "not_proposed"
+    nothing = api.post(f"{API}/addresses/{unmatched.pk}/decide", {"accept": True}, format="json")
+    assert nothing.status_code == 409 and nothing.json()["code"] == "not_proposed"

@@ -62,9 +62,9 @@ def test_every_persona(
         assert urge.json()["note"] == "请尽快办理"
         assert ApplicationEvent.objects.filter(application=target, action="supervised").count() == 1
     else:
-        assert dashboard.status_code == 404 and dashboard.json()["code"] == "not_found"
-        assert stuck.status_code == 404
-        assert urge.status_code == 404
+        # A role without supervision: refused, not told "not found".
+        for response in (dashboard, stuck, urge):
+            assert response.status_code == 403 and response.json()["code"] == "permission_denied"
         assert not ApplicationEvent.objects.filter(action="supervised").exists()
 
 
@@ -86,12 +86,17 @@ def test_stuck_pages_and_filters(personas: Personas, history: HistoryCounts) -> 
         seen += [row["number"] for row in body["results"]]
         for row in body["results"]:
             assert "*" in row["id_number"]  # masked
+            assert isinstance(row["supervisions"], int)  # 0 before any 督办, never null
         if not body["next_after"]:
             break
         query["after"] = body["next_after"]
     assert seen == expected
     shipped = api.get(reverse("api:supervision_stuck"), {"days": "1", "status": "shipped"}).json()["results"]
     assert {row["status"] for row in shipped} <= {"shipped"}
+    blank = api.get(reverse("api:supervision_stuck"), {"view": "", "status": ""})
+    assert blank.status_code == 200  # as absent: the stuck items of every stage
+    for query in ({"days": ""}, {"days": "0"}, {"days": "61"}):
+        assert api.get(reverse("api:supervision_stuck"), query).status_code == 400, query
     bad = api.get(reverse("api:supervision_stuck"), {"status": "verified"})
     assert bad.status_code == 400 and "status" in bad.json()["fields"]
 
@@ -114,5 +119,26 @@ def test_urge_notifies_the_responsible_unit(
     assert [(n.kind, n.unit_code) for n in notifications.outbox] == [
         ("application.supervised", target.review_unit.code if target.review_unit else "")
     ]
-    blank = api.post(reverse("api:supervision_urge", args=[target.number]), {"note": " "}, format="json")
-    assert blank.status_code == 400
+    for note in [" ", "a", " a "]:
+        blank = api.post(reverse("api:supervision_urge", args=[target.number]), {"note": note}, format="json")
+        assert blank.status_code == 400 and "note" in blank.json()["fields"], note
+
+
+def test_urge_outside_the_subtree_or_unknown_is_404(personas: Personas, history: HistoryCounts) -> None:
+    target = Application.objects.filter(
+        status__in=selectors.STUCK_STATUSES, acceptance_unit__code__startswith="360103"
+    ).exclude(status__in=selectors.REVIEW_STATUSES)[0]
+    api = api_client(personas.donghu_supervisor)
+    for number in [target.number, "0" * 22, "x"]:
+        response = api.post(
+            reverse("api:supervision_urge", args=[number]), {"note": "请尽快办理"}, format="json"
+        )
+        assert response.status_code == 404 and response.json()["code"] == "not_found", number
+
+
+def test_stuck_cursor_from_elsewhere_starts_over(personas: Personas, history: HistoryCounts) -> None:
+    api = api_client(personas.nanchang_supervisor)
+    first = api.get(reverse("api:supervision_stuck")).json()
+    for after in ["garbage", "2026-01-01T00:00:00+08:00|" + "9" * 30]:
+        response = api.get(reverse("api:supervision_stuck"), {"after": after})
+        assert response.status_code == 200 and response.json()["results"] == first["results"], after

@@ -160,7 +160,7 @@ def test_page_and_api_for_supervisors_and_administrators(client, work: None, per
         personas.campaign_manager,
         personas.auditor,
     ):
-        assert api_client(user).get("/api/v1/supervision/unstaffed").status_code == 404
+        assert api_client(user).get("/api/v1/supervision/unstaffed").status_code == 403
     client.logout()
     login(client, personas.nanchang_reviewer)
     assert client.get(reverse("supervision:unstaffed")).status_code == 404
