@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from rest_framework.response import Response
     from rest_framework.views import APIView
 
+    from tongban.registry.access import Viewer
+
 _MESSAGES = {
     "not_authenticated": "未登录或令牌无效，请先获取令牌。",
     "authentication_failed": "身份认证失败。",
@@ -106,6 +108,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = {"code": code, "message": _MESSAGES.get(code, str(getattr(exc, "detail", ""))), "fields": {}}
     response.data = body
     return response
+
+
+def require(viewer: Viewer, action: str) -> None:
+    """`403 permission_denied` unless the caller's role holds `action` at all: checked before any
+    record is fetched, so a role that may never act answers the same whatever it names (a record
+    outside the caller's jurisdiction is the selectors' `404 not_found`)."""
+    if not viewer.can(action):
+        raise exceptions.PermissionDenied()
 
 
 FIRST_LOGIN_CODE = "password_change_required"
