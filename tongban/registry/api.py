@@ -322,7 +322,9 @@ class IdVerdictSerializer(serializers.Serializer):
     region_name = serializers.CharField(allow_null=True)
     birth_date = serializers.DateField(allow_null=True)
     sex = serializers.CharField(allow_null=True)
-    errors = IdVerdictErrorSerializer(many=True)
+    # The metaclass moves declared fields out of the class body: this does not shadow
+    # Serializer.errors at runtime.
+    errors = IdVerdictErrorSerializer(many=True)  # type: ignore[assignment]
 
 
 class IdNumberCheckView(APIView):
