@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
-from rest_framework import exceptions, permissions
+from rest_framework import exceptions, permissions, serializers
 
 from tongban.core.errors import ServiceError
 from tongban.errors import CSRF_ERROR
@@ -108,6 +108,25 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = {"code": code, "message": _MESSAGES.get(code, str(getattr(exc, "detail", ""))), "fields": {}}
     response.data = body
     return response
+
+
+class Text(serializers.CharField):
+    """A text field of a JSON body that takes only a JSON string, as its schema says (DRF's
+    CharField also turns a number into text)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+def query_of(serializer: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    """The query parameters as `serializer` validates them (`400 invalid` otherwise), read as a JSON
+    body is read: an empty value (`?sort=`) is checked like any other instead of being taken for an
+    absent one as in an HTML form, so the server refuses what the schema does."""
+    query = serializer(data=request.query_params.dict())
+    query.is_valid(raise_exception=True)
+    return dict(query.validated_data)
 
 
 def require(viewer: Viewer, action: str) -> None:

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from tongban.accounts import selectors, services
 from tongban.accounts.models import User
 from tongban.accounts.roles import ROLE_CHOICES
-from tongban.api import FIRST_LOGIN_CODE, FIRST_LOGIN_MESSAGE, ApiError, require
+from tongban.api import FIRST_LOGIN_CODE, FIRST_LOGIN_MESSAGE, ApiError, Text, query_of, require
 from tongban.api_schema import errors
 from tongban.audit.services import record
 from tongban.core.masking import mask_phone
@@ -31,8 +31,8 @@ class LoginThrottle(AnonRateThrottle):
 
 
 class TokenRequest(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    username = Text(max_length=150)
+    password = Text(max_length=128, trim_whitespace=False)
     otp = serializers.RegexField(
         r"^\d{6}$", required=False, help_text="6-digit TOTP code (admins and auditors)"
     )
@@ -178,26 +178,22 @@ class UserQuery(serializers.Serializer):
 
 
 class UserCreate(serializers.Serializer):
-    username = serializers.CharField(
-        max_length=150, help_text="3–30 位小写字母、数字或 _ . -（大写按小写保存）"
-    )
-    name = serializers.CharField(max_length=60, allow_blank=True, help_text="姓名")
+    username = Text(max_length=150, help_text="3–30 位小写字母、数字或 _ . -（大写按小写保存）")
+    name = Text(max_length=60, allow_blank=True, help_text="姓名")
     role = serializers.ChoiceField(choices=ROLE_CHOICES)
-    unit = serializers.CharField(max_length=12, allow_blank=True, help_text="所属机构代码（本辖区内）")
-    phone = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
+    unit = Text(max_length=12, allow_blank=True, help_text="所属机构代码（本辖区内）")
+    phone = Text(max_length=40, required=False, default="", allow_blank=True)
 
 
 class UserChange(serializers.Serializer):
-    name = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    name = Text(max_length=60, required=False, allow_blank=True)
     role = serializers.ChoiceField(choices=ROLE_CHOICES, required=False)
-    unit = serializers.CharField(max_length=12, required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    unit = Text(max_length=12, required=False, allow_blank=True)
+    phone = Text(max_length=40, required=False, allow_blank=True)
 
 
 class DeactivateInput(serializers.Serializer):
-    reason = serializers.CharField(
-        max_length=200, required=False, default="", allow_blank=True, help_text="停用原因"
-    )
+    reason = Text(max_length=200, required=False, default="", allow_blank=True, help_text="停用原因")
 
 
 @contextmanager
@@ -243,9 +239,7 @@ class UsersView(APIView):
     @errors("not_found")
     def get(self, request: Request) -> Response:
         viewer = _manager(request)
-        query = UserQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        data = query_of(UserQuery, request)
         unit = selectors.scope_unit(viewer, data["unit"]) if data["unit"] else None
         page = selectors.users_page(
             viewer,

@@ -14,7 +14,7 @@ from tongban.accounts import liaison_selectors as selectors
 from tongban.accounts.liaison_models import MAX_LIAISONS_PER_UNIT, Duty, Liaison
 from tongban.accounts.liaison_services import LiaisonEntry, liaisons_replace
 from tongban.accounts.models import User
-from tongban.api import require
+from tongban.api import Text, query_of, require
 from tongban.api_schema import page_of
 from tongban.registry.access import as_viewer
 
@@ -50,13 +50,11 @@ class LiaisonSerializer(serializers.ModelSerializer[Liaison]):
 
 
 class LiaisonInput(serializers.Serializer):
-    name = serializers.CharField(max_length=50)
-    position = serializers.CharField(max_length=50, help_text="职务")
-    phone = serializers.CharField(max_length=30)
+    name = Text(max_length=50)
+    position = Text(max_length=50, help_text="职务")
+    phone = Text(max_length=30)
     duties = serializers.ListField(child=serializers.ChoiceField(choices=Duty.choices), min_length=1)
-    user = serializers.CharField(
-        required=False, allow_null=True, default=None, help_text="本单位工作人员的用户名"
-    )
+    user = Text(required=False, allow_null=True, default=None, help_text="本单位工作人员的用户名")
 
 
 class LiaisonsPut(serializers.Serializer):
@@ -91,9 +89,7 @@ class LiaisonsView(APIView):
     def get(self, request: Request) -> Response:
         viewer = as_viewer(request.user)
         require(viewer, "unit.view")
-        query = DirectoryQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        data = query_of(DirectoryQuery, request)
         page = selectors.directory_page(
             viewer,
             selectors.DirectoryFilters(q=data["q"], unit=data["unit"], duty=data["duty"], assigned_only=True),

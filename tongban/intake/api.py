@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tongban.accounts.models import User
-from tongban.api import ApiError, require
+from tongban.api import ApiError, Text, query_of, require
 from tongban.api_schema import errors
 from tongban.audit.labels import event_label
 from tongban.audit.services import record
@@ -313,7 +313,7 @@ class Base64Field(serializers.Field):
 
 
 class FingerInput(serializers.Serializer):
-    position = serializers.CharField(max_length=2, help_text="指位代码 11–20")
+    position = Text(max_length=2, help_text="指位代码 11–20")
     result = serializers.ChoiceField(choices=Fingerprint.Result.choices)
     image = Base64Field(
         max_bytes=FINGER_IMAGE_MAX_BYTES, required=False, help_text="指纹图像（PNG/BMP/JPEG），≤ 2 MB"
@@ -321,11 +321,11 @@ class FingerInput(serializers.Serializer):
     template = Base64Field(
         max_bytes=FINGER_TEMPLATE_MAX_BYTES, required=False, help_text="采集端提取的特征模板"
     )
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    reason = Text(max_length=200, required=False, allow_blank=True)
 
 
-def _text(max_length: int) -> serializers.CharField:
-    return serializers.CharField(max_length=max_length, required=False, allow_blank=True)
+def _text(max_length: int) -> Text:
+    return Text(max_length=max_length, required=False, allow_blank=True)
 
 
 class ApplicationCreateRequest(serializers.Serializer):
@@ -333,7 +333,7 @@ class ApplicationCreateRequest(serializers.Serializer):
 
     id_number = IdNumberField(help_text="公民身份号码：18 位（末位 x 可小写）或 15 位旧号码")
     type = serializers.ChoiceField(choices=[(t.value, t.label) for t in rules.ApplicationType])
-    reason = serializers.CharField(max_length=2, help_text="申领原因代码，如 12")
+    reason = Text(max_length=2, help_text="申领原因代码，如 12")
     name = _text(50)
     sex = _text(1)
     ethnicity = _text(2)
@@ -352,9 +352,7 @@ class ApplicationCreateRequest(serializers.Serializer):
     guardian_id_number = _text(40)
     guardian_relation = _text(20)
     guardian_phone = _text(20)
-    materials_shown = serializers.ListField(
-        child=serializers.CharField(max_length=40), required=False, max_length=20
-    )
+    materials_shown = serializers.ListField(child=Text(max_length=40), required=False, max_length=20)
     pledge_signed = serializers.BooleanField(required=False)
     fee_waived = serializers.BooleanField(required=False)
     fee_waiver_evidence = _text(200)
@@ -417,18 +415,16 @@ class ApplicationListSerializer(serializers.Serializer):
 
 
 class AbandonRequest(serializers.Serializer):
-    reason = serializers.CharField(
-        max_length=500, required=False, allow_blank=True, help_text="放弃原因（可不填）"
-    )
+    reason = Text(max_length=500, required=False, allow_blank=True, help_text="放弃原因（可不填）")
 
 
 class WithdrawRequest(serializers.Serializer):
     # Blank is left to the service, which says what is missing in its own words.
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, help_text="撤销原因")
+    reason = Text(max_length=500, required=False, allow_blank=True, help_text="撤销原因")
 
 
 class RefusalNotifiedRequest(serializers.Serializer):
-    note = serializers.CharField(
+    note = Text(
         max_length=200, required=False, allow_blank=True, help_text="告知情况（可不填），如“电话告知本人”"
     )
 
@@ -502,9 +498,7 @@ class ApplicationsView(APIView):
     def get(self, request: Request) -> Response:
         viewer = as_viewer(request.user)
         require(viewer, "application.view")
-        query = CounterQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        data = query_of(CounterQuery, request)
         try:
             page = selectors.counter_page(
                 viewer,

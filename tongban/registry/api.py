@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import require
+from tongban.api import Text, query_of, require
 from tongban.api_schema import errors, page_of
 from tongban.core import idnumber
 from tongban.core.masking import mask_id_number
@@ -39,13 +39,13 @@ class UnitSerializer(serializers.ModelSerializer[Unit]):
 class UnitContactRequest(serializers.Serializer):
     """PATCH: the fields left out keep their value."""
 
-    phone = serializers.CharField(
+    phone = Text(
         max_length=30,
         required=False,
         allow_blank=True,
         help_text="固定电话带区号（0791-86781234）或11位手机号",
     )
-    address = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    address = Text(max_length=200, required=False, allow_blank=True)
 
 
 class UnitsQuery(serializers.Serializer):
@@ -175,7 +175,7 @@ ID_NUMBER_PATTERN = re.compile(r"^\s*([0-9]{17}[0-9Xx]|[0-9]{15})\s*$")
 
 
 @extend_schema_field({"type": "string", "pattern": ID_NUMBER_PATTERN.pattern, "maxLength": 40})
-class IdNumberField(serializers.CharField):
+class IdNumberField(Text):
     """A valid 公民身份号码, in its 18-character form; refused with the field code
     `invalid_id_number` and the verdict of GB 11643 (wrong length, check digit …) in words."""
 
@@ -207,9 +207,7 @@ class PeopleView(APIView):
     def get(self, request: Request) -> Response:
         viewer = as_viewer(request.user)
         require(viewer, "person.browse")
-        query = PeopleQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        data = query_of(PeopleQuery, request)
         filters = selectors.PersonFilters(
             name=data["name"],
             household_no=data["household_no"],
@@ -262,9 +260,7 @@ class UnitsView(APIView):
     def get(self, request: Request) -> Response:
         viewer = as_viewer(request.user)
         require(viewer, "unit.view")
-        query = UnitsQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        if query.validated_data["missing_contact"]:
+        if query_of(UnitsQuery, request)["missing_contact"]:
             require(viewer, "unit.manage")
             units = list(selectors.stations_missing_contact(viewer))
         else:
@@ -302,9 +298,7 @@ class UnitDetailView(APIView):
 
 
 class IdCheckRequest(serializers.Serializer):
-    numbers = serializers.ListField(
-        child=serializers.CharField(max_length=40, allow_blank=True), max_length=1000
-    )
+    numbers = serializers.ListField(child=Text(max_length=40, allow_blank=True), max_length=1000)
 
 
 class IdVerdictErrorSerializer(serializers.Serializer):

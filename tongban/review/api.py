@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import require
+from tongban.api import Text, query_of, require
 from tongban.api_schema import errors
 from tongban.audit.services import record
 from tongban.intake import selectors as intake_selectors
@@ -215,9 +215,7 @@ class QueueView(APIView):
     def get(self, request: Request) -> Response:
         viewer = as_viewer(request.user)
         require(viewer, "review.decide")
-        query = QueueQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        data = query_of(QueueQuery, request)
         page = selectors.review_queue(
             viewer,
             data["bucket"],
@@ -260,13 +258,13 @@ class DecisionRequest(serializers.Serializer):
         choices=[(decision.value, DECISION_LABELS[decision]) for decision in services.Decision],
         help_text="issue 签发（非末环节为审核通过）/ refuse 不予签发 / verify 记录核实情况",
     )
-    reason = serializers.CharField(
+    reason = Text(
         max_length=500,
         required=False,
         allow_blank=True,
         help_text="签发意见、不予签发的说明（原因为“其他”时必填，至多 400 字）或核实情况",
     )
-    refusal_reason = serializers.CharField(
+    refusal_reason = Text(
         max_length=10,
         required=False,
         allow_blank=True,

@@ -199,3 +199,17 @@ def test_units_are_scoped(personas: Personas) -> None:
     assert "3601" in codes and "360102001" in codes
     assert not any(code.startswith("3607") for code in codes)
     assert codes == set(Unit.objects.subtree(Unit.objects.get(code="3601")).values_list("code", flat=True))
+
+
+def test_the_api_refuses_what_its_schema_does(personas: Personas) -> None:
+    """A number where the schema says text, an empty value where it says a boolean or one of a
+    list: refused (400), never read as something else or as absent."""
+    api = api_client(personas.nanchang_clerk)
+    numbers = api.post("/api/v1/idnumbers/check", {"numbers": [360102199005170027]}, format="json")
+    assert numbers.status_code == 400 and numbers.json()["fields"]["numbers.0"][0]["code"] == "invalid"
+    assert api.get("/api/v1/units?missing_contact=").status_code == 400
+    assert api.get("/api/v1/people?after=").status_code == 400
+    assert api.get("/api/v1/people?status=").status_code == 200  # an empty filter is no filter
+    assert api.get("/api/v1/applications?sort=").status_code == 200
+    reviewer = api_client(personas.nanchang_reviewer)
+    assert reviewer.get("/api/v1/review/queue?sort=").json()["fields"]["sort"][0]["code"] == "invalid_choice"
