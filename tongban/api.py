@@ -111,12 +111,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 class Text(serializers.CharField):
-    """A text field of a JSON body that takes only a JSON string, as its schema says (DRF's
-    CharField also turns a number into text)."""
+    """A text field (of a body or a query) held to what its schema says: only a string (DRF's
+    CharField also turns a number into text), and no longer than `max_length` as sent, before
+    the spaces around it are trimmed."""
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         return str(super().to_internal_value(data))
 
 

@@ -160,19 +160,19 @@ class UserPageSerializer(serializers.Serializer):
 class UserQuery(serializers.Serializer):
     """The filters of the account list, declared in the schema as they are validated."""
 
-    unit = serializers.CharField(
+    unit = Text(
         required=False, default="", allow_blank=True, max_length=12, help_text="机构代码：该机构及其下级"
     )
     role = serializers.ChoiceField(choices=ROLE_CHOICES, required=False, default="", allow_blank=True)
     status = serializers.ChoiceField(choices=User.Status.values, required=False, default="", allow_blank=True)
-    q = serializers.CharField(
+    q = Text(
         required=False,
         default="",
         allow_blank=True,
         max_length=50,
         help_text="用户名、姓名或机构名称（包含），或机构代码",
     )
-    after = serializers.CharField(
+    after = Text(
         required=False, default="", allow_blank=True, max_length=150, help_text="上一页的 next_after"
     )
 

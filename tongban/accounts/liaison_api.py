@@ -64,18 +64,16 @@ class LiaisonsPut(serializers.Serializer):
 class DirectoryQuery(serializers.Serializer):
     """The directory's filters, declared in the schema as they are validated."""
 
-    q = serializers.CharField(
+    q = Text(
         required=False,
         default="",
         allow_blank=True,
         max_length=50,
         help_text="单位名称（包含）或代码（前缀）",
     )
-    unit = serializers.CharField(
-        required=False, default="", allow_blank=True, max_length=12, help_text="所属单位代码：其辖区"
-    )
+    unit = Text(required=False, default="", allow_blank=True, max_length=12, help_text="所属单位代码：其辖区")
     duty = serializers.ChoiceField(choices=Duty.choices, required=False, default="", allow_blank=True)
-    after = serializers.CharField(
+    after = Text(
         required=False, default="", allow_blank=True, max_length=200, help_text="上一页的 next_after"
     )
 

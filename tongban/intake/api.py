@@ -383,7 +383,7 @@ class CounterQuery(serializers.Serializer):
         " / recollect 待重新采集 / issued 签发制证 / distribution 分发待领 / handed_over 已发放"
         " / withdrawn 已撤销；不填或 all 为全部",
     )
-    q = serializers.CharField(
+    q = Text(
         required=False,
         allow_blank=True,
         max_length=60,
@@ -396,7 +396,7 @@ class CounterQuery(serializers.Serializer):
         allow_blank=True,
         help_text="accepted 受理时间 / name 姓名；前加 - 为降序；默认 -accepted（草稿按开始受理的时间）",
     )
-    after = serializers.CharField(
+    after = Text(
         required=False,
         allow_blank=True,
         max_length=400,

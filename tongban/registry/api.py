@@ -59,11 +59,9 @@ class UnitsQuery(serializers.Serializer):
 class PeopleQuery(serializers.Serializer):
     """The filters of the people list, declared in the schema as they are validated."""
 
-    name = serializers.CharField(
-        required=False, default="", allow_blank=True, max_length=50, help_text="姓名前缀"
-    )
-    household_no = serializers.CharField(required=False, default="", allow_blank=True, max_length=20)
-    unit = serializers.CharField(
+    name = Text(required=False, default="", allow_blank=True, max_length=50, help_text="姓名前缀")
+    household_no = Text(required=False, default="", allow_blank=True, max_length=20)
+    unit = Text(
         required=False,
         default="",
         allow_blank=True,

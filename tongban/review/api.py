@@ -159,14 +159,14 @@ class QueueQuery(serializers.Serializer):
         default="due",
         help_text="due 办理期限（默认）/ accepted 受理时间 / name 姓名；前加 - 为倒序",
     )
-    q = serializers.CharField(
+    q = Text(
         required=False,
         allow_blank=True,
         max_length=40,
         help_text="受理号（22 位）或公民身份号码：在辖区在办中精确查询，忽略 scope 和 bucket；"
         "其他内容 400（fields.q 为 bad_search）",
     )
-    after = serializers.CharField(
+    after = Text(
         required=False, allow_blank=True, max_length=80, help_text="上一页的 next_after（“排序值:id”）"
     )
 
