@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
-from rest_framework import exceptions, permissions
+from rest_framework import exceptions, permissions, serializers
 
 from tongban.core.errors import ServiceError
 from tongban.errors import CSRF_ERROR
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from rest_framework.request import Request
     from rest_framework.response import Response
     from rest_framework.views import APIView
+
+    from tongban.registry.access import Viewer
 
 _MESSAGES = {
     "not_authenticated": "未登录或令牌无效，请先获取令牌。",
@@ -106,6 +108,36 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body = {"code": code, "message": _MESSAGES.get(code, str(getattr(exc, "detail", ""))), "fields": {}}
     response.data = body
     return response
+
+
+class Text(serializers.CharField):
+    """A text field (of a body or a query) held to what its schema says: only a string (DRF's
+    CharField also turns a number into text), and no longer than `max_length` as sent, before
+    the spaces around it are trimmed."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return str(super().to_internal_value(data))
+
+
+def query_of(serializer: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    """The query parameters as `serializer` validates them (`400 invalid` otherwise), read as a JSON
+    body is read: an empty value (`?sort=`) is checked like any other instead of being taken for an
+    absent one as in an HTML form, so the server refuses what the schema does."""
+    query = serializer(data=request.query_params.dict())
+    query.is_valid(raise_exception=True)
+    return dict(query.validated_data)
+
+
+def require(viewer: Viewer, action: str) -> None:
+    """`403 permission_denied` unless the caller's role holds `action` at all: checked before any
+    record is fetched, so a role that may never act answers the same whatever it names (a record
+    outside the caller's jurisdiction is the selectors' `404 not_found`)."""
+    if not viewer.can(action):
+        raise exceptions.PermissionDenied()
 
 
 FIRST_LOGIN_CODE = "password_change_required"

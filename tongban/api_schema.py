@@ -72,6 +72,11 @@ ERRORS: dict[str, ErrorCode] = {
     "already_active": ErrorCode(409, "the account is not deactivated"),
     "no_second_factor": ErrorCode(409, "the account has no second factor to reset"),
     "weak_password": ErrorCode(400, "the new password is not acceptable (too weak, or the activation code itself)"),
+    "bad_username": ErrorCode(400, "`fields.username`: not 3–30 of `a-z 0-9 _ . -` starting with a letter or digit"),
+    "empty_name": ErrorCode(400, "`fields.name`: the name is empty"),
+    "bad_name": ErrorCode(400, "`fields.name`: the name is too long or has digits or symbols"),
+    "role_unit_mismatch": ErrorCode(400, "`fields.role`: the role may not sit at that kind of unit (受理员 only at a station …)"),
+    "bad_phone": ErrorCode(400, "`fields.phone`: neither a mobile number nor a landline with area code"),
     # --- Configuration (review chains, campaigns, distribution) --------------------------------
     "unstaffed_units": ErrorCode(409, "a step lands on units where no active account holds the needed role; `fields` lists them. Resend with `override: true` and an `override_reason` to save anyway (audited)"),
     "override_reason_required": ErrorCode(400, "`override` was sent without `override_reason`"),
@@ -115,6 +120,7 @@ ERRORS: dict[str, ErrorCode] = {
     "not_refused": ErrorCode(409, "only a refused application (不予签发) is told to the applicant"),
     "not_recollect": ErrorCode(409, "only an application waiting for a new photo (待重新采集) takes one"),
     "unknown_fields": ErrorCode(400, "the request names fields that cannot be changed"),
+    "printing_unavailable": ErrorCode(503, "the server cannot print documents now (its PDF font is missing); an operator must fix it"),
     # --- Review (审核签发) ----------------------------------------------------------------------
     "not_routed": ErrorCode(409, "the application has not reached a review step"),
     "other_unit": ErrorCode(409, "the application's current step is at another unit"),

@@ -42,6 +42,14 @@ api_v1 = [
         "applications/<str:number>/withdraw", intake_api.WithdrawView.as_view(), name="application_withdraw"
     ),
     path(
+        "applications/<str:number>/refusal-notified",
+        intake_api.RefusalNotifiedView.as_view(),
+        name="application_refusal_notified",
+    ),
+    path(
+        "applications/<str:number>/photo", intake_api.PhotoRecollectView.as_view(), name="application_photo"
+    ),
+    path(
         "applications/<str:number>/documents/<str:kind>",
         intake_api.DocumentView.as_view(),
         name="application_document",

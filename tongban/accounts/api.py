@@ -8,8 +8,9 @@ from contextlib import contextmanager
 from typing import cast
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,8 +19,9 @@ from rest_framework.views import APIView
 
 from tongban.accounts import selectors, services
 from tongban.accounts.models import User
-from tongban.accounts.roles import ROLE_CHOICES, Role
-from tongban.api import FIRST_LOGIN_CODE, FIRST_LOGIN_MESSAGE, ApiError
+from tongban.accounts.roles import ROLE_CHOICES
+from tongban.api import FIRST_LOGIN_CODE, FIRST_LOGIN_MESSAGE, ApiError, Text, query_of, require
+from tongban.api_schema import errors
 from tongban.audit.services import record
 from tongban.core.masking import mask_phone
 
@@ -29,8 +31,8 @@ class LoginThrottle(AnonRateThrottle):
 
 
 class TokenRequest(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    username = Text(max_length=150)
+    password = Text(max_length=128, trim_whitespace=False)
     otp = serializers.RegexField(
         r"^\d{6}$", required=False, help_text="6-digit TOTP code (admins and auditors)"
     )
@@ -46,6 +48,7 @@ class TokenView(APIView):
         responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
         summary="获取接口令牌",
     )
+    @errors("invalid_credentials", "second_factor_required", "invalid_otp", "password_change_required")
     def post(self, request: Request) -> Response:
         form = TokenRequest(data=request.data)
         form.is_valid(raise_exception=True)
@@ -91,24 +94,6 @@ class TokenView(APIView):
 # ---------------------------------------------------------------------------------------------
 # Users (账号管理): administrators (`user.manage`) over the accounts of their unit's subtree.
 # The same selectors and services as the pages (docs/api.md, "Users (账号管理)").
-
-
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    # The metaclass moves declared fields out of the class body, so this does not shadow
-    # Serializer.fields at runtime.
-    fields = serializers.DictField(  # type: ignore[assignment]
-        child=serializers.ListField(child=serializers.DictField())
-    )
-
-
-def _errors(**codes: str) -> dict[int, OpenApiResponse]:
-    """Error responses for the schema: status → the codes that status can carry."""
-    return {
-        int(status.removeprefix("s")): OpenApiResponse(ErrorSerializer, description=description)
-        for status, description in codes.items()
-    }
 
 
 class UserUnitSerializer(serializers.Serializer):
@@ -173,34 +158,42 @@ class UserPageSerializer(serializers.Serializer):
 
 
 class UserQuery(serializers.Serializer):
-    unit = serializers.CharField(required=False, default="", max_length=12)
-    role = serializers.ChoiceField(choices=ROLE_CHOICES, required=False, default="")
-    status = serializers.ChoiceField(choices=User.Status.values, required=False, default="")
-    q = serializers.CharField(required=False, default="", max_length=50, trim_whitespace=True)
-    after = serializers.CharField(required=False, default="", max_length=150)
+    """The filters of the account list, declared in the schema as they are validated."""
+
+    unit = Text(
+        required=False, default="", allow_blank=True, max_length=12, help_text="机构代码：该机构及其下级"
+    )
+    role = serializers.ChoiceField(choices=ROLE_CHOICES, required=False, default="", allow_blank=True)
+    status = serializers.ChoiceField(choices=User.Status.values, required=False, default="", allow_blank=True)
+    q = Text(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=50,
+        help_text="用户名、姓名或机构名称（包含），或机构代码",
+    )
+    after = Text(
+        required=False, default="", allow_blank=True, max_length=150, help_text="上一页的 next_after"
+    )
 
 
 class UserCreate(serializers.Serializer):
-    username = serializers.CharField(
-        max_length=150, help_text="3–30 位小写字母、数字或 _ . -（大写按小写保存）"
-    )
-    name = serializers.CharField(max_length=60, allow_blank=True, help_text="姓名")
+    username = Text(max_length=150, help_text="3–30 位小写字母、数字或 _ . -（大写按小写保存）")
+    name = Text(max_length=60, allow_blank=True, help_text="姓名")
     role = serializers.ChoiceField(choices=ROLE_CHOICES)
-    unit = serializers.CharField(max_length=12, allow_blank=True, help_text="所属机构代码（本辖区内）")
-    phone = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
+    unit = Text(max_length=12, allow_blank=True, help_text="所属机构代码（本辖区内）")
+    phone = Text(max_length=40, required=False, default="", allow_blank=True)
 
 
 class UserChange(serializers.Serializer):
-    name = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    name = Text(max_length=60, required=False, allow_blank=True)
     role = serializers.ChoiceField(choices=ROLE_CHOICES, required=False)
-    unit = serializers.CharField(max_length=12, required=False, allow_blank=True)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    unit = Text(max_length=12, required=False, allow_blank=True)
+    phone = Text(max_length=40, required=False, allow_blank=True)
 
 
 class DeactivateInput(serializers.Serializer):
-    reason = serializers.CharField(
-        max_length=200, required=False, default="", allow_blank=True, help_text="停用原因"
-    )
+    reason = Text(max_length=200, required=False, default="", allow_blank=True, help_text="停用原因")
 
 
 @contextmanager
@@ -219,8 +212,7 @@ def _per_field_codes() -> Iterator[None]:
 
 def _manager(request: Request) -> User:
     user = cast(User, request.user)
-    if not user.can("user.manage"):
-        raise exceptions.PermissionDenied()
+    require(user, "user.manage")
     return user
 
 
@@ -231,34 +223,23 @@ def _answer(user: User, *, code: str | None = None, status: int = 200) -> Respon
     return Response(data, status=status)
 
 
-_LIST_ERRORS = _errors(
-    s400="`invalid`: a filter value is not one of the allowed ones",
-    s403="`permission_denied`: the role does not manage accounts",
-    s404="`not_found`: `unit` is not a unit of the caller's subtree",
-)
-_FIELD_CODES = (
-    "`invalid` (several fields, or a field's format), `bad_username`, `username_taken`, `empty_name`, "
-    "`bad_name`, `unknown_unit`, `role_unit_mismatch`, `bad_phone`"
-)
+# The refusals of an account's fields, each its own code (`fields` names the field; several
+# fields refused at once answer `invalid`).
+ACCOUNT_FIELD_ERRORS = ("empty_name", "bad_name", "unknown_unit", "role_unit_mismatch", "bad_phone")
 
 
 class UsersView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         summary="本辖区账号列表（按机构、角色、状态筛选，按用户名、姓名或机构查找）",
-        parameters=[
-            OpenApiParameter("unit", str, description="机构代码：该机构及其下级"),
-            OpenApiParameter("role", str, enum=[role.value for role in Role]),
-            OpenApiParameter("status", str, enum=list(User.Status.values)),
-            OpenApiParameter("q", str, description="用户名、姓名或机构名称（包含），或机构代码"),
-            OpenApiParameter("after", str, description="上一页的 next_after"),
-        ],
-        responses={200: UserPageSerializer, **_LIST_ERRORS},
+        parameters=[UserQuery],
+        responses=UserPageSerializer,
     )
+    @errors("not_found")
     def get(self, request: Request) -> Response:
         viewer = _manager(request)
-        query = UserQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        data = query_of(UserQuery, request)
         unit = selectors.scope_unit(viewer, data["unit"]) if data["unit"] else None
         page = selectors.users_page(
             viewer,
@@ -276,11 +257,9 @@ class UsersView(APIView):
     @extend_schema(
         summary="新建账号（返回一次性激活码）",
         request=UserCreate,
-        responses={
-            201: UserWithCodeSerializer,
-            **_errors(s400=_FIELD_CODES, s403="`permission_denied`"),
-        },
+        responses={201: UserWithCodeSerializer},
     )
+    @errors("bad_username", "username_taken", *ACCOUNT_FIELD_ERRORS)
     def post(self, request: Request) -> Response:
         viewer = _manager(request)
         body = UserCreate(data=request.data)
@@ -299,10 +278,9 @@ class UsersView(APIView):
 
 
 class UserDetailView(APIView):
-    @extend_schema(
-        summary="账号详情（查看留痕）",
-        responses={200: UserSerializer, **_errors(s403="`permission_denied`", s404="`not_found`")},
-    )
+    parser_classes = [JSONParser]
+
+    @extend_schema(summary="账号详情（查看留痕）", responses=UserSerializer)
     def get(self, request: Request, username: str) -> Response:
         viewer = _manager(request)
         user = selectors.user_get(viewer, username)
@@ -314,15 +292,9 @@ class UserDetailView(APIView):
     @extend_schema(
         summary="修改账号的姓名、电话、角色或所属机构",
         request=UserChange,
-        responses={
-            200: UserSerializer,
-            **_errors(
-                s400=_FIELD_CODES.replace("`username_taken`, ", "").replace("`bad_username`, ", ""),
-                s403="`permission_denied`; `own_account`: one's own role or unit",
-                s404="`not_found`",
-            ),
-        },
+        responses=UserSerializer,
     )
+    @errors("own_account", *ACCOUNT_FIELD_ERRORS)
     def patch(self, request: Request, username: str) -> Response:
         viewer = _manager(request)
         user = selectors.user_get(viewer, username)
@@ -343,19 +315,12 @@ class UserDetailView(APIView):
 
 
 class UserDeactivateView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
-        summary="停用账号（立即注销其令牌和全部会话）",
-        request=DeactivateInput,
-        responses={
-            200: UserSerializer,
-            **_errors(
-                s400="`invalid`",
-                s403="`permission_denied`; `own_account`",
-                s404="`not_found`",
-                s409="`already_inactive`",
-            ),
-        },
+        summary="停用账号（立即注销其令牌和全部会话）", request=DeactivateInput, responses=UserSerializer
     )
+    @errors("own_account", "already_inactive")
     def post(self, request: Request, username: str) -> Response:
         viewer = _manager(request)
         user = selectors.user_get(viewer, username)
@@ -368,14 +333,8 @@ class UserDeactivateView(APIView):
 
 
 class UserReactivateView(APIView):
-    @extend_schema(
-        summary="启用已停用的账号",
-        request=None,
-        responses={
-            200: UserSerializer,
-            **_errors(s403="`permission_denied`", s404="`not_found`", s409="`already_active`"),
-        },
-    )
+    @extend_schema(summary="启用已停用的账号", request=None, responses=UserSerializer)
+    @errors("already_active")
     def post(self, request: Request, username: str) -> Response:
         viewer = _manager(request)
         user = selectors.user_get(viewer, username)
@@ -387,13 +346,9 @@ class UserResetSecondFactorView(APIView):
     @extend_schema(
         summary="重置第二因子（删除动态口令，下次登录重新绑定；注销其令牌和会话）",
         request=None,
-        responses={
-            200: UserSerializer,
-            **_errors(
-                s403="`permission_denied`; `own_account`", s404="`not_found`", s409="`no_second_factor`"
-            ),
-        },
+        responses=UserSerializer,
     )
+    @errors("own_account", "no_second_factor")
     def post(self, request: Request, username: str) -> Response:
         viewer = _manager(request)
         user = selectors.user_get(viewer, username)
@@ -405,11 +360,9 @@ class UserResetPasswordView(APIView):
     @extend_schema(
         summary="重置密码（返回新的一次性激活码；下次登录须设置新密码；注销其令牌和会话）",
         request=None,
-        responses={
-            200: UserWithCodeSerializer,
-            **_errors(s403="`permission_denied`; `own_account`", s404="`not_found`"),
-        },
+        responses=UserWithCodeSerializer,
     )
+    @errors("own_account")
     def post(self, request: Request, username: str) -> Response:
         viewer = _manager(request)
         user = selectors.user_get(viewer, username)

@@ -3,9 +3,9 @@ the own unit's liaisons."""
 
 from __future__ import annotations
 
-from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +14,8 @@ from tongban.accounts import liaison_selectors as selectors
 from tongban.accounts.liaison_models import MAX_LIAISONS_PER_UNIT, Duty, Liaison
 from tongban.accounts.liaison_services import LiaisonEntry, liaisons_replace
 from tongban.accounts.models import User
+from tongban.api import Text, query_of, require
+from tongban.api_schema import page_of
 from tongban.registry.access import as_viewer
 
 
@@ -48,13 +50,11 @@ class LiaisonSerializer(serializers.ModelSerializer[Liaison]):
 
 
 class LiaisonInput(serializers.Serializer):
-    name = serializers.CharField(max_length=50)
-    position = serializers.CharField(max_length=50, help_text="职务")
-    phone = serializers.CharField(max_length=30)
+    name = Text(max_length=50)
+    position = Text(max_length=50, help_text="职务")
+    phone = Text(max_length=30)
     duties = serializers.ListField(child=serializers.ChoiceField(choices=Duty.choices), min_length=1)
-    user = serializers.CharField(
-        required=False, allow_null=True, default=None, help_text="本单位工作人员的用户名"
-    )
+    user = Text(required=False, allow_null=True, default=None, help_text="本单位工作人员的用户名")
 
 
 class LiaisonsPut(serializers.Serializer):
@@ -62,30 +62,32 @@ class LiaisonsPut(serializers.Serializer):
 
 
 class DirectoryQuery(serializers.Serializer):
-    q = serializers.CharField(required=False, default="", max_length=50)
-    unit = serializers.CharField(required=False, default="")
-    duty = serializers.ChoiceField(choices=Duty.choices, required=False, default="")
-    after = serializers.CharField(required=False, default="")
+    """The directory's filters, declared in the schema as they are validated."""
+
+    q = Text(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=50,
+        help_text="单位名称（包含）或代码（前缀）",
+    )
+    unit = Text(required=False, default="", allow_blank=True, max_length=12, help_text="所属单位代码：其辖区")
+    duty = serializers.ChoiceField(choices=Duty.choices, required=False, default="", allow_blank=True)
+    after = Text(
+        required=False, default="", allow_blank=True, max_length=200, help_text="上一页的 next_after"
+    )
 
 
 class LiaisonsView(APIView):
     @extend_schema(
         summary="联络人名录（全省；按单位名称或代码、所属单位、联络事项筛选）",
-        parameters=[
-            OpenApiParameter("q", str, description="单位名称（包含）或代码（前缀）"),
-            OpenApiParameter("unit", str, description="所属单位代码：其辖区"),
-            OpenApiParameter("duty", str, enum=list(Duty.values)),
-            OpenApiParameter("after", str, description="上一页的 next_after"),
-        ],
-        responses=LiaisonSerializer(many=True),
+        parameters=[DirectoryQuery],
+        responses=page_of("LiaisonPage", LiaisonSerializer(many=True)),
     )
     def get(self, request: Request) -> Response:
-        query = DirectoryQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
         viewer = as_viewer(request.user)
-        if not viewer.can("unit.view"):
-            raise Http404
+        require(viewer, "unit.view")
+        data = query_of(DirectoryQuery, request)
         page = selectors.directory_page(
             viewer,
             selectors.DirectoryFilters(q=data["q"], unit=data["unit"], duty=data["duty"], assigned_only=True),
@@ -96,6 +98,8 @@ class LiaisonsView(APIView):
 
 
 class UnitLiaisonsView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         request=LiaisonsPut,
         responses=LiaisonSerializer(many=True),
@@ -103,6 +107,7 @@ class UnitLiaisonsView(APIView):
     )
     def put(self, request: Request, code: str) -> Response:
         viewer = as_viewer(request.user)
+        require(viewer, "liaison.manage")
         unit = selectors.directory_unit(viewer, code)
         body = LiaisonsPut(data=request.data)
         body.is_valid(raise_exception=True)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 from django.db import transaction
@@ -17,21 +20,28 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tongban.accounts.models import User
+from tongban.api import ApiError, Text, query_of, require
+from tongban.api_schema import errors
 from tongban.audit.labels import event_label
 from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
-from tongban.core import idnumber
+from tongban.biometrics.interfaces import BiometricError
 from tongban.core.errors import ServiceError
 from tongban.intake import documents, rules, selectors, services
 from tongban.intake.models import Application, ApplicationEvent, Fingerprint
 from tongban.listing import BadCursor
 from tongban.registry.access import as_viewer
+from tongban.registry.api import IdNumberField
+from tongban.registry.pdf import PdfFontMissing
 from tongban.registry.selectors import person_lookup
+
+logger = logging.getLogger(__name__)
 
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
 FINGER_IMAGE_MAX_BYTES = 2 * 1024 * 1024
@@ -262,7 +272,8 @@ class ApplicationRowSerializer(serializers.ModelSerializer[Application]):
 # Input
 
 
-@extend_schema_field(OpenApiTypes.BYTE)
+# Blank (or only whitespace) is refused: the schema says so, as the field does.
+@extend_schema_field({"type": "string", "format": "byte", "minLength": 1, "pattern": r"\S"})
 class Base64Field(serializers.Field):
     """Binary content sent as base64 text (line breaks and a `data:…;base64,` prefix allowed),
     decoded strictly and capped in size before it is decoded."""
@@ -302,7 +313,7 @@ class Base64Field(serializers.Field):
 
 
 class FingerInput(serializers.Serializer):
-    position = serializers.CharField(max_length=2, help_text="指位代码 11–20")
+    position = Text(max_length=2, help_text="指位代码 11–20")
     result = serializers.ChoiceField(choices=Fingerprint.Result.choices)
     image = Base64Field(
         max_bytes=FINGER_IMAGE_MAX_BYTES, required=False, help_text="指纹图像（PNG/BMP/JPEG），≤ 2 MB"
@@ -310,19 +321,19 @@ class FingerInput(serializers.Serializer):
     template = Base64Field(
         max_bytes=FINGER_TEMPLATE_MAX_BYTES, required=False, help_text="采集端提取的特征模板"
     )
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    reason = Text(max_length=200, required=False, allow_blank=True)
 
 
-def _text(max_length: int) -> serializers.CharField:
-    return serializers.CharField(max_length=max_length, required=False, allow_blank=True)
+def _text(max_length: int) -> Text:
+    return Text(max_length=max_length, required=False, allow_blank=True)
 
 
 class ApplicationCreateRequest(serializers.Serializer):
     """Everything the counter takes, in one call; fields left out keep what the register says."""
 
-    id_number = serializers.CharField(max_length=40)
+    id_number = IdNumberField(help_text="公民身份号码：18 位（末位 x 可小写）或 15 位旧号码")
     type = serializers.ChoiceField(choices=[(t.value, t.label) for t in rules.ApplicationType])
-    reason = serializers.CharField(max_length=2, help_text="申领原因代码，如 12")
+    reason = Text(max_length=2, help_text="申领原因代码，如 12")
     name = _text(50)
     sex = _text(1)
     ethnicity = _text(2)
@@ -341,9 +352,7 @@ class ApplicationCreateRequest(serializers.Serializer):
     guardian_id_number = _text(40)
     guardian_relation = _text(20)
     guardian_phone = _text(20)
-    materials_shown = serializers.ListField(
-        child=serializers.CharField(max_length=40), required=False, max_length=20
-    )
+    materials_shown = serializers.ListField(child=Text(max_length=40), required=False, max_length=20)
     pledge_signed = serializers.BooleanField(required=False)
     fee_waived = serializers.BooleanField(required=False)
     fee_waiver_evidence = _text(200)
@@ -352,12 +361,6 @@ class ApplicationCreateRequest(serializers.Serializer):
         max_bytes=PHOTO_MAX_BYTES, required=False, help_text="未满16周岁：申请人与监护人同框相片"
     )
     fingers = FingerInput(many=True, help_text="按采集顺序：右手拇指 11、左手拇指 16……")
-
-    def validate_id_number(self, value: str) -> str:
-        try:
-            return idnumber.validate(value)
-        except idnumber.InvalidIdNumber as exc:
-            raise serializers.ValidationError(str(exc), code="invalid_id_number") from exc
 
     def validate_fingers(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         positions = [finger["position"] for finger in value]
@@ -370,12 +373,35 @@ COUNTER_SORT_CHOICES = [f"{prefix}{key}" for key in selectors.COUNTER_SORTS for 
 
 
 class CounterQuery(serializers.Serializer):
+    """The query of 受理台账, declared in the schema as it is validated."""
+
     view = serializers.ChoiceField(
-        choices=[*selectors.COUNTER_VIEWS, "refused_unnotified", "all"], required=False, allow_blank=True
+        choices=[*selectors.COUNTER_VIEWS, "refused_unnotified", "all"],
+        required=False,
+        allow_blank=True,
+        help_text="draft 草稿 / in_review 审核中 / refused 不予签发 / refused_unnotified 不予签发且未告知"
+        " / recollect 待重新采集 / issued 签发制证 / distribution 分发待领 / handed_over 已发放"
+        " / withdrawn 已撤销；不填或 all 为全部",
     )
-    q = serializers.CharField(required=False, allow_blank=True, max_length=60)
-    sort = serializers.ChoiceField(choices=COUNTER_SORT_CHOICES, required=False, allow_blank=True)
-    after = serializers.CharField(required=False, allow_blank=True, max_length=400)
+    q = Text(
+        required=False,
+        allow_blank=True,
+        max_length=60,
+        help_text="受理号（22 位；不足 22 位的数字按受理号开头）、公民身份号码（18 位或 15 位）"
+        "或姓名，精确查询",
+    )
+    sort = serializers.ChoiceField(
+        choices=COUNTER_SORT_CHOICES,
+        required=False,
+        allow_blank=True,
+        help_text="accepted 受理时间 / name 姓名；前加 - 为降序；默认 -accepted（草稿按开始受理的时间）",
+    )
+    after = Text(
+        required=False,
+        allow_blank=True,
+        max_length=400,
+        help_text="上一页的 next_after（键集分页游标，须与 sort 相同；否则 400，fields.after 为 bad_cursor）",
+    )
 
 
 class ApplicationListSerializer(serializers.Serializer):
@@ -389,14 +415,22 @@ class ApplicationListSerializer(serializers.Serializer):
 
 
 class AbandonRequest(serializers.Serializer):
-    reason = serializers.CharField(
-        max_length=500, required=False, allow_blank=True, help_text="放弃原因（可不填）"
-    )
+    reason = Text(max_length=500, required=False, allow_blank=True, help_text="放弃原因（可不填）")
 
 
 class WithdrawRequest(serializers.Serializer):
     # Blank is left to the service, which says what is missing in its own words.
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, help_text="撤销原因")
+    reason = Text(max_length=500, required=False, allow_blank=True, help_text="撤销原因")
+
+
+class RefusalNotifiedRequest(serializers.Serializer):
+    note = Text(
+        max_length=200, required=False, allow_blank=True, help_text="告知情况（可不填），如“电话告知本人”"
+    )
+
+
+class PhotoRequest(serializers.Serializer):
+    photo = Base64Field(max_bytes=PHOTO_MAX_BYTES, help_text="新相片 JPEG，≤ 2 MB；非标准尺寸时自动裁切")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -413,42 +447,61 @@ def _photo_refused(field: str, outcome: services.PhotoOutcome) -> ServiceError:
     return ServiceError("photo_rejected", f"相片不符合标准：{messages}", fields={field: messages})
 
 
+@contextmanager
+def _biometric_refusals(field: str) -> Iterator[None]:
+    """The biometric engine's refusal of a photo (or its failure: 503) in the API's shape, named
+    at `field`; the work it interrupts has written nothing."""
+    try:
+        yield
+    except BiometricError as exc:
+        raise ServiceError(exc.code, exc.message, fields={field: exc.message}, status=exc.status) from exc
+
+
+# What taking and checking a photo can answer (the engine's refusals and failures included).
+PHOTO_ERRORS = (
+    "photo_rejected",
+    "no_face",
+    "several_faces",
+    "not_jpeg",
+    "bad_template",
+    "engine_unavailable",
+    "engine_error",
+    "engine_not_configured",
+)
+# What recording the fingers can answer, beside `PHOTO_ERRORS`' engine failures.
+FINGER_ERRORS = (
+    "bad_position",
+    "reason_required",
+    "finger_missing",
+    "finger_quality",
+    "finger_order",
+    "bad_image",
+    "corrupt_image",
+    "unsupported_format",
+    "image_too_large",
+    "image_too_small",
+    "no_features",
+    "bad_template",
+    "bad_format",
+    "wrong_modality",
+)
+
+
 class ApplicationsView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
-        summary="本受理点的申领列表（受理台账；号码脱敏）",
-        parameters=[
-            OpenApiParameter(
-                "view",
-                str,
-                enum=[*selectors.COUNTER_VIEWS, "refused_unnotified", "all"],
-                description="draft 草稿 / in_review 审核中 / refused 不予签发 / refused_unnotified 不予签发"
-                "且未告知 / recollect 待重新采集 / issued 签发制证 / distribution 分发待领"
-                " / handed_over 已发放 / withdrawn 已撤销；不填或 all 为全部",
-            ),
-            OpenApiParameter(
-                "q",
-                str,
-                description="受理号（22 位；不足 22 位的数字按受理号开头）、公民身份号码（18 位或 15 位）"
-                "或姓名，精确查询",
-            ),
-            OpenApiParameter(
-                "sort",
-                str,
-                enum=COUNTER_SORT_CHOICES,
-                description="accepted 受理时间 / name 姓名；前加 - 为降序；默认 -accepted"
-                "（草稿按开始受理的时间）",
-            ),
-            OpenApiParameter("after", str, description="上一页的 next_after（键集分页游标，须与 sort 相同）"),
-        ],
+        summary="本辖区的申领列表（受理台账；号码脱敏）",
+        parameters=[CounterQuery],
         responses=ApplicationListSerializer,
     )
     def get(self, request: Request) -> Response:
-        query = CounterQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        viewer = as_viewer(request.user)
+        require(viewer, "application.view")
+        data = query_of(CounterQuery, request)
         try:
             page = selectors.counter_page(
-                as_viewer(request.user),
+                viewer,
                 data.get("view") or "",
                 q=data.get("q", ""),
                 sort=data.get("sort") or None,
@@ -470,6 +523,22 @@ class ApplicationsView(APIView):
         responses={201: ApplicationSerializer},
         summary="受理申领（一次提交：登记、相片、指纹、受理）",
     )
+    @errors(
+        "duplicate_number",
+        "number_changed",
+        "bad_reason",
+        "reason_age_mismatch",
+        "not_eligible",
+        "application_open",
+        *PHOTO_ERRORS,
+        *FINGER_ERRORS,
+        "incomplete",
+        "waiver_evidence_required",
+        "receipt_limit",
+        "daily_limit",
+        "no_review_unit",
+        "not_draft",
+    )
     def post(self, request: Request) -> Response:
         form = ApplicationCreateRequest(data=request.data)
         form.is_valid(raise_exception=True)
@@ -480,7 +549,8 @@ class ApplicationsView(APIView):
         person = person_lookup(as_viewer(actor), data["id_number"])
         # The biometric work first, outside any transaction (it takes a good part of a second);
         # a refusal here has written nothing.
-        photo = services.photo_prepare(data["photo"], person_id=person.pk)
+        with _biometric_refusals("photo"):
+            photo = services.photo_prepare(data["photo"], person_id=person.pk)
         if not photo.passed:
             raise _photo_refused("photo", services.PhotoOutcome(False, photo.messages, photo.conformed))
         together = None
@@ -535,6 +605,8 @@ class ApplicationsView(APIView):
 
 
 class AbandonView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         request=AbandonRequest,
         responses=ApplicationSerializer,
@@ -543,10 +615,12 @@ class AbandonView(APIView):
             OpenApiParameter("id", int, OpenApiParameter.PATH, description="草稿的 id（见列表 view=draft）")
         ],
     )
+    @errors("not_draft")
     def post(self, request: Request, pk: int) -> Response:
+        actor = staff(request)
+        services.require_counter(actor)
         form = AbandonRequest(data=request.data)
         form.is_valid(raise_exception=True)
-        actor = staff(request)
         application = selectors.application_get(as_viewer(actor), pk)
         application = services.application_abandon(
             actor=actor,
@@ -557,12 +631,26 @@ class AbandonView(APIView):
         return Response(ApplicationSerializer(application).data)
 
 
+NUMBER_PARAMETER = OpenApiParameter(
+    "number", str, OpenApiParameter.PATH, pattern=r"^[0-9]{22}$", description="受理号（22 位）"
+)
+
+
 class WithdrawView(APIView):
-    @extend_schema(request=WithdrawRequest, responses=ApplicationSerializer, summary="撤销申领（签发前）")
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=WithdrawRequest,
+        responses=ApplicationSerializer,
+        summary="撤销申领（签发前）",
+        parameters=[NUMBER_PARAMETER],
+    )
+    @errors("reason_required", "not_withdrawable", "bad_transition")
     def post(self, request: Request, number: str) -> Response:
+        actor = staff(request)
+        require(actor, "application.withdraw")
         form = WithdrawRequest(data=request.data)
         form.is_valid(raise_exception=True)
-        actor = staff(request)
         application = selectors.application_by_number(as_viewer(actor), number)
         application = services.application_withdraw(
             actor=actor,
@@ -571,6 +659,60 @@ class WithdrawView(APIView):
             request=request._request,
         )
         return Response(ApplicationSerializer(application).data)
+
+
+class RefusalNotifiedView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=RefusalNotifiedRequest,
+        responses=ApplicationSerializer,
+        summary="登记已告知申请人不予签发（并告知回户口所在地办理）",
+        parameters=[NUMBER_PARAMETER],
+    )
+    @errors("not_refused")
+    def post(self, request: Request, number: str) -> Response:
+        actor = staff(request)
+        services.require_counter(actor)
+        form = RefusalNotifiedRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        application = selectors.application_by_number(as_viewer(actor), number)
+        application = services.application_refusal_notified(
+            actor=actor,
+            application=application,
+            note=form.validated_data.get("note", ""),
+            request=request._request,
+        )
+        return Response(ApplicationSerializer(application).data)
+
+
+class PhotoRecollectView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=PhotoRequest,
+        responses=ApplicationSerializer,
+        summary="重新采集相片（制证中心质量回馈“待重新采集”后；合格即重新进入制证队列）",
+        parameters=[NUMBER_PARAMETER],
+    )
+    @errors("not_recollect", *PHOTO_ERRORS)
+    def post(self, request: Request, number: str) -> Response:
+        actor = staff(request)
+        services.require_counter(actor)
+        form = PhotoRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        viewer = as_viewer(actor)
+        application = selectors.application_by_number(viewer, number)
+        with _biometric_refusals("photo"):
+            outcome = services.application_photo_recollect(
+                actor=actor,
+                application=application,
+                image=form.validated_data["photo"],
+                request=request._request,
+            )
+        if not outcome.passed:
+            raise _photo_refused("photo", outcome)
+        return Response(ApplicationSerializer(selectors.application_by_number(viewer, number)).data)
 
 
 DOCUMENTS = {
@@ -583,17 +725,29 @@ DOCUMENTS = {
 class DocumentView(APIView):
     @extend_schema(
         summary="下载受理单据 PDF（登记表 form / 告知承诺书 pledge / 领证回执 receipt，留痕）",
-        parameters=[OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=list(DOCUMENTS))],
+        parameters=[
+            NUMBER_PARAMETER,
+            OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=list(DOCUMENTS)),
+        ],
         responses={(200, "application/pdf"): OpenApiTypes.BINARY},
     )
+    @errors("printing_unavailable")
     def get(self, request: Request, number: str, kind: str) -> HttpResponse:
+        viewer = as_viewer(request.user)
+        require(viewer, "application.view")
         if kind not in DOCUMENTS:
             raise Http404("没有这种单据")
-        viewer = as_viewer(request.user)
         application = selectors.application_by_number(viewer, number)
         if kind == "pledge" and application.type != rules.ApplicationType.FIRST:
             raise Http404("只有首次申领签署告知承诺书")
-        pdf = DOCUMENTS[kind](selectors.application_document(application))
+        try:
+            pdf = DOCUMENTS[kind](selectors.application_document(application))
+        except PdfFontMissing:
+            # A broken install, not a broken request: said to the operator in the log.
+            logger.exception("cannot print %s of %s", kind, application.number)
+            raise ApiError(
+                "printing_unavailable", "服务器暂时无法生成单据，请联系系统管理员。", status=503
+            ) from None
         record(
             actor=viewer,
             action="application.print",

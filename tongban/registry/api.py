@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tongban.api import Text, query_of, require
+from tongban.api_schema import errors, page_of
 from tongban.core import idnumber
 from tongban.core.masking import mask_id_number
 from tongban.registry import selectors
@@ -35,17 +39,39 @@ class UnitSerializer(serializers.ModelSerializer[Unit]):
 class UnitContactRequest(serializers.Serializer):
     """PATCH: the fields left out keep their value."""
 
-    phone = serializers.CharField(
+    phone = Text(
         max_length=30,
         required=False,
         allow_blank=True,
         help_text="固定电话带区号（0791-86781234）或11位手机号",
     )
-    address = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    address = Text(max_length=200, required=False, allow_blank=True)
 
 
 class UnitsQuery(serializers.Serializer):
-    missing_contact = serializers.BooleanField(required=False, default=False)
+    missing_contact = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="true：只列未登记联系电话或地址的派出所（须 unit.manage，其他角色 403）",
+    )
+
+
+class PeopleQuery(serializers.Serializer):
+    """The filters of the people list, declared in the schema as they are validated."""
+
+    name = Text(required=False, default="", allow_blank=True, max_length=50, help_text="姓名前缀")
+    household_no = Text(required=False, default="", allow_blank=True, max_length=20)
+    unit = Text(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=12,
+        help_text="机构代码：该机构及其下级（仅本辖区）",
+    )
+    status = serializers.ChoiceField(
+        choices=Person.Status.choices, required=False, default="", allow_blank=True, help_text="人员状态"
+    )
+    after = serializers.IntegerField(required=False, min_value=0, help_text="上一页的 next_after（键集分页）")
 
 
 CARD_STATE_HELP = " / ".join(f"{value} {label}" for value, label in CARD_STATE_LABELS.items())
@@ -140,49 +166,69 @@ class PersonRecordSerializer(serializers.Serializer):
     floating = FloatingSerializer(many=True)
 
 
-class LookupRequest(serializers.Serializer):
-    id_number = serializers.CharField(max_length=40)
+# What the API takes for a 公民身份号码: 18 characters (a lower-case x allowed) or an old 15-digit
+# number, spaces around it allowed. The pages take more (full-width digits, hyphens); the API
+# takes what its schema says.
+ID_NUMBER_PATTERN = re.compile(r"^\s*([0-9]{17}[0-9Xx]|[0-9]{15})\s*$")
 
-    def validate_id_number(self, value: str) -> str:
+
+@extend_schema_field({"type": "string", "pattern": ID_NUMBER_PATTERN.pattern, "maxLength": 40})
+class IdNumberField(Text):
+    """A valid 公民身份号码, in its 18-character form; refused with the field code
+    `invalid_id_number` and the verdict of GB 11643 (wrong length, check digit …) in words."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=40, trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        text = super().to_internal_value(data)
         try:
-            return idnumber.validate(value)
+            number = idnumber.validate(text)
         except idnumber.InvalidIdNumber as exc:
             raise serializers.ValidationError(str(exc), code="invalid_id_number") from exc
+        if not ID_NUMBER_PATTERN.match(text):
+            message = "公民身份号码应为 18 位（末位可为 x）或 15 位数字。"
+            raise serializers.ValidationError(message, code="invalid_id_number")
+        return number
+
+
+class LookupRequest(serializers.Serializer):
+    id_number = IdNumberField(help_text="公民身份号码：18 位（末位 x 可小写）或 15 位旧号码")
 
 
 class PeopleView(APIView):
     @extend_schema(
         summary="人员列表（号码脱敏，按辖区）",
-        parameters=[
-            OpenApiParameter("name", str, description="姓名前缀"),
-            OpenApiParameter("household_no", str),
-            OpenApiParameter("unit", str, description="机构代码（仅本辖区）"),
-            OpenApiParameter("status", str),
-            OpenApiParameter("after", int, description="上一页最后一条的 id（键集分页）"),
-        ],
-        responses=PersonRowSerializer(many=True),
+        parameters=[PeopleQuery],
+        responses=page_of("PersonPage", PersonRowSerializer(many=True), cursor=serializers.IntegerField),
     )
     def get(self, request: Request) -> Response:
+        viewer = as_viewer(request.user)
+        require(viewer, "person.browse")
+        data = query_of(PeopleQuery, request)
         filters = selectors.PersonFilters(
-            name=request.query_params.get("name", ""),
-            household_no=request.query_params.get("household_no", ""),
-            unit_code=request.query_params.get("unit", ""),
-            status=request.query_params.get("status", ""),
+            name=data["name"],
+            household_no=data["household_no"],
+            unit_code=data["unit"],
+            status=data["status"],
         )
-        after = request.query_params.get("after")
-        page = selectors.people_page(
-            as_viewer(request.user), filters, after=int(after) if after and after.isdigit() else None
-        )
+        page = selectors.people_page(viewer, filters, after=data.get("after"))
         return Response(
             {"results": PersonRowSerializer(page.rows, many=True).data, "next_after": page.next_after}
         )
 
 
 class PersonLookupView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         request=LookupRequest, responses=PersonRecordSerializer, summary="按公民身份号码查询人员（留痕）"
     )
+    @errors("not_found", "duplicate_number", "number_changed")
     def post(self, request: Request) -> Response:
+        viewer = as_viewer(request.user)
+        if not viewer.can("person.lookup"):
+            require(viewer, "person.view")
         form = LookupRequest(data=request.data)
         form.is_valid(raise_exception=True)
         person = selectors.person_lookup(as_viewer(request.user), form.validated_data["id_number"])
@@ -198,6 +244,7 @@ class PersonLookupView(APIView):
 class PersonDetailView(APIView):
     @extend_schema(responses=PersonRecordSerializer, summary="人员完整信息（本辖区，留痕）")
     def get(self, request: Request, pk: int) -> Response:
+        require(as_viewer(request.user), "person.view")
         person = selectors.person_get(as_viewer(request.user), pk)
         return PersonLookupView._record(request, person, "api.detail")
 
@@ -206,19 +253,13 @@ class UnitsView(APIView):
     @extend_schema(
         responses=UnitSerializer(many=True),
         summary="本辖区机构",
-        parameters=[
-            OpenApiParameter(
-                "missing_contact",
-                bool,
-                description="true：只列未登记联系电话或地址的派出所（须 unit.manage，其他角色为空列表）",
-            )
-        ],
+        parameters=[UnitsQuery],
     )
     def get(self, request: Request) -> Response:
-        query = UnitsQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
         viewer = as_viewer(request.user)
-        if query.validated_data["missing_contact"]:
+        require(viewer, "unit.view")
+        if query_of(UnitsQuery, request)["missing_contact"]:
+            require(viewer, "unit.manage")
             units = list(selectors.stations_missing_contact(viewer))
         else:
             units = selectors.units_visible(viewer)
@@ -226,8 +267,11 @@ class UnitsView(APIView):
 
 
 class UnitDetailView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(responses=UnitSerializer, summary="机构信息（本辖区）")
     def get(self, request: Request, code: str) -> Response:
+        require(as_viewer(request.user), "unit.view")
         return Response(UnitSerializer(selectors.unit_get(as_viewer(request.user), code)).data)
 
     @extend_schema(
@@ -236,9 +280,10 @@ class UnitDetailView(APIView):
         summary="维护机构的联系电话和地址（unit.manage；派出所两项必填）",
     )
     def patch(self, request: Request, code: str) -> Response:
+        viewer = as_viewer(request.user)
+        require(viewer, "unit.manage")
         form = UnitContactRequest(data=request.data)
         form.is_valid(raise_exception=True)
-        viewer = as_viewer(request.user)
         unit = selectors.unit_get(viewer, code)
         unit = unit_contact_update(
             actor=viewer,
@@ -251,9 +296,7 @@ class UnitDetailView(APIView):
 
 
 class IdCheckRequest(serializers.Serializer):
-    numbers = serializers.ListField(
-        child=serializers.CharField(max_length=40, allow_blank=True), max_length=1000
-    )
+    numbers = serializers.ListField(child=Text(max_length=40, allow_blank=True), max_length=1000)
 
 
 class IdVerdictErrorSerializer(serializers.Serializer):
@@ -271,10 +314,14 @@ class IdVerdictSerializer(serializers.Serializer):
     region_name = serializers.CharField(allow_null=True)
     birth_date = serializers.DateField(allow_null=True)
     sex = serializers.CharField(allow_null=True)
-    errors = IdVerdictErrorSerializer(many=True)
+    # The metaclass moves declared fields out of the class body: this does not shadow
+    # Serializer.errors at runtime.
+    errors = IdVerdictErrorSerializer(many=True)  # type: ignore[assignment]
 
 
 class IdNumberCheckView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         request=IdCheckRequest,
         responses=inline_serializer("IdCheckResults", {"results": IdVerdictSerializer(many=True)}),

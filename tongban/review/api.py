@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tongban.api import Text, query_of, require
+from tongban.api_schema import errors
 from tongban.audit.services import record
 from tongban.intake import selectors as intake_selectors
-from tongban.intake.api import STATUS_HELP, ApplicationSerializer, UnitRefSerializer, staff
+from tongban.intake.api import NUMBER_PARAMETER, STATUS_HELP, ApplicationSerializer, UnitRefSerializer, staff
 from tongban.intake.models import Application
 from tongban.registry.access import as_viewer
 from tongban.registry.codes import REFUSAL_REASONS
@@ -61,9 +64,11 @@ class ApplicationDetailView(APIView):
     @extend_schema(
         responses=ApplicationDetailSerializer,
         summary="按受理号查看申领（含办理记录；审核签发员另见人像比对结果；留痕）",
+        parameters=[NUMBER_PARAMETER],
     )
     def get(self, request: Request, number: str) -> Response:
         viewer = as_viewer(request.user)
+        require(viewer, "application.view")
         application = intake_selectors.application_by_number(viewer, number)
         record(
             actor=viewer,
@@ -133,11 +138,37 @@ SORT_CHOICES = [key for name in selectors.SORTS for key in (name, f"-{name}")]
 
 
 class QueueQuery(serializers.Serializer):
-    scope = serializers.ChoiceField(choices=list(selectors.SCOPES), required=False, default="mine")
-    bucket = serializers.ChoiceField(choices=list(selectors.BUCKETS), required=False, default="all")
-    sort = serializers.ChoiceField(choices=SORT_CHOICES, required=False, default="due")
-    q = serializers.CharField(required=False, allow_blank=True, max_length=40)
-    after = serializers.CharField(required=False, allow_blank=True, max_length=80)
+    """The queue's query, declared in the schema as it is validated."""
+
+    scope = serializers.ChoiceField(
+        choices=list(selectors.SCOPES),
+        required=False,
+        default="mine",
+        help_text="mine 我的待办（本人领取的和本单位未领取的，默认）/ subtree 辖区在办（本辖区审核中的全部）",
+    )
+    bucket = serializers.ChoiceField(
+        choices=list(selectors.BUCKETS),
+        required=False,
+        default="all",
+        help_text="all 全部 / overdue 已超期 / due_today 今日到期 / at_risk 临近到期 / mine 我领取的"
+        " / verification 核实中",
+    )
+    sort = serializers.ChoiceField(
+        choices=SORT_CHOICES,
+        required=False,
+        default="due",
+        help_text="due 办理期限（默认）/ accepted 受理时间 / name 姓名；前加 - 为倒序",
+    )
+    q = Text(
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text="受理号（22 位）或公民身份号码：在辖区在办中精确查询，忽略 scope 和 bucket；"
+        "其他内容 400（fields.q 为 bad_search）",
+    )
+    after = Text(
+        required=False, allow_blank=True, max_length=80, help_text="上一页的 next_after（“排序值:id”）"
+    )
 
     def validate_q(self, value: str) -> str:
         if value.strip():
@@ -178,42 +209,15 @@ class QueuePageSerializer(serializers.Serializer):
 class QueueView(APIView):
     @extend_schema(
         summary="审核签发待办：我的待办 / 辖区在办，按受理号或公民身份号码查询，可排序，含总数和各分类数量",
-        parameters=[
-            OpenApiParameter(
-                "scope",
-                str,
-                enum=list(selectors.SCOPES),
-                description="mine 我的待办（本人领取的和本单位未领取的，默认）/ "
-                "subtree 辖区在办（本辖区审核中的全部）",
-            ),
-            OpenApiParameter(
-                "bucket",
-                str,
-                enum=list(selectors.BUCKETS),
-                description="all 全部 / overdue 已超期 / due_today 今日到期 / at_risk 临近到期 / "
-                "mine 我领取的 / verification 核实中",
-            ),
-            OpenApiParameter(
-                "sort",
-                str,
-                enum=SORT_CHOICES,
-                description="due 办理期限（默认）/ accepted 受理时间 / name 姓名；前加 - 为倒序",
-            ),
-            OpenApiParameter(
-                "q",
-                str,
-                description="受理号（22 位）或公民身份号码：在辖区在办中精确查询，忽略 scope 和 bucket",
-            ),
-            OpenApiParameter("after", str, description="上一页的 next_after（“排序值:id”）"),
-        ],
+        parameters=[QueueQuery],
         responses=QueuePageSerializer,
     )
     def get(self, request: Request) -> Response:
-        query = QueueQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        viewer = as_viewer(request.user)
+        require(viewer, "review.decide")
+        data = query_of(QueueQuery, request)
         page = selectors.review_queue(
-            as_viewer(request.user),
+            viewer,
             data["bucket"],
             after=data.get("after") or None,
             scope=data["scope"],
@@ -254,13 +258,13 @@ class DecisionRequest(serializers.Serializer):
         choices=[(decision.value, DECISION_LABELS[decision]) for decision in services.Decision],
         help_text="issue 签发（非末环节为审核通过）/ refuse 不予签发 / verify 记录核实情况",
     )
-    reason = serializers.CharField(
+    reason = Text(
         max_length=500,
         required=False,
         allow_blank=True,
         help_text="签发意见、不予签发的说明（原因为“其他”时必填，至多 400 字）或核实情况",
     )
-    refusal_reason = serializers.CharField(
+    refusal_reason = Text(
         max_length=10,
         required=False,
         allow_blank=True,
@@ -273,35 +277,66 @@ class DecisionRequest(serializers.Serializer):
     )
 
 
+# Whether the item is still the caller's to act on (status, unit, holder).
+OPEN_ERRORS = ("already_decided", "other_unit", "taken", "not_routed")
+
+
 class TakeView(APIView):
-    @extend_schema(request=None, responses=ApplicationSerializer, summary="领取审核事项")
+    @extend_schema(
+        request=None, responses=ApplicationSerializer, summary="领取审核事项", parameters=[NUMBER_PARAMETER]
+    )
+    @errors(*OPEN_ERRORS)
     def post(self, request: Request, number: str) -> Response:
         actor = staff(request)
+        require(actor, "review.decide")
         application = intake_selectors.application_by_number(actor, number)
         application = services.review_take(actor=actor, application=application, request=request._request)
         return Response(ApplicationSerializer(application).data)
 
 
 class ReleaseView(APIView):
-    @extend_schema(request=None, responses=ApplicationSerializer, summary="退回待办（放弃领取）")
+    @extend_schema(
+        request=None,
+        responses=ApplicationSerializer,
+        summary="退回待办（放弃领取）",
+        parameters=[NUMBER_PARAMETER],
+    )
+    @errors("not_holder", "already_decided", "other_unit")
     def post(self, request: Request, number: str) -> Response:
         actor = staff(request)
+        require(actor, "review.decide")
         application = intake_selectors.application_by_number(actor, number)
         application = services.review_release(actor=actor, application=application, request=request._request)
         return Response(ApplicationSerializer(application).data)
 
 
 class DecideView(APIView):
+    parser_classes = [JSONParser]
+
     @extend_schema(
         request=DecisionRequest,
         responses=ApplicationSerializer,
         summary="审核签发决定：签发 / 不予签发 / 核实",
+        parameters=[NUMBER_PARAMETER],
+    )
+    @errors(
+        "reason_too_long",
+        "refusal_reason_required",
+        "bad_refusal_reason",
+        "refusal_reason_inactive",
+        "reason_required",
+        "note_required",
+        "bad_method",
+        *OPEN_ERRORS,
+        "step_decided",
+        "bad_transition",
     )
     def post(self, request: Request, number: str) -> Response:
+        actor = staff(request)
+        require(actor, "review.decide")
         form = DecisionRequest(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        actor = staff(request)
         application = intake_selectors.application_by_number(actor, number)
         application = services.review_decide(
             actor=actor,

@@ -245,3 +245,14 @@ def test_several_refused_fields_keep_their_own_codes(personas: Personas) -> None
     assert answer["fields"]["phone"][0]["code"] == "bad_phone"
     assert answer["fields"]["role"][0]["code"] == "role_unit_mismatch"
     assert "只能设在：派出所" in answer["fields"]["role"][0]["message"]
+
+
+def test_a_reason_over_its_length_is_refused_as_sent(personas: Personas) -> None:
+    """The length the schema states is the length sent: spaces around it count too."""
+    admin = api_client(personas.admin)
+    target = personas.finance
+    reason = "\u00a0" + "长" * 200
+    response = admin.post(f"/api/v1/users/{target.username}/deactivate", {"reason": reason}, format="json")
+    assert response.status_code == 400 and response.json()["fields"]["reason"][0]["code"] == "max_length"
+    target.refresh_from_db()
+    assert target.is_active

@@ -60,11 +60,14 @@ def test_full_record_by_url_only_within_the_subtree(
 def test_full_record_by_api_only_within_the_subtree(
     personas: Personas, nanchang_person: Person, who: str
 ) -> None:
-    api = api_client(personas.all()[who])
-    response = api.get(f"/api/v1/people/{nanchang_person.pk}")
-    assert response.status_code == (200 if DETAIL_ACCESS[who] else 404)
-    if not DETAIL_ACCESS[who]:
-        assert response.json()["code"] == "not_found"
+    user = personas.all()[who]
+    response = api_client(user).get(f"/api/v1/people/{nanchang_person.pk}")
+    # A role that may not open full records is refused as such; the others find nothing outside.
+    refused = (404, "not_found") if user.can("person.view") else (403, "permission_denied")
+    if DETAIL_ACCESS[who]:
+        assert response.status_code == 200
+    else:
+        assert (response.status_code, response.json()["code"]) == refused
 
 
 @pytest.mark.parametrize("who", sorted(DETAIL_ACCESS))
@@ -73,7 +76,11 @@ def test_lists_never_show_another_subtree(
 ) -> None:
     user = personas.all()[who]
     api = api_client(user)
-    ids = {row["id"] for row in api.get("/api/v1/people").json()["results"]}
+    response = api.get("/api/v1/people")
+    if not user.can("person.browse"):
+        assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+        return
+    ids = {row["id"] for row in response.json()["results"]}
     assert all(
         user.unit is not None and Person.objects.get(pk=pk).registration_unit.path.startswith(user.unit.path)
         for pk in ids
@@ -150,13 +157,20 @@ def test_lookup_form_explains_bad_numbers_in_chinese(
 
 def test_api_lookup_validates_and_scopes(personas: Personas, nanchang_person: Person) -> None:
     api = api_client(personas.centre_operator)
-    assert api.post("/api/v1/people/lookup", {"id_number": nanchang_person.id_number}).status_code == 404
+    refused = api.post("/api/v1/people/lookup", {"id_number": nanchang_person.id_number}, format="json")
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
     api = api_client(personas.ganzhou_clerk)
-    bad = api.post("/api/v1/people/lookup", {"id_number": "123"})
-    assert bad.status_code == 400
-    assert bad.json()["code"] == "invalid"
-    assert bad.json()["fields"]["id_number"][0]["code"] == "invalid_id_number"
-    good = api.post("/api/v1/people/lookup", {"id_number": nanchang_person.id_number})
+    for number in ("123", nanchang_person.id_number[:17] + "Y", "３６" + nanchang_person.id_number[2:]):
+        bad = api.post("/api/v1/people/lookup", {"id_number": number}, format="json")
+        assert bad.status_code == 400
+        assert bad.json()["code"] == "invalid"
+        assert bad.json()["fields"]["id_number"][0]["code"] == "invalid_id_number"
+    # The API reads JSON only: a form body is refused before anything is looked up.
+    form = api.post("/api/v1/people/lookup", {"id_number": nanchang_person.id_number})
+    assert form.status_code == 415 and form.json()["code"] == "unsupported_media_type"
+    good = api.post(
+        "/api/v1/people/lookup", {"id_number": f" {nanchang_person.id_number.lower()} "}, format="json"
+    )
     assert good.status_code == 200
     body = good.json()
     assert body["id_number"] == nanchang_person.id_number
@@ -168,13 +182,13 @@ def test_keyset_pagination_walks_the_whole_subtree(personas: Personas) -> None:
     PersonFactory.create_batch(120)
     api = api_client(personas.donghu_supervisor)
     seen: list[int] = []
-    after = ""
+    query = ""
     while True:
-        body = api.get(f"/api/v1/people?after={after}").json()
+        body = api.get(f"/api/v1/people{query}").json()
         seen.extend(row["id"] for row in body["results"])
         if body["next_after"] is None:
             break
-        after = str(body["next_after"])
+        query = f"?after={body['next_after']}"
     assert seen == sorted(seen)
     assert len(seen) == Person.objects.visible_to(personas.donghu_supervisor).count() == 120
 
@@ -185,3 +199,17 @@ def test_units_are_scoped(personas: Personas) -> None:
     assert "3601" in codes and "360102001" in codes
     assert not any(code.startswith("3607") for code in codes)
     assert codes == set(Unit.objects.subtree(Unit.objects.get(code="3601")).values_list("code", flat=True))
+
+
+def test_the_api_refuses_what_its_schema_does(personas: Personas) -> None:
+    """A number where the schema says text, an empty value where it says a boolean or one of a
+    list: refused (400), never read as something else or as absent."""
+    api = api_client(personas.nanchang_clerk)
+    numbers = api.post("/api/v1/idnumbers/check", {"numbers": [360102199005170027]}, format="json")
+    assert numbers.status_code == 400 and numbers.json()["fields"]["numbers.0"][0]["code"] == "invalid"
+    assert api.get("/api/v1/units?missing_contact=").status_code == 400
+    assert api.get("/api/v1/people?after=").status_code == 400
+    assert api.get("/api/v1/people?status=").status_code == 200  # an empty filter is no filter
+    assert api.get("/api/v1/applications?sort=").status_code == 200
+    reviewer = api_client(personas.nanchang_reviewer)
+    assert reviewer.get("/api/v1/review/queue?sort=").json()["fields"]["sort"][0]["code"] == "invalid_choice"

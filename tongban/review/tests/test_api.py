@@ -118,9 +118,15 @@ def test_queue_pages_by_deadline(personas: Personas, reviewer_a: User) -> None:
 @pytest.mark.parametrize(
     "who", ["ganzhou_clerk", "nanchang_clerk", "donghu_supervisor", "finance", "centre_operator", "admin"]
 )
-def test_queue_is_empty_for_everybody_who_does_not_review(personas: Personas, number: str, who: str) -> None:
-    body = api_client(personas.all()[who]).get("/api/v1/review/queue").json()
-    assert body["results"] == [] and set(body["counts"].values()) == {0}
+def test_the_queue_refuses_everybody_who_does_not_review(personas: Personas, number: str, who: str) -> None:
+    response = api_client(personas.all()[who]).get("/api/v1/review/queue")
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+
+
+def test_the_queue_refuses_a_search_that_is_no_number(number: str, reviewer_a: User) -> None:
+    response = api_client(reviewer_a).get("/api/v1/review/queue?q=张三")
+    assert response.status_code == 400
+    assert response.json()["fields"]["q"][0]["code"] == "bad_search"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,13 +353,15 @@ def test_reviewers_see_face_comparisons_others_do_not(
 
 @pytest.mark.parametrize("who", sorted(Personas.__dataclass_fields__))
 def test_nobody_else_takes_or_decides(personas: Personas, number: str, who: str) -> None:
-    """Only reviewers of the household side act: everybody else gets 404, or 404 because they
-    cannot see the application at all."""
-    api = api_client(personas.all()[who])
+    """Only reviewers of the household side act: a role that does not review gets 403, a reviewer
+    who cannot see the application 404."""
+    user = personas.all()[who]
+    api = api_client(user)
+    refused = (404, "not_found") if user.can("review.decide") else (403, "permission_denied")
     for action in ("take", "release"):
         response = api.post(f"/api/v1/applications/{number}/review/{action}")
-        assert response.status_code == 404 and response.json()["code"] == "not_found"
+        assert (response.status_code, response.json()["code"]) == refused
     response = decide(api, number, step=1, decision="issue")
-    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert (response.status_code, response.json()["code"]) == refused
     application = Application.objects.get(number=number)
     assert (application.status, application.assignee_id) == ("pending_review", None)
