@@ -58,7 +58,7 @@ for persona in "${PERSONAS[@]}"; do
   echo "== fuzz as $persona"
   if ! $BIN/schemathesis run "$BASE/api/schema/" "${headers[@]}" "${selection[@]}" \
     --checks all --exclude-checks positive_data_acceptance --max-examples "$EXAMPLES" --seed "$SEED" --phases examples,coverage,fuzzing \
-    --workers 2 --no-color --warnings off --report junit \
+    --workers 1 --no-color --warnings off --report junit \
     --report-junit-path "var/fuzz-$persona.xml" >"var/fuzz-$persona.txt" 2>&1; then
     failed=1
     echo "   failures: var/fuzz-$persona.txt"

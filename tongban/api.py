@@ -132,11 +132,11 @@ def query_of(serializer: type[serializers.Serializer], request: Request) -> dict
     return dict(query.validated_data)
 
 
-def require(viewer: Viewer, action: str) -> None:
-    """`403 permission_denied` unless the caller's role holds `action` at all: checked before any
-    record is fetched, so a role that may never act answers the same whatever it names (a record
+def require(viewer: Viewer, *actions: str) -> None:
+    """`403 permission_denied` unless the caller's role holds one of `actions` at all: checked before
+    any record is fetched, so a role that may never act answers the same whatever it names (a record
     outside the caller's jurisdiction is the selectors' `404 not_found`)."""
-    if not viewer.can(action):
+    if not any(viewer.can(action) for action in actions):
         raise exceptions.PermissionDenied()
 
 

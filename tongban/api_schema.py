@@ -21,17 +21,14 @@ those codes, so a schema-checking client (or schemathesis) catches an undeclared
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import inline_serializer
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
-
-from tongban.accounts.roles import ROLE_ACTIONS, ROLE_LABELS
 
 
 @dataclass(frozen=True)
@@ -227,28 +224,6 @@ def errors(*codes: str) -> Callable[[F], F]:
     return mark
 
 
-def requires(*actions: str) -> Callable[[F], F]:
-    """The view method answers `403 permission_denied` unless the caller's role holds one of `actions`
-    (ROLE_ACTIONS), before it reads any input or looks up any record: a role that may not take the
-    action at all is told so, the same way in every part of the API, whether the record exists or not.
-    Jurisdiction (the record's unit) is the selectors' part, and answers 404."""
-    known = set().union(*ROLE_ACTIONS.values())
-    if unknown := [action for action in actions if action not in known]:
-        raise ValueError(f"actions not in ROLE_ACTIONS: {unknown}")
-
-    def wrap(method: F) -> F:
-        @functools.wraps(method)
-        def checked(view: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
-            if not any(request.user.can(action) for action in actions):
-                raise exceptions.PermissionDenied()
-            return method(view, request, *args, **kwargs)
-
-        checked.required_actions = actions  # type: ignore[attr-defined]
-        return checked  # type: ignore[return-value]
-
-    return wrap
-
-
 def _error_schema(codes: list[str]) -> dict[str, Any]:
     return {
         "type": "object",
@@ -285,16 +260,6 @@ class Schema(AutoSchema):
         ):
             return operation_id.removesuffix("_retrieve") + "_list"
         return operation_id
-
-    def get_description(self) -> str:  # type: ignore[override]  # drf-spectacular narrows it too
-        """The operation's own description, then who may call it: the roles holding its action."""
-        description: str = super().get_description() or ""
-        actions = getattr(getattr(self.view, self.method.lower(), None), "required_actions", ())
-        if actions:
-            roles = [label for role, label in ROLE_LABELS.items() if ROLE_ACTIONS[role] & set(actions)]
-            who = f"权限：{' 或 '.join(actions)}（{'、'.join(roles)}）；其他角色 403 permission_denied。"
-            description = f"{description}\n\n{who}" if description else who
-        return description
 
     def operation_error_codes(self) -> list[str]:
         view_method = getattr(self.view, self.method.lower(), None)
@@ -356,13 +321,3 @@ def page_of(
             **extra,
         },
     )
-
-
-class QueryIntegerField(serializers.IntegerField):
-    """An integer query parameter that refuses `?after=` (present and empty) as the schema says it
-    is not an integer; DRF's IntegerField would read it as absent."""
-
-    def get_value(self, dictionary: Any) -> Any:
-        if dictionary.get(self.field_name) == "":
-            return ""
-        return super().get_value(dictionary)

@@ -20,8 +20,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tongban.accounts.models import User
-from tongban.api import ApiError
-from tongban.api_schema import QueryIntegerField, errors, page_of
+from tongban.api import ApiError, query_of, require
+from tongban.api_schema import errors, page_of
 from tongban.campaigns import rules, selectors, services
 from tongban.campaigns.forms import TYPE_CHOICES
 from tongban.campaigns.models import Campaign, CampaignConfiguration, CampaignPhase, DutyTask, StationReport
@@ -338,7 +338,7 @@ class DutiesQuery(serializers.Serializer):
         allow_blank=True,
         help_text="todo 未开始 / doing 推进中 / done 已完成 / late 逾期未完成；不填为全部",
     )
-    after = QueryIntegerField(required=False, min_value=1, help_text="上一页的 next_after")
+    after = serializers.IntegerField(required=False, min_value=1, help_text="上一页的 next_after")
 
 
 class DutyNoteRequest(serializers.Serializer):
@@ -382,14 +382,6 @@ class ConfigurationRequest(serializers.Serializer):
 # Views
 
 
-def _caller(request: Request, action: str = "campaign.view") -> User:
-    """The caller, if their role may take `action` at all (403 otherwise)."""
-    user = staff(request)
-    if not user.can(action):
-        raise exceptions.PermissionDenied()
-    return user
-
-
 def _context(user: User, campaign: Campaign) -> dict[str, Any]:
     return {"today": timezone.localdate(), "scope": selectors.scope_unit(user, campaign), "user": user}
 
@@ -405,7 +397,9 @@ class CampaignsView(APIView):
         responses=inline_serializer("CampaignList", fields={"results": CampaignRowSerializer(many=True)}),
     )
     def get(self, request: Request) -> Response:
-        rows = selectors.campaigns(_caller(request)).prefetch_related("phases")
+        user = staff(request)
+        require(user, "campaign.view")
+        rows = selectors.campaigns(user).prefetch_related("phases")
         return Response({"results": CampaignRowSerializer(rows, many=True).data})
 
     @extend_schema(
@@ -415,7 +409,8 @@ class CampaignsView(APIView):
     )
     @errors("unknown_unit", "not_a_city", "bad_phases", "already_open")
     def post(self, request: Request) -> Response:
-        user = _caller(request, "campaign.manage")
+        user = staff(request)
+        require(user, "campaign.manage")
         form = CampaignCreateRequest(data=request.data)
         form.is_valid(raise_exception=True)
         area = (
@@ -438,7 +433,8 @@ class CampaignDetailView(APIView):
         summary="集中换发详情（实施步骤、分县任务、流程配置、逾期职责数）", responses=CampaignSerializer
     )
     def get(self, request: Request, pk: int) -> Response:
-        user = _caller(request)
+        user = staff(request)
+        require(user, "campaign.view")
         return _campaign(user, selectors.campaign_get(user, pk))
 
     @extend_schema(
@@ -448,7 +444,8 @@ class CampaignDetailView(APIView):
     )
     @errors("bad_phases", "closed")
     def put(self, request: Request, pk: int) -> Response:
-        user = _caller(request, "campaign.manage")
+        user = staff(request)
+        require(user, "campaign.manage")
         campaign = selectors.campaign_get(user, pk, "campaign.manage")
         form = CampaignRequest(data=request.data)
         form.is_valid(raise_exception=True)
@@ -464,7 +461,8 @@ class CampaignStartView(APIView):
     )
     @errors("not_preparing", "unstaffed_units")
     def post(self, request: Request, pk: int) -> Response:
-        user = _caller(request, "campaign.manage")
+        user = staff(request)
+        require(user, "campaign.manage")
         campaign = selectors.campaign_get(user, pk, "campaign.manage")
         services.campaign_start(actor=user, campaign=campaign, request=request._request)
         return _campaign(user, campaign)
@@ -478,7 +476,8 @@ class CampaignCloseView(APIView):
     )
     @errors("closed")
     def post(self, request: Request, pk: int) -> Response:
-        user = _caller(request, "campaign.manage")
+        user = staff(request)
+        require(user, "campaign.manage")
         campaign = selectors.campaign_get(user, pk, "campaign.manage")
         services.campaign_close(actor=user, campaign=campaign, request=request._request)
         return _campaign(user, campaign)
@@ -498,7 +497,8 @@ class TargetsView(APIView):
     )
     @errors("closed")
     def post(self, request: Request, pk: int) -> Response:
-        user = _caller(request, "campaign.manage")
+        user = staff(request)
+        require(user, "campaign.manage")
         campaign = selectors.campaign_get(user, pk, "campaign.manage")
         eligible, target = services.targets_derive(actor=user, campaign=campaign, request=request._request)
         return Response({"eligible": eligible, "target": target})
@@ -511,13 +511,13 @@ class ProgressView(APIView):
         responses=ProgressSerializer,
     )
     def get(self, request: Request, pk: int) -> Response:
-        user = _caller(request)
+        user = staff(request)
+        require(user, "campaign.view")
         campaign = selectors.campaign_get(user, pk)
-        query = ProgressQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = query_of(ProgressQuery, request)
         result = selectors.progress(campaign, scope=selectors.scope_unit(user, campaign))
         rows = result.counties
-        county = query.validated_data.get("county")
+        county = query.get("county")
         if county:
             match = next((r for r in result.counties if r.code == county), None)
             if match is None:
@@ -541,18 +541,18 @@ class DutiesView(APIView):
         responses=page_of("CampaignDutyPage", DutySerializer(many=True), cursor=serializers.IntegerField),
     )
     def get(self, request: Request, pk: int) -> Response:
-        user = _caller(request)
+        user = staff(request)
+        require(user, "campaign.view")
         campaign = selectors.campaign_get(user, pk)
-        query = DutiesQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = query_of(DutiesQuery, request)
         context = _context(user, campaign)
-        status = query.validated_data.get("status", "")
+        status = query.get("status", "")
         page = selectors.duties_page(
             campaign,
             context["scope"],
             status="" if status == DUTY_LATE else status,
             late_on=context["today"] if status == DUTY_LATE else None,
-            after=query.validated_data.get("after"),
+            after=query.get("after"),
         )
         return Response(
             {
@@ -565,7 +565,8 @@ class DutiesView(APIView):
 class DutyDetailView(APIView):
     @extend_schema(summary="职责任务及其落实情况", responses=DutyDetailSerializer)
     def get(self, request: Request, pk: int, task_pk: int) -> Response:
-        user = _caller(request)
+        user = staff(request)
+        require(user, "campaign.view")
         campaign = selectors.campaign_get(user, pk)
         task = selectors.duty_get(user, campaign, task_pk)
         return Response(DutyDetailSerializer(task, context=_context(user, campaign)).data)
@@ -605,11 +606,11 @@ class ReportsView(APIView):
         responses=inline_serializer("CampaignReportList", fields={"results": ReportSerializer(many=True)}),
     )
     def get(self, request: Request, pk: int) -> Response:
-        user = _caller(request)
+        user = staff(request)
+        require(user, "campaign.view")
         campaign = selectors.campaign_get(user, pk)
-        query = PeriodQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        rows = selectors.reports(user, campaign, query.validated_data["period"])
+        query = query_of(PeriodQuery, request)
+        rows = selectors.reports(user, campaign, query["period"])
         return Response({"results": ReportSerializer(rows, many=True).data})
 
     @extend_schema(
@@ -653,7 +654,8 @@ class ReportSignView(APIView):
     )
     @errors("already_signed", "closed")
     def post(self, request: Request, pk: int, report_pk: int) -> Response:
-        user = _caller(request, "campaign.report")
+        user = staff(request)
+        require(user, "campaign.report")
         campaign = selectors.campaign_get(user, pk)
         report = selectors.report_get(user, report_pk)
         if report.campaign_id != campaign.pk:
@@ -675,7 +677,8 @@ class ConfigurationView(APIView):
     )
     @errors("override_reason_required", "unstaffed_units", "closed")
     def put(self, request: Request, pk: int) -> Response:
-        user = _caller(request, "campaign.manage")
+        user = staff(request)
+        require(user, "campaign.manage")
         campaign = selectors.campaign_get(user, pk, "campaign.manage")
         form = ConfigurationRequest(data=request.data)
         form.is_valid(raise_exception=True)
@@ -700,7 +703,8 @@ class ConfigurationApplyView(APIView):
     )
     @errors("already_applied", "unstaffed_units", "closed")
     def post(self, request: Request, pk: int) -> Response:
-        user = _caller(request, "campaign.manage")
+        user = staff(request)
+        require(user, "campaign.manage")
         campaign = selectors.campaign_get(user, pk, "campaign.manage")
         services.configuration_apply(actor=user, campaign=campaign, request=request._request)
         return Response(ConfigurationSerializer(configuration_data(campaign)).data)

@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.accounts.models import User
-from tongban.api_schema import QueryIntegerField, errors, page_of
+from tongban.api import query_of, require
+from tongban.api_schema import errors, page_of
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_id_number, mask_id_numbers_in_text
@@ -314,7 +314,7 @@ STATUS_ALL = "all"
 
 
 class PageQuery(serializers.Serializer):
-    after = QueryIntegerField(required=False, min_value=1, help_text="上一页的 next_after")
+    after = serializers.IntegerField(required=False, min_value=1, help_text="上一页的 next_after")
 
 
 class CasesQuery(PageQuery):
@@ -413,14 +413,6 @@ def _renamed(error: ServiceError, names: dict[str, str]) -> ServiceError:
     return ServiceError(error.code, error.message, fields=fields, status=error.status)
 
 
-def _caller(request: Request, action: str = "dataquality.view") -> User:
-    """The caller, if their role may take `action` at all (403 otherwise)."""
-    user = staff(request)
-    if not user.can(action):
-        raise exceptions.PermissionDenied()
-    return user
-
-
 # ---------------------------------------------------------------------------------------------
 # Views
 
@@ -434,10 +426,10 @@ class CasesView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        viewer = _caller(request)
-        query = CasesQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        viewer = staff(request)
+        require(viewer, "dataquality.view")
+        query = query_of(CasesQuery, request)
+        data = query
         filters = selectors.CaseFilters(
             kind=data.get("kind", ""), status=data["status"], unit_code=data.get("unit", "")
         )
@@ -450,7 +442,8 @@ class CasesView(APIView):
 class CaseDetailView(APIView):
     @extend_schema(summary="线索详情：证据与涉及人员（完整号码，查看留痕）", responses=CaseSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        viewer = _caller(request)
+        viewer = staff(request)
+        require(viewer, "dataquality.view")
         case = selectors.case_get(viewer, pk)
         # The evidence names people with their numbers: showing it is a view of personal data.
         record(
@@ -471,7 +464,8 @@ class CaseDecideView(APIView):
     )
     @errors("already_decided")
     def post(self, request: Request, pk: int) -> Response:
-        actor = _caller(request, "dataquality.decide")
+        actor = staff(request)
+        require(actor, "dataquality.decide")
         form = CaseDecisionRequest(data=request.data)
         form.is_valid(raise_exception=True)
         try:
@@ -496,12 +490,12 @@ class ChangesView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        viewer = _caller(request)
-        query = ChangesQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        status = query.validated_data["status"] or ChangeRequest.Status.PENDING.value
+        viewer = staff(request)
+        require(viewer, "dataquality.view")
+        query = query_of(ChangesQuery, request)
+        status = query["status"] or ChangeRequest.Status.PENDING.value
         page = selectors.changes_page(
-            viewer, "" if status == STATUS_ALL else status, after=query.validated_data.get("after")
+            viewer, "" if status == STATUS_ALL else status, after=query.get("after")
         )
         return Response(
             {"results": ChangeRequestRowSerializer(page.rows, many=True).data, "next_after": page.next_after}
@@ -514,7 +508,8 @@ class ChangesView(APIView):
     )
     @errors("not_duplicate", "not_found", "pending_exists")
     def post(self, request: Request) -> Response:
-        actor = _caller(request, "dataquality.request")
+        actor = staff(request)
+        require(actor, "dataquality.request")
         form = ChangeCreateRequest(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -535,7 +530,8 @@ class ChangesView(APIView):
 class ChangeDetailView(APIView):
     @extend_schema(summary="变更更正申请详情（完整号码，查看留痕）", responses=ChangeRequestSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        viewer = _caller(request)
+        viewer = staff(request)
+        require(viewer, "dataquality.view")
         change = selectors.change_get(viewer, pk)
         record(
             actor=viewer,
@@ -555,7 +551,8 @@ class ChangeDecideView(APIView):
     )
     @errors("not_authorised", "own_request", "already_decided", "stale")
     def post(self, request: Request, pk: int) -> Response:
-        actor = _caller(request, "dataquality.approve")
+        actor = staff(request)
+        require(actor, "dataquality.approve")
         form = ChangeDecisionRequest(data=request.data)
         form.is_valid(raise_exception=True)
         services.change_request_decide(
@@ -578,10 +575,10 @@ class RunsView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        viewer = _caller(request)
-        query = PageQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        page = selectors.runs_page(viewer, after=query.validated_data.get("after"))
+        viewer = staff(request)
+        require(viewer, "dataquality.view")
+        query = query_of(PageQuery, request)
+        page = selectors.runs_page(viewer, after=query.get("after"))
         return Response(
             {"results": ScanRunSerializer(page.rows, many=True).data, "next_after": page.next_after}
         )
@@ -593,7 +590,8 @@ class RunsView(APIView):
     )
     @errors("not_found", "scan_too_large")
     def post(self, request: Request) -> Response:
-        actor = _caller(request, "dataquality.decide")
+        actor = staff(request)
+        require(actor, "dataquality.decide")
         form = ScanRequest(data=request.data)
         form.is_valid(raise_exception=True)
         run = services.scan_from_page(
@@ -615,10 +613,10 @@ class AddressesView(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        viewer = _caller(request)
-        query = AddressesQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        viewer = staff(request)
+        require(viewer, "dataquality.view")
+        query = query_of(AddressesQuery, request)
+        data = query
         page = selectors.address_page(
             services.address_matches_visible(viewer),
             unit_code=data.get("unit", ""),
@@ -638,7 +636,8 @@ class AddressDecideView(APIView):
     )
     @errors("not_proposed", "stale")
     def post(self, request: Request, pk: int) -> Response:
-        actor = _caller(request, "dataquality.request")
+        actor = staff(request)
+        require(actor, "dataquality.request")
         form = AddressDecisionRequest(data=request.data)
         form.is_valid(raise_exception=True)
         match = services.address_match_decide(

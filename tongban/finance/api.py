@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.validators import RegexValidator
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tongban.api import query_of
 from tongban.api_schema import errors, page_of
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
@@ -204,16 +205,6 @@ class RemittanceRequest(serializers.Serializer):
     )
 
 
-def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    # Query parameters as a plain dict: DRF reads an empty one (`start=`) from a QueryDict as
-    # left out, while the schema (a date) refuses it; so does the server then.
-    if isinstance(data, QueryDict):
-        data = data.dict()
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 # ---------------------------------------------------------------------------------------------
 # Views
 
@@ -228,7 +219,7 @@ class PaymentsView(APIView):
     def get(self, request: Request) -> Response:
         viewer = as_viewer(request.user)
         selectors.finance_unit(viewer)
-        query = _valid(PaymentsQuery, request.query_params)
+        query = query_of(PaymentsQuery, request)
         start, end = selectors.default_period()
         filters = selectors.PaymentFilters(
             unit=selectors.finance_unit(viewer, query.get("unit", "")),
@@ -261,7 +252,7 @@ class UnremittedView(APIView):
     def get(self, request: Request) -> Response:
         viewer = as_viewer(request.user)
         selectors.finance_unit(viewer)
-        query = _valid(UnitQuery, request.query_params)
+        query = query_of(UnitQuery, request)
         root = selectors.finance_unit(viewer, query.get("unit", ""))
         result = selectors.unremitted(root)
         return Response(
@@ -285,7 +276,7 @@ class RemittancesView(APIView):
     def get(self, request: Request) -> Response:
         viewer = as_viewer(request.user)
         selectors.finance_unit(viewer)
-        query = _valid(RemittancesQuery, request.query_params)
+        query = query_of(RemittancesQuery, request)
         root = selectors.finance_unit(viewer, query.get("unit", ""))
         page = selectors.remittances_page(viewer, root, after=query.get("after"))
         return Response(
@@ -301,7 +292,9 @@ class RemittancesView(APIView):
     def post(self, request: Request) -> Response:
         actor = staff(request)
         selectors.finance_unit(actor)
-        data = _valid(RemittanceRequest, request.data)
+        form = RemittanceRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = dict(form.validated_data)
         unit = selectors.finance_unit(actor, data["unit"])
         remittance = services.remittance_record(
             actor=actor, unit=unit, day=data["day"], treasury_reference=data["treasury_reference"]
@@ -314,7 +307,7 @@ def _settlement_scope(
 ) -> tuple[Unit, str, Any, Any, dict[str, Any]]:
     viewer = as_viewer(request.user)
     selectors.finance_unit(viewer)
-    query = _valid(query_class, request.query_params)
+    query = query_of(query_class, request)
     root = selectors.finance_unit(viewer, query.get("unit", ""), kinds=selectors.SETTLEMENT_KINDS)
     start, end = rules.period_bounds(query["period"])
     return root, query["period"], start, end, query

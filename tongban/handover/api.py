@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tongban.api import query_of, require
 from tongban.api_schema import errors
 from tongban.handover import selectors, services
 from tongban.handover.models import FingerCheck, Handover, Shipment, ShipmentItem, Verification
@@ -329,10 +330,9 @@ class ShipmentsView(APIView):
     )
     def get(self, request: Request) -> Response:
         viewer = as_viewer(request.user)
-        services.require_role(viewer, "shipment.view", "shipment.create")
-        query = ShipmentsQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        require(viewer, "shipment.view", "shipment.create")
+        query = query_of(ShipmentsQuery, request)
+        data = query
         page = selectors.shipments_page(
             viewer,
             data.get("view") or "all",
@@ -349,6 +349,7 @@ class ShipmentsView(APIView):
     )
     @errors("not_found", "cannot_ship", "tracking_taken", "already_shipped", "no_card")
     def post(self, request: Request) -> Response:
+        services.require_centre(staff(request))  # a role that may not ship is told before its input
         form = ShipmentCreateRequest(data=request.data)
         form.is_valid(raise_exception=True)
         shipments = services.shipments_create(
@@ -364,7 +365,7 @@ class ShipmentDetailView(APIView):
     @extend_schema(responses=ShipmentSerializer, summary="分发单详情（含明细）")
     def get(self, request: Request, pk: int) -> Response:
         viewer = as_viewer(request.user)
-        services.require_role(viewer, "shipment.view", "shipment.create")
+        require(viewer, "shipment.view", "shipment.create")
         return Response(ShipmentSerializer(selectors.shipment_get(viewer, pk)).data)
 
 
@@ -377,7 +378,7 @@ class ReceiveView(APIView):
     @errors("already_received")
     def post(self, request: Request, pk: int) -> Response:
         actor = staff(request)
-        services.require_role(actor, "shipment.receive")
+        require(actor, "shipment.receive")
         form = ReceiveRequest(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -422,6 +423,7 @@ class DeliveredView(APIView):
     )
     @errors("not_found", "already_delivered")
     def post(self, request: Request) -> Response:
+        services.require_centre(staff(request))  # a role that may not ship is told before its input
         form = DeliveredRequest(data=request.data)
         form.is_valid(raise_exception=True)
         application = services.postal_delivered(
@@ -440,10 +442,9 @@ class ReadyView(APIView):
     )
     def get(self, request: Request) -> Response:
         viewer = as_viewer(request.user)
-        services.require_role(viewer, "handover.perform")
-        query = ReadyQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        require(viewer, "handover.perform")
+        query = query_of(ReadyQuery, request)
+        data = query
         page = selectors.ready_page(
             viewer,
             search=data["search"],
@@ -464,7 +465,7 @@ class HandoverView(APIView):
     @errors("signature_required", "bad_signature", "not_at_site", "no_card", *FINGER_CODES)
     def post(self, request: Request, number: str) -> Response:
         actor = staff(request)
-        services.require_role(actor, "handover.perform")
+        require(actor, "handover.perform")
         form = HandoverRequest(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -496,7 +497,7 @@ class VerifyView(APIView):
     @errors("card_not_checked", "not_pending", *FINGER_CODES)
     def post(self, request: Request, number: str) -> Response:
         actor = staff(request)
-        services.require_role(actor, "verification.perform")
+        require(actor, "verification.perform")
         form = VerificationRequest(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -536,10 +537,9 @@ class VerificationsView(APIView):
     )
     def get(self, request: Request) -> Response:
         viewer = as_viewer(request.user)
-        services.require_role(viewer, "verification.perform")
-        query = VerificationsQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        require(viewer, "verification.perform")
+        query = query_of(VerificationsQuery, request)
+        data = query
         view = data.get("view") or "due"
         page = selectors.verifications_page(
             viewer, view, search=data["search"], order=data["order"], after=data.get("after") or None

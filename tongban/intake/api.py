@@ -540,12 +540,12 @@ class ApplicationsView(APIView):
         "not_draft",
     )
     def post(self, request: Request) -> Response:
+        actor = staff(request)
+        services.require_counter(actor)  # before reading the body and the slow work below
         form = ApplicationCreateRequest(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        actor = staff(request)
         http = request._request
-        services.require_counter(actor)  # before the slow work below
         person = person_lookup(as_viewer(actor), data["id_number"])
         # The biometric work first, outside any transaction (it takes a good part of a second);
         # a refusal here has written nothing.

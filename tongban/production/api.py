@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tongban.api import query_of
 from tongban.api_schema import errors
 from tongban.core.errors import ServiceError
 from tongban.intake.api import UnitRefSerializer, staff
@@ -225,9 +226,8 @@ class QueueView(APIView):
     @errors("unknown_unit")
     def get(self, request: Request) -> Response:
         centre = selectors.viewer_centre(as_viewer(request.user))
-        query = QueueQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        query = query_of(QueueQuery, request)
+        data = query
         rows = selectors.queue_counts(centre)
         unit = next((row for row in rows if row.code == data.get("unit")), None)
         if data.get("unit") and unit is None:
@@ -262,9 +262,8 @@ class BatchesView(APIView):
     def get(self, request: Request) -> Response:
         viewer = as_viewer(request.user)
         selectors.viewer_centre(viewer)
-        query = BatchesQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        query = query_of(BatchesQuery, request)
+        data = query
         page = selectors.batches_page(
             viewer,
             state=data.get("state") or "",

@@ -8,13 +8,13 @@ import datetime
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.accounts.models import User
-from tongban.api_schema import QueryIntegerField, errors, page_of
+from tongban.api import query_of, require
+from tongban.api_schema import errors, page_of
 from tongban.intake.api import STATUS_HELP, UnitRefSerializer, staff
 from tongban.intake.models import Application, ApplicationEvent
 from tongban.supervision import selectors, services
@@ -103,7 +103,7 @@ class StuckQuery(DashboardQuery):
     status = serializers.ChoiceField(
         choices=list(selectors.STUCK_STATUSES), required=False, allow_blank=True, help_text="环节；不填为全部"
     )
-    days = QueryIntegerField(
+    days = serializers.IntegerField(
         required=False,
         min_value=1,
         max_value=60,
@@ -120,14 +120,6 @@ class UrgeRequest(serializers.Serializer):
     )
 
 
-def _caller(request: Request, action: str) -> User:
-    """The caller, if their role may take `action` at all (403 otherwise)."""
-    user = staff(request)
-    if not user.can(action):
-        raise exceptions.PermissionDenied()
-    return user
-
-
 class DashboardView(APIView):
     @extend_schema(
         summary="督导统计：辖区各项指标（与页面、Excel 相同）",
@@ -136,10 +128,10 @@ class DashboardView(APIView):
     )
     @errors("not_found")
     def get(self, request: Request) -> Response:
-        user = _caller(request, "supervision.view")
-        query = DashboardQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        unit = selectors.dashboard_unit(user, query.validated_data.get("unit") or None)
+        user = staff(request)
+        require(user, "supervision.view")
+        query = query_of(DashboardQuery, request)
+        unit = selectors.dashboard_unit(user, query.get("unit") or None)
         board = selectors.dashboard(unit)
         return Response(
             DashboardSerializer(
@@ -176,10 +168,10 @@ class StuckView(APIView):
     )
     @errors("not_found")
     def get(self, request: Request) -> Response:
-        viewer = _caller(request, "supervision.view")
-        query = StuckQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        viewer = staff(request)
+        require(viewer, "supervision.view")
+        query = query_of(StuckQuery, request)
+        data = query
         own = selectors.dashboard_unit(viewer, None)
         unit = selectors.dashboard_unit(viewer, data["unit"]) if data.get("unit") else None
         page = selectors.stuck_page(
@@ -211,7 +203,8 @@ class UrgeView(APIView):
         summary="督办：记入办理记录并通知责任单位（辖区内未办结的申领；其他 404）",
     )
     def post(self, request: Request, number: str) -> Response:
-        user = _caller(request, "supervision.act")
+        user = staff(request)
+        require(user, "supervision.act")
         form = UrgeRequest(data=request.data)
         form.is_valid(raise_exception=True)
         event = services.application_supervise(
@@ -234,10 +227,10 @@ class UnstaffedView(APIView):
     )
     @errors("not_found")
     def get(self, request: Request) -> Response:
-        user = _caller(request, "staffing.view")
-        query = DashboardQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        unit = selectors.staffing_unit(user, query.validated_data.get("unit") or None)
+        user = staff(request)
+        require(user, "staffing.view")
+        query = query_of(DashboardQuery, request)
+        unit = selectors.staffing_unit(user, query.get("unit") or None)
         scope = selectors.scope_for(unit)
         table = selectors.unstaffed_table(selectors.unstaffed(scope))
         return Response(
