@@ -597,14 +597,18 @@ def test_from_issue_to_handover_through_all_three_ways(life: Life) -> None:
         stored = Card.objects.get(application_number=numbers[role])
         assert (stored.state, stored.card_serial) == (Card.State.ACTIVE, life.serials[role]), role
 
-    # Outsiders: another city's clerk and finance see nothing of them.
-    for outsider in (life.personas.ganzhou_clerk, life.personas.finance):
+    # Outsiders: another city's clerk sees nothing of them; finance may not read applications at all.
+    for outsider, answer in (
+        (life.personas.ganzhou_clerk, (404, "not_found")),
+        (life.personas.finance, (403, "permission_denied")),
+    ):
         api = api_client(outsider)
         for number in numbers.values():
             response = api.get(f"/api/v1/applications/{number}")
-            assert response.status_code == 404 and response.json()["code"] == "not_found", outsider.username
-        listed = api.get("/api/v1/applications").json()["results"]
-        assert not {row["number"] for row in listed} & set(numbers.values())
+            assert (response.status_code, response.json()["code"]) == answer, outsider.username
+    listed = api_client(life.personas.ganzhou_clerk).get("/api/v1/applications").json()["results"]
+    assert not {row["number"] for row in listed} & set(numbers.values())
+    assert api_client(life.personas.finance).get("/api/v1/applications").status_code == 403
     other = api_client(life.personas.ganzhou_clerk)
     refused = other.post(
         f"/api/v1/applications/{numbers['proxy']}/verification", {"card_checked": True}, format="json"
