@@ -201,6 +201,9 @@ SPECTACULAR_SETTINGS = {
     '{"code": ..., "message": ..., "fields": {field: [{"code", "message"}]}}.',
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # A request body's component apart from the answer's (`…Request`): what the server refuses in a
+    # request (a blank text) is declared there without binding the answers.
+    "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     # Swagger UI's assets come from the drf-spectacular-sidecar package, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
