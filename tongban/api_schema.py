@@ -202,6 +202,23 @@ ERRORS: dict[str, ErrorCode] = {
 }
 # fmt: on
 
+# What the biometric engine answers about a fingerprint image or template it cannot use, and when
+# the engine itself fails: every operation that takes fingers can meet them.
+FINGER_SAMPLE_CODES = (
+    "finger_quality",
+    "bad_image",
+    "corrupt_image",
+    "unsupported_format",
+    "image_too_large",
+    "image_too_small",
+    "no_features",
+    "bad_template",
+    "bad_position",
+    "bad_format",
+    "wrong_modality",
+)
+ENGINE_CODES = ("engine_unavailable", "engine_error", "engine_not_configured")
+
 # The codes every operation of a kind can meet, whatever it does.
 AUTH_CODES = ("not_authenticated", "authentication_failed")
 FORBIDDEN_CODES = ("permission_denied", "password_change_required")

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tongban.api import query_of, require
-from tongban.api_schema import errors
+from tongban.api_schema import ENGINE_CODES, FINGER_SAMPLE_CODES, errors
 from tongban.handover import selectors, services
 from tongban.handover.models import FingerCheck, Handover, Shipment, ShipmentItem, Verification
 from tongban.intake import selectors as intake_selectors
@@ -291,25 +291,7 @@ VerificationsQuery = list_query(
 
 # What comparing a fingerprint can answer: no finger, a sample or template the engine refuses,
 # the engine down, no match.
-FINGER_CODES = (
-    "finger_required",
-    "finger_quality",
-    "bad_image",
-    "corrupt_image",
-    "unsupported_format",
-    "image_too_large",
-    "image_too_small",
-    "no_features",
-    "bad_template",
-    "bad_position",
-    "bad_format",
-    "wrong_modality",
-    "unsupported",
-    "engine_unavailable",
-    "engine_error",
-    "engine_not_configured",
-    "finger_mismatch",
-)
+FINGER_CODES = ("finger_required", *FINGER_SAMPLE_CODES, "unsupported", *ENGINE_CODES, "finger_mismatch")
 
 
 def _page(page: KeysetPage[Any], rows: Any) -> dict[str, Any]:

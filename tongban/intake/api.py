@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 
 from tongban.accounts.models import User
 from tongban.api import ApiError, Text, query_of, require
-from tongban.api_schema import errors
+from tongban.api_schema import ENGINE_CODES, FINGER_SAMPLE_CODES, errors
 from tongban.audit.labels import event_label
 from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
@@ -458,33 +458,9 @@ def _biometric_refusals(field: str) -> Iterator[None]:
 
 
 # What taking and checking a photo can answer (the engine's refusals and failures included).
-PHOTO_ERRORS = (
-    "photo_rejected",
-    "no_face",
-    "several_faces",
-    "not_jpeg",
-    "bad_template",
-    "engine_unavailable",
-    "engine_error",
-    "engine_not_configured",
-)
+PHOTO_ERRORS = ("photo_rejected", "no_face", "several_faces", "not_jpeg", "bad_template", *ENGINE_CODES)
 # What recording the fingers can answer, beside `PHOTO_ERRORS`' engine failures.
-FINGER_ERRORS = (
-    "bad_position",
-    "reason_required",
-    "finger_missing",
-    "finger_quality",
-    "finger_order",
-    "bad_image",
-    "corrupt_image",
-    "unsupported_format",
-    "image_too_large",
-    "image_too_small",
-    "no_features",
-    "bad_template",
-    "bad_format",
-    "wrong_modality",
-)
+FINGER_ERRORS = ("reason_required", "finger_missing", "finger_order", *FINGER_SAMPLE_CODES)
 
 
 class ApplicationsView(APIView):
