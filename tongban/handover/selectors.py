@@ -14,7 +14,17 @@ from tongban.handover.services import awaiting_forward, centre_applications
 from tongban.intake.models import Application
 from tongban.registry.access import Viewer
 from tongban.registry.models import Card, Unit
-from tongban.registry.worklist import Column, KeysetPage, Order, Search, Sorting, paginate, search_filter
+from tongban.registry.worklist import (
+    Column,
+    KeysetPage,
+    Order,
+    Search,
+    Sorting,
+    item_sorting,
+    items_page,
+    paginate,
+    search_filter,
+)
 
 Row = TypeVar("Row")
 PAGE = 50
@@ -110,16 +120,7 @@ def shipment_holding(viewer: Viewer, search: Search) -> tuple[Shipment, str] | N
     return shipments_visible(viewer).get(pk=found[0][0]), found[0][1] or ""
 
 
-SHIPMENT_ITEM_SORTING = Sorting(
-    [
-        Column("order", "序号", "pk", "int"),
-        Column("number", "受理号", "application__number"),
-        Column("name", "姓名", "application__name"),
-        Column("unit", "受理单位", "application__acceptance_unit__code"),
-        Column("outcome", "结果", "outcome"),
-    ],
-    "order",
-)
+SHIPMENT_ITEM_SORTING = item_sorting(Column("outcome", "结果", "outcome"))
 
 
 def shipment_items_page(
@@ -131,10 +132,10 @@ def shipment_items_page(
     page: int | None = None,
     limit: int = 100,
 ) -> KeysetPage[ShipmentItem]:
-    items = shipment.items.filter(search_filter(search or Search(), "application__")).select_related(
-        "application", "application__acceptance_unit", "card"
+    items = shipment.items.select_related("application", "application__acceptance_unit", "card")
+    return items_page(
+        items, SHIPMENT_ITEM_SORTING, search=search, order=order, after=after, page=page, limit=limit
     )
-    return paginate(items, order or SHIPMENT_ITEM_SORTING.default, after=after, page=page, limit=limit)
 
 
 def shipment_items(shipment: Shipment) -> list[ShipmentItem]:

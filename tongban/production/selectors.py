@@ -16,7 +16,17 @@ from tongban.intake.models import Application
 from tongban.production.models import Batch, BatchItem, FeedbackUpload
 from tongban.registry.access import Viewer
 from tongban.registry.models import ProductionRoute, Unit
-from tongban.registry.worklist import Column, KeysetPage, Order, Search, Sorting, paginate, search_filter
+from tongban.registry.worklist import (
+    Column,
+    KeysetPage,
+    Order,
+    Search,
+    Sorting,
+    item_sorting,
+    items_page,
+    paginate,
+    search_filter,
+)
 
 PAGE = 50
 
@@ -242,16 +252,7 @@ def batch_items(batch: Batch) -> list[BatchItem]:
     )
 
 
-BATCH_ITEM_SORTING = Sorting(
-    [
-        Column("order", "序号", "pk", "int"),
-        Column("number", "受理号", "application__number"),
-        Column("name", "姓名", "application__name"),
-        Column("unit", "受理单位", "application__acceptance_unit__code"),
-        Column("result", "回馈", "result"),
-    ],
-    "order",
-)
+BATCH_ITEM_SORTING = item_sorting(Column("result", "回馈", "result"))
 
 
 def batch_items_page(
@@ -264,12 +265,10 @@ def batch_items_page(
     limit: int = 100,
 ) -> KeysetPage[BatchItem]:
     """The cards of a batch (up to 10,000), the number masked in the list."""
-    items = (
-        batch.items.filter(search_filter(search or Search(), "application__"))
-        .select_related("application", "application__acceptance_unit")
-        .only(*_ITEM_FIELDS)
+    items = batch.items.select_related("application", "application__acceptance_unit").only(*_ITEM_FIELDS)
+    return items_page(
+        items, BATCH_ITEM_SORTING, search=search, order=order, after=after, page=page, limit=limit
     )
-    return paginate(items, order or BATCH_ITEM_SORTING.default, after=after, page=page, limit=limit)
 
 
 def batch_progress(batch: Batch) -> dict[str, int]:

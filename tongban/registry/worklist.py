@@ -30,9 +30,9 @@ from urllib.parse import urlencode
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
+from tongban.api_schema import page_of
 from tongban.core import idnumber
 from tongban.registry.models import NumberRedirect, Person
 
@@ -378,6 +378,36 @@ def paginate(
 # The pages' search box posts, and what was typed is kept in the session under a short key that
 # the list's links carry (`s=…`): an ID number or a name never appears in a URL, a browser's
 # history or an access log (the register's lookup is a POST for the same reason).
+def item_sorting(outcome: Column) -> Sorting:
+    """The columns of the cards of a batch or a shipment, one an application: the place in the list,
+    受理号, 姓名, 受理单位, and what became of the card there (`outcome`)."""
+    return Sorting(
+        [
+            Column("order", "序号", "pk", "int"),
+            Column("number", "受理号", "application__number"),
+            Column("name", "姓名", "application__name"),
+            Column("unit", "受理单位", "application__acceptance_unit__code"),
+            outcome,
+        ],
+        "order",
+    )
+
+
+def items_page(
+    items: QuerySet[M],
+    sorting: Sorting,
+    *,
+    search: Search | None,
+    order: Order | None,
+    after: str | None,
+    page: int | None,
+    limit: int,
+) -> KeysetPage[M]:
+    """A page of such cards, searched by their application's 受理号 or 公民身份号码."""
+    searched = items.filter(search_filter(search or Search(), "application__"))
+    return paginate(searched, order or sorting.default, after=after, page=page, limit=limit)
+
+
 SESSION_KEY = "worklist_searches"
 SESSION_KEEP = 30
 _SEARCH_KEY = re.compile(r"^[A-Za-z0-9_-]{8,16}$")
@@ -585,14 +615,5 @@ def list_query(name: str, sorting: Sorting, **extra: serializers.Field) -> type[
 
 def page_schema(name: str, rows: serializers.BaseSerializer[Any], **extra: serializers.Field) -> Any:
     """The schema of a work-list page: `{"count", "results", "next_after", ...}`."""
-    return inline_serializer(
-        name,
-        fields={
-            "count": serializers.IntegerField(help_text="符合条件的总数"),
-            "results": rows,
-            "next_after": serializers.CharField(
-                allow_null=True, help_text="下一页传入 after；null 为最后一页"
-            ),
-            **extra,
-        },
-    )
+    count = serializers.IntegerField(help_text="符合条件的总数")
+    return page_of(name, rows, cursor=serializers.CharField, count=count, **extra)
