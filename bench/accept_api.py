@@ -17,7 +17,8 @@ dropped through the `postgres` maintenance database, like bench.import_register)
    (what an acceptance does to everybody else's reads);
 7. check: every acceptance answered 201 with a 受理号, the numbers are distinct, the database holds
    exactly those applications (待审核, none left in 草稿), each station's daily sequence has no gap,
-   and the audit chain verifies.
+   and the audit log verifies (the sealer, `tongban audit seal --follow`, runs beside the server
+   as in production; what it has not reached yet is sealed before verifying).
 
 Both loads are preceded by an untimed warm-up (each server process loads the face models on its
 first photo). On PostgreSQL a sampler reads pg_stat_activity and pg_locks every 50 ms during the
@@ -161,6 +162,18 @@ def start_server(kind: str, port: int, workdir: Path, workers: int | None) -> Se
         time.sleep(0.2)
     server.stop()
     raise SystemExit(f"the server did not answer within 90 s:\n{server.log_tail()}")
+
+
+def start_sealer(workdir: Path) -> subprocess.Popen[bytes]:
+    """The audit sealer, as deploy/ runs it beside the web server."""
+    with (workdir / "sealer.log").open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tongban", "audit", "seal", "--follow"],
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
+        )
 
 
 def process_tree_cpu_seconds(root: int) -> float:
@@ -483,7 +496,8 @@ def check(
     accepted: Phase, others: Sequence[Phase], applicants: Sequence[Applicant], stations: Sequence[str]
 ) -> tuple[dict[str, Any], list[str]]:
     """Compare what the API answered with what the database holds."""
-    from tongban.audit.services import verify_chain
+    from tongban.audit.sealer import seal_all
+    from tongban.audit.verify import verify
     from tongban.intake.models import Application
 
     problems: list[str] = []
@@ -524,15 +538,16 @@ def check(
             gaps[code] = len(sequences)
     if gaps:
         problems.append(f"daily sequence with gaps at {sorted(gaps)}")
-    checked, broken = verify_chain()
-    if broken is not None:
-        problems.append(f"audit chain broken at {broken}")
+    seal_all()
+    verification = verify()
+    if not verification.ok:
+        problems.append(f"audit log does not verify: {verification.as_dict()}")
     summary = {
         "numbers": len(numbers),
         "distinct_numbers": len(set(numbers)),
         "applications_in_database": len(stored),
         "drafts": drafts,
-        "audit_rows_verified": checked,
+        "audit_rows_verified": verification.checked,
         "per_station": {code: sum(number.startswith(code) for number in stored) for code in stations},
     }
     return summary, problems
@@ -552,6 +567,7 @@ def run(args: argparse.Namespace, workdir: Path, db: BenchDatabase) -> dict[str,
 
     from tongban.demo.management.commands.demo import standard_photo
     from tongban.demo.seed import seed_demo
+    from tongban.production.services import system_key_generate
     from tongban.registry.models import Person
 
     vendor = db.vendor
@@ -562,6 +578,7 @@ def run(args: argparse.Namespace, workdir: Path, db: BenchDatabase) -> dict[str,
     counts = seed_demo(people=args.people, seed=args.seed)
     seed_s = time.perf_counter() - started
     log(f"demo seed: {counts} in {seed_s:.1f} s", args.quiet)
+    system_key_generate()  # the audit sealer signs with it
 
     warmups = max(8, 2 * args.concurrency)
     applicants = pick_applicants(warmups + args.requests + args.mixed, args.seed)
@@ -603,6 +620,7 @@ def run(args: argparse.Namespace, workdir: Path, db: BenchDatabase) -> dict[str,
     log(f"starting {kind}", args.quiet)
     server = start_server(kind, free_port(), workdir, args.workers)
     figures["server"] = server.description
+    sealer = start_sealer(workdir)
     try:
         log(f"warm-up: {warmups} lookups and {warmups} acceptances", args.quiet)
         run_phase(
@@ -671,6 +689,8 @@ def run(args: argparse.Namespace, workdir: Path, db: BenchDatabase) -> dict[str,
             figures["accept_beside_lookups"] = mixed_accept.figures()
     finally:
         server.stop()
+        sealer.terminate()
+        sealer.wait(30)
         figures["server_errors"] = server.errors()
     figures["lookup"] = lookups.figures()
     figures["accept"] = accepted.figures()

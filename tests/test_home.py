@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+import datetime
 
+import pytest
+from django.utils import timezone
+
+from tongban.audit.models import AuditEvent
 from tongban.testing.personas import login
 
 pytestmark = pytest.mark.django_db
@@ -29,3 +33,11 @@ def test_home_page_per_role(client, personas, who):
         assert label in text, label
     if who != "centre_operator":
         assert "待调度的已签发申领" not in text
+
+
+def test_administrators_are_told_when_audit_rows_wait_for_the_sealer_too_long(client, personas):
+    an_hour_ago = timezone.now() - datetime.timedelta(hours=1)
+    AuditEvent.objects.create(at=an_hour_ago, actor_username="cli", action="demo.seed")
+    for who, told in (("admin", True), ("auditor", True), ("nanchang_clerk", False)):
+        login(client, personas.all()[who])
+        assert ("条审计记录超过规定时间仍未封存" in client.get("/").content.decode()) is told, who

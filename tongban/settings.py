@@ -81,6 +81,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "tongban.audit.context.AuditContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -296,6 +297,17 @@ CARD_PRODUCTION = {
     "PACKAGE_DIR": Path(env_str("TONGBAN_PACKAGE_DIR", str(VAR_DIR / "packages"))),
     "BATCH_SIZE": env_int("TONGBAN_BATCH_SIZE", 500),
     "BATCH_MAX": env_int("TONGBAN_BATCH_MAX", 10_000),
+}
+
+# The audit trail's sealer (`tongban audit seal --follow`): how often it looks for new rows and
+# how many it seals in one signed batch; rows waiting longer than UNSEALED_ALERT_SECONDS are
+# reported (the sealer is not running); a row claiming to be LATE_SECONDS older than the seal
+# before its own is reported as inserted afterwards (see tongban/audit/verify.py).
+AUDIT = {
+    "SEAL_INTERVAL_SECONDS": env_float("TONGBAN_AUDIT_SEAL_INTERVAL", 0.5),
+    "SEAL_BATCH": env_int("TONGBAN_AUDIT_SEAL_BATCH", 10_000),
+    "UNSEALED_ALERT_SECONDS": env_int("TONGBAN_AUDIT_UNSEALED_ALERT", 300),
+    "LATE_SECONDS": env_int("TONGBAN_AUDIT_LATE_SECONDS", 3600),
 }
 
 # Notifications to applicants and units: "console" (logged, masked) or "memory" (tests).

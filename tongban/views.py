@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from tongban.audit.verify import unsealed_overdue
 from tongban.campaigns.selectors import home_campaigns
 from tongban.finance.selectors import unremitted_total
 from tongban.handover.selectors import ready, verification_counts
@@ -48,6 +49,8 @@ def home(request: HttpRequest) -> HttpResponse:
     calendar_missing = missing_calendar_years(timezone.localdate()) if viewer.can("reference.manage") else []
     # …and those who keep the units, of stations whose documents lack a telephone or address.
     contact_missing = stations_missing_contact(viewer).count() if viewer.can("unit.manage") else 0
+    # …and administrators and auditors, of audit rows the sealer has left waiting too long.
+    unsealed = unsealed_overdue()[0] if viewer.can("reference.manage") or viewer.can("audit.view") else 0
     return render(
         request,
         "home.html",
@@ -56,6 +59,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "lookup_form": LookupForm(),
             "calendar_missing": calendar_missing,
             "contact_missing": contact_missing,
+            "unsealed": unsealed,
             "counter": counter,
             "queue": queue,
             "production": production,

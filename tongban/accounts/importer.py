@@ -39,7 +39,7 @@ from tongban.accounts.services import (
     audit_summary,
     role_unit_problem,
 )
-from tongban.audit.services import AuditActor, Entry, lock_chain, record_many
+from tongban.audit.services import AuditActor, Entry, record_many
 from tongban.registry.models import Unit
 
 COLUMNS = ("username", "name", "role", "unit", "phone")
@@ -262,7 +262,6 @@ class _Writer:
         raise AssertionError("unreachable")
 
     def _write(self, chunk: list[_Candidate]) -> _ChunkOutcome:
-        lock_chain()
         names = [candidate.username for candidate in chunk]
         existing: dict[str, User] = {
             account.username.lower(): account

@@ -23,7 +23,7 @@ from rest_framework.authtoken.models import Token
 from tongban.accounts import rules
 from tongban.accounts.models import StaffSession, User
 from tongban.accounts.roles import Role
-from tongban.audit.services import lock_chain, record
+from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_name, mask_phone
 from tongban.registry.access import Viewer
@@ -227,7 +227,6 @@ def _lock(actor: Viewer | None, user: User) -> User:
     """Lock the account's row and check it is still the actor's to manage (its unit may have
     changed meanwhile); a lost race reads as not found, like any account outside the subtree."""
     _require_manager(actor)
-    lock_chain()  # the audit chain first, as every audited transaction takes its locks
     locked = User.objects.select_for_update(of=("self",)).select_related("unit").filter(pk=user.pk).first()
     if locked is None or not can_manage(actor, locked):
         raise ServiceError("not_found", "未找到该账号。", status=404)
@@ -357,7 +356,6 @@ def user_create(
         problems = {"username": rules.Problem("username_taken", f"用户名 {username} 已被使用。"), **problems}
     if problems:
         raise _refuse(problems)
-    lock_chain()
     surname, given = rules.split_name(values["name"])
     role: Role = values["role"]
     user = User(

@@ -21,7 +21,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from tongban.accounts.models import User
-from tongban.audit.services import lock_chain, record
+from tongban.audit.services import record
 from tongban.biometrics import photo as photo_standard
 from tongban.biometrics.engine import get_abis, get_sdk
 from tongban.biometrics.finger import TEMPLATE_FORMAT as FINGER_TEMPLATE_FORMAT
@@ -973,8 +973,6 @@ def _accept_locked(
         raise ServiceError("incomplete", "尚不能受理：" + " ".join(problems.values()), fields=problems)
 
     station = application.acceptance_unit
-    # Locks in one order everywhere: the audit chain before the station's daily counter.
-    lock_chain()
     application.number = _next_number(station, today)
     application.accepted_by = actor
     application.accepted_at = now

@@ -25,6 +25,13 @@ from tongban.biometrics.interfaces import BiometricError
 from tongban.biometrics.photo import chip_photo
 from tongban.core.crypto import SM2Error, SM2KeyPair, sm2_generate, sm2_keypair, sm2_public_key, sm3_hex
 from tongban.core.errors import ServiceError
+from tongban.core.keys import (
+    SYSTEM_KEY_KIND,
+    SystemKeyInvalid,
+    SystemKeyMissing,
+    load_system_key,
+    system_key_path,
+)
 from tongban.intake.models import Application
 from tongban.intake.services import application_transition
 from tongban.notifications import Notification, notify
@@ -53,12 +60,7 @@ def _require_own(actor: User | None, centre_id: int, action: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # Keys (`tongban keys ...`)
 
-SYSTEM_KEY_FILE = "system-sm2.json"
 CENTRE_KEY_KIND = "tongban.centre-key/1"
-
-
-def system_key_path() -> Path:
-    return Path(_conf()["KEYS_DIR"]) / SYSTEM_KEY_FILE
 
 
 def _write_private(path: Path, data: dict[str, Any], *, force: bool) -> None:
@@ -80,7 +82,7 @@ def system_key_generate(*, force: bool = False) -> SM2KeyPair:
     pair = sm2_generate()
     _write_private(
         system_key_path(),
-        {"kind": "tongban.system-key/1", "private_key": pair.private, "public_key": pair.public},
+        {"kind": SYSTEM_KEY_KIND, "private_key": pair.private, "public_key": pair.public},
         force=force,
     )
     record(actor=None, action="production.system_key_generated", detail={"fingerprint": pair.fingerprint})
@@ -88,19 +90,14 @@ def system_key_generate(*, force: bool = False) -> SM2KeyPair:
 
 
 def system_key() -> SM2KeyPair:
-    path = system_key_path()
     try:
-        data = json.loads(path.read_text())
-        pair = sm2_keypair(data["private_key"])
-    except FileNotFoundError as exc:
+        return load_system_key()
+    except SystemKeyMissing as exc:
         raise ServiceError(
             "no_system_key", "系统签名密钥尚未生成，请运行 tongban keys generate-system。", status=409
         ) from exc
-    except (ValueError, KeyError, SM2Error) as exc:
-        raise ServiceError("bad_system_key", f"系统签名密钥文件 {path} 无效。", status=500) from exc
-    if pair.public != sm2_public_key(data.get("public_key", "")):
-        raise ServiceError("bad_system_key", f"系统签名密钥文件 {path} 的公钥与私钥不符。", status=500)
-    return pair
+    except SystemKeyInvalid as exc:
+        raise ServiceError("bad_system_key", f"系统签名密钥文件 {exc} 无效。", status=500) from exc
 
 
 @dataclass(frozen=True)

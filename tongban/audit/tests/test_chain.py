@@ -1,36 +1,109 @@
+"""Writing is one INSERT; the sealer chains and signs; verification names the first tampered row."""
+
+from __future__ import annotations
+
+import datetime
 import itertools
 import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from tongban.audit.models import AppendOnlyError, AuditEvent
-from tongban.audit.services import record, verify_chain
+from tongban.audit.chain import GENESIS_HASH, link_hash
+from tongban.audit.context import audit_context
+from tongban.audit.models import AppendOnlyError, AuditEvent, AuditSeal
+from tongban.audit.sealer import seal_all, seal_pending
+from tongban.audit.services import record
+from tongban.audit.tests.conftest import drop_guards, sql
+from tongban.audit.verify import export_checkpoints, verify
+from tongban.core.crypto import SM2KeyPair, sm2_generate, sm2_sign
 
 pytestmark = pytest.mark.django_db
+Events = Callable[[int], list[AuditEvent]]
 
 
-def _events(n: int) -> list[AuditEvent]:
-    return [
-        record(actor=None, action="test.event", object_type="thing", object_id=i, detail={"i": i})
-        for i in range(n)
+def _sealed(pks: list[int]) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(pk__in=pks).order_by("seq"))
+
+
+def test_recording_is_one_insert_and_leaves_the_row_for_the_sealer() -> None:
+    with CaptureQueriesContext(connection) as queries, audit_context(remote_addr="10.1.2.3"):
+        event = record(actor=None, action="demo.seed", object_type="thing", object_id=7)
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.seq is None and stored.hash == "" and stored.remote_addr == "10.1.2.3"
+    assert record(actor=None, action="demo.seed").remote_addr is None  # no context: no address
+
+
+def test_sealing_chains_rows_in_id_order_and_signs_each_batch(events: Events, system_key: SM2KeyPair) -> None:
+    seal_all()  # what the session's set-up wrote
+    made = events(5)
+    first = seal_pending(limit=3)
+    second = seal_pending(limit=3)
+    assert first is not None and second is not None and seal_pending() is None
+    assert (second.number, second.first_seq) == (first.number + 1, first.last_seq + 1)
+    rows = _sealed([e.pk for e in made])
+    assert [r.pk for r in rows] == [e.pk for e in made]
+    assert all(b.prev_hash == a.hash and b.seq == (a.seq or 0) + 1 for a, b in itertools.pairwise(rows))
+    assert second.last_hash == rows[-1].hash and second.key_fingerprint == system_key.fingerprint
+    result = verify(batch_size=2)
+    assert result.ok and result.checked == AuditEvent.objects.count() and result.seals == second.number
+
+
+def test_a_row_committed_late_joins_a_later_batch(system_key: SM2KeyPair) -> None:
+    early = AuditEvent.objects.create(
+        id=1_000_010, at=timezone.now(), actor_username="cli", action="demo.seed"
+    )
+    seal_all()
+    # A transaction that took its id before `early` but committed after the seal.
+    late = AuditEvent.objects.create(
+        id=1_000_005, at=timezone.now(), actor_username="cli", action="demo.seed"
+    )
+    seal_all()
+    early.refresh_from_db()
+    late.refresh_from_db()
+    assert late.seq == (early.seq or 0) + 1  # sealed after it, never lost
+    assert verify().ok
+
+
+def test_rows_chained_before_seals_existed_are_adopted_by_the_first_seal(system_key: SM2KeyPair) -> None:
+    waiting = AuditEvent.objects.filter(seq=None).count()  # what the session's set-up wrote
+    prev = GENESIS_HASH
+    for seq in (1, 2):
+        fields: dict[str, Any] = {
+            "seq": seq,
+            "at": timezone.now(),
+            "actor_id": None,
+            "actor_username": "cli",
+            "unit_code": "",
+            "action": "demo.seed",
+            "object_type": "",
+            "object_id": "",
+            "remote_addr": None,
+            "detail": {},
+            "prev_hash": prev,
+        }
+        stored = AuditEvent.objects.create(**fields, hash=link_hash(fields))
+        stored.refresh_from_db()  # the hash is over the stored values
+        prev = stored.hash
+    record(actor=None, action="demo.seed")
+    assert seal_all() == 3 + waiting
+    assert list(AuditSeal.objects.order_by("number").values_list("first_seq", "last_seq")) == [
+        (1, 2),
+        (3, 3 + waiting),
     ]
+    assert verify().ok
 
 
-def test_rows_link_into_a_verifiable_chain() -> None:
-    before, _ = verify_chain()
-    events = _events(5)
-    assert [e.seq for e in events] == list(range(events[0].seq, events[0].seq + 5))
-    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
-    checked, broken = verify_chain(batch_size=2)
-    assert broken is None
-    assert checked == before + 5
-
-
-def test_orm_refuses_changes_and_deletes() -> None:
-    event = _events(1)[0]
+def test_orm_refuses_changes_and_deletes(events: Events) -> None:
+    event = events(1)[0]
     event.action = "changed"
     with pytest.raises(AppendOnlyError):
         event.save()
@@ -42,53 +115,155 @@ def test_orm_refuses_changes_and_deletes() -> None:
         AuditEvent.objects.all().delete()
 
 
-def test_database_refuses_raw_updates_and_deletes() -> None:
-    event = _events(1)[0]
-    for statement in (
-        "UPDATE audit_auditevent SET action = 'x' WHERE id = %s",
-        "DELETE FROM audit_auditevent WHERE id = %s",
-    ):
-        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(statement, [event.pk])
-    assert AuditEvent.objects.get(pk=event.pk).action == "test.event"
+def test_database_allows_only_the_sealers_change(events: Events, system_key: SM2KeyPair) -> None:
+    sealed = events(1)[0]
+    seal_all()
+    unsealed = events(1)[0]
+    refused = [
+        ("UPDATE audit_auditevent SET action = 'x' WHERE id = %s", unsealed.pk),
+        ("UPDATE audit_auditevent SET seq = 99, action = 'x' WHERE id = %s", sealed.pk),
+        ("UPDATE audit_auditevent SET seq = seq + 100 WHERE id = %s", unsealed.pk),
+        ("DELETE FROM audit_auditevent WHERE id = %s", sealed.pk),
+        ("UPDATE audit_auditseal SET last_hash = 'x' WHERE number = %s", 1),
+        ("DELETE FROM audit_auditseal WHERE number = %s", 1),
+    ]
+    for statement, pk in refused:
+        with pytest.raises(DatabaseError), transaction.atomic():
+            sql(statement, pk)
+    assert AuditEvent.objects.get(pk=unsealed.pk).action == "demo.seed"
 
 
-def _drop_guards() -> None:
-    """Tampering as a DBA with DDL rights would: drop the triggers (inside the test's transaction)."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("DROP TRIGGER audit_event_append_only ON audit_auditevent")
-        else:
-            cursor.execute("DROP TRIGGER audit_event_no_update")
-            cursor.execute("DROP TRIGGER audit_event_no_delete")
+def _broken(**kwargs: object) -> tuple[str, int | None]:
+    result = verify(**kwargs)  # type: ignore[arg-type]
+    assert result.broken is not None and not result.ok
+    return result.broken.kind, result.broken.seq
 
 
-def test_verify_reports_the_first_tampered_row() -> None:
-    events = _events(4)
-    _drop_guards()
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET object_id = 'forged' WHERE seq = %s", [events[2].seq])
-    _, broken = verify_chain()
-    assert broken is not None
-    assert broken.seq == events[2].seq
-    assert "hash" in broken.reason and broken.kind == "content"
+def test_an_edited_row_is_named(events: Events, system_key: SM2KeyPair) -> None:
+    made = events(4)
+    seal_all()
+    target = AuditEvent.objects.get(pk=made[2].pk)
+    drop_guards()
+    sql("UPDATE audit_auditevent SET object_id = 'forged' WHERE id = %s", target.pk)
+    assert _broken() == ("content", target.seq)
 
 
-def test_verify_reports_a_removed_row_and_the_command_fails(capsys: pytest.CaptureFixture[str]) -> None:
-    events = _events(3)
-    _drop_guards()
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM audit_auditevent WHERE seq = %s", [events[1].seq])
-    with pytest.raises(CommandError, match=f"#{events[1].seq}"):
-        call_command("audit", "verify")
-    out = json.loads(capsys.readouterr().out)
-    assert out["ok"] is False
-    assert out["first_broken_seq"] == events[1].seq
+def test_a_row_rewritten_with_its_hash_is_named(events: Events, system_key: SM2KeyPair) -> None:
+    made = events(4)
+    seal_all()
+    target = AuditEvent.objects.values().get(pk=made[1].pk)
+    forged = {**target, "object_id": "forged"}
+    drop_guards()
+    sql(
+        "UPDATE audit_auditevent SET object_id = 'forged', hash = %s WHERE id = %s",
+        link_hash(forged),
+        target["id"],
+    )
+    assert _broken() == ("link", target["seq"])
 
 
-def test_verify_command_reports_ok(capsys: pytest.CaptureFixture[str]) -> None:
-    _events(2)
+def test_a_rechained_tail_breaks_the_seals_signature(events: Events, system_key: SM2KeyPair) -> None:
+    made = events(3)
+    seal_all()
+    seal = AuditSeal.objects.get()
+    rows = list(AuditEvent.objects.filter(pk__in=[e.pk for e in made]).order_by("seq").values())
+    drop_guards()
+    prev = rows[0]["prev_hash"]
+    for row in rows:  # rewrite the last row and re-chain everything from the first, consistently
+        if row is rows[-1]:
+            sql("UPDATE audit_auditevent SET object_id = 'forged' WHERE id = %s", row["id"])
+            row = AuditEvent.objects.values().get(pk=row["id"])
+        digest = link_hash({**row, "prev_hash": prev})
+        sql("UPDATE audit_auditevent SET prev_hash = %s, hash = %s WHERE id = %s", prev, digest, row["id"])
+        prev = digest
+    assert _broken() == ("rewritten", seal.first_seq)
+
+
+def test_a_deleted_row_and_a_removed_tail_are_named(events: Events, system_key: SM2KeyPair) -> None:
+    made = events(4)
+    seal_all()
+    middle, last = (AuditEvent.objects.get(pk=e.pk) for e in made[1::2])
+    drop_guards()
+    sql("DELETE FROM audit_auditevent WHERE id = %s", last.pk)
+    assert _broken() == ("truncated", last.seq)
+    sql("DELETE FROM audit_auditevent WHERE id = %s", middle.pk)
+    assert _broken() == ("missing", middle.seq)
+
+
+def test_rows_inserted_afterwards_are_named(events: Events, system_key: SM2KeyPair, settings: object) -> None:
+    events(2)
+    seal_all()
+    head = AuditSeal.objects.get()
+    # A row given a place in the chain that no seal covers.
+    fields = {**AuditEvent.objects.values().get(seq=head.last_seq), "id": None, "seq": head.last_seq + 1}
+    forged = AuditEvent.objects.create(**{k: v for k, v in fields.items() if k != "id"})
+    assert _broken() == ("inserted", forged.seq)
+    drop_guards()
+    sql("DELETE FROM audit_auditevent WHERE id = %s", forged.pk)
+    assert verify().ok
+    # A row dated well before the last seal slips in unsealed: the sealer seals it, and verification
+    # says it cannot have been committed that long after it happened.
+    backdated = AuditEvent.objects.create(
+        at=head.sealed_at - datetime.timedelta(hours=2), actor_username="cli", action="demo.seed"
+    )
+    seal_all()
+    backdated.refresh_from_db()
+    assert _broken() == ("inserted", backdated.seq)
+
+
+def test_a_forged_or_foreign_signature_is_refused(events: Events, system_key: SM2KeyPair) -> None:
+    events(2)
+    seal_all()
+    seal = AuditSeal.objects.get()
+    drop_guards()
+    other = sm2_generate()
+    sql("UPDATE audit_auditseal SET signature = %s WHERE id = %s", sm2_sign(other, b"x").hex(), seal.pk)
+    assert _broken() == ("seal", 1)
+
+
+def test_unsealed_rows_past_the_limit_are_reported(
+    events: Events, system_key: SM2KeyPair, settings: object
+) -> None:
+    seal_all()
+    events(1)
+    assert verify().ok  # young: waiting for the sealer is normal
+    AuditEvent.objects.create(
+        at=timezone.now() - datetime.timedelta(hours=1), actor_username="cli", action="x"
+    )
+    result = verify()
+    assert result.broken is None and result.unsealed == 2 and result.unsealed_overdue == 1 and not result.ok
+
+
+def test_the_commands_seal_verify_and_export_for_a_witness(
+    events: Events, system_key: SM2KeyPair, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events(3)
+    call_command("audit", "seal")
+    assert json.loads(capsys.readouterr().out) == {"sealed": AuditEvent.objects.count()}
     call_command("audit", "verify")
-    out = json.loads(capsys.readouterr().out)
-    assert out["ok"] is True
-    assert out["checked"] >= 2
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+    witness = tmp_path / "checkpoints.json"
+    call_command("audit", "checkpoints", "--output", str(witness))
+    kept = json.loads(witness.read_text())
+    assert kept["public_key"] == system_key.public and len(kept["checkpoints"]) == 1
+    assert kept == {**export_checkpoints(), "exported_at": kept["exported_at"]}
+    call_command("audit", "verify", "--witness", str(witness))
+    assert json.loads(capsys.readouterr().out)["witnessed"] == 1
+    # The whole trail rewritten and re-sealed with another key: the witness still tells.
+    drop_guards()
+    sql("DELETE FROM audit_auditseal")
+    seal = AuditSeal.objects.create(
+        number=1,
+        first_seq=1,
+        last_seq=AuditEvent.objects.count(),
+        last_hash="0" * 64,
+        sealed_at=timezone.now(),
+    )
+    with pytest.raises(CommandError, match="封存批次 1"):
+        call_command("audit", "verify", "--witness", str(witness))
+    assert seal.pk
+
+
+def test_sealing_without_a_system_key_is_a_clear_error(production_dirs: None) -> None:
+    with pytest.raises(CommandError, match="tongban keys generate-system"):
+        call_command("audit", "seal")
