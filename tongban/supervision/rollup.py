@@ -2,16 +2,33 @@
 
 Which days: those before yesterday (local), never today or yesterday, so that no transaction
 still open around midnight can add to a rolled day; those two days are always counted live.
-What stays exact: 受理 `accepted_at`, 签发 `issued_at`, 不予签发 `closed_at` and 发放 `Handover.at`
-are set once, to the moment they happen, and the units they are attributed to (acceptance and
-household unit) are set when the application is created, so a day that is over never changes.
-Writes that break this are caught:
 
-- a row saved or deleted through the ORM whose time falls on a rolled day (`signals`) forgets
-  that day, which the next dashboard rolls up again;
-- bulk writes that bypass the ORM's signals (COPY, `QuerySet.update`, the demo history
-  generator, a restore) must call `forget()`; `tongban.demo.history` does, and
-  `tongban supervision rollup forget` does it by hand (`… rollup fill` rolls up ahead of time).
+What stays exact, and why no model signal watches it: the counted values (`series_sources`) are
+受理 `accepted_at` by acceptance unit, 签发 `issued_at` and 不予签发 `closed_at` of a 不予签发
+application by household unit, 发放 `Handover.at` by the application's acceptance unit. The
+services write each once, when it happens:
+
+- `intake.services.application_start` sets both units when it creates the application (no time
+  yet); `_accept_locked` stamps `accepted_at` with now;
+- `review.services.review_decide` stamps `issued_at`, or `closed_at` with the move to 不予签发, with
+  now; 不予签发 is final (`intake.services.TRANSITIONS` leads nowhere from it);
+- the other `closed_at` writes (withdraw, abandon, handover, verification) and the status changes
+  of production, distribution and `production.authority.correct_pending` (签发机关 put right,
+  制证中 back to 已签发) are of statuses no metric counts;
+- `Handover.at` is `auto_now_add`; a handover is never changed or deleted.
+
+So no service writes a rolled day and none calls in here, and no model signal watches these
+rows (receivers that kept the loaded values on every `Application` cost +7 % on every load,
+bench/README.md). The tests parse the code for writes of these values and fail on a new one not
+stamped with now. Who must forget:
+
+- a write that sets, moves or clears a counted time, or changes the status or a unit of a row
+  counted on a day that may be over (a correction, a repair by hand), calls `forget_days_of` with
+  the row's counted times before and after (its handover's time too when the acceptance unit
+  changes); no query unless one falls on a rolled day;
+- bulk writes (COPY, `QuerySet.update`, the demo history generator, a restore) call `forget()`:
+  `tongban.demo.history` does, and `tongban supervision rollup forget` does it by hand
+  (`… rollup fill` rolls up ahead of time).
 """
 
 from __future__ import annotations
@@ -118,6 +135,17 @@ def forget(since: datetime.date | None = None, *, days: Iterable[datetime.date] 
     with transaction.atomic():
         markers.delete()
         counts.delete()
+
+
+def forget_days_of(*moments: datetime.datetime | None) -> None:
+    """Forget the rolled days on which these moments fall, for a write that changes what is
+    counted on them (see the module docstring); no query unless one falls before yesterday."""
+    boundary = first_live_day(timezone.localdate())
+    days = {
+        day for moment in moments if moment is not None and (day := timezone.localdate(moment)) < boundary
+    }
+    if days:
+        forget(days=days)
 
 
 def rolled_counts(
