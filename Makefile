@@ -12,7 +12,7 @@ run: $(STAMP)
 	@mkdir -p var
 	$(BIN)/tongban migrate --no-input -v1
 	$(BIN)/tongban demo seed --if-empty
-	$(BIN)/tongban runserver 127.0.0.1:8000
+	$(BIN)/honcho start -f Procfile
 
 test: $(STAMP)
 	scripts/test.sh

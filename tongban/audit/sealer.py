@@ -21,18 +21,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from tongban.audit.chain import GENESIS_HASH, HASHED_FIELDS, link_hash
 from tongban.audit.models import AuditEvent, AuditSeal
 from tongban.core.crypto import SM2KeyPair, sm2_sign
-from tongban.core.keys import load_system_key
+from tongban.core.keys import SystemKeyInvalid, SystemKeyMissing, load_system_key
 
 logger = logging.getLogger(__name__)
 
 BATCH_MAX = 10_000
 UPDATE_CHUNK = 1_000
+KEY_RETRY_SECONDS = 10.0
 CONTENT_FIELDS = tuple(name for name in HASHED_FIELDS if name not in {"seq", "prev_hash"})
 
 
@@ -164,15 +165,21 @@ def seal_all(*, key: SM2KeyPair | None = None, limit: int = BATCH_MAX) -> int:
 def follow(
     *, interval: float = 0.5, limit: int = BATCH_MAX, stop: Callable[[], bool] = lambda: False
 ) -> None:
-    """Seal continuously: whatever is pending, then wait `interval` seconds, until `stop()`."""
-    key = load_system_key()
+    """Seal continuously: whatever is pending, then wait `interval` seconds, until `stop()`. A
+    missing key or an unreachable database is logged and tried again: the sealer outlives both,
+    and the rows wait (the administrators' home page says so when they wait too long)."""
+    key: SM2KeyPair | None = None
     while not stop():
+        sealed = 0
         try:
+            key = key or load_system_key()
             sealed = seal_all(key=key, limit=limit)
-        except Exception:  # a database restart must not end the sealer; it tries again
+        except (SystemKeyMissing, SystemKeyInvalid) as exc:
+            logger.error("audit sealing waits for the system key (tongban keys generate-system): %s", exc)
+            time.sleep(max(interval, KEY_RETRY_SECONDS))
+        except DatabaseError:
             logger.exception("audit sealing failed; retrying")
             connection.close()
-            sealed = 0
         if sealed:
             logger.info("audit rows sealed: %d", sealed)
         time.sleep(interval)

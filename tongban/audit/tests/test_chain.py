@@ -16,6 +16,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tongban.audit import sealer
 from tongban.audit.chain import GENESIS_HASH, link_hash
 from tongban.audit.context import audit_context
 from tongban.audit.models import AppendOnlyError, AuditEvent, AuditSeal
@@ -24,6 +25,7 @@ from tongban.audit.services import record
 from tongban.audit.tests.conftest import drop_guards, sql
 from tongban.audit.verify import export_checkpoints, verify
 from tongban.core.crypto import SM2KeyPair, sm2_generate, sm2_sign
+from tongban.production.services import system_key_generate
 
 pytestmark = pytest.mark.django_db
 Events = Callable[[int], list[AuditEvent]]
@@ -267,3 +269,17 @@ def test_the_commands_seal_verify_and_export_for_a_witness(
 def test_sealing_without_a_system_key_is_a_clear_error(production_dirs: None) -> None:
     with pytest.raises(CommandError, match="tongban keys generate-system"):
         call_command("audit", "seal")
+
+
+def test_following_waits_for_a_missing_key_then_seals(
+    production_dirs: None, events: Events, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sealer, "KEY_RETRY_SECONDS", 0)
+    events(2)
+    rounds = iter([False, True])
+    sealer.follow(interval=0, stop=lambda: next(rounds))  # no key yet: logged, not fatal
+    assert "waits for the system key" in caplog.text and AuditEvent.objects.filter(seq=None).exists()
+    system_key_generate()
+    rounds = iter([False, True])
+    sealer.follow(interval=0, stop=lambda: next(rounds))
+    assert not AuditEvent.objects.filter(seq=None).exists() and verify().ok
