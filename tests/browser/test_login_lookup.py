@@ -52,5 +52,5 @@ def test_clerk_logs_in_and_looks_a_person_up(live_server: LiveServer, browser: B
     assert masked not in page.content()
     page.close()
 
-    event = AuditEvent.objects.filter(action="person.view", object_id=str(person.pk)).latest("seq")
+    event = AuditEvent.objects.filter(action="person.view", object_id=str(person.pk)).latest("id")
     assert (event.actor_username, event.unit_code) == ("clerk", "360702001")

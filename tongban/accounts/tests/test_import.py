@@ -277,5 +277,5 @@ def test_a_change_hidden_by_the_mask_is_still_an_update(tmp_path: Path) -> None:
     assert result.counts()["updated"] == 1
     user = User.objects.get(username="wangxy")
     assert (user.phone, user.get_full_name()) == ("13917910001", "王小燕")
-    event = AuditEvent.objects.filter(action="user.updated").latest("seq")
+    event = AuditEvent.objects.filter(action="user.updated").latest("id")
     assert event.detail["changes"] == {"name": ["王*燕", "王*燕"], "phone": ["139****0001", "139****0001"]}

@@ -601,7 +601,7 @@ def test_the_three_documents_download_as_pdf_and_are_audited(personas: Personas,
         assert response["Content-Type"] == "application/pdf"
         assert response.content.startswith(b"%PDF")
         assert f"{number}-{kind}.pdf" in response["Content-Disposition"]
-    printed = AuditEvent.objects.filter(action="application.print").order_by("seq")
+    printed = AuditEvent.objects.filter(action="application.print").order_by("id")
     assert [event.detail["document"] for event in printed] == ["form", "pledge", "receipt"]
     unknown = api.get(f"/api/v1/applications/{number}/documents/invoice")
     assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
