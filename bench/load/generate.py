@@ -400,6 +400,7 @@ def stage_pool(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any
 
 def stage_gallery(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
+    import psycopg
     from django.conf import settings
     from django.db import connection, transaction
 
@@ -414,9 +415,11 @@ def stage_gallery(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, 
         cur.execute("DELETE FROM biometrics_templatechange WHERE gallery = %s", [gallery])
         cur.execute("DELETE FROM biometrics_biometrictemplate WHERE gallery = %s", [gallery])
     lo, hi = state["register"]
-    with cursor() as cur:
+    # Streamed through a server-side cursor: 10M ids as 80 MB of int64, not 10M Python tuples.
+    with psycopg.connect(cluster.URL) as conn, conn.cursor(name="register_ids") as cur:
+        cur.itersize = 200_000
         cur.execute("SELECT id FROM registry_person WHERE id BETWEEN %s AND %s ORDER BY id", [lo, hi])
-        register_ids = np.fromiter((row[0] for row in cur.fetchall()), dtype=np.int64)
+        register_ids = np.fromiter((row[0] for row in cur), dtype=np.int64)
     size = min(args.gallery, len(register_ids))
     chosen = register_ids[(np.arange(size, dtype=np.int64) * len(register_ids)) // max(size, 1)]
     pool_lo, pool_hi = state["pool"]
@@ -540,6 +543,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--shared-buffers-gb", type=float, help="default: a quarter of the memory, at most 4")
     parser.add_argument(
+        "--redo",
+        action="append",
+        default=[],
+        choices=[name for name in STAGES if name not in ("cluster", "migrate")],
+        help="run this stage again (it starts from a clean table); repeatable",
+    )
+    parser.add_argument(
         "--fresh", action="store_true", help="remove the cluster and everything under var/load/ first"
     )
     args = parser.parse_args(argv)
@@ -561,6 +571,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"var/load/ holds data generated with {state.get('params')}; these parameters are {params}. "
             "Run with --fresh to start over."
         )
+    for name in args.redo:
+        done.pop(name, None)
     state["params"] = params
     timings: dict[str, float] = {}
     say(f"generating into {cluster.PGDATA} (port {cluster.PORT}): {params}")
