@@ -32,8 +32,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.http import HttpRequest
-
 from tongban.accounts.models import User
 from tongban.accounts.roles import roles_with
 from tongban.audit.services import record
@@ -265,7 +263,6 @@ def record_override(
     reason: str,
     object_type: str,
     object_id: object,
-    request: HttpRequest | None = None,
 ) -> None:
     """The audit row of a configuration saved although work would land on unstaffed units."""
     record(
@@ -278,5 +275,4 @@ def record_override(
             "steps": sorted({gap.where for gap in gaps}),
             "reason": reason,
         },
-        request=request,
     )

@@ -41,9 +41,7 @@ class LoginView(auth_views.LoginView):
         if services.login_locked(username):
             form = self.get_form()
             form.add_error(None, f"连续登录失败次数过多，请 {services.LOCKOUT_MINUTES} 分钟后再试。")
-            record(
-                actor=None, action="auth.login_locked", detail={"username": username[:150]}, request=request
-            )
+            record(actor=None, action="auth.login_locked", detail={"username": username[:150]})
             return self.render_to_response(self.get_context_data(form=form))
         return super().post(request, *args, **kwargs)
 
@@ -51,7 +49,7 @@ class LoginView(auth_views.LoginView):
         response = super().form_valid(form)
         user = form.get_user()
         services.login_succeeded(user.username)
-        record(actor=user, action="auth.login", object_type="user", object_id=user.pk, request=self.request)
+        record(actor=user, action="auth.login", object_type="user", object_id=user.pk)
         if user.must_set_password:  # signed in with the activation code: the password comes first
             return redirect("/accounts/password/set/?" + urlencode({"next": self.get_success_url()}))
         if user.requires_second_factor or services.totp_device_for(user) is not None:
@@ -64,7 +62,6 @@ class LoginView(auth_views.LoginView):
             actor=None,
             action="auth.login_failed",
             detail={"username": form.data.get("username", "")[:150]},
-            request=self.request,
         )
         return super().form_invalid(form)
 
@@ -88,7 +85,6 @@ def otp_view(request: HttpRequest) -> HttpResponse:
                     action="auth.otp_verified",
                     object_type="user",
                     object_id=user.pk,
-                    request=request,
                 )
                 return HttpResponseRedirect(_safe_next(request))
             form.add_error("token", "动态口令不正确或已过期，请重新输入。")
@@ -102,7 +98,7 @@ def otp_setup_view(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            confirmed = services.totp_confirm(user=user, token=form.cleaned_data["token"], request=request)
+            confirmed = services.totp_confirm(user=user, token=form.cleaned_data["token"])
         except services.Throttled:
             form.add_error("token", THROTTLED)
         else:
@@ -131,9 +127,7 @@ def password_set_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                user = services.password_set(
-                    user=user, password=form.cleaned_data["password"], request=request
-                )
+                user = services.password_set(user=user, password=form.cleaned_data["password"])
             except ServiceError as error:
                 form.add_error("password", error.fields.get("password", error.message))
             else:
@@ -157,6 +151,5 @@ class LogoutView(auth_views.LogoutView):
                 action="auth.logout",
                 object_type="user",
                 object_id=user.pk,
-                request=request,
             )
         return super().post(request, *args, **kwargs)

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from django.http import HttpRequest
 from django.utils import timezone
 
 from tongban.audit.context import current
@@ -58,7 +57,6 @@ def record(
     object_type: str = "",
     object_id: object = "",
     detail: dict[str, Any] | None = None,
-    request: HttpRequest | None = None,
 ) -> AuditEvent:
     """Append one event. `actor=None` means a command-line or system action."""
     event = _event(actor, action, object_type, object_id, detail)
@@ -76,9 +74,7 @@ class Entry:
     detail: dict[str, Any] | None = None
 
 
-def record_many(
-    *, actor: AuditActor | None, entries: Sequence[Entry], request: HttpRequest | None = None
-) -> int:
+def record_many(*, actor: AuditActor | None, entries: Sequence[Entry]) -> int:
     """Append many events of one actor at once (a bulk import writing one row per record): one
     bulk insert, sealed in this order."""
     events = [_event(actor, e.action, e.object_type, e.object_id, e.detail) for e in entries]

@@ -10,7 +10,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from tongban.accounts import staffing
@@ -138,7 +137,6 @@ def campaign_create(
     actor: User,
     area: Unit,
     phases: Mapping[str, tuple[datetime.date, datetime.date]],
-    request: HttpRequest | None = None,
     **values: Any,
 ) -> Campaign:
     """A new campaign for a city (筹备): its phases, its targets derived from the register, the
@@ -177,7 +175,6 @@ def campaign_create(
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={"area": area.code, "eligible": totals[0], "target": totals[1], "duties": tasks},
-        request=request,
     )
     return campaign
 
@@ -188,7 +185,6 @@ def campaign_update(
     actor: User,
     campaign: Campaign,
     phases: Mapping[str, tuple[datetime.date, datetime.date]],
-    request: HttpRequest | None = None,
     **values: Any,
 ) -> Campaign:
     """Edit the rule, the entered target and the phases: targets are derived again, and duties
@@ -218,13 +214,12 @@ def campaign_update(
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={"eligible": eligible, "target": target, "fields": sorted(values)},
-        request=request,
     )
     return campaign
 
 
 @transaction.atomic
-def targets_derive(*, actor: User, campaign: Campaign, request: HttpRequest | None = None) -> tuple[int, int]:
+def targets_derive(*, actor: User, campaign: Campaign) -> tuple[int, int]:
     """Count the target population in the register again (e.g. after 户口核对) and re-apportion."""
     _require_manager(actor, campaign)
     campaign = _lock(campaign)
@@ -236,7 +231,6 @@ def targets_derive(*, actor: User, campaign: Campaign, request: HttpRequest | No
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={"eligible": eligible, "target": target},
-        request=request,
     )
     return eligible, target
 
@@ -329,7 +323,6 @@ def duty_update(
     note: str,
     status: str | None = None,
     due: datetime.date | None = None,
-    request: HttpRequest | None = None,
 ) -> DutyTask:
     """Append an evidence note (落实情况) to a duty task, changing its status or due date with it."""
     task = (
@@ -378,7 +371,6 @@ def duty_update(
         object_type="campaigns.dutytask",
         object_id=task.pk,
         detail={"campaign": task.campaign_id, "status": task.status, "from": before, **changes},
-        request=request,
     )
     return task
 
@@ -459,7 +451,6 @@ def configuration_update(
     county_quality_check: bool,
     override_unstaffed: bool = False,
     override_reason: str = "",
-    request: HttpRequest | None = None,
 ) -> CampaignConfiguration:
     """Change the campaign's configuration; when it is in force, the rows follow at once. A
     configuration sending work to units where no active account can do it is refused
@@ -501,7 +492,6 @@ def configuration_update(
             "in_force": config.in_force,
             **({"unstaffed_override": reason} if reason else {}),
         },
-        request=request,
     )
     if reason:
         staffing.record_override(
@@ -510,7 +500,6 @@ def configuration_update(
             reason=reason,
             object_type="campaigns.campaign",
             object_id=campaign.pk,
-            request=request,
         )
     return config
 
@@ -538,9 +527,7 @@ def _write_rows(campaign: Campaign, config: CampaignConfiguration) -> None:
 
 
 @transaction.atomic
-def configuration_apply(
-    *, actor: User | None, campaign: Campaign, request: HttpRequest | None = None
-) -> CampaignConfiguration:
+def configuration_apply(*, actor: User | None, campaign: Campaign) -> CampaignConfiguration:
     """Put the configuration in force for the city: the review chain and distribution rule with
     region_prefix = the city code. The rows there before are kept to be restored at the close.
     Refused (`unstaffed_units`) where it would send work to a unit no active account can do it
@@ -582,7 +569,6 @@ def configuration_apply(
             "replaced_rule": rule.pk if rule is not None else None,
             **({"unstaffed_accepted": accepted} if accepted else {}),
         },
-        request=request,
     )
     return config
 
@@ -619,7 +605,7 @@ def _restore(campaign: Campaign, config: CampaignConfiguration) -> None:
 
 
 @transaction.atomic
-def campaign_start(*, actor: User | None, campaign: Campaign, request: HttpRequest | None = None) -> Campaign:
+def campaign_start(*, actor: User | None, campaign: Campaign) -> Campaign:
     """筹备 → 进行中; the configuration goes into force if it is not yet."""
     if actor is not None:
         _require_manager(actor, campaign)
@@ -628,7 +614,7 @@ def campaign_start(*, actor: User | None, campaign: Campaign, request: HttpReque
         raise ServiceError("not_preparing", "只有筹备中的集中换发可以启动。", status=409)
     config = CampaignConfiguration.objects.get(campaign=campaign)
     if not config.in_force:
-        configuration_apply(actor=actor, campaign=campaign, request=request)
+        configuration_apply(actor=actor, campaign=campaign)
     campaign.status = Campaign.Status.ACTIVE
     campaign.save(update_fields=["status"])
     record(
@@ -636,13 +622,12 @@ def campaign_start(*, actor: User | None, campaign: Campaign, request: HttpReque
         action="campaign.start",
         object_type="campaigns.campaign",
         object_id=campaign.pk,
-        request=request,
     )
     return campaign
 
 
 @transaction.atomic
-def campaign_close(*, actor: User, campaign: Campaign, request: HttpRequest | None = None) -> Campaign:
+def campaign_close(*, actor: User, campaign: Campaign) -> Campaign:
     """结束: the review chain and distribution rule the campaign replaced are restored (or its own
     removed where there were none); the figures stay readable."""
     _require_manager(actor, campaign)
@@ -661,7 +646,6 @@ def campaign_close(*, actor: User, campaign: Campaign, request: HttpRequest | No
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={"restored": restored},
-        request=request,
     )
     return campaign
 
@@ -691,7 +675,6 @@ def reports_generate(
     campaign: Campaign,
     period: rules.Period,
     stations: Sequence[Unit] | None = None,
-    request: HttpRequest | None = None,
 ) -> list[StationReport]:
     """Generate (or refresh, while unsigned) the stations' reports for `period` from the data.
     Signed reports are frozen and left as they are. `actor=None`: the scheduled job."""
@@ -743,13 +726,12 @@ def reports_generate(
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={"period": period.label, "created": created, "refreshed": refreshed, "stations": len(chosen)},
-        request=request,
     )
     return out
 
 
 @transaction.atomic
-def report_sign(*, actor: User, report: StationReport, request: HttpRequest | None = None) -> StationReport:
+def report_sign(*, actor: User, report: StationReport) -> StationReport:
     """签报: the station's own staff sign its report off; from then on it is frozen. Another
     station's report is not found (404); a second sign-off is refused (409)."""
     if not actor.can("campaign.report") or actor.unit_id != report.station_id:
@@ -770,6 +752,5 @@ def report_sign(*, actor: User, report: StationReport, request: HttpRequest | No
         object_type="campaigns.stationreport",
         object_id=report.pk,
         detail={"campaign": report.campaign_id, "period": report.period, "figures": report.figures},
-        request=request,
     )
     return report

@@ -451,7 +451,6 @@ class CaseDetailView(APIView):
             action="dataquality.case.view",
             object_type="dataquality.case",
             object_id=case.pk,
-            request=request._request,
         )
         return Response(CaseSerializer(case, context={"viewer": viewer}).data)
 
@@ -474,7 +473,6 @@ class CaseDecideView(APIView):
                 case_id=pk,
                 status=form.validated_data["status"],
                 decision=form.validated_data["note"],
-                request=request._request,
             )
         except ServiceError as error:
             raise _renamed(error, {"decision": "note"}) from error
@@ -521,7 +519,6 @@ class ChangesView(APIView):
             reason=data["reason"],
             evidence=data["evidence"],
             case_id=data.get("case"),
-            request=request._request,
         )
         change = selectors.change_get(actor, change.pk)
         return Response(ChangeRequestSerializer(change, context={"viewer": actor}).data, status=201)
@@ -538,7 +535,6 @@ class ChangeDetailView(APIView):
             action="dataquality.change.view",
             object_type="dataquality.changerequest",
             object_id=change.pk,
-            request=request._request,
         )
         return Response(ChangeRequestSerializer(change, context={"viewer": viewer}).data)
 
@@ -560,7 +556,6 @@ class ChangeDecideView(APIView):
             request_id=pk,
             approve=form.validated_data["approve"],
             note=form.validated_data["note"],
-            request=request._request,
         )
         change = selectors.change_get(actor, pk)
         return Response(ChangeRequestSerializer(change, context={"viewer": actor}).data)
@@ -598,7 +593,6 @@ class RunsView(APIView):
             actor=actor,
             unit_code=form.validated_data["unit"],
             kinds=form.validated_data["kinds"],
-            request=request._request,
         )
         run = selectors.runs_visible(actor).select_related("unit", "started_by").get(pk=run.pk)
         return Response(ScanRunSerializer(run).data, status=201)
@@ -640,9 +634,7 @@ class AddressDecideView(APIView):
         require(actor, "dataquality.request")
         form = AddressDecisionRequest(data=request.data)
         form.is_valid(raise_exception=True)
-        match = services.address_match_decide(
-            actor=actor, match_id=pk, accept=form.validated_data["accept"], request=request._request
-        )
+        match = services.address_match_decide(actor=actor, match_id=pk, accept=form.validated_data["accept"])
         match = (
             services.address_matches_visible(actor)
             .select_related("person", "unit", "standard")

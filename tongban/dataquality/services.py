@@ -12,7 +12,6 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from django.utils import timezone
 
 from tongban.audit.services import record
@@ -49,9 +48,7 @@ NUMBER_FACTS = ("birth_date", "sex")
 
 
 @transaction.atomic
-def case_decide(
-    *, actor: Viewer, case_id: int, status: str, decision: str, request: HttpRequest | None = None
-) -> Case:
+def case_decide(*, actor: Viewer, case_id: int, status: str, decision: str) -> Case:
     """Record the decision on an open case: 已处理 (what was done, e.g. the correction request
     filed) or 误报 (why it is not a problem). Never edits the register. One decision per case:
     a second clerk deciding at the same time finds the case already decided."""
@@ -79,7 +76,6 @@ def case_decide(
         object_type="dataquality.case",
         object_id=case.pk,
         detail={"kind": case.kind, "status": status},
-        request=request,
     )
     return case
 
@@ -175,7 +171,6 @@ def change_request_create(
     reason: str,
     evidence: str,
     case_id: int | None = None,
-    request: HttpRequest | None = None,
 ) -> ChangeRequest:
     """File a correction (变更更正申请) for a person of the actor's subtree. Nothing changes in
     the register until an authorised approver approves it."""
@@ -222,7 +217,6 @@ def change_request_create(
         object_type="dataquality.changerequest",
         object_id=change.pk,
         detail={"item": item, "person": person.pk},
-        request=request,
     )
     return change
 
@@ -234,7 +228,6 @@ def change_request_decide(
     request_id: int,
     approve: bool,
     note: str,
-    request: HttpRequest | None = None,
 ) -> ChangeRequest:
     """Approve (the change takes effect: register updated, history kept, old number pointing to
     the new one, a 换领 case when a valid card carries the old number) or refuse. Only a county
@@ -265,7 +258,6 @@ def change_request_decide(
         object_type="dataquality.changerequest",
         object_id=change.pk,
         detail=detail,
-        request=request,
     )
     return change
 
@@ -473,9 +465,7 @@ def address_matches_visible(viewer: Viewer) -> QuerySet[AddressMatch]:
 
 
 @transaction.atomic
-def address_match_decide(
-    *, actor: Viewer, match_id: int, accept: bool, request: HttpRequest | None = None
-) -> AddressMatch:
+def address_match_decide(*, actor: Viewer, match_id: int, accept: bool) -> AddressMatch:
     """Adopt the standard address (a correction with its history: PersonChange of `address`) or
     keep the registered one. Staff who may file corrections decide, for their own subtree."""
     if not actor.can("dataquality.request"):
@@ -519,7 +509,6 @@ def address_match_decide(
         object_type="dataquality.addressmatch",
         object_id=match.pk,
         detail=detail,
-        request=request,
     )
     return match
 
@@ -537,9 +526,7 @@ PAGE_SCAN_KINDS = (
 )
 
 
-def scan_from_page(
-    *, actor: Viewer, unit_code: str, kinds: Sequence[str], request: HttpRequest | None = None
-) -> ScanRun:
+def scan_from_page(*, actor: Viewer, unit_code: str, kinds: Sequence[str]) -> ScanRun:
     """Scan `unit_code`'s subtree (the actor's own or part of it) for `kinds` now, within the
     request, and return the finished run. Refused above `DATAQUALITY_PAGE_SCAN_MAX` people: such
     a register is scanned by the scheduled command, which resumes where it stopped."""
@@ -575,6 +562,5 @@ def scan_from_page(
         object_type="dataquality.scanrun",
         object_id=run.pk,
         detail={"unit": unit.code, "kinds": chosen, "rows": run.processed_rows, "found": run.found},
-        request=request,
     )
     return run

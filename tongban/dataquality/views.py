@@ -77,7 +77,6 @@ def scan_start(request: HttpRequest) -> HttpResponse:
                 actor=viewer,
                 unit_code=form.cleaned_data["unit"],
                 kinds=form.cleaned_data["kinds"],
-                request=request,
             )
         except ServiceError as error:
             messages.error(request, error.message)
@@ -105,7 +104,6 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     case_id=case.pk,
                     status=form.cleaned_data["status"],
                     decision=form.cleaned_data["decision"],
-                    request=request,
                 )
             except ServiceError as error:
                 _form_error(form, error)
@@ -118,7 +116,6 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             action="dataquality.case.view",
             object_type="dataquality.case",
             object_id=case.pk,
-            request=request,
         )
     context = {
         "case": case,
@@ -176,7 +173,6 @@ def change_new(request: HttpRequest, person_pk: int) -> HttpResponse:
                 actor=viewer,
                 person_id=person.pk,
                 case_id=int(case_id) if case_id and case_id.isdigit() else None,
-                request=request,
                 **form.service_args(),
             )
         except ServiceError as error:
@@ -203,7 +199,6 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     request_id=change.pk,
                     approve=form.cleaned_data["approve"],
                     note=form.cleaned_data["note"],
-                    request=request,
                 )
             except ServiceError as error:
                 _form_error(form, error)
@@ -215,7 +210,6 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
             action="dataquality.change.view",
             object_type="dataquality.changerequest",
             object_id=change.pk,
-            request=request,
         )
     context = {
         "change": change,
@@ -253,7 +247,6 @@ def addresses(request: HttpRequest) -> HttpResponse:
                 actor=viewer,
                 match_id=int(match_id) if match_id.isdigit() else 0,
                 accept=request.POST.get("accept") == "1",
-                request=request,
             )
         except ServiceError as error:
             if error.status == 404:

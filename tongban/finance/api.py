@@ -371,7 +371,6 @@ class ReceiptView(APIView):
             object_type="finance.payment",
             object_id=payment.pk,
             detail={"receipt": payment.receipt_number, "how": "api"},
-            request=request._request,
         )
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="receipt-{payment.receipt_number}.pdf"'

@@ -77,7 +77,6 @@ def payments(request: HttpRequest) -> HttpResponse:
                 "start": str(filters.start),
                 "end": str(filters.end),
             },
-            request=request,
         )
         return xlsx_response(
             f"收费明细-{filters.unit.code}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}",
@@ -114,7 +113,6 @@ def receipt(request: HttpRequest, receipt_number: str) -> HttpResponse:
         object_type="finance.payment",
         object_id=payment.pk,
         detail={"receipt": payment.receipt_number},
-        request=request,
     )
     response = HttpResponse(documents.receipt_pdf(payment), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="receipt-{payment.receipt_number}.pdf"'
@@ -263,7 +261,6 @@ def settlement(request: HttpRequest) -> HttpResponse:
             action="finance.export",
             object_type="finance.settlement",
             detail={"list": "settlement", "unit": root.code, "period": period},
-            request=request,
         )
         return xlsx_response(
             f"免费首证结算-{root.code}-{period}",
@@ -309,7 +306,6 @@ def settlement_lines(request: HttpRequest) -> HttpResponse:
             action="finance.export",
             object_type="finance.settlement",
             detail={"list": "settlement_lines", "unit": within.code, "period": period},
-            request=request,
         )
         return xlsx_response(
             f"免费首证结算明细-{within.code}-{period}",

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
@@ -267,7 +266,6 @@ def shipments_create(
     actor: User,
     numbers: Iterable[str],
     tracking_numbers: Mapping[str, str] | None = None,
-    request: HttpRequest | None = None,
 ) -> list[Shipment]:
     """分发: ship the centre's produced cards. They are grouped by where they go: one shipment per
     acceptance unit, or per county bureau where a DistributionRule says so, and one postal
@@ -297,7 +295,6 @@ def shipments_create(
             action="shipped",
             note=f"分发至{where}",
             detail={"shipment": shipment.pk, "method": leg.method},
-            request=request,
         )
         if leg.destination is None:
             now_notes.append(
@@ -315,7 +312,6 @@ def shipments_create(
             object_type="handover.shipment",
             object_id=shipment.pk,
             detail={"method": shipment.method, "items": shipment.items.count()},
-            request=request,
         )
         if shipment.destination is not None:
             now_notes.append(
@@ -341,9 +337,7 @@ def _require_destination(actor: User, shipment: Shipment) -> None:
         raise ServiceError("permission_denied", "只能由收件单位签收该分发单。", status=403)
 
 
-def _reprint(
-    *, actor: User, item: ShipmentItem, outcome: str, reason: str, request: HttpRequest | None
-) -> None:
+def _reprint(*, actor: User, item: ShipmentItem, outcome: str, reason: str) -> None:
     """A missing or damaged card goes back to reprint: its record is cancelled and the
     application returns to the centre's queue (已签发)."""
     application = item.application
@@ -359,7 +353,6 @@ def _reprint(
         action="reprint",
         note=f"证件{label}，退回重新制证" + (f"：{reason}" if reason else ""),
         detail={"shipment": item.shipment_id, "outcome": outcome, "card": item.card_id},
-        request=request,
     )
     centre = production_centre_for(application.acceptance_unit.code)
     if centre is not None:
@@ -381,7 +374,6 @@ def shipment_receive(
     damaged: Iterable[str] = (),
     notes: Mapping[str, str] | None = None,
     note: str = "",
-    request: HttpRequest | None = None,
 ) -> Shipment:
     """签收: the receiving unit confirms what arrived. Missing and damaged cards (at a county
     bureau: those failing its quality check, 质检不合格) go back to reprint; the rest are received:
@@ -422,7 +414,7 @@ def shipment_receive(
             reason = str(notes.get(number, "")).strip() or (
                 "质检不合格" if at_county and outcome == Outcome.DAMAGED else ""
             )
-            _reprint(actor=actor, item=item, outcome=outcome, reason=reason, request=request)
+            _reprint(actor=actor, item=item, outcome=outcome, reason=reason)
             continue
         item.outcome = Outcome.RECEIVED
         item.save(update_fields=["outcome"])
@@ -433,7 +425,6 @@ def shipment_receive(
                 action="county_received",
                 note="县局签收，质检合格",
                 detail={"shipment": shipment.pk},
-                request=request,
             )
             continue
         application_transition(
@@ -443,7 +434,6 @@ def shipment_receive(
             action="received",
             note=f"{shipment.destination.name if shipment.destination else ''}签收，待领取",
             detail={"shipment": shipment.pk},
-            request=request,
         )
         notify(
             Notification(
@@ -468,7 +458,6 @@ def shipment_receive(
             "missing": len(missing_set),
             "damaged": len(damaged_set),
         },
-        request=request,
     )
     return shipment
 
@@ -517,9 +506,7 @@ def forward_plan(*, actor: User, numbers: Iterable[str] | None = None) -> list[P
 
 
 @transaction.atomic
-def shipments_forward(
-    *, actor: User, numbers: Iterable[str] | None = None, request: HttpRequest | None = None
-) -> list[Shipment]:
+def shipments_forward(*, actor: User, numbers: Iterable[str] | None = None) -> list[Shipment]:
     """县局分发: the county bureau forwards the cards it received and passed to their acceptance
     stations, one shipment per station (已分发 → 已分发). `numbers` narrows the selection; by
     default everything waiting is forwarded."""
@@ -560,7 +547,6 @@ def shipments_forward(
                 action="forwarded",
                 note=f"县局质检后转发至{station.name}",
                 detail={"shipment": shipment.pk, "from_shipment": item.shipment_id},
-                request=request,
             )
         record(
             actor=actor,
@@ -568,7 +554,6 @@ def shipments_forward(
             object_type="handover.shipment",
             object_id=shipment.pk,
             detail={"items": len(station_items)},
-            request=request,
         )
         notify(
             Notification(
@@ -629,7 +614,7 @@ def _start_verification(application: Application) -> Verification:
 
 
 @transaction.atomic
-def postal_delivered(*, actor: User, tracking_number: str, request: HttpRequest | None = None) -> Application:
+def postal_delivered(*, actor: User, tracking_number: str) -> Application:
     """妥投: the postal service (or the centre) confirms delivery of one postal item. The card is
     valid from now on, and the applicant owes a verification within the configured working days
     (已分发 → 待核验)."""
@@ -669,7 +654,6 @@ def postal_delivered(*, actor: User, tracking_number: str, request: HttpRequest 
         action="delivered",
         note=f"邮件 {tracking_number} 已妥投；须于 {due_text(verification)} 前核验",
         detail={"tracking_number": tracking_number, "due": str(verification.due), "invalidated": invalidated},
-        request=request,
     )
     if not item.shipment.items.filter(outcome=Outcome.PENDING).exists():
         Shipment.objects.filter(pk=item.shipment_id).update(
@@ -854,7 +838,6 @@ def handover_perform(
     paper_signed: bool = False,
     relative: Relative | None = None,
     override_reason: str = "",
-    request: HttpRequest | None = None,
 ) -> Handover:
     """发放 at the acceptance unit, with the 领证回执 (the 受理号).
 
@@ -937,7 +920,6 @@ def handover_perform(
                 action="handed_over",
                 note=f"本人领取，{FingerCheck(check).label}",
                 detail=detail,
-                request=request,
             )
         else:
             verification = _start_verification(application)
@@ -949,7 +931,6 @@ def handover_perform(
                 action="handed_over_proxy",
                 note=f"亲属 {who} 代领；须于 {due_text(verification)} 前核验",
                 detail={**detail, "due": str(verification.due)},
-                request=request,
             )
             notify(
                 Notification(
@@ -1003,7 +984,6 @@ def verification_perform(
     finger: FingerProbe | None,
     card_checked: bool,
     override_reason: str = "",
-    request: HttpRequest | None = None,
 ) -> Verification:
     """核验: the applicant comes with the card after a proxy or postal handover; the card data is
     checked and the fingerprint compared 1:1 as at the handover (待核验 → 已核验)."""
@@ -1051,6 +1031,5 @@ def verification_perform(
             action="verified",
             note=f"核验通过，{FingerCheck(check).label}" + ("（逾期核验）" if overdue else ""),
             detail={"finger_check": check, "finger_score": comparison.score, "overdue": overdue},
-            request=request,
         )
     return verification

@@ -99,5 +99,4 @@ class ReviewChainAdmin(RoleAdmin):
                 reason=formset.override_reason,
                 object_type="intake.reviewchain",
                 object_id=form.instance.pk,
-                request=request,
             )

@@ -17,7 +17,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from tongban.accounts.models import User
@@ -112,7 +111,6 @@ def application_transition(
     action: str,
     note: str = "",
     detail: dict[str, Any] | None = None,
-    request: HttpRequest | None = None,
 ) -> ApplicationEvent:
     """Move a locked application to `to`, saving its other changed fields, and write the event
     and the audit row. The caller holds the row lock (select_for_update) and has set the fields
@@ -135,7 +133,6 @@ def application_transition(
         from_status=current,
         note=note,
         detail=detail,
-        request=request,
     )
 
 
@@ -147,7 +144,6 @@ def application_event(
     from_status: str | None = None,
     note: str = "",
     detail: dict[str, Any] | None = None,
-    request: HttpRequest | None = None,
 ) -> ApplicationEvent:
     """Record what happened to an application: its own history and the audit chain."""
     event = ApplicationEvent.objects.create(
@@ -168,7 +164,6 @@ def application_event(
         object_type="intake.application",
         object_id=application.pk,
         detail={"number": application.number or "", "status": application.status, **(detail or {})},
-        request=request,
     )
     return event
 
@@ -253,7 +248,6 @@ def application_start(
     application_type: rules.ApplicationType,
     reason_code: str,
     birth_date: datetime.date | None = None,
-    request: HttpRequest | None = None,
 ) -> Application:
     """Open a draft (草稿) for `person`, pre-filled from the register, if the counter rules allow
     the application at all. The person may be registered anywhere in the province. The reason
@@ -325,7 +319,7 @@ def application_start(
         validity=validity_for(person.birth_date, accepted_on=today),
         created_by=actor,
     )
-    application_event(application, actor=actor, action="created", from_status="", request=request)
+    application_event(application, actor=actor, action="created", from_status="")
     return application
 
 
@@ -454,9 +448,7 @@ def _clean_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @transaction.atomic
-def application_update(
-    *, actor: User, application: Application, changes: Mapping[str, Any], request: HttpRequest | None = None
-) -> Application:
+def application_update(*, actor: User, application: Application, changes: Mapping[str, Any]) -> Application:
     """Save what the clerk entered on a draft. Differences from the register are allowed (the
     reviewer sees them field by field); nothing entered is lost."""
     _require_own_counter(actor, application)
@@ -491,7 +483,7 @@ def application_update(
         )
         application.fee_item, application.fee_amount = fee.item.value, fee.amount
     application.save()
-    application_event(application, actor=actor, action="updated", detail={"fields": changed}, request=request)
+    application_event(application, actor=actor, action="updated", detail={"fields": changed})
     return application
 
 
@@ -594,7 +586,6 @@ def application_photo_attach(
     application: Application,
     image: bytes | None = None,
     prepared: PreparedPhoto | None = None,
-    request: HttpRequest | None = None,
 ) -> PhotoOutcome:
     """Check an uploaded or captured photo against the photo standard and, when it passes, keep
     it with the face searches (查重) it leads to. A failed photo is not kept: the clerk retakes.
@@ -618,7 +609,6 @@ def application_photo_attach(
             actor=actor,
             action="photo_checked",
             detail={"passed": prepared.passed, "failed": failed, "conformed": prepared.conformed},
-            request=request,
         )
     return PhotoOutcome(prepared.passed, prepared.messages, prepared.conformed)
 
@@ -638,7 +628,6 @@ def application_guardian_photo_attach(
     application: Application,
     image: bytes,
     checked: PhotoOutcome | None = None,
-    request: HttpRequest | None = None,
 ) -> PhotoOutcome:
     """The photo of a minor together with the guardian (同框): kept when both faces are usable.
     `checked` is `guardian_photo_check(image)` when the caller ran it already."""
@@ -656,7 +645,6 @@ def application_guardian_photo_attach(
             actor=actor,
             action="guardian_photo_checked",
             detail={"passed": quality.passed},
-            request=request,
         )
     return quality
 
@@ -745,7 +733,6 @@ def application_fingers_record(
     captures: Iterable[FingerCapture] = (),
     prepared: list[FingerRow] | None = None,
     replace: bool = False,
-    request: HttpRequest | None = None,
 ) -> rules.FingerPlan:
     """Record fingers in the capture order (right thumb, left thumb, next finger of a hand that
     cannot give one). `replace` starts the set again; otherwise the captures add to it. Templates
@@ -781,7 +768,6 @@ def application_fingers_record(
             actor=actor,
             action="fingers_recorded",
             detail={"fingers": {row.position: row.result for row in rows}},
-            request=request,
         )
     return plan
 
@@ -914,7 +900,6 @@ def application_accept(
     actor: User,
     application: Application,
     face_template: Template | None = None,
-    request: HttpRequest | None = None,
 ) -> Application:
     """受理: when nothing is missing, give the application its 受理号, fix validity and fee, put
     the face into the applications gallery for later 查重, and route it to the household's review
@@ -926,9 +911,7 @@ def application_accept(
     photo = Application.objects.filter(pk=application.pk).values_list("photo", flat=True).first()
     template = face_template or _face_template(photo)
     with transaction.atomic():
-        return _accept_locked(
-            actor=actor, application=application, template=template, photo=photo, request=request
-        )
+        return _accept_locked(actor=actor, application=application, template=template, photo=photo)
 
 
 def _face_template(photo: bytes | None) -> Template | None:
@@ -943,7 +926,6 @@ def _accept_locked(
     application: Application,
     template: Template | None,
     photo: bytes | None,
-    request: HttpRequest | None,
 ) -> Application:
     application = lock(application)
     if application.status != Status.DRAFT:
@@ -1004,7 +986,6 @@ def _accept_locked(
         actor=actor,
         action="accepted",
         detail={"cards_reported_lost": lost} if lost else None,
-        request=request,
     )
     route_to_step(application, 1, arrived_at=now)
     step = application.review_chain[0]
@@ -1015,7 +996,6 @@ def _accept_locked(
         action="routed",
         note=f"流转至{step['unit_name']}{step['title']}",
         detail={"step": 1, "unit": step["unit_name"], "due": str(application.review_due)},
-        request=request,
     )
     if photo is None or application.photo is None or bytes(application.photo) != bytes(photo):
         template = _face_template(application.photo)  # retaken meanwhile
@@ -1039,9 +1019,7 @@ def _accept_locked(
 
 
 @transaction.atomic
-def application_withdraw(
-    *, actor: User, application: Application, reason: str, request: HttpRequest | None = None
-) -> Application:
+def application_withdraw(*, actor: User, application: Application, reason: str) -> Application:
     """撤销: the applicant withdraws before issue. Done at the acceptance station."""
     if not actor.can("application.withdraw") or actor.unit_id != application.acceptance_unit_id:
         raise ServiceError("not_found", "未找到该申领。", status=404)
@@ -1058,9 +1036,7 @@ def application_withdraw(
     was_in_review = application.status in IN_REVIEW_STATUSES
     application.closed_at = timezone.now()
     application.assignee = None
-    application_transition(
-        application, to=Status.WITHDRAWN, actor=actor, action="withdrawn", note=reason, request=request
-    )
+    application_transition(application, to=Status.WITHDRAWN, actor=actor, action="withdrawn", note=reason)
     if application.number:
         fee_refund(actor=actor, application_number=application.number, reason=f"撤销：{reason}")
         get_abis().delete(application_ref(application), Gallery.APPLICATIONS, actor=actor)
@@ -1086,9 +1062,7 @@ ABANDON_NOTE = "放弃本次受理"
 
 
 @transaction.atomic
-def application_abandon(
-    *, actor: User, application: Application, reason: str = "", request: HttpRequest | None = None
-) -> Application:
+def application_abandon(*, actor: User, application: Application, reason: str = "") -> Application:
     """放弃本次受理: the clerk discards a draft that will not be accepted (the applicant left, or it
     was started for the wrong person). The draft is closed as 已撤销 with its history; the photos
     and fingerprints taken for it are deleted, since no application goes on to use them."""
@@ -1114,15 +1088,12 @@ def application_abandon(
         action="abandoned",
         note=f"{ABANDON_NOTE}：{reason}" if reason else ABANDON_NOTE,
         detail={"fingerprints_deleted": discarded},
-        request=request,
     )
     return application
 
 
 @transaction.atomic
-def application_refusal_notified(
-    *, actor: User, application: Application, note: str = "", request: HttpRequest | None = None
-) -> Application:
+def application_refusal_notified(*, actor: User, application: Application, note: str = "") -> Application:
     """The acceptance station records that it told the applicant of a refusal (不予签发) and to
     apply at the household location."""
     _require_own_counter(actor, application)
@@ -1133,7 +1104,7 @@ def application_refusal_notified(
         return application
     application.refusal_notified_at = timezone.now()
     application.save(update_fields=["refusal_notified_at", "updated_at"])
-    application_event(application, actor=actor, action="refusal_notified", note=note.strip(), request=request)
+    application_event(application, actor=actor, action="refusal_notified", note=note.strip())
     return application
 
 
@@ -1174,7 +1145,6 @@ def application_photo_recollect(
     application: Application,
     image: bytes | None = None,
     prepared: PreparedPhoto | None = None,
-    request: HttpRequest | None = None,
 ) -> PhotoOutcome:
     """重新采集相片: the centre found the photo unfit (待重新采集); the acceptance station takes a
     new one. A photo that passes the standard replaces the old one (and its face in the
@@ -1192,9 +1162,7 @@ def application_photo_recollect(
         failed = [rule["code"] for rule in prepared.report["rules"] if not rule["passed"]]
         detail = {"passed": prepared.passed, "failed": failed, "conformed": prepared.conformed}
         if not prepared.passed:
-            application_event(
-                application, actor=actor, action="photo_checked", detail=detail, request=request
-            )
+            application_event(application, actor=actor, action="photo_checked", detail=detail)
             return PhotoOutcome(False, prepared.messages, prepared.conformed)
         application.photo = prepared.image
         application.photo_report = prepared.report
@@ -1206,7 +1174,6 @@ def application_photo_recollect(
             action="photo_recollected",
             note="已重新采集相片，重新进入制证队列。",
             detail=detail,
-            request=request,
         )
         if prepared.template is not None:
             get_abis().insert(

@@ -16,7 +16,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from tongban.accounts.models import User
@@ -171,7 +170,6 @@ def batch_create(
     centre: Unit,
     acceptance_unit: Unit | None = None,
     size: int | None = None,
-    request: HttpRequest | None = None,
 ) -> Batch:
     """调度打包: a batch of up to `size` issued applications from the centre's queue, oldest issue
     first, optionally of one acceptance unit. Each application lands in one batch even when two
@@ -217,7 +215,6 @@ def batch_create(
                     action="batched",
                     note=f"调度打包：批次 {batch.number}",
                     detail={"batch": batch.number},
-                    request=request,
                 )
             record(
                 actor=actor,
@@ -229,7 +226,6 @@ def batch_create(
                     "size": batch.size,
                     "acceptance_unit": acceptance_unit.code if acceptance_unit else "",
                 },
-                request=request,
             )
     except IntegrityError as exc:  # another batch took one of them meanwhile
         raise ServiceError("batch_conflict", "部分申领已被其他批次调度，请重试。", status=409) from exc
@@ -323,7 +319,7 @@ def _check_packable(batch: Batch) -> None:
         raise ServiceError("has_feedback", "该批次已有制证回馈，不能重新打包。", status=409)
 
 
-def batch_package(*, actor: User | None, batch: Batch, request: HttpRequest | None = None) -> Batch:
+def batch_package(*, actor: User | None, batch: Batch) -> Batch:
     """数据包: sign, digest and encrypt the batch's cards for its centre into one stored file.
     The slow part (chip photos, SM3, SM4) runs before the short transaction that records it; a
     batch packaged again (while no feedback came) gets a new file with a new content key."""
@@ -374,7 +370,6 @@ def batch_package(*, actor: User | None, batch: Batch, request: HttpRequest | No
                     "sm3": info.header_sm3,
                     "centre_key": centre_key.fingerprint,
                 },
-                request=request,
             )
             if previous:
                 old = Path(_conf()["PACKAGE_DIR"]) / previous
@@ -385,7 +380,7 @@ def batch_package(*, actor: User | None, batch: Batch, request: HttpRequest | No
     return locked
 
 
-def package_download_record(*, actor: User, batch: Batch, request: HttpRequest | None = None) -> Path:
+def package_download_record(*, actor: User, batch: Batch) -> Path:
     """The stored package file of a batch, its download audited."""
     _require_own(actor, batch.centre_id, "production.view")
     path = package_path(batch)
@@ -397,7 +392,6 @@ def package_download_record(*, actor: User, batch: Batch, request: HttpRequest |
         object_type="production.batch",
         object_id=batch.pk,
         detail={"number": batch.number, "sm3": batch.package_sm3},
-        request=request,
     )
     return path
 
@@ -444,7 +438,6 @@ def feedback_apply(
     source: str,
     raw: bytes | None = None,
     filename: str = "",
-    request: HttpRequest | None = None,
 ) -> FeedbackReport:
     """Apply a centre's feedback line by line, each in its own transaction: a bad line is
     rejected with its reason and the others still apply. Idempotent: a line already applied is
@@ -468,7 +461,7 @@ def feedback_apply(
             continue
         try:
             with transaction.atomic():
-                applied = _apply_line(actor=actor, centre=centre, line=line, request=request)
+                applied = _apply_line(actor=actor, centre=centre, line=line)
         except IntegrityError:  # the serial was taken by a concurrent upload after the check
             message = f"卡号 {line.card_serial} 已被其他证件使用。"
             report.rejected.append({**row, "code": "serial_used", "message": message})
@@ -500,7 +493,6 @@ def feedback_apply(
             object_type="production.feedbackupload",
             object_id=upload.pk,
             detail={"source": source, "sm3": digest, **upload.report["counts"]},
-            request=request,
         )
     return report
 
@@ -519,7 +511,7 @@ _APPLICATION_FIELDS = (
 )
 
 
-def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine, request: HttpRequest | None) -> bool:
+def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine) -> bool:
     """One line, under the batch's lock (so the last line closes its batch exactly once).
     True when applied now, False when it had been applied before."""
     batch = Batch.objects.select_for_update().filter(centre=centre, number=line.batch).first()
@@ -566,7 +558,6 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine, request: HttpR
             action="produced",
             note=f"制证回馈：已制证，卡号 {line.card_serial}",
             detail={**detail, "card_serial": line.card_serial},
-            request=request,
         )
     else:
         reason = BatchItem.Reason(line.reason)
@@ -579,7 +570,6 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine, request: HttpR
                 action="quality_failed",
                 note=f"{text}，请受理单位重新采集相片。",
                 detail={**detail, "reason": reason.value},
-                request=request,
             )
             station = Unit.objects.values_list("code", flat=True).get(pk=application.acceptance_unit_id)
             notify(
@@ -605,7 +595,6 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine, request: HttpR
                 action="reprint",
                 note=f"{text}，重新制证。",
                 detail={**detail, "reason": reason.value},
-                request=request,
             )
     item.result = line.result
     item.reason = line.reason
@@ -623,6 +612,5 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine, request: HttpR
             object_type="production.batch",
             object_id=batch.pk,
             detail={"number": batch.number},
-            request=request,
         )
     return True

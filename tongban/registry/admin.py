@@ -70,7 +70,6 @@ class RoleAdmin(admin.ModelAdmin):
             object_type=obj._meta.label_lower,
             object_id=obj.pk,
             detail={"fields": fields},
-            request=request,
         )
 
 

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.db import transaction
-from django.http import HttpRequest
 
 from tongban.audit.services import AuditActor, record
 from tongban.core.errors import ServiceError
@@ -117,9 +116,7 @@ def unit_manageable(viewer: Viewer, unit: Unit) -> bool:
 
 
 @transaction.atomic
-def unit_contact_update(
-    *, actor: Viewer, unit: Unit, phone: str, address: str, request: HttpRequest | None = None
-) -> Unit:
+def unit_contact_update(*, actor: Viewer, unit: Unit, phone: str, address: str) -> Unit:
     """Set a unit's telephone and address (printed on its 登记表, 领证回执 and 票据). A station must
     have both; other units may leave them blank. Refused per field, nothing changed."""
     if not actor.can("unit.manage"):
@@ -158,12 +155,11 @@ def unit_contact_update(
         object_type="registry.unit",
         object_id=unit.pk,
         detail={"code": unit.code, "changes": changed},
-        request=request,
     )
     return unit
 
 
-def person_open(*, viewer: Viewer, person: Person, request: HttpRequest | None, how: str) -> None:
+def person_open(*, viewer: Viewer, person: Person, how: str) -> None:
     """Record that a full personal record was shown (`how`: "lookup", "detail", "api")."""
     record(
         actor=viewer,
@@ -171,7 +167,6 @@ def person_open(*, viewer: Viewer, person: Person, request: HttpRequest | None, 
         object_type="person",
         object_id=person.pk,
         detail={"how": how},
-        request=request,
     )
 
 

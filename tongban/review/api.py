@@ -76,7 +76,6 @@ class ApplicationDetailView(APIView):
             object_type="intake.application",
             object_id=application.pk,
             detail={"how": "api"},
-            request=request._request,
         )
         context = {"reviewer": viewer.can("review.decide"), "viewer": viewer}
         return Response(ApplicationDetailSerializer(application, context=context).data)
@@ -290,7 +289,7 @@ class TakeView(APIView):
         actor = staff(request)
         require(actor, "review.decide")
         application = intake_selectors.application_by_number(actor, number)
-        application = services.review_take(actor=actor, application=application, request=request._request)
+        application = services.review_take(actor=actor, application=application)
         return Response(ApplicationSerializer(application).data)
 
 
@@ -306,7 +305,7 @@ class ReleaseView(APIView):
         actor = staff(request)
         require(actor, "review.decide")
         application = intake_selectors.application_by_number(actor, number)
-        application = services.review_release(actor=actor, application=application, request=request._request)
+        application = services.review_release(actor=actor, application=application)
         return Response(ApplicationSerializer(application).data)
 
 
@@ -346,6 +345,5 @@ class DecideView(APIView):
             reason=data.get("reason", ""),
             refusal_reason=data.get("refusal_reason", ""),
             method=data.get("method", ""),
-            request=request._request,
         )
         return Response(ApplicationSerializer(application).data)

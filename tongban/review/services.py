@@ -13,7 +13,6 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from tongban.accounts.models import User
@@ -149,7 +148,7 @@ def step_record(application: Application) -> ReviewStep:
 
 
 @transaction.atomic
-def review_take(*, actor: User, application: Application, request: HttpRequest | None = None) -> Application:
+def review_take(*, actor: User, application: Application) -> Application:
     """领取: the item is the actor's until decided or released; others see who holds it."""
     _require_reviewer(actor, application)
     application = lock(application)
@@ -162,14 +161,12 @@ def review_take(*, actor: User, application: Application, request: HttpRequest |
     application.assigned_at = timezone.now()
     application.save(update_fields=["assignee", "assigned_at", "updated_at"])
     step_record(application)
-    application_event(application, actor=actor, action="taken", request=request)
+    application_event(application, actor=actor, action="taken")
     return application
 
 
 @transaction.atomic
-def review_release(
-    *, actor: User, application: Application, request: HttpRequest | None = None
-) -> Application:
+def review_release(*, actor: User, application: Application) -> Application:
     """退回待办: the holder gives the item back to the unit's queue."""
     _require_reviewer(actor, application)
     application = lock(application)
@@ -180,7 +177,7 @@ def review_release(
     application.assignee = None
     application.assigned_at = None
     application.save(update_fields=["assignee", "assigned_at", "updated_at"])
-    application_event(application, actor=actor, action="released", request=request)
+    application_event(application, actor=actor, action="released")
     return application
 
 
@@ -194,7 +191,6 @@ def review_decide(
     reason: str = "",
     refusal_reason: str = "",
     method: str = "",
-    request: HttpRequest | None = None,
 ) -> Application:
     """One decision on the current step. `step` is the step the reviewer saw: when somebody else
     decided it meanwhile, the call is refused (409) and nothing changes. `reason` is the opinion
@@ -232,7 +228,6 @@ def review_decide(
             action="verification_noted",
             note=reason,
             detail={"step": application.review_step, "method": method},
-            request=request,
         )
         return application
 
@@ -256,7 +251,6 @@ def review_decide(
             action="refused",
             note=text,
             detail={"step": application.review_step, "refusal_reason": refusal.code},
-            request=request,
         )
         if application.number:
             fee_refund(actor=actor, application_number=application.number, reason=f"不予签发：{text}")
@@ -290,7 +284,6 @@ def review_decide(
             action="passed",
             note=reason or f"审核通过，流转至{following['unit_name']}{following['title']}",
             detail={"step": application.review_step, "due": str(application.review_due)},
-            request=request,
         )
         notify(
             Notification(
@@ -331,7 +324,6 @@ def review_decide(
         action="issued",
         note=reason,
         detail=detail,
-        request=request,
     )
     notify(
         Notification(

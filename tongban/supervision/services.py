@@ -11,7 +11,7 @@ urged items remain identifiable (docs/supervision.md).
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import Http404, HttpRequest
+from django.http import Http404
 
 from tongban.accounts.models import User
 from tongban.core.errors import ServiceError
@@ -24,9 +24,7 @@ NOTE_MAX = 500
 
 
 @transaction.atomic
-def application_supervise(
-    *, actor: User, number: str, note: str, request: HttpRequest | None = None
-) -> ApplicationEvent:
+def application_supervise(*, actor: User, number: str, note: str) -> ApplicationEvent:
     """督办 the unfinished application `number` of the actor's subtree: record the note and tell
     the responsible unit (after commit)."""
     if not actor.can("supervision.act"):
@@ -57,7 +55,6 @@ def application_supervise(
             "unit": unit.code,
             "quiet_since": application.last_event_at.isoformat() if application.last_event_at else "",
         },
-        request=request,
     )
     notify(
         Notification(
