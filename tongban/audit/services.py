@@ -4,6 +4,7 @@ calls `record` inside the same transaction as the change itself.
 A row costs one INSERT in the caller's transaction and takes no shared lock: the rows are
 chained and signed afterwards by the sealer (`tongban.audit.sealer`). The client address comes
 from the audit context (`tongban.audit.context`), which the middleware sets for each request.
+The action is a member of `AuditAction` (`tongban.audit.actions`): a code outside it is refused.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 
 from django.utils import timezone
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.context import current
 from tongban.audit.models import AuditEvent
 
@@ -35,14 +37,14 @@ def _cli_username() -> str:
 
 
 def _event(
-    actor: AuditActor | None, action: str, object_type: str, object_id: object, detail: Any
+    actor: AuditActor | None, action: AuditAction | str, object_type: str, object_id: object, detail: Any
 ) -> AuditEvent:
     return AuditEvent(
         at=timezone.now(),
         actor_id=int(actor.pk) if actor is not None else None,
         actor_username=actor.username if actor is not None else _cli_username(),
         unit_code=actor.unit_code if actor is not None else "",
-        action=action,
+        action=AuditAction(action).value,  # ValueError for a code outside the vocabulary
         object_type=object_type,
         object_id=str(object_id),
         remote_addr=current().remote_addr,
@@ -53,7 +55,7 @@ def _event(
 def record(
     *,
     actor: AuditActor | None,
-    action: str,
+    action: AuditAction | str,
     object_type: str = "",
     object_id: object = "",
     detail: dict[str, Any] | None = None,
@@ -68,7 +70,7 @@ def record(
 class Entry:
     """One event of `record_many`."""
 
-    action: str
+    action: AuditAction | str
     object_type: str = ""
     object_id: object = ""
     detail: dict[str, Any] | None = None

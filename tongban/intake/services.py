@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from tongban.accounts.models import User
+from tongban.audit.actions import EventAction
 from tongban.audit.services import record
 from tongban.biometrics import photo as photo_standard
 from tongban.biometrics.engine import get_abis, get_sdk
@@ -108,7 +109,7 @@ def application_transition(
     *,
     to: str,
     actor: User | None,
-    action: str,
+    action: EventAction | str,
     note: str = "",
     detail: dict[str, Any] | None = None,
 ) -> ApplicationEvent:
@@ -140,15 +141,16 @@ def application_event(
     application: Application,
     *,
     actor: User | None,
-    action: str,
+    action: EventAction | str,
     from_status: str | None = None,
     note: str = "",
     detail: dict[str, Any] | None = None,
 ) -> ApplicationEvent:
     """Record what happened to an application: its own history and the audit chain."""
+    action = EventAction(action)  # ValueError for a code outside the vocabulary
     event = ApplicationEvent.objects.create(
         application=application,
-        action=action,
+        action=action.value,
         from_status=from_status if from_status is not None else application.status,
         to_status=application.status,
         actor=actor,
@@ -160,7 +162,7 @@ def application_event(
     Application.objects.filter(pk=application.pk).update(last_event_at=event.at)
     record(
         actor=actor,
-        action=f"application.{action}",
+        action=action.audit_action,
         object_type="intake.application",
         object_id=application.pk,
         detail={"number": application.number or "", "status": application.status, **(detail or {})},

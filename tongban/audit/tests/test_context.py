@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.context import audit_context, current
 from tongban.audit.models import AuditEvent
 from tongban.audit.services import record
@@ -78,9 +79,9 @@ def test_behind_the_proxy_without_the_header_the_peer_counts(
 
 
 def test_audit_context_outside_a_request() -> None:
-    assert record(actor=None, action="demo.seed").remote_addr is None
+    assert record(actor=None, action=AuditAction.DEMO_SEED).remote_addr is None
     with audit_context(remote_addr="192.0.2.1"):
         with audit_context(remote_addr="192.0.2.2"):
-            assert record(actor=None, action="demo.seed").remote_addr == "192.0.2.2"
-        assert record(actor=None, action="demo.seed").remote_addr == "192.0.2.1"
+            assert record(actor=None, action=AuditAction.DEMO_SEED).remote_addr == "192.0.2.2"
+        assert record(actor=None, action=AuditAction.DEMO_SEED).remote_addr == "192.0.2.1"
     assert current().remote_addr is None
