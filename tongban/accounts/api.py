@@ -22,6 +22,7 @@ from tongban.accounts.models import User
 from tongban.accounts.roles import ROLE_CHOICES
 from tongban.api import FIRST_LOGIN_CODE, FIRST_LOGIN_MESSAGE, ApiError, Text, query_of, require
 from tongban.api_schema import errors
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.masking import mask_phone
 
@@ -60,7 +61,7 @@ class TokenView(APIView):
         if not isinstance(user, User) or user.unit_id is None:
             record(
                 actor=None,
-                action="auth.token_failed",
+                action=AuditAction.AUTH_TOKEN_FAILED,
                 detail={"username": form.validated_data["username"]},
             )
             raise ApiError("invalid_credentials", "用户名或密码不正确。", status=401)
@@ -69,7 +70,7 @@ class TokenView(APIView):
             # on the web page first (首次登录), and only then are tokens issued.
             record(
                 actor=user,
-                action="auth.token_refused",
+                action=AuditAction.AUTH_TOKEN_REFUSED,
                 object_type="user",
                 object_id=user.pk,
                 detail={"reason": "password_change_required"},
@@ -281,7 +282,7 @@ class UserDetailView(APIView):
     def get(self, request: Request, username: str) -> Response:
         viewer = _manager(request)
         user = selectors.user_get(viewer, username)
-        record(actor=viewer, action="user.view", object_type="user", object_id=user.pk)
+        record(actor=viewer, action=AuditAction.USER_VIEW, object_type="user", object_id=user.pk)
         return _answer(user)
 
     @extend_schema(

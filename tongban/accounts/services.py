@@ -22,6 +22,7 @@ from rest_framework.authtoken.models import Token
 from tongban.accounts import rules
 from tongban.accounts.models import StaffSession, User
 from tongban.accounts.roles import Role
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_name, mask_phone
@@ -74,7 +75,7 @@ def totp_confirm(*, user: User, token: str) -> TOTPDevice | None:
     TOTPDevice.objects.filter(user=user, confirmed=True).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    record(actor=user, action="auth.totp_enrolled", object_type="user", object_id=user.pk)
+    record(actor=user, action=AuditAction.AUTH_TOTP_ENROLLED, object_type="user", object_id=user.pk)
     return device
 
 
@@ -97,7 +98,7 @@ def api_token_issue(*, user: User) -> str:
     """A fresh token for the API; the previous one stops working."""
     Token.objects.filter(user=user).delete()
     token = Token.objects.create(user=user)
-    record(actor=user, action="auth.token_issued", object_type="user", object_id=user.pk)
+    record(actor=user, action=AuditAction.AUTH_TOKEN_ISSUED, object_type="user", object_id=user.pk)
     return token.key
 
 
@@ -188,7 +189,7 @@ def password_set(*, user: User, password: str) -> User:
     locked.save(update_fields=["password", "must_set_password", "activation_code_hash", "activation_expires"])
     record(
         actor=locked,
-        action="user.password_set",
+        action=AuditAction.USER_PASSWORD_SET,
         object_type="user",
         object_id=locked.pk,
         detail={"first_login": first},
@@ -375,7 +376,7 @@ def user_create(*, actor: Viewer | None, username: str, data: AccountInput) -> t
         ) from exc
     record(
         actor=actor,
-        action="user.created",
+        action=AuditAction.USER_CREATED,
         object_type="user",
         object_id=user.pk,
         detail={"username": username, **audit_summary(account_summary(user))},
@@ -453,7 +454,7 @@ def user_update(
     after = account_summary(locked)
     record(
         actor=actor,
-        action="user.updated",
+        action=AuditAction.USER_UPDATED,
         object_type="user",
         object_id=locked.pk,
         detail={
@@ -477,7 +478,7 @@ def user_deactivate(*, actor: Viewer | None, user: User, reason: str = "") -> Us
     revoked = sessions_revoke(locked)
     record(
         actor=actor,
-        action="user.deactivated",
+        action=AuditAction.USER_DEACTIVATED,
         object_type="user",
         object_id=locked.pk,
         detail={"username": locked.username, "reason": reason.strip()[:200], **revoked},
@@ -496,7 +497,7 @@ def user_reactivate(*, actor: Viewer | None, user: User) -> User:
     locked.save(update_fields=["is_active"])
     record(
         actor=actor,
-        action="user.reactivated",
+        action=AuditAction.USER_REACTIVATED,
         object_type="user",
         object_id=locked.pk,
         detail={"username": locked.username},
@@ -517,7 +518,7 @@ def user_reset_second_factor(*, actor: Viewer | None, user: User) -> User:
     revoked = sessions_revoke(locked)
     record(
         actor=actor,
-        action="user.second_factor_reset",
+        action=AuditAction.USER_SECOND_FACTOR_RESET,
         object_type="user",
         object_id=locked.pk,
         detail={"username": locked.username, "devices": removed, **revoked},
@@ -536,7 +537,7 @@ def user_reset_password(*, actor: Viewer | None, user: User) -> tuple[User, str]
     revoked = sessions_revoke(locked)
     record(
         actor=actor,
-        action="user.password_reset",
+        action=AuditAction.USER_PASSWORD_RESET,
         object_type="user",
         object_id=locked.pk,
         detail={"username": locked.username, **revoked},

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from tongban.accounts.models import User
 from tongban.accounts.roles import roles_with
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.registry.models import Unit
@@ -267,7 +268,7 @@ def record_override(
     """The audit row of a configuration saved although work would land on unstaffed units."""
     record(
         actor=actor,
-        action="staffing.override",
+        action=AuditAction.STAFFING_OVERRIDE,
         object_type=object_type,
         object_id=object_id,
         detail={

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from tongban.accounts import selectors, services
 from tongban.accounts.forms import DeactivateForm, UserFilterForm, UserForm
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 
@@ -133,7 +134,7 @@ def user_detail(request: HttpRequest, username: str) -> HttpResponse:
             editing=True,
         )
         # The full record (the phone unmasked) is a view of personal data: audited.
-        record(actor=viewer, action="user.view", object_type="user", object_id=account.pk)
+        record(actor=viewer, action=AuditAction.USER_VIEW, object_type="user", object_id=account.pk)
     return render(
         request,
         "accounts/user_detail.html",

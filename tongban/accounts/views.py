@@ -18,6 +18,7 @@ from django_otp import login as otp_login
 from tongban.accounts import services
 from tongban.accounts.forms import LoginForm, PasswordSetForm, TokenForm
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 
@@ -41,7 +42,7 @@ class LoginView(auth_views.LoginView):
         if services.login_locked(username):
             form = self.get_form()
             form.add_error(None, f"连续登录失败次数过多，请 {services.LOCKOUT_MINUTES} 分钟后再试。")
-            record(actor=None, action="auth.login_locked", detail={"username": username[:150]})
+            record(actor=None, action=AuditAction.AUTH_LOGIN_LOCKED, detail={"username": username[:150]})
             return self.render_to_response(self.get_context_data(form=form))
         return super().post(request, *args, **kwargs)
 
@@ -49,7 +50,7 @@ class LoginView(auth_views.LoginView):
         response = super().form_valid(form)
         user = form.get_user()
         services.login_succeeded(user.username)
-        record(actor=user, action="auth.login", object_type="user", object_id=user.pk)
+        record(actor=user, action=AuditAction.AUTH_LOGIN, object_type="user", object_id=user.pk)
         if user.must_set_password:  # signed in with the activation code: the password comes first
             return redirect("/accounts/password/set/?" + urlencode({"next": self.get_success_url()}))
         if user.requires_second_factor or services.totp_device_for(user) is not None:
@@ -60,7 +61,7 @@ class LoginView(auth_views.LoginView):
         services.login_failed(form.data.get("username", ""))
         record(
             actor=None,
-            action="auth.login_failed",
+            action=AuditAction.AUTH_LOGIN_FAILED,
             detail={"username": form.data.get("username", "")[:150]},
         )
         return super().form_invalid(form)
@@ -82,7 +83,7 @@ def otp_view(request: HttpRequest) -> HttpResponse:
                 otp_login(request, device)
                 record(
                     actor=user,
-                    action="auth.otp_verified",
+                    action=AuditAction.AUTH_OTP_VERIFIED,
                     object_type="user",
                     object_id=user.pk,
                 )
@@ -148,7 +149,7 @@ class LogoutView(auth_views.LogoutView):
             user = request.user
             record(
                 actor=cast(User, user),
-                action="auth.logout",
+                action=AuditAction.AUTH_LOGOUT,
                 object_type="user",
                 object_id=user.pk,
             )
