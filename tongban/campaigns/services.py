@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from tongban.accounts import staffing
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.campaigns import rules, selectors
 from tongban.campaigns.duties import DUTIES, OUTSIDE_NAMES, Department
@@ -171,7 +172,7 @@ def campaign_create(
     tasks = _seed_duties(campaign, spans)
     record(
         actor=actor,
-        action="campaign.create",
+        action=AuditAction.CAMPAIGN_CREATE,
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={"area": area.code, "eligible": totals[0], "target": totals[1], "duties": tasks},
@@ -210,7 +211,7 @@ def campaign_update(
     eligible, target = _derive(campaign)
     record(
         actor=actor,
-        action="campaign.update",
+        action=AuditAction.CAMPAIGN_UPDATE,
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={"eligible": eligible, "target": target, "fields": sorted(values)},
@@ -227,7 +228,7 @@ def targets_derive(*, actor: User, campaign: Campaign) -> tuple[int, int]:
     eligible, target = _derive(campaign)
     record(
         actor=actor,
-        action="campaign.targets",
+        action=AuditAction.CAMPAIGN_TARGETS,
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={"eligible": eligible, "target": target},
@@ -367,7 +368,7 @@ def duty_update(
     )
     record(
         actor=actor,
-        action="campaign.duty",
+        action=AuditAction.CAMPAIGN_DUTY,
         object_type="campaigns.dutytask",
         object_id=task.pk,
         detail={"campaign": task.campaign_id, "status": task.status, "from": before, **changes},
@@ -483,7 +484,7 @@ def configuration_update(
         _write_rows(campaign, config)
     record(
         actor=actor,
-        action="campaign.configure",
+        action=AuditAction.CAMPAIGN_CONFIGURE,
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={
@@ -558,7 +559,7 @@ def configuration_apply(*, actor: User | None, campaign: Campaign) -> CampaignCo
     _write_rows(campaign, config)
     record(
         actor=actor,
-        action="campaign.configuration_apply",
+        action=AuditAction.CAMPAIGN_CONFIGURATION_APPLY,
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={
@@ -619,7 +620,7 @@ def campaign_start(*, actor: User | None, campaign: Campaign) -> Campaign:
     campaign.save(update_fields=["status"])
     record(
         actor=actor,
-        action="campaign.start",
+        action=AuditAction.CAMPAIGN_START,
         object_type="campaigns.campaign",
         object_id=campaign.pk,
     )
@@ -642,7 +643,7 @@ def campaign_close(*, actor: User, campaign: Campaign) -> Campaign:
     campaign.save(update_fields=["status", "closed_at"])
     record(
         actor=actor,
-        action="campaign.close",
+        action=AuditAction.CAMPAIGN_CLOSE,
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={"restored": restored},
@@ -722,7 +723,7 @@ def reports_generate(
         out.append(report)
     record(
         actor=actor,
-        action="campaign.reports_generate",
+        action=AuditAction.CAMPAIGN_REPORTS_GENERATE,
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={"period": period.label, "created": created, "refreshed": refreshed, "stations": len(chosen)},
@@ -748,7 +749,7 @@ def report_sign(*, actor: User, report: StationReport) -> StationReport:
     report = StationReport.objects.select_related("station", "signed_by").get(pk=report.pk)
     record(
         actor=actor,
-        action="campaign.report_sign",
+        action=AuditAction.CAMPAIGN_REPORT_SIGN,
         object_type="campaigns.stationreport",
         object_id=report.pk,
         detail={"campaign": report.campaign_id, "period": report.period, "figures": report.figures},
