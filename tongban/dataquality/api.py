@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from tongban.api import query_of, require
 from tongban.api_schema import errors, page_of
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_id_number, mask_id_numbers_in_text
@@ -448,7 +449,7 @@ class CaseDetailView(APIView):
         # The evidence names people with their numbers: showing it is a view of personal data.
         record(
             actor=viewer,
-            action="dataquality.case.view",
+            action=AuditAction.DATAQUALITY_CASE_VIEW,
             object_type="dataquality.case",
             object_id=case.pk,
         )
@@ -532,7 +533,7 @@ class ChangeDetailView(APIView):
         change = selectors.change_get(viewer, pk)
         record(
             actor=viewer,
-            action="dataquality.change.view",
+            action=AuditAction.DATAQUALITY_CHANGE_VIEW,
             object_type="dataquality.changerequest",
             object_id=change.pk,
         )

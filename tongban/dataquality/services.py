@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core import idnumber, regions
 from tongban.core.errors import ServiceError
@@ -72,7 +73,7 @@ def case_decide(*, actor: Viewer, case_id: int, status: str, decision: str) -> C
     case.save(update_fields=["status", "decision", "decided_by", "decided_at", "updated_at"])
     record(
         actor=actor,
-        action="dataquality.case.decide",
+        action=AuditAction.DATAQUALITY_CASE_DECIDE,
         object_type="dataquality.case",
         object_id=case.pk,
         detail={"kind": case.kind, "status": status},
@@ -213,7 +214,7 @@ def change_request_create(
     )
     record(
         actor=actor,
-        action="dataquality.change.request",
+        action=AuditAction.DATAQUALITY_CHANGE_REQUEST,
         object_type="dataquality.changerequest",
         object_id=change.pk,
         detail={"item": item, "person": person.pk},
@@ -254,7 +255,7 @@ def change_request_decide(
     change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     record(
         actor=actor,
-        action="dataquality.change.decide",
+        action=AuditAction.DATAQUALITY_CHANGE_DECIDE,
         object_type="dataquality.changerequest",
         object_id=change.pk,
         detail=detail,
@@ -359,7 +360,7 @@ def addresses_import(*, path: Path, actor: Viewer | None, encoding: str = "utf-8
         _import_addresses(batch, counts)
     record(
         actor=actor,
-        action="dataquality.addresses.import",
+        action=AuditAction.DATAQUALITY_ADDRESSES_IMPORT,
         object_type="file",
         object_id=path.name[:64],
         detail=counts,
@@ -413,7 +414,7 @@ def addresses_match(*, unit: Unit, actor: Viewer | None = None) -> dict[str, int
     _match_batch(batch, standards, counts)
     record(
         actor=actor,
-        action="dataquality.addresses.match",
+        action=AuditAction.DATAQUALITY_ADDRESSES_MATCH,
         object_type="unit",
         object_id=unit.code,
         detail=counts,
@@ -505,7 +506,7 @@ def address_match_decide(*, actor: Viewer, match_id: int, accept: bool) -> Addre
     match.save(update_fields=["address", "status", "decided_by", "decided_at", "updated_at"])
     record(
         actor=actor,
-        action="dataquality.address.decide",
+        action=AuditAction.DATAQUALITY_ADDRESS_DECIDE,
         object_type="dataquality.addressmatch",
         object_id=match.pk,
         detail=detail,
@@ -558,7 +559,7 @@ def scan_from_page(*, actor: Viewer, unit_code: str, kinds: Sequence[str]) -> Sc
     scan.run_scan(run)
     record(
         actor=actor,
-        action="dataquality.scan",
+        action=AuditAction.DATAQUALITY_SCAN,
         object_type="dataquality.scanrun",
         object_id=run.pk,
         detail={"unit": unit.code, "kinds": chosen, "rows": run.processed_rows, "found": run.found},

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.dataquality import selectors, services
@@ -113,7 +114,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # The evidence names people with their numbers: showing it is a view of personal data.
         record(
             actor=viewer,
-            action="dataquality.case.view",
+            action=AuditAction.DATAQUALITY_CASE_VIEW,
             object_type="dataquality.case",
             object_id=case.pk,
         )
@@ -207,7 +208,7 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         record(
             actor=viewer,
-            action="dataquality.change.view",
+            action=AuditAction.DATAQUALITY_CHANGE_VIEW,
             object_type="dataquality.changerequest",
             object_id=change.pk,
         )
