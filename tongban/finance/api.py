@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from tongban.api import query_of
 from tongban.api_schema import errors, page_of
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_id_number
@@ -367,7 +368,7 @@ class ReceiptView(APIView):
         pdf = documents.receipt_pdf(payment)
         record(
             actor=viewer,
-            action="fee.receipt_printed",
+            action=AuditAction.FEE_RECEIPT_PRINTED,
             object_type="finance.payment",
             object_id=payment.pk,
             detail={"receipt": payment.receipt_number, "how": "api"},

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.finance import documents, exports, rules, selectors, services
@@ -69,7 +70,7 @@ def payments(request: HttpRequest) -> HttpResponse:
     if _wants_xlsx(request):
         record(
             actor=user,
-            action="finance.export",
+            action=AuditAction.FINANCE_EXPORT,
             object_type="finance.payment",
             detail={
                 "list": "payments",
@@ -109,7 +110,7 @@ def receipt(request: HttpRequest, receipt_number: str) -> HttpResponse:
     payment = selectors.receipt_get(user, receipt_number)
     record(
         actor=user,
-        action="fee.receipt_printed",
+        action=AuditAction.FEE_RECEIPT_PRINTED,
         object_type="finance.payment",
         object_id=payment.pk,
         detail={"receipt": payment.receipt_number},
@@ -258,7 +259,7 @@ def settlement(request: HttpRequest) -> HttpResponse:
     if _wants_xlsx(request) and result is not None:
         record(
             actor=user,
-            action="finance.export",
+            action=AuditAction.FINANCE_EXPORT,
             object_type="finance.settlement",
             detail={"list": "settlement", "unit": root.code, "period": period},
         )
@@ -303,7 +304,7 @@ def settlement_lines(request: HttpRequest) -> HttpResponse:
     if _wants_xlsx(request):
         record(
             actor=user,
-            action="finance.export",
+            action=AuditAction.FINANCE_EXPORT,
             object_type="finance.settlement",
             detail={"list": "settlement_lines", "unit": within.code, "period": period},
         )
