@@ -17,6 +17,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction, EventAction
 from tongban.audit.services import record
 from tongban.biometrics.engine import get_sdk
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
@@ -292,7 +293,7 @@ def shipments_create(
             application,
             to=Status.SHIPPED,
             actor=actor,
-            action="shipped",
+            action=EventAction.SHIPPED,
             note=f"分发至{where}",
             detail={"shipment": shipment.pk, "method": leg.method},
         )
@@ -308,7 +309,7 @@ def shipments_create(
     for shipment in shipments.values():
         record(
             actor=actor,
-            action="shipment.create",
+            action=AuditAction.SHIPMENT_CREATE,
             object_type="handover.shipment",
             object_id=shipment.pk,
             detail={"method": shipment.method, "items": shipment.items.count()},
@@ -350,7 +351,7 @@ def _reprint(*, actor: User, item: ShipmentItem, outcome: str, reason: str) -> N
         application,
         to=Status.ISSUED,
         actor=actor,
-        action="reprint",
+        action=EventAction.REPRINT,
         note=f"证件{label}，退回重新制证" + (f"：{reason}" if reason else ""),
         detail={"shipment": item.shipment_id, "outcome": outcome, "card": item.card_id},
     )
@@ -422,7 +423,7 @@ def shipment_receive(
             application_event(
                 application,
                 actor=actor,
-                action="county_received",
+                action=EventAction.COUNTY_RECEIVED,
                 note="县局签收，质检合格",
                 detail={"shipment": shipment.pk},
             )
@@ -431,7 +432,7 @@ def shipment_receive(
             application,
             to=Status.AT_SITE,
             actor=actor,
-            action="received",
+            action=EventAction.RECEIVED,
             note=f"{shipment.destination.name if shipment.destination else ''}签收，待领取",
             detail={"shipment": shipment.pk},
         )
@@ -450,7 +451,7 @@ def shipment_receive(
     shipment.save(update_fields=["state", "received_by", "received_at", "note"])
     record(
         actor=actor,
-        action="shipment.receive",
+        action=AuditAction.SHIPMENT_RECEIVE,
         object_type="handover.shipment",
         object_id=shipment.pk,
         detail={
@@ -544,13 +545,13 @@ def shipments_forward(*, actor: User, numbers: Iterable[str] | None = None) -> l
                 application,
                 to=Status.SHIPPED,
                 actor=actor,
-                action="forwarded",
+                action=EventAction.FORWARDED,
                 note=f"县局质检后转发至{station.name}",
                 detail={"shipment": shipment.pk, "from_shipment": item.shipment_id},
             )
         record(
             actor=actor,
-            action="shipment.forward",
+            action=AuditAction.SHIPMENT_FORWARD,
             object_type="handover.shipment",
             object_id=shipment.pk,
             detail={"items": len(station_items)},
@@ -651,7 +652,7 @@ def postal_delivered(*, actor: User, tracking_number: str) -> Application:
         application,
         to=Status.PENDING_VERIFICATION,
         actor=actor,
-        action="delivered",
+        action=EventAction.DELIVERED,
         note=f"邮件 {tracking_number} 已妥投；须于 {due_text(verification)} 前核验",
         detail={"tracking_number": tracking_number, "due": str(verification.due), "invalidated": invalidated},
     )
@@ -779,7 +780,7 @@ def _finger_outcome(
         application_event(
             lock(application),
             actor=actor,
-            action="finger_mismatch",
+            action=EventAction.FINGER_MISMATCH,
             note=f"{what}指纹比对未通过（分数 {comparison.score}）",
             detail={"position": comparison.position, "score": comparison.score},
         )
@@ -917,7 +918,7 @@ def handover_perform(
                 application,
                 to=Status.HANDED_OVER,
                 actor=actor,
-                action="handed_over",
+                action=EventAction.HANDED_OVER,
                 note=f"本人领取，{FingerCheck(check).label}",
                 detail=detail,
             )
@@ -928,7 +929,7 @@ def handover_perform(
                 application,
                 to=Status.PENDING_VERIFICATION,
                 actor=actor,
-                action="handed_over_proxy",
+                action=EventAction.HANDED_OVER_PROXY,
                 note=f"亲属 {who} 代领；须于 {due_text(verification)} 前核验",
                 detail={**detail, "due": str(verification.due)},
             )
@@ -1028,7 +1029,7 @@ def verification_perform(
             application,
             to=Status.VERIFIED,
             actor=actor,
-            action="verified",
+            action=EventAction.VERIFIED,
             note=f"核验通过，{FingerCheck(check).label}" + ("（逾期核验）" if overdue else ""),
             detail={"finger_check": check, "finger_score": comparison.score, "overdue": overdue},
         )

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core.errors import ServiceError
@@ -419,7 +420,7 @@ def ready(request: HttpRequest) -> HttpResponse:
 
 def _application(user: User, pk: int, request: HttpRequest) -> Application:
     application = intake_selectors.application_get(user, pk)
-    record(actor=user, action="application.view", object_type="intake.application", object_id=pk)
+    record(actor=user, action=AuditAction.APPLICATION_VIEW, object_type="intake.application", object_id=pk)
     return application
 
 
