@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 from tongban.accounts.models import User
 from tongban.api import ApiError, Text, query_of, require
 from tongban.api_schema import ENGINE_CODES, FINGER_SAMPLE_CODES, errors
+from tongban.audit.actions import AuditAction
 from tongban.audit.labels import event_label
 from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
@@ -717,7 +718,7 @@ class DocumentView(APIView):
             ) from None
         record(
             actor=viewer,
-            action="application.print",
+            action=AuditAction.APPLICATION_PRINT,
             object_type="intake.application",
             object_id=application.pk,
             detail={"document": kind, "how": "api"},

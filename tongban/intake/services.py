@@ -321,7 +321,7 @@ def application_start(
         validity=validity_for(person.birth_date, accepted_on=today),
         created_by=actor,
     )
-    application_event(application, actor=actor, action="created", from_status="")
+    application_event(application, actor=actor, action=EventAction.CREATED, from_status="")
     return application
 
 
@@ -485,7 +485,7 @@ def application_update(*, actor: User, application: Application, changes: Mappin
         )
         application.fee_item, application.fee_amount = fee.item.value, fee.amount
     application.save()
-    application_event(application, actor=actor, action="updated", detail={"fields": changed})
+    application_event(application, actor=actor, action=EventAction.UPDATED, detail={"fields": changed})
     return application
 
 
@@ -609,7 +609,7 @@ def application_photo_attach(
         application_event(
             application,
             actor=actor,
-            action="photo_checked",
+            action=EventAction.PHOTO_CHECKED,
             detail={"passed": prepared.passed, "failed": failed, "conformed": prepared.conformed},
         )
     return PhotoOutcome(prepared.passed, prepared.messages, prepared.conformed)
@@ -645,7 +645,7 @@ def application_guardian_photo_attach(
         application_event(
             application,
             actor=actor,
-            action="guardian_photo_checked",
+            action=EventAction.GUARDIAN_PHOTO_CHECKED,
             detail={"passed": quality.passed},
         )
     return quality
@@ -768,7 +768,7 @@ def application_fingers_record(
         application_event(
             application,
             actor=actor,
-            action="fingers_recorded",
+            action=EventAction.FINGERS_RECORDED,
             detail={"fingers": {row.position: row.result for row in rows}},
         )
     return plan
@@ -986,7 +986,7 @@ def _accept_locked(
         application,
         to=Status.ACCEPTED,
         actor=actor,
-        action="accepted",
+        action=EventAction.ACCEPTED,
         detail={"cards_reported_lost": lost} if lost else None,
     )
     route_to_step(application, 1, arrived_at=now)
@@ -995,7 +995,7 @@ def _accept_locked(
         application,
         to=Status.PENDING_REVIEW,
         actor=actor,
-        action="routed",
+        action=EventAction.ROUTED,
         note=f"流转至{step['unit_name']}{step['title']}",
         detail={"step": 1, "unit": step["unit_name"], "due": str(application.review_due)},
     )
@@ -1038,7 +1038,9 @@ def application_withdraw(*, actor: User, application: Application, reason: str) 
     was_in_review = application.status in IN_REVIEW_STATUSES
     application.closed_at = timezone.now()
     application.assignee = None
-    application_transition(application, to=Status.WITHDRAWN, actor=actor, action="withdrawn", note=reason)
+    application_transition(
+        application, to=Status.WITHDRAWN, actor=actor, action=EventAction.WITHDRAWN, note=reason
+    )
     if application.number:
         fee_refund(actor=actor, application_number=application.number, reason=f"撤销：{reason}")
         get_abis().delete(application_ref(application), Gallery.APPLICATIONS, actor=actor)
@@ -1087,7 +1089,7 @@ def application_abandon(*, actor: User, application: Application, reason: str = 
         application,
         to=Status.WITHDRAWN,
         actor=actor,
-        action="abandoned",
+        action=EventAction.ABANDONED,
         note=f"{ABANDON_NOTE}：{reason}" if reason else ABANDON_NOTE,
         detail={"fingerprints_deleted": discarded},
     )
@@ -1106,7 +1108,7 @@ def application_refusal_notified(*, actor: User, application: Application, note:
         return application
     application.refusal_notified_at = timezone.now()
     application.save(update_fields=["refusal_notified_at", "updated_at"])
-    application_event(application, actor=actor, action="refusal_notified", note=note.strip())
+    application_event(application, actor=actor, action=EventAction.REFUSAL_NOTIFIED, note=note.strip())
     return application
 
 
@@ -1129,7 +1131,7 @@ def application_deadlines_refresh(*, actor: User | None) -> int:
             application_event(
                 application,
                 actor=actor,
-                action="deadline_recounted",
+                action=EventAction.DEADLINE_RECOUNTED,
                 note=f"办理期限按节假日安排重新计算：{before} → {due.due}",
                 detail={"before": str(before), "due": str(due.due), "provisional": due.provisional},
             )
@@ -1164,7 +1166,7 @@ def application_photo_recollect(
         failed = [rule["code"] for rule in prepared.report["rules"] if not rule["passed"]]
         detail = {"passed": prepared.passed, "failed": failed, "conformed": prepared.conformed}
         if not prepared.passed:
-            application_event(application, actor=actor, action="photo_checked", detail=detail)
+            application_event(application, actor=actor, action=EventAction.PHOTO_CHECKED, detail=detail)
             return PhotoOutcome(False, prepared.messages, prepared.conformed)
         application.photo = prepared.image
         application.photo_report = prepared.report
@@ -1173,7 +1175,7 @@ def application_photo_recollect(
             application,
             to=Status.ISSUED,
             actor=actor,
-            action="photo_recollected",
+            action=EventAction.PHOTO_RECOLLECTED,
             note="已重新采集相片，重新进入制证队列。",
             detail=detail,
         )

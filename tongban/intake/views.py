@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from tongban import confirm
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core.errors import ServiceError
@@ -241,7 +242,7 @@ def _photo_result(application: Application) -> dict[str, Any] | None:
 def _audit_view(request: HttpRequest, user: User, application: Application) -> None:
     record(
         actor=user,
-        action="application.view",
+        action=AuditAction.APPLICATION_VIEW,
         object_type="intake.application",
         object_id=application.pk,
     )
@@ -685,7 +686,7 @@ def document(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     data = DOCUMENTS[kind](selectors.application_document(application))
     record(
         actor=user,
-        action="application.print",
+        action=AuditAction.APPLICATION_PRINT,
         object_type="intake.application",
         object_id=pk,
         detail={"document": kind},
