@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction, EventAction
 from tongban.audit.services import record
 from tongban.biometrics.interfaces import BiometricError
 from tongban.biometrics.photo import chip_photo
@@ -84,7 +85,11 @@ def system_key_generate(*, force: bool = False) -> SM2KeyPair:
         {"kind": SYSTEM_KEY_KIND, "private_key": pair.private, "public_key": pair.public},
         force=force,
     )
-    record(actor=None, action="production.system_key_generated", detail={"fingerprint": pair.fingerprint})
+    record(
+        actor=None,
+        action=AuditAction.PRODUCTION_SYSTEM_KEY_GENERATED,
+        detail={"fingerprint": pair.fingerprint},
+    )
     return pair
 
 
@@ -131,7 +136,7 @@ def centre_key_generate(*, centre: Unit, out: Path, force: bool = False) -> Cent
         key = CentreKey.objects.create(centre=centre, public_key=pair.public, fingerprint=pair.fingerprint)
         record(
             actor=None,
-            action="production.centre_key_generated",
+            action=AuditAction.PRODUCTION_CENTRE_KEY_GENERATED,
             object_type="production.centrekey",
             object_id=key.pk,
             detail={"centre": centre.code, "fingerprint": pair.fingerprint},
@@ -212,13 +217,13 @@ def batch_create(
                     application,
                     to=Status.IN_PRODUCTION,
                     actor=actor,
-                    action="batched",
+                    action=EventAction.BATCHED,
                     note=f"调度打包：批次 {batch.number}",
                     detail={"batch": batch.number},
                 )
             record(
                 actor=actor,
-                action="production.batch_created",
+                action=AuditAction.PRODUCTION_BATCH_CREATED,
                 object_type="production.batch",
                 object_id=batch.pk,
                 detail={
@@ -360,7 +365,7 @@ def batch_package(*, actor: User | None, batch: Batch) -> Batch:
             locked.save()
             record(
                 actor=actor,
-                action="production.batch_packaged",
+                action=AuditAction.PRODUCTION_BATCH_PACKAGED,
                 object_type="production.batch",
                 object_id=locked.pk,
                 detail={
@@ -388,7 +393,7 @@ def package_download_record(*, actor: User, batch: Batch) -> Path:
         raise ServiceError("not_packaged", "该批次尚未生成数据包。", status=404)
     record(
         actor=actor,
-        action="production.package_downloaded",
+        action=AuditAction.PRODUCTION_PACKAGE_DOWNLOADED,
         object_type="production.batch",
         object_id=batch.pk,
         detail={"number": batch.number, "sm3": batch.package_sm3},
@@ -489,7 +494,7 @@ def feedback_apply(
         upload.save(update_fields=["report"])
         record(
             actor=actor,
-            action="production.feedback_uploaded",
+            action=AuditAction.PRODUCTION_FEEDBACK_UPLOADED,
             object_type="production.feedbackupload",
             object_id=upload.pk,
             detail={"source": source, "sm3": digest, **upload.report["counts"]},
@@ -555,7 +560,7 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine) -> bool:
             application,
             to=Status.PRODUCED,
             actor=actor,
-            action="produced",
+            action=EventAction.PRODUCED,
             note=f"制证回馈：已制证，卡号 {line.card_serial}",
             detail={**detail, "card_serial": line.card_serial},
         )
@@ -567,7 +572,7 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine) -> bool:
                 application,
                 to=Status.RECOLLECT,
                 actor=actor,
-                action="quality_failed",
+                action=EventAction.QUALITY_FAILED,
                 note=f"{text}，请受理单位重新采集相片。",
                 detail={**detail, "reason": reason.value},
             )
@@ -592,7 +597,7 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine) -> bool:
                 application,
                 to=Status.ISSUED,
                 actor=actor,
-                action="reprint",
+                action=EventAction.REPRINT,
                 note=f"{text}，重新制证。",
                 detail={**detail, "reason": reason.value},
             )
@@ -608,7 +613,7 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine) -> bool:
         batch.save(update_fields=["state", "closed_at"])
         record(
             actor=actor,
-            action="production.batch_closed",
+            action=AuditAction.PRODUCTION_BATCH_CLOSED,
             object_type="production.batch",
             object_id=batch.pk,
             detail={"number": batch.number},
