@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from django.apps import apps
 from django.db import transaction
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import AuditActor, record
 from tongban.core.errors import ServiceError
 from tongban.core.workdays import CalendarEntry
@@ -74,7 +75,7 @@ def units_load_province(
     result = LoadResult(**counts)
     record(
         actor=actor,
-        action="unit.load_province",
+        action=AuditAction.UNIT_LOAD_PROVINCE,
         object_type="unit",
         object_id=province_code,
         detail={"stations_per_county": stations_per_county, **counts},
@@ -151,7 +152,7 @@ def unit_contact_update(*, actor: Viewer, unit: Unit, phone: str, address: str) 
     unit.save(update_fields=["phone", "address"])
     record(
         actor=actor,
-        action="unit.contact_updated",
+        action=AuditAction.UNIT_CONTACT_UPDATED,
         object_type="registry.unit",
         object_id=unit.pk,
         detail={"code": unit.code, "changes": changed},
@@ -163,7 +164,7 @@ def person_open(*, viewer: Viewer, person: Person, how: str) -> None:
     """Record that a full personal record was shown (`how`: "lookup", "detail", "api")."""
     record(
         actor=viewer,
-        action="person.view",
+        action=AuditAction.PERSON_VIEW,
         object_type="person",
         object_id=person.pk,
         detail={"how": how},
@@ -197,7 +198,7 @@ def calendar_year_load(
     if changed:
         record(
             actor=actor,
-            action="calendar.load_year",
+            action=AuditAction.CALENDAR_LOAD_YEAR,
             object_type="registry.calendaryear",
             object_id=year,
             detail={"source": source, "holidays": result.holidays, "workdays": result.workdays},
