@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from tongban.api import Text, query_of, require
 from tongban.api_schema import errors
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.intake import selectors as intake_selectors
 from tongban.intake.api import NUMBER_PARAMETER, STATUS_HELP, ApplicationSerializer, UnitRefSerializer, staff
@@ -72,7 +73,7 @@ class ApplicationDetailView(APIView):
         application = intake_selectors.application_by_number(viewer, number)
         record(
             actor=viewer,
-            action="application.view",
+            action=AuditAction.APPLICATION_VIEW,
             object_type="intake.application",
             object_id=application.pk,
             detail={"how": "api"},

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tongban.accounts.models import User
+from tongban.audit.actions import EventAction
 from tongban.core.dates import age_on
 from tongban.core.errors import ServiceError
 from tongban.finance.services import fee_refund
@@ -161,7 +162,7 @@ def review_take(*, actor: User, application: Application) -> Application:
     application.assigned_at = timezone.now()
     application.save(update_fields=["assignee", "assigned_at", "updated_at"])
     step_record(application)
-    application_event(application, actor=actor, action="taken")
+    application_event(application, actor=actor, action=EventAction.TAKEN)
     return application
 
 
@@ -177,7 +178,7 @@ def review_release(*, actor: User, application: Application) -> Application:
     application.assignee = None
     application.assigned_at = None
     application.save(update_fields=["assignee", "assigned_at", "updated_at"])
-    application_event(application, actor=actor, action="released")
+    application_event(application, actor=actor, action=EventAction.RELEASED)
     return application
 
 
@@ -225,7 +226,7 @@ def review_decide(
             application,
             to=Status.UNDER_VERIFICATION,
             actor=actor,
-            action="verification_noted",
+            action=EventAction.VERIFICATION_NOTED,
             note=reason,
             detail={"step": application.review_step, "method": method},
         )
@@ -248,7 +249,7 @@ def review_decide(
             application,
             to=Status.REJECTED,
             actor=actor,
-            action="refused",
+            action=EventAction.REFUSED,
             note=text,
             detail={"step": application.review_step, "refusal_reason": refusal.code},
         )
@@ -281,7 +282,7 @@ def review_decide(
             application,
             to=Status.PENDING_REVIEW,
             actor=actor,
-            action="passed",
+            action=EventAction.PASSED,
             note=reason or f"审核通过，流转至{following['unit_name']}{following['title']}",
             detail={"step": application.review_step, "due": str(application.review_due)},
         )
@@ -321,7 +322,7 @@ def review_decide(
         application,
         to=Status.ISSUED,
         actor=actor,
-        action="issued",
+        action=EventAction.ISSUED,
         note=reason,
         detail=detail,
     )

@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core.errors import ServiceError
@@ -123,7 +124,7 @@ def _render_item(
     status: int = 200,
 ) -> HttpResponse:
     file = selectors.review_file(user, pk)
-    record(actor=user, action="application.view", object_type="intake.application", object_id=pk)
+    record(actor=user, action=AuditAction.APPLICATION_VIEW, object_type="intake.application", object_id=pk)
     application = file.application
     actions = selectors.review_actions(user, application)
     initial = {"step": application.review_step}
