@@ -14,11 +14,12 @@ from django.db import transaction
 from django.http import Http404
 
 from tongban.accounts.models import User
+from tongban.audit.actions import EventAction
 from tongban.core.errors import ServiceError
 from tongban.intake.models import ApplicationEvent
 from tongban.intake.services import application_event, lock
 from tongban.notifications import Notification, notify
-from tongban.supervision.selectors import SUPERVISED, responsible_unit, stuck_get
+from tongban.supervision.selectors import responsible_unit, stuck_get
 
 NOTE_MAX = 500
 
@@ -49,7 +50,7 @@ def application_supervise(*, actor: User, number: str, note: str) -> Application
     event = application_event(
         application,
         actor=actor,
-        action=SUPERVISED,
+        action=EventAction.SUPERVISED,
         note=note,
         detail={
             "unit": unit.code,
