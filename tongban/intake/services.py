@@ -109,7 +109,7 @@ def application_transition(
     *,
     to: str,
     actor: User | None,
-    action: EventAction | str,
+    action: EventAction,
     note: str = "",
     detail: dict[str, Any] | None = None,
 ) -> ApplicationEvent:
@@ -141,7 +141,7 @@ def application_event(
     application: Application,
     *,
     actor: User | None,
-    action: EventAction | str,
+    action: EventAction,
     from_status: str | None = None,
     note: str = "",
     detail: dict[str, Any] | None = None,

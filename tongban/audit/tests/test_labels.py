@@ -71,11 +71,11 @@ def test_stored_codes_are_named_and_unknown_ones_never_show_themselves() -> None
 def test_record_refuses_a_code_outside_the_vocabulary() -> None:
     before = AuditEvent.objects.count()
     with pytest.raises(ValueError):
-        record(actor=None, action="no.such_action")
+        record(actor=None, action="no.such_action")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         record_many(
             actor=None,
-            entries=[Entry(AuditAction.DEMO_SEED), Entry("no.such_action")],
+            entries=[Entry(AuditAction.DEMO_SEED), Entry("no.such_action")],  # type: ignore[arg-type]
         )
     assert AuditEvent.objects.count() == before
     # A code given as a string is stored as the member's value (tongban/biometrics writes so).

@@ -457,6 +457,14 @@ def test_every_history_entry_moves_last_event_at(personas, accept):
     assert application.last_event_at == application.events.latest("pk").at > latest.at
 
 
+def test_an_event_outside_the_vocabulary_is_refused(personas, accept):
+    application = accept(personas.ganzhou_clerk, PersonFactory.create())
+    events, audit = application.events.count(), AuditEvent.objects.count()
+    with pytest.raises(ValueError), transaction.atomic():
+        services.application_event(application, actor=personas.ganzhou_clerk, action="note")  # type: ignore[arg-type]
+    assert (application.events.count(), AuditEvent.objects.count()) == (events, audit)
+
+
 def test_deadline_counts_working_days_across_national_day(personas, accept, monkeypatch):
     arrival = datetime.datetime(2026, 9, 30, 10, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
     monkeypatch.setattr(timezone, "now", lambda: arrival)
