@@ -50,7 +50,7 @@ from bench.import_register import (
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/tongban_bench_audit"
-ACTION = "person.view"  # the most frequent audited act: a view of a full record
+ACTION = "person.view"  # AuditAction.PERSON_VIEW, the most frequent audited act: a view of a full record
 PLAIN_TABLE = "bench_plain_event"
 
 
@@ -106,9 +106,10 @@ def _plain_insert(i: int) -> None:
 
 
 def _audited(i: int) -> None:
+    from tongban.audit.actions import AuditAction
     from tongban.audit.services import record
 
-    record(actor=Clerk(), action=ACTION, object_type="registry.person", object_id=i)
+    record(actor=Clerk(), action=AuditAction.PERSON_VIEW, object_type="registry.person", object_id=i)
 
 
 def client_process(

@@ -9,6 +9,7 @@ import re
 import pytest
 from django.test import Client
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.testing.factories import PersonFactory
 from tongban.testing.personas import Personas, login
@@ -49,7 +50,12 @@ def test_pages_show_no_english_codes_or_login_names(client: Client, personas: Pe
         user.last_name, user.first_name = "张", "明"
         user.save(update_fields=["last_name", "first_name"])
     PersonFactory.create(name="王晓燕")
-    record(actor=personas.nanchang_clerk, action="person.view", object_type="registry.person", object_id=1)
+    record(
+        actor=personas.nanchang_clerk,
+        action=AuditAction.PERSON_VIEW,
+        object_type="registry.person",
+        object_id=1,
+    )
     login(client, getattr(personas, who))
     for url in PAGES[who]:
         response = client.get(url)

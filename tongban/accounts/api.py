@@ -22,6 +22,7 @@ from tongban.accounts.models import User
 from tongban.accounts.roles import ROLE_CHOICES
 from tongban.api import FIRST_LOGIN_CODE, FIRST_LOGIN_MESSAGE, ApiError, Text, query_of, require
 from tongban.api_schema import errors
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.masking import mask_phone
 
@@ -60,9 +61,8 @@ class TokenView(APIView):
         if not isinstance(user, User) or user.unit_id is None:
             record(
                 actor=None,
-                action="auth.token_failed",
+                action=AuditAction.AUTH_TOKEN_FAILED,
                 detail={"username": form.validated_data["username"]},
-                request=request._request,
             )
             raise ApiError("invalid_credentials", "用户名或密码不正确。", status=401)
         if user.must_set_password:
@@ -70,11 +70,10 @@ class TokenView(APIView):
             # on the web page first (首次登录), and only then are tokens issued.
             record(
                 actor=user,
-                action="auth.token_refused",
+                action=AuditAction.AUTH_TOKEN_REFUSED,
                 object_type="user",
                 object_id=user.pk,
                 detail={"reason": "password_change_required"},
-                request=request._request,
             )
             raise ApiError(FIRST_LOGIN_CODE, FIRST_LOGIN_MESSAGE, status=403)
         if user.requires_second_factor or services.totp_device_for(user) is not None:
@@ -88,7 +87,7 @@ class TokenView(APIView):
                 )
             if services.totp_verify(user=user, token=code) is None:
                 raise ApiError("invalid_otp", "动态口令不正确或已过期。", status=401)
-        return Response({"token": services.api_token_issue(user=user, request=request._request)})
+        return Response({"token": services.api_token_issue(user=user)})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,7 +271,6 @@ class UsersView(APIView):
                 data=services.AccountInput(
                     name=data["name"], role=data["role"], unit=data["unit"], phone=data["phone"]
                 ),
-                request=request._request,
             )
         return _answer(user, code=code, status=201)
 
@@ -284,9 +282,7 @@ class UserDetailView(APIView):
     def get(self, request: Request, username: str) -> Response:
         viewer = _manager(request)
         user = selectors.user_get(viewer, username)
-        record(
-            actor=viewer, action="user.view", object_type="user", object_id=user.pk, request=request._request
-        )
+        record(actor=viewer, action=AuditAction.USER_VIEW, object_type="user", object_id=user.pk)
         return _answer(user)
 
     @extend_schema(
@@ -309,7 +305,6 @@ class UserDetailView(APIView):
                 role=data.get("role"),
                 unit=data.get("unit"),
                 phone=data.get("phone"),
-                request=request._request,
             )
         return _answer(selectors.user_get(viewer, user.username))
 
@@ -326,9 +321,7 @@ class UserDeactivateView(APIView):
         user = selectors.user_get(viewer, username)
         body = DeactivateInput(data=request.data)
         body.is_valid(raise_exception=True)
-        services.user_deactivate(
-            actor=viewer, user=user, reason=body.validated_data["reason"], request=request._request
-        )
+        services.user_deactivate(actor=viewer, user=user, reason=body.validated_data["reason"])
         return _answer(selectors.user_get(viewer, username))
 
 
@@ -338,7 +331,7 @@ class UserReactivateView(APIView):
     def post(self, request: Request, username: str) -> Response:
         viewer = _manager(request)
         user = selectors.user_get(viewer, username)
-        services.user_reactivate(actor=viewer, user=user, request=request._request)
+        services.user_reactivate(actor=viewer, user=user)
         return _answer(selectors.user_get(viewer, username))
 
 
@@ -352,7 +345,7 @@ class UserResetSecondFactorView(APIView):
     def post(self, request: Request, username: str) -> Response:
         viewer = _manager(request)
         user = selectors.user_get(viewer, username)
-        services.user_reset_second_factor(actor=viewer, user=user, request=request._request)
+        services.user_reset_second_factor(actor=viewer, user=user)
         return _answer(selectors.user_get(viewer, username))
 
 
@@ -366,5 +359,5 @@ class UserResetPasswordView(APIView):
     def post(self, request: Request, username: str) -> Response:
         viewer = _manager(request)
         user = selectors.user_get(viewer, username)
-        user, code = services.user_reset_password(actor=viewer, user=user, request=request._request)
+        user, code = services.user_reset_password(actor=viewer, user=user)
         return _answer(selectors.user_get(viewer, username), code=code)

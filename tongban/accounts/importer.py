@@ -39,6 +39,7 @@ from tongban.accounts.services import (
     audit_summary,
     role_unit_problem,
 )
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import AuditActor, Entry, record_many
 from tongban.registry.models import Unit
 
@@ -326,7 +327,7 @@ class _Writer:
             entries=[
                 *(
                     Entry(
-                        action="user.created",
+                        action=AuditAction.USER_CREATED,
                         object_type="user",
                         object_id=account.pk,
                         detail={
@@ -339,7 +340,7 @@ class _Writer:
                 ),
                 *(
                     Entry(
-                        action="user.updated",
+                        action=AuditAction.USER_UPDATED,
                         object_type="user",
                         object_id=account.pk,
                         detail={"username": account.username, "changes": changes, **self.source},

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from tongban.accounts.liaison_models import LIAISON_KINDS, MAX_LIAISONS_PER_UNIT, Duty, Liaison
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_phone
@@ -103,7 +104,7 @@ def liaisons_replace(*, actor: Viewer | None, unit: Unit, entries: Sequence[Liai
     )
     record(
         actor=actor,
-        action="liaison.updated",
+        action=AuditAction.LIAISON_UPDATED,
         object_type="registry.unit",
         object_id=unit.code,
         detail={"before": before, "after": [_summary(liaison) for liaison in created]},

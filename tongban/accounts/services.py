@@ -14,7 +14,6 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -23,6 +22,7 @@ from rest_framework.authtoken.models import Token
 from tongban.accounts import rules
 from tongban.accounts.models import StaffSession, User
 from tongban.accounts.roles import Role
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_name, mask_phone
@@ -65,7 +65,7 @@ def totp_pending_device(user: User) -> TOTPDevice:
 
 
 @transaction.atomic
-def totp_confirm(*, user: User, token: str, request: HttpRequest | None = None) -> TOTPDevice | None:
+def totp_confirm(*, user: User, token: str) -> TOTPDevice | None:
     device = totp_pending_device(user)
     allowed, _ = device.verify_is_allowed()
     if not allowed:
@@ -75,7 +75,7 @@ def totp_confirm(*, user: User, token: str, request: HttpRequest | None = None) 
     TOTPDevice.objects.filter(user=user, confirmed=True).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
-    record(actor=user, action="auth.totp_enrolled", object_type="user", object_id=user.pk, request=request)
+    record(actor=user, action=AuditAction.AUTH_TOTP_ENROLLED, object_type="user", object_id=user.pk)
     return device
 
 
@@ -94,11 +94,11 @@ def totp_verify(*, user: User, token: str) -> TOTPDevice | None:
 
 
 @transaction.atomic
-def api_token_issue(*, user: User, request: HttpRequest | None = None) -> str:
+def api_token_issue(*, user: User) -> str:
     """A fresh token for the API; the previous one stops working."""
     Token.objects.filter(user=user).delete()
     token = Token.objects.create(user=user)
-    record(actor=user, action="auth.token_issued", object_type="user", object_id=user.pk, request=request)
+    record(actor=user, action=AuditAction.AUTH_TOKEN_ISSUED, object_type="user", object_id=user.pk)
     return token.key
 
 
@@ -166,7 +166,7 @@ def _password_problem(error: ValidationError) -> str:
 
 
 @transaction.atomic
-def password_set(*, user: User, password: str, request: HttpRequest | None = None) -> User:
+def password_set(*, user: User, password: str) -> User:
     """设置密码: the user's own password, at first login or after a reset; the activation code
     stops working."""
     locked = User.objects.select_for_update().get(pk=user.pk)
@@ -189,11 +189,10 @@ def password_set(*, user: User, password: str, request: HttpRequest | None = Non
     locked.save(update_fields=["password", "must_set_password", "activation_code_hash", "activation_expires"])
     record(
         actor=locked,
-        action="user.password_set",
+        action=AuditAction.USER_PASSWORD_SET,
         object_type="user",
         object_id=locked.pk,
         detail={"first_login": first},
-        request=request,
     )
     return locked
 
@@ -343,9 +342,7 @@ def audit_changes(before: dict[str, str], after: dict[str, str]) -> dict[str, li
 
 
 @transaction.atomic
-def user_create(
-    *, actor: Viewer | None, username: str, data: AccountInput, request: HttpRequest | None = None
-) -> tuple[User, str]:
+def user_create(*, actor: Viewer | None, username: str, data: AccountInput) -> tuple[User, str]:
     """新建账号: the account and its one-time activation code (shown once; only its hash is kept)."""
     _require_manager(actor)
     username, username_problem = rules.check_username(username)
@@ -379,11 +376,10 @@ def user_create(
         ) from exc
     record(
         actor=actor,
-        action="user.created",
+        action=AuditAction.USER_CREATED,
         object_type="user",
         object_id=user.pk,
         detail={"username": username, **audit_summary(account_summary(user))},
-        request=request,
     )
     return user, code
 
@@ -397,7 +393,6 @@ def user_update(
     role: str | None = None,
     unit: str | None = None,
     phone: str | None = None,
-    request: HttpRequest | None = None,
 ) -> User:
     """修改账号: name, phone, role, unit (left out: kept). No change, no audit row."""
     locked = _lock(actor, user)
@@ -459,22 +454,19 @@ def user_update(
     after = account_summary(locked)
     record(
         actor=actor,
-        action="user.updated",
+        action=AuditAction.USER_UPDATED,
         object_type="user",
         object_id=locked.pk,
         detail={
             "username": locked.username,
             "changes": audit_changes(before, after),
         },
-        request=request,
     )
     return locked
 
 
 @transaction.atomic
-def user_deactivate(
-    *, actor: Viewer | None, user: User, reason: str = "", request: HttpRequest | None = None
-) -> User:
+def user_deactivate(*, actor: Viewer | None, user: User, reason: str = "") -> User:
     """停用: the account can no longer sign in, and its API token and every browser session of it
     end now (the next request with either is refused)."""
     locked = _lock(actor, user)
@@ -486,17 +478,16 @@ def user_deactivate(
     revoked = sessions_revoke(locked)
     record(
         actor=actor,
-        action="user.deactivated",
+        action=AuditAction.USER_DEACTIVATED,
         object_type="user",
         object_id=locked.pk,
         detail={"username": locked.username, "reason": reason.strip()[:200], **revoked},
-        request=request,
     )
     return locked
 
 
 @transaction.atomic
-def user_reactivate(*, actor: Viewer | None, user: User, request: HttpRequest | None = None) -> User:
+def user_reactivate(*, actor: Viewer | None, user: User) -> User:
     """启用: the account signs in again (with its password; sessions ended at deactivation stay
     ended)."""
     locked = _lock(actor, user)
@@ -506,17 +497,16 @@ def user_reactivate(*, actor: Viewer | None, user: User, request: HttpRequest | 
     locked.save(update_fields=["is_active"])
     record(
         actor=actor,
-        action="user.reactivated",
+        action=AuditAction.USER_REACTIVATED,
         object_type="user",
         object_id=locked.pk,
         detail={"username": locked.username},
-        request=request,
     )
     return locked
 
 
 @transaction.atomic
-def user_reset_second_factor(*, actor: Viewer | None, user: User, request: HttpRequest | None = None) -> User:
+def user_reset_second_factor(*, actor: Viewer | None, user: User) -> User:
     """重置第二因子: the account's authenticators are removed; it enrols a new one at its next
     login. Its sessions and token end, since they were verified with the old one."""
     locked = _lock(actor, user)
@@ -528,19 +518,16 @@ def user_reset_second_factor(*, actor: Viewer | None, user: User, request: HttpR
     revoked = sessions_revoke(locked)
     record(
         actor=actor,
-        action="user.second_factor_reset",
+        action=AuditAction.USER_SECOND_FACTOR_RESET,
         object_type="user",
         object_id=locked.pk,
         detail={"username": locked.username, "devices": removed, **revoked},
-        request=request,
     )
     return locked
 
 
 @transaction.atomic
-def user_reset_password(
-    *, actor: Viewer | None, user: User, request: HttpRequest | None = None
-) -> tuple[User, str]:
+def user_reset_password(*, actor: Viewer | None, user: User) -> tuple[User, str]:
     """重置密码: the password stops working and a new activation code (returned, shown once)
     lets the user in to set a new one; sessions and token end."""
     locked = _lock(actor, user)
@@ -550,10 +537,9 @@ def user_reset_password(
     revoked = sessions_revoke(locked)
     record(
         actor=actor,
-        action="user.password_reset",
+        action=AuditAction.USER_PASSWORD_RESET,
         object_type="user",
         object_id=locked.pk,
         detail={"username": locked.username, **revoked},
-        request=request,
     )
     return locked, code

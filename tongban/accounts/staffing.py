@@ -32,10 +32,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.http import HttpRequest
-
 from tongban.accounts.models import User
 from tongban.accounts.roles import roles_with
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.registry.models import Unit
@@ -265,12 +264,11 @@ def record_override(
     reason: str,
     object_type: str,
     object_id: object,
-    request: HttpRequest | None = None,
 ) -> None:
     """The audit row of a configuration saved although work would land on unstaffed units."""
     record(
         actor=actor,
-        action="staffing.override",
+        action=AuditAction.STAFFING_OVERRIDE,
         object_type=object_type,
         object_id=object_id,
         detail={
@@ -278,5 +276,4 @@ def record_override(
             "steps": sorted({gap.where for gap in gaps}),
             "reason": reason,
         },
-        request=request,
     )

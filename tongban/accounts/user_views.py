@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from tongban.accounts import selectors, services
 from tongban.accounts.forms import DeactivateForm, UserFilterForm, UserForm
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 
@@ -81,7 +82,6 @@ def user_create(request: HttpRequest) -> HttpResponse:
                     data=services.AccountInput(
                         name=data["name"], role=data["role"], unit=data["unit"], phone=data["phone"]
                     ),
-                    request=request,
                 )
             except ServiceError as error:
                 _show_refusal(request, form, error)
@@ -115,7 +115,6 @@ def user_detail(request: HttpRequest, username: str) -> HttpResponse:
                     role=data["role"],
                     unit=data["unit"],
                     phone=data["phone"],
-                    request=request,
                 )
             except ServiceError as error:
                 _show_refusal(request, form, error)
@@ -135,7 +134,7 @@ def user_detail(request: HttpRequest, username: str) -> HttpResponse:
             editing=True,
         )
         # The full record (the phone unmasked) is a view of personal data: audited.
-        record(actor=viewer, action="user.view", object_type="user", object_id=account.pk, request=request)
+        record(actor=viewer, action=AuditAction.USER_VIEW, object_type="user", object_id=account.pk)
     return render(
         request,
         "accounts/user_detail.html",
@@ -151,9 +150,7 @@ def user_deactivate(request: HttpRequest, username: str) -> HttpResponse:
     form = DeactivateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.user_deactivate(
-                actor=viewer, user=account, reason=form.cleaned_data["reason"], request=request
-            )
+            services.user_deactivate(actor=viewer, user=account, reason=form.cleaned_data["reason"])
         except ServiceError as error:
             form.add_error(None, error.message)
         else:
@@ -173,7 +170,7 @@ def user_reactivate(request: HttpRequest, username: str) -> HttpResponse:
     viewer = _manager(request)
     account = selectors.user_get(viewer, username)
     try:
-        services.user_reactivate(actor=viewer, user=account, request=request)
+        services.user_reactivate(actor=viewer, user=account)
     except ServiceError as error:
         messages.error(request, error.message)
     else:
@@ -188,7 +185,7 @@ def user_reset_second_factor(request: HttpRequest, username: str) -> HttpRespons
     error_message = ""
     if request.method == "POST":
         try:
-            services.user_reset_second_factor(actor=viewer, user=account, request=request)
+            services.user_reset_second_factor(actor=viewer, user=account)
         except ServiceError as error:
             error_message = error.message
         else:
@@ -209,7 +206,7 @@ def user_reset_password(request: HttpRequest, username: str) -> HttpResponse:
     error_message = ""
     if request.method == "POST":
         try:
-            account, code = services.user_reset_password(actor=viewer, user=account, request=request)
+            account, code = services.user_reset_password(actor=viewer, user=account)
         except ServiceError as error:
             error_message = error.message
         else:

@@ -18,6 +18,7 @@ from django_otp import login as otp_login
 from tongban.accounts import services
 from tongban.accounts.forms import LoginForm, PasswordSetForm, TokenForm
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 
@@ -41,9 +42,7 @@ class LoginView(auth_views.LoginView):
         if services.login_locked(username):
             form = self.get_form()
             form.add_error(None, f"连续登录失败次数过多，请 {services.LOCKOUT_MINUTES} 分钟后再试。")
-            record(
-                actor=None, action="auth.login_locked", detail={"username": username[:150]}, request=request
-            )
+            record(actor=None, action=AuditAction.AUTH_LOGIN_LOCKED, detail={"username": username[:150]})
             return self.render_to_response(self.get_context_data(form=form))
         return super().post(request, *args, **kwargs)
 
@@ -51,7 +50,7 @@ class LoginView(auth_views.LoginView):
         response = super().form_valid(form)
         user = form.get_user()
         services.login_succeeded(user.username)
-        record(actor=user, action="auth.login", object_type="user", object_id=user.pk, request=self.request)
+        record(actor=user, action=AuditAction.AUTH_LOGIN, object_type="user", object_id=user.pk)
         if user.must_set_password:  # signed in with the activation code: the password comes first
             return redirect("/accounts/password/set/?" + urlencode({"next": self.get_success_url()}))
         if user.requires_second_factor or services.totp_device_for(user) is not None:
@@ -62,9 +61,8 @@ class LoginView(auth_views.LoginView):
         services.login_failed(form.data.get("username", ""))
         record(
             actor=None,
-            action="auth.login_failed",
+            action=AuditAction.AUTH_LOGIN_FAILED,
             detail={"username": form.data.get("username", "")[:150]},
-            request=self.request,
         )
         return super().form_invalid(form)
 
@@ -85,10 +83,9 @@ def otp_view(request: HttpRequest) -> HttpResponse:
                 otp_login(request, device)
                 record(
                     actor=user,
-                    action="auth.otp_verified",
+                    action=AuditAction.AUTH_OTP_VERIFIED,
                     object_type="user",
                     object_id=user.pk,
-                    request=request,
                 )
                 return HttpResponseRedirect(_safe_next(request))
             form.add_error("token", "动态口令不正确或已过期，请重新输入。")
@@ -102,7 +99,7 @@ def otp_setup_view(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            confirmed = services.totp_confirm(user=user, token=form.cleaned_data["token"], request=request)
+            confirmed = services.totp_confirm(user=user, token=form.cleaned_data["token"])
         except services.Throttled:
             form.add_error("token", THROTTLED)
         else:
@@ -131,9 +128,7 @@ def password_set_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                user = services.password_set(
-                    user=user, password=form.cleaned_data["password"], request=request
-                )
+                user = services.password_set(user=user, password=form.cleaned_data["password"])
             except ServiceError as error:
                 form.add_error("password", error.fields.get("password", error.message))
             else:
@@ -154,9 +149,8 @@ class LogoutView(auth_views.LogoutView):
             user = request.user
             record(
                 actor=cast(User, user),
-                action="auth.logout",
+                action=AuditAction.AUTH_LOGOUT,
                 object_type="user",
                 object_id=user.pk,
-                request=request,
             )
         return super().post(request, *args, **kwargs)

@@ -33,7 +33,7 @@ class Row:
 
 
 def _filter_actions(events: Any, action: str) -> Any:
-    if action in labels.all_action_labels():
+    if labels.is_action(action):
         return events.filter(action=action)
     prefixes = labels.action_group_prefixes(action)
     if prefixes:

@@ -422,7 +422,7 @@ class CampaignsView(APIView):
                 "本辖区没有该机构。",
                 fields={"area": [{"code": "unknown_unit", "message": "请填写本辖区地市公安局的机构代码。"}]},
             )
-        campaign = services.campaign_create(actor=user, area=area, request=request._request, **form.values())
+        campaign = services.campaign_create(actor=user, area=area, **form.values())
         response = _campaign(user, campaign)
         response.status_code = 201
         return response
@@ -449,7 +449,7 @@ class CampaignDetailView(APIView):
         campaign = selectors.campaign_get(user, pk, "campaign.manage")
         form = CampaignRequest(data=request.data)
         form.is_valid(raise_exception=True)
-        services.campaign_update(actor=user, campaign=campaign, request=request._request, **form.values())
+        services.campaign_update(actor=user, campaign=campaign, **form.values())
         return _campaign(user, campaign)
 
 
@@ -464,7 +464,7 @@ class CampaignStartView(APIView):
         user = staff(request)
         require(user, "campaign.manage")
         campaign = selectors.campaign_get(user, pk, "campaign.manage")
-        services.campaign_start(actor=user, campaign=campaign, request=request._request)
+        services.campaign_start(actor=user, campaign=campaign)
         return _campaign(user, campaign)
 
 
@@ -479,7 +479,7 @@ class CampaignCloseView(APIView):
         user = staff(request)
         require(user, "campaign.manage")
         campaign = selectors.campaign_get(user, pk, "campaign.manage")
-        services.campaign_close(actor=user, campaign=campaign, request=request._request)
+        services.campaign_close(actor=user, campaign=campaign)
         return _campaign(user, campaign)
 
 
@@ -500,7 +500,7 @@ class TargetsView(APIView):
         user = staff(request)
         require(user, "campaign.manage")
         campaign = selectors.campaign_get(user, pk, "campaign.manage")
-        eligible, target = services.targets_derive(actor=user, campaign=campaign, request=request._request)
+        eligible, target = services.targets_derive(actor=user, campaign=campaign)
         return Response({"eligible": eligible, "target": target})
 
 
@@ -594,7 +594,6 @@ class DutyNotesView(APIView):
             note=data["note"],
             status=data.get("status"),
             due=data.get("due"),
-            request=request._request,
         )
         return Response(DutyDetailSerializer(task, context=_context(user, campaign)).data, status=201)
 
@@ -636,7 +635,6 @@ class ReportsView(APIView):
             campaign=campaign,
             period=form.validated_data["period"],
             stations=own,
-            request=request._request,
         )
         rows = StationReport.objects.filter(pk__in=[r.pk for r in made]).select_related(
             "station", "county", "signed_by"
@@ -660,7 +658,7 @@ class ReportSignView(APIView):
         report = selectors.report_get(user, report_pk)
         if report.campaign_id != campaign.pk:
             raise ApiError("not_found", "未找到。", status=404)
-        signed = services.report_sign(actor=user, report=report, request=request._request)
+        signed = services.report_sign(actor=user, report=report)
         return Response(ReportSerializer(signed).data)
 
 
@@ -690,7 +688,6 @@ class ConfigurationView(APIView):
             county_quality_check=data["county_quality_check"],
             override_unstaffed=data["override_unstaffed"],
             override_reason=data["override_reason"],
-            request=request._request,
         )
         return Response(ConfigurationSerializer(configuration_data(campaign)).data)
 
@@ -706,5 +703,5 @@ class ConfigurationApplyView(APIView):
         user = staff(request)
         require(user, "campaign.manage")
         campaign = selectors.campaign_get(user, pk, "campaign.manage")
-        services.configuration_apply(actor=user, campaign=campaign, request=request._request)
+        services.configuration_apply(actor=user, campaign=campaign)
         return Response(ConfigurationSerializer(configuration_data(campaign)).data)

@@ -10,11 +10,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from tongban.accounts import staffing
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.campaigns import rules, selectors
 from tongban.campaigns.duties import DUTIES, OUTSIDE_NAMES, Department
@@ -138,7 +138,6 @@ def campaign_create(
     actor: User,
     area: Unit,
     phases: Mapping[str, tuple[datetime.date, datetime.date]],
-    request: HttpRequest | None = None,
     **values: Any,
 ) -> Campaign:
     """A new campaign for a city (筹备): its phases, its targets derived from the register, the
@@ -173,11 +172,10 @@ def campaign_create(
     tasks = _seed_duties(campaign, spans)
     record(
         actor=actor,
-        action="campaign.create",
+        action=AuditAction.CAMPAIGN_CREATE,
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={"area": area.code, "eligible": totals[0], "target": totals[1], "duties": tasks},
-        request=request,
     )
     return campaign
 
@@ -188,7 +186,6 @@ def campaign_update(
     actor: User,
     campaign: Campaign,
     phases: Mapping[str, tuple[datetime.date, datetime.date]],
-    request: HttpRequest | None = None,
     **values: Any,
 ) -> Campaign:
     """Edit the rule, the entered target and the phases: targets are derived again, and duties
@@ -214,17 +211,16 @@ def campaign_update(
     eligible, target = _derive(campaign)
     record(
         actor=actor,
-        action="campaign.update",
+        action=AuditAction.CAMPAIGN_UPDATE,
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={"eligible": eligible, "target": target, "fields": sorted(values)},
-        request=request,
     )
     return campaign
 
 
 @transaction.atomic
-def targets_derive(*, actor: User, campaign: Campaign, request: HttpRequest | None = None) -> tuple[int, int]:
+def targets_derive(*, actor: User, campaign: Campaign) -> tuple[int, int]:
     """Count the target population in the register again (e.g. after 户口核对) and re-apportion."""
     _require_manager(actor, campaign)
     campaign = _lock(campaign)
@@ -232,11 +228,10 @@ def targets_derive(*, actor: User, campaign: Campaign, request: HttpRequest | No
     eligible, target = _derive(campaign)
     record(
         actor=actor,
-        action="campaign.targets",
+        action=AuditAction.CAMPAIGN_TARGETS,
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={"eligible": eligible, "target": target},
-        request=request,
     )
     return eligible, target
 
@@ -329,7 +324,6 @@ def duty_update(
     note: str,
     status: str | None = None,
     due: datetime.date | None = None,
-    request: HttpRequest | None = None,
 ) -> DutyTask:
     """Append an evidence note (落实情况) to a duty task, changing its status or due date with it."""
     task = (
@@ -374,11 +368,10 @@ def duty_update(
     )
     record(
         actor=actor,
-        action="campaign.duty",
+        action=AuditAction.CAMPAIGN_DUTY,
         object_type="campaigns.dutytask",
         object_id=task.pk,
         detail={"campaign": task.campaign_id, "status": task.status, "from": before, **changes},
-        request=request,
     )
     return task
 
@@ -459,7 +452,6 @@ def configuration_update(
     county_quality_check: bool,
     override_unstaffed: bool = False,
     override_reason: str = "",
-    request: HttpRequest | None = None,
 ) -> CampaignConfiguration:
     """Change the campaign's configuration; when it is in force, the rows follow at once. A
     configuration sending work to units where no active account can do it is refused
@@ -492,7 +484,7 @@ def configuration_update(
         _write_rows(campaign, config)
     record(
         actor=actor,
-        action="campaign.configure",
+        action=AuditAction.CAMPAIGN_CONFIGURE,
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={
@@ -501,7 +493,6 @@ def configuration_update(
             "in_force": config.in_force,
             **({"unstaffed_override": reason} if reason else {}),
         },
-        request=request,
     )
     if reason:
         staffing.record_override(
@@ -510,7 +501,6 @@ def configuration_update(
             reason=reason,
             object_type="campaigns.campaign",
             object_id=campaign.pk,
-            request=request,
         )
     return config
 
@@ -538,9 +528,7 @@ def _write_rows(campaign: Campaign, config: CampaignConfiguration) -> None:
 
 
 @transaction.atomic
-def configuration_apply(
-    *, actor: User | None, campaign: Campaign, request: HttpRequest | None = None
-) -> CampaignConfiguration:
+def configuration_apply(*, actor: User | None, campaign: Campaign) -> CampaignConfiguration:
     """Put the configuration in force for the city: the review chain and distribution rule with
     region_prefix = the city code. The rows there before are kept to be restored at the close.
     Refused (`unstaffed_units`) where it would send work to a unit no active account can do it
@@ -571,7 +559,7 @@ def configuration_apply(
     _write_rows(campaign, config)
     record(
         actor=actor,
-        action="campaign.configuration_apply",
+        action=AuditAction.CAMPAIGN_CONFIGURATION_APPLY,
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={
@@ -582,7 +570,6 @@ def configuration_apply(
             "replaced_rule": rule.pk if rule is not None else None,
             **({"unstaffed_accepted": accepted} if accepted else {}),
         },
-        request=request,
     )
     return config
 
@@ -619,7 +606,7 @@ def _restore(campaign: Campaign, config: CampaignConfiguration) -> None:
 
 
 @transaction.atomic
-def campaign_start(*, actor: User | None, campaign: Campaign, request: HttpRequest | None = None) -> Campaign:
+def campaign_start(*, actor: User | None, campaign: Campaign) -> Campaign:
     """筹备 → 进行中; the configuration goes into force if it is not yet."""
     if actor is not None:
         _require_manager(actor, campaign)
@@ -628,21 +615,20 @@ def campaign_start(*, actor: User | None, campaign: Campaign, request: HttpReque
         raise ServiceError("not_preparing", "只有筹备中的集中换发可以启动。", status=409)
     config = CampaignConfiguration.objects.get(campaign=campaign)
     if not config.in_force:
-        configuration_apply(actor=actor, campaign=campaign, request=request)
+        configuration_apply(actor=actor, campaign=campaign)
     campaign.status = Campaign.Status.ACTIVE
     campaign.save(update_fields=["status"])
     record(
         actor=actor,
-        action="campaign.start",
+        action=AuditAction.CAMPAIGN_START,
         object_type="campaigns.campaign",
         object_id=campaign.pk,
-        request=request,
     )
     return campaign
 
 
 @transaction.atomic
-def campaign_close(*, actor: User, campaign: Campaign, request: HttpRequest | None = None) -> Campaign:
+def campaign_close(*, actor: User, campaign: Campaign) -> Campaign:
     """结束: the review chain and distribution rule the campaign replaced are restored (or its own
     removed where there were none); the figures stay readable."""
     _require_manager(actor, campaign)
@@ -657,11 +643,10 @@ def campaign_close(*, actor: User, campaign: Campaign, request: HttpRequest | No
     campaign.save(update_fields=["status", "closed_at"])
     record(
         actor=actor,
-        action="campaign.close",
+        action=AuditAction.CAMPAIGN_CLOSE,
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={"restored": restored},
-        request=request,
     )
     return campaign
 
@@ -691,7 +676,6 @@ def reports_generate(
     campaign: Campaign,
     period: rules.Period,
     stations: Sequence[Unit] | None = None,
-    request: HttpRequest | None = None,
 ) -> list[StationReport]:
     """Generate (or refresh, while unsigned) the stations' reports for `period` from the data.
     Signed reports are frozen and left as they are. `actor=None`: the scheduled job."""
@@ -739,17 +723,16 @@ def reports_generate(
         out.append(report)
     record(
         actor=actor,
-        action="campaign.reports_generate",
+        action=AuditAction.CAMPAIGN_REPORTS_GENERATE,
         object_type="campaigns.campaign",
         object_id=campaign.pk,
         detail={"period": period.label, "created": created, "refreshed": refreshed, "stations": len(chosen)},
-        request=request,
     )
     return out
 
 
 @transaction.atomic
-def report_sign(*, actor: User, report: StationReport, request: HttpRequest | None = None) -> StationReport:
+def report_sign(*, actor: User, report: StationReport) -> StationReport:
     """签报: the station's own staff sign its report off; from then on it is frozen. Another
     station's report is not found (404); a second sign-off is refused (409)."""
     if not actor.can("campaign.report") or actor.unit_id != report.station_id:
@@ -766,10 +749,9 @@ def report_sign(*, actor: User, report: StationReport, request: HttpRequest | No
     report = StationReport.objects.select_related("station", "signed_by").get(pk=report.pk)
     record(
         actor=actor,
-        action="campaign.report_sign",
+        action=AuditAction.CAMPAIGN_REPORT_SIGN,
         object_type="campaigns.stationreport",
         object_id=report.pk,
         detail={"campaign": report.campaign_id, "period": report.period, "figures": report.figures},
-        request=request,
     )
     return report

@@ -66,7 +66,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 campaign = services.campaign_create(
-                    actor=user, area=area, phases=form.phases(), request=request, **form.values()
+                    actor=user, area=area, phases=form.phases(), **form.values()
                 )
             except ServiceError as error:
                 _show(form, error)
@@ -87,9 +87,7 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = CampaignForm(request.POST or None, initial=CampaignForm.initial_for(campaign))
     if request.method == "POST" and form.is_valid():
         try:
-            services.campaign_update(
-                actor=user, campaign=campaign, phases=form.phases(), request=request, **form.values()
-            )
+            services.campaign_update(actor=user, campaign=campaign, phases=form.phases(), **form.values())
         except ServiceError as error:
             _show(form, error)
         else:
@@ -151,16 +149,16 @@ def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     campaign = selectors.campaign_get(user, pk, "campaign.manage")
     try:
         if action == "start":
-            services.campaign_start(actor=user, campaign=campaign, request=request)
+            services.campaign_start(actor=user, campaign=campaign)
             messages.success(request, "集中换发已启动，审核签发流程和质检分发配置已生效。")
         elif action == "close":
-            services.campaign_close(actor=user, campaign=campaign, request=request)
+            services.campaign_close(actor=user, campaign=campaign)
             messages.success(request, "集中换发已结束，原有的审核签发流程和分发路由已恢复。")
         elif action == "derive":
-            eligible, target = services.targets_derive(actor=user, campaign=campaign, request=request)
+            eligible, target = services.targets_derive(actor=user, campaign=campaign)
             messages.success(request, f"已按登记人口重新测算：目标人数 {eligible}，任务数 {target}。")
         elif action == "apply":
-            services.configuration_apply(actor=user, campaign=campaign, request=request)
+            services.configuration_apply(actor=user, campaign=campaign)
             messages.success(request, "配置已启用。")
         else:
             raise Http404
@@ -209,7 +207,6 @@ def duty_detail(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
                     note=form.cleaned_data["note"],
                     status=form.cleaned_data["status"],
                     due=form.cleaned_data["due"] if user.can("campaign.manage") else None,
-                    request=request,
                 )
             except ServiceError as error:
                 _show(form, error)
@@ -251,9 +248,7 @@ def reports(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         own = [user.unit] if user.unit is not None and user.unit.kind == Unit.Kind.STATION else None
         try:
-            made = services.reports_generate(
-                actor=user, campaign=campaign, period=period, stations=own, request=request
-            )
+            made = services.reports_generate(actor=user, campaign=campaign, period=period, stations=own)
         except ServiceError as error:
             messages.error(request, error.message)
         else:
@@ -287,7 +282,7 @@ def report_sign(request: HttpRequest, pk: int, report_pk: int) -> HttpResponse:
     if report.campaign_id != campaign.pk:
         raise Http404
     try:
-        services.report_sign(actor=user, report=report, request=request)
+        services.report_sign(actor=user, report=report)
     except ServiceError as error:
         if error.status == 404:
             raise Http404 from error
@@ -324,7 +319,6 @@ def configuration(request: HttpRequest, pk: int) -> HttpResponse:
                     county_quality_check=form.cleaned_data["county_quality_check"],
                     override_unstaffed=form.cleaned_data["override_unstaffed"],
                     override_reason=form.cleaned_data["override_reason"],
-                    request=request,
                 )
             except ServiceError as error:
                 form.show_refusal(error)

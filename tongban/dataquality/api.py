@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from tongban.api import query_of, require
 from tongban.api_schema import errors, page_of
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_id_number, mask_id_numbers_in_text
@@ -448,10 +449,9 @@ class CaseDetailView(APIView):
         # The evidence names people with their numbers: showing it is a view of personal data.
         record(
             actor=viewer,
-            action="dataquality.case.view",
+            action=AuditAction.DATAQUALITY_CASE_VIEW,
             object_type="dataquality.case",
             object_id=case.pk,
-            request=request._request,
         )
         return Response(CaseSerializer(case, context={"viewer": viewer}).data)
 
@@ -474,7 +474,6 @@ class CaseDecideView(APIView):
                 case_id=pk,
                 status=form.validated_data["status"],
                 decision=form.validated_data["note"],
-                request=request._request,
             )
         except ServiceError as error:
             raise _renamed(error, {"decision": "note"}) from error
@@ -521,7 +520,6 @@ class ChangesView(APIView):
             reason=data["reason"],
             evidence=data["evidence"],
             case_id=data.get("case"),
-            request=request._request,
         )
         change = selectors.change_get(actor, change.pk)
         return Response(ChangeRequestSerializer(change, context={"viewer": actor}).data, status=201)
@@ -535,10 +533,9 @@ class ChangeDetailView(APIView):
         change = selectors.change_get(viewer, pk)
         record(
             actor=viewer,
-            action="dataquality.change.view",
+            action=AuditAction.DATAQUALITY_CHANGE_VIEW,
             object_type="dataquality.changerequest",
             object_id=change.pk,
-            request=request._request,
         )
         return Response(ChangeRequestSerializer(change, context={"viewer": viewer}).data)
 
@@ -560,7 +557,6 @@ class ChangeDecideView(APIView):
             request_id=pk,
             approve=form.validated_data["approve"],
             note=form.validated_data["note"],
-            request=request._request,
         )
         change = selectors.change_get(actor, pk)
         return Response(ChangeRequestSerializer(change, context={"viewer": actor}).data)
@@ -598,7 +594,6 @@ class RunsView(APIView):
             actor=actor,
             unit_code=form.validated_data["unit"],
             kinds=form.validated_data["kinds"],
-            request=request._request,
         )
         run = selectors.runs_visible(actor).select_related("unit", "started_by").get(pk=run.pk)
         return Response(ScanRunSerializer(run).data, status=201)
@@ -640,9 +635,7 @@ class AddressDecideView(APIView):
         require(actor, "dataquality.request")
         form = AddressDecisionRequest(data=request.data)
         form.is_valid(raise_exception=True)
-        match = services.address_match_decide(
-            actor=actor, match_id=pk, accept=form.validated_data["accept"], request=request._request
-        )
+        match = services.address_match_decide(actor=actor, match_id=pk, accept=form.validated_data["accept"])
         match = (
             services.address_matches_visible(actor)
             .select_related("person", "unit", "standard")

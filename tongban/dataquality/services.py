@@ -12,9 +12,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from django.utils import timezone
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core import idnumber, regions
 from tongban.core.errors import ServiceError
@@ -49,9 +49,7 @@ NUMBER_FACTS = ("birth_date", "sex")
 
 
 @transaction.atomic
-def case_decide(
-    *, actor: Viewer, case_id: int, status: str, decision: str, request: HttpRequest | None = None
-) -> Case:
+def case_decide(*, actor: Viewer, case_id: int, status: str, decision: str) -> Case:
     """Record the decision on an open case: 已处理 (what was done, e.g. the correction request
     filed) or 误报 (why it is not a problem). Never edits the register. One decision per case:
     a second clerk deciding at the same time finds the case already decided."""
@@ -75,11 +73,10 @@ def case_decide(
     case.save(update_fields=["status", "decision", "decided_by", "decided_at", "updated_at"])
     record(
         actor=actor,
-        action="dataquality.case.decide",
+        action=AuditAction.DATAQUALITY_CASE_DECIDE,
         object_type="dataquality.case",
         object_id=case.pk,
         detail={"kind": case.kind, "status": status},
-        request=request,
     )
     return case
 
@@ -175,7 +172,6 @@ def change_request_create(
     reason: str,
     evidence: str,
     case_id: int | None = None,
-    request: HttpRequest | None = None,
 ) -> ChangeRequest:
     """File a correction (变更更正申请) for a person of the actor's subtree. Nothing changes in
     the register until an authorised approver approves it."""
@@ -218,11 +214,10 @@ def change_request_create(
     )
     record(
         actor=actor,
-        action="dataquality.change.request",
+        action=AuditAction.DATAQUALITY_CHANGE_REQUEST,
         object_type="dataquality.changerequest",
         object_id=change.pk,
         detail={"item": item, "person": person.pk},
-        request=request,
     )
     return change
 
@@ -234,7 +229,6 @@ def change_request_decide(
     request_id: int,
     approve: bool,
     note: str,
-    request: HttpRequest | None = None,
 ) -> ChangeRequest:
     """Approve (the change takes effect: register updated, history kept, old number pointing to
     the new one, a 换领 case when a valid card carries the old number) or refuse. Only a county
@@ -261,11 +255,10 @@ def change_request_decide(
     change.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     record(
         actor=actor,
-        action="dataquality.change.decide",
+        action=AuditAction.DATAQUALITY_CHANGE_DECIDE,
         object_type="dataquality.changerequest",
         object_id=change.pk,
         detail=detail,
-        request=request,
     )
     return change
 
@@ -367,7 +360,7 @@ def addresses_import(*, path: Path, actor: Viewer | None, encoding: str = "utf-8
         _import_addresses(batch, counts)
     record(
         actor=actor,
-        action="dataquality.addresses.import",
+        action=AuditAction.DATAQUALITY_ADDRESSES_IMPORT,
         object_type="file",
         object_id=path.name[:64],
         detail=counts,
@@ -421,7 +414,7 @@ def addresses_match(*, unit: Unit, actor: Viewer | None = None) -> dict[str, int
     _match_batch(batch, standards, counts)
     record(
         actor=actor,
-        action="dataquality.addresses.match",
+        action=AuditAction.DATAQUALITY_ADDRESSES_MATCH,
         object_type="unit",
         object_id=unit.code,
         detail=counts,
@@ -473,9 +466,7 @@ def address_matches_visible(viewer: Viewer) -> QuerySet[AddressMatch]:
 
 
 @transaction.atomic
-def address_match_decide(
-    *, actor: Viewer, match_id: int, accept: bool, request: HttpRequest | None = None
-) -> AddressMatch:
+def address_match_decide(*, actor: Viewer, match_id: int, accept: bool) -> AddressMatch:
     """Adopt the standard address (a correction with its history: PersonChange of `address`) or
     keep the registered one. Staff who may file corrections decide, for their own subtree."""
     if not actor.can("dataquality.request"):
@@ -515,11 +506,10 @@ def address_match_decide(
     match.save(update_fields=["address", "status", "decided_by", "decided_at", "updated_at"])
     record(
         actor=actor,
-        action="dataquality.address.decide",
+        action=AuditAction.DATAQUALITY_ADDRESS_DECIDE,
         object_type="dataquality.addressmatch",
         object_id=match.pk,
         detail=detail,
-        request=request,
     )
     return match
 
@@ -537,9 +527,7 @@ PAGE_SCAN_KINDS = (
 )
 
 
-def scan_from_page(
-    *, actor: Viewer, unit_code: str, kinds: Sequence[str], request: HttpRequest | None = None
-) -> ScanRun:
+def scan_from_page(*, actor: Viewer, unit_code: str, kinds: Sequence[str]) -> ScanRun:
     """Scan `unit_code`'s subtree (the actor's own or part of it) for `kinds` now, within the
     request, and return the finished run. Refused above `DATAQUALITY_PAGE_SCAN_MAX` people: such
     a register is scanned by the scheduled command, which resumes where it stopped."""
@@ -571,10 +559,9 @@ def scan_from_page(
     scan.run_scan(run)
     record(
         actor=actor,
-        action="dataquality.scan",
+        action=AuditAction.DATAQUALITY_SCAN,
         object_type="dataquality.scanrun",
         object_id=run.pk,
         detail={"unit": unit.code, "kinds": chosen, "rows": run.processed_rows, "found": run.found},
-        request=request,
     )
     return run

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.dataquality import selectors, services
@@ -77,7 +78,6 @@ def scan_start(request: HttpRequest) -> HttpResponse:
                 actor=viewer,
                 unit_code=form.cleaned_data["unit"],
                 kinds=form.cleaned_data["kinds"],
-                request=request,
             )
         except ServiceError as error:
             messages.error(request, error.message)
@@ -105,7 +105,6 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     case_id=case.pk,
                     status=form.cleaned_data["status"],
                     decision=form.cleaned_data["decision"],
-                    request=request,
                 )
             except ServiceError as error:
                 _form_error(form, error)
@@ -115,10 +114,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # The evidence names people with their numbers: showing it is a view of personal data.
         record(
             actor=viewer,
-            action="dataquality.case.view",
+            action=AuditAction.DATAQUALITY_CASE_VIEW,
             object_type="dataquality.case",
             object_id=case.pk,
-            request=request,
         )
     context = {
         "case": case,
@@ -176,7 +174,6 @@ def change_new(request: HttpRequest, person_pk: int) -> HttpResponse:
                 actor=viewer,
                 person_id=person.pk,
                 case_id=int(case_id) if case_id and case_id.isdigit() else None,
-                request=request,
                 **form.service_args(),
             )
         except ServiceError as error:
@@ -203,7 +200,6 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     request_id=change.pk,
                     approve=form.cleaned_data["approve"],
                     note=form.cleaned_data["note"],
-                    request=request,
                 )
             except ServiceError as error:
                 _form_error(form, error)
@@ -212,10 +208,9 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         record(
             actor=viewer,
-            action="dataquality.change.view",
+            action=AuditAction.DATAQUALITY_CHANGE_VIEW,
             object_type="dataquality.changerequest",
             object_id=change.pk,
-            request=request,
         )
     context = {
         "change": change,
@@ -253,7 +248,6 @@ def addresses(request: HttpRequest) -> HttpResponse:
                 actor=viewer,
                 match_id=int(match_id) if match_id.isdigit() else 0,
                 accept=request.POST.get("accept") == "1",
-                request=request,
             )
         except ServiceError as error:
             if error.status == 404:

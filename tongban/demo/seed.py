@@ -30,6 +30,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from tongban.accounts.liaison_demo import liaisons_seed_demo
 from tongban.accounts.models import User
 from tongban.accounts.roles import Role
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.campaigns.demo import seed_campaign
 from tongban.core import idnumber, regions
@@ -881,5 +882,5 @@ def seed_demo(
         ).applications
     # The 集中换发 of seeds/003 in 南昌市, its phases around the real date (not REFERENCE_DATE).
     seed_campaign(today=timezone.localdate())
-    record(actor=None, action="demo.seed", object_type="demo", object_id=str(seed), detail=counts)
+    record(actor=None, action=AuditAction.DEMO_SEED, object_type="demo", object_id=str(seed), detail=counts)
     return counts

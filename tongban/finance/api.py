@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from tongban.api import query_of
 from tongban.api_schema import errors, page_of
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_id_number
@@ -367,11 +368,10 @@ class ReceiptView(APIView):
         pdf = documents.receipt_pdf(payment)
         record(
             actor=viewer,
-            action="fee.receipt_printed",
+            action=AuditAction.FEE_RECEIPT_PRINTED,
             object_type="finance.payment",
             object_id=payment.pk,
             detail={"receipt": payment.receipt_number, "how": "api"},
-            request=request._request,
         )
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="receipt-{payment.receipt_number}.pdf"'

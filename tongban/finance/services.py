@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import AuditActor, record
 from tongban.core.errors import ServiceError
 from tongban.finance import rules
@@ -78,7 +79,7 @@ def fee_charge(
     )
     record(
         actor=actor,
-        action="fee.charged",
+        action=AuditAction.FEE_CHARGED,
         object_type="finance.payment",
         object_id=payment.pk,
         detail={
@@ -116,7 +117,7 @@ def fee_refund(*, actor: AuditActor | None, application_number: str, reason: str
     )
     record(
         actor=actor,
-        action="fee.refunded",
+        action=AuditAction.FEE_REFUNDED,
         object_type="finance.refund",
         object_id=refund.pk,
         detail={
@@ -223,7 +224,7 @@ def remittance_record(
     )
     record(
         actor=actor,
-        action="fee.remitted",
+        action=AuditAction.FEE_REMITTED,
         object_type="finance.remittance",
         object_id=remittance.pk,
         detail={

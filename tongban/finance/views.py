@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.finance import documents, exports, rules, selectors, services
@@ -69,7 +70,7 @@ def payments(request: HttpRequest) -> HttpResponse:
     if _wants_xlsx(request):
         record(
             actor=user,
-            action="finance.export",
+            action=AuditAction.FINANCE_EXPORT,
             object_type="finance.payment",
             detail={
                 "list": "payments",
@@ -77,7 +78,6 @@ def payments(request: HttpRequest) -> HttpResponse:
                 "start": str(filters.start),
                 "end": str(filters.end),
             },
-            request=request,
         )
         return xlsx_response(
             f"收费明细-{filters.unit.code}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}",
@@ -110,11 +110,10 @@ def receipt(request: HttpRequest, receipt_number: str) -> HttpResponse:
     payment = selectors.receipt_get(user, receipt_number)
     record(
         actor=user,
-        action="fee.receipt_printed",
+        action=AuditAction.FEE_RECEIPT_PRINTED,
         object_type="finance.payment",
         object_id=payment.pk,
         detail={"receipt": payment.receipt_number},
-        request=request,
     )
     response = HttpResponse(documents.receipt_pdf(payment), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="receipt-{payment.receipt_number}.pdf"'
@@ -260,10 +259,9 @@ def settlement(request: HttpRequest) -> HttpResponse:
     if _wants_xlsx(request) and result is not None:
         record(
             actor=user,
-            action="finance.export",
+            action=AuditAction.FINANCE_EXPORT,
             object_type="finance.settlement",
             detail={"list": "settlement", "unit": root.code, "period": period},
-            request=request,
         )
         return xlsx_response(
             f"免费首证结算-{root.code}-{period}",
@@ -306,10 +304,9 @@ def settlement_lines(request: HttpRequest) -> HttpResponse:
     if _wants_xlsx(request):
         record(
             actor=user,
-            action="finance.export",
+            action=AuditAction.FINANCE_EXPORT,
             object_type="finance.settlement",
             detail={"list": "settlement_lines", "unit": within.code, "period": period},
-            request=request,
         )
         return xlsx_response(
             f"免费首证结算明细-{within.code}-{period}",

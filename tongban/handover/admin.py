@@ -68,5 +68,4 @@ class DistributionRuleAdmin(RoleAdmin):
                 reason=form.override_text,
                 object_type="handover.distributionrule",
                 object_id=obj.pk,
-                request=request,
             )

@@ -338,7 +338,6 @@ class ShipmentsView(APIView):
             actor=staff(request),
             numbers=form.validated_data["applications"],
             tracking_numbers=form.validated_data.get("tracking_numbers") or {},
-            request=request._request,
         )
         return Response(ShipmentSerializer(shipments, many=True).data, status=201)
 
@@ -371,7 +370,6 @@ class ReceiveView(APIView):
             damaged=data.get("damaged", []),
             notes=data.get("notes") or {},
             note=data.get("note", ""),
-            request=request._request,
         )
         return Response(ShipmentSerializer(shipment).data)
 
@@ -389,9 +387,7 @@ class ForwardView(APIView):
         form = ForwardRequest(data=request.data)
         form.is_valid(raise_exception=True)
         numbers = form.validated_data.get("applications")
-        shipments = services.shipments_forward(
-            actor=staff(request), numbers=numbers, request=request._request
-        )
+        shipments = services.shipments_forward(actor=staff(request), numbers=numbers)
         return Response(ShipmentSerializer(shipments, many=True).data, status=201)
 
 
@@ -411,7 +407,6 @@ class DeliveredView(APIView):
         application = services.postal_delivered(
             actor=staff(request),
             tracking_number=form.validated_data["tracking_number"],
-            request=request._request,
         )
         return Response(ApplicationSerializer(application).data)
 
@@ -464,7 +459,6 @@ class HandoverView(APIView):
             paper_signed=data["paper_signed"],
             relative=relative,
             override_reason=data.get("override_reason", ""),
-            request=request._request,
         )
         handover.application.refresh_from_db()
         return Response(HandoverSerializer(handover).data, status=201)
@@ -490,7 +484,6 @@ class VerifyView(APIView):
             finger=_probe(data.get("finger")),
             card_checked=data["card_checked"],
             override_reason=data.get("override_reason", ""),
-            request=request._request,
         )
         body = dict(ApplicationSerializer(verification.application).data)
         body["verification"] = {

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction, EventAction
 from tongban.audit.services import record
 from tongban.biometrics.engine import get_sdk
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
@@ -267,7 +267,6 @@ def shipments_create(
     actor: User,
     numbers: Iterable[str],
     tracking_numbers: Mapping[str, str] | None = None,
-    request: HttpRequest | None = None,
 ) -> list[Shipment]:
     """分发: ship the centre's produced cards. They are grouped by where they go: one shipment per
     acceptance unit, or per county bureau where a DistributionRule says so, and one postal
@@ -294,10 +293,9 @@ def shipments_create(
             application,
             to=Status.SHIPPED,
             actor=actor,
-            action="shipped",
+            action=EventAction.SHIPPED,
             note=f"分发至{where}",
             detail={"shipment": shipment.pk, "method": leg.method},
-            request=request,
         )
         if leg.destination is None:
             now_notes.append(
@@ -311,11 +309,10 @@ def shipments_create(
     for shipment in shipments.values():
         record(
             actor=actor,
-            action="shipment.create",
+            action=AuditAction.SHIPMENT_CREATE,
             object_type="handover.shipment",
             object_id=shipment.pk,
             detail={"method": shipment.method, "items": shipment.items.count()},
-            request=request,
         )
         if shipment.destination is not None:
             now_notes.append(
@@ -341,9 +338,7 @@ def _require_destination(actor: User, shipment: Shipment) -> None:
         raise ServiceError("permission_denied", "只能由收件单位签收该分发单。", status=403)
 
 
-def _reprint(
-    *, actor: User, item: ShipmentItem, outcome: str, reason: str, request: HttpRequest | None
-) -> None:
+def _reprint(*, actor: User, item: ShipmentItem, outcome: str, reason: str) -> None:
     """A missing or damaged card goes back to reprint: its record is cancelled and the
     application returns to the centre's queue (已签发)."""
     application = item.application
@@ -356,10 +351,9 @@ def _reprint(
         application,
         to=Status.ISSUED,
         actor=actor,
-        action="reprint",
+        action=EventAction.REPRINT,
         note=f"证件{label}，退回重新制证" + (f"：{reason}" if reason else ""),
         detail={"shipment": item.shipment_id, "outcome": outcome, "card": item.card_id},
-        request=request,
     )
     centre = production_centre_for(application.acceptance_unit.code)
     if centre is not None:
@@ -381,7 +375,6 @@ def shipment_receive(
     damaged: Iterable[str] = (),
     notes: Mapping[str, str] | None = None,
     note: str = "",
-    request: HttpRequest | None = None,
 ) -> Shipment:
     """签收: the receiving unit confirms what arrived. Missing and damaged cards (at a county
     bureau: those failing its quality check, 质检不合格) go back to reprint; the rest are received:
@@ -422,7 +415,7 @@ def shipment_receive(
             reason = str(notes.get(number, "")).strip() or (
                 "质检不合格" if at_county and outcome == Outcome.DAMAGED else ""
             )
-            _reprint(actor=actor, item=item, outcome=outcome, reason=reason, request=request)
+            _reprint(actor=actor, item=item, outcome=outcome, reason=reason)
             continue
         item.outcome = Outcome.RECEIVED
         item.save(update_fields=["outcome"])
@@ -430,20 +423,18 @@ def shipment_receive(
             application_event(
                 application,
                 actor=actor,
-                action="county_received",
+                action=EventAction.COUNTY_RECEIVED,
                 note="县局签收，质检合格",
                 detail={"shipment": shipment.pk},
-                request=request,
             )
             continue
         application_transition(
             application,
             to=Status.AT_SITE,
             actor=actor,
-            action="received",
+            action=EventAction.RECEIVED,
             note=f"{shipment.destination.name if shipment.destination else ''}签收，待领取",
             detail={"shipment": shipment.pk},
-            request=request,
         )
         notify(
             Notification(
@@ -460,7 +451,7 @@ def shipment_receive(
     shipment.save(update_fields=["state", "received_by", "received_at", "note"])
     record(
         actor=actor,
-        action="shipment.receive",
+        action=AuditAction.SHIPMENT_RECEIVE,
         object_type="handover.shipment",
         object_id=shipment.pk,
         detail={
@@ -468,7 +459,6 @@ def shipment_receive(
             "missing": len(missing_set),
             "damaged": len(damaged_set),
         },
-        request=request,
     )
     return shipment
 
@@ -517,9 +507,7 @@ def forward_plan(*, actor: User, numbers: Iterable[str] | None = None) -> list[P
 
 
 @transaction.atomic
-def shipments_forward(
-    *, actor: User, numbers: Iterable[str] | None = None, request: HttpRequest | None = None
-) -> list[Shipment]:
+def shipments_forward(*, actor: User, numbers: Iterable[str] | None = None) -> list[Shipment]:
     """县局分发: the county bureau forwards the cards it received and passed to their acceptance
     stations, one shipment per station (已分发 → 已分发). `numbers` narrows the selection; by
     default everything waiting is forwarded."""
@@ -557,18 +545,16 @@ def shipments_forward(
                 application,
                 to=Status.SHIPPED,
                 actor=actor,
-                action="forwarded",
+                action=EventAction.FORWARDED,
                 note=f"县局质检后转发至{station.name}",
                 detail={"shipment": shipment.pk, "from_shipment": item.shipment_id},
-                request=request,
             )
         record(
             actor=actor,
-            action="shipment.forward",
+            action=AuditAction.SHIPMENT_FORWARD,
             object_type="handover.shipment",
             object_id=shipment.pk,
             detail={"items": len(station_items)},
-            request=request,
         )
         notify(
             Notification(
@@ -629,7 +615,7 @@ def _start_verification(application: Application) -> Verification:
 
 
 @transaction.atomic
-def postal_delivered(*, actor: User, tracking_number: str, request: HttpRequest | None = None) -> Application:
+def postal_delivered(*, actor: User, tracking_number: str) -> Application:
     """妥投: the postal service (or the centre) confirms delivery of one postal item. The card is
     valid from now on, and the applicant owes a verification within the configured working days
     (已分发 → 待核验)."""
@@ -666,10 +652,9 @@ def postal_delivered(*, actor: User, tracking_number: str, request: HttpRequest 
         application,
         to=Status.PENDING_VERIFICATION,
         actor=actor,
-        action="delivered",
+        action=EventAction.DELIVERED,
         note=f"邮件 {tracking_number} 已妥投；须于 {due_text(verification)} 前核验",
         detail={"tracking_number": tracking_number, "due": str(verification.due), "invalidated": invalidated},
-        request=request,
     )
     if not item.shipment.items.filter(outcome=Outcome.PENDING).exists():
         Shipment.objects.filter(pk=item.shipment_id).update(
@@ -795,7 +780,7 @@ def _finger_outcome(
         application_event(
             lock(application),
             actor=actor,
-            action="finger_mismatch",
+            action=EventAction.FINGER_MISMATCH,
             note=f"{what}指纹比对未通过（分数 {comparison.score}）",
             detail={"position": comparison.position, "score": comparison.score},
         )
@@ -854,7 +839,6 @@ def handover_perform(
     paper_signed: bool = False,
     relative: Relative | None = None,
     override_reason: str = "",
-    request: HttpRequest | None = None,
 ) -> Handover:
     """发放 at the acceptance unit, with the 领证回执 (the 受理号).
 
@@ -934,10 +918,9 @@ def handover_perform(
                 application,
                 to=Status.HANDED_OVER,
                 actor=actor,
-                action="handed_over",
+                action=EventAction.HANDED_OVER,
                 note=f"本人领取，{FingerCheck(check).label}",
                 detail=detail,
-                request=request,
             )
         else:
             verification = _start_verification(application)
@@ -946,10 +929,9 @@ def handover_perform(
                 application,
                 to=Status.PENDING_VERIFICATION,
                 actor=actor,
-                action="handed_over_proxy",
+                action=EventAction.HANDED_OVER_PROXY,
                 note=f"亲属 {who} 代领；须于 {due_text(verification)} 前核验",
                 detail={**detail, "due": str(verification.due)},
-                request=request,
             )
             notify(
                 Notification(
@@ -1003,7 +985,6 @@ def verification_perform(
     finger: FingerProbe | None,
     card_checked: bool,
     override_reason: str = "",
-    request: HttpRequest | None = None,
 ) -> Verification:
     """核验: the applicant comes with the card after a proxy or postal handover; the card data is
     checked and the fingerprint compared 1:1 as at the handover (待核验 → 已核验)."""
@@ -1048,9 +1029,8 @@ def verification_perform(
             application,
             to=Status.VERIFIED,
             actor=actor,
-            action="verified",
+            action=EventAction.VERIFIED,
             note=f"核验通过，{FingerCheck(check).label}" + ("（逾期核验）" if overdue else ""),
             detail={"finger_check": check, "finger_score": comparison.score, "overdue": overdue},
-            request=request,
         )
     return verification

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core.errors import ServiceError
@@ -130,9 +131,7 @@ def ship(request: HttpRequest) -> HttpResponse:
         elif "edit" not in request.POST:
             try:
                 if request.POST.get("confirm") == "1":
-                    sent = services.shipments_create(
-                        actor=user, numbers=chosen, tracking_numbers=tracking, request=request
-                    )
+                    sent = services.shipments_create(actor=user, numbers=chosen, tracking_numbers=tracking)
                     messages.success(
                         request,
                         f"已发出 {sum(s.items.count() for s in sent)} 张证件，生成分发单 {len(sent)} 份。",
@@ -324,7 +323,6 @@ def receive(request: HttpRequest, pk: int) -> HttpResponse:
             damaged=receipt["damaged"],
             notes=receipt["notes"],
             note=receipt["note"],
-            request=request,
         )
     except ServiceError as error:
         receipt["error"] = error.message
@@ -341,7 +339,7 @@ def delivered(request: HttpRequest, pk: int) -> HttpResponse:
     found = selectors.shipment_get(user, pk)
     typed = request.POST.get("tracking_number", "").strip()
     try:
-        application = services.postal_delivered(actor=user, tracking_number=typed, request=request)
+        application = services.postal_delivered(actor=user, tracking_number=typed)
     except ServiceError as error:
         message = error.message if typed else "请填写邮件号。"
         return _shipment_page(request, user, found, delivered={"value": typed, "error": message}, status=400)
@@ -363,7 +361,7 @@ def forward(request: HttpRequest) -> HttpResponse:
         elif "edit" not in request.POST:
             try:
                 if request.POST.get("confirm") == "1":
-                    sent = services.shipments_forward(actor=user, numbers=chosen or None, request=request)
+                    sent = services.shipments_forward(actor=user, numbers=chosen or None)
                     messages.success(request, f"已转发，生成分发单 {len(sent)} 份。")
                     return redirect(reverse("handover:shipments") + "?view=outgoing")
                 plan = services.forward_plan(actor=user, numbers=chosen or None)
@@ -422,9 +420,7 @@ def ready(request: HttpRequest) -> HttpResponse:
 
 def _application(user: User, pk: int, request: HttpRequest) -> Application:
     application = intake_selectors.application_get(user, pk)
-    record(
-        actor=user, action="application.view", object_type="intake.application", object_id=pk, request=request
-    )
+    record(actor=user, action=AuditAction.APPLICATION_VIEW, object_type="intake.application", object_id=pk)
     return application
 
 
@@ -470,7 +466,6 @@ def handover(request: HttpRequest, pk: int) -> HttpResponse:
                 paper_signed=data["paper_signed"],
                 relative=relative,
                 override_reason=data["override_reason"],
-                request=request,
             )
         except ServiceError as error:
             _form_errors(form, error)
@@ -538,7 +533,6 @@ def verify(request: HttpRequest, pk: int) -> HttpResponse:
                 finger=services.FingerProbe(position=data["finger_position"], image=image) if image else None,
                 card_checked=data["card_checked"],
                 override_reason=data["override_reason"],
-                request=request,
             )
         except ServiceError as error:
             _form_errors(form, error)

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 
 from tongban.accounts import staffing
 from tongban.accounts.staffing_forms import StaffingOverrideForm, override_requested, unit_list
+from tongban.audit.actions import AuditAction
 from tongban.core.errors import ServiceError
 from tongban.intake.models import ReviewChain, ReviewChainStep
 from tongban.registry.admin import RoleAdmin
@@ -91,7 +92,7 @@ class ReviewChainAdmin(RoleAdmin):
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         super().save_formset(request, form, formset, change)
         if formset.has_changed():
-            self._audit(request, form.instance, "change", ["steps"])
+            self._audit(request, form.instance, AuditAction.ADMIN_CHANGE, ["steps"])
         if getattr(formset, "override_reason", ""):
             staffing.record_override(
                 actor=request.user,  # type: ignore[arg-type]
@@ -99,5 +100,4 @@ class ReviewChainAdmin(RoleAdmin):
                 reason=formset.override_reason,
                 object_type="intake.reviewchain",
                 object_id=form.instance.pk,
-                request=request,
             )

@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 from tongban.accounts.models import User
 from tongban.api import ApiError, Text, query_of, require
 from tongban.api_schema import ENGINE_CODES, FINGER_SAMPLE_CODES, errors
+from tongban.audit.actions import AuditAction
 from tongban.audit.labels import event_label
 from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
@@ -521,7 +522,6 @@ class ApplicationsView(APIView):
         form = ApplicationCreateRequest(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        http = request._request
         person = person_lookup(as_viewer(actor), data["id_number"])
         # The biometric work first, outside any transaction (it takes a good part of a second);
         # a refusal here has written nothing.
@@ -553,29 +553,25 @@ class ApplicationsView(APIView):
                 application_type=rules.ApplicationType(data["type"]),
                 reason_code=data["reason"],
                 birth_date=data.get("birth_date"),
-                request=http,
             )
             changes = {key: data[key] for key in sorted(services.EDITABLE_FIELDS) if key in data}
             if changes:
                 application = services.application_update(
-                    actor=actor, application=application, changes=changes, request=http
+                    actor=actor, application=application, changes=changes
                 )
-            services.application_photo_attach(
-                actor=actor, application=application, prepared=photo, request=http
-            )
+            services.application_photo_attach(actor=actor, application=application, prepared=photo)
             if together is not None:
                 services.application_guardian_photo_attach(
                     actor=actor,
                     application=application,
                     image=data["guardian_photo"],
                     checked=together,
-                    request=http,
                 )
             services.application_fingers_record(
-                actor=actor, application=application, prepared=fingers, replace=True, request=http
+                actor=actor, application=application, prepared=fingers, replace=True
             )
             application = services.application_accept(
-                actor=actor, application=application, face_template=photo.template, request=http
+                actor=actor, application=application, face_template=photo.template
             )
         return Response(ApplicationSerializer(application).data, status=201)
 
@@ -602,7 +598,6 @@ class AbandonView(APIView):
             actor=actor,
             application=application,
             reason=form.validated_data.get("reason", ""),
-            request=request._request,
         )
         return Response(ApplicationSerializer(application).data)
 
@@ -632,7 +627,6 @@ class WithdrawView(APIView):
             actor=actor,
             application=application,
             reason=form.validated_data.get("reason", ""),
-            request=request._request,
         )
         return Response(ApplicationSerializer(application).data)
 
@@ -657,7 +651,6 @@ class RefusalNotifiedView(APIView):
             actor=actor,
             application=application,
             note=form.validated_data.get("note", ""),
-            request=request._request,
         )
         return Response(ApplicationSerializer(application).data)
 
@@ -684,7 +677,6 @@ class PhotoRecollectView(APIView):
                 actor=actor,
                 application=application,
                 image=form.validated_data["photo"],
-                request=request._request,
             )
         if not outcome.passed:
             raise _photo_refused("photo", outcome)
@@ -726,11 +718,10 @@ class DocumentView(APIView):
             ) from None
         record(
             actor=viewer,
-            action="application.print",
+            action=AuditAction.APPLICATION_PRINT,
             object_type="intake.application",
             object_id=application.pk,
             detail={"document": kind, "how": "api"},
-            request=request._request,
         )
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{application.number}-{kind}.pdf"'

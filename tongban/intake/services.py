@@ -17,10 +17,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from tongban.accounts.models import User
+from tongban.audit.actions import EventAction
 from tongban.audit.services import record
 from tongban.biometrics import photo as photo_standard
 from tongban.biometrics.engine import get_abis, get_sdk
@@ -109,10 +109,9 @@ def application_transition(
     *,
     to: str,
     actor: User | None,
-    action: str,
+    action: EventAction,
     note: str = "",
     detail: dict[str, Any] | None = None,
-    request: HttpRequest | None = None,
 ) -> ApplicationEvent:
     """Move a locked application to `to`, saving its other changed fields, and write the event
     and the audit row. The caller holds the row lock (select_for_update) and has set the fields
@@ -135,7 +134,6 @@ def application_transition(
         from_status=current,
         note=note,
         detail=detail,
-        request=request,
     )
 
 
@@ -143,16 +141,16 @@ def application_event(
     application: Application,
     *,
     actor: User | None,
-    action: str,
+    action: EventAction,
     from_status: str | None = None,
     note: str = "",
     detail: dict[str, Any] | None = None,
-    request: HttpRequest | None = None,
 ) -> ApplicationEvent:
     """Record what happened to an application: its own history and the audit chain."""
+    action = EventAction(action)  # ValueError for a code outside the vocabulary
     event = ApplicationEvent.objects.create(
         application=application,
-        action=action,
+        action=action.value,
         from_status=from_status if from_status is not None else application.status,
         to_status=application.status,
         actor=actor,
@@ -164,11 +162,10 @@ def application_event(
     Application.objects.filter(pk=application.pk).update(last_event_at=event.at)
     record(
         actor=actor,
-        action=f"application.{action}",
+        action=action.audit_action,
         object_type="intake.application",
         object_id=application.pk,
         detail={"number": application.number or "", "status": application.status, **(detail or {})},
-        request=request,
     )
     return event
 
@@ -253,7 +250,6 @@ def application_start(
     application_type: rules.ApplicationType,
     reason_code: str,
     birth_date: datetime.date | None = None,
-    request: HttpRequest | None = None,
 ) -> Application:
     """Open a draft (草稿) for `person`, pre-filled from the register, if the counter rules allow
     the application at all. The person may be registered anywhere in the province. The reason
@@ -325,7 +321,7 @@ def application_start(
         validity=validity_for(person.birth_date, accepted_on=today),
         created_by=actor,
     )
-    application_event(application, actor=actor, action="created", from_status="", request=request)
+    application_event(application, actor=actor, action=EventAction.CREATED, from_status="")
     return application
 
 
@@ -454,9 +450,7 @@ def _clean_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @transaction.atomic
-def application_update(
-    *, actor: User, application: Application, changes: Mapping[str, Any], request: HttpRequest | None = None
-) -> Application:
+def application_update(*, actor: User, application: Application, changes: Mapping[str, Any]) -> Application:
     """Save what the clerk entered on a draft. Differences from the register are allowed (the
     reviewer sees them field by field); nothing entered is lost."""
     _require_own_counter(actor, application)
@@ -491,7 +485,7 @@ def application_update(
         )
         application.fee_item, application.fee_amount = fee.item.value, fee.amount
     application.save()
-    application_event(application, actor=actor, action="updated", detail={"fields": changed}, request=request)
+    application_event(application, actor=actor, action=EventAction.UPDATED, detail={"fields": changed})
     return application
 
 
@@ -594,7 +588,6 @@ def application_photo_attach(
     application: Application,
     image: bytes | None = None,
     prepared: PreparedPhoto | None = None,
-    request: HttpRequest | None = None,
 ) -> PhotoOutcome:
     """Check an uploaded or captured photo against the photo standard and, when it passes, keep
     it with the face searches (查重) it leads to. A failed photo is not kept: the clerk retakes.
@@ -616,9 +609,8 @@ def application_photo_attach(
         application_event(
             application,
             actor=actor,
-            action="photo_checked",
+            action=EventAction.PHOTO_CHECKED,
             detail={"passed": prepared.passed, "failed": failed, "conformed": prepared.conformed},
-            request=request,
         )
     return PhotoOutcome(prepared.passed, prepared.messages, prepared.conformed)
 
@@ -638,7 +630,6 @@ def application_guardian_photo_attach(
     application: Application,
     image: bytes,
     checked: PhotoOutcome | None = None,
-    request: HttpRequest | None = None,
 ) -> PhotoOutcome:
     """The photo of a minor together with the guardian (同框): kept when both faces are usable.
     `checked` is `guardian_photo_check(image)` when the caller ran it already."""
@@ -654,9 +645,8 @@ def application_guardian_photo_attach(
         application_event(
             application,
             actor=actor,
-            action="guardian_photo_checked",
+            action=EventAction.GUARDIAN_PHOTO_CHECKED,
             detail={"passed": quality.passed},
-            request=request,
         )
     return quality
 
@@ -745,7 +735,6 @@ def application_fingers_record(
     captures: Iterable[FingerCapture] = (),
     prepared: list[FingerRow] | None = None,
     replace: bool = False,
-    request: HttpRequest | None = None,
 ) -> rules.FingerPlan:
     """Record fingers in the capture order (right thumb, left thumb, next finger of a hand that
     cannot give one). `replace` starts the set again; otherwise the captures add to it. Templates
@@ -779,9 +768,8 @@ def application_fingers_record(
         application_event(
             application,
             actor=actor,
-            action="fingers_recorded",
+            action=EventAction.FINGERS_RECORDED,
             detail={"fingers": {row.position: row.result for row in rows}},
-            request=request,
         )
     return plan
 
@@ -914,7 +902,6 @@ def application_accept(
     actor: User,
     application: Application,
     face_template: Template | None = None,
-    request: HttpRequest | None = None,
 ) -> Application:
     """受理: when nothing is missing, give the application its 受理号, fix validity and fee, put
     the face into the applications gallery for later 查重, and route it to the household's review
@@ -926,9 +913,7 @@ def application_accept(
     photo = Application.objects.filter(pk=application.pk).values_list("photo", flat=True).first()
     template = face_template or _face_template(photo)
     with transaction.atomic():
-        return _accept_locked(
-            actor=actor, application=application, template=template, photo=photo, request=request
-        )
+        return _accept_locked(actor=actor, application=application, template=template, photo=photo)
 
 
 def _face_template(photo: bytes | None) -> Template | None:
@@ -943,7 +928,6 @@ def _accept_locked(
     application: Application,
     template: Template | None,
     photo: bytes | None,
-    request: HttpRequest | None,
 ) -> Application:
     application = lock(application)
     if application.status != Status.DRAFT:
@@ -1002,9 +986,8 @@ def _accept_locked(
         application,
         to=Status.ACCEPTED,
         actor=actor,
-        action="accepted",
+        action=EventAction.ACCEPTED,
         detail={"cards_reported_lost": lost} if lost else None,
-        request=request,
     )
     route_to_step(application, 1, arrived_at=now)
     step = application.review_chain[0]
@@ -1012,10 +995,9 @@ def _accept_locked(
         application,
         to=Status.PENDING_REVIEW,
         actor=actor,
-        action="routed",
+        action=EventAction.ROUTED,
         note=f"流转至{step['unit_name']}{step['title']}",
         detail={"step": 1, "unit": step["unit_name"], "due": str(application.review_due)},
-        request=request,
     )
     if photo is None or application.photo is None or bytes(application.photo) != bytes(photo):
         template = _face_template(application.photo)  # retaken meanwhile
@@ -1039,9 +1021,7 @@ def _accept_locked(
 
 
 @transaction.atomic
-def application_withdraw(
-    *, actor: User, application: Application, reason: str, request: HttpRequest | None = None
-) -> Application:
+def application_withdraw(*, actor: User, application: Application, reason: str) -> Application:
     """撤销: the applicant withdraws before issue. Done at the acceptance station."""
     if not actor.can("application.withdraw") or actor.unit_id != application.acceptance_unit_id:
         raise ServiceError("not_found", "未找到该申领。", status=404)
@@ -1059,7 +1039,7 @@ def application_withdraw(
     application.closed_at = timezone.now()
     application.assignee = None
     application_transition(
-        application, to=Status.WITHDRAWN, actor=actor, action="withdrawn", note=reason, request=request
+        application, to=Status.WITHDRAWN, actor=actor, action=EventAction.WITHDRAWN, note=reason
     )
     if application.number:
         fee_refund(actor=actor, application_number=application.number, reason=f"撤销：{reason}")
@@ -1086,9 +1066,7 @@ ABANDON_NOTE = "放弃本次受理"
 
 
 @transaction.atomic
-def application_abandon(
-    *, actor: User, application: Application, reason: str = "", request: HttpRequest | None = None
-) -> Application:
+def application_abandon(*, actor: User, application: Application, reason: str = "") -> Application:
     """放弃本次受理: the clerk discards a draft that will not be accepted (the applicant left, or it
     was started for the wrong person). The draft is closed as 已撤销 with its history; the photos
     and fingerprints taken for it are deleted, since no application goes on to use them."""
@@ -1111,18 +1089,15 @@ def application_abandon(
         application,
         to=Status.WITHDRAWN,
         actor=actor,
-        action="abandoned",
+        action=EventAction.ABANDONED,
         note=f"{ABANDON_NOTE}：{reason}" if reason else ABANDON_NOTE,
         detail={"fingerprints_deleted": discarded},
-        request=request,
     )
     return application
 
 
 @transaction.atomic
-def application_refusal_notified(
-    *, actor: User, application: Application, note: str = "", request: HttpRequest | None = None
-) -> Application:
+def application_refusal_notified(*, actor: User, application: Application, note: str = "") -> Application:
     """The acceptance station records that it told the applicant of a refusal (不予签发) and to
     apply at the household location."""
     _require_own_counter(actor, application)
@@ -1133,7 +1108,7 @@ def application_refusal_notified(
         return application
     application.refusal_notified_at = timezone.now()
     application.save(update_fields=["refusal_notified_at", "updated_at"])
-    application_event(application, actor=actor, action="refusal_notified", note=note.strip(), request=request)
+    application_event(application, actor=actor, action=EventAction.REFUSAL_NOTIFIED, note=note.strip())
     return application
 
 
@@ -1156,7 +1131,7 @@ def application_deadlines_refresh(*, actor: User | None) -> int:
             application_event(
                 application,
                 actor=actor,
-                action="deadline_recounted",
+                action=EventAction.DEADLINE_RECOUNTED,
                 note=f"办理期限按节假日安排重新计算：{before} → {due.due}",
                 detail={"before": str(before), "due": str(due.due), "provisional": due.provisional},
             )
@@ -1174,7 +1149,6 @@ def application_photo_recollect(
     application: Application,
     image: bytes | None = None,
     prepared: PreparedPhoto | None = None,
-    request: HttpRequest | None = None,
 ) -> PhotoOutcome:
     """重新采集相片: the centre found the photo unfit (待重新采集); the acceptance station takes a
     new one. A photo that passes the standard replaces the old one (and its face in the
@@ -1192,9 +1166,7 @@ def application_photo_recollect(
         failed = [rule["code"] for rule in prepared.report["rules"] if not rule["passed"]]
         detail = {"passed": prepared.passed, "failed": failed, "conformed": prepared.conformed}
         if not prepared.passed:
-            application_event(
-                application, actor=actor, action="photo_checked", detail=detail, request=request
-            )
+            application_event(application, actor=actor, action=EventAction.PHOTO_CHECKED, detail=detail)
             return PhotoOutcome(False, prepared.messages, prepared.conformed)
         application.photo = prepared.image
         application.photo_report = prepared.report
@@ -1203,10 +1175,9 @@ def application_photo_recollect(
             application,
             to=Status.ISSUED,
             actor=actor,
-            action="photo_recollected",
+            action=EventAction.PHOTO_RECOLLECTED,
             note="已重新采集相片，重新进入制证队列。",
             detail=detail,
-            request=request,
         )
         if prepared.template is not None:
             get_abis().insert(

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from tongban import confirm
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core.errors import ServiceError
@@ -175,13 +176,12 @@ def start(request: HttpRequest) -> HttpResponse:
                         person=person,
                         application_type=rules.ApplicationType(form.cleaned_data["type"]),
                         reason_code=form.cleaned_data["reason"],
-                        request=request,
                     )
                 except ServiceError as error:
                     form.add_error("reason" if "reason" in error.fields else None, error.message)
                 else:
                     return redirect("intake:detail", pk=application.pk)
-            registry_services.person_open(viewer=user, person=person, request=request, how="counter_start")
+            registry_services.person_open(viewer=user, person=person, how="counter_start")
             applicant = selectors.start_applicant(person)
             proposal = applicant.proposal
             # Fill in what the register suggests; where it leaves the reason open (a card held),
@@ -242,10 +242,9 @@ def _photo_result(application: Application) -> dict[str, Any] | None:
 def _audit_view(request: HttpRequest, user: User, application: Application) -> None:
     record(
         actor=user,
-        action="application.view",
+        action=AuditAction.APPLICATION_VIEW,
         object_type="intake.application",
         object_id=application.pk,
-        request=request,
     )
 
 
@@ -372,7 +371,7 @@ def _save_typed(
     if form.has_changed() and application.status == Application.Status.DRAFT:
         try:
             application = services.application_update(
-                actor=user, application=application, changes=form.changes(), request=request
+                actor=user, application=application, changes=form.changes()
             )
         except ServiceError as error:
             for field, message in error.fields.items():
@@ -443,9 +442,7 @@ def upload_photo(request: HttpRequest, pk: int) -> HttpResponse:
         _say(request, messages.ERROR, "photo", "请选择不超过 10 MB 的 JPEG 相片文件。")
     else:
         try:
-            services.application_photo_attach(
-                actor=user, application=application, image=image, request=request
-            )
+            services.application_photo_attach(actor=user, application=application, image=image)
         except ServiceError as error:
             _say(request, messages.ERROR, "photo", error.message)
     return _after(request, user, pk, anchor="photo", details=refused)
@@ -462,7 +459,7 @@ def upload_guardian_photo(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         try:
             outcome = services.application_guardian_photo_attach(
-                actor=user, application=application, image=image, request=request
+                actor=user, application=application, image=image
             )
         except ServiceError as error:
             _say(request, messages.ERROR, "guardian", error.message)
@@ -507,9 +504,7 @@ def record_finger(request: HttpRequest, pk: int) -> HttpResponse:
         reason=form.cleaned_data["reason"],
     )
     try:
-        services.application_fingers_record(
-            actor=user, application=application, captures=[capture], request=request
-        )
+        services.application_fingers_record(actor=user, application=application, captures=[capture])
     except ServiceError as error:
         form.add_error(
             FINGER_ERROR_FIELDS.get(error.code, "image"), error.fields.get(position, error.message)
@@ -544,7 +539,7 @@ def reset_fingers(request: HttpRequest, pk: int) -> HttpResponse:
     if refused is None:
         try:
             services.application_fingers_record(
-                actor=user, application=application, captures=[], replace=True, request=request
+                actor=user, application=application, captures=[], replace=True
             )
         except ServiceError as error:
             _say(request, messages.ERROR, "fingers", error.message)
@@ -562,7 +557,7 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
         _say(request, messages.ERROR, "accept", "申请信息有误，尚未保存，未受理：请先按标出的字段修改。")
         return _after(request, user, pk, anchor="accept", details=refused)
     try:
-        application = services.application_accept(actor=user, application=application, request=request)
+        application = services.application_accept(actor=user, application=application)
     except ServiceError as error:
         _say(request, messages.ERROR, "accept", error.message)
         return _after(request, user, pk, anchor="accept")
@@ -593,7 +588,7 @@ def abandon(request: HttpRequest, pk: int) -> HttpResponse:
             details=[("申请人", application.name), ("公民身份号码", application.masked_id_number)],
         )
     try:
-        services.application_abandon(actor=user, application=application, request=request)
+        services.application_abandon(actor=user, application=application)
     except ServiceError as error:
         if error.status == 404:  # another station's draft: not this clerk's to see
             raise Http404(error.message) from error
@@ -636,7 +631,7 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
             ],
         )
     try:
-        services.application_withdraw(actor=user, application=application, reason=reason, request=request)
+        services.application_withdraw(actor=user, application=application, reason=reason)
     except ServiceError as error:
         if error.status == 404:
             raise Http404(error.message) from error
@@ -655,7 +650,7 @@ def refusal_notified(request: HttpRequest, pk: int) -> HttpResponse:
     user, application = _application(request, pk)
     note = request.POST.get("note", "")[:200]
     try:
-        services.application_refusal_notified(actor=user, application=application, note=note, request=request)
+        services.application_refusal_notified(actor=user, application=application, note=note)
     except ServiceError as error:
         messages.error(request, error.message)
         return _record(request, user, application, note=note, status=error.status)
@@ -691,11 +686,10 @@ def document(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     data = DOCUMENTS[kind](selectors.application_document(application))
     record(
         actor=user,
-        action="application.print",
+        action=AuditAction.APPLICATION_PRINT,
         object_type="intake.application",
         object_id=pk,
         detail={"document": kind},
-        request=request,
     )
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{application.number}-{kind}.pdf"'

@@ -302,7 +302,6 @@ class BatchesView(APIView):
             centre=centre,
             acceptance_unit=unit,
             size=form.validated_data.get("size"),
-            request=request._request,
         )
         batch = selectors.batch_get(actor, batch.pk)
         return Response(BatchDetailSerializer(batch).data, status=201)
@@ -327,7 +326,7 @@ class PackageView(APIView):
         actor = staff(request)
         selectors.viewer_centre(actor)
         batch = selectors.batch_get(actor, pk)
-        path = services.package_download_record(actor=actor, batch=batch, request=request._request)
+        path = services.package_download_record(actor=actor, batch=batch)
         response = FileResponse(path.open("rb"), content_type="application/octet-stream")
         response["Content-Disposition"] = f'attachment; filename="{batch.number}.tbpkg"'
         response["X-Package-SM3"] = batch.package_sm3
@@ -349,7 +348,7 @@ class PackageView(APIView):
         actor = staff(request)
         selectors.viewer_centre(actor, "production.batch")
         batch = selectors.batch_get(actor, pk)
-        services.batch_package(actor=actor, batch=batch, request=request._request)
+        services.batch_package(actor=actor, batch=batch)
         return Response(BatchDetailSerializer(selectors.batch_get(actor, pk)).data)
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
@@ -387,7 +386,6 @@ class FeedbackView(APIView):
                 source=source,
                 raw=raw,
                 filename=upload.name or "",
-                request=request._request,
             )
         else:
             if not isinstance(request.data, dict) or not isinstance(request.data.get("lines"), list):
@@ -398,7 +396,5 @@ class FeedbackView(APIView):
                 lines = feedback.parse_json(request.data)
             except feedback.FeedbackFormatError as exc:
                 raise ServiceError("invalid", str(exc), fields={"lines": str(exc)}) from exc
-            report = services.feedback_apply(
-                actor=actor, centre=centre, lines=lines, source="api", request=request._request
-            )
+            report = services.feedback_apply(actor=actor, centre=centre, lines=lines, source="api")
         return Response(report.as_dict())

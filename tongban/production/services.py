@@ -16,10 +16,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction, EventAction
 from tongban.audit.services import record
 from tongban.biometrics.interfaces import BiometricError
 from tongban.biometrics.photo import chip_photo
@@ -85,7 +85,11 @@ def system_key_generate(*, force: bool = False) -> SM2KeyPair:
         {"kind": SYSTEM_KEY_KIND, "private_key": pair.private, "public_key": pair.public},
         force=force,
     )
-    record(actor=None, action="production.system_key_generated", detail={"fingerprint": pair.fingerprint})
+    record(
+        actor=None,
+        action=AuditAction.PRODUCTION_SYSTEM_KEY_GENERATED,
+        detail={"fingerprint": pair.fingerprint},
+    )
     return pair
 
 
@@ -132,7 +136,7 @@ def centre_key_generate(*, centre: Unit, out: Path, force: bool = False) -> Cent
         key = CentreKey.objects.create(centre=centre, public_key=pair.public, fingerprint=pair.fingerprint)
         record(
             actor=None,
-            action="production.centre_key_generated",
+            action=AuditAction.PRODUCTION_CENTRE_KEY_GENERATED,
             object_type="production.centrekey",
             object_id=key.pk,
             detail={"centre": centre.code, "fingerprint": pair.fingerprint},
@@ -171,7 +175,6 @@ def batch_create(
     centre: Unit,
     acceptance_unit: Unit | None = None,
     size: int | None = None,
-    request: HttpRequest | None = None,
 ) -> Batch:
     """调度打包: a batch of up to `size` issued applications from the centre's queue, oldest issue
     first, optionally of one acceptance unit. Each application lands in one batch even when two
@@ -214,14 +217,13 @@ def batch_create(
                     application,
                     to=Status.IN_PRODUCTION,
                     actor=actor,
-                    action="batched",
+                    action=EventAction.BATCHED,
                     note=f"调度打包：批次 {batch.number}",
                     detail={"batch": batch.number},
-                    request=request,
                 )
             record(
                 actor=actor,
-                action="production.batch_created",
+                action=AuditAction.PRODUCTION_BATCH_CREATED,
                 object_type="production.batch",
                 object_id=batch.pk,
                 detail={
@@ -229,7 +231,6 @@ def batch_create(
                     "size": batch.size,
                     "acceptance_unit": acceptance_unit.code if acceptance_unit else "",
                 },
-                request=request,
             )
     except IntegrityError as exc:  # another batch took one of them meanwhile
         raise ServiceError("batch_conflict", "部分申领已被其他批次调度，请重试。", status=409) from exc
@@ -323,7 +324,7 @@ def _check_packable(batch: Batch) -> None:
         raise ServiceError("has_feedback", "该批次已有制证回馈，不能重新打包。", status=409)
 
 
-def batch_package(*, actor: User | None, batch: Batch, request: HttpRequest | None = None) -> Batch:
+def batch_package(*, actor: User | None, batch: Batch) -> Batch:
     """数据包: sign, digest and encrypt the batch's cards for its centre into one stored file.
     The slow part (chip photos, SM3, SM4) runs before the short transaction that records it; a
     batch packaged again (while no feedback came) gets a new file with a new content key."""
@@ -364,7 +365,7 @@ def batch_package(*, actor: User | None, batch: Batch, request: HttpRequest | No
             locked.save()
             record(
                 actor=actor,
-                action="production.batch_packaged",
+                action=AuditAction.PRODUCTION_BATCH_PACKAGED,
                 object_type="production.batch",
                 object_id=locked.pk,
                 detail={
@@ -374,7 +375,6 @@ def batch_package(*, actor: User | None, batch: Batch, request: HttpRequest | No
                     "sm3": info.header_sm3,
                     "centre_key": centre_key.fingerprint,
                 },
-                request=request,
             )
             if previous:
                 old = Path(_conf()["PACKAGE_DIR"]) / previous
@@ -385,7 +385,7 @@ def batch_package(*, actor: User | None, batch: Batch, request: HttpRequest | No
     return locked
 
 
-def package_download_record(*, actor: User, batch: Batch, request: HttpRequest | None = None) -> Path:
+def package_download_record(*, actor: User, batch: Batch) -> Path:
     """The stored package file of a batch, its download audited."""
     _require_own(actor, batch.centre_id, "production.view")
     path = package_path(batch)
@@ -393,11 +393,10 @@ def package_download_record(*, actor: User, batch: Batch, request: HttpRequest |
         raise ServiceError("not_packaged", "该批次尚未生成数据包。", status=404)
     record(
         actor=actor,
-        action="production.package_downloaded",
+        action=AuditAction.PRODUCTION_PACKAGE_DOWNLOADED,
         object_type="production.batch",
         object_id=batch.pk,
         detail={"number": batch.number, "sm3": batch.package_sm3},
-        request=request,
     )
     return path
 
@@ -444,7 +443,6 @@ def feedback_apply(
     source: str,
     raw: bytes | None = None,
     filename: str = "",
-    request: HttpRequest | None = None,
 ) -> FeedbackReport:
     """Apply a centre's feedback line by line, each in its own transaction: a bad line is
     rejected with its reason and the others still apply. Idempotent: a line already applied is
@@ -468,7 +466,7 @@ def feedback_apply(
             continue
         try:
             with transaction.atomic():
-                applied = _apply_line(actor=actor, centre=centre, line=line, request=request)
+                applied = _apply_line(actor=actor, centre=centre, line=line)
         except IntegrityError:  # the serial was taken by a concurrent upload after the check
             message = f"卡号 {line.card_serial} 已被其他证件使用。"
             report.rejected.append({**row, "code": "serial_used", "message": message})
@@ -496,11 +494,10 @@ def feedback_apply(
         upload.save(update_fields=["report"])
         record(
             actor=actor,
-            action="production.feedback_uploaded",
+            action=AuditAction.PRODUCTION_FEEDBACK_UPLOADED,
             object_type="production.feedbackupload",
             object_id=upload.pk,
             detail={"source": source, "sm3": digest, **upload.report["counts"]},
-            request=request,
         )
     return report
 
@@ -519,7 +516,7 @@ _APPLICATION_FIELDS = (
 )
 
 
-def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine, request: HttpRequest | None) -> bool:
+def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine) -> bool:
     """One line, under the batch's lock (so the last line closes its batch exactly once).
     True when applied now, False when it had been applied before."""
     batch = Batch.objects.select_for_update().filter(centre=centre, number=line.batch).first()
@@ -563,10 +560,9 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine, request: HttpR
             application,
             to=Status.PRODUCED,
             actor=actor,
-            action="produced",
+            action=EventAction.PRODUCED,
             note=f"制证回馈：已制证，卡号 {line.card_serial}",
             detail={**detail, "card_serial": line.card_serial},
-            request=request,
         )
     else:
         reason = BatchItem.Reason(line.reason)
@@ -576,10 +572,9 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine, request: HttpR
                 application,
                 to=Status.RECOLLECT,
                 actor=actor,
-                action="quality_failed",
+                action=EventAction.QUALITY_FAILED,
                 note=f"{text}，请受理单位重新采集相片。",
                 detail={**detail, "reason": reason.value},
-                request=request,
             )
             station = Unit.objects.values_list("code", flat=True).get(pk=application.acceptance_unit_id)
             notify(
@@ -602,10 +597,9 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine, request: HttpR
                 application,
                 to=Status.ISSUED,
                 actor=actor,
-                action="reprint",
+                action=EventAction.REPRINT,
                 note=f"{text}，重新制证。",
                 detail={**detail, "reason": reason.value},
-                request=request,
             )
     item.result = line.result
     item.reason = line.reason
@@ -619,10 +613,9 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine, request: HttpR
         batch.save(update_fields=["state", "closed_at"])
         record(
             actor=actor,
-            action="production.batch_closed",
+            action=AuditAction.PRODUCTION_BATCH_CLOSED,
             object_type="production.batch",
             object_id=batch.pk,
             detail={"number": batch.number},
-            request=request,
         )
     return True

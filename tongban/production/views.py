@@ -129,7 +129,7 @@ def batch_create(request: HttpRequest) -> HttpResponse:
     unit = Unit.objects.filter(code=code, kind=Unit.Kind.STATION).first() if code else None
     try:
         batch = services.batch_create(
-            actor=user, centre=centre, acceptance_unit=unit, size=form.cleaned_data["size"], request=request
+            actor=user, centre=centre, acceptance_unit=unit, size=form.cleaned_data["size"]
         )
     except ServiceError as error:
         field = next((name for name in error.fields if name in form.fields), None)
@@ -234,7 +234,7 @@ def batch_package(request: HttpRequest, pk: int) -> HttpResponse:
     user, centre = _operator(request, "production.batch")
     found = selectors.batch_get(user, pk)
     try:
-        packaged = services.batch_package(actor=user, batch=found, request=request)
+        packaged = services.batch_package(actor=user, batch=found)
     except ServiceError as error:
         found = selectors.batch_get(user, pk)
         return _batch_page(request, user, centre, found, package_error=error.message, status=error.status)
@@ -247,7 +247,7 @@ def package_download(request: HttpRequest, pk: int) -> FileResponse:
     user, _ = _operator(request)
     found = selectors.batch_get(user, pk)
     try:
-        path = services.package_download_record(actor=user, batch=found, request=request)
+        path = services.package_download_record(actor=user, batch=found)
     except ServiceError as error:
         raise Http404(error.message) from error
     response = FileResponse(path.open("rb"), content_type="application/octet-stream")
@@ -307,7 +307,6 @@ def feedback(request: HttpRequest) -> HttpResponse:
                     source=source,
                     raw=raw,
                     filename=upload.name or "",
-                    request=request,
                 )
                 return redirect("production:feedback_report", pk=report.upload_id)
     return render(
@@ -343,7 +342,6 @@ def recollect(request: HttpRequest, pk: int) -> HttpResponse:
             actor=user,
             application=application,
             image=bytes(form.cleaned_data["image"].read()),
-            request=request,
         )
     except ServiceError as error:
         messages.error(request, error.message)

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.registry.models import (
     ApplicationReason,
@@ -51,26 +52,30 @@ class RoleAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        self._audit(request, obj, "change" if change else "create", sorted(form.changed_data))
+        self._audit(
+            request,
+            obj,
+            AuditAction.ADMIN_CHANGE if change else AuditAction.ADMIN_CREATE,
+            sorted(form.changed_data),
+        )
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
-        self._audit(request, obj, "delete", [])
+        self._audit(request, obj, AuditAction.ADMIN_DELETE, [])
         super().delete_model(request, obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         # The changelist's "delete selected" action bypasses delete_model.
         for obj in queryset:
-            self._audit(request, obj, "delete", [])
+            self._audit(request, obj, AuditAction.ADMIN_DELETE, [])
         super().delete_queryset(request, queryset)
 
-    def _audit(self, request: HttpRequest, obj: Model, verb: str, fields: list[str]) -> None:
+    def _audit(self, request: HttpRequest, obj: Model, action: AuditAction, fields: list[str]) -> None:
         record(
             actor=request.user,  # type: ignore[arg-type]
-            action=f"admin.{verb}",
+            action=action,
             object_type=obj._meta.label_lower,
             object_id=obj.pk,
             detail={"fields": fields},
-            request=request,
         )
 
 

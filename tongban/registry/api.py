@@ -236,7 +236,7 @@ class PersonLookupView(APIView):
 
     @staticmethod
     def _record(request: Request, person: Person, how: str) -> Response:
-        person_open(viewer=as_viewer(request.user), person=person, request=request._request, how=how)
+        person_open(viewer=as_viewer(request.user), person=person, how=how)
         record = selectors.person_record(as_viewer(request.user), person)
         return Response(PersonRecordSerializer(record).data)
 
@@ -290,7 +290,6 @@ class UnitDetailView(APIView):
             unit=unit,
             phone=form.validated_data.get("phone", unit.phone),
             address=form.validated_data.get("address", unit.address),
-            request=request._request,
         )
         return Response(UnitSerializer(unit).data)
 

@@ -35,6 +35,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import AuditActor, record
 from tongban.core import idnumber
 from tongban.registry.csvformat import COLUMNS
@@ -473,7 +474,7 @@ def import_people(
     result.flags.sort(key=lambda r: r.line)
     record(
         actor=actor,
-        action="registry.import",
+        action=AuditAction.REGISTRY_IMPORT,
         object_type="file",
         object_id=path.name[:64],
         detail={"sha256": _file_digest(path), **result.counts()},

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from django.apps import apps
 from django.db import transaction
-from django.http import HttpRequest
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import AuditActor, record
 from tongban.core.errors import ServiceError
 from tongban.core.workdays import CalendarEntry
@@ -75,7 +75,7 @@ def units_load_province(
     result = LoadResult(**counts)
     record(
         actor=actor,
-        action="unit.load_province",
+        action=AuditAction.UNIT_LOAD_PROVINCE,
         object_type="unit",
         object_id=province_code,
         detail={"stations_per_county": stations_per_county, **counts},
@@ -117,9 +117,7 @@ def unit_manageable(viewer: Viewer, unit: Unit) -> bool:
 
 
 @transaction.atomic
-def unit_contact_update(
-    *, actor: Viewer, unit: Unit, phone: str, address: str, request: HttpRequest | None = None
-) -> Unit:
+def unit_contact_update(*, actor: Viewer, unit: Unit, phone: str, address: str) -> Unit:
     """Set a unit's telephone and address (printed on its 登记表, 领证回执 and 票据). A station must
     have both; other units may leave them blank. Refused per field, nothing changed."""
     if not actor.can("unit.manage"):
@@ -154,24 +152,22 @@ def unit_contact_update(
     unit.save(update_fields=["phone", "address"])
     record(
         actor=actor,
-        action="unit.contact_updated",
+        action=AuditAction.UNIT_CONTACT_UPDATED,
         object_type="registry.unit",
         object_id=unit.pk,
         detail={"code": unit.code, "changes": changed},
-        request=request,
     )
     return unit
 
 
-def person_open(*, viewer: Viewer, person: Person, request: HttpRequest | None, how: str) -> None:
+def person_open(*, viewer: Viewer, person: Person, how: str) -> None:
     """Record that a full personal record was shown (`how`: "lookup", "detail", "api")."""
     record(
         actor=viewer,
-        action="person.view",
+        action=AuditAction.PERSON_VIEW,
         object_type="person",
         object_id=person.pk,
         detail={"how": how},
-        request=request,
     )
 
 
@@ -202,7 +198,7 @@ def calendar_year_load(
     if changed:
         record(
             actor=actor,
-            action="calendar.load_year",
+            action=AuditAction.CALENDAR_LOAD_YEAR,
             object_type="registry.calendaryear",
             object_id=year,
             detail={"source": source, "holidays": result.holidays, "workdays": result.workdays},

@@ -17,7 +17,7 @@ from tongban.registry.models import Person
 
 def _render_record(request: HttpRequest, person: Person, how: str) -> HttpResponse:
     viewer = as_viewer(request.user)
-    services.person_open(viewer=viewer, person=person, request=request, how=how)
+    services.person_open(viewer=viewer, person=person, how=how)
     record = selectors.person_record(viewer, person)
     return render(request, "registry/person_detail.html", {"record": record, "person": person})
 
@@ -109,7 +109,6 @@ def unit_edit(request: HttpRequest, code: str) -> HttpResponse:
                 unit=unit,
                 phone=form.cleaned_data["phone"],
                 address=form.cleaned_data["address"],
-                request=request,
             )
         except ServiceError as error:
             for field, message in error.fields.items():

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from tongban.api import Text, query_of, require
 from tongban.api_schema import errors
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.intake import selectors as intake_selectors
 from tongban.intake.api import NUMBER_PARAMETER, STATUS_HELP, ApplicationSerializer, UnitRefSerializer, staff
@@ -72,11 +73,10 @@ class ApplicationDetailView(APIView):
         application = intake_selectors.application_by_number(viewer, number)
         record(
             actor=viewer,
-            action="application.view",
+            action=AuditAction.APPLICATION_VIEW,
             object_type="intake.application",
             object_id=application.pk,
             detail={"how": "api"},
-            request=request._request,
         )
         context = {"reviewer": viewer.can("review.decide"), "viewer": viewer}
         return Response(ApplicationDetailSerializer(application, context=context).data)
@@ -290,7 +290,7 @@ class TakeView(APIView):
         actor = staff(request)
         require(actor, "review.decide")
         application = intake_selectors.application_by_number(actor, number)
-        application = services.review_take(actor=actor, application=application, request=request._request)
+        application = services.review_take(actor=actor, application=application)
         return Response(ApplicationSerializer(application).data)
 
 
@@ -306,7 +306,7 @@ class ReleaseView(APIView):
         actor = staff(request)
         require(actor, "review.decide")
         application = intake_selectors.application_by_number(actor, number)
-        application = services.review_release(actor=actor, application=application, request=request._request)
+        application = services.review_release(actor=actor, application=application)
         return Response(ApplicationSerializer(application).data)
 
 
@@ -346,6 +346,5 @@ class DecideView(APIView):
             reason=data.get("reason", ""),
             refusal_reason=data.get("refusal_reason", ""),
             method=data.get("method", ""),
-            request=request._request,
         )
         return Response(ApplicationSerializer(application).data)

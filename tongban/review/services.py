@@ -13,10 +13,10 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from tongban.accounts.models import User
+from tongban.audit.actions import EventAction
 from tongban.core.dates import age_on
 from tongban.core.errors import ServiceError
 from tongban.finance.services import fee_refund
@@ -149,7 +149,7 @@ def step_record(application: Application) -> ReviewStep:
 
 
 @transaction.atomic
-def review_take(*, actor: User, application: Application, request: HttpRequest | None = None) -> Application:
+def review_take(*, actor: User, application: Application) -> Application:
     """领取: the item is the actor's until decided or released; others see who holds it."""
     _require_reviewer(actor, application)
     application = lock(application)
@@ -162,14 +162,12 @@ def review_take(*, actor: User, application: Application, request: HttpRequest |
     application.assigned_at = timezone.now()
     application.save(update_fields=["assignee", "assigned_at", "updated_at"])
     step_record(application)
-    application_event(application, actor=actor, action="taken", request=request)
+    application_event(application, actor=actor, action=EventAction.TAKEN)
     return application
 
 
 @transaction.atomic
-def review_release(
-    *, actor: User, application: Application, request: HttpRequest | None = None
-) -> Application:
+def review_release(*, actor: User, application: Application) -> Application:
     """退回待办: the holder gives the item back to the unit's queue."""
     _require_reviewer(actor, application)
     application = lock(application)
@@ -180,7 +178,7 @@ def review_release(
     application.assignee = None
     application.assigned_at = None
     application.save(update_fields=["assignee", "assigned_at", "updated_at"])
-    application_event(application, actor=actor, action="released", request=request)
+    application_event(application, actor=actor, action=EventAction.RELEASED)
     return application
 
 
@@ -194,7 +192,6 @@ def review_decide(
     reason: str = "",
     refusal_reason: str = "",
     method: str = "",
-    request: HttpRequest | None = None,
 ) -> Application:
     """One decision on the current step. `step` is the step the reviewer saw: when somebody else
     decided it meanwhile, the call is refused (409) and nothing changes. `reason` is the opinion
@@ -229,10 +226,9 @@ def review_decide(
             application,
             to=Status.UNDER_VERIFICATION,
             actor=actor,
-            action="verification_noted",
+            action=EventAction.VERIFICATION_NOTED,
             note=reason,
             detail={"step": application.review_step, "method": method},
-            request=request,
         )
         return application
 
@@ -253,10 +249,9 @@ def review_decide(
             application,
             to=Status.REJECTED,
             actor=actor,
-            action="refused",
+            action=EventAction.REFUSED,
             note=text,
             detail={"step": application.review_step, "refusal_reason": refusal.code},
-            request=request,
         )
         if application.number:
             fee_refund(actor=actor, application_number=application.number, reason=f"不予签发：{text}")
@@ -287,10 +282,9 @@ def review_decide(
             application,
             to=Status.PENDING_REVIEW,
             actor=actor,
-            action="passed",
+            action=EventAction.PASSED,
             note=reason or f"审核通过，流转至{following['unit_name']}{following['title']}",
             detail={"step": application.review_step, "due": str(application.review_due)},
-            request=request,
         )
         notify(
             Notification(
@@ -328,10 +322,9 @@ def review_decide(
         application,
         to=Status.ISSUED,
         actor=actor,
-        action="issued",
+        action=EventAction.ISSUED,
         note=reason,
         detail=detail,
-        request=request,
     )
     notify(
         Notification(

@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core.errors import ServiceError
@@ -123,9 +124,7 @@ def _render_item(
     status: int = 200,
 ) -> HttpResponse:
     file = selectors.review_file(user, pk)
-    record(
-        actor=user, action="application.view", object_type="intake.application", object_id=pk, request=request
-    )
+    record(actor=user, action=AuditAction.APPLICATION_VIEW, object_type="intake.application", object_id=pk)
     application = file.application
     actions = selectors.review_actions(user, application)
     initial = {"step": application.review_step}
@@ -187,7 +186,7 @@ def _done(request: HttpRequest, pk: int, text: str, *, decided: bool = False) ->
 def take(request: HttpRequest, pk: int) -> HttpResponse:
     user, application = _item(request, pk)
     try:
-        services.review_take(actor=user, application=application, request=request)
+        services.review_take(actor=user, application=application)
     except ServiceError as error:
         return _render_item(request, user, pk, error=error.message, status=error.status)
     return _done(request, pk, "已领取办理，该事项由您办理。")
@@ -198,7 +197,7 @@ def take(request: HttpRequest, pk: int) -> HttpResponse:
 def release(request: HttpRequest, pk: int) -> HttpResponse:
     user, application = _item(request, pk)
     try:
-        services.review_release(actor=user, application=application, request=request)
+        services.review_release(actor=user, application=application)
     except ServiceError as error:
         return _render_item(request, user, pk, error=error.message, status=error.status)
     return _done(request, pk, "已退回待办，本单位其他审核人员可以领取。")
@@ -248,7 +247,6 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             reason=data["reason"],
             refusal_reason=code,
             method=data.get("method", ""),
-            request=request,
         )
     except ServiceError as error:
         if error.code == "step_decided":  # offer the form again for the step the item is at now

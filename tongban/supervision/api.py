@@ -207,9 +207,7 @@ class UrgeView(APIView):
         require(user, "supervision.act")
         form = UrgeRequest(data=request.data)
         form.is_valid(raise_exception=True)
-        event = services.application_supervise(
-            actor=user, number=number, note=form.validated_data["note"], request=request._request
-        )
+        event = services.application_supervise(actor=user, number=number, note=form.validated_data["note"])
         return Response(SupervisionSerializer(event).data, status=201)
 
 

@@ -11,22 +11,21 @@ urged items remain identifiable (docs/supervision.md).
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import Http404, HttpRequest
+from django.http import Http404
 
 from tongban.accounts.models import User
+from tongban.audit.actions import EventAction
 from tongban.core.errors import ServiceError
 from tongban.intake.models import ApplicationEvent
 from tongban.intake.services import application_event, lock
 from tongban.notifications import Notification, notify
-from tongban.supervision.selectors import SUPERVISED, responsible_unit, stuck_get
+from tongban.supervision.selectors import responsible_unit, stuck_get
 
 NOTE_MAX = 500
 
 
 @transaction.atomic
-def application_supervise(
-    *, actor: User, number: str, note: str, request: HttpRequest | None = None
-) -> ApplicationEvent:
+def application_supervise(*, actor: User, number: str, note: str) -> ApplicationEvent:
     """督办 the unfinished application `number` of the actor's subtree: record the note and tell
     the responsible unit (after commit)."""
     if not actor.can("supervision.act"):
@@ -51,13 +50,12 @@ def application_supervise(
     event = application_event(
         application,
         actor=actor,
-        action=SUPERVISED,
+        action=EventAction.SUPERVISED,
         note=note,
         detail={
             "unit": unit.code,
             "quiet_since": application.last_event_at.isoformat() if application.last_event_at else "",
         },
-        request=request,
     )
     notify(
         Notification(

@@ -147,7 +147,7 @@ def stuck_item(request: HttpRequest, number: str) -> HttpResponse:
         user = _user(request, "supervision.act")
         note = request.POST.get("note", "")
         try:
-            services.application_supervise(actor=user, number=number, note=note, request=request)
+            services.application_supervise(actor=user, number=number, note=note)
         except ServiceError as exc:
             error = exc.fields.get("note", exc.message)
         else:
@@ -177,9 +177,7 @@ def urge(request: HttpRequest, number: str) -> HttpResponse:
     """督办 from the list (the note typed in the row), back to the list."""
     user = _user(request, "supervision.act")
     try:
-        services.application_supervise(
-            actor=user, number=number, note=request.POST.get("note", ""), request=request
-        )
+        services.application_supervise(actor=user, number=number, note=request.POST.get("note", ""))
     except ServiceError as exc:
         if exc.status == 404:
             raise Http404 from None

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.models import AuditEvent
 from tongban.audit.services import record
 from tongban.core.crypto import SM2KeyPair, sm2_keypair
@@ -33,7 +34,9 @@ def system_key(production_dirs: None) -> SM2KeyPair:
 def events() -> Callable[[int], list[AuditEvent]]:
     def make(n: int) -> list[AuditEvent]:
         return [
-            record(actor=None, action="demo.seed", object_type="thing", object_id=i, detail={"i": i})
+            record(
+                actor=None, action=AuditAction.DEMO_SEED, object_type="thing", object_id=i, detail={"i": i}
+            )
             for i in range(n)
         ]
 

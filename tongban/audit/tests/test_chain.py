@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tongban.audit import sealer
+from tongban.audit.actions import AuditAction
 from tongban.audit.chain import GENESIS_HASH, link_hash
 from tongban.audit.context import audit_context
 from tongban.audit.models import AppendOnlyError, AuditEvent, AuditSeal
@@ -37,11 +38,11 @@ def _sealed(pks: list[int]) -> list[AuditEvent]:
 
 def test_recording_is_one_insert_and_leaves_the_row_for_the_sealer() -> None:
     with CaptureQueriesContext(connection) as queries, audit_context(remote_addr="10.1.2.3"):
-        event = record(actor=None, action="demo.seed", object_type="thing", object_id=7)
+        event = record(actor=None, action=AuditAction.DEMO_SEED, object_type="thing", object_id=7)
     assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
     stored = AuditEvent.objects.get(pk=event.pk)
     assert stored.seq is None and stored.hash == "" and stored.remote_addr == "10.1.2.3"
-    assert record(actor=None, action="demo.seed").remote_addr is None  # no context: no address
+    assert record(actor=None, action=AuditAction.DEMO_SEED).remote_addr is None  # no context: no address
 
 
 def test_sealing_chains_rows_in_id_order_and_signs_each_batch(events: Events, system_key: SM2KeyPair) -> None:
@@ -95,7 +96,7 @@ def test_rows_chained_before_seals_existed_are_adopted_by_the_first_seal(system_
         stored = AuditEvent.objects.create(**fields, hash=link_hash(fields))
         stored.refresh_from_db()  # the hash is over the stored values
         prev = stored.hash
-    record(actor=None, action="demo.seed")
+    record(actor=None, action=AuditAction.DEMO_SEED)
     assert seal_all() == 3 + waiting
     assert list(AuditSeal.objects.order_by("number").values_list("first_seq", "last_seq")) == [
         (1, 2),

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.models import AuditEvent
 from tongban.audit.sealer import seal_all, seal_pending
 from tongban.audit.services import record
@@ -49,7 +50,7 @@ def test_writers_and_the_sealer_at_once(system_key: SM2KeyPair) -> None:
     def writer(n: int) -> Callable[[], None]:
         def write() -> None:
             for i in range(15):
-                record(actor=None, action="demo.seed", object_type="thread", object_id=f"{n}-{i}")
+                record(actor=None, action=AuditAction.DEMO_SEED, object_type="thread", object_id=f"{n}-{i}")
 
         return write
 
@@ -83,13 +84,13 @@ def test_a_transaction_committing_after_the_seal_joins_the_next_batch(system_key
 
     def slow() -> None:
         with transaction.atomic():
-            ids["slow"] = record(actor=None, action="demo.seed", object_id="slow").pk
+            ids["slow"] = record(actor=None, action=AuditAction.DEMO_SEED, object_id="slow").pk
             inserted.set()
             assert sealed.wait(10)
 
     def fast() -> None:
         assert inserted.wait(10)
-        ids["fast"] = record(actor=None, action="demo.seed", object_id="fast").pk
+        ids["fast"] = record(actor=None, action=AuditAction.DEMO_SEED, object_id="fast").pk
         seal_all(key=system_key)  # the slow row is not committed: not visible, not sealed
         sealed.set()
 

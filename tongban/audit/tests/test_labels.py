@@ -1,152 +1,85 @@
-"""Every action the code writes has a Chinese name (audit/labels.py): read from the code itself, so
-an action added anywhere without its label fails here."""
+"""The audit actions and application events are typed vocabularies (audit/actions.py), each member
+with its Chinese name; the pages name stored codes through audit/labels.py."""
 
 from __future__ import annotations
 
 import ast
-import importlib
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tongban.audit import labels
+from tongban.audit.actions import APPLICATION_EVENT_PREFIX, AuditAction, EventAction
+from tongban.audit.models import AuditEvent
+from tongban.audit.services import Entry, record, record_many
 
 ROOT = Path(labels.__file__).resolve().parents[1]
-EVENT_WRITERS = {"application_event", "application_transition"}
-AUDIT_WRITERS = {"record"}
-# Where an action arrives as a parameter and is written on: checked through their callers.
-PASS_THROUGH = {
-    ("intake/services.py", "application_transition"),  # → application_event(action=action)
-    ("intake/services.py", "application_event"),  # → record(action=f"application.{action}")
-    ("registry/admin.py", "_audit"),  # → record(action=f"admin.{verb}"), verbs read below
-    # The demo's bulk history: its actions are checked on the rows it writes (demo/tests/test_history.py).
-    ("demo/history.py", "_one"),
-}
 CHINESE = re.compile(r"^[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef（）、“”·0-9]+$")
 
 
-@dataclass(frozen=True)
-class Write:
-    kind: str  # "event" or "audit"
-    action: str | None  # None: not a constant
-    where: str
-    function: str
+@pytest.mark.parametrize("action", [*AuditAction, *EventAction], ids=str)
+def test_every_member_has_a_chinese_label(action: AuditAction | EventAction) -> None:
+    assert action.label and CHINESE.match(str(action.label)), (action.value, action.label)
 
 
-def _module_name(path: Path) -> str:
-    return ".".join(path.relative_to(ROOT.parent).with_suffix("").parts)
-
-
-def _constant(node: ast.expr, module: str) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.Name):
-        value = getattr(importlib.import_module(module), node.id, None)
-        return value if isinstance(value, str) else None
-    return None
-
-
-def _writes() -> list[Write]:
-    found: list[Write] = []
-    for path in sorted(ROOT.rglob("*.py")):
-        relative = path.relative_to(ROOT)
-        if "tests" in relative.parts:
-            continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        functions = {
-            child: node.name
-            for node in ast.walk(tree)
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-            for child in ast.walk(node)
-        }
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
-                continue
-            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-            keywords = {k.arg for k in node.keywords}
-            kind = "event" if name in EVENT_WRITERS else "audit" if name in AUDIT_WRITERS else None
-            if kind is None and {"action", "to_status"} <= keywords:
-                kind = "event"  # an ApplicationEvent written directly (a bulk fix, a data migration)
-            if kind is None:
-                continue
-            for keyword in node.keywords:
-                if keyword.arg == "action":
-                    found.append(
-                        Write(
-                            kind,
-                            _constant(keyword.value, _module_name(path)),
-                            f"{relative}:{node.lineno}",
-                            functions.get(node, ""),
-                        )
-                    )
-    return found
-
-
-def _admin_verbs() -> set[str]:
-    tree = ast.parse((ROOT / "registry" / "admin.py").read_text(encoding="utf-8"))
-    verbs = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "_audit":
-            # A literal, or a choice of literals ("change" if change else "create").
-            choices = [str(n.value) for n in ast.walk(node.args[2]) if isinstance(n, ast.Constant)]
-            assert choices, f"registry/admin.py:{node.lineno}: write the verb as a literal"
-            verbs.update(choices)
-    return verbs
-
-
-WRITES = _writes()
-
-
-def test_the_walk_finds_the_writers() -> None:
-    # Guards the walk itself: the known writers are found, so an empty result cannot pass.
-    actions = {w.action for w in WRITES}
-    assert {"accepted", "issued", "handed_over", "supervised"} <= actions
-    assert {"person.view", "auth.login", "application.print", "dataquality.change.decide"} <= actions
-    assert len(WRITES) > 80
-
-
-@pytest.mark.parametrize("write", WRITES, ids=lambda w: f"{w.where}:{w.action}")
-def test_every_written_action_has_a_chinese_label(write: Write) -> None:
-    if write.action is None:
-        assert (write.where.split(":")[0], write.function) in PASS_THROUGH, (
-            f"{write.where}: write the action as a string literal or a module constant, so its label "
-            "can be checked (tongban/audit/labels.py)"
-        )
-        return
-    if write.kind == "event":
-        assert write.action in labels.EVENT_LABELS, (
-            f"{write.where}: add {write.action!r} to EVENT_LABELS in tongban/audit/labels.py"
-        )
-    else:
-        assert labels.is_labelled(write.action), (
-            f"{write.where}: add {write.action!r} to ACTION_LABELS in tongban/audit/labels.py"
-        )
-
-
-def test_admin_changes_have_labels() -> None:
-    verbs = _admin_verbs()
-    assert verbs == {"create", "change", "delete"}
-    for verb in verbs:
-        assert labels.is_labelled(f"admin.{verb}")
-
-
-def test_labels_are_chinese() -> None:
-    for code, label in {**labels.EVENT_LABELS, **labels.all_action_labels()}.items():
-        assert CHINESE.match(label), (code, label)
-    assert CHINESE.match(labels.UNKNOWN_ACTION_LABEL)
+def test_member_names_spell_their_codes() -> None:
+    # The values are the codes stored in the rows; the names follow them, so a typo shows.
+    for audit in AuditAction:
+        assert audit.name == audit.value.upper().replace(".", "_"), audit
+    for event in EventAction:
+        assert event.name == event.value.upper(), event
+    assert AuditAction.PERSON_VIEW == "person.view" and EventAction.HANDED_OVER_PROXY == "handed_over_proxy"
 
 
 def test_application_events_are_audit_actions_of_the_same_name() -> None:
-    for event, label in labels.EVENT_LABELS.items():
-        assert labels.action_label(f"application.{event}") == label
+    for event in EventAction:
+        audit = event.audit_action
+        assert audit.value == APPLICATION_EVENT_PREFIX + event.value
+        assert audit.label == event.label
+        assert labels.action_label(audit.value) == labels.event_label(event.value) == event.label
+    # The other application.* actions are no 办理记录 events.
+    others = {a for a in AuditAction if a.value.startswith(APPLICATION_EVENT_PREFIX)}
+    others -= {e.audit_action for e in EventAction}
+    assert others == {AuditAction.APPLICATION_VIEW, AuditAction.APPLICATION_PRINT}
 
 
-def test_an_unknown_code_never_shows_itself() -> None:
+def test_the_filter_groups_cover_every_member() -> None:
+    choices = labels.action_choices()
+    listed = [code for _, actions in choices for code, _ in actions]
+    assert sorted(listed) == sorted(AuditAction.values)  # each member once
+    assert labels.OTHER_GROUP not in dict(choices)
+    for group, actions in choices:
+        assert group in labels.ACTION_GROUPS.values()
+        for code, label in actions:
+            assert label == AuditAction(code).label
+            assert any(code.startswith(prefix) for prefix in labels.action_group_prefixes(group))
+
+
+def test_stored_codes_are_named_and_unknown_ones_never_show_themselves() -> None:
+    assert labels.action_label("auth.login") == "登录"
+    assert labels.action_label("application.issued") == labels.event_label("issued") == "签发"
+    assert labels.is_action("demo.seed") and not labels.is_action("demo")
     assert labels.event_label("no_such_event") == labels.UNKNOWN_ACTION_LABEL
     assert labels.action_label("no.such_action") == labels.UNKNOWN_ACTION_LABEL
     assert labels.action_label("application.no_such_event") == labels.UNKNOWN_ACTION_LABEL
+    assert AuditEvent(action="old.retired_code").action_label == labels.UNKNOWN_ACTION_LABEL
+    assert CHINESE.match(labels.UNKNOWN_ACTION_LABEL)
+
+
+@pytest.mark.django_db
+def test_record_refuses_a_code_outside_the_vocabulary() -> None:
+    before = AuditEvent.objects.count()
+    with pytest.raises(ValueError):
+        record(actor=None, action="no.such_action")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        record_many(
+            actor=None,
+            entries=[Entry(AuditAction.DEMO_SEED), Entry("no.such_action")],  # type: ignore[arg-type]
+        )
+    assert AuditEvent.objects.count() == before
+    # A code given as a string is stored as the member's value (tongban/biometrics writes so).
+    assert record(actor=None, action="biometrics.insert").action == AuditAction.BIOMETRICS_INSERT
 
 
 def _object_types() -> set[str]:

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from tongban.audit.labels import EVENT_LABELS
+from tongban.audit.actions import AuditAction, EventAction
 from tongban.audit.sealer import seal_all
 from tongban.audit.services import record
 from tongban.audit.tests.conftest import drop_guards
@@ -35,31 +35,36 @@ def test_rows_name_the_action_the_person_the_unit_and_the_record(client: Client,
     _name(personas.nanchang_clerk, "张", "受理")
     record(
         actor=personas.nanchang_clerk,
-        action="application.accepted",
+        action=AuditAction.APPLICATION_ACCEPTED,
         object_type="intake.application",
         object_id=7,
         detail={"number": "3601020012026112300001", "status": "accepted"},
     )
-    record(actor=personas.nanchang_clerk, action="person.view", object_type="registry.person", object_id=42)
-    record(actor=None, action="registry.import", object_type="file", object_id="people.csv")
+    record(
+        actor=personas.nanchang_clerk,
+        action=AuditAction.PERSON_VIEW,
+        object_type="registry.person",
+        object_id=42,
+    )
+    record(actor=None, action=AuditAction.REGISTRY_IMPORT, object_type="file", object_id="people.csv")
     html = login(client, personas.auditor).get("/audit/").content.decode()
     rows = _cells(html)
     imported, viewed, accepted = rows[0], rows[1], rows[2]
     assert accepted[2:6] == [
         "张受理",
         "东湖区城关派出所",
-        EVENT_LABELS["accepted"],
+        EventAction.ACCEPTED.label,
         "申领 3601020012026112300001",
     ]
     assert viewed[2:6] == ["张受理", "东湖区城关派出所", "查看人员完整信息", "人员 #42"]
     assert imported[2:6] == ["命令行", "", "导入人口信息", "文件 #people.csv"]
     record(
         actor=personas.nanchang_clerk,
-        action="auth.login",
+        action=AuditAction.AUTH_LOGIN,
         object_type="user",
         object_id=personas.nanchang_clerk.pk,
     )
-    record(actor=None, action="unit.load_province", object_type="unit", object_id="36")
+    record(actor=None, action=AuditAction.UNIT_LOAD_PROVINCE, object_type="unit", object_id="36")
     loaded, login_row = _cells(client.get("/audit/").content.decode())[:2]
     assert loaded[5] == "机构 江西省公安厅" and login_row[5] == "用户 张受理"
     # No code and no login name reaches a cell.
@@ -70,8 +75,13 @@ def test_rows_name_the_action_the_person_the_unit_and_the_record(client: Client,
 
 def test_filter_by_group_action_and_name(client: Client, personas: Personas) -> None:
     _name(personas.nanchang_clerk, "张", "受理")
-    record(actor=personas.nanchang_clerk, action="person.view", object_type="registry.person", object_id=1)
-    record(actor=personas.ganzhou_clerk, action="auth.logout", object_type="user", object_id=2)
+    record(
+        actor=personas.nanchang_clerk,
+        action=AuditAction.PERSON_VIEW,
+        object_type="registry.person",
+        object_id=1,
+    )
+    record(actor=personas.ganzhou_clerk, action=AuditAction.AUTH_LOGOUT, object_type="user", object_id=2)
     login(client, personas.auditor)
     by_action = _cells(client.get("/audit/", {"action": "person.view"}).content.decode())
     assert [r[4] for r in by_action] == ["查看人员完整信息"]
@@ -86,7 +96,9 @@ def test_filter_by_group_action_and_name(client: Client, personas: Personas) -> 
 
 
 def test_verification_is_told_in_chinese(client: Client, personas: Personas, system_key: SM2KeyPair) -> None:
-    events = [record(actor=None, action="demo.seed", object_type="demo", object_id=i) for i in range(3)]
+    events = [
+        record(actor=None, action=AuditAction.DEMO_SEED, object_type="demo", object_id=i) for i in range(3)
+    ]
     page = login(client, personas.auditor)
     waiting = page.get("/audit/").content.decode()
     assert "待封存" in waiting and "超过规定时间仍未封存" not in waiting

@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Max
 
 from tongban.accounts.models import User
-from tongban.audit.labels import EVENT_LABELS
+from tongban.audit.actions import EventAction
 from tongban.core.dates import age_on
 from tongban.demo.history import HistoryCounts, generate_history, replicate_history
 from tongban.finance.models import Payment, ReceiptCounter, Refund
@@ -211,4 +211,4 @@ def test_every_generated_event_has_a_chinese_label(history: HistoryCounts) -> No
     # The demo history writes its events in bulk, past the services the label test reads.
     actions = set(ApplicationEvent.objects.values_list("action", flat=True).distinct())
     assert {"created", "issued", "handed_over"} <= actions
-    assert actions <= set(EVENT_LABELS), actions - set(EVENT_LABELS)
+    assert actions <= set(EventAction.values), actions - set(EventAction.values)

@@ -29,7 +29,7 @@ def get(mapping: dict[str, Any], key: str) -> Any:
 
 @register.filter
 def event_label(action: str) -> str:
-    """The 办理记录's name of an action, from the one table of names (audit/labels.py)."""
+    """The 办理记录's name of a stored action (EventAction in audit/actions.py, via audit/labels.py)."""
     return labels.event_label(action)
 
 

@@ -10,7 +10,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tongban.audit.labels import EVENT_LABELS, UNKNOWN_ACTION_LABEL
+from tongban.audit.actions import EventAction
+from tongban.audit.labels import UNKNOWN_ACTION_LABEL
 from tongban.intake.models import ApplicationEvent
 from tongban.review import services as review
 from tongban.testing.factories import PersonFactory
@@ -50,14 +51,15 @@ def test_history_names_actions_people_and_units(
         html = login(client, user).get(url).content.decode()
         rows = _history(html)
         actions = [row[1] for row in rows]
-        assert actions[:6] == [EVENT_LABELS[a] for a in ("created", "updated", "photo_checked")] + [
-            EVENT_LABELS[a] for a in ("fingers_recorded", "accepted", "routed")
+        assert actions[:6] == [
+            EventAction(a).label
+            for a in ("created", "updated", "photo_checked", "fingers_recorded", "accepted", "routed")
         ]
         assert "签发" in actions and actions[-1] == UNKNOWN_ACTION_LABEL
         assert rows[0][3:5] == ["张受理", "章贡区城关派出所"]
         assert ["王审一", "东湖区城关派出所"] in [row[3:5] for row in rows]
         assert rows[-1][3] == "系统"
         for row in rows:
-            assert row[1] in set(EVENT_LABELS.values()) | {UNKNOWN_ACTION_LABEL}
+            assert row[1] in set(EventAction.labels) | {UNKNOWN_ACTION_LABEL}
             assert "ganzhou_clerk" not in row and household_reviewer.username not in row
             assert "legacy_thing" not in row

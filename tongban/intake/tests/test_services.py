@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image
 
+from tongban.audit.actions import EventAction
 from tongban.audit.models import AuditEvent
 from tongban.biometrics.engine import get_abis
 from tongban.biometrics.interfaces import Gallery
@@ -449,9 +450,19 @@ def test_every_history_entry_moves_last_event_at(personas, accept):
     application.refresh_from_db()
     assert application.last_event_at == latest.at
     with transaction.atomic():
-        services.application_event(application, actor=personas.ganzhou_clerk, action="note", note="电话联系")
+        services.application_event(
+            application, actor=personas.ganzhou_clerk, action=EventAction.SUPERVISED, note="电话联系"
+        )
     application.refresh_from_db()
     assert application.last_event_at == application.events.latest("pk").at > latest.at
+
+
+def test_an_event_outside_the_vocabulary_is_refused(personas, accept):
+    application = accept(personas.ganzhou_clerk, PersonFactory.create())
+    events, audit = application.events.count(), AuditEvent.objects.count()
+    with pytest.raises(ValueError), transaction.atomic():
+        services.application_event(application, actor=personas.ganzhou_clerk, action="note")  # type: ignore[arg-type]
+    assert (application.events.count(), AuditEvent.objects.count()) == (events, audit)
 
 
 def test_deadline_counts_working_days_across_national_day(personas, accept, monkeypatch):

@@ -16,6 +16,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.production import services
@@ -92,7 +93,7 @@ class Command(BaseCommand):
         # The list names people (masked numbers): who printed it is on the audit trail.
         record(
             actor=None,
-            action="production.authority_report",
+            action=AuditAction.PRODUCTION_AUTHORITY_REPORT,
             object_type="registry.card",
             object_id="",
             detail={"cards": rows, "output": str(output) if output else "stdout"},

@@ -1,0 +1,198 @@
+"""The audit actions and the application events: two typed vocabularies, each member with its
+Chinese name. The one place to add an action: a writer names a member, never a string.
+
+- `EventAction`: the 办理记录 of an application (`ApplicationEvent.action`, written by
+  `intake.services.application_event` and `application_transition`). Each event is also written
+  to the audit trail as its `AuditAction` (`application.<event>`, `EventAction.audit_action`),
+  shown there under the same name.
+- `AuditAction`: every action of the audit trail (`audit.services.record(action=...)`), the
+  application events included.
+
+The values are the codes stored in the rows: never change one (old rows keep theirs). Pages,
+exports and the API never show a code: `labels.action_label` and `labels.event_label` name it,
+`UNKNOWN_ACTION_LABEL` standing in for a code found only in old rows.
+
+Lives in `audit` (imports nothing of ours) so that every later stage can use it.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+# The audit action of an application event is its code under this prefix.
+APPLICATION_EVENT_PREFIX = "application."
+
+
+class EventAction(models.TextChoices):
+    """An entry of an application's 办理记录 (事项)."""
+
+    # 受理 (intake)
+    CREATED = "created", "开始受理"
+    UPDATED = "updated", "修改申请信息"
+    PHOTO_CHECKED = "photo_checked", "相片检测"
+    GUARDIAN_PHOTO_CHECKED = "guardian_photo_checked", "同框相片"
+    FINGERS_RECORDED = "fingers_recorded", "指纹采集"
+    ACCEPTED = "accepted", "受理"
+    ROUTED = "routed", "流转审核"
+    WITHDRAWN = "withdrawn", "撤销"
+    ABANDONED = "abandoned", "放弃受理"
+    REFUSAL_NOTIFIED = "refusal_notified", "已告知申请人"
+    DEADLINE_RECOUNTED = "deadline_recounted", "重新计算期限"
+    PHOTO_RECOLLECTED = "photo_recollected", "重新采集相片"
+    # 审核签发 (review)
+    TAKEN = "taken", "领取办理"
+    RELEASED = "released", "退回待办"
+    VERIFICATION_NOTED = "verification_noted", "核实"
+    PASSED = "passed", "审核通过"
+    ISSUED = "issued", "签发"
+    REFUSED = "refused", "不予签发"
+    # 制证 (production)
+    AUTHORITY_CORRECTED = "authority_corrected", "签发机关更正"
+    BATCHED = "batched", "调度打包"
+    PRODUCED = "produced", "制证完成"
+    QUALITY_FAILED = "quality_failed", "质量问题"
+    REPRINT = "reprint", "重新制证"
+    # 分发 and 核验发放 (handover)
+    SHIPPED = "shipped", "分发"
+    COUNTY_RECEIVED = "county_received", "县局签收质检"
+    FORWARDED = "forwarded", "转发派出所"
+    RECEIVED = "received", "签收待领取"
+    DELIVERED = "delivered", "邮政妥投"
+    FINGER_MISMATCH = "finger_mismatch", "指纹比对未通过"
+    HANDED_OVER = "handed_over", "核验发放"
+    HANDED_OVER_PROXY = "handed_over_proxy", "亲属代领"
+    VERIFIED = "verified", "本人核验"
+    # 督导 (supervision)
+    SUPERVISED = "supervised", "督办"
+
+    @property
+    def audit_action(self) -> AuditAction:
+        """The audit trail's action for this event (`application.<event>`)."""
+        return AuditAction(APPLICATION_EVENT_PREFIX + self.value)
+
+
+class AuditAction(models.TextChoices):
+    """An action of the audit trail (审计日志)."""
+
+    # Sign-in and credentials
+    AUTH_LOGIN = "auth.login", "登录"
+    AUTH_LOGIN_FAILED = "auth.login_failed", "登录失败"
+    AUTH_LOGIN_LOCKED = "auth.login_locked", "登录被锁定"
+    AUTH_LOGOUT = "auth.logout", "退出"
+    AUTH_OTP_VERIFIED = "auth.otp_verified", "动态口令验证"
+    AUTH_TOTP_ENROLLED = "auth.totp_enrolled", "绑定动态口令"
+    AUTH_TOKEN_ISSUED = "auth.token_issued", "签发接口令牌"
+    AUTH_TOKEN_FAILED = "auth.token_failed", "接口令牌申请失败"
+    AUTH_TOKEN_REFUSED = "auth.token_refused", "接口令牌被拒（须先设置密码）"
+    # Accounts (账号管理)
+    USER_CREATED = "user.created", "新建账号"
+    USER_UPDATED = "user.updated", "修改账号"
+    USER_DEACTIVATED = "user.deactivated", "停用账号"
+    USER_REACTIVATED = "user.reactivated", "启用账号"
+    USER_SECOND_FACTOR_RESET = "user.second_factor_reset", "重置第二因子"
+    USER_PASSWORD_RESET = "user.password_reset", "重置密码"
+    USER_PASSWORD_SET = "user.password_set", "设置密码"
+    USER_VIEW = "user.view", "查看账号信息"
+    LIAISON_UPDATED = "liaison.updated", "修改联络人"
+    # Register (人口信息) and reference data
+    PERSON_VIEW = "person.view", "查看人员完整信息"
+    REGISTRY_IMPORT = "registry.import", "导入人口信息"
+    REGISTRY_PHOTOS_IMPORTED = "registry.photos_imported", "导入户籍相片"
+    UNIT_LOAD_PROVINCE = "unit.load_province", "生成机构树"
+    UNIT_CONTACT_UPDATED = "unit.contact_updated", "维护机构联系电话和地址"
+    CALENDAR_LOAD_YEAR = "calendar.load_year", "载入节假日安排"
+    ADMIN_CREATE = "admin.create", "后台新增"
+    ADMIN_CHANGE = "admin.change", "后台修改"
+    ADMIN_DELETE = "admin.delete", "后台删除"
+    # Biometric galleries (比对库)
+    BIOMETRICS_INSERT = "biometrics.insert", "写入比对库"
+    BIOMETRICS_DELETE = "biometrics.delete", "移出比对库"
+    # Applications, besides their 办理记录 events
+    APPLICATION_VIEW = "application.view", "查看申领"
+    APPLICATION_PRINT = "application.print", "打印申领文书"
+    # Applications: each 办理记录 event (EventAction) under the same name
+    # 受理 (intake)
+    APPLICATION_CREATED = "application.created", EventAction.CREATED.label
+    APPLICATION_UPDATED = "application.updated", EventAction.UPDATED.label
+    APPLICATION_PHOTO_CHECKED = "application.photo_checked", EventAction.PHOTO_CHECKED.label
+    APPLICATION_GUARDIAN_PHOTO_CHECKED = (
+        "application.guardian_photo_checked",
+        EventAction.GUARDIAN_PHOTO_CHECKED.label,
+    )
+    APPLICATION_FINGERS_RECORDED = "application.fingers_recorded", EventAction.FINGERS_RECORDED.label
+    APPLICATION_ACCEPTED = "application.accepted", EventAction.ACCEPTED.label
+    APPLICATION_ROUTED = "application.routed", EventAction.ROUTED.label
+    APPLICATION_WITHDRAWN = "application.withdrawn", EventAction.WITHDRAWN.label
+    APPLICATION_ABANDONED = "application.abandoned", EventAction.ABANDONED.label
+    APPLICATION_REFUSAL_NOTIFIED = "application.refusal_notified", EventAction.REFUSAL_NOTIFIED.label
+    APPLICATION_DEADLINE_RECOUNTED = "application.deadline_recounted", EventAction.DEADLINE_RECOUNTED.label
+    APPLICATION_PHOTO_RECOLLECTED = "application.photo_recollected", EventAction.PHOTO_RECOLLECTED.label
+    # 审核签发 (review)
+    APPLICATION_TAKEN = "application.taken", EventAction.TAKEN.label
+    APPLICATION_RELEASED = "application.released", EventAction.RELEASED.label
+    APPLICATION_VERIFICATION_NOTED = "application.verification_noted", EventAction.VERIFICATION_NOTED.label
+    APPLICATION_PASSED = "application.passed", EventAction.PASSED.label
+    APPLICATION_ISSUED = "application.issued", EventAction.ISSUED.label
+    APPLICATION_REFUSED = "application.refused", EventAction.REFUSED.label
+    # 制证 (production)
+    APPLICATION_AUTHORITY_CORRECTED = "application.authority_corrected", EventAction.AUTHORITY_CORRECTED.label
+    APPLICATION_BATCHED = "application.batched", EventAction.BATCHED.label
+    APPLICATION_PRODUCED = "application.produced", EventAction.PRODUCED.label
+    APPLICATION_QUALITY_FAILED = "application.quality_failed", EventAction.QUALITY_FAILED.label
+    APPLICATION_REPRINT = "application.reprint", EventAction.REPRINT.label
+    # 分发 and 核验发放 (handover)
+    APPLICATION_SHIPPED = "application.shipped", EventAction.SHIPPED.label
+    APPLICATION_COUNTY_RECEIVED = "application.county_received", EventAction.COUNTY_RECEIVED.label
+    APPLICATION_FORWARDED = "application.forwarded", EventAction.FORWARDED.label
+    APPLICATION_RECEIVED = "application.received", EventAction.RECEIVED.label
+    APPLICATION_DELIVERED = "application.delivered", EventAction.DELIVERED.label
+    APPLICATION_FINGER_MISMATCH = "application.finger_mismatch", EventAction.FINGER_MISMATCH.label
+    APPLICATION_HANDED_OVER = "application.handed_over", EventAction.HANDED_OVER.label
+    APPLICATION_HANDED_OVER_PROXY = "application.handed_over_proxy", EventAction.HANDED_OVER_PROXY.label
+    APPLICATION_VERIFIED = "application.verified", EventAction.VERIFIED.label
+    # 督导 (supervision)
+    APPLICATION_SUPERVISED = "application.supervised", EventAction.SUPERVISED.label
+    # Fees (工本费)
+    FEE_CHARGED = "fee.charged", "收取工本费"
+    FEE_REFUNDED = "fee.refunded", "退还工本费"
+    FEE_REMITTED = "fee.remitted", "上缴国库"
+    FEE_RECEIPT_PRINTED = "fee.receipt_printed", "打印收费票据"
+    FINANCE_EXPORT = "finance.export", "导出财务报表"
+    # Production (制证)
+    PRODUCTION_SYSTEM_KEY_GENERATED = "production.system_key_generated", "生成系统签名密钥"
+    PRODUCTION_CENTRE_KEY_GENERATED = "production.centre_key_generated", "生成制证中心密钥"
+    PRODUCTION_BATCH_CREATED = "production.batch_created", "建立制证批次"
+    PRODUCTION_BATCH_PACKAGED = "production.batch_packaged", "生成制证数据包"
+    PRODUCTION_PACKAGE_DOWNLOADED = "production.package_downloaded", "下载制证数据包"
+    PRODUCTION_FEEDBACK_UPLOADED = "production.feedback_uploaded", "上传制证结果"
+    PRODUCTION_BATCH_CLOSED = "production.batch_closed", "制证批次完成"
+    PRODUCTION_AUTHORITY_REPORT = "production.authority_report", "生成签发机关核对清单"
+    # Distribution (分发)
+    SHIPMENT_CREATE = "shipment.create", "发出分发批次"
+    SHIPMENT_RECEIVE = "shipment.receive", "签收分发批次"
+    SHIPMENT_FORWARD = "shipment.forward", "转发派出所"
+    # Campaigns (集中换发)
+    CAMPAIGN_CREATE = "campaign.create", "新建集中换发"
+    CAMPAIGN_UPDATE = "campaign.update", "修改集中换发"
+    CAMPAIGN_TARGETS = "campaign.targets", "生成换发目标"
+    CAMPAIGN_DUTY = "campaign.duty", "修改责任分工"
+    CAMPAIGN_CONFIGURE = "campaign.configure", "修改换发期间配置"
+    CAMPAIGN_CONFIGURATION_APPLY = "campaign.configuration_apply", "应用换发期间配置"
+    CAMPAIGN_START = "campaign.start", "启动集中换发"
+    CAMPAIGN_CLOSE = "campaign.close", "结束集中换发"
+    CAMPAIGN_REPORTS_GENERATE = "campaign.reports_generate", "生成派出所报表"
+    CAMPAIGN_REPORT_SIGN = "campaign.report_sign", "签收派出所报表"
+    # Register clean-up (数据清理)
+    DATAQUALITY_SCAN = "dataquality.scan", "数据清理扫描"
+    DATAQUALITY_CASE_VIEW = "dataquality.case.view", "查看清理问题"
+    DATAQUALITY_CASE_DECIDE = "dataquality.case.decide", "处理清理问题"
+    DATAQUALITY_CHANGE_VIEW = "dataquality.change.view", "查看变更更正申请"
+    DATAQUALITY_CHANGE_REQUEST = "dataquality.change.request", "提出变更更正申请"
+    DATAQUALITY_CHANGE_DECIDE = "dataquality.change.decide", "审批变更更正申请"
+    DATAQUALITY_ADDRESSES_IMPORT = "dataquality.addresses.import", "导入标准地址"
+    DATAQUALITY_ADDRESSES_MATCH = "dataquality.addresses.match", "匹配标准地址"
+    DATAQUALITY_ADDRESS_DECIDE = "dataquality.address.decide", "确认标准地址"
+    # Demo data
+    DEMO_SEED = "demo.seed", "生成演示数据"
+    # Configuration checks (accounts/staffing.py)
+    STAFFING_OVERRIDE = "staffing.override", "确认无人办理仍保存配置"
