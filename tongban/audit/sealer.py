@@ -165,15 +165,18 @@ def seal_all(*, key: SM2KeyPair | None = None, limit: int = BATCH_MAX) -> int:
 def follow(
     *, interval: float = 0.5, limit: int = BATCH_MAX, stop: Callable[[], bool] = lambda: False
 ) -> None:
-    """Seal continuously: whatever is pending, then wait `interval` seconds, until `stop()`. A
-    missing key or an unreachable database is logged and tried again: the sealer outlives both,
-    and the rows wait (the administrators' home page says so when they wait too long)."""
+    """Seal continuously until `stop()`: one batch of what is waiting, then a pause of `interval`
+    seconds unless the batch was full (a backlog is sealed without pausing). One batch a round
+    keeps seals, and their signatures, few while rows trickle in. A missing key or an
+    unreachable database is logged and tried again: the sealer outlives both, and the rows wait
+    (the administrators' home page says so when they wait too long)."""
     key: SM2KeyPair | None = None
     while not stop():
         sealed = 0
         try:
             key = key or load_system_key()
-            sealed = seal_all(key=key, limit=limit)
+            seal = seal_pending(key=key, limit=limit)
+            sealed = seal.last_seq - seal.first_seq + 1 if seal is not None else 0
         except (SystemKeyMissing, SystemKeyInvalid) as exc:
             logger.error("audit sealing waits for the system key (tongban keys generate-system): %s", exc)
             time.sleep(max(interval, KEY_RETRY_SECONDS))
@@ -181,5 +184,6 @@ def follow(
             logger.exception("audit sealing failed; retrying")
             connection.close()
         if sealed:
-            logger.info("audit rows sealed: %d", sealed)
-        time.sleep(interval)
+            logger.debug("audit rows sealed: %d", sealed)
+        if sealed < limit:
+            time.sleep(interval)
