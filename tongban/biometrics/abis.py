@@ -1,11 +1,17 @@
 """The built-in ABIS: 1:N face search over the sealed templates of the database.
 
-The database is the source of truth (`BiometricTemplate`, sealed with SM4-GCM). Each process
-keeps one `VectorIndex` per gallery for faces, loaded from settings.BIOMETRICS["INDEX_DIR"] or
-rebuilt from the rows, and brings it up to date from the change log (`TemplateChange`) before
-every search: a template inserted through one gunicorn worker is found by every other, and a
-restart loses nothing. A saved index whose state the database does not explain (a restored
-database, a damaged file, another dimension) is thrown away and rebuilt.
+The database is the source of truth (`BiometricTemplate`, sealed with SM4-GCM). `TemplateStore`
+writes it: each insert or delete with its audit row and change-log row (`TemplateChange`) in the
+caller's transaction. `BuiltinABIS` adds the search: one `VectorIndex` per gallery for faces,
+loaded from settings.BIOMETRICS["INDEX_DIR"] or rebuilt from the rows, and brought up to date from
+the change log before every search, so a template inserted through one process is found by every
+other, and a restart loses nothing. A saved index whose state the database does not explain (a
+restored database, a damaged file, another dimension, another shard) is thrown away and rebuilt.
+
+It runs in each web process (engine `builtin`) or once per machine in the engine service
+(`tongban abis serve`, `service.py`), where it may hold only the regions of its shard
+(`shards.Shard`); the web processes then write through `TemplateStore` and search through
+`client.ServiceABIS`.
 
 Fingerprint templates are stored here too (for 1:1 comparison at handover); 1:N over fingers is
 not offered by this engine.
@@ -29,6 +35,8 @@ from django.db.models import Max
 from tongban.audit.services import AuditActor, record
 from tongban.biometrics.interfaces import ABIS, BiometricError, Candidate, Gallery, Modality, Template
 from tongban.biometrics.models import BiometricTemplate, TemplateChange
+from tongban.biometrics.regions import ref_region
+from tongban.biometrics.shards import Shard
 from tongban.biometrics.vector_index import CALIBRATION_COSINE, IndexFileError, VectorIndex
 
 logger = logging.getLogger(__name__)
@@ -84,72 +92,81 @@ def _check_ref(ref_id: str) -> None:
         raise BiometricError("bad_ref", "比对对象标识无效。")
 
 
-@dataclass
-class _GalleryState:
-    gallery: Gallery
-    index: VectorIndex
-    applied: int  # the last TemplateChange id reflected in the index
-    unsaved: int = 0  # changes applied since the index was last written to disk
-    lock: threading.Lock = field(default_factory=threading.Lock)
+def check_identify(template: Template, max_results: int) -> np.ndarray:
+    """The probe's unit vector, once the request is one this engine answers."""
+    if template.modality == Modality.FINGER:
+        raise BiometricError("unsupported", UNSUPPORTED_MESSAGE)
+    vector = face_vector(template)
+    if (
+        isinstance(max_results, bool)
+        or not isinstance(max_results, int)
+        or not 1 <= max_results <= MAX_RESULTS
+    ):
+        raise BiometricError("bad_request", f"候选人数应在 1 到 {MAX_RESULTS} 之间。")
+    return vector
 
 
-class BuiltinABIS(ABIS):
-    """Insert, identify, delete and count over the database, with a FAISS/numpy index per
-    gallery for faces. One instance per process is enough (`engine.get_abis()`); it is thread-safe."""
+class TemplateStore:
+    """Writes and counts of the stored templates, without any index: the row, the audit record
+    and the change log in one transaction (the caller's, when it has one). `BuiltinABIS` adds
+    its index on top; in `service` mode the web processes write through this alone and the
+    engine nodes catch up from the change log."""
 
-    def __init__(
-        self,
-        *,
-        index_dir: str | Path | None = None,
-        exact_max: int | None = None,
-        threshold: float | None = None,
-    ) -> None:
-        config: dict[str, Any] = settings.BIOMETRICS
-        self.index_dir = Path(index_dir if index_dir is not None else config["INDEX_DIR"])
-        self.exact_max = int(exact_max if exact_max is not None else config["EXACT_SEARCH_MAX"])
-        self.threshold = float(threshold if threshold is not None else config["FACE_THRESHOLD"])
-        self._states: dict[Gallery, _GalleryState] = {}
-        self._states_lock = threading.Lock()
-
-    # -----------------------------------------------------------------------------------------
-    # Writes: the row, the audit record and the change log in one transaction; the index after
-    # commit.
+    def __init__(self, *, shard: Shard | None = None) -> None:
+        self.shard = shard if shard is not None else Shard.everything()
 
     def insert(
-        self, ref_id: str, template: Template, gallery: Gallery, *, actor: AuditActor | None = None
+        self,
+        ref_id: str,
+        template: Template,
+        gallery: Gallery,
+        *,
+        actor: AuditActor | None = None,
+        region: str | None = None,
     ) -> None:
+        """Add or replace the template of `ref_id`; `region` (the household's region code) is
+        looked up from the ref when not given (`regions.ref_region`)."""
         gallery = Gallery(gallery)
         _check_ref(ref_id)
         position = _check_template(template)
+        if region is None:
+            region = ref_region(ref_id)
         for attempt in range(3):
             try:
                 with transaction.atomic():
-                    self._insert_row(ref_id, template, gallery, position, actor)
+                    self._insert_row(ref_id, template, gallery, position, region, actor)
                 break
             except IntegrityError:
                 # Another transaction inserted the same ref meanwhile; replace its row.
                 if attempt == 2:
                     raise
         if template.modality == Modality.FACE:
-            self._after_commit(gallery)
+            self._written(gallery)
 
     def _insert_row(
-        self, ref_id: str, template: Template, gallery: Gallery, position: str, actor: AuditActor | None
+        self,
+        ref_id: str,
+        template: Template,
+        gallery: Gallery,
+        position: str,
+        region: str,
+        actor: AuditActor | None,
     ) -> None:
         old = (
             BiometricTemplate.objects.select_for_update()
             .filter(gallery=gallery, ref_id=ref_id, modality=template.modality, position=position)
-            .values_list("pk", flat=True)
+            .values_list("pk", "region")
             .first()
         )
         if old is not None:
-            BiometricTemplate.objects.filter(pk=old).delete()
+            BiometricTemplate.objects.filter(pk=old[0]).delete()
         row = BiometricTemplate.objects.create(
             gallery=gallery,
             ref_id=ref_id,
             modality=template.modality,
             position=position,
             format=template.format,
+            region=region,
             template=template.data,
         )
         record(
@@ -162,10 +179,21 @@ class BuiltinABIS(ABIS):
                 "modality": str(template.modality),
                 "position": position,
                 "format": template.format,
-                "replaced": old,
+                "replaced": old[0] if old is not None else None,
             },
         )
         # After the audit record: its head lock orders the change ids by commit.
+        if old is not None and old[1] != region:
+            # The person's household moved: the node of the old region lets the ref go.
+            TemplateChange.objects.create(
+                gallery=gallery,
+                modality=template.modality,
+                ref_id=ref_id,
+                position=position,
+                op=TemplateChange.Op.DELETE,
+                template_id=old[0],
+                region=old[1],
+            )
         TemplateChange.objects.create(
             gallery=gallery,
             modality=template.modality,
@@ -173,6 +201,7 @@ class BuiltinABIS(ABIS):
             position=position,
             op=TemplateChange.Op.INSERT,
             template_id=row.pk,
+            region=region,
         )
 
     def delete(self, ref_id: str, gallery: Gallery | None = None, *, actor: AuditActor | None = None) -> int:
@@ -185,10 +214,10 @@ class BuiltinABIS(ABIS):
                 BiometricTemplate.objects.select_for_update()
                 .filter(ref_id=ref_id, gallery__in=galleries)
                 .order_by("pk")
-                .values_list("pk", "gallery", "modality", "position")
+                .values_list("pk", "gallery", "modality", "position", "region")
             )
             BiometricTemplate.objects.filter(pk__in=[r[0] for r in rows]).delete()
-            for pk, row_gallery, modality, position in rows:
+            for pk, row_gallery, modality, position, region in rows:
                 record(
                     actor=actor,
                     action="biometrics.delete",
@@ -203,14 +232,54 @@ class BuiltinABIS(ABIS):
                     position=position,
                     op=TemplateChange.Op.DELETE,
                     template_id=pk,
+                    region=region,
                 )
                 if modality == Modality.FACE:
                     touched.add(Gallery(row_gallery))
         for each in touched:
-            self._after_commit(each)
+            self._written(each)
         return len(rows)
 
-    def _after_commit(self, gallery: Gallery) -> None:
+    def _written(self, gallery: Gallery) -> None:
+        """Called after a face of `gallery` was written (inside the caller's transaction)."""
+
+    def count(self, gallery: Gallery) -> int:
+        """Stored templates of the gallery, faces and fingers (what `delete` counts), of this
+        store's shard."""
+        return BiometricTemplate.objects.filter(self.shard.q(), gallery=Gallery(gallery)).count()
+
+
+@dataclass
+class _GalleryState:
+    gallery: Gallery
+    index: VectorIndex
+    applied: int  # the last TemplateChange id reflected in the index
+    unsaved: int = 0  # changes applied since the index was last written to disk
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class BuiltinABIS(TemplateStore, ABIS):
+    """Insert, identify, delete and count over the database, with a FAISS/numpy index per
+    gallery for faces. One instance per process is enough (`engine.get_abis()`); it is thread-safe.
+    With a `shard`, it indexes (and counts) only the templates of the shard's regions."""
+
+    def __init__(
+        self,
+        *,
+        index_dir: str | Path | None = None,
+        exact_max: int | None = None,
+        threshold: float | None = None,
+        shard: Shard | None = None,
+    ) -> None:
+        super().__init__(shard=shard)
+        config: dict[str, Any] = settings.BIOMETRICS
+        self.index_dir = Path(index_dir if index_dir is not None else config["INDEX_DIR"])
+        self.exact_max = int(exact_max if exact_max is not None else config["EXACT_SEARCH_MAX"])
+        self.threshold = float(threshold if threshold is not None else config["FACE_THRESHOLD"])
+        self._states: dict[Gallery, _GalleryState] = {}
+        self._states_lock = threading.Lock()
+
+    def _written(self, gallery: Gallery) -> None:
         # Only galleries this process already holds in memory are brought up to date; others
         # load (and catch up) on their first search.
         if gallery in self._states:
@@ -229,20 +298,12 @@ class BuiltinABIS(ABIS):
         self, template: Template, gallery: Gallery, max_results: int = 10, threshold: float | None = None
     ) -> list[Candidate]:
         gallery = Gallery(gallery)
-        if template.modality == Modality.FINGER:
-            raise BiometricError("unsupported", UNSUPPORTED_MESSAGE)
-        vector = face_vector(template)
-        if not 1 <= max_results <= MAX_RESULTS:
-            raise BiometricError("bad_request", f"候选人数应在 1 到 {MAX_RESULTS} 之间。")
+        vector = check_identify(template, max_results)
         limit = self.threshold if threshold is None else float(threshold)
         state = self._state(gallery)
         self._sync(state)
         hits = state.index.search(vector, k=max_results, threshold=limit)[0]
         return [Candidate(hit.ref_id, hit.score) for hit in hits]
-
-    def count(self, gallery: Gallery) -> int:
-        """Stored templates of the gallery, faces and fingers (what `delete` counts)."""
-        return BiometricTemplate.objects.filter(gallery=Gallery(gallery)).count()
 
     def index_info(self, gallery: Gallery) -> dict[str, Any]:
         """The in-memory face index of `gallery` (loading it if needed): mode, size, parameters."""
@@ -250,11 +311,43 @@ class BuiltinABIS(ABIS):
         self._sync(state)
         return state.index.params | {"applied_change": state.applied}
 
+    def loaded(self) -> list[Gallery]:
+        """The galleries held in memory."""
+        return list(self._states)
+
+    def held(self) -> dict[str, dict[str, int]]:
+        """Size and last applied change of each gallery held in memory."""
+        return {g.value: {"count": len(s.index), "applied": s.applied} for g, s in list(self._states.items())}
+
+    def refresh(self) -> None:
+        """Catch every loaded gallery up with the change log (and save those due)."""
+        for gallery in self.loaded():
+            self._sync(self._states[gallery])
+
+    def save_loaded(self) -> None:
+        """Save every loaded gallery with changes not yet on disk (at shutdown)."""
+        for state in list(self._states.values()):
+            with state.lock:
+                if state.unsaved:
+                    self._save(state)
+
     # -----------------------------------------------------------------------------------------
     # The index: load, catch up, rebuild, save
 
     def _dir(self, gallery: Gallery) -> Path:
-        return self.index_dir / f"face-{gallery.value}"
+        if self.shard.whole:
+            return self.index_dir / f"face-{gallery.value}"
+        return self.index_dir / f"face-{gallery.value}@{self.shard.key}"
+
+    def _meta(self, state: _GalleryState) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "format": INDEX_FORMAT,
+            "gallery": state.gallery.value,
+            "applied": state.applied,
+        }
+        if not self.shard.whole:
+            meta["shard"] = self.shard.key
+        return meta
 
     def _state(self, gallery: Gallery) -> _GalleryState:
         state = self._states.get(gallery)
@@ -272,8 +365,12 @@ class BuiltinABIS(ABIS):
             index = VectorIndex.load(self._dir(gallery), dim=FACE_DIM, exact_max=self.exact_max)
             index.calibration_cosine = self._calibration_cosine()
             meta = index.meta
-            if meta.get("format") != INDEX_FORMAT or meta.get("gallery") != gallery.value:
-                raise IndexFileError("saved index belongs to another gallery or format")
+            if (
+                meta.get("format") != INDEX_FORMAT
+                or meta.get("gallery") != gallery.value
+                or meta.get("shard") != (None if self.shard.whole else self.shard.key)
+            ):
+                raise IndexFileError("saved index belongs to another gallery, shard or format")
             applied = int(meta["applied"])
             if applied > self._last_change(gallery):
                 raise IndexFileError("saved index is newer than the database")
@@ -309,7 +406,7 @@ class BuiltinABIS(ABIS):
         return min(CALIBRATION_COSINE, self.threshold)
 
     def _face_rows(self, gallery: Gallery) -> Any:
-        return BiometricTemplate.objects.filter(gallery=gallery, modality=Modality.FACE)
+        return BiometricTemplate.objects.filter(self.shard.q(), gallery=gallery, modality=Modality.FACE)
 
     def _last_change(self, gallery: Gallery) -> int:
         last = TemplateChange.objects.filter(gallery=gallery, modality=Modality.FACE).aggregate(m=Max("id"))
@@ -351,7 +448,7 @@ class BuiltinABIS(ABIS):
             while True:
                 changes = list(
                     TemplateChange.objects.filter(
-                        gallery=gallery, modality=Modality.FACE, id__gt=state.applied
+                        self.shard.q(), gallery=gallery, modality=Modality.FACE, id__gt=state.applied
                     )
                     .order_by("id")
                     .values_list("id", "op", "ref_id", "template_id")[:SYNC_BATCH]
@@ -399,7 +496,7 @@ class BuiltinABIS(ABIS):
 
     def _save(self, state: _GalleryState) -> None:
         gallery = state.gallery
-        state.index.meta = {"format": INDEX_FORMAT, "gallery": gallery.value, "applied": state.applied}
+        state.index.meta = self._meta(state)
         try:
             state.index.save(self._dir(gallery))
             state.unsaved = 0

@@ -36,6 +36,9 @@ class BiometricTemplate(models.Model):
     # GA finger position code (11–20, 97–99) for fingers, "" for the face.
     position = models.CharField("指位", max_length=2, blank=True, default="")
     format = models.CharField("模板格式", max_length=32)
+    # The household region code of the person depicted (`regions.ref_region`): which engine node
+    # indexes the template when galleries are sharded (`shards.py`); "" when unknown.
+    region = models.CharField("户籍地区划", max_length=6, blank=True, default="", db_index=True)
     template = SealedBinaryField(context="biometrics.template")
     created_at = models.DateTimeField("入库时间", auto_now_add=True)
 
@@ -60,11 +63,11 @@ class BiometricTemplate(models.Model):
 class TemplateChange(models.Model):
     """生物特征模板变更记录: one row per insert or delete, in commit order.
 
-    Every process keeps its own in-memory index and, before a search, applies the rows past the
-    last one it has seen, so a template inserted through one gunicorn worker is found through
-    any other. The rows are written after the audit record of the same transaction, under the
-    audit chain's head lock, so their ids grow in commit order and no reader skips one that
-    commits late.
+    Every process holding an index (the in-process engine of each worker, or an engine node of
+    `tongban abis serve`) applies, before a search, the rows past the last one it has seen, so a
+    template inserted through one gunicorn worker is found through any other. The rows are
+    written after the audit record of the same transaction, under the audit chain's head lock,
+    so their ids grow in commit order and no reader skips one that commits late.
     """
 
     class Op(models.TextChoices):
@@ -76,6 +79,9 @@ class TemplateChange(models.Model):
     ref_id = models.CharField("对象标识", max_length=64)
     position = models.CharField("指位", max_length=2, blank=True, default="")
     op = models.CharField("操作", max_length=8, choices=Op.choices)
+    # The template's region: a sharded engine node applies only the changes of its own regions
+    # (read by id range, so no index of its own).
+    region = models.CharField("户籍地区划", max_length=6, blank=True, default="")
     # The inserted row (no foreign key: a later delete removes the row, not this record).
     template_id = models.BigIntegerField("模板记录", null=True, blank=True)
     at = models.DateTimeField("时间", auto_now_add=True)
