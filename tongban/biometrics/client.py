@@ -141,9 +141,13 @@ class ServiceABIS(TemplateStore, ABIS):
 
     def _fan_out(self, ask: Any, deadline: float) -> list[Candidate]:
         pool = self._executor()
-        futures = [pool.submit(ask, url) for url in self.urls]
+        futures = [pool.submit(ask, url) for url in self.urls[1:]]
         found: list[Candidate] = []
         errors: list[BiometricError] = []
+        try:  # the first node from this thread, the others from the pool meanwhile
+            found.extend(ask(self.urls[0]))
+        except BiometricError as error:
+            errors.append(error)
         for future in futures:
             try:
                 found.extend(
@@ -162,8 +166,8 @@ class ServiceABIS(TemplateStore, ABIS):
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
             if self._pool is None:
-                # Enough for the threads of a gunicorn worker asking every node at once.
+                # Enough for the threads of a gunicorn worker asking every other node at once.
                 self._pool = ThreadPoolExecutor(
-                    max_workers=8 * len(self.urls), thread_name_prefix="tongban-abis-fanout"
+                    max_workers=8 * (len(self.urls) - 1), thread_name_prefix="tongban-abis-fanout"
                 )
             return self._pool

@@ -25,9 +25,10 @@ import numpy as np
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections, transaction
 
 from tongban.audit.models import AuditEvent
+from tongban.audit.services import record
 from tongban.biometrics import engine
 from tongban.biometrics.abis import BuiltinABIS, TemplateStore
 from tongban.biometrics.client import ServiceABIS
@@ -55,6 +56,14 @@ class _Server(ThreadingMixIn, WSGIServer):
 class _Quiet(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def handle(self) -> None:
+        # A thread per request here (gunicorn keeps a fixed set): its connection goes with it.
+        try:
+            super().handle()
+        finally:
+            for conn in connections.all(initialized_only=True):
+                conn.close()
 
 
 class Node:
@@ -141,6 +150,28 @@ def test_service_mode_writes_here_and_searches_on_the_node(
     finally:
         engine.get_abis.cache_clear()
         engine.get_sdk.cache_clear()
+
+
+def test_a_write_commits_or_rolls_back_with_the_callers_transaction(
+    nodes: list[Node], tmp_path: Path
+) -> None:
+    """As at the counter: the acceptance has written its audit rows (holding the chain's lock)
+    when the template is stored. The template goes with the acceptance, whatever becomes of it."""
+    node = start(nodes, tmp_path, "node")
+    abis = ServiceABIS(node.url, timeout=2)
+    enrolled, probes = faces(1, seed=26)
+    started = time.monotonic()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        record(actor=None, action="test.accepted")
+        abis.insert("application:1", enrolled[0], Gallery.APPLICATIONS, region=NANCHANG)
+        raise RuntimeError("the acceptance failed after the template was written")
+    assert not BiometricTemplate.objects.exists() and not TemplateChange.objects.exists()
+    assert abis.identify(probes[0], Gallery.APPLICATIONS) == []
+    with transaction.atomic():
+        record(actor=None, action="test.accepted")
+        abis.insert("application:1", enrolled[0], Gallery.APPLICATIONS, region=NANCHANG)
+    assert [c.ref_id for c in abis.identify(probes[0], Gallery.APPLICATIONS)] == ["application:1"]
+    assert time.monotonic() - started < 2  # nothing waited for a lock
 
 
 def test_the_protocol_as_the_existing_http_adapters_speak_it(nodes: list[Node], tmp_path: Path) -> None:
