@@ -8,8 +8,9 @@
 | `http` | `HttpABIS`: an external engine | `HttpSDK`: the same external engine |
 
 In `service` mode the SDK stays in the process: it holds no gallery (its dlib models are the
-same few tens of MB in every process), it is stateless, and its work (~80 ms of CPU for a face
-template) spreads over every web worker's core instead of queueing in one engine process.
+same ~90 MB in every process, whatever the gallery size, where 10M templates are ~7 GB), it is
+stateless, its work (~80 ms of CPU for a face template) spreads over every web worker's core
+instead of queueing in one engine process, and no photo crosses the network.
 """
 
 from __future__ import annotations
