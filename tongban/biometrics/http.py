@@ -74,11 +74,6 @@ class HttpClient:
         self.timeout = float(timeout if timeout is not None else config["TIMEOUT_SECONDS"])
         self._token = token if token is not None else str(config.get("TOKEN") or "")
 
-    @property
-    def url(self) -> str:
-        port = f":{self.port}" if self.port else ""
-        return f"{self.scheme}://{self.host}{port}{self.prefix}"
-
     def get(self, path: str, query: dict[str, str]) -> Any:
         return self._call("GET", f"{path}?{urlencode(query)}" if query else path, None)
 

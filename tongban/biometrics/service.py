@@ -68,14 +68,14 @@ def _text(body: dict[str, Any], name: str, what: str) -> str:
 def _gallery(value: Any) -> Gallery:
     try:
         return Gallery(value)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise BadRequest("比对库名称无效（应为 permanent、wanted、floating 或 applications）。") from exc
 
 
 def _modality(value: Any) -> Modality:
     try:
         return Modality(value)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise BadRequest("生物特征类型无效（应为 face 或 finger）。") from exc
 
 
@@ -123,9 +123,12 @@ def _sample(value: Any) -> Sample:
 def _threshold(value: Any) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise BadRequest("比对阈值应为数字或 null。")
-    return float(value)
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ValueError
+        return float(value)
+    except (ValueError, OverflowError) as exc:
+        raise BadRequest("比对阈值应为数字或 null。") from exc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,7 +309,6 @@ class Refresher(threading.Thread):
         self.abis = abis
         self.interval = interval
         self.stopping = threading.Event()
-        self.ready = threading.Event()
 
     def run(self) -> None:
         try:
@@ -324,7 +326,6 @@ class Refresher(threading.Thread):
                     info["mode"],
                     time.perf_counter() - started,
                 )
-            self.ready.set()
             while not self.stopping.wait(self.interval):
                 try:
                     self.abis.refresh()
@@ -366,7 +367,8 @@ def serve(
         "worker_class": "gthread",
         "threads": threads,
         "timeout": 120,
-        "graceful_timeout": 30,
+        # Time to finish the requests and save the indexes changed since their last save.
+        "graceful_timeout": 120,
         "keepalive": 5,
         "proc_name": "tongban-abis",
         "accesslog": None,  # request lines carry no personal data, but nothing is needed from them

@@ -208,6 +208,31 @@ def test_error_answers_have_the_protocol_shape(nodes: list[Node], tmp_path: Path
         ("GET", "/abis/count?gallery=mars", None, 400, "bad_request"),
         (
             "POST",
+            "/abis/delete",
+            json.dumps({"ref_id": "person:1", "gallery": ["x"]}).encode(),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/abis/identify",
+            json.dumps(
+                {"gallery": "permanent", "template": _wire(faces(1)[0][0]), "threshold": 10**400}
+            ).encode(),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
+            "/abis/identify",
+            json.dumps(
+                {"gallery": "permanent", "template": _wire(faces(1)[0][0]), "max_results": 0}
+            ).encode(),
+            400,
+            "bad_request",
+        ),
+        (
+            "POST",
             "/abis/identify",
             json.dumps({"gallery": "permanent", "template": _wire(finger("11"))}).encode(),
             400,
