@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 
 from tongban.audit.services import AuditActor, record
@@ -49,6 +49,8 @@ MAX_RESULTS = 1000
 REBUILD_BATCH = 5000
 SYNC_BATCH = 5000
 INDEX_FORMAT = "face-index-1"
+# pg_advisory_xact_lock key of the change log ("tbtc", Tongban template changes).
+CHANGE_LOG_LOCK = 0x74627463
 
 UNSUPPORTED_MESSAGE = "本系统的指纹仅支持一比一核验，不支持一比多检索。"
 
@@ -90,6 +92,17 @@ def _check_template(template: Template) -> str:
 def _check_ref(ref_id: str) -> None:
     if not isinstance(ref_id, str) or not ref_id or len(ref_id) > 64 or not ref_id.isprintable():
         raise BiometricError("bad_ref", "比对对象标识无效。")
+
+
+def lock_change_log() -> None:
+    """Take the change log's lock, held to the end of the caller's transaction, before writing
+    `TemplateChange` rows: their ids then grow in commit order, so an index that has applied
+    the changes up to id N never meets a change below N committing later (it would never apply
+    it). PostgreSQL hands out ids at insert time, hence a transaction-scoped advisory lock
+    (released at commit or rollback, no row to keep); SQLite has one writer at a time already."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHANGE_LOG_LOCK])
 
 
 def check_identify(template: Template, max_results: int) -> np.ndarray:
@@ -182,7 +195,7 @@ class TemplateStore:
                 "replaced": old[0] if old is not None else None,
             },
         )
-        # After the audit record: its head lock orders the change ids by commit.
+        lock_change_log()
         if old is not None and old[1] != region:
             # The person's household moved: the node of the old region lets the ref go.
             TemplateChange.objects.create(
@@ -217,6 +230,8 @@ class TemplateStore:
                 .values_list("pk", "gallery", "modality", "position", "region")
             )
             BiometricTemplate.objects.filter(pk__in=[r[0] for r in rows]).delete()
+            if rows:
+                lock_change_log()
             for pk, row_gallery, modality, position, region in rows:
                 record(
                     actor=actor,

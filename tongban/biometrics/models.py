@@ -66,7 +66,7 @@ class TemplateChange(models.Model):
     Every process holding an index (the in-process engine of each worker, or an engine node of
     `tongban abis serve`) applies, before a search, the rows past the last one it has seen, so a
     template inserted through one gunicorn worker is found through any other. The rows are
-    written after the audit record of the same transaction, under the audit chain's head lock,
+    written under the change log's lock (`abis.lock_change_log`), held to the writer's commit,
     so their ids grow in commit order and no reader skips one that commits late.
     """
 

@@ -4,6 +4,7 @@ every process's index current, persistence and rebuilds."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +12,10 @@ import numpy as np
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from tongban.audit.models import AuditEvent
-from tongban.biometrics.abis import FACE_FORMAT, BuiltinABIS
+from tongban.biometrics.abis import FACE_FORMAT, BuiltinABIS, TemplateStore
 from tongban.biometrics.interfaces import BiometricError, Candidate, Gallery, Modality, Template
 from tongban.biometrics.models import BiometricTemplate, TemplateChange
 from tongban.biometrics.vector_index import VectorIndex, normalise
@@ -333,5 +334,56 @@ def test_concurrent_inserts_of_distinct_refs(tmp_path: Path) -> None:
     assert all(abis.identify(probes[i], Gallery.FLOATING)[0].ref_id == f"person:{i}" for i in range(40))
     changes = list(TemplateChange.objects.filter(gallery="floating").values_list("id", flat=True))
     assert len(changes) == 40 == len(set(changes))
+    BiometricTemplate.objects.all().delete()
+    TemplateChange.objects.all().delete()
+
+
+@pytest.mark.django_db(transaction=True, available_apps=AVAILABLE_APPS)
+def test_change_ids_grow_in_commit_order() -> None:
+    """A writer that comes second waits for the first one's commit (the change log's lock): an
+    index that has applied change N never meets a change below N committing afterwards."""
+    store = TemplateStore()
+    enrolled, _ = faces(2, seed=11)
+    inserted, release = threading.Event(), threading.Event()
+    finished: dict[str, float] = {}
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                store.insert("person:1", enrolled[0], PERMANENT, region="360102")
+                inserted.set()
+                release.wait(10)
+            finished["first"] = time.monotonic()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            inserted.wait(10)
+            store.insert("person:2", enrolled[1], PERMANENT, region="360102")
+            finished["second"] = time.monotonic()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    assert inserted.wait(10)
+    time.sleep(0.5)
+    assert "second" not in finished  # waiting for the first writer's commit
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert finished["second"] >= finished["first"]
+    assert list(TemplateChange.objects.order_by("id").values_list("ref_id", flat=True)) == [
+        "person:1",
+        "person:2",
+    ]
     BiometricTemplate.objects.all().delete()
     TemplateChange.objects.all().delete()
