@@ -169,7 +169,7 @@ def test_writes_are_audited_without_template_or_ref(abis: BuiltinABIS, personas:
     abis.insert("person:8", enrolled[0], PERMANENT, actor=personas.nanchang_clerk)
     pk = BiometricTemplate.objects.get().pk
     abis.delete("person:8", PERMANENT)
-    events = list(AuditEvent.objects.filter(object_type="template").order_by("seq"))
+    events = list(AuditEvent.objects.filter(object_type="template").order_by("id"))
     assert [(e.action, e.object_id) for e in events] == [
         ("biometrics.insert", str(pk)),
         ("biometrics.delete", str(pk)),
