@@ -2,10 +2,12 @@
 `tongban abis serve` (`service.py`) do, once per machine.
 
 `ServiceABIS` writes like the built-in engine, in the caller's transaction: the template row, its
-audit record and its change-log row commit (or roll back) with the business action that stores
-it, and the owning node catches up from the change log before its next search, exactly as the
-in-process index does. Writing through the node instead would deadlock: the caller's transaction
-already holds the audit chain's lock, which the node's own transaction would wait for.
+audit record (with the clerk) and its change-log row commit or roll back with the business action
+that stores it, and the owning node catches up from the change log before its next search, exactly
+as the in-process index does. Writing through the node's `/abis/insert` instead would be a second
+transaction: on PostgreSQL the template outlives an acceptance rolled back after it (and its audit
+record names the system), on SQLite it waits for the caller's write lock until the call times out
+(and is written after all).
 
 Before a face is written, its owning node (`shards.route` of the template's region) must answer,
 or the write is refused with `engine_unavailable`: a region whose node is down takes no new faces
