@@ -8,6 +8,13 @@ the change log before every search, so a template inserted through one process i
 other, and a restart loses nothing. A saved index whose state the database does not explain (a
 restored database, a damaged file, another dimension, another shard) is thrown away and rebuilt.
 
+Writers take no lock for the change log. On PostgreSQL a change's id is drawn at insert, so a
+change may commit after one with a higher id that an index has already applied; the catch-up
+therefore asks not for the ids past the last one but for the changes of the transactions its
+last snapshot did not see (`Snapshot`, the `xid` of each row), and keeps the snapshot it read
+them with, saved with the index. On SQLite one writer at a time commits, so the ids are in
+commit order and the catch-up asks for the ids past the last one applied.
+
 It runs in each web process (engine `builtin`) or once per machine in the engine service
 (`tongban abis serve`, `service.py`), where it may hold only the regions of its shard
 (`shards.Shard`); the web processes then write through `TemplateStore` and search through
@@ -30,7 +37,8 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db.models import BigIntegerField, Func, Max, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from tongban.audit.services import AuditActor, record
 from tongban.biometrics.interfaces import ABIS, BiometricError, Candidate, Gallery, Modality, Template
@@ -49,8 +57,6 @@ MAX_RESULTS = 1000
 REBUILD_BATCH = 5000
 SYNC_BATCH = 5000
 INDEX_FORMAT = "face-index-1"
-# pg_advisory_xact_lock key of the change log ("tbtc", Tongban template changes).
-CHANGE_LOG_LOCK = 0x74627463
 
 UNSUPPORTED_MESSAGE = "本系统的指纹仅支持一比一核验，不支持一比多检索。"
 
@@ -94,15 +100,116 @@ def _check_ref(ref_id: str) -> None:
         raise BiometricError("bad_ref", "比对对象标识无效。")
 
 
-def lock_change_log() -> None:
-    """Take the change log's lock, held to the end of the caller's transaction, before writing
-    `TemplateChange` rows: their ids then grow in commit order, so an index that has applied
-    the changes up to id N never meets a change below N committing later (it would never apply
-    it). PostgreSQL hands out ids at insert time, hence a transaction-scoped advisory lock
-    (released at commit or rollback, no row to keep); SQLite has one writer at a time already."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHANGE_LOG_LOCK])
+@dataclass(frozen=True)
+class Snapshot:
+    """A PostgreSQL snapshot, `pg_current_snapshot()` ("xmin:xmax:xip,…" as text): the
+    transactions below `xmin` had ended when it was taken, those from `xmax` on had not begun,
+    and of those between, the ones in `xip` were running. A change-log row is seen by it when
+    its transaction had ended (committed, or rolled back and so left no row), exactly as
+    `pg_visible_in_snapshot(xid, snapshot)`; a row without `xid` (written before migration
+    biometrics/0003) counts as seen by every snapshot."""
+
+    xmin: int
+    xmax: int
+    xip: tuple[int, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> Snapshot:
+        try:
+            low, high, running = text.split(":")
+            snapshot = cls(int(low), int(high), tuple(sorted({int(x) for x in running.split(",") if x})))
+        except ValueError:
+            raise ValueError(f"not a snapshot: {text!r}") from None
+        if not 0 < snapshot.xmin <= snapshot.xmax or any(
+            not snapshot.xmin <= x < snapshot.xmax for x in snapshot.xip
+        ):
+            raise ValueError(f"not a snapshot: {text!r}")
+        return snapshot
+
+    def __str__(self) -> str:
+        return f"{self.xmin}:{self.xmax}:{','.join(map(str, self.xip))}"
+
+    def sees(self, xid: int | None) -> bool:
+        if xid is None:
+            return True
+        return xid < self.xmin or (xid < self.xmax and xid not in self.xip)
+
+    def running(self, xid: int) -> Snapshot:
+        """This snapshot with `xid` still running. PostgreSQL leaves the taking transaction's own
+        id out of `xip` (it sees its own rows); for the others it was running."""
+        if not self.sees(xid):
+            return self
+        return Snapshot(min(self.xmin, xid), self.xmax, tuple(sorted({*self.xip, xid})))
+
+    def seen(self, field: str = "xid") -> Q:
+        """The rows this snapshot sees, as a filter."""
+        q = Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lt": self.xmin})
+        between = Q(**{f"{field}__lt": self.xmax})
+        if self.xip:
+            between &= ~Q(**{f"{field}__in": self.xip})
+        return q | between
+
+    def unseen(self, field: str = "xid") -> Q:
+        """The rows this snapshot does not see: `xid >= xmin AND NOT pg_visible_in_snapshot(xid,
+        snapshot)`, written as the two ranges an index on `xid` answers without reading the
+        rows seen between xmin and xmax."""
+        q = Q(**{f"{field}__gte": self.xmax})
+        if self.xip:
+            q |= Q(**{f"{field}__in": self.xip})
+        return q
+
+
+def _database_now() -> tuple[str, Snapshot]:
+    """PostgreSQL: the cluster's system identifier (transaction ids mean something only within
+    one cluster) and a snapshot taken now, the caller's own transaction counted as running."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT system_identifier::text FROM pg_control_system()), "
+            "pg_current_snapshot()::text, pg_current_xact_id_if_assigned()::text"
+        )
+        cluster, text, own = cursor.fetchone()
+    snapshot = Snapshot.parse(text)
+    return cluster, snapshot.running(int(own)) if own is not None else snapshot
+
+
+def _xid_now(function: str, *args: Func) -> Cast:
+    """A transaction id of PostgreSQL's (xid8) as the bigint of `TemplateChange.xid`."""
+    xid8 = Func(*args, function=function, output_field=TextField())
+    return Cast(Cast(xid8, TextField()), BigIntegerField())
+
+
+# With `_read_with_snapshot`, in its statement: the change-log rows of transactions that had begun
+# by its snapshot (every committed row of this cluster, and the reader's own), not rows restored
+# with the transaction ids of another cluster that this one has not reached yet: those are read
+# once it has (they were in the rebuilt index already), not at every catch-up till then.
+_BEGUN = (
+    Q(xid__isnull=True)
+    | Q(xid__lt=_xid_now("pg_snapshot_xmax", Func(function="pg_current_snapshot", output_field=TextField())))
+    | Q(xid=_xid_now("pg_current_xact_id_if_assigned"))
+)
+
+
+def _read_with_snapshot(rows: QuerySet[Any, Any]) -> tuple[Snapshot, int | None, list[tuple[Any, ...]]]:
+    """PostgreSQL: `rows` (a values_list) read in one statement with the snapshot it was read
+    with, and the reading transaction's own id when it has one (its uncommitted rows are among
+    those read). One statement has one snapshot whatever the isolation level."""
+    sql, params = rows.query.get_compiler(connection=connection).as_sql()
+    names = [f"c{i}" for i in range(len(rows.query.values_select))]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT s.snapshot, s.own, {', '.join('r.' + name for name in names)} "  # noqa: S608 - the ORM's SQL; values are parameters
+            "FROM (SELECT pg_current_snapshot()::text AS snapshot, "
+            "pg_current_xact_id_if_assigned()::text AS own) AS s "
+            f"LEFT JOIN ({sql}) AS r({', '.join(names)}) ON TRUE ORDER BY r.c0",
+            params,
+        )
+        result = cursor.fetchall()
+    own = result[0][1]
+    return (
+        Snapshot.parse(result[0][0]),
+        int(own) if own is not None else None,
+        [tuple(row[2:]) for row in result if row[2] is not None],
+    )
 
 
 def check_identify(template: Template, max_results: int) -> np.ndarray:
@@ -121,9 +228,11 @@ def check_identify(template: Template, max_results: int) -> np.ndarray:
 
 class TemplateStore:
     """Writes and counts of the stored templates, without any index: the row, the audit record
-    and the change log in one transaction (the caller's, when it has one). `BuiltinABIS` adds
-    its index on top; in `service` mode the web processes write through this alone and the
-    engine nodes catch up from the change log."""
+    and the change log in one transaction (the caller's, when it has one). It locks nothing but
+    the ref's own rows (a second writer of the same ref waits for the first): no lock orders the
+    change log, whose readers catch up without one (`Snapshot`). `BuiltinABIS` adds its index
+    on top; in `service` mode the web processes write through this alone and the engine nodes
+    catch up from the change log."""
 
     def __init__(self, *, shard: Shard | None = None) -> None:
         self.shard = shard if shard is not None else Shard.everything()
@@ -195,7 +304,6 @@ class TemplateStore:
                 "replaced": old[0] if old is not None else None,
             },
         )
-        lock_change_log()
         if old is not None and old[1] != region:
             # The person's household moved: the node of the old region lets the ref go.
             TemplateChange.objects.create(
@@ -230,8 +338,6 @@ class TemplateStore:
                 .values_list("pk", "gallery", "modality", "position", "region")
             )
             BiometricTemplate.objects.filter(pk__in=[r[0] for r in rows]).delete()
-            if rows:
-                lock_change_log()
             for pk, row_gallery, modality, position, region in rows:
                 record(
                     actor=actor,
@@ -268,7 +374,14 @@ class TemplateStore:
 class _GalleryState:
     gallery: Gallery
     index: VectorIndex
-    applied: int  # the last TemplateChange id reflected in the index
+    applied: int  # the highest TemplateChange id applied (SQLite: and every id below it)
+    # PostgreSQL: the snapshot of the last catch-up (or of the build): the index reflects the
+    # changes of every transaction it sees. None on SQLite, and for an index saved before
+    # snapshots were kept, until its first catch-up (by id: those ids were in commit order).
+    snapshot: Snapshot | None = None
+    # PostgreSQL: refs applied from the catching-up transaction's own uncommitted changes; the
+    # next catch-up reads their rows again, whatever became of that transaction.
+    provisional: set[str] = field(default_factory=set)
     unsaved: int = 0  # changes applied since the index was last written to disk
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -293,6 +406,7 @@ class BuiltinABIS(TemplateStore, ABIS):
         self.threshold = float(threshold if threshold is not None else config["FACE_THRESHOLD"])
         self._states: dict[Gallery, _GalleryState] = {}
         self._states_lock = threading.Lock()
+        self._cluster_id: str | None = None  # PostgreSQL's system identifier, saved with snapshots
 
     def _written(self, gallery: Gallery) -> None:
         # Only galleries this process already holds in memory are brought up to date; others
@@ -360,9 +474,17 @@ class BuiltinABIS(TemplateStore, ABIS):
             "gallery": state.gallery.value,
             "applied": state.applied,
         }
+        if state.snapshot is not None:
+            meta["snapshot"] = str(state.snapshot)
+            meta["cluster"] = self._cluster()
         if not self.shard.whole:
             meta["shard"] = self.shard.key
         return meta
+
+    def _cluster(self) -> str:
+        if self._cluster_id is None:
+            self._cluster_id = _database_now()[0]
+        return self._cluster_id
 
     def _state(self, gallery: Gallery) -> _GalleryState:
         state = self._states.get(gallery)
@@ -389,7 +511,7 @@ class BuiltinABIS(TemplateStore, ABIS):
             applied = int(meta["applied"])
             if applied > self._last_change(gallery):
                 raise IndexFileError("saved index is newer than the database")
-            state = _GalleryState(gallery, index, applied)
+            state = _GalleryState(gallery, index, applied, self._saved_snapshot(meta))
             self._sync(state)
             if len(index) != self._face_rows(gallery).count():
                 raise IndexFileError("saved index does not match the stored templates")
@@ -397,6 +519,24 @@ class BuiltinABIS(TemplateStore, ABIS):
         except IndexFileError as exc:
             logger.info("rebuilding face index of gallery %s: %s", gallery, exc)
         return self._build(gallery)
+
+    def _saved_snapshot(self, meta: dict[str, Any]) -> Snapshot | None:
+        """The snapshot a saved index was caught up to (PostgreSQL), once the database explains
+        it: the same cluster, and a snapshot not ahead of the database's (a restored base backup
+        is behind). None for an index saved before snapshots were kept, and on SQLite."""
+        if connection.vendor != "postgresql" or "snapshot" not in meta:
+            return None
+        cluster, now = _database_now()
+        self._cluster_id = cluster
+        if meta.get("cluster") != cluster:
+            raise IndexFileError("saved index belongs to another database cluster")
+        try:
+            snapshot = Snapshot.parse(str(meta["snapshot"]))
+        except ValueError as exc:
+            raise IndexFileError(str(exc)) from None
+        if snapshot.xmax > now.xmax:
+            raise IndexFileError("saved index is newer than the database")
+        return snapshot
 
     def rebuild(self, gallery: Gallery) -> dict[str, Any]:
         """Rebuild the face index of `gallery` from the database, save it, and use it."""
@@ -423,14 +563,20 @@ class BuiltinABIS(TemplateStore, ABIS):
     def _face_rows(self, gallery: Gallery) -> Any:
         return BiometricTemplate.objects.filter(self.shard.q(), gallery=gallery, modality=Modality.FACE)
 
+    def _face_changes(self, gallery: Gallery) -> QuerySet[TemplateChange, TemplateChange]:
+        return TemplateChange.objects.filter(self.shard.q(), gallery=gallery, modality=Modality.FACE)
+
     def _last_change(self, gallery: Gallery) -> int:
         last = TemplateChange.objects.filter(gallery=gallery, modality=Modality.FACE).aggregate(m=Max("id"))
         return int(last["m"] or 0)
 
     def _build(self, gallery: Gallery) -> _GalleryState:
-        # Changes committed after this point are applied again by the catch-up below;
-        # applying an insert or delete twice leaves the same state.
+        # Taken before the rows are read, which may then hold changes committed after: the
+        # catch-up below applies those again, which leaves the same index (`_apply`).
         applied = self._last_change(gallery)
+        snapshot = None
+        if connection.vendor == "postgresql":
+            self._cluster_id, snapshot = _database_now()
         rows = self._face_rows(gallery)
         index = VectorIndex(FACE_DIM, exact_max=self.exact_max, calibration_cosine=self._calibration_cosine())
         index.reserve(rows.count())
@@ -450,64 +596,101 @@ class BuiltinABIS(TemplateStore, ABIS):
         if refs:
             index.add(refs, np.stack(vectors), normalised=True, adapt=False)
         index.optimize()
-        state = _GalleryState(gallery, index, applied)
+        state = _GalleryState(gallery, index, applied, snapshot)
         with state.lock:
             self._save(state)
         self._sync(state)
         return state
 
     def _sync(self, state: _GalleryState) -> None:
-        """Apply the change log past `state.applied` to the index."""
-        index, gallery = state.index, state.gallery
+        """Apply to the index the changes it has not seen."""
         with state.lock:
-            while True:
-                changes = list(
-                    TemplateChange.objects.filter(
-                        self.shard.q(), gallery=gallery, modality=Modality.FACE, id__gt=state.applied
-                    )
-                    .order_by("id")
-                    .values_list("id", "op", "ref_id", "template_id")[:SYNC_BATCH]
-                )
-                if not changes:
-                    break
-                self._apply(index, changes)
-                state.applied = changes[-1][0]
-                state.unsaved += len(changes)
-                if len(changes) < SYNC_BATCH:
-                    break
-            if state.unsaved and state.unsaved >= max(1000, len(index) // 100):
+            if connection.vendor == "postgresql":
+                self._catch_up_by_snapshot(state)
+            else:
+                self._catch_up_by_id(state)
+            if state.unsaved and state.unsaved >= max(1000, len(state.index) // 100):
                 self._save(state)
 
-    def _apply(self, index: VectorIndex, changes: list[tuple[int, str, str, int | None]]) -> None:
-        # The last change of each ref decides; an insert reads the row it names, which a later
-        # change may already have replaced or deleted (then that change decides).
-        final: dict[str, tuple[str, int | None]] = {}
-        for _, op, ref_id, template_id in changes:
-            final[ref_id] = (op, template_id)
-        wanted = [tid for op, tid in final.values() if op == TemplateChange.Op.INSERT and tid is not None]
-        rows = {
-            pk: (ref_id, fmt, data)
-            for pk, ref_id, fmt, data in BiometricTemplate.objects.filter(pk__in=wanted).values_list(
-                "pk", "ref_id", "format", "template"
+    def _catch_up_by_id(self, state: _GalleryState) -> None:
+        # SQLite: one writer at a time, so every change below the last applied id has committed.
+        while True:
+            changes = list(
+                self._face_changes(state.gallery)
+                .filter(id__gt=state.applied)
+                .order_by("id")
+                .values_list("id", "ref_id")[:SYNC_BATCH]
             )
+            if not changes:
+                break
+            self._apply(state, [ref_id for _, ref_id in changes])
+            state.applied = changes[-1][0]
+            state.unsaved += len(changes)
+            if len(changes) < SYNC_BATCH:
+                break
+
+    def _catch_up_by_snapshot(self, state: _GalleryState) -> None:
+        """PostgreSQL: apply the changes of the transactions the last snapshot did not see, read
+        with a new snapshot, and keep that one. A change committing after a change with a higher
+        id was applied is still unseen by the snapshot of that catch-up (its transaction was
+        running), so the next catch-up applies it: no writer needs to wait for another."""
+        changes = self._face_changes(state.gallery)
+        if state.snapshot is None:
+            # An index saved before snapshots were kept: its changes were applied in commit order.
+            changes = changes.filter(id__gt=state.applied)
+        else:
+            changes = changes.filter(state.snapshot.unseen())
+        ordered = changes.order_by("id").values_list("id", "ref_id", "xid")
+        # The first batch in the statement that takes the new snapshot; the others are the rest
+        # of what that snapshot sees (a row it sees has committed and stays), whenever read.
+        taken, own, rows = _read_with_snapshot(ordered.filter(_BEGUN)[:SYNC_BATCH])
+        if own is not None:
+            # This transaction's own changes are read but not committed: the snapshot kept counts
+            # it as running, so the next catch-up reads them again once it has ended.
+            taken = taken.running(own)
+        seen = taken.seen() | Q(xid=own) if own is not None else taken.seen()
+        again, state.provisional = state.provisional, set()
+        while True:
+            refs = [ref_id for _, ref_id, _ in rows]
+            state.provisional.update(ref_id for _, ref_id, xid in rows if own is not None and xid == own)
+            if refs or again:
+                self._apply(state, [*again, *refs])
+                again = set()
+            committed = [change_id for change_id, _, xid in rows if own is None or xid != own]
+            if committed:
+                state.applied = max(state.applied, committed[-1])
+            state.unsaved += len(rows)
+            if len(rows) < SYNC_BATCH:
+                break
+            rows = list(ordered.filter(seen, id__gt=rows[-1][0])[:SYNC_BATCH])
+        state.snapshot = taken
+
+    def _apply(self, state: _GalleryState, refs: list[str]) -> None:
+        """Bring these refs of the index in line with their stored face as read now: added or
+        replaced, or removed when it is gone, unusable, or of another shard. Whatever the order
+        of the changes that named them, and however often, the index ends up as the rows are."""
+        wanted = list(dict.fromkeys(refs))
+        rows = {
+            ref_id: (fmt, data)
+            for ref_id, fmt, data in self._face_rows(state.gallery)
+            .filter(ref_id__in=wanted)
+            .values_list("ref_id", "format", "template")
         }
         removed: list[str] = []
-        refs: list[str] = []
+        added: list[str] = []
         vectors: list[np.ndarray] = []
-        for ref_id, (op, template_id) in final.items():
-            row = (
-                rows.get(template_id) if op == TemplateChange.Op.INSERT and template_id is not None else None
-            )
-            vector = _stored_vector(*row) if row is not None else None
+        for ref_id in wanted:
+            row = rows.get(ref_id)
+            vector = _stored_vector(ref_id, *row) if row is not None else None
             if vector is None:
                 removed.append(ref_id)
             else:
-                refs.append(ref_id)
+                added.append(ref_id)
                 vectors.append(vector)
         if removed:
-            index.remove(removed)
-        if refs:
-            index.add(refs, np.stack(vectors), normalised=True)
+            state.index.remove(removed)
+        if added:
+            state.index.add(added, np.stack(vectors), normalised=True)
 
     def _save(self, state: _GalleryState) -> None:
         gallery = state.gallery

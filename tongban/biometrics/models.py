@@ -61,13 +61,16 @@ class BiometricTemplate(models.Model):
 
 
 class TemplateChange(models.Model):
-    """生物特征模板变更记录: one row per insert or delete, in commit order.
+    """生物特征模板变更记录: one row per insert or delete.
 
     Every process holding an index (the in-process engine of each worker, or an engine node of
-    `tongban abis serve`) applies, before a search, the rows past the last one it has seen, so a
-    template inserted through one gunicorn worker is found through any other. The rows are
-    written under the change log's lock (`abis.lock_change_log`), held to the writer's commit,
-    so their ids grow in commit order and no reader skips one that commits late.
+    `tongban abis serve`) applies, before a search, the rows it has not seen yet, so a template
+    inserted through one gunicorn worker is found through any other. Writers take no lock for
+    it: on PostgreSQL a row's id is drawn at insert, not at commit, so a row may commit after
+    one with a higher id; each row therefore records its writing transaction (`xid`), and a
+    reader asks for the rows of the transactions its last snapshot did not see
+    (`abis.Snapshot`). SQLite has one writer at a time, so there the ids are in commit order and
+    a reader asks for the ids past the last one it applied.
     """
 
     class Op(models.TextChoices):
@@ -85,10 +88,19 @@ class TemplateChange(models.Model):
     # The inserted row (no foreign key: a later delete removes the row, not this record).
     template_id = models.BigIntegerField("模板记录", null=True, blank=True)
     at = models.DateTimeField("时间", auto_now_add=True)
+    # PostgreSQL: the writing (top-level) transaction's id, pg_current_xact_id(), set by the
+    # trigger of migration 0003 whatever the INSERT says. NULL on SQLite, and on the rows
+    # written before that migration: older than any snapshot a reader keeps, so seen by all.
+    xid = models.BigIntegerField("写入事务", null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["pk"]
-        indexes = [models.Index(fields=["gallery", "modality", "id"])]
+        indexes = [
+            models.Index(fields=["gallery", "modality", "id"]),
+            # The catch-up's range: the transactions at or past its last snapshot's xmax, and
+            # those it saw running.
+            models.Index(fields=["gallery", "modality", "xid"], name="biometrics_change_xid"),
+        ]
         verbose_name = verbose_name_plural = "生物特征模板变更记录"
 
     def __str__(self) -> str:
