@@ -37,8 +37,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import BigIntegerField, Func, Max, Q, QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import Max, QuerySet
 
 from tongban.audit.services import AuditActor, record
 from tongban.biometrics.interfaces import ABIS, BiometricError, Candidate, Gallery, Modality, Template
@@ -141,22 +140,18 @@ class Snapshot:
             return self
         return Snapshot(min(self.xmin, xid), self.xmax, tuple(sorted({*self.xip, xid})))
 
-    def seen(self, field: str = "xid") -> Q:
-        """The rows this snapshot sees, as a filter."""
-        q = Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lt": self.xmin})
-        between = Q(**{f"{field}__lt": self.xmax})
-        if self.xip:
-            between &= ~Q(**{f"{field}__in": self.xip})
-        return q | between
+    def seen_sql(self, column: str) -> tuple[str, list[Any]]:
+        """The rows this snapshot sees, as a PostgreSQL condition on `column` and its parameters."""
+        return (
+            f"({column} IS NULL OR {column} < %s OR ({column} < %s AND {column} <> ALL(%s::bigint[])))",
+            [self.xmin, self.xmax, list(self.xip)],
+        )
 
-    def unseen(self, field: str = "xid") -> Q:
+    def unseen_sql(self, column: str) -> tuple[str, list[Any]]:
         """The rows this snapshot does not see: `xid >= xmin AND NOT pg_visible_in_snapshot(xid,
-        snapshot)`, written as the two ranges an index on `xid` answers without reading the
-        rows seen between xmin and xmax."""
-        q = Q(**{f"{field}__gte": self.xmax})
-        if self.xip:
-            q |= Q(**{f"{field}__in": self.xip})
-        return q
+        snapshot)`, written as the range and the list an index on `xid` answers without reading
+        the rows seen between xmin and xmax."""
+        return f"({column} >= %s OR {column} = ANY(%s::bigint[]))", [self.xmax, list(self.xip)]
 
 
 def _database_now() -> tuple[str, Snapshot]:
@@ -172,44 +167,20 @@ def _database_now() -> tuple[str, Snapshot]:
     return cluster, snapshot.running(int(own)) if own is not None else snapshot
 
 
-def _xid_now(function: str, *args: Func) -> Cast:
-    """A transaction id of PostgreSQL's (xid8) as the bigint of `TemplateChange.xid`."""
-    xid8 = Func(*args, function=function, output_field=TextField())
-    return Cast(Cast(xid8, TextField()), BigIntegerField())
-
-
-# With `_read_with_snapshot`, in its statement: the change-log rows of transactions that had begun
-# by its snapshot (every committed row of this cluster, and the reader's own), not rows restored
-# with the transaction ids of another cluster that this one has not reached yet: those are read
-# once it has (they were in the rebuilt index already), not at every catch-up till then.
-_BEGUN = (
-    Q(xid__isnull=True)
-    | Q(xid__lt=_xid_now("pg_snapshot_xmax", Func(function="pg_current_snapshot", output_field=TextField())))
-    | Q(xid=_xid_now("pg_current_xact_id_if_assigned"))
+# The first batch of a catch-up, read in the statement that takes its snapshot (one statement, one
+# snapshot, whatever the isolation level), with the reading transaction's own id when it has one
+# (its uncommitted rows are among those read). Only rows of transactions that had begun by that
+# snapshot: every committed row of this cluster and the reader's own, not rows restored from a
+# dump of another cluster with ids this one has not reached yet: those are read once it has
+# (they were in the rebuilt index already), not at every catch-up till then.
+_FIRST_BATCH = (
+    "SELECT s.snapshot, s.own, c.id, c.ref_id, c.xid "
+    "FROM (SELECT pg_current_snapshot()::text AS snapshot, "
+    "pg_current_xact_id_if_assigned()::text AS own) AS s "
+    "LEFT JOIN ({rows}(b.xid IS NULL OR b.xid < pg_snapshot_xmax(pg_current_snapshot())::text::bigint "
+    "OR b.xid = pg_current_xact_id_if_assigned()::text::bigint) ORDER BY b.id LIMIT %s) AS c ON TRUE "
+    "ORDER BY c.id"
 )
-
-
-def _read_with_snapshot(rows: QuerySet[Any, Any]) -> tuple[Snapshot, int | None, list[tuple[Any, ...]]]:
-    """PostgreSQL: `rows` (a values_list) read in one statement with the snapshot it was read
-    with, and the reading transaction's own id when it has one (its uncommitted rows are among
-    those read). One statement has one snapshot whatever the isolation level."""
-    sql, params = rows.query.get_compiler(connection=connection).as_sql()
-    names = [f"c{i}" for i in range(len(rows.query.values_select))]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT s.snapshot, s.own, {', '.join('r.' + name for name in names)} "  # noqa: S608 - the ORM's SQL; values are parameters
-            "FROM (SELECT pg_current_snapshot()::text AS snapshot, "
-            "pg_current_xact_id_if_assigned()::text AS own) AS s "
-            f"LEFT JOIN ({sql}) AS r({', '.join(names)}) ON TRUE ORDER BY r.c0",
-            params,
-        )
-        result = cursor.fetchall()
-    own = result[0][1]
-    return (
-        Snapshot.parse(result[0][0]),
-        int(own) if own is not None else None,
-        [tuple(row[2:]) for row in result if row[2] is not None],
-    )
 
 
 def check_identify(template: Template, max_results: int) -> np.ndarray:
@@ -407,6 +378,7 @@ class BuiltinABIS(TemplateStore, ABIS):
         self._states: dict[Gallery, _GalleryState] = {}
         self._states_lock = threading.Lock()
         self._cluster_id: str | None = None  # PostgreSQL's system identifier, saved with snapshots
+        self._changes_sql: dict[Gallery, tuple[str, list[Any]]] = {}
 
     def _written(self, gallery: Gallery) -> None:
         # Only galleries this process already holds in memory are brought up to date; others
@@ -566,6 +538,16 @@ class BuiltinABIS(TemplateStore, ABIS):
     def _face_changes(self, gallery: Gallery) -> QuerySet[TemplateChange, TemplateChange]:
         return TemplateChange.objects.filter(self.shard.q(), gallery=gallery, modality=Modality.FACE)
 
+    def _face_changes_sql(self, gallery: Gallery) -> tuple[str, list[Any]]:
+        """`_face_changes` (id, ref_id, xid) as SQL, compiled once: a catch-up runs before every
+        search, and compiling the ORM's query cost more than running it."""
+        compiled = self._changes_sql.get(gallery)
+        if compiled is None:
+            rows = self._face_changes(gallery).order_by().values_list("id", "ref_id", "xid")
+            sql, params = rows.query.get_compiler(connection=connection).as_sql()
+            compiled = self._changes_sql[gallery] = (sql, list(params))
+        return compiled
+
     def _last_change(self, gallery: Gallery) -> int:
         last = TemplateChange.objects.filter(gallery=gallery, modality=Modality.FACE).aggregate(m=Max("id"))
         return int(last["m"] or 0)
@@ -634,21 +616,26 @@ class BuiltinABIS(TemplateStore, ABIS):
         with a new snapshot, and keep that one. A change committing after a change with a higher
         id was applied is still unseen by the snapshot of that catch-up (its transaction was
         running), so the next catch-up applies it: no writer needs to wait for another."""
-        changes = self._face_changes(state.gallery)
+        base, params = self._face_changes_sql(state.gallery)
         if state.snapshot is None:
             # An index saved before snapshots were kept: its changes were applied in commit order.
-            changes = changes.filter(id__gt=state.applied)
+            unseen, unseen_params = "b.id > %s", [state.applied]
         else:
-            changes = changes.filter(state.snapshot.unseen())
-        ordered = changes.order_by("id").values_list("id", "ref_id", "xid")
-        # The first batch in the statement that takes the new snapshot; the others are the rest
-        # of what that snapshot sees (a row it sees has committed and stays), whenever read.
-        taken, own, rows = _read_with_snapshot(ordered.filter(_BEGUN)[:SYNC_BATCH])
+            unseen, unseen_params = state.snapshot.unseen_sql("b.xid")
+        rows_sql = f"SELECT b.id, b.ref_id, b.xid FROM ({base}) AS b WHERE {unseen} AND "  # noqa: S608 - the ORM's SQL; values are parameters
+        with connection.cursor() as cursor:
+            cursor.execute(_FIRST_BATCH.format(rows=rows_sql), [*params, *unseen_params, SYNC_BATCH])
+            result = cursor.fetchall()
+        taken = Snapshot.parse(result[0][0])
+        own = int(result[0][1]) if result[0][1] is not None else None
+        rows: list[tuple[int, str, int | None]] = [(r[2], r[3], r[4]) for r in result if r[2] is not None]
         if own is not None:
             # This transaction's own changes are read but not committed: the snapshot kept counts
             # it as running, so the next catch-up reads them again once it has ended.
             taken = taken.running(own)
-        seen = taken.seen() | Q(xid=own) if own is not None else taken.seen()
+        # The other batches: the rest of what that snapshot sees (a row it sees has committed and
+        # stays), whenever read, and the reader's own rows.
+        seen, seen_params = taken.seen_sql("b.xid")
         again, state.provisional = state.provisional, set()
         while True:
             refs = [ref_id for _, ref_id, _ in rows]
@@ -662,7 +649,12 @@ class BuiltinABIS(TemplateStore, ABIS):
             state.unsaved += len(rows)
             if len(rows) < SYNC_BATCH:
                 break
-            rows = list(ordered.filter(seen, id__gt=rows[-1][0])[:SYNC_BATCH])
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"{rows_sql}({seen} OR b.xid = %s) AND b.id > %s ORDER BY b.id LIMIT %s",
+                    [*params, *unseen_params, *seen_params, own, rows[-1][0], SYNC_BATCH],
+                )
+                rows = cursor.fetchall()
         state.snapshot = taken
 
     def _apply(self, state: _GalleryState, refs: list[str]) -> None:
