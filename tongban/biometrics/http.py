@@ -1,10 +1,12 @@
 """Adapters to an external biometric engine: `HttpABIS` and `HttpSDK`, JSON over HTTP.
 
-The wire protocol is in docs/biometrics-http.md. Configured by settings.BIOMETRICS["URL"] and
-["TIMEOUT_SECONDS"]; standard library only. Every call is bounded: connecting, sending and each
-read wait at most the time left of the call's deadline, and the body is read in chunks against
-that deadline, so a slow or silent engine turns into BiometricError("engine_unavailable"), never
-a hung clerk. Templates and samples travel base64-encoded and are never logged.
+The wire protocol is in docs/biometrics-http.md. Configured by settings.BIOMETRICS["URL"],
+["TIMEOUT_SECONDS"] and ["TOKEN"] (sent as a bearer token when set); standard library only.
+`HttpClient` is also how `client.ServiceABIS` reaches the engine nodes of `tongban abis serve`.
+Every call is bounded: connecting, sending and each read wait at most the time left of the
+call's deadline, and the body is read in chunks against that deadline, so a slow or silent
+engine turns into BiometricError("engine_unavailable"), never a hung clerk. Templates and
+samples travel base64-encoded and are never logged.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 UNAVAILABLE_MESSAGE = "生物特征比对服务暂时不可用，请稍后重试；如持续出现请联系系统管理员。"
 BAD_RESPONSE_MESSAGE = "生物特征比对服务返回了无法识别的结果，请联系系统管理员。"
 NOT_CONFIGURED_MESSAGE = "未配置外部生物特征比对服务地址，请联系系统管理员。"
+UNAUTHORIZED_MESSAGE = "生物特征比对服务拒绝了本系统的访问令牌，请联系系统管理员核对配置。"
 
 
 def _unavailable() -> BiometricError:
@@ -54,7 +57,9 @@ def _bad_response() -> BiometricError:
 class HttpClient:
     """POST/GET JSON to one engine base URL with a deadline per call."""
 
-    def __init__(self, url: str | None = None, timeout: float | None = None) -> None:
+    def __init__(
+        self, url: str | None = None, timeout: float | None = None, token: str | None = None
+    ) -> None:
         config: dict[str, Any] = settings.BIOMETRICS
         base = (url if url is not None else config["URL"]).rstrip("/")
         if not base:
@@ -67,6 +72,7 @@ class HttpClient:
         self.port = parts.port
         self.prefix = parts.path
         self.timeout = float(timeout if timeout is not None else config["TIMEOUT_SECONDS"])
+        self._token = token if token is not None else str(config.get("TOKEN") or "")
 
     def get(self, path: str, query: dict[str, str]) -> Any:
         return self._call("GET", f"{path}?{urlencode(query)}" if query else path, None)
@@ -88,6 +94,8 @@ class HttpClient:
         conn = cls(self.host, self.port, timeout=left())
         try:
             headers = {"Accept": "application/json"}
+            if self._token:
+                headers["Authorization"] = f"Bearer {self._token}"
             if body is not None:
                 headers["Content-Type"] = "application/json"
             conn.request(method, self.prefix + path, body=body, headers=headers)
@@ -127,6 +135,9 @@ class HttpClient:
         if status >= 500 or status in (408, 429):
             logger.warning("biometric engine %s answered %s", path, status)
             raise _unavailable()
+        if status == 401:  # the token: a configuration fault, not the clerk's
+            logger.warning("biometric engine %s refused the access token", path)
+            raise BiometricError("engine_error", UNAUTHORIZED_MESSAGE)
         if status >= 400:
             error = data.get("error") if isinstance(data, dict) else None
             if isinstance(error, dict) and isinstance(error.get("code"), str):
@@ -185,6 +196,20 @@ def _number(value: Any) -> float:
     return float(value)
 
 
+def candidates_from_wire(data: dict[str, Any]) -> list[Candidate]:
+    """The candidates of an identify answer, best first."""
+    raw = data.get("candidates")
+    if not isinstance(raw, list):
+        raise _bad_response()
+    candidates: list[Candidate] = []
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("ref_id"), str):
+            raise _bad_response()
+        candidates.append(Candidate(item["ref_id"], _number(item.get("score"))))
+    candidates.sort(key=lambda c: -c.score)
+    return candidates
+
+
 class HttpABIS(ABIS):
     """The ABIS protocol against `{URL}/abis/...`."""
 
@@ -219,16 +244,7 @@ class HttpABIS(ABIS):
                 "threshold": threshold,
             },
         )
-        raw = data.get("candidates")
-        if not isinstance(raw, list):
-            raise _bad_response()
-        candidates: list[Candidate] = []
-        for item in raw:
-            if not isinstance(item, dict) or not isinstance(item.get("ref_id"), str):
-                raise _bad_response()
-            candidates.append(Candidate(item["ref_id"], _number(item.get("score"))))
-        candidates.sort(key=lambda c: -c.score)
-        return candidates[:max_results]
+        return candidates_from_wire(data)[:max_results]
 
     def delete(self, ref_id: str, gallery: Gallery | None = None, *, actor: AuditActor | None = None) -> int:
         data = self.client.post(

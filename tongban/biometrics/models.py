@@ -36,6 +36,9 @@ class BiometricTemplate(models.Model):
     # GA finger position code (11–20, 97–99) for fingers, "" for the face.
     position = models.CharField("指位", max_length=2, blank=True, default="")
     format = models.CharField("模板格式", max_length=32)
+    # The household region code of the person depicted (`regions.ref_region`): which engine node
+    # indexes the template when galleries are sharded (`shards.py`); "" when unknown.
+    region = models.CharField("户籍地区划", max_length=6, blank=True, default="", db_index=True)
     template = SealedBinaryField(context="biometrics.template")
     created_at = models.DateTimeField("入库时间", auto_now_add=True)
 
@@ -58,13 +61,16 @@ class BiometricTemplate(models.Model):
 
 
 class TemplateChange(models.Model):
-    """生物特征模板变更记录: one row per insert or delete, in commit order.
+    """生物特征模板变更记录: one row per insert or delete.
 
-    Every process keeps its own in-memory index and, before a search, applies the rows past the
-    last one it has seen, so a template inserted through one gunicorn worker is found through
-    any other. The rows are written after the audit record of the same transaction, under the
-    audit chain's head lock, so their ids grow in commit order and no reader skips one that
-    commits late.
+    Every process holding an index (the in-process engine of each worker, or an engine node of
+    `tongban abis serve`) applies, before a search, the rows it has not seen yet, so a template
+    inserted through one gunicorn worker is found through any other. Writers take no lock for
+    it: on PostgreSQL a row's id is drawn at insert, not at commit, so a row may commit after
+    one with a higher id; each row therefore records its writing transaction (`xid`), and a
+    reader asks for the rows of the transactions its last snapshot did not see
+    (`abis.Snapshot`). SQLite has one writer at a time, so there the ids are in commit order and
+    a reader asks for the ids past the last one it applied.
     """
 
     class Op(models.TextChoices):
@@ -76,13 +82,25 @@ class TemplateChange(models.Model):
     ref_id = models.CharField("对象标识", max_length=64)
     position = models.CharField("指位", max_length=2, blank=True, default="")
     op = models.CharField("操作", max_length=8, choices=Op.choices)
+    # The template's region: a sharded engine node applies only the changes of its own regions
+    # (read by id range, so no index of its own).
+    region = models.CharField("户籍地区划", max_length=6, blank=True, default="")
     # The inserted row (no foreign key: a later delete removes the row, not this record).
     template_id = models.BigIntegerField("模板记录", null=True, blank=True)
     at = models.DateTimeField("时间", auto_now_add=True)
+    # PostgreSQL: the writing (top-level) transaction's id, pg_current_xact_id(), set by the
+    # trigger of migration 0003 whatever the INSERT says. NULL on SQLite, and on the rows
+    # written before that migration: older than any snapshot a reader keeps, so seen by all.
+    xid = models.BigIntegerField("写入事务", null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["pk"]
-        indexes = [models.Index(fields=["gallery", "modality", "id"])]
+        indexes = [
+            models.Index(fields=["gallery", "modality", "id"]),
+            # The catch-up's range: the transactions at or past its last snapshot's xmax, and
+            # those it saw running.
+            models.Index(fields=["gallery", "modality", "xid"], name="biometrics_change_xid"),
+        ]
         verbose_name = verbose_name_plural = "生物特征模板变更记录"
 
     def __str__(self) -> str:

@@ -34,3 +34,33 @@ def test_http_engine_when_configured() -> None:
     ):
         assert isinstance(engine.get_abis(), HttpABIS)
         assert isinstance(engine.get_sdk(Modality.FACE), HttpSDK)
+
+
+def test_service_engine_keeps_the_sdk_in_the_process() -> None:
+    from tongban.biometrics.client import ServiceABIS
+
+    with override_settings(
+        BIOMETRICS={
+            **settings.BIOMETRICS,
+            "ENGINE": "service",
+            "NODES": "3601=http://h1:8790,*=http://h2:8790",
+        }
+    ):
+        abis = engine.get_abis()
+        assert isinstance(abis, ServiceABIS) and abis.urls == ["http://h1:8790", "http://h2:8790"]
+        assert isinstance(engine.get_sdk(Modality.FACE), FaceSDK)
+        assert isinstance(engine.get_sdk(Modality.FINGER), FingerSDK)
+
+
+def test_an_unknown_engine_or_node_list_stops_the_process() -> None:
+    from django.apps import apps
+    from django.core.exceptions import ImproperlyConfigured
+
+    with override_settings(BIOMETRICS={**settings.BIOMETRICS, "ENGINE": "servce"}):
+        with pytest.raises(ImproperlyConfigured):
+            apps.get_app_config("biometrics").ready()  # at start-up
+        with pytest.raises(ImproperlyConfigured):
+            engine.get_abis()
+    broken = {**settings.BIOMETRICS, "ENGINE": "service", "NODES": "3601=h1:8790"}
+    with override_settings(BIOMETRICS=broken), pytest.raises(ImproperlyConfigured):
+        apps.get_app_config("biometrics").ready()

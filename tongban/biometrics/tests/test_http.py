@@ -167,7 +167,7 @@ def test_abis_round_trip(engine: FakeEngine) -> None:
     assert body["threshold"] is None and base64.b64decode(body["template"]["data"]) == face(1, noise=0.2).data
     assert ("GET", "/engine/abis/count", {"gallery": ["permanent"]}) in engine.requests
     # The external engine keeps no trail of ours: every write is audited here too.
-    trail = AuditEvent.objects.filter(action__startswith="biometrics.").order_by("seq")
+    trail = AuditEvent.objects.filter(action__startswith="biometrics.").order_by("id")
     assert [(e.action, e.object_id) for e in trail] == [
         ("biometrics.insert", "person:1"),
         ("biometrics.insert", "person:2"),

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count
 from tqdm import tqdm
@@ -17,6 +19,7 @@ from tongban.biometrics.abis import BuiltinABIS
 from tongban.biometrics.interfaces import Gallery
 from tongban.biometrics.models import BiometricTemplate
 from tongban.biometrics.services import register_photos_enrol, register_photos_import, watchlist_photos_enrol
+from tongban.biometrics.shards import Shard, parse_nodes, parse_prefixes
 from tongban.registry.models import Unit
 
 GALLERY_NAMES = [g.value for g in Gallery]
@@ -25,7 +28,8 @@ GALLERY_NAMES = [g.value for g in Gallery]
 class Command(BaseCommand):
     help = (
         "Biometric engine tools: `rebuild-index` rebuilds the 1:N face indexes from the stored "
-        "templates and saves them; `count` prints the stored templates per gallery and modality; "
+        "templates and saves them (`--prefixes`: those of a sharded engine node); `count` prints "
+        "the stored templates per gallery and modality; "
         "`enrol-register [--unit CODE]` puts the register's photos into the permanent gallery; "
         "`enrol-watchlists` puts the photos of wanted people and of floating registrations into "
         "the wanted and floating galleries; `import-photos FILE.csv` loads register photos "
@@ -36,6 +40,11 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         rebuild = sub.add_parser("rebuild-index", help="rebuild the face index of one gallery or of all")
         rebuild.add_argument("--gallery", choices=GALLERY_NAMES, help="only this gallery")
+        rebuild.add_argument(
+            "--prefixes",
+            help="the index of an engine node serving these region prefixes (as `tongban abis serve "
+            "--prefixes`; default: every region)",
+        )
         sub.add_parser("count", help="stored templates per gallery and modality")
         enrol = sub.add_parser("enrol-register", help="register photos → permanent gallery (常住人口相片库)")
         enrol.add_argument("--unit", metavar="CODE", help="only people registered in this unit's subtree")
@@ -62,7 +71,7 @@ class Command(BaseCommand):
             return
         if options["action"] == "rebuild-index":
             names = [options["gallery"]] if options.get("gallery") else GALLERY_NAMES
-            abis = BuiltinABIS()
+            abis = BuiltinABIS(shard=self._shard(options.get("prefixes")))
             try:
                 result = {name: abis.rebuild(Gallery(name)) for name in names}
             except OSError as exc:
@@ -78,6 +87,15 @@ class Command(BaseCommand):
             entry[row["modality"]] = row["n"]
             entry["total"] += row["n"]
         self.stdout.write(json.dumps({"counts": counts}, ensure_ascii=False))
+
+    def _shard(self, prefixes: str | None) -> Shard | None:
+        if not prefixes:
+            return None
+        config: dict[str, Any] = settings.BIOMETRICS
+        try:
+            return Shard.of(parse_prefixes(prefixes), parse_nodes(config["NODES"]) if config["NODES"] else ())
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
 
     def _enrol(self, unit_code: str | None) -> None:
         unit = None
