@@ -12,7 +12,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from django.db import connection
 from django.utils import timezone
@@ -28,11 +28,6 @@ class AuditActor(Protocol):
 
     @property
     def unit_code(self) -> str: ...
-
-
-# The codes tongban/biometrics still writes as strings, until its calls name the members; checked
-# against AuditAction at run time like any other.
-_StringAction = Literal["biometrics.insert", "biometrics.delete", "registry.photos_imported"]
 
 
 def _cli_username() -> str:
@@ -86,7 +81,7 @@ def _insert(event: AuditEvent) -> None:
 def record(
     *,
     actor: AuditActor | None,
-    action: AuditAction | _StringAction,
+    action: AuditAction,
     object_type: str = "",
     object_id: object = "",
     detail: dict[str, Any] | None = None,

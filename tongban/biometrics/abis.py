@@ -39,6 +39,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, QuerySet
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import AuditActor, record
 from tongban.biometrics.interfaces import ABIS, BiometricError, Candidate, Gallery, Modality, Template
 from tongban.biometrics.models import BiometricTemplate, TemplateChange
@@ -264,7 +265,7 @@ class TemplateStore:
         )
         record(
             actor=actor,
-            action="biometrics.insert",
+            action=AuditAction.BIOMETRICS_INSERT,
             object_type="template",
             object_id=row.pk,
             detail={
@@ -312,7 +313,7 @@ class TemplateStore:
             for pk, row_gallery, modality, position, region in rows:
                 record(
                     actor=actor,
-                    action="biometrics.delete",
+                    action=AuditAction.BIOMETRICS_DELETE,
                     object_type="template",
                     object_id=pk,
                     detail={"gallery": row_gallery, "modality": modality, "position": position},

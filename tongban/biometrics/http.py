@@ -23,6 +23,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import AuditActor, record
 from tongban.biometrics.interfaces import (
     ABIS,
@@ -226,7 +227,7 @@ class HttpABIS(ABIS):
         # The external engine keeps no trail of ours: record the change here, as the built-in does.
         record(
             actor=actor,
-            action="biometrics.insert",
+            action=AuditAction.BIOMETRICS_INSERT,
             object_type="template",
             object_id=ref_id,
             detail={"gallery": Gallery(gallery).value, "modality": str(template.modality), "engine": "http"},
@@ -253,7 +254,7 @@ class HttpABIS(ABIS):
         deleted = int(_number(data.get("deleted")))
         record(
             actor=actor,
-            action="biometrics.delete",
+            action=AuditAction.BIOMETRICS_DELETE,
             object_type="template",
             object_id=ref_id,
             detail={

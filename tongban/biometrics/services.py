@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import AuditActor, record
 from tongban.biometrics import face, photo
 from tongban.biometrics.engine import get_abis, get_sdk
@@ -196,7 +197,7 @@ def register_photos_import(
             result.loaded += 1
     record(
         actor=actor,
-        action="registry.photos_imported",
+        action=AuditAction.REGISTRY_PHOTOS_IMPORTED,
         object_type="registry.person",
         object_id="",
         detail={**result.counts(), "file": path.name},

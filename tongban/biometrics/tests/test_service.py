@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, connections, transaction
 
+from tongban.audit.actions import AuditAction
 from tongban.audit.models import AuditEvent
 from tongban.audit.services import record
 from tongban.biometrics import engine
@@ -162,13 +163,13 @@ def test_a_write_commits_or_rolls_back_with_the_callers_transaction(
     enrolled, probes = faces(1, seed=26)
     started = time.monotonic()
     with pytest.raises(RuntimeError), transaction.atomic():
-        record(actor=None, action="test.accepted")
+        record(actor=None, action=AuditAction.DEMO_SEED)
         abis.insert("application:1", enrolled[0], Gallery.APPLICATIONS, region=NANCHANG)
         raise RuntimeError("the acceptance failed after the template was written")
     assert not BiometricTemplate.objects.exists() and not TemplateChange.objects.exists()
     assert abis.identify(probes[0], Gallery.APPLICATIONS) == []
     with transaction.atomic():
-        record(actor=None, action="test.accepted")
+        record(actor=None, action=AuditAction.DEMO_SEED)
         abis.insert("application:1", enrolled[0], Gallery.APPLICATIONS, region=NANCHANG)
     assert [c.ref_id for c in abis.identify(probes[0], Gallery.APPLICATIONS)] == ["application:1"]
     assert time.monotonic() - started < 2  # nothing waited for a lock
