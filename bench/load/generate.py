@@ -418,11 +418,26 @@ def stage_gallery(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, 
     # Streamed through a server-side cursor: 10M ids as 80 MB of int64, not 10M Python tuples.
     with psycopg.connect(cluster.URL) as conn, conn.cursor(name="register_ids") as cur:
         cur.itersize = 200_000
-        cur.execute("SELECT id FROM registry_person WHERE id BETWEEN %s AND %s ORDER BY id", [lo, hi])
-        register_ids = np.fromiter((row[0] for row in cur), dtype=np.int64)
+        cur.execute(
+            "SELECT id, region_code FROM registry_person WHERE id BETWEEN %s AND %s ORDER BY id", [lo, hi]
+        )
+        register_ids = np.empty(hi - lo + 1, dtype=np.int64)
+        register_regions = np.empty(hi - lo + 1, dtype="S6")  # which engine node holds the face
+        count = 0
+        for person, region in cur:
+            register_ids[count], register_regions[count] = person, region.encode()
+            count += 1
+    register_ids, register_regions = register_ids[:count], register_regions[:count]
     size = min(args.gallery, len(register_ids))
-    chosen = register_ids[(np.arange(size, dtype=np.int64) * len(register_ids)) // max(size, 1)]
+    picked = (np.arange(size, dtype=np.int64) * len(register_ids)) // max(size, 1)
+    chosen = register_ids[picked]
     pool_lo, pool_hi = state["pool"]
+    with cursor() as cur:
+        cur.execute(
+            "SELECT region_code FROM registry_person WHERE id BETWEEN %s AND %s ORDER BY id",
+            [pool_lo, pool_hi],
+        )
+        pool_regions = [row[0] for row in cur.fetchall()]
     made = samples.load()
     key = settings.DATA_KEY
     context = BiometricTemplate._meta.get_field("template").context.encode()
@@ -433,6 +448,7 @@ def stage_gallery(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, 
 
     refs = [f"person:{person}" for person in chosen.tolist()]
     refs += [f"person:{person}" for person in range(pool_lo, pool_hi + 1)]
+    regions = [region.decode() for region in register_regions[picked].tolist()] + pool_regions
 
     def templates() -> Iterator[bytes]:
         """The synthetic templates in `chosen`'s order, then the pool's real ones."""
@@ -446,30 +462,42 @@ def stage_gallery(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, 
     began = time.perf_counter()
     written = 0
     with transaction.atomic(), connection.cursor() as cur:
-        types = ["int8", "varchar", "varchar", "varchar", "varchar", "varchar", "bytea", "timestamptz"]
+        types = [
+            "int8",
+            "varchar",
+            "varchar",
+            "varchar",
+            "varchar",
+            "varchar",
+            "bytea",
+            "timestamptz",
+            "varchar",
+        ]
         with cur.cursor.copy(
             "COPY biometrics_biometrictemplate (id, gallery, ref_id, modality, position, format, template, "
-            "created_at) FROM STDIN WITH (FORMAT BINARY)"
+            "created_at, region) FROM STDIN WITH (FORMAT BINARY)"
         ) as copy:
             copy.set_types(types)
-            for ref, data in zip(refs, templates(), strict=True):
+            for ref, data, region in zip(refs, templates(), regions, strict=True):
                 t0 = time.perf_counter()
                 sealed = seal(key, data, context=context)
                 sealing_s += time.perf_counter() - t0
-                copy.write_row((next_id, gallery, ref, "face", "", FACE_FORMAT, sealed, now))
+                copy.write_row((next_id, gallery, ref, "face", "", FACE_FORMAT, sealed, now, region))
                 next_id += 1
                 written += 1
                 if written % TEMPLATE_CHUNK == 0:
                     progress(f"templates {written:,}")
         progress(f"change log for {written:,} templates")
         with cur.cursor.copy(
-            "COPY biometrics_templatechange (gallery, modality, ref_id, position, op, template_id, at) "
-            "FROM STDIN WITH (FORMAT BINARY)"
+            "COPY biometrics_templatechange (gallery, modality, ref_id, position, op, template_id, at, "
+            "region) FROM STDIN WITH (FORMAT BINARY)"
         ) as copy:
-            copy.set_types(["varchar", "varchar", "varchar", "varchar", "varchar", "int8", "timestamptz"])
+            copy.set_types(
+                ["varchar", "varchar", "varchar", "varchar", "varchar", "int8", "timestamptz", "varchar"]
+            )
             template_id = first_id
-            for ref in refs:
-                copy.write_row((gallery, "face", ref, "", "insert", template_id, now))
+            for ref, region in zip(refs, regions, strict=True):
+                copy.write_row((gallery, "face", ref, "", "insert", template_id, now, region))
                 template_id += 1
     reset_sequence("biometrics_biometrictemplate")
     reset_sequence("biometrics_templatechange")
