@@ -344,13 +344,6 @@ POSTGRESQL_ONLY = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def audit_without_chain_lock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """This branch's audit trail still locks its chain head to each writer's commit (main's does
-    not since its sealer): left out here, so that the tests see the template writes alone."""
-    monkeypatch.setattr("tongban.biometrics.abis.record", lambda **kwargs: None)
-
-
 class Writer(threading.Thread):
     """A transaction writing through `TemplateStore` that stays open until `release` is set
     (10 s at most)."""
@@ -381,7 +374,7 @@ class Writer(threading.Thread):
 @POSTGRESQL_ONLY
 @pytest.mark.django_db(transaction=True, available_apps=AVAILABLE_APPS)
 def test_a_change_committing_late_still_reaches_the_index(
-    tmp_path: Path, audit_without_chain_lock: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL draws a change's id at insert: person:1's change has the lower id but commits
     after person:2's, which the index has applied (and saved) meanwhile. The snapshot of that
@@ -417,7 +410,7 @@ def test_a_change_committing_late_still_reaches_the_index(
 
 @POSTGRESQL_ONLY
 @pytest.mark.django_db(transaction=True, available_apps=AVAILABLE_APPS)
-def test_template_writers_do_not_wait_for_each_other(audit_without_chain_lock: None) -> None:
+def test_template_writers_do_not_wait_for_each_other() -> None:
     """While one transaction that wrote a template is still open, another inserts, replaces and
     deletes templates of other refs and commits: nothing orders the writers."""
     enrolled, _ = faces(4, seed=12)
