@@ -41,13 +41,11 @@ import queue
 import random
 import re
 import resource
-import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -60,8 +58,8 @@ from bench.import_register import (
     BenchDatabase,
     close_database,
     database_version,
-    prepare_database,
-    setup_django,
+    scratch_database,
+    start_sealer,
 )
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/tongban_bench_accept"
@@ -162,18 +160,6 @@ def start_server(kind: str, port: int, workdir: Path, workers: int | None) -> Se
         time.sleep(0.2)
     server.stop()
     raise SystemExit(f"the server did not answer within 90 s:\n{server.log_tail()}")
-
-
-def start_sealer(workdir: Path) -> subprocess.Popen[bytes]:
-    """The audit sealer, as deploy/ runs it beside the web server."""
-    with (workdir / "sealer.log").open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "tongban", "audit", "seal", "--follow"],
-            cwd=REPO,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=os.environ.copy(),
-        )
 
 
 def process_tree_cpu_seconds(root: int) -> float:
@@ -802,20 +788,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--requests, --concurrency and --clerks must be positive, --mixed not negative")
 
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    workdir = Path(tempfile.mkdtemp(prefix="tongban-bench-accept-"))
-    db = prepare_database(args.database_url, workdir)
     # The server's face indexes (var/abis) go to the scratch folder, not the repository's var/.
-    os.environ["TONGBAN_VAR_DIR"] = str(workdir)
-    try:
-        setup_django(db.url)
+    with scratch_database(args.database_url, "tongban-bench-accept-", keep=args.keep) as (workdir, db):
         figures = run(args, workdir, db)
-    finally:
-        close_database()
-        if not args.keep:
-            db.drop()
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"kept {workdir} and {db.url}", file=sys.stderr)
     print_table(figures)
     print(json.dumps(figures, ensure_ascii=False))
     return 0 if figures["checks_ok"] else 1

@@ -27,12 +27,9 @@ import json
 import multiprocessing
 import os
 import platform
-import shutil
 import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -42,13 +39,12 @@ from typing import Any
 
 from bench.import_register import (
     BenchDatabase,
-    close_database,
     database_version,
-    prepare_database,
+    scratch_database,
     setup_django,
+    start_sealer,
 )
 
-REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/tongban_bench_audit"
 ACTION = "person.view"  # AuditAction.PERSON_VIEW, the most frequent audited act: a view of a full record
 PLAIN_TABLE = "bench_plain_event"
@@ -170,17 +166,6 @@ def run_phase(
     }
 
 
-def start_sealer(workdir: Path, interval: float) -> subprocess.Popen[bytes]:
-    with (workdir / "sealer.log").open("wb") as out:
-        return subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-            [sys.executable, "-m", "tongban", "audit", "seal", "--follow", "--interval", str(interval)],
-            cwd=REPO,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=os.environ.copy(),
-        )
-
-
 def wait_sealed(timeout: float) -> float:
     """Seconds until no row waits for the sealer."""
     from tongban.audit.models import AuditEvent
@@ -234,7 +219,7 @@ def run(args: argparse.Namespace, workdir: Path, db: BenchDatabase) -> dict[str,
         "runs": args.runs,
         "results": {},
     }
-    sealer = start_sealer(workdir, args.sealer_interval)
+    sealer = start_sealer(workdir, interval=args.sealer_interval)
     # Client processes made once, each with Django set up (spawned: a forked pool of database
     # connections would be shared by two processes).
     pool = ProcessPoolExecutor(
@@ -336,19 +321,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--threads, --runs, --seconds and --processes must be positive")
 
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    workdir = Path(tempfile.mkdtemp(prefix="tongban-bench-audit-"))
-    db = prepare_database(args.database_url, workdir)
-    os.environ["TONGBAN_VAR_DIR"] = str(workdir)  # the signing key goes to the scratch folder
-    try:
-        setup_django(db.url)
+    # The signing key goes to the scratch folder.
+    with scratch_database(args.database_url, "tongban-bench-audit-", keep=args.keep) as (workdir, db):
         figures = run(args, workdir, db)
-    finally:
-        close_database()
-        if not args.keep:
-            db.drop()
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"kept {workdir} and {db.url}", file=sys.stderr)
     print_table(figures)
     print(json.dumps(figures, ensure_ascii=False))
     return 0 if figures["verify"]["ok"] else 1

@@ -27,6 +27,7 @@ import resource
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -144,6 +145,36 @@ def close_database() -> None:
         close_pool = getattr(conn, "close_pool", None)
         if close_pool is not None:
             close_pool()
+
+
+@contextmanager
+def scratch_database(url: str | None, prefix: str, *, keep: bool) -> Iterator[tuple[Path, BenchDatabase]]:
+    """A scratch folder (the run's `TONGBAN_VAR_DIR`: keys, face indexes) and a fresh database
+    with Django set up on it; both removed afterwards unless `keep`."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    db = prepare_database(url, workdir)
+    os.environ["TONGBAN_VAR_DIR"] = str(workdir)
+    try:
+        setup_django(db.url)
+        yield workdir, db
+    finally:
+        close_database()
+        if not keep:
+            db.drop()
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"kept {workdir} and {db.url}", file=sys.stderr)
+
+
+def start_sealer(workdir: Path, *, interval: float | None = None) -> subprocess.Popen[bytes]:
+    """The audit sealer in a process of its own, as deploy/ runs it beside the web server."""
+    command = [sys.executable, "-m", "tongban", "audit", "seal", "--follow"]
+    if interval is not None:
+        command += ["--interval", str(interval)]
+    with (workdir / "sealer.log").open("wb") as out:
+        return subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+            command, cwd=Path(__file__).resolve().parent.parent, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 # ---------------------------------------------------------------------------------------------

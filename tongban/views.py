@@ -50,7 +50,7 @@ def home(request: HttpRequest) -> HttpResponse:
     # …and those who keep the units, of stations whose documents lack a telephone or address.
     contact_missing = stations_missing_contact(viewer).count() if viewer.can("unit.manage") else 0
     # …and administrators and auditors, of audit rows the sealer has left waiting too long.
-    unsealed = unsealed_overdue()[0] if viewer.can("reference.manage") or viewer.can("audit.view") else 0
+    unsealed = unsealed_overdue() if viewer.can("reference.manage") or viewer.can("audit.view") else 0
     return render(
         request,
         "home.html",

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Min
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from tongban.audit.chain import GENESIS_HASH, HASHED_FIELDS, link_hash
@@ -73,7 +73,6 @@ class Result:
     unsealed_overdue: int = 0
     oldest_unsealed_at: datetime.datetime | None = None
     witnessed: int = 0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -101,13 +100,11 @@ def _config(name: str) -> float:
     return float(settings.AUDIT[name])
 
 
-def unsealed_overdue() -> tuple[int, datetime.datetime | None]:
-    """How many rows wait for the sealer longer than allowed, and the oldest one's time. Cheap:
-    the unsealed rows have their own small index."""
+def unsealed_overdue() -> int:
+    """How many rows wait for the sealer longer than allowed. Cheap: the unsealed rows have their
+    own small index."""
     limit = timezone.now() - datetime.timedelta(seconds=_config("UNSEALED_ALERT_SECONDS"))
-    waiting = AuditEvent.objects.filter(seq=None)
-    overdue = waiting.filter(at__lt=limit)
-    return overdue.count(), waiting.aggregate(oldest=Min("at"))["oldest"]
+    return AuditEvent.objects.filter(seq=None, at__lt=limit).count()
 
 
 def _rows(batch_size: int) -> Iterator[dict[str, Any]]:
@@ -142,8 +139,9 @@ def verify(*, batch_size: int = 5000, witness: dict[str, Any] | None = None) -> 
     result.broken = _check_seals(seals, keys) or _check_rows(seals, result, batch_size)
     if result.broken is None and witness is not None:
         result.broken = _check_witness(seals, witness, result)
-    result.unsealed = AuditEvent.objects.filter(seq=None).count()
-    result.unsealed_overdue, result.oldest_unsealed_at = unsealed_overdue()
+    waiting = AuditEvent.objects.filter(seq=None).aggregate(count=Count("id"), oldest=Min("at"))
+    result.unsealed, result.oldest_unsealed_at = waiting["count"], waiting["oldest"]
+    result.unsealed_overdue = unsealed_overdue()
     return result
 
 

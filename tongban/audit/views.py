@@ -112,5 +112,5 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if request.GET.get("verify"):
         context["verification"] = verify()
     else:
-        context["overdue"], _ = unsealed_overdue()
+        context["overdue"] = unsealed_overdue()
     return render(request, "audit/audit_log.html", context)
