@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from tongban.audit.chain import GENESIS_HASH, HASHED_FIELDS, link_hash
@@ -107,11 +108,12 @@ def unsealed_overdue() -> int:
     return AuditEvent.objects.filter(seq=None, at__lt=limit).count()
 
 
-def _rows(batch_size: int) -> Iterator[dict[str, Any]]:
+def _rows(batch_size: int, end: int) -> Iterator[dict[str, Any]]:
+    """The rows up to `end` in chain order."""
     last = 0
     while True:
         rows = list(
-            AuditEvent.objects.filter(seq__gt=last)
+            AuditEvent.objects.filter(seq__gt=last, seq__lte=end)
             .order_by("seq")
             .values(*HASHED_FIELDS, "hash")[:batch_size]
         )
@@ -171,9 +173,10 @@ def _check_rows(seals: list[AuditSeal], result: Result, batch_size: int) -> Brea
     seal = next(seal_ends, None)
     expected_seq, prev = 1, GENESIS_HASH
     earliest: datetime.datetime | None = None  # a row of this seal happened after this
-    for row in _rows(batch_size):
-        if seal is None:
-            return Break("inserted", seq=row["seq"])
+    # The sealer goes on while this runs: only the rows of the seals read above are walked.
+    for row in _rows(batch_size, seals[-1].last_seq if seals else 0):
+        if seal is None:  # the walk ends with the last seal; nothing is read beyond it
+            break
         if row["seq"] != expected_seq:
             return Break("missing", seq=expected_seq)
         if link_hash(row) != row["hash"]:
@@ -194,6 +197,14 @@ def _check_rows(seals: list[AuditSeal], result: Result, batch_size: int) -> Brea
         expected_seq += 1
     if seal is not None:
         return Break("truncated", seq=expected_seq)
+    # A row with a place in the chain that no seal covers, in one statement: the sealer writes a
+    # row's place and its seal in one transaction, so a seal made meanwhile covers its rows.
+    sealed_end = Coalesce(Subquery(AuditSeal.objects.order_by("-last_seq").values("last_seq")[:1]), 0)
+    stray = (
+        AuditEvent.objects.filter(seq__gt=sealed_end).order_by("seq").values_list("seq", flat=True).first()
+    )
+    if stray is not None:
+        return Break("inserted", seq=stray)
     return None
 
 

@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tongban.audit import sealer
+from tongban.audit import verify as verify_module
 from tongban.audit.actions import AuditAction
 from tongban.audit.chain import GENESIS_HASH, link_hash
 from tongban.audit.context import audit_context
@@ -284,3 +285,18 @@ def test_following_waits_for_a_missing_key_then_seals(
     rounds = iter([False, True])
     sealer.follow(interval=0, stop=lambda: next(rounds))
     assert not AuditEvent.objects.filter(seq=None).exists() and verify().ok
+
+
+def test_seals_made_while_verifying_are_not_taken_for_insertions(
+    events: Events, system_key: SM2KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seal_all()
+    events(2)
+    check_seals = verify_module._check_seals
+
+    def sealer_runs_meanwhile(seals: list[AuditSeal], keys: dict[str, str]) -> object:
+        seal_all()  # the sealer, between reading the seals and reading the rows
+        return check_seals(seals, keys)
+
+    monkeypatch.setattr(verify_module, "_check_seals", sealer_runs_meanwhile)
+    assert verify().ok
