@@ -122,9 +122,15 @@ TEMPLATES = [
 DATABASE_URL = env_str("TONGBAN_DATABASE_URL", f"sqlite:///{VAR_DIR / 'tongban.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django 5.2's built-in pool; CONN_MAX_AGE must stay 0 with it.
+    # Django 5.2's built-in pool; CONN_MAX_AGE must stay 0 with it. With TONGBAN_DB_PREPARE = N > 0,
+    # parameters travel apart from the SQL (server-side binding) and psycopg prepares a statement
+    # on its Nth run on a pooled connection, so PostgreSQL stops planning it again each time once
+    # its generic plan is as good; 0 sends every statement as text (for a transaction-mode pooler
+    # older than PgBouncer 1.21).
+    _prepare = env_int("TONGBAN_DB_PREPARE", 5)
     DATABASES["default"]["OPTIONS"] = {
-        "pool": {"min_size": 1, "max_size": env_int("TONGBAN_DB_POOL_MAX", 20)}
+        "pool": {"min_size": 1, "max_size": env_int("TONGBAN_DB_POOL_MAX", 20)},
+        **({"server_side_binding": True, "prepare_threshold": _prepare} if _prepare > 0 else {}),
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so

@@ -743,6 +743,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for k in ("users", "spawn_rate", "duration", "workers", "lifecycles", "fingers")
         },
         "params": state["params"],
+        # Server-side binding and prepared statements (tongban/settings.py); 0: statements as text.
+        "db_prepare": os.environ.get("TONGBAN_DB_PREPARE", "5 (default)"),
         "load_before": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
     }

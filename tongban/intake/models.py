@@ -256,6 +256,10 @@ class Application(models.Model):
             # Supervision (督导): the daily and weekly series over bounded windows, per unit.
             models.Index(fields=["accepted_at", "acceptance_unit"], name="intake_accepted_idx"),
             models.Index(fields=["issued_at", "household_unit"], name="intake_issued_idx"),
+            # 待制证 in its order at a centre: only the few issued and not yet batched.
+            models.Index(
+                fields=["issued_at", "id"], condition=Q(status="issued"), name="intake_production_queue_idx"
+            ),
             models.Index(fields=["status", "closed_at", "household_unit"], name="intake_closed_idx"),
             # Supervision at a million rows: index-only scans for 在办 (in progress, partial), the
             # review deadlines (partial), the 受理→签发 times and the handovers' acceptance data.
@@ -297,6 +301,13 @@ class Application(models.Model):
             # by when it was started) and by name, keyset pages on (value, id).
             models.Index(fields=["id_number"], name="intake_id_number_idx"),
             models.Index(Coalesce("accepted_at", "created_at"), "id", name="intake_listed_idx"),
+            # … and a station's own 受理台账, newest first, without sorting the station's year.
+            models.Index(
+                "acceptance_unit",
+                Coalesce("accepted_at", "created_at"),
+                "id",
+                name="intake_station_listed_idx",
+            ),
             models.Index(fields=["name", "id"], name="intake_name_idx"),
         ]
         verbose_name = verbose_name_plural = "申领"

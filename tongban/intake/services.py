@@ -908,8 +908,8 @@ def application_accept(
     chain (待审核) with its deadline. `face_template` is the template of the stored photo when
     the caller has it (`photo_prepare`); otherwise it is extracted here, outside the transaction."""
     _require_own_counter(actor, application)
-    # The face template for the applications gallery is made before the transaction: from the
-    # first event on, the transaction holds the audit chain's lock until it commits.
+    # The face template for the applications gallery is made before the transaction, which holds
+    # the application's and the person's rows until it commits.
     photo = Application.objects.filter(pk=application.pk).values_list("photo", flat=True).first()
     template = face_template or _face_template(photo)
     with transaction.atomic():
@@ -957,7 +957,6 @@ def _accept_locked(
         raise ServiceError("incomplete", "尚不能受理：" + " ".join(problems.values()), fields=problems)
 
     station = application.acceptance_unit
-    application.number = _next_number(station, today)
     application.accepted_by = actor
     application.accepted_at = now
     application.flags = sorted(set(application.flags) | set(verdict.flags))
@@ -966,6 +965,22 @@ def _accept_locked(
         application.application_type, application.reason_id, waived=application.fee_waived, table=fee_table()
     )
     application.fee_item, application.fee_amount = fee.item.value, fee.amount
+    application.review_chain = review_chain_for(application.household_unit)
+    route_to_step(application, 1, arrived_at=now)
+    step = application.review_chain[0]
+    review_unit_code = Unit.objects.values_list("code", flat=True).get(pk=step["unit"])
+    # 补领: the card is reported lost with the application, and is invalid from now on.
+    lost = []
+    if application.application_type == rules.ApplicationType.REPLACEMENT:
+        lost = list(person.cards.filter(state=Card.State.ACTIVE).values_list("pk", flat=True))
+        Card.objects.filter(pk__in=lost).update(state=Card.State.LOST)
+    if photo is None or application.photo is None or bytes(application.photo) != bytes(photo):
+        template = _face_template(application.photo)  # retaken meanwhile
+    if template is not None:
+        get_abis().insert(application_ref(application), template, Gallery.APPLICATIONS, actor=actor)
+    # The station's 受理号 and 票据号 counters are rows every clerk of the station updates, each
+    # held from its upsert to the commit: they are taken last, after the slow work above.
+    application.number = _next_number(station, today)
     fee_charge(
         actor=actor,
         unit=station,
@@ -976,12 +991,6 @@ def _accept_locked(
         waived=fee.waived,
         waiver_evidence=application.fee_waiver_evidence,
     )
-    application.review_chain = review_chain_for(application.household_unit)
-    # 补领: the card is reported lost with the application, and is invalid from now on.
-    lost = []
-    if application.application_type == rules.ApplicationType.REPLACEMENT:
-        lost = list(person.cards.filter(state=Card.State.ACTIVE).values_list("pk", flat=True))
-        Card.objects.filter(pk__in=lost).update(state=Card.State.LOST)
     application_transition(
         application,
         to=Status.ACCEPTED,
@@ -989,8 +998,6 @@ def _accept_locked(
         action=EventAction.ACCEPTED,
         detail={"cards_reported_lost": lost} if lost else None,
     )
-    route_to_step(application, 1, arrived_at=now)
-    step = application.review_chain[0]
     application_transition(
         application,
         to=Status.PENDING_REVIEW,
@@ -999,10 +1006,6 @@ def _accept_locked(
         note=f"流转至{step['unit_name']}{step['title']}",
         detail={"step": 1, "unit": step["unit_name"], "due": str(application.review_due)},
     )
-    if photo is None or application.photo is None or bytes(application.photo) != bytes(photo):
-        template = _face_template(application.photo)  # retaken meanwhile
-    if template is not None:
-        get_abis().insert(application_ref(application), template, Gallery.APPLICATIONS, actor=actor)
     notify(
         Notification(
             "application.accepted",
@@ -1014,7 +1017,7 @@ def _accept_locked(
         Notification(
             "review.arrived",
             f"新的审核签发事项：受理号 {application.number}，办理期限 {application.review_due:%Y-%m-%d}。",
-            unit_code=Unit.objects.get(pk=step["unit"]).code,
+            unit_code=review_unit_code,
         )
     )
     return application

@@ -116,17 +116,17 @@ def test_columns_sort_both_ways_and_pages_are_numbered(client, personas, make, m
 
 
 def test_counter_page_query_count_is_pinned(client, personas, make, django_assert_num_queries):
-    """Session, user, its second-factor device and its unit, the count and the rows (their units
-    joined): the same for 3 rows as for 50, on any tab, sort or page."""
+    """Session, user, its second-factor device and its unit, the unit's subtree, the count and the
+    rows (their units joined): the same for 3 rows as for 50, on any tab, sort or page."""
     login(client, personas.nanchang_clerk)
     for _ in range(3):
         make()
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         assert client.get(COUNTER, {"view": "all"}).status_code == 200
     for _ in range(60):
         make()
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         response = client.get(COUNTER, {"view": "all", "q": "", "sort": "name"})
     assert response.content.decode().count('<tr>\n      <td><a href="/applications/') == 50
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         client.get(COUNTER, {"view": "in_review", "page": 2})

@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
@@ -441,6 +442,42 @@ def test_acceptance_number_routing_and_gallery(personas, accept):
     assert AuditEvent.objects.filter(action="application.accepted", object_id=str(application.pk)).exists()
     second = accept(personas.ganzhou_clerk, PersonFactory.create())
     assert second.number.endswith("00002")
+
+
+def test_the_station_counters_are_taken_last(personas, standard_photo):
+    """Every clerk of a station updates its 受理号 and 票据号 counter rows, and each is held from
+    its upsert to the commit: after them the acceptance only writes its own rows."""
+    clerk = personas.ganzhou_clerk
+    person = PersonFactory.create()
+    CardFactory.create(person=person)
+    application = services.application_start(
+        actor=clerk, person=person, application_type=rules.ApplicationType.REPLACEMENT, reason_code="31"
+    )
+    services.application_update(
+        actor=clerk,
+        application=application,
+        changes={
+            "phone": "13800138000",
+            "materials_shown": ["household_book", "residence_proof"],
+            "pledge_signed": True,
+        },
+    )
+    photo = services.application_photo_attach(actor=clerk, application=application, image=standard_photo)
+    assert photo.passed, photo.messages
+    services.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
+    with CaptureQueriesContext(connection) as queries:
+        services.application_accept(actor=clerk, application=application)
+    statements = [query["sql"] for query in queries.captured_queries]
+    first = next(i for i, sql in enumerate(statements) if "intake_acceptancecounter" in sql)
+    written = {"finance_receiptcounter", "finance_payment", "intake_application", "intake_applicationevent"}
+    after = [
+        sql
+        for sql in statements[first + 1 :]
+        if not sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "COMMIT"))
+        and not any(f'"{table}"' in sql or f" {table} " in sql for table in written | {"audit_auditevent"})
+    ]
+    assert after == []
+    assert all(not sql.startswith("SELECT") or "finance_payment" in sql for sql in statements[first + 1 :])
 
 
 def test_every_history_entry_moves_last_event_at(personas, accept):

@@ -79,9 +79,9 @@ def test_review_item_query_count(
 def test_counter_list_query_count(client, personas, accept, django_assert_num_queries, rows):
     copies(accept(personas.ganzhou_clerk, PersonFactory.create()), rows - 1)
     login(client, personas.ganzhou_clerk)
-    # session, user, TOTP devices, the user's unit, the tab's count, the page joined with its
-    # related rows.
-    with django_assert_num_queries(6):
+    # session, user, TOTP devices, the user's unit, its subtree, the tab's count, the page joined
+    # with its related rows.
+    with django_assert_num_queries(7):
         assert client.get("/applications/?view=in_review").status_code == 200
 
 
