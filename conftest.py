@@ -28,6 +28,15 @@ def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequ
     yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _jobs_run_inline() -> None:
+    """A job queued in a test runs in the test once its transaction commits (huey's immediate
+    mode); tongban/jobs/tests/test_worker.py runs a real worker on a real queue instead."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
     """Login lockouts and API throttles live in the cache; no test inherits another's."""

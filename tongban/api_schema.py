@@ -198,7 +198,9 @@ ERRORS: dict[str, ErrorCode] = {
     "not_duplicate": ErrorCode(400, "the person's number is not a 重号: ask for another kind of correction"),
     "stale": ErrorCode(409, "the register changed after the request was made: make a new one"),
     "not_proposed": ErrorCode(409, "the address has no proposed normal form to confirm"),
-    "scan_too_large": ErrorCode(400, "the subtree is too large to scan from a page; use the command line"),
+    "job_finished": ErrorCode(409, "the background job has already finished (completed, failed or cancelled): nothing to cancel"),
+    "job_not_retryable": ErrorCode(409, "only a failed or cancelled background job can be retried"),
+    "no_result": ErrorCode(404, "the background job has no result file (not finished, nothing to download, or removed)"),
 }
 # fmt: on
 

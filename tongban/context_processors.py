@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from tongban.jobs.kinds import may_use_jobs
+
 
 def navigation(request: HttpRequest) -> dict[str, dict[str, bool]]:
     can = getattr(request.user, "can", None)
@@ -28,5 +30,6 @@ def navigation(request: HttpRequest) -> dict[str, dict[str, bool]]:
             "supervision": can("supervision.view"),
             "dataquality": can("dataquality.view"),
             "users": can("user.manage"),
+            "jobs": may_use_jobs(can),
         }
     }

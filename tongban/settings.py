@@ -76,7 +76,9 @@ INSTALLED_APPS = [
     "tongban.supervision",
     "tongban.campaigns",
     "tongban.dataquality",
+    "tongban.jobs",
     "tongban.demo",
+    "huey.contrib.djhuey",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +236,7 @@ SPECTACULAR_SETTINGS = {
         "PersonStatusEnum": "tongban.registry.models.Person.Status",
         "UserStatusEnum": "tongban.accounts.models.User.Status",
         "RoleEnum": "tongban.accounts.roles.ROLE_CHOICES",
+        "JobStatusEnum": "tongban.jobs.models.JobRun.Status",
     },
 }
 
@@ -294,9 +297,6 @@ DATAQUALITY_SCAN_WORKERS = env_int("TONGBAN_DATAQUALITY_SCAN_WORKERS", 2)
 # People aged 100 or more with no card issued and no application for this many years are listed
 # for a check (户口核对: 应销未销).
 DATAQUALITY_INACTIVE_YEARS = env_int("TONGBAN_DATAQUALITY_INACTIVE_YEARS", 10)
-# A supervisor may scan a subtree from the page (in the request) up to this many people; bigger
-# registers and the face stage run as `tongban dataquality scan`.
-DATAQUALITY_PAGE_SCAN_MAX = env_int("TONGBAN_DATAQUALITY_PAGE_SCAN_MAX", 300_000)
 
 # Campaigns (集中换发): the completion forecast assumes the pace of handovers over this many
 # working days before today.
@@ -330,6 +330,34 @@ AUDIT = {
     "LATE_SECONDS": env_int("TONGBAN_AUDIT_LATE_SECONDS", 3600),
 }
 
+# Background jobs (huey): the queue in a SQLite file under TONGBAN_VAR_DIR, so `make run` needs no
+# server; on Redis when TONGBAN_REDIS_URL is set, for any number of workers on any machines. The
+# queue only carries job ids: the jobs themselves are rows (tongban.jobs). A running job that
+# reports no progress for JOBS_STALE_SECONDS is taken as dead and put back on the queue.
+REDIS_URL = env_str("TONGBAN_REDIS_URL", "")
+JOBS_QUEUE_FILE = Path(env_str("TONGBAN_JOBS_QUEUE_FILE", str(VAR_DIR / "jobs-queue.sqlite3")))
+if not REDIS_URL:
+    JOBS_QUEUE_FILE.parent.mkdir(parents=True, exist_ok=True)  # huey opens the file at start-up
+HUEY = {
+    "name": env_str("TONGBAN_JOBS_QUEUE", "tongban"),
+    "immediate": False,
+    "utc": True,
+    "results": False,
+    "consumer": {
+        "workers": env_int("TONGBAN_JOBS_WORKERS", 2),
+        "worker_type": "thread",
+        "periodic": True,
+        "check_worker_health": True,
+    },
+    **(
+        {"huey_class": "huey.RedisHuey", "url": REDIS_URL}
+        if REDIS_URL
+        else {"huey_class": "huey.SqliteHuey", "filename": str(JOBS_QUEUE_FILE)}
+    ),
+}
+JOBS_DIR = Path(env_str("TONGBAN_JOBS_DIR", str(VAR_DIR / "jobs")))
+JOBS_STALE_SECONDS = env_int("TONGBAN_JOBS_STALE_SECONDS", 900)
+
 # Notifications to applicants and units: "console" (logged, masked) or "memory" (tests).
 NOTIFICATIONS_BACKEND = env_str("TONGBAN_NOTIFICATIONS_BACKEND", "console")
 
@@ -351,5 +379,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The job worker (`tongban run_huey`) logs through the same masked handler, once.
+        "huey": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
 }

@@ -14,6 +14,7 @@ from tongban.dataquality import api as dataquality_api
 from tongban.finance import api as finance_api
 from tongban.handover import api as handover_api
 from tongban.intake import api as intake_api
+from tongban.jobs import api as jobs_api
 from tongban.production import api as production_api
 from tongban.registry import api as registry_api
 from tongban.review import api as review_api
@@ -162,6 +163,11 @@ api_v1 = [
         dataquality_api.AddressDecideView.as_view(),
         name="dataquality_address_decide",
     ),
+    path("jobs", jobs_api.JobsView.as_view(), name="jobs"),
+    path("jobs/<int:pk>", jobs_api.JobDetailView.as_view(), name="job"),
+    path("jobs/<int:pk>/cancel", jobs_api.JobCancelView.as_view(), name="job_cancel"),
+    path("jobs/<int:pk>/retry", jobs_api.JobRetryView.as_view(), name="job_retry"),
+    path("jobs/<int:pk>/result", jobs_api.JobResultView.as_view(), name="job_result"),
 ]
 
 urlpatterns = [
@@ -178,6 +184,7 @@ urlpatterns = [
     path("supervision/", include("tongban.supervision.urls")),
     path("dataquality/", include("tongban.dataquality.urls")),
     path("finance/", include("tongban.finance.urls")),
+    path("jobs/", include("tongban.jobs.urls")),
     path("liaisons/", include("tongban.accounts.liaison_urls")),
     # The admin signs in through the same audited login (and second factor) as everyone else.
     path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),

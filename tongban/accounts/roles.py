@@ -57,6 +57,8 @@ ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 # supervision.view: the dashboards (督导) of the own subtree; supervision.act: 督办 a stuck item.
 # dataquality.view / .decide: the clean-up work list (重号/错号 cases) of the own subtree; decide a case;
 #   dataquality.request / .approve: file a correction (变更更正) / approve one (county bureau and above).
+# job.oversee: see, cancel and retry the background jobs (后台任务) of the own subtree (everyone
+#   sees, cancels and retries the jobs they started themselves).
 # staffing.view: the units of the own subtree that hold pending work no active account can do
 #   (无人办理的待办, tongban/accounts/staffing.py).
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
@@ -124,6 +126,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "liaison.manage",
             "campaign.view",
             "campaign.duty",
+            "job.oversee",
         }
     ),
     Role.FINANCE: frozenset({"unit.view", "finance.view", "finance.remit"}),
@@ -143,6 +146,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "liaison.manage",
             "dataquality.view",
             "staffing.view",
+            "job.oversee",
         }
     ),
 }

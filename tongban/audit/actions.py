@@ -192,6 +192,11 @@ class AuditAction(models.TextChoices):
     DATAQUALITY_ADDRESSES_IMPORT = "dataquality.addresses.import", "导入标准地址"
     DATAQUALITY_ADDRESSES_MATCH = "dataquality.addresses.match", "匹配标准地址"
     DATAQUALITY_ADDRESS_DECIDE = "dataquality.address.decide", "确认标准地址"
+    # Background jobs (后台任务)
+    JOB_START = "job.start", "提交后台任务"
+    JOB_CANCEL = "job.cancel", "取消后台任务"
+    JOB_RETRY = "job.retry", "重试后台任务"
+    JOB_RESULT_DOWNLOAD = "job.result_download", "下载任务结果"
     # Demo data
     DEMO_SEED = "demo.seed", "生成演示数据"
     # Configuration checks (accounts/staffing.py)

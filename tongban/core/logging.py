@@ -13,4 +13,10 @@ class MaskPersonalData(logging.Filter):
         masked = mask_id_numbers_in_text(message)
         if masked != message:
             record.msg, record.args = masked, None
+        # A traceback quotes exception messages, which may hold what a service was given.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_id_numbers_in_text(_FORMATTER.formatException(record.exc_info))
         return True
+
+
+_FORMATTER = logging.Formatter()

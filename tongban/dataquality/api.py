@@ -22,6 +22,8 @@ from tongban.dataquality import selectors, services
 from tongban.dataquality.forms import SCAN_KIND_CHOICES
 from tongban.dataquality.models import ITEM_FIELDS, AddressMatch, Case, ChangeRequest, ScanRun
 from tongban.intake.api import UnitRefSerializer, staff
+from tongban.jobs.api import JobSerializer
+from tongban.jobs.selectors import job_get
 from tongban.registry.models import ChangeItem, Person, item_value_label
 
 # ---------------------------------------------------------------------------------------------
@@ -399,8 +401,8 @@ class ScanRequest(serializers.Serializer):
     kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=SCAN_KIND_CHOICES),
         min_length=1,
-        help_text="扫描项目：duplicate_number 重号 / wrong_number 错号 / double_by_name 疑似一人多户 / "
-        "households 户口核对（人像比对只在命令行 tongban dataquality scan）",
+        help_text="扫描项目：duplicate_number 重号 / wrong_number 错号 / "
+        "double_by_name 疑似一人多户（姓名）/ double_by_face 疑似一人多户（人像比对）/ households 户口核对",
     )
 
 
@@ -581,22 +583,21 @@ class RunsView(APIView):
 
     @extend_schema(
         request=ScanRequest,
-        responses={201: ScanRunSerializer},
-        summary="扫描本辖区（在请求内完成，登记人口超过页面扫描上限的请用命令行）",
+        responses={202: JobSerializer},
+        summary="扫描本辖区：提交后台任务（范围不限，可中断续扫），进度见 GET /jobs/{id}",
     )
-    @errors("not_found", "scan_too_large")
+    @errors("not_found")
     def post(self, request: Request) -> Response:
         actor = staff(request)
         require(actor, "dataquality.decide")
         form = ScanRequest(data=request.data)
         form.is_valid(raise_exception=True)
-        run = services.scan_from_page(
+        job = services.scan_request(
             actor=actor,
             unit_code=form.validated_data["unit"],
             kinds=form.validated_data["kinds"],
         )
-        run = selectors.runs_visible(actor).select_related("unit", "started_by").get(pk=run.pk)
-        return Response(ScanRunSerializer(run).data, status=201)
+        return Response(JobSerializer(job_get(actor, job.pk)).data, status=202)
 
 
 class AddressesView(APIView):

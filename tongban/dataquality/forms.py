@@ -23,12 +23,13 @@ SCAN_KIND_CHOICES = [
     (Case.Kind.DUPLICATE_NUMBER.value, "重号"),
     (Case.Kind.WRONG_NUMBER.value, "错号"),
     (Case.Kind.DOUBLE_BY_NAME.value, "疑似一人多户（姓名、出生日期、性别）"),
+    (Case.Kind.DOUBLE_BY_FACE.value, "疑似一人多户（人像比对）"),
     ("households", "户口核对（百岁无业务、无户号、注销仍持证）"),
 ]
 
 
 class ScanForm(forms.Form):
-    """扫描本辖区: the unit (the user's own or one below) and the set-based stages."""
+    """扫描本辖区: the unit (the user's own or one below) and what to look for."""
 
     unit = forms.ChoiceField(label="扫描范围")
     kinds = forms.MultipleChoiceField(

@@ -467,7 +467,8 @@ def run_scan(
     face_threshold: float | None = None,
     workers: int = 1,
 ) -> ScanRun:
-    """Run (or resume) `run` to the end. `progress(n)` is told of n more rows scanned.
+    """Run (or resume) `run` to the end. `progress(n)` is told of n more rows scanned, and of 0
+    as each stage or chunk begins.
     `workers` > 1 (PostgreSQL) scans that many key ranges at once, each on its own connection:
     only committed rows are seen, as in production.
     `stop_after_chunks` stops the run after that many primary-key ranges, as an interruption
@@ -482,6 +483,8 @@ def run_scan(
     chunks = 0
     try:
         while run.stage != "done":
+            if progress is not None:
+                progress(0)  # a stage or a chunk begins: the caller may report (or stop the run)
             if run.stage == "duplicates":
                 numbers = duplicate_numbers(unit, run.max_pk)
                 save_findings(run, _duplicate_findings(numbers, run.max_pk, units), units)

@@ -9,7 +9,6 @@ import functools
 from collections.abc import Sequence
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -27,10 +26,11 @@ from tongban.dataquality.models import (
     Case,
     CasePerson,
     ChangeRequest,
-    ScanRun,
     StandardAddress,
 )
 from tongban.dataquality.selectors import APPROVING_KINDS, cases_visible, changes_visible
+from tongban.jobs.models import JobRun
+from tongban.jobs.services import job_start
 from tongban.registry.access import Viewer
 from tongban.registry.models import (
     Card,
@@ -515,22 +515,13 @@ def address_match_decide(*, actor: Viewer, match_id: int, accept: bool) -> Addre
 
 
 # ---------------------------------------------------------------------------------------------
-# A scan started from the page (扫描本辖区)
-
-# What the page may scan in the request: the set-based stages. The face stage enrols photos
-# (~0.1 s each) and belongs to `tongban dataquality scan`, as do subtrees above the size limit.
-PAGE_SCAN_KINDS = (
-    Case.Kind.DUPLICATE_NUMBER.value,
-    Case.Kind.WRONG_NUMBER.value,
-    Case.Kind.DOUBLE_BY_NAME.value,
-    scan.HOUSEHOLDS,
-)
+# A scan started from the page or the API (扫描本辖区): a background job of any size
 
 
-def scan_from_page(*, actor: Viewer, unit_code: str, kinds: Sequence[str]) -> ScanRun:
-    """Scan `unit_code`'s subtree (the actor's own or part of it) for `kinds` now, within the
-    request, and return the finished run. Refused above `DATAQUALITY_PAGE_SCAN_MAX` people: such
-    a register is scanned by the scheduled command, which resumes where it stopped."""
+def scan_request(*, actor: Viewer, unit_code: str, kinds: Sequence[str]) -> JobRun:
+    """Queue a scan of `unit_code`'s subtree (the actor's own or part of it) for `kinds`, in
+    stage order; the job (`tongban.dataquality.jobs.scan`) reports its progress and resumes where
+    it stopped. The command line (`tongban dataquality scan`) runs the same scan in the shell."""
     unit = (
         Unit.objects.visible_to(actor, "dataquality.decide")
         .administrative()
@@ -541,27 +532,10 @@ def scan_from_page(*, actor: Viewer, unit_code: str, kinds: Sequence[str]) -> Sc
         raise ServiceError(
             "not_found", "未找到该单位。", fields={"unit": "请选择本辖区内的单位。"}, status=404
         )
-    chosen = [kind for kind in PAGE_SCAN_KINDS if kind in kinds]
+    known = [kind for _, kind in scan.STAGES]
+    chosen = [kind for kind in known if kind in kinds]
     if not chosen or len(chosen) != len(set(kinds)):
-        raise ServiceError(
-            "invalid", "请选择扫描项目。", fields={"kinds": "请至少选择一项页面可扫描的项目。"}
-        )
-    people = Person.objects.filter(registration_unit__in=Unit.objects.subtree_ids(unit)).count()
-    limit = settings.DATAQUALITY_PAGE_SCAN_MAX
-    if people > limit:
-        raise ServiceError(
-            "scan_too_large",
-            f"{unit.name}登记人口 {people} 人，超过页面扫描上限 {limit} 人：请在服务器上运行 "
-            f"tongban dataquality scan --unit {unit.code}（可中断续扫）。",
-            fields={"unit": "范围过大，请选择下级单位或使用命令行扫描。"},
-        )
-    run = scan.run_start(unit=unit, kinds=chosen, started_by=actor)
-    scan.run_scan(run)
-    record(
-        actor=actor,
-        action=AuditAction.DATAQUALITY_SCAN,
-        object_type="dataquality.scanrun",
-        object_id=run.pk,
-        detail={"unit": unit.code, "kinds": chosen, "rows": run.processed_rows, "found": run.found},
+        raise ServiceError("invalid", "请选择扫描项目。", fields={"kinds": "请至少选择一项扫描项目。"})
+    return job_start(
+        actor=actor, kind="dataquality.scan", unit=unit, params={"unit": unit.code, "kinds": chosen}
     )
-    return run

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
@@ -53,7 +52,6 @@ def index(request: HttpRequest) -> HttpResponse:
         "runs": list(selectors.runs_visible(viewer).select_related("unit")[:10]),
         "counts": [(label, counts[kind]) for kind, label in Case.Kind.choices],
         "scan_form": _scan_form(viewer) if viewer.can("dataquality.decide") else None,
-        "page_scan_max": settings.DATAQUALITY_PAGE_SCAN_MAX,
     }
     return render(request, "dataquality/index.html", context)
 
@@ -67,14 +65,14 @@ def _scan_form(viewer: Any, data: Any = None) -> ScanForm:
 @login_required
 @require_POST
 def scan_start(request: HttpRequest) -> HttpResponse:
-    """扫描本辖区: the set-based stages over a subtree, run in the request (small registers)."""
+    """扫描本辖区: queued as a background job; its page shows the progress."""
     viewer = as_viewer(request.user)
     if not viewer.can("dataquality.decide"):
         raise Http404
     form = _scan_form(viewer, request.POST)
     if form.is_valid():
         try:
-            run = services.scan_from_page(
+            job = services.scan_request(
                 actor=viewer,
                 unit_code=form.cleaned_data["unit"],
                 kinds=form.cleaned_data["kinds"],
@@ -82,8 +80,8 @@ def scan_start(request: HttpRequest) -> HttpResponse:
         except ServiceError as error:
             messages.error(request, error.message)
         else:
-            found = "；".join(f"{label}：{n}" for label, n in run.found_labels) or "未发现问题"
-            messages.success(request, f"扫描完成（#{run.pk}，{run.processed_rows} 人）：{found}")
+            messages.success(request, f"扫描已提交（后台任务 #{job.pk}），可离开本页。")
+            return redirect("jobs:detail", pk=job.pk)
     else:
         messages.error(request, "；".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect("dataquality:index")

@@ -18,14 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
-from urllib.parse import quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import numpy as np
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from tongban.audit.actions import AuditAction
 from tongban.audit.models import AuditEvent
@@ -40,6 +39,7 @@ from tongban.biometrics.models import BiometricTemplate, TemplateChange
 from tongban.biometrics.service import EngineApp
 from tongban.biometrics.shards import Shard, parse_nodes
 from tongban.biometrics.tests.test_abis import faces, finger
+from tongban.testing.processes import database_url
 
 # Flushing after a transactional test would delete audit rows, which the database refuses.
 AVAILABLE_APPS = [app for app in settings.INSTALLED_APPS if app != "tongban.audit"]
@@ -377,16 +377,6 @@ def test_check_command_asks_every_node(
 # The real command: gunicorn in a subprocess over the test database
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = quote(db["USER"] or "", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgresql://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 class Served:
     """`tongban abis serve` as an operator starts it."""
 
@@ -395,7 +385,7 @@ class Served:
         self.log = tmp_path / f"serve-{time.monotonic_ns()}.log"
         env = {
             **os.environ,
-            "TONGBAN_DATABASE_URL": _database_url(),
+            "TONGBAN_DATABASE_URL": database_url(),
             "TONGBAN_ABIS_DIR": str(tmp_path / "served"),
             "TONGBAN_ABIS_TOKEN": token,
             "TONGBAN_ABIS_REFRESH_SECONDS": "0.2",

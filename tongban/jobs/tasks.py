@@ -1,0 +1,18 @@
+"""The queue's tasks (found by huey's Django integration): each only hands an id to a service."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from tongban.jobs import services
+
+
+@db_task()
+def run_job(job_id: int) -> None:
+    services.job_execute(job_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def recover_jobs() -> None:
+    services.jobs_recover()
