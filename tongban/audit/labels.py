@@ -37,6 +37,7 @@ ACTION_GROUPS: dict[str, str] = {
     "dataquality": "数据清理",
     "demo": "演示数据",
     "staffing": "流程配置",
+    "job": "后台任务",
 }
 OTHER_GROUP = "其他"
 
