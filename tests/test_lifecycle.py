@@ -30,9 +30,9 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
-from tongban import notifications
 from tongban.accounts.models import User
 from tongban.biometrics.tests import fingerprints as fp
+from tongban.notifications import services as notifications
 from tongban.registry.calendar import post_verification_deadline, workdays_until
 from tongban.registry.models import Card, Person
 from tongban.testing.factories import PersonFactory

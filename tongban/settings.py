@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "tongban.campaigns",
     "tongban.dataquality",
     "tongban.jobs",
+    "tongban.notifications",
     "tongban.demo",
     "huey.contrib.djhuey",
 ]
@@ -237,6 +238,7 @@ SPECTACULAR_SETTINGS = {
         "UserStatusEnum": "tongban.accounts.models.User.Status",
         "RoleEnum": "tongban.accounts.roles.ROLE_CHOICES",
         "JobStatusEnum": "tongban.jobs.models.JobRun.Status",
+        "MessageStatusEnum": "tongban.notifications.models.Message.Status",
     },
 }
 
@@ -358,8 +360,21 @@ HUEY = {
 JOBS_DIR = Path(env_str("TONGBAN_JOBS_DIR", str(VAR_DIR / "jobs")))
 JOBS_STALE_SECONDS = env_int("TONGBAN_JOBS_STALE_SECONDS", 900)
 
-# Notifications to applicants and units: "console" (logged, masked) or "memory" (tests).
-NOTIFICATIONS_BACKEND = env_str("TONGBAN_NOTIFICATIONS_BACKEND", "console")
+# Notifications to applicants and units (tongban/notifications, an outbox delivered by the job
+# worker): "console" (logged, the phone masked), "file" (JSON lines in NOTIFICATIONS_FILE),
+# "webhook" (an SMS platform: JSON POST signed with HMAC-SHA256), "memory" (tests) or a dotted path.
+# A message that fails is tried again after 30 s, 1, 2, 4 … minutes (at most an hour between), up
+# to NOTIFICATIONS_MAX_ATTEMPTS times, then shows 失败.
+NOTIFICATIONS_BACKEND = env_str("TONGBAN_NOTIFICATIONS_BACKEND", "file")
+NOTIFICATIONS_FILE = Path(env_str("TONGBAN_NOTIFICATIONS_FILE", str(VAR_DIR / "notifications.jsonl")))
+NOTIFICATIONS_WEBHOOK_URL = env_str("TONGBAN_NOTIFICATIONS_WEBHOOK_URL", "")
+NOTIFICATIONS_WEBHOOK_SECRET = env_str("TONGBAN_NOTIFICATIONS_WEBHOOK_SECRET", "")
+NOTIFICATIONS_WEBHOOK_TIMEOUT = env_float("TONGBAN_NOTIFICATIONS_WEBHOOK_TIMEOUT", 5.0)
+NOTIFICATIONS_MAX_ATTEMPTS = env_int("TONGBAN_NOTIFICATIONS_MAX_ATTEMPTS", 12)
+if NOTIFICATIONS_BACKEND == "webhook" and not (NOTIFICATIONS_WEBHOOK_URL and NOTIFICATIONS_WEBHOOK_SECRET):
+    raise ImproperlyConfigured(
+        "TONGBAN_NOTIFICATIONS_BACKEND=webhook needs TONGBAN_NOTIFICATIONS_WEBHOOK_URL and _SECRET"
+    )
 
 # TrueType font embedded in the PDF forms (Debian's fonts-wqy-zenhei by default).
 PDF_FONT = Path(env_str("TONGBAN_PDF_FONT", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"))

@@ -36,7 +36,7 @@ from tongban.handover.models import (
 from tongban.intake.models import Application, Fingerprint
 from tongban.intake.rules import ApplicationType
 from tongban.intake.services import application_event, application_transition, lock
-from tongban.notifications import Notification, notify
+from tongban.notifications.services import Notification, notify
 from tongban.registry.access import Viewer
 from tongban.registry.calendar import post_verification_deadline
 from tongban.registry.models import Card, Person, ProductionRoute, Unit
@@ -304,6 +304,7 @@ def shipments_create(
                     f"您的居民身份证（受理号 {number}）已通过邮政寄出，邮件号 {tracking[number]}。"
                     "收到后请于30个工作日内到受理地或户籍地公安机关核验。",
                     phone=application.phone,
+                    application_id=application.pk,
                 )
             )
     for shipment in shipments.values():
@@ -362,6 +363,7 @@ def _reprint(*, actor: User, item: ShipmentItem, outcome: str, reason: str) -> N
                 "card.reprint",
                 f"受理号 {application.number} 证件{label}，请重新制证。",
                 unit_code=centre.code,
+                application_id=application.pk,
             )
         )
 
@@ -442,6 +444,7 @@ def shipment_receive(
                 f"您的居民身份证（受理号 {number}）已到{application.acceptance_unit.name}，"
                 "请本人携带领证回执领取，或委托亲属持本人居民身份证和领证回执代领。",
                 phone=application.phone,
+                application_id=application.pk,
             )
         )
     shipment.state = Shipment.State.RECEIVED
@@ -666,6 +669,7 @@ def postal_delivered(*, actor: User, tracking_number: str) -> Application:
             f"您的居民身份证（受理号 {application.number}）已妥投。请于 {due_text(verification)} 前"
             "携带证件到受理地或户籍地公安机关核验证件信息和指纹。",
             phone=application.phone,
+            application_id=application.pk,
         )
     )
     return application
@@ -939,6 +943,7 @@ def handover_perform(
                     f"您的居民身份证（受理号 {application.number}）已由亲属代领。"
                     f"请于 {due_text(verification)} 前本人到受理地或户籍地公安机关核验证件信息和指纹。",
                     phone=application.phone,
+                    application_id=application.pk,
                 )
             )
     return handover

@@ -37,6 +37,7 @@ from tongban.core.errors import ServiceError
 from tongban.intake import documents, rules, selectors, services
 from tongban.intake.models import Application, ApplicationEvent, Fingerprint
 from tongban.listing import BadCursor
+from tongban.notifications.models import Message
 from tongban.registry.access import as_viewer
 from tongban.registry.api import IdNumberField
 from tongban.registry.pdf import PdfFontMissing
@@ -145,6 +146,21 @@ def review_position(application: Application) -> dict[str, Any] | None:
     }
 
 
+class NoticeSerializer(serializers.Serializer):
+    """A notification the application caused (the outbox), with its delivery state."""
+
+    kind = serializers.CharField()
+    kind_label = serializers.CharField()
+    to = serializers.CharField(source="recipient", help_text="接收单位代码，或脱敏的手机号")
+    status = serializers.ChoiceField(choices=Message.Status.choices)
+    status_label = serializers.CharField(source="get_status_display")
+    attempts = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+    next_attempt_at = serializers.DateTimeField(allow_null=True, help_text="待发送的下次发送时间")
+    error = serializers.CharField(source="last_error", help_text="最近一次失败的原因，没有为空")
+
+
 class ApplicationSerializer(serializers.Serializer):
     """An application with its full ID number, fingers and history (only on audited reads and
     on the answers to the caller's own actions)."""
@@ -199,6 +215,7 @@ class ApplicationSerializer(serializers.Serializer):
     closed_at = serializers.DateTimeField(allow_null=True)
     fingerprints = serializers.SerializerMethodField()
     events = serializers.SerializerMethodField()
+    notifications = serializers.SerializerMethodField()
 
     def get_accepted_by(self, application: Application) -> str | None:
         return application.accepted_by.display_name if application.accepted_by else None
@@ -233,6 +250,10 @@ class ApplicationSerializer(serializers.Serializer):
     @extend_schema_field(EventSerializer(many=True))
     def get_events(self, application: Application) -> list[Any]:
         return list(EventSerializer(selectors.application_events(application), many=True).data)
+
+    @extend_schema_field(NoticeSerializer(many=True))
+    def get_notifications(self, application: Application) -> list[Any]:
+        return list(NoticeSerializer(application.messages.all(), many=True).data)
 
 
 class ApplicationRowSerializer(serializers.ModelSerializer[Application]):

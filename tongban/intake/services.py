@@ -42,7 +42,7 @@ from tongban.intake.models import (
     ReviewChain,
     ReviewChainStep,
 )
-from tongban.notifications import Notification, notify
+from tongban.notifications.services import Notification, notify
 from tongban.registry.calendar import review_deadline
 from tongban.registry.models import ApplicationReason, Card, Ethnicity, Person, Sex, Unit, WantedPerson
 
@@ -1011,6 +1011,7 @@ def _accept_locked(
             "application.accepted",
             f"您的居民身份证申领已受理，受理号 {application.number}，请妥善保管领证回执。",
             phone=application.phone,
+            application_id=application.pk,
         )
     )
     notify(
@@ -1018,6 +1019,7 @@ def _accept_locked(
             "review.arrived",
             f"新的审核签发事项：受理号 {application.number}，办理期限 {application.review_due:%Y-%m-%d}。",
             unit_code=review_unit_code,
+            application_id=application.pk,
         )
     )
     return application
@@ -1052,6 +1054,7 @@ def application_withdraw(*, actor: User, application: Application, reason: str) 
                 "application.withdrawn",
                 f"您的居民身份证申领（受理号 {application.number}）已撤销。",
                 phone=application.phone,
+                application_id=application.pk,
             )
         )
     if was_in_review and application.review_unit is not None:
@@ -1060,6 +1063,7 @@ def application_withdraw(*, actor: User, application: Application, reason: str) 
                 "review.withdrawn",
                 f"受理号 {application.number} 已由受理单位撤销，无需审核。",
                 unit_code=application.review_unit.code,
+                application_id=application.pk,
             )
         )
     return application

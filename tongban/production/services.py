@@ -34,7 +34,7 @@ from tongban.core.keys import (
 )
 from tongban.intake.models import Application
 from tongban.intake.services import application_transition
-from tongban.notifications import Notification, notify
+from tongban.notifications.services import Notification, notify
 from tongban.production import package as package_format
 from tongban.production.feedback import FeedbackLine
 from tongban.production.models import Batch, BatchItem, CentreKey, FeedbackUpload
@@ -582,6 +582,7 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine) -> bool:
                     "production.recollect",
                     f"受理号 {application.number} 制证相片不合格，请通知申请人到受理单位重新采集相片。",
                     unit_code=station,
+                    application_id=application.pk,
                 )
             )
             notify(
@@ -590,6 +591,7 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine) -> bool:
                     f"您的居民身份证（受理号 {application.number}）制证相片不合格，"
                     "请到受理单位重新采集相片。",
                     phone=application.phone,
+                    application_id=application.pk,
                 )
             )
         else:

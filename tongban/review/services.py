@@ -23,7 +23,7 @@ from tongban.finance.services import fee_refund
 from tongban.intake import rules
 from tongban.intake.models import IN_REVIEW_STATUSES, Application
 from tongban.intake.services import application_event, application_transition, lock, route_to_step
-from tongban.notifications import Notification, notify
+from tongban.notifications.services import Notification, notify
 from tongban.registry.authority import issuing_authority
 from tongban.registry.models import RefusalReason, Unit
 from tongban.review.models import ReviewStep, VerificationNote
@@ -260,6 +260,7 @@ def review_decide(
                 "application.refused",
                 f"受理号 {application.number} 不予签发：{text}。请告知申请人回户口所在地公安机关办理。",
                 unit_code=application.acceptance_unit.code,
+                application_id=application.pk,
             )
         )
         notify(
@@ -268,6 +269,7 @@ def review_decide(
                 f"您的居民身份证申领（受理号 {application.number}）未予签发，"
                 "请回户口所在地公安机关办理。详情请咨询受理单位。",
                 phone=application.phone,
+                application_id=application.pk,
             )
         )
         return application
@@ -291,6 +293,7 @@ def review_decide(
                 "review.arrived",
                 f"新的审核签发事项：受理号 {application.number}，办理期限 {due:%Y-%m-%d}。",
                 unit_code=Unit.objects.get(pk=following["unit"]).code,
+                application_id=application.pk,
             )
         )
         return application
@@ -331,6 +334,7 @@ def review_decide(
             "application.issued",
             f"您的居民身份证申领（受理号 {application.number}）已审核签发，证件制作完成后将通知您领取。",
             phone=application.phone,
+            application_id=application.pk,
         )
     )
     return application

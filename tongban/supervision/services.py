@@ -18,7 +18,7 @@ from tongban.audit.actions import EventAction
 from tongban.core.errors import ServiceError
 from tongban.intake.models import ApplicationEvent
 from tongban.intake.services import application_event, lock
-from tongban.notifications import Notification, notify
+from tongban.notifications.services import Notification, notify
 from tongban.supervision.selectors import responsible_unit, stuck_get
 
 NOTE_MAX = 500
@@ -63,6 +63,7 @@ def application_supervise(*, actor: User, number: str, note: str) -> Application
             f"督办：受理号 {application.number}（{application.get_status_display()}）请尽快办理。"
             f"督办意见：{note}（{actor.unit.name}）",
             unit_code=unit.code,
+            application_id=application.pk,
         )
     )
     return event

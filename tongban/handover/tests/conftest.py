@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from tongban import notifications
 from tongban.accounts.models import User
 from tongban.biometrics.tests import fingerprints as fp
 from tongban.intake.models import Application
+from tongban.notifications import services as notifications
 from tongban.production.feedback import FeedbackLine
 from tongban.production.services import batch_create, batch_package, feedback_apply
 from tongban.registry.models import Card, Person, Unit

@@ -14,12 +14,12 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
-from tongban import notifications
 from tongban.accounts.models import User
 from tongban.handover.models import DistributionRule, Handover, Shipment, Verification
 from tongban.intake.models import Application, ApplicationEvent
 from tongban.intake.rules import ApplicationType
 from tongban.intake.tests.test_api import NO_FINGERS, accept_by_api, b64
+from tongban.notifications import services as notifications
 from tongban.registry.calendar import post_verification_deadline
 from tongban.registry.models import Card, Person
 from tongban.review.services import Decision, review_decide

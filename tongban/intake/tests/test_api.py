@@ -19,11 +19,11 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
-from tongban import notifications
 from tongban.audit.models import AuditEvent
 from tongban.biometrics.photo import conform_photo
 from tongban.core import idnumber
 from tongban.intake.models import Application, ApplicationEvent, Fingerprint
+from tongban.notifications import services as notifications
 from tongban.registry.models import Person
 from tongban.testing.factories import CardFactory, PersonFactory, UserFactory, station
 from tongban.testing.personas import Personas, api_client

@@ -469,7 +469,13 @@ def test_the_station_counters_are_taken_last(personas, standard_photo):
         services.application_accept(actor=clerk, application=application)
     statements = [query["sql"] for query in queries.captured_queries]
     first = next(i for i, sql in enumerate(statements) if "intake_acceptancecounter" in sql)
-    written = {"finance_receiptcounter", "finance_payment", "intake_application", "intake_applicationevent"}
+    written = {
+        "finance_receiptcounter",
+        "finance_payment",
+        "intake_application",
+        "intake_applicationevent",
+        "notifications_message",
+    }
     after = [
         sql
         for sql in statements[first + 1 :]

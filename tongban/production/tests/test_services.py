@@ -15,12 +15,12 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from PIL import Image
 
-from tongban import notifications
 from tongban.core.errors import ServiceError
 from tongban.intake import rules
 from tongban.intake import selectors as intake_selectors
 from tongban.intake import services as intake_services
 from tongban.intake.models import Application, Fingerprint
+from tongban.notifications import services as notifications
 from tongban.production import selectors, services
 from tongban.production.feedback import parse_csv
 from tongban.production.models import Batch, BatchItem

@@ -11,11 +11,11 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tongban import notifications
 from tongban.accounts.models import User
 from tongban.core.dates import add_years
 from tongban.intake.models import Application, ReviewChain, ReviewChainStep
 from tongban.intake.tests.test_api import accept_by_api
+from tongban.notifications import services as notifications
 from tongban.registry.models import Person, RefusalReason, Unit
 from tongban.review.models import ReviewStep, VerificationNote
 from tongban.testing.factories import PersonFactory, UserFactory, station

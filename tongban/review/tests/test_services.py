@@ -11,13 +11,13 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from tongban import notifications
 from tongban.biometrics.services import register_photos_enrol, watchlist_photos_enrol
 from tongban.core.errors import ServiceError
 from tongban.intake import rules
 from tongban.intake import services as intake_services
 from tongban.intake.models import Application, ReviewChain
 from tongban.intake.selectors import GALLERY_LABELS, counter_face_hits, counter_page
+from tongban.notifications import services as notifications
 from tongban.registry.models import FloatingRegistration, WantedPerson
 from tongban.review import selectors, services
 from tongban.review.models import ReviewStep, VerificationNote

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from tongban import notifications
 from tongban.demo.history import HistoryCounts
 from tongban.intake.models import Application, ApplicationEvent
+from tongban.notifications import services as notifications
 from tongban.registry.models import Unit
 from tongban.supervision import selectors
 from tongban.testing.personas import Personas, api_client

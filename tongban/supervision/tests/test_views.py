@@ -12,9 +12,9 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from tongban import notifications
 from tongban.demo.history import HistoryCounts
 from tongban.intake.models import Application, ApplicationEvent
+from tongban.notifications import services as notifications
 from tongban.registry.models import Unit
 from tongban.supervision import selectors
 from tongban.testing.personas import Personas, login

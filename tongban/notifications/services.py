@@ -1,0 +1,110 @@
+"""The outbox. `notify` writes the message in the caller's transaction (a rolled-back action sends
+nothing) and hands its id to the job worker once that commits; `message_deliver` sends it through
+the backend, and on failure tries again later with a growing pause, up to a limit, after which the
+message shows 失败 with its reason. A worker takes a message under a lease, so two workers never
+send it at the same time; a worker killed between sending and recording leaves it to be sent again
+after the lease, with the same idempotency key (the webhook passes it on, for the platform to send
+once). `messages_deliver_due` (every minute) sends what is due, whatever the queue lost."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from tongban.notifications.backends import Notification, backend, outbox
+from tongban.notifications.models import Message
+
+__all__ = ["Notification", "notify", "outbox"]
+
+logger = logging.getLogger("tongban.notify")
+
+Status = Message.Status
+LEASE = timedelta(minutes=2)
+
+
+def notify(notification: Notification, *, key: str | None = None) -> Message:
+    """Queue `notification`; the same `key` again is the same message (sent once)."""
+    fields = {
+        "kind": notification.kind,
+        "text": notification.message,
+        "phone": notification.phone,
+        "unit_code": notification.unit_code,
+        "application_id": notification.application_id,
+    }
+    if key is None:  # a message of its own: one INSERT
+        message, created = Message.objects.create(key=uuid.uuid4().hex, **fields), True
+    else:
+        message, created = Message.objects.get_or_create(key=key, defaults=fields)
+    if created:
+        from tongban.notifications import tasks  # the queue, once there is something to send
+
+        transaction.on_commit(lambda: tasks.deliver(message.pk))
+    return message
+
+
+def _pause(attempts: int) -> timedelta:
+    """After the nth failed attempt: 30 s, 1, 2, 4 … minutes, at most an hour."""
+    return min(timedelta(seconds=30 * 2 ** (attempts - 1)), timedelta(hours=1))
+
+
+def message_deliver(message_id: int) -> Message | None:
+    """Send message `message_id` if it is due and nobody else holds it."""
+    now = timezone.now()
+    due = Q(status=Status.PENDING, next_attempt_at__lte=now) | Q(status=Status.SENDING, lease_until__lt=now)
+    with transaction.atomic():
+        message = Message.objects.select_for_update(skip_locked=True).filter(due, pk=message_id).first()
+        if message is None:
+            return None
+        message.status, message.lease_until = Status.SENDING, now + LEASE
+        message.attempts += 1
+        message.save(update_fields=["status", "lease_until", "attempts"])
+    notification = Notification(
+        message.kind,
+        message.text,
+        phone=message.phone,
+        unit_code=message.unit_code,
+        application_id=message.application_id,
+        key=message.key,
+    )
+    try:
+        backend()(notification)
+    except Exception as error:
+        # Never the text or the phone in the log: the kind, the id and the reason's type.
+        logger.warning(
+            "notification %s (%s) could not be sent (attempt %d): %s",
+            message.pk,
+            message.kind,
+            message.attempts,
+            type(error).__name__,
+        )
+        reason = str(error) if any("\u4e00" <= c <= "\u9fff" for c in str(error)) else "通知网关不可用"
+        message.last_error = reason[:300]
+        if message.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
+            message.status = Status.FAILED
+        else:
+            message.status, message.next_attempt_at = (
+                Status.PENDING,
+                timezone.now() + _pause(message.attempts),
+            )
+    else:
+        message.status, message.sent_at, message.last_error = Status.SENT, timezone.now(), ""
+    message.lease_until = None
+    message.save(update_fields=["status", "next_attempt_at", "lease_until", "last_error", "sent_at"])
+    return message
+
+
+def messages_deliver_due(*, limit: int = 1000) -> int:
+    """Send every message that is due (a retry's time has come, a lease ran out, or the queue lost
+    its task). Returns how many were tried."""
+    now = timezone.now()
+    due = Q(status=Status.PENDING, next_attempt_at__lte=now) | Q(status=Status.SENDING, lease_until__lt=now)
+    ids = list(Message.objects.filter(due).order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    for message_id in ids:
+        message_deliver(message_id)
+    return len(ids)
