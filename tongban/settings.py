@@ -343,7 +343,7 @@ if not REDIS_URL:
 HUEY = {
     "name": env_str("TONGBAN_JOBS_QUEUE", "tongban"),
     "immediate": False,
-    "utc": True,
+    "utc": False,  # schedules read in local time (TIME_ZONE), as staff think of them
     "results": False,
     "consumer": {
         "workers": env_int("TONGBAN_JOBS_WORKERS", 2),
@@ -356,6 +356,11 @@ HUEY = {
         if REDIS_URL
         else {"huey_class": "huey.SqliteHuey", "filename": str(JOBS_QUEUE_FILE)}
     ),
+}
+# The schedules' cron lines (tongban/jobs/schedules.py): TONGBAN_SCHEDULE_<NAME>, "" turns one off.
+SCHEDULES = {
+    # 审核期限提醒 (临近到期, 今日到期, 已超期) to review units and their county bureaus.
+    "review_deadlines": env_str("TONGBAN_SCHEDULE_REVIEW_DEADLINES", "*/10 * * * *"),
 }
 JOBS_DIR = Path(env_str("TONGBAN_JOBS_DIR", str(VAR_DIR / "jobs")))
 JOBS_STALE_SECONDS = env_int("TONGBAN_JOBS_STALE_SECONDS", 900)

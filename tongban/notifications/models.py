@@ -17,6 +17,7 @@ KIND_LABELS = {
     "application.supervised": "督办通知",
     "review.arrived": "审核签发待办",
     "review.withdrawn": "审核事项撤回",
+    "review.deadline": "审核期限提醒",
     "production.recollect": "重新采集相片通知",
     "card.reprint": "重新制证通知",
     "card.ready": "领证通知（申请人）",

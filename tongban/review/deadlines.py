@@ -1,0 +1,85 @@
+"""审核期限提醒: a schedule (tongban/review/tasks.py) tells each review unit, and the county bureau
+above a station, of its items in review as they come near their deadline (临近到期: due the next
+working day), reach it (今日到期) and pass it (已超期) — once per item, step and state, whatever
+how often it runs. The states are those of the review queue and the home page (selectors.due_state)."""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+
+from tongban.intake.models import IN_REVIEW_STATUSES, Application
+from tongban.notifications.models import Message
+from tongban.notifications.services import Notification, notify
+from tongban.registry.models import Unit
+from tongban.review.selectors import due_days, due_state
+
+KIND = "review.deadline"
+TEXTS = {
+    "at_risk": "临近到期：受理号 {number} 审核签发期限 {due}，请尽快办理。",
+    "due_today": "今日到期：受理号 {number} 审核签发期限为今天（{due}），请今日办结。",
+    "overdue": "已超期：受理号 {number} 审核签发期限 {due} 已过，请立即办理。",
+}
+BATCH = 1000
+
+
+def review_deadlines_notify(*, today: datetime.date | None = None) -> dict[str, int]:
+    """Send what is new since the last run; returns the items told of, per state."""
+    days = due_days(today)
+    items = (
+        Application.objects.filter(status__in=IN_REVIEW_STATUSES, review_due__lte=days.next_workday)
+        .select_related("review_unit__parent")
+        .only(
+            "number",
+            "name",
+            "status",
+            "review_due",
+            "review_step",
+            "review_unit__code",
+            "review_unit__kind",
+            "review_unit__parent__code",
+        )
+        .order_by("pk")
+    )
+    told: Counter[str] = Counter()
+    batch: list[tuple[Application, str]] = []
+
+    def send(batch: list[tuple[Application, str]]) -> None:
+        keys = {
+            _key(application, state, code) for application, state in batch for code in _units(application)
+        }
+        sent = set(Message.objects.filter(key__in=keys).values_list("key", flat=True))
+        for application, state in batch:
+            for code in _units(application):
+                key = _key(application, state, code)
+                if key in sent:
+                    continue
+                text = TEXTS[state].format(
+                    number=application.number, due=f"{application.review_due:%Y-%m-%d}"
+                )
+                notify(Notification(KIND, text, unit_code=code, application_id=application.pk), key=key)
+                told[state] += 1
+
+    for application in items.iterator(chunk_size=BATCH):
+        state = due_state(application, days)
+        if state:
+            batch.append((application, state))
+        if len(batch) >= BATCH:
+            send(batch)
+            batch = []
+    send(batch)
+    return dict(told)
+
+
+def _units(application: Application) -> list[str]:
+    unit = application.review_unit
+    if unit is None:
+        return []
+    codes = [unit.code]
+    if unit.kind == Unit.Kind.STATION and unit.parent is not None:
+        codes.append(unit.parent.code)  # the county bureau's supervisors
+    return codes
+
+
+def _key(application: Application, state: str, code: str) -> str:
+    return f"{KIND}:{application.pk}:{application.review_step}:{state}:{code}"

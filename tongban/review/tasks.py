@@ -1,0 +1,13 @@
+"""The review side's schedules (found by huey's Django integration)."""
+
+from __future__ import annotations
+
+from huey.contrib.djhuey import db_periodic_task
+
+from tongban.jobs.schedules import schedule
+from tongban.review import deadlines
+
+
+@db_periodic_task(schedule("review_deadlines"))
+def review_deadlines() -> None:
+    deadlines.review_deadlines_notify()
