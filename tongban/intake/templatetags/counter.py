@@ -36,3 +36,16 @@ def event_label(action: str) -> str:
 @register.filter
 def status_label(status: str) -> str:
     return str(Application.Status(status).label) if status in Application.Status.values else ""
+
+
+@register.simple_tag
+def notices(application: Application) -> list[tuple[Any, str]]:
+    """The notifications `application` caused, each with whom it went to as a page says it: the
+    unit by name, the applicant's phone masked. Two queries, however many."""
+    from tongban.notifications.models import Message
+    from tongban.registry.models import Unit
+
+    messages = list(Message.objects.filter(application=application))
+    codes = {message.unit_code for message in messages if message.unit_code}
+    names = dict(Unit.objects.filter(code__in=codes).values_list("code", "name")) if codes else {}
+    return [(message, names.get(message.unit_code, message.recipient)) for message in messages]

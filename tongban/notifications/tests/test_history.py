@@ -38,5 +38,6 @@ def test_the_application_shows_its_notifications(
     login(client, personas.nanchang_clerk)
     page = client.get(f"/applications/{application.pk}/").content.decode()
     assert "通知记录" in page and "受理通知（申请人）" in page and "138****8000" in page
+    assert f"<td>{application.review_unit.name}</td>" in page.split("通知记录", 1)[1]  # a unit by name
     assert "13800138000" not in page.split("通知记录", 1)[1]
     assert "待发送（第 2 次）" in page and "短信平台答复 HTTP 503" in page

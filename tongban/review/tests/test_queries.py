@@ -64,14 +64,14 @@ def test_review_item_query_count(
 ):
     """session, user, TOTP devices, unit; the application, the register twice (the comparisons),
     watch lists, steps, notes; the audit row (one insert);
-    the history and its notifications, the fingers, two calendar queries; held: the refusal
-    reasons of the decision form."""
+    the history, its notifications and their units' names, the fingers, two calendar queries;
+    held: the refusal reasons of the decision form."""
     application = accept(personas.ganzhou_clerk, PersonFactory.create())
     if held:
         review_take(actor=household_reviewer, application=application)
     login(client, household_reviewer)
     client.get(f"/review/{application.pk}/")
-    with django_assert_num_queries(18 if held else 17):
+    with django_assert_num_queries(19 if held else 18):
         assert client.get(f"/review/{application.pk}/").status_code == 200
 
 
