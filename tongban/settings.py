@@ -361,7 +361,11 @@ HUEY = {
 SCHEDULES = {
     # 审核期限提醒 (临近到期, 今日到期, 已超期) to review units and their county bureaus.
     "review_deadlines": env_str("TONGBAN_SCHEDULE_REVIEW_DEADLINES", "*/10 * * * *"),
+    # 核验提醒 to applicants before the deadline, and to the station once it has passed.
+    "verification_reminders": env_str("TONGBAN_SCHEDULE_VERIFICATION_REMINDERS", "0 9 * * *"),
 }
+# How many working days before a verification's deadline the applicant is reminded.
+VERIFICATION_REMIND_WORKDAYS = env_int("TONGBAN_VERIFICATION_REMIND_WORKDAYS", 5)
 JOBS_DIR = Path(env_str("TONGBAN_JOBS_DIR", str(VAR_DIR / "jobs")))
 JOBS_STALE_SECONDS = env_int("TONGBAN_JOBS_STALE_SECONDS", 900)
 

@@ -253,7 +253,7 @@ class ApplicationSerializer(serializers.Serializer):
 
     @extend_schema_field(NoticeSerializer(many=True))
     def get_notifications(self, application: Application) -> list[Any]:
-        return list(NoticeSerializer(application.messages.all(), many=True).data)
+        return list(NoticeSerializer(Message.objects.filter(application=application), many=True).data)
 
 
 class ApplicationRowSerializer(serializers.ModelSerializer[Application]):

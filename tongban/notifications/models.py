@@ -23,7 +23,9 @@ KIND_LABELS = {
     "card.ready": "领证通知（申请人）",
     "card.posted": "邮寄通知（申请人）",
     "shipment.sent": "分发到达通知",
-    "verification.due": "核验提醒（申请人）",
+    "verification.due": "核验通知（申请人）",
+    "verification.reminder": "核验提醒（申请人）",
+    "verification.overdue": "核验逾期通知",
 }
 
 
