@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from tongban.handover.models import Verification
 from tongban.intake.models import Application
-from tongban.notifications.models import Message
-from tongban.notifications.services import Notification, notify
+from tongban.notifications.services import Notification, notify_once
 from tongban.registry.calendar import work_calendar
 
 APPLICANT_KIND = "verification.reminder"
@@ -34,7 +33,7 @@ def verification_reminders_notify(*, today: datetime.date | None = None) -> dict
         .select_related("application__acceptance_unit")
         .order_by("pk")
     )
-    wanted = {}
+    wanted: dict[str, Notification] = {}
     for verification in owed:
         application = verification.application
         due = f"{verification.due:%Y-%m-%d}"
@@ -55,10 +54,7 @@ def verification_reminders_notify(*, today: datetime.date | None = None) -> dict
                 unit_code=application.acceptance_unit.code,
                 application_id=application.pk,
             )
-    sent = set(Message.objects.filter(key__in=list(wanted)).values_list("key", flat=True))
     counts = {"reminded": 0, "overdue": 0}
-    for key, notification in wanted.items():
-        if key not in sent:
-            notify(notification, key=key)
-            counts["reminded" if notification.kind == APPLICANT_KIND else "overdue"] += 1
+    for key in notify_once(wanted.items()):
+        counts["reminded" if wanted[key].kind == APPLICANT_KIND else "overdue"] += 1
     return counts

@@ -38,6 +38,7 @@ from tongban.intake import documents, rules, selectors, services
 from tongban.intake.models import Application, ApplicationEvent, Fingerprint
 from tongban.listing import BadCursor
 from tongban.notifications.models import Message
+from tongban.notifications.selectors import application_messages
 from tongban.registry.access import as_viewer
 from tongban.registry.api import IdNumberField
 from tongban.registry.pdf import PdfFontMissing
@@ -253,7 +254,7 @@ class ApplicationSerializer(serializers.Serializer):
 
     @extend_schema_field(NoticeSerializer(many=True))
     def get_notifications(self, application: Application) -> list[Any]:
-        return list(NoticeSerializer(Message.objects.filter(application=application), many=True).data)
+        return list(NoticeSerializer(application_messages(application), many=True).data)
 
 
 class ApplicationRowSerializer(serializers.ModelSerializer[Application]):

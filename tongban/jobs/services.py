@@ -68,15 +68,13 @@ class JobContext:
             job.stage = stage[:40]
         job.heartbeat_at = timezone.now()
         mine = JobRun.objects.filter(pk=job.pk, status=Status.RUNNING, attempts=job.attempts)
-        if not mine.update(
+        if not mine.filter(cancel_requested=False).update(  # one statement when all is well
             progress_done=job.progress_done,
             progress_total=job.progress_total,
             stage=job.stage,
             heartbeat_at=job.heartbeat_at,
         ):
-            raise JobSuperseded
-        if JobRun.objects.filter(pk=job.pk, cancel_requested=True).exists():
-            raise JobCancelled
+            raise JobCancelled if mine.filter(cancel_requested=True).exists() else JobSuperseded
 
     def log(self, message: str) -> None:
         """Append a line (Chinese, no personal data) to the job's log."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -20,7 +21,7 @@ from django.utils import timezone
 from tongban.notifications.backends import Notification, backend, outbox
 from tongban.notifications.models import Message
 
-__all__ = ["Notification", "notify", "outbox"]
+__all__ = ["Notification", "notify", "notify_once", "outbox"]
 
 logger = logging.getLogger("tongban.notify")
 
@@ -46,6 +47,17 @@ def notify(notification: Notification, *, key: str | None = None) -> Message:
 
         transaction.on_commit(lambda: tasks.deliver(message.pk))
     return message
+
+
+def notify_once(messages: Iterable[tuple[str, Notification]]) -> list[str]:
+    """Queue each (key, notification) whose key was never used — what a schedule that runs again
+    and again sends — reading the used keys in one query. Returns the keys queued."""
+    wanted = dict(messages)
+    used = set(Message.objects.filter(key__in=list(wanted)).values_list("key", flat=True))
+    queued = [key for key in wanted if key not in used]
+    for key in queued:
+        notify(wanted[key], key=key)
+    return queued
 
 
 def _pause(attempts: int) -> timedelta:

@@ -9,8 +9,7 @@ import datetime
 from collections import Counter
 
 from tongban.intake.models import IN_REVIEW_STATUSES, Application
-from tongban.notifications.models import Message
-from tongban.notifications.services import Notification, notify
+from tongban.notifications.services import Notification, notify_once
 from tongban.registry.models import Unit
 from tongban.review.selectors import due_days, due_state
 
@@ -24,14 +23,13 @@ BATCH = 1000
 
 
 def review_deadlines_notify(*, today: datetime.date | None = None) -> dict[str, int]:
-    """Send what is new since the last run; returns the items told of, per state."""
+    """Send what is new since the last run; returns the messages queued, per state."""
     days = due_days(today)
     items = (
         Application.objects.filter(status__in=IN_REVIEW_STATUSES, review_due__lte=days.next_workday)
         .select_related("review_unit__parent")
         .only(
             "number",
-            "name",
             "status",
             "review_due",
             "review_step",
@@ -42,32 +40,24 @@ def review_deadlines_notify(*, today: datetime.date | None = None) -> dict[str, 
         .order_by("pk")
     )
     told: Counter[str] = Counter()
-    batch: list[tuple[Application, str]] = []
+    batch: dict[str, tuple[str, Notification]] = {}  # key → (state, message)
 
-    def send(batch: list[tuple[Application, str]]) -> None:
-        keys = {
-            _key(application, state, code) for application, state in batch for code in _units(application)
-        }
-        sent = set(Message.objects.filter(key__in=keys).values_list("key", flat=True))
-        for application, state in batch:
-            for code in _units(application):
-                key = _key(application, state, code)
-                if key in sent:
-                    continue
-                text = TEXTS[state].format(
-                    number=application.number, due=f"{application.review_due:%Y-%m-%d}"
-                )
-                notify(Notification(KIND, text, unit_code=code, application_id=application.pk), key=key)
-                told[state] += 1
+    def send() -> None:
+        for key in notify_once((key, message) for key, (_, message) in batch.items()):
+            told[batch[key][0]] += 1
+        batch.clear()
 
     for application in items.iterator(chunk_size=BATCH):
         state = due_state(application, days)
-        if state:
-            batch.append((application, state))
+        if not state:
+            continue
+        text = TEXTS[state].format(number=application.number, due=f"{application.review_due:%Y-%m-%d}")
+        for code in _units(application):
+            message = Notification(KIND, text, unit_code=code, application_id=application.pk)
+            batch[_key(application, state, code)] = (state, message)
         if len(batch) >= BATCH:
-            send(batch)
-            batch = []
-    send(batch)
+            send()
+    send()
     return dict(told)
 
 

@@ -20,7 +20,7 @@ from tongban.intake.selectors import face_candidates as intake_face_candidates
 from tongban.intake.services import local_today
 from tongban.registry.access import Viewer
 from tongban.registry.calendar import work_calendar
-from tongban.registry.models import FloatingRegistration, Person, Unit, WantedPerson
+from tongban.registry.models import FloatingRegistration, Person, WantedPerson
 from tongban.review.models import ReviewStep, VerificationNote
 from tongban.review.services import elsewhere_notice
 
@@ -49,11 +49,10 @@ def queue_base(viewer: Viewer) -> QuerySet[Application]:
     """Items in review in the queues of the viewer's subtree (辖区在办)."""
     if not viewer.can("review.decide") or viewer.unit is None:
         return Application.objects.none()
-    # The subtree's unit ids as a list, not a subquery: the planner then sees which units it is
+    # The subtree's unit ids as values, not a subquery: the planner then sees which units it is
     # looking for and reads the queue's partial index (intake_review_queue_idx) for a station as
     # for a city, instead of walking another index of the whole table.
-    units = list(Unit.objects.subtree_ids(viewer.unit))
-    return Application.objects.filter(status__in=IN_REVIEW_STATUSES, review_unit__in=units)
+    return Application.objects.filter(status__in=IN_REVIEW_STATUSES, review_unit__in=viewer.unit.subtree_pks)
 
 
 def mine_filter(viewer: Viewer) -> Q:

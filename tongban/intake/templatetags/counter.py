@@ -8,6 +8,8 @@ from django import forms, template
 
 from tongban.audit import labels
 from tongban.intake.models import Application
+from tongban.notifications.selectors import application_messages
+from tongban.registry.models import Unit
 
 register = template.Library()
 
@@ -42,10 +44,7 @@ def status_label(status: str) -> str:
 def notices(application: Application) -> list[tuple[Any, str]]:
     """The notifications `application` caused, each with whom it went to as a page says it: the
     unit by name, the applicant's phone masked. Two queries, however many."""
-    from tongban.notifications.models import Message
-    from tongban.registry.models import Unit
-
-    messages = list(Message.objects.filter(application=application))
+    messages = application_messages(application)
     codes = {message.unit_code for message in messages if message.unit_code}
     names = dict(Unit.objects.filter(code__in=codes).values_list("code", "name")) if codes else {}
     return [(message, names.get(message.unit_code, message.recipient)) for message in messages]
