@@ -158,7 +158,9 @@ def job_cancel(*, actor: Viewer, job_id: int) -> JobRun:
     """取消: a queued job ends at once; a running one at its next progress report."""
     job = _manageable(actor, job_id)
     if job.finished:
-        raise ServiceError("job_finished", f"该任务已{job.get_status_display()}，不能取消。", status=409)
+        raise ServiceError(
+            "job_finished", f"该任务已结束（{job.get_status_display()}），不能取消。", status=409
+        )
     if job.status == Status.QUEUED:
         job.status, job.finished_at = Status.CANCELLED, timezone.now()
         job.log += _stamped("已取消（尚未开始）")
