@@ -200,6 +200,7 @@ ERRORS: dict[str, ErrorCode] = {
     "not_proposed": ErrorCode(409, "the address has no proposed normal form to confirm"),
     "job_finished": ErrorCode(409, "the background job has already finished (completed, failed or cancelled): nothing to cancel"),
     "job_not_retryable": ErrorCode(409, "only a failed or cancelled background job can be retried"),
+    "template_invalid": ErrorCode(400, "the notification text names a variable the template does not have, leaves out a required one, or is empty or too long (fields.text says which)"),
     "no_result": ErrorCode(404, "the background job has no result file (not finished, nothing to download, or removed)"),
 }
 # fmt: on

@@ -31,5 +31,6 @@ def navigation(request: HttpRequest) -> dict[str, dict[str, bool]]:
             "dataquality": can("dataquality.view"),
             "users": can("user.manage"),
             "jobs": may_use_jobs(can),
+            "templates": can("notification.template"),
         }
     }

@@ -371,7 +371,9 @@ JOBS_STALE_SECONDS = env_int("TONGBAN_JOBS_STALE_SECONDS", 900)
 
 # Notifications to applicants and units (tongban/notifications, an outbox delivered by the job
 # worker): "console" (logged, the phone masked), "file" (JSON lines in NOTIFICATIONS_FILE),
-# "webhook" (an SMS platform: JSON POST signed with HMAC-SHA256), "memory" (tests) or a dotted path.
+# "webhook" (an SMS platform: JSON POST signed with HMAC-SHA256), "email" (staff e-mail by SMTP,
+# units' messages only), "memory" (tests) or a dotted path. Units' messages go through
+# NOTIFICATIONS_STAFF_BACKEND when it is set, else through NOTIFICATIONS_BACKEND too.
 # A message that fails is tried again after 30 s, 1, 2, 4 … minutes (at most an hour between), up
 # to NOTIFICATIONS_MAX_ATTEMPTS times, then shows 失败.
 NOTIFICATIONS_BACKEND = env_str("TONGBAN_NOTIFICATIONS_BACKEND", "file")
@@ -380,6 +382,18 @@ NOTIFICATIONS_WEBHOOK_URL = env_str("TONGBAN_NOTIFICATIONS_WEBHOOK_URL", "")
 NOTIFICATIONS_WEBHOOK_SECRET = env_str("TONGBAN_NOTIFICATIONS_WEBHOOK_SECRET", "")
 NOTIFICATIONS_WEBHOOK_TIMEOUT = env_float("TONGBAN_NOTIFICATIONS_WEBHOOK_TIMEOUT", 5.0)
 NOTIFICATIONS_MAX_ATTEMPTS = env_int("TONGBAN_NOTIFICATIONS_MAX_ATTEMPTS", 12)
+NOTIFICATIONS_STAFF_BACKEND = env_str("TONGBAN_NOTIFICATIONS_STAFF_BACKEND", "")
+# Staff e-mail (NOTIFICATIONS_STAFF_BACKEND=email): the SMTP server. TLS: STARTTLS on the port;
+# SSL: TLS from the first byte (port 465); at most one of them.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env_str("TONGBAN_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("TONGBAN_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("TONGBAN_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("TONGBAN_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("TONGBAN_EMAIL_TLS", False)
+EMAIL_USE_SSL = env_bool("TONGBAN_EMAIL_SSL", False)
+EMAIL_TIMEOUT = env_int("TONGBAN_EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("TONGBAN_EMAIL_FROM", "通办系统 <tongban@localhost>")
 if NOTIFICATIONS_BACKEND == "webhook" and not (NOTIFICATIONS_WEBHOOK_URL and NOTIFICATIONS_WEBHOOK_SECRET):
     raise ImproperlyConfigured(
         "TONGBAN_NOTIFICATIONS_BACKEND=webhook needs TONGBAN_NOTIFICATIONS_WEBHOOK_URL and _SECRET"

@@ -15,6 +15,7 @@ from tongban.finance import api as finance_api
 from tongban.handover import api as handover_api
 from tongban.intake import api as intake_api
 from tongban.jobs import api as jobs_api
+from tongban.notifications import api as notifications_api
 from tongban.production import api as production_api
 from tongban.registry import api as registry_api
 from tongban.review import api as review_api
@@ -168,6 +169,13 @@ api_v1 = [
     path("jobs/<int:pk>/cancel", jobs_api.JobCancelView.as_view(), name="job_cancel"),
     path("jobs/<int:pk>/retry", jobs_api.JobRetryView.as_view(), name="job_retry"),
     path("jobs/<int:pk>/result", jobs_api.JobResultView.as_view(), name="job_result"),
+    path("notifications", notifications_api.InboxView.as_view(), name="notifications"),
+    path("notification-templates", notifications_api.TemplatesView.as_view(), name="notification_templates"),
+    path(
+        "notification-templates/<str:code>",
+        notifications_api.TemplateView.as_view(),
+        name="notification_template",
+    ),
 ]
 
 urlpatterns = [
@@ -185,6 +193,7 @@ urlpatterns = [
     path("dataquality/", include("tongban.dataquality.urls")),
     path("finance/", include("tongban.finance.urls")),
     path("jobs/", include("tongban.jobs.urls")),
+    path("notifications/", include("tongban.notifications.urls")),
     path("liaisons/", include("tongban.accounts.liaison_urls")),
     # The admin signs in through the same audited login (and second factor) as everyone else.
     path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),

@@ -59,6 +59,7 @@ ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 #   dataquality.request / .approve: file a correction (变更更正) / approve one (county bureau and above).
 # job.oversee: see, cancel and retry the background jobs (后台任务) of the own subtree (everyone
 #   sees, cancels and retries the jobs they started themselves).
+# notification.template: edit the texts of the notifications (通知模板).
 # staffing.view: the units of the own subtree that hold pending work no active account can do
 #   (无人办理的待办, tongban/accounts/staffing.py).
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
@@ -147,6 +148,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "dataquality.view",
             "staffing.view",
             "job.oversee",
+            "notification.template",
         }
     ),
 }

@@ -197,6 +197,8 @@ class AuditAction(models.TextChoices):
     JOB_CANCEL = "job.cancel", "取消后台任务"
     JOB_RETRY = "job.retry", "重试后台任务"
     JOB_RESULT_DOWNLOAD = "job.result_download", "下载任务结果"
+    NOTIFICATION_TEMPLATE_UPDATE = "notification.template_update", "修改通知模板"
+    NOTIFICATION_TEMPLATE_RESET = "notification.template_reset", "恢复默认通知模板"
     # Demo data
     DEMO_SEED = "demo.seed", "生成演示数据"
     # Configuration checks (accounts/staffing.py)

@@ -38,6 +38,7 @@ ACTION_GROUPS: dict[str, str] = {
     "demo": "演示数据",
     "staffing": "流程配置",
     "job": "后台任务",
+    "notification": "通知",
 }
 OTHER_GROUP = "其他"
 

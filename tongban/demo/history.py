@@ -307,6 +307,7 @@ def generate_history(
     progress: Any = None,
     key_stride: int = 1,
     photo: bytes | None = None,
+    waiting_at: str = "",
 ) -> HistoryCounts:
     """Generate `applications` applications accepted over the last `days` days (up to now) with
     their people, events, fees, cards, handovers and verifications. Returns what was written.
@@ -314,7 +315,10 @@ def generate_history(
     stay province-wide). `key_stride` leaves room between primary keys for `replicate_history`.
     `photo` (a standard ID photo) is given to every application, sealed as the counter stores it,
     so that the ones still to be produced can be packaged and the review and handover pages show
-    one; without it the applications have none (the benchmarks)."""
+    one; without it the applications have none (the benchmarks). `waiting_at` (a station's code)
+    adds three applications of people registered there, accepted at that station and still in its
+    review: one past its deadline, one due today and one due the next working day (the demo's
+    reviewer has each kind of 审核期限提醒 from the first minute)."""
     if applications < 0 or days < 1:
         raise ValueError("applications must be ≥ 0 and days ≥ 1")
     began = time.perf_counter()
@@ -380,11 +384,19 @@ def generate_history(
         now - datetime.timedelta(minutes=rng.randrange(1, 60)) for t in acceptance_times if t > now
     ]
     acceptance_times.sort()
+    visits: list[tuple[datetime.datetime, _Station | None, _Station | None]] = [
+        (accepted_at, None, None) for accepted_at in acceptance_times
+    ]
+    if waiting_at:
+        focus = next(s for s in stations if s.code == waiting_at)
+        visits += [(moment, focus, focus) for moment in _deadline_examples(clock, today, review_days)]
     written = 0
-    for accepted_at in acceptance_times:
-        station = rng.choice(counters)
+    for accepted_at, station_or_none, household_or_none in visits:
+        station = station_or_none or rng.choice(counters)
         # 全省通办: 40 % registered in another county of the province.
-        if rng.random() < 0.4:
+        if household_or_none is not None:
+            household = household_or_none
+        elif rng.random() < 0.4:
             household = rng.choice(by_county[rng.choice(counties)])
         else:
             household = rng.choice(by_county[station.region_code])
@@ -407,6 +419,7 @@ def generate_history(
                 serial=serial_base + written,
                 tables=tables,
                 photo=sealed_photo,
+                waiting=household_or_none is not None,
             ),
         )
         written += 1
@@ -434,6 +447,27 @@ def generate_history(
         verifications=verifications.written,
         seconds=round(time.perf_counter() - began, 2),
     )
+
+
+def _deadline_examples(clock: _Clock, today: datetime.date, review_days: int) -> list[datetime.datetime]:
+    """Acceptance moments (10:00 of a working day) whose review falls due on the working day before
+    `today`, on `today` (or the next working day, on a holiday) and on the working day after that."""
+    calendar = clock.calendar
+
+    def before(day: datetime.date) -> datetime.date:
+        day -= datetime.timedelta(days=1)
+        while not calendar.is_workday(day):
+            day -= datetime.timedelta(days=1)
+        return day
+
+    due_today = today if calendar.is_workday(today) else calendar.next_workday(today)
+    moments = []
+    for due in (before(due_today), due_today, calendar.next_workday(due_today)):
+        day = before(due)
+        while clock.due(clock.at(day, 10 * 60), review_days) > due:
+            day = before(day)
+        moments.append(clock.at(day, 10 * 60))
+    return moments
 
 
 REPLICATED: tuple[type[models.Model], ...] = (
@@ -614,6 +648,7 @@ class _Ctx:
     serial: int
     tables: dict[type[models.Model], _Table]
     photo: bytes | None = None  # sealed
+    waiting: bool = False  # still in review, whatever its deadline (the demo's deadline examples)
 
 
 def _person(
@@ -765,6 +800,8 @@ def _one(rng: random.Random, locals_: _Ctx) -> None:
     # Review (审核签发)
     fate = rng.random()
     decided_at = ctx.clock.later(rng, accepted_at, delay(rng.choice((0.2, 0.5, 1, 1, 2, 2, 3, 4, 6))))
+    if ctx.waiting:
+        decided_at = now + datetime.timedelta(days=1)  # not yet: every branch below waits for it
     if fate < 0.08 and decided_at <= now:
         verify_at = ctx.clock.later(rng, accepted_at, rng.uniform(0.3, 2))
         if verify_at <= now:

@@ -837,6 +837,11 @@ def seed_station_contacts(seed: int) -> int:
     return changed
 
 
+# Where the generated history leaves an application past its review deadline, one due today and one
+# due the next working day: 城东派出所, the demo `reviewer`'s station (审核期限提醒 on 通知 at once).
+REVIEW_EXAMPLES_AT = "360102002"
+
+
 @transaction.atomic
 def seed_demo(
     *,
@@ -878,7 +883,7 @@ def seed_demo(
     # `applications` applicants are people of their own, beside the `people` of the register.
     if applications and not Application.objects.exists():
         counts["applications"] = generate_history(
-            applications=applications, days=90, seed=seed, photo=history_photo
+            applications=applications, days=90, seed=seed, photo=history_photo, waiting_at=REVIEW_EXAMPLES_AT
         ).applications
     # The 集中换发 of seeds/003 in 南昌市, its phases around the real date (not REFERENCE_DATE).
     seed_campaign(today=timezone.localdate())

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from tongban.handover.models import Verification
 from tongban.intake.models import Application
-from tongban.notifications.services import Notification, notify_once
+from tongban.notifications.services import Notification, compose, notify_once, texts_in_force
 from tongban.registry.calendar import work_calendar
 
 APPLICANT_KIND = "verification.reminder"
@@ -33,26 +33,30 @@ def verification_reminders_notify(*, today: datetime.date | None = None) -> dict
         .select_related("application__acceptance_unit")
         .order_by("pk")
     )
+    letters = texts_in_force(APPLICANT_KIND, UNIT_KIND)
     wanted: dict[str, Notification] = {}
     for verification in owed:
         application = verification.application
         due = f"{verification.due:%Y-%m-%d}"
         if verification.due >= today:
             key = f"{APPLICANT_KIND}:{verification.pk}:{due}"
-            wanted[key] = Notification(
+            wanted[key] = compose(
                 APPLICANT_KIND,
-                f"提醒：您的居民身份证（受理号 {application.number}）须于 {due} 前携带证件到受理地或"
-                "户籍地公安机关核验证件信息和指纹。",
                 phone=application.phone,
                 application_id=application.pk,
+                text=letters[APPLICANT_KIND],
+                number=application.number,
+                due=due,
             )
         else:
             key = f"{UNIT_KIND}:{verification.pk}:{due}"
-            wanted[key] = Notification(
+            wanted[key] = compose(
                 UNIT_KIND,
-                f"核验逾期：受理号 {application.number} 核验期限 {due} 已过，申请人尚未核验，请联系申请人。",
                 unit_code=application.acceptance_unit.code,
                 application_id=application.pk,
+                text=letters[UNIT_KIND],
+                number=application.number,
+                due=due,
             )
     counts = {"reminded": 0, "overdue": 0}
     for key in notify_once(wanted.items()):

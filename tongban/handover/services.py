@@ -36,7 +36,7 @@ from tongban.handover.models import (
 from tongban.intake.models import Application, Fingerprint
 from tongban.intake.rules import ApplicationType
 from tongban.intake.services import application_event, application_transition, lock
-from tongban.notifications.services import Notification, notify
+from tongban.notifications.services import Notification, compose, notify, texts_in_force
 from tongban.registry.access import Viewer
 from tongban.registry.calendar import post_verification_deadline
 from tongban.registry.models import Card, Person, ProductionRoute, Unit
@@ -277,6 +277,7 @@ def shipments_create(
 
     shipments: dict[tuple[str, int | None], Shipment] = {}
     now_notes: list[Notification] = []
+    letters = texts_in_force("card.posted", "shipment.sent")
     for application in applications:
         card = produced_card(application)
         if card is None:
@@ -299,12 +300,13 @@ def shipments_create(
         )
         if leg.destination is None:
             now_notes.append(
-                Notification(
+                compose(
                     "card.posted",
-                    f"您的居民身份证（受理号 {number}）已通过邮政寄出，邮件号 {tracking[number]}。"
-                    "收到后请于30个工作日内到受理地或户籍地公安机关核验。",
                     phone=application.phone,
                     application_id=application.pk,
+                    text=letters["card.posted"],
+                    number=number,
+                    tracking=tracking[number],
                 )
             )
     for shipment in shipments.values():
@@ -317,10 +319,13 @@ def shipments_create(
         )
         if shipment.destination is not None:
             now_notes.append(
-                Notification(
+                compose(
                     "shipment.sent",
-                    f"分发单 {shipment.pk}：{shipment.items.count()} 张居民身份证已发出，请注意签收。",
                     unit_code=shipment.destination.code,
+                    text=letters["shipment.sent"],
+                    shipment=shipment.pk,
+                    count=shipment.items.count(),
+                    sender=centre.name,
                 )
             )
     for note in now_notes:
@@ -359,11 +364,12 @@ def _reprint(*, actor: User, item: ShipmentItem, outcome: str, reason: str) -> N
     centre = production_centre_for(application.acceptance_unit.code)
     if centre is not None:
         notify(
-            Notification(
+            compose(
                 "card.reprint",
-                f"受理号 {application.number} 证件{label}，请重新制证。",
                 unit_code=centre.code,
                 application_id=application.pk,
+                number=application.number,
+                what=label,
             )
         )
 
@@ -439,12 +445,12 @@ def shipment_receive(
             detail={"shipment": shipment.pk},
         )
         notify(
-            Notification(
+            compose(
                 "card.ready",
-                f"您的居民身份证（受理号 {number}）已到{application.acceptance_unit.name}，"
-                "请本人携带领证回执领取，或委托亲属持本人居民身份证和领证回执代领。",
                 phone=application.phone,
                 application_id=application.pk,
+                number=number,
+                station=application.acceptance_unit.name,
             )
         )
     shipment.state = Shipment.State.RECEIVED
@@ -560,10 +566,12 @@ def shipments_forward(*, actor: User, numbers: Iterable[str] | None = None) -> l
             detail={"items": len(station_items)},
         )
         notify(
-            Notification(
+            compose(
                 "shipment.sent",
-                f"分发单 {shipment.pk}：{len(station_items)} 张居民身份证已由{county.name}发出，请注意签收。",
                 unit_code=station.code,
+                shipment=shipment.pk,
+                count=len(station_items),
+                sender=county.name,
             )
         )
         shipments.append(shipment)
@@ -664,12 +672,12 @@ def postal_delivered(*, actor: User, tracking_number: str) -> Application:
             state=Shipment.State.DELIVERED, received_at=timezone.now()
         )
     notify(
-        Notification(
-            "verification.due",
-            f"您的居民身份证（受理号 {application.number}）已妥投。请于 {due_text(verification)} 前"
-            "携带证件到受理地或户籍地公安机关核验证件信息和指纹。",
+        compose(
+            "verification.due.post",
             phone=application.phone,
             application_id=application.pk,
+            number=application.number,
+            due=due_text(verification),
         )
     )
     return application
@@ -938,12 +946,12 @@ def handover_perform(
                 detail={**detail, "due": str(verification.due)},
             )
             notify(
-                Notification(
-                    "verification.due",
-                    f"您的居民身份证（受理号 {application.number}）已由亲属代领。"
-                    f"请于 {due_text(verification)} 前本人到受理地或户籍地公安机关核验证件信息和指纹。",
+                compose(
+                    "verification.due.proxy",
                     phone=application.phone,
                     application_id=application.pk,
+                    number=application.number,
+                    due=due_text(verification),
                 )
             )
     return handover

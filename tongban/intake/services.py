@@ -42,7 +42,7 @@ from tongban.intake.models import (
     ReviewChain,
     ReviewChainStep,
 )
-from tongban.notifications.services import Notification, notify
+from tongban.notifications.services import compose, notify, texts_in_force
 from tongban.registry.calendar import review_deadline
 from tongban.registry.models import ApplicationReason, Card, Ethnicity, Person, Sex, Unit, WantedPerson
 
@@ -979,7 +979,9 @@ def _accept_locked(
     if template is not None:
         get_abis().insert(application_ref(application), template, Gallery.APPLICATIONS, actor=actor)
     # The station's 受理号 and 票据号 counters are rows every clerk of the station updates, each
-    # held from its upsert to the commit: they are taken last, after the slow work above.
+    # held from its upsert to the commit: they are taken last, after the slow work above (and
+    # after reading the notifications' texts), and then only our own rows are written.
+    letters = texts_in_force("application.accepted", "review.arrived")
     application.number = _next_number(station, today)
     fee_charge(
         actor=actor,
@@ -1007,19 +1009,22 @@ def _accept_locked(
         detail={"step": 1, "unit": step["unit_name"], "due": str(application.review_due)},
     )
     notify(
-        Notification(
+        compose(
             "application.accepted",
-            f"您的居民身份证申领已受理，受理号 {application.number}，请妥善保管领证回执。",
             phone=application.phone,
             application_id=application.pk,
+            text=letters["application.accepted"],
+            number=application.number,
         )
     )
     notify(
-        Notification(
+        compose(
             "review.arrived",
-            f"新的审核签发事项：受理号 {application.number}，办理期限 {application.review_due:%Y-%m-%d}。",
             unit_code=review_unit_code,
             application_id=application.pk,
+            text=letters["review.arrived"],
+            number=application.number,
+            due=f"{application.review_due:%Y-%m-%d}",
         )
     )
     return application
@@ -1050,20 +1055,20 @@ def application_withdraw(*, actor: User, application: Application, reason: str) 
         fee_refund(actor=actor, application_number=application.number, reason=f"撤销：{reason}")
         get_abis().delete(application_ref(application), Gallery.APPLICATIONS, actor=actor)
         notify(
-            Notification(
+            compose(
                 "application.withdrawn",
-                f"您的居民身份证申领（受理号 {application.number}）已撤销。",
                 phone=application.phone,
                 application_id=application.pk,
+                number=application.number,
             )
         )
     if was_in_review and application.review_unit is not None:
         notify(
-            Notification(
+            compose(
                 "review.withdrawn",
-                f"受理号 {application.number} 已由受理单位撤销，无需审核。",
                 unit_code=application.review_unit.code,
                 application_id=application.pk,
+                number=application.number,
             )
         )
     return application

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task, db_task, on_startup
 
 from tongban.jobs import services
+from tongban.jobs.schedules import schedules_catch_up
 
 
 @db_task()
@@ -16,3 +17,8 @@ def run_job(job_id: int) -> None:
 @db_periodic_task(crontab(minute="*"))
 def recover_jobs() -> None:
     services.jobs_recover()
+
+
+@on_startup()
+def catch_up() -> None:
+    schedules_catch_up()

@@ -1,4 +1,5 @@
-"""Where messages go (settings.NOTIFICATIONS_BACKEND):
+"""Where messages go: applicants' (SMS) through settings.NOTIFICATIONS_BACKEND, units' (staff)
+through settings.NOTIFICATIONS_STAFF_BACKEND (the same one when empty). Either may be:
 
 - "console": the "tongban.notify" log, the phone masked (messages name applications by 受理号,
   never by ID number);
@@ -6,10 +7,13 @@
 - "webhook": an HTTP POST of the message as JSON to TONGBAN_NOTIFICATIONS_WEBHOOK_URL (an SMS
   platform), signed with HMAC-SHA256 (TONGBAN_NOTIFICATIONS_WEBHOOK_SECRET), with the message's
   idempotency key so that the platform sends a message once however often it is retried;
+- "email": staff e-mail through Django's SMTP backend (TONGBAN_EMAIL_*) to the members of the unit
+  who do the work the message is about (texts.Template.staff_actions) and have an address;
 - "memory": kept in `outbox` (tests);
 - a dotted path to a callable taking a Notification.
 
-A backend raises to say the message did not go; the outbox tries again later."""
+A backend raises to say the message did not go; the outbox tries again later, except after
+Undeliverable (nobody to send it to), which fails the message at once."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import hashlib
 import hmac
 import json
 import logging
+import smtplib
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -24,9 +29,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.mail import EmailMessage
 from django.utils.module_loading import import_string
 
 from tongban.core.masking import mask_phone
+from tongban.notifications.models import KIND_LABELS
 
 logger = logging.getLogger("tongban.notify")
 
@@ -39,6 +46,11 @@ class Notification:
     unit_code: str = ""  # a unit whose queue changed
     application_id: int | None = None  # the application it is about (its 办理记录 shows it)
     key: str = ""  # the outbox's idempotency key, set when it is delivered
+    template: str = ""  # the code of the template it was written from (texts.TEMPLATES)
+
+
+class Undeliverable(Exception):
+    """There is nobody to send the message to: trying again will not help. The message is Chinese."""
 
 
 outbox: list[Notification] = []
@@ -61,6 +73,8 @@ def file(notification: Notification) -> None:
 
 
 def webhook(notification: Notification) -> None:
+    if not notification.phone and not notification.unit_code:
+        raise Undeliverable("申请人未登记手机号码，无法发送短信")
     body = json.dumps(
         {
             "key": notification.key,
@@ -93,16 +107,42 @@ def webhook(notification: Notification) -> None:
         raise RuntimeError(f"短信平台答复 HTTP {status}")
 
 
+def email(notification: Notification) -> None:
+    from tongban.notifications.selectors import staff_addresses  # reads the accounts
+
+    if not notification.unit_code:
+        raise Undeliverable("短信通知不能通过电子邮件发送：请为申请人通知配置短信平台")
+    addresses = staff_addresses(notification.unit_code, notification.template)
+    if not addresses:
+        raise Undeliverable("该单位没有登记电子邮箱的承办人员")
+    label = KIND_LABELS.get(notification.kind, "通知")
+    message = EmailMessage(
+        subject=f"【通办】{label}",
+        body=f"{notification.message}\n\n——通办系统自动发送，请勿回复。",
+        to=addresses,
+        # The same key twice is the same message: a mail client shows a resend once.
+        headers={"Message-ID": f"<{notification.key}@tongban>"} if notification.key else None,
+    )
+    try:
+        message.send()
+    except (OSError, smtplib.SMTPException) as error:
+        raise RuntimeError("邮件服务器无法连接或拒收") from error
+
+
 BACKENDS: dict[str, Callable[[Notification], None]] = {
     "console": console,
     "memory": memory,
     "file": file,
     "webhook": webhook,
+    "email": email,
 }
 
 
-def backend() -> Callable[[Notification], None]:
+def backend_for(notification: Notification) -> Callable[[Notification], None]:
+    """A unit's message goes by the staff backend, an applicant's by the SMS one."""
     name = settings.NOTIFICATIONS_BACKEND
+    if notification.unit_code and settings.NOTIFICATIONS_STAFF_BACKEND:
+        name = settings.NOTIFICATIONS_STAFF_BACKEND
     if name in BACKENDS:
         return BACKENDS[name]
     function: Callable[[Notification], None] = import_string(name)

@@ -40,6 +40,7 @@ class Message(models.Model):
     key = models.CharField("幂等键", max_length=120, unique=True)
     kind = models.CharField("类型", max_length=40)
     text = models.TextField("内容")
+    template = models.CharField("模板", max_length=60, blank=True)  # texts.TEMPLATES' code
     phone = models.CharField("手机号", max_length=20, blank=True)
     unit_code = models.CharField("接收单位代码", max_length=12, blank=True)
     application = models.ForeignKey(
@@ -61,7 +62,11 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["pk"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="notify_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="notify_due_idx"),
+            # A unit's 通知, newest first.
+            models.Index(fields=["unit_code", "id"], name="notify_unit_idx"),
+        ]
         verbose_name = verbose_name_plural = "通知"
 
     def __str__(self) -> str:
@@ -75,3 +80,20 @@ class Message(models.Model):
     def recipient(self) -> str:
         """Whom it goes to, as pages show it: a unit's code or the phone masked."""
         return self.unit_code or mask_phone(self.phone)
+
+
+class MessageTemplate(models.Model):
+    """A text an administrator put in place of a template's default (通知模板, texts.TEMPLATES)."""
+
+    code = models.CharField("模板", max_length=60, unique=True)
+    text = models.TextField("通知内容")
+    updated_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", verbose_name="修改人"
+    )
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "通知模板"
+
+    def __str__(self) -> str:
+        return self.code

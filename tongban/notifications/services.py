@@ -18,15 +18,100 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from tongban.notifications.backends import Notification, backend, outbox
-from tongban.notifications.models import Message
+from tongban.accounts.models import User
+from tongban.audit.actions import AuditAction
+from tongban.audit.services import record
+from tongban.core.errors import ServiceError
+from tongban.notifications import texts
+from tongban.notifications.backends import Notification, Undeliverable, backend_for, outbox
+from tongban.notifications.models import Message, MessageTemplate
 
-__all__ = ["Notification", "notify", "notify_once", "outbox"]
+__all__ = ["Notification", "compose", "notify", "notify_once", "outbox"]
 
 logger = logging.getLogger("tongban.notify")
 
 Status = Message.Status
 LEASE = timedelta(minutes=2)
+
+
+def texts_in_force(*codes: str) -> dict[str, str]:
+    """The text each template `code` is written with now: an administrator's, else the default."""
+    custom = dict(MessageTemplate.objects.filter(code__in=codes).values_list("code", "text"))
+    return {code: custom.get(code, texts.TEMPLATES[code].default) for code in codes}
+
+
+def compose(
+    code: str,
+    *,
+    phone: str = "",
+    unit_code: str = "",
+    application_id: int | None = None,
+    text: str | None = None,
+    **values: object,
+) -> Notification:
+    """The message of template `code` (texts.TEMPLATES) with `values`, written in `text` when the
+    caller read it beforehand (texts_in_force), else in the text in force now."""
+    template = texts.TEMPLATES[code]
+    if text is None:
+        text = texts_in_force(code)[code]
+    return Notification(
+        template.kind,
+        texts.render(text, values),
+        phone=phone,
+        unit_code=unit_code,
+        application_id=application_id,
+        template=code,
+    )
+
+
+def _template(actor: User, code: str) -> texts.Template:
+    if not actor.can("notification.template"):
+        raise ServiceError("permission_denied", "无权修改通知模板。", status=403)
+    template = texts.TEMPLATES.get(code)
+    if template is None:
+        raise ServiceError("not_found", "未找到该通知模板。", status=404)
+    return template
+
+
+@transaction.atomic
+def template_update(*, actor: User, code: str, text: str) -> MessageTemplate:
+    """修改通知模板: messages sent from now on use `text` (those already queued keep theirs)."""
+    template = _template(actor, code)
+    try:
+        text = texts.check(template, text)
+    except texts.TemplateError as error:
+        raise ServiceError("template_invalid", str(error), fields={"text": str(error)}) from error
+    current = MessageTemplate.objects.select_for_update().filter(code=code).first()
+    before = current.text if current is not None else template.default
+    if current is None:
+        current = MessageTemplate(code=code)
+    current.text, current.updated_by = text, actor
+    current.save()
+    record(
+        actor=actor,
+        action=AuditAction.NOTIFICATION_TEMPLATE_UPDATE,
+        object_type="notifications.messagetemplate",
+        object_id=code,
+        detail={"before": before, "after": text},
+    )
+    return current
+
+
+@transaction.atomic
+def template_reset(*, actor: User, code: str) -> None:
+    """恢复默认: the template's own text again."""
+    template = _template(actor, code)
+    current = MessageTemplate.objects.select_for_update().filter(code=code).first()
+    if current is None:
+        return
+    current.delete()
+    record(
+        actor=actor,
+        action=AuditAction.NOTIFICATION_TEMPLATE_RESET,
+        object_type="notifications.messagetemplate",
+        object_id=code,
+        detail={"before": current.text, "after": template.default},
+    )
 
 
 def notify(notification: Notification, *, key: str | None = None) -> Message:
@@ -37,6 +122,7 @@ def notify(notification: Notification, *, key: str | None = None) -> Message:
         "phone": notification.phone,
         "unit_code": notification.unit_code,
         "application_id": notification.application_id,
+        "template": notification.template,
     }
     if key is None:  # a message of its own: one INSERT
         message, created = Message.objects.create(key=uuid.uuid4().hex, **fields), True
@@ -83,9 +169,13 @@ def message_deliver(message_id: int) -> Message | None:
         unit_code=message.unit_code,
         application_id=message.application_id,
         key=message.key,
+        template=message.template,
     )
     try:
-        backend()(notification)
+        backend_for(notification)(notification)
+    except Undeliverable as error:
+        # Nothing to try again (no phone, nobody with an e-mail address): 失败 at once, with why.
+        message.status, message.last_error = Status.FAILED, str(error)[:300]
     except Exception as error:
         # Never the text or the phone in the log: the kind, the id and the reason's type.
         logger.warning(

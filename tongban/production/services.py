@@ -34,7 +34,7 @@ from tongban.core.keys import (
 )
 from tongban.intake.models import Application
 from tongban.intake.services import application_transition
-from tongban.notifications.services import Notification, notify
+from tongban.notifications.services import compose, notify
 from tongban.production import package as package_format
 from tongban.production.feedback import FeedbackLine
 from tongban.production.models import Batch, BatchItem, CentreKey, FeedbackUpload
@@ -578,20 +578,19 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine) -> bool:
             )
             station = Unit.objects.values_list("code", flat=True).get(pk=application.acceptance_unit_id)
             notify(
-                Notification(
-                    "production.recollect",
-                    f"受理号 {application.number} 制证相片不合格，请通知申请人到受理单位重新采集相片。",
+                compose(
+                    "production.recollect.station",
                     unit_code=station,
                     application_id=application.pk,
+                    number=application.number,
                 )
             )
             notify(
-                Notification(
+                compose(
                     "production.recollect",
-                    f"您的居民身份证（受理号 {application.number}）制证相片不合格，"
-                    "请到受理单位重新采集相片。",
                     phone=application.phone,
                     application_id=application.pk,
+                    number=application.number,
                 )
             )
         else:

@@ -9,16 +9,11 @@ import datetime
 from collections import Counter
 
 from tongban.intake.models import IN_REVIEW_STATUSES, Application
-from tongban.notifications.services import Notification, notify_once
+from tongban.notifications.services import Notification, compose, notify_once, texts_in_force
 from tongban.registry.models import Unit
 from tongban.review.selectors import due_days, due_state
 
-KIND = "review.deadline"
-TEXTS = {
-    "at_risk": "临近到期：受理号 {number} 审核签发期限 {due}，请尽快办理。",
-    "due_today": "今日到期：受理号 {number} 审核签发期限为今天（{due}），请今日办结。",
-    "overdue": "已超期：受理号 {number} 审核签发期限 {due} 已过，请立即办理。",
-}
+KIND = "review.deadline"  # its templates: review.deadline.<state> (notifications.texts)
 BATCH = 1000
 
 
@@ -39,6 +34,7 @@ def review_deadlines_notify(*, today: datetime.date | None = None) -> dict[str, 
         )
         .order_by("pk")
     )
+    letters = texts_in_force(*(f"{KIND}.{state}" for state in ("at_risk", "due_today", "overdue")))
     told: Counter[str] = Counter()
     batch: dict[str, tuple[str, Notification]] = {}  # key → (state, message)
 
@@ -51,9 +47,15 @@ def review_deadlines_notify(*, today: datetime.date | None = None) -> dict[str, 
         state = due_state(application, days)
         if not state:
             continue
-        text = TEXTS[state].format(number=application.number, due=f"{application.review_due:%Y-%m-%d}")
         for code in _units(application):
-            message = Notification(KIND, text, unit_code=code, application_id=application.pk)
+            message = compose(
+                f"{KIND}.{state}",
+                unit_code=code,
+                application_id=application.pk,
+                text=letters[f"{KIND}.{state}"],
+                number=application.number,
+                due=f"{application.review_due:%Y-%m-%d}",
+            )
             batch[_key(application, state, code)] = (state, message)
         if len(batch) >= BATCH:
             send()

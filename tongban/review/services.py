@@ -23,7 +23,7 @@ from tongban.finance.services import fee_refund
 from tongban.intake import rules
 from tongban.intake.models import IN_REVIEW_STATUSES, Application
 from tongban.intake.services import application_event, application_transition, lock, route_to_step
-from tongban.notifications.services import Notification, notify
+from tongban.notifications.services import compose, notify
 from tongban.registry.authority import issuing_authority
 from tongban.registry.models import RefusalReason, Unit
 from tongban.review.models import ReviewStep, VerificationNote
@@ -256,20 +256,20 @@ def review_decide(
         if application.number:
             fee_refund(actor=actor, application_number=application.number, reason=f"不予签发：{text}")
         notify(
-            Notification(
-                "application.refused",
-                f"受理号 {application.number} 不予签发：{text}。请告知申请人回户口所在地公安机关办理。",
+            compose(
+                "application.refused.station",
                 unit_code=application.acceptance_unit.code,
                 application_id=application.pk,
+                number=application.number,
+                reason=text,
             )
         )
         notify(
-            Notification(
+            compose(
                 "application.refused",
-                f"您的居民身份证申领（受理号 {application.number}）未予签发，"
-                "请回户口所在地公安机关办理。详情请咨询受理单位。",
                 phone=application.phone,
                 application_id=application.pk,
+                number=application.number,
             )
         )
         return application
@@ -289,11 +289,12 @@ def review_decide(
             detail={"step": application.review_step, "due": str(application.review_due)},
         )
         notify(
-            Notification(
+            compose(
                 "review.arrived",
-                f"新的审核签发事项：受理号 {application.number}，办理期限 {due:%Y-%m-%d}。",
                 unit_code=Unit.objects.get(pk=following["unit"]).code,
                 application_id=application.pk,
+                number=application.number,
+                due=f"{due:%Y-%m-%d}",
             )
         )
         return application
@@ -330,11 +331,11 @@ def review_decide(
         detail=detail,
     )
     notify(
-        Notification(
+        compose(
             "application.issued",
-            f"您的居民身份证申领（受理号 {application.number}）已审核签发，证件制作完成后将通知您领取。",
             phone=application.phone,
             application_id=application.pk,
+            number=application.number,
         )
     )
     return application

@@ -18,7 +18,7 @@ from tongban.audit.actions import EventAction
 from tongban.core.errors import ServiceError
 from tongban.intake.models import ApplicationEvent
 from tongban.intake.services import application_event, lock
-from tongban.notifications.services import Notification, notify
+from tongban.notifications.services import compose, notify
 from tongban.supervision.selectors import responsible_unit, stuck_get
 
 NOTE_MAX = 500
@@ -58,12 +58,14 @@ def application_supervise(*, actor: User, number: str, note: str) -> Application
         },
     )
     notify(
-        Notification(
+        compose(
             "application.supervised",
-            f"督办：受理号 {application.number}（{application.get_status_display()}）请尽快办理。"
-            f"督办意见：{note}（{actor.unit.name}）",
             unit_code=unit.code,
             application_id=application.pk,
+            number=application.number,
+            status=application.get_status_display(),
+            note=note,
+            by=actor.unit.name,
         )
     )
     return event

@@ -32,10 +32,12 @@ from tongban.demo.seed import (
     seed_demo,
     valid_until_for,
 )
+from tongban.intake.models import IN_REVIEW_STATUSES, Application
 from tongban.production.models import CentreKey
 from tongban.production.services import read_centre_key_file
 from tongban.registry import provinces
 from tongban.registry.models import Card, FloatingRegistration, Person, Unit, WantedPerson
+from tongban.review.selectors import due_days, due_state
 
 PEOPLE = 300
 TODAY = datetime.date(2026, 6, 1)
@@ -266,7 +268,12 @@ def test_command_prints_counts_and_makes_the_package_keys(production_dirs: None)
         "applications",
         "keys",
     }
-    assert counts["applications"] == 3000  # the dashboards' history, by default
+    # The dashboards' history by default, and three items of 城东派出所's review, one past its
+    # deadline, one due today and one due next (the demo reviewer's 审核期限提醒).
+    assert counts["applications"] == 3003
+    days = due_days()
+    waiting = Application.objects.filter(review_unit__code="360102002", status__in=IN_REVIEW_STATUSES)
+    assert {"overdue", "due_today", "at_risk"} <= {due_state(a, days) for a in waiting}
     # The demo can package at once: the system key, and each centre's key file for opening.
     assert set(counts["keys"]) == {"360000901", "360700901"}
     for code, path in counts["keys"].items():

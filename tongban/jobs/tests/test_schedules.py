@@ -19,3 +19,36 @@ def test_a_cron_line_an_empty_one_and_a_wrong_one(settings: Any) -> None:
     assert not schedule("off")(at)
     with pytest.raises(ValueError, match="TONGBAN_SCHEDULE_BAD"):
         schedule("bad")
+
+
+def test_a_starting_worker_runs_the_deadline_schedules_once(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from tongban.jobs import schedules
+    from tongban.jobs.tasks import catch_up
+
+    ran: list[str] = []
+    monkeypatch.setattr(schedules, "_caught_up", threading.Lock())
+    monkeypatch.setattr(
+        schedules,
+        "CATCH_UP",
+        {
+            name: (lambda name=name: ran.append(name))
+            for name in ("review_deadlines", "verification_reminders")
+        },
+    )
+    settings.SCHEDULES = {**settings.SCHEDULES, "verification_reminders": ""}  # turned off
+    catch_up()  # the start-up hook of the first worker thread
+    catch_up()  # and of the second
+    assert ran == ["review_deadlines"]
+
+
+def test_the_deadline_schedules_are_marked_to_catch_up() -> None:
+    from tongban.handover.tasks import verification_reminders
+    from tongban.jobs.schedules import CATCH_UP
+    from tongban.review.tasks import review_deadlines
+
+    assert CATCH_UP["review_deadlines"] is review_deadlines
+    assert CATCH_UP["verification_reminders"] is verification_reminders
