@@ -151,6 +151,7 @@ api_v1 = [
         name="campaign_configuration_apply",
     ),
     path("campaigns/<int:pk>/reports", campaigns_api.ReportsView.as_view(), name="campaign_reports"),
+    path("campaigns/<int:pk>/summary", campaigns_api.SummaryView.as_view(), name="campaign_summary"),
     path(
         "campaigns/<int:pk>/reports/<int:report_pk>/sign",
         campaigns_api.ReportSignView.as_view(),

@@ -49,6 +49,7 @@ KINDS: dict[str, JobKind] = {
             "finance.view",
             "tongban.finance.jobs.export",
         ),
+        JobKind("campaigns.summary", "集中换发工作总结", "campaign.view", "tongban.campaigns.jobs.summary"),
     )
 }
 
