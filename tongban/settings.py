@@ -236,6 +236,9 @@ SPECTACULAR_SETTINGS = {
         "ApplicationTypeEnum": "tongban.campaigns.forms.TYPE_CHOICES",
         "PersonStatusEnum": "tongban.registry.models.Person.Status",
         "UserStatusEnum": "tongban.accounts.models.User.Status",
+        # Two choice sets of fields named "item": a correction's (its name kept) and a payment's.
+        "ItemEnum": "tongban.registry.models.ChangeItem",
+        "PaymentItemEnum": "tongban.finance.documents.ITEM_LABELS",
         "RoleEnum": "tongban.accounts.roles.ROLE_CHOICES",
         "JobStatusEnum": "tongban.jobs.models.JobRun.Status",
         "MessageStatusEnum": "tongban.notifications.models.Message.Status",
@@ -368,6 +371,9 @@ SCHEDULES = {
 VERIFICATION_REMIND_WORKDAYS = env_int("TONGBAN_VERIFICATION_REMIND_WORKDAYS", 5)
 JOBS_DIR = Path(env_str("TONGBAN_JOBS_DIR", str(VAR_DIR / "jobs")))
 JOBS_STALE_SECONDS = env_int("TONGBAN_JOBS_STALE_SECONDS", 900)
+# An export of at most this many rows is answered at once by its page; a larger one (or any, at 0)
+# is written by a background job. About 2,000 rows take half a second to write.
+EXPORT_INLINE_ROWS = env_int("TONGBAN_EXPORT_INLINE_ROWS", 2000)
 
 # Notifications to applicants and units (tongban/notifications, an outbox delivered by the job
 # worker): "console" (logged, the phone masked), "file" (JSON lines in NOTIFICATIONS_FILE),

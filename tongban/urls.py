@@ -101,11 +101,27 @@ api_v1 = [
     path("liaisons", LiaisonsView.as_view(), name="liaisons"),
     path("liaisons/<str:code>", UnitLiaisonsView.as_view(), name="unit_liaisons"),
     path("finance/payments", finance_api.PaymentsView.as_view(), name="finance_payments"),
+    path("finance/payments/export", finance_api.PaymentsExportView.as_view(), name="finance_payments_export"),
     path("finance/unremitted", finance_api.UnremittedView.as_view(), name="finance_unremitted"),
     path("finance/remittances", finance_api.RemittancesView.as_view(), name="finance_remittances"),
+    path(
+        "finance/remittances/export",
+        finance_api.RemittancesExportView.as_view(),
+        name="finance_remittances_export",
+    ),
     path("finance/settlement", finance_api.SettlementView.as_view(), name="finance_settlement"),
     path(
+        "finance/settlement/export",
+        finance_api.SettlementExportView.as_view(),
+        name="finance_settlement_export",
+    ),
+    path(
         "finance/settlement/lines", finance_api.SettlementLinesView.as_view(), name="finance_settlement_lines"
+    ),
+    path(
+        "finance/settlement/lines/export",
+        finance_api.SettlementLinesExportView.as_view(),
+        name="finance_settlement_lines_export",
     ),
     path("finance/receipts/<str:receipt_number>", finance_api.ReceiptView.as_view(), name="finance_receipt"),
     path("campaigns", campaigns_api.CampaignsView.as_view(), name="campaigns"),
@@ -136,6 +152,7 @@ api_v1 = [
         name="campaign_configuration_apply",
     ),
     path("campaigns/<int:pk>/reports", campaigns_api.ReportsView.as_view(), name="campaign_reports"),
+    path("campaigns/<int:pk>/summary", campaigns_api.SummaryView.as_view(), name="campaign_summary"),
     path(
         "campaigns/<int:pk>/reports/<int:report_pk>/sign",
         campaigns_api.ReportSignView.as_view(),

@@ -28,6 +28,8 @@ from tongban.campaigns.models import Campaign, CampaignConfiguration, CampaignPh
 from tongban.handover.models import DistributionRule
 from tongban.intake.api import UnitRefSerializer, staff
 from tongban.intake.models import ReviewChain, ReviewChainStep
+from tongban.jobs.api import JobSerializer
+from tongban.jobs.selectors import job_get
 from tongban.registry.models import Unit
 
 
@@ -660,6 +662,29 @@ class ReportSignView(APIView):
             raise ApiError("not_found", "未找到。", status=404)
         signed = services.report_sign(actor=user, report=report)
         return Response(ReportSerializer(signed).data)
+
+
+class SummaryRequest(serializers.Serializer):
+    format = serializers.ChoiceField(choices=list(services.SUMMARY_FORMATS), help_text="pdf 或 xlsx")
+
+
+class SummaryView(APIView):
+    @extend_schema(
+        request=SummaryRequest,
+        responses={202: JobSerializer},
+        summary=(
+            "工作总结（PDF 或 Excel，本人所见范围）：后台任务，返回 202 与任务；"
+            "进度见 GET /jobs/{id}，完成后 GET /jobs/{id}/result 下载"
+        ),
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        user = staff(request)
+        require(user, "campaign.view")
+        campaign = selectors.campaign_get(user, pk)
+        form = SummaryRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        job = services.summary_request(actor=user, campaign_id=campaign.pk, fmt=form.validated_data["format"])
+        return Response(JobSerializer(job_get(user, job.pk)).data, status=202)
 
 
 class ConfigurationView(APIView):

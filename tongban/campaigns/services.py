@@ -1,12 +1,14 @@
 """Writes of a campaign (集中换发): create and edit it, derive its targets, seed and update the duty
 matrix, put its review/distribution configuration in force and restore what was there before,
-generate and sign off the stations' periodic reports. Each is one audited transaction."""
+generate and sign off the stations' periodic reports. Each is one audited transaction. And its
+工作总结 (PDF or Excel), written by a background job or the command line."""
 
 from __future__ import annotations
 
 import datetime
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -16,7 +18,7 @@ from tongban.accounts import staffing
 from tongban.accounts.models import User
 from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
-from tongban.campaigns import rules, selectors
+from tongban.campaigns import documents, rules, selectors
 from tongban.campaigns.duties import DUTIES, OUTSIDE_NAMES, Department
 from tongban.campaigns.models import (
     Campaign,
@@ -32,7 +34,10 @@ from tongban.core.errors import ServiceError
 from tongban.handover.models import DistributionRule
 from tongban.intake.models import ReviewChain, ReviewChainStep
 from tongban.intake.rules import ApplicationType
+from tongban.jobs.models import JobRun
+from tongban.jobs.services import job_start
 from tongban.registry.models import Unit
+from tongban.registry.xlsx import write_workbook
 
 Kind = CampaignPhase.Kind
 
@@ -755,3 +760,46 @@ def report_sign(*, actor: User, report: StationReport) -> StationReport:
         detail={"campaign": report.campaign_id, "period": report.period, "figures": report.figures},
     )
     return report
+
+
+# ---------------------------------------------------------------------------------------------
+# 工作总结
+
+SUMMARY_FORMATS = {"pdf": "PDF", "xlsx": "Excel"}
+
+
+def summary_scope(actor: User, campaign_id: int) -> tuple[Campaign, Unit]:
+    """The campaign and the part of it `actor` sees (the whole city from the city up, their
+    county or station from inside it); 404 `not_found` for a campaign not covering their unit."""
+    visible = Campaign.objects.visible_to(actor, "campaign.view").select_related("area")
+    campaign = visible.filter(pk=campaign_id).first()
+    if campaign is None:
+        raise ServiceError("not_found", "未找到该集中换发。", status=404)
+    return campaign, selectors.scope_unit(actor, campaign)
+
+
+def summary_request(*, actor: User, campaign_id: int, fmt: str) -> JobRun:
+    """工作总结 as `fmt` (pdf or xlsx) of the part of the campaign the actor sees, queued as a
+    background job (`tongban.campaigns.jobs.summary`) whose page offers the file."""
+    if fmt not in SUMMARY_FORMATS:
+        raise ServiceError("invalid", "总结格式应为 pdf 或 xlsx。", fields={"format": "应为 pdf 或 xlsx。"})
+    campaign, scope = summary_scope(actor, campaign_id)
+    return job_start(
+        actor=actor, kind="campaigns.summary", unit=scope, params={"campaign": campaign.pk, "format": fmt}
+    )
+
+
+def summary_name(campaign: Campaign, fmt: str, today: datetime.date) -> str:
+    return f"{campaign.name}-工作总结-{today:%Y%m%d}.{fmt}"
+
+
+def summary_write(
+    *, campaign: Campaign, scope: Unit, fmt: str, target: Path, today: datetime.date | None = None
+) -> None:
+    """Write the 工作总结 of `campaign` as seen from `scope`, counted up to `today`, to `target`
+    as `fmt` (the job and `tongban campaigns summary` both come here)."""
+    result = selectors.progress(campaign, scope=scope, today=today)
+    if fmt == "xlsx":
+        write_workbook(target, documents.summary_sheets(campaign, result))
+    else:
+        target.write_bytes(documents.summary_pdf(campaign, result))

@@ -15,5 +15,5 @@ urlpatterns = [
     path("<int:pk>/reports/", views.reports, name="reports"),
     path("<int:pk>/reports/<int:report_pk>/sign/", views.report_sign, name="report_sign"),
     path("<int:pk>/configuration/", views.configuration, name="configuration"),
-    path("<int:pk>/summary.<str:fmt>", views.summary, name="summary"),
+    path("<int:pk>/summary/", views.summary, name="summary"),
 ]

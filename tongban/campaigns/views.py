@@ -356,15 +356,16 @@ def _override_shown(config: CampaignConfiguration) -> dict[str, Any]:
 
 
 @login_required
-def summary(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+@require_POST
+def summary(request: HttpRequest, pk: int) -> HttpResponse:
+    """工作总结 (PDF or Excel): a background job; its page shows the progress and offers the file."""
     user = _user(request)
     campaign = selectors.campaign_get(user, pk)
-    result = selectors.progress(campaign, scope=selectors.scope_unit(user, campaign))
-    name = f"{campaign.name}-工作总结-{result.today:%Y%m%d}"
-    if fmt == "xlsx":
-        return xlsx_response(name, documents.summary_sheets(campaign, result))
-    if fmt != "pdf":
-        raise Http404
-    response = HttpResponse(documents.summary_pdf(campaign, result), content_type="application/pdf")
-    response["Content-Disposition"] = 'inline; filename="campaign-summary.pdf"'
-    return response
+    fmt = request.POST.get("format", "")
+    try:
+        job = services.summary_request(actor=user, campaign_id=campaign.pk, fmt=fmt)
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect("campaigns:detail", campaign.pk)
+    messages.success(request, f"工作总结生成中（后台任务 #{job.pk}），完成后在本页下载，可离开本页。")
+    return redirect("jobs:detail", pk=job.pk)

@@ -24,10 +24,12 @@ from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_id_number
-from tongban.finance import documents, rules, selectors, services
+from tongban.finance import documents, exports, rules, selectors, services
 from tongban.finance.documents import ITEM_LABELS
 from tongban.finance.models import Payment, Remittance
 from tongban.intake.api import UnitRefSerializer, staff
+from tongban.jobs.api import JobSerializer
+from tongban.jobs.selectors import job_get
 from tongban.registry.access import as_viewer
 from tongban.registry.models import Unit
 
@@ -158,13 +160,16 @@ def _unit(help_text: str = UNIT_HELP) -> serializers.CharField:
     return serializers.CharField(required=False, allow_blank=True, max_length=12, help_text=help_text)
 
 
-class PaymentsQuery(serializers.Serializer):
+class PaymentsFilter(serializers.Serializer):
     unit = _unit()
     start = serializers.DateField(required=False, help_text="起始日期，默认本月1日")
     end = serializers.DateField(required=False, help_text="截止日期，默认今日")
     item = serializers.ChoiceField(
         choices=list(ITEM_LABELS), required=False, allow_blank=True, help_text="收费项目；不填为全部"
     )
+
+
+class PaymentsQuery(PaymentsFilter):
     after = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -353,6 +358,68 @@ class SettlementLinesView(APIView):
             raise Http404
         lines = services.settlement_lines(root, start, end, within=within)
         return Response({"results": LineSerializer(lines, many=True).data, "count": len(lines)})
+
+
+def _export(request: Request, list_name: str, filters: type[serializers.Serializer]) -> Response:
+    actor = staff(request)
+    selectors.finance_unit(actor)
+    form = filters(data=request.data)
+    form.is_valid(raise_exception=True)
+    job = exports.export_request(actor=actor, list_name=list_name, params=form.validated_data)
+    return Response(JobSerializer(job_get(actor, job.pk)).data, status=202)
+
+
+EXPORT_HELP = "，后台任务，返回 202 与任务；进度见 GET /jobs/{id}，完成后 GET /jobs/{id}/result 下载（留痕）"
+
+
+class PaymentsExportView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=PaymentsFilter,
+        responses={202: JobSerializer},
+        summary="导出收费明细（Excel，含按单位按日汇总）" + EXPORT_HELP,
+    )
+    @errors("not_found", "bad_period")
+    def post(self, request: Request) -> Response:
+        return _export(request, "payments", PaymentsFilter)
+
+
+class RemittancesExportView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=UnitQuery, responses={202: JobSerializer}, summary="导出缴库记录（Excel）" + EXPORT_HELP
+    )
+    @errors("not_found")
+    def post(self, request: Request) -> Response:
+        return _export(request, "remittances", UnitQuery)
+
+
+class SettlementExportView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=SettlementQuery,
+        responses={202: JobSerializer},
+        summary="导出免费首证结算（Excel，结算汇总与结算明细）" + EXPORT_HELP,
+    )
+    @errors("not_found")
+    def post(self, request: Request) -> Response:
+        return _export(request, "settlement", SettlementQuery)
+
+
+class SettlementLinesExportView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=SettlementLinesQuery,
+        responses={202: JobSerializer},
+        summary="导出免费首证结算明细（Excel，号码脱敏）" + EXPORT_HELP,
+    )
+    @errors("not_found")
+    def post(self, request: Request) -> Response:
+        return _export(request, "settlement_lines", SettlementLinesQuery)
 
 
 class ReceiptView(APIView):

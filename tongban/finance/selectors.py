@@ -152,6 +152,10 @@ def payments_page(
     return PaymentPage(rows=rows[:limit], next_after=next_after)
 
 
+def payments_count(viewer: Viewer, filters: PaymentFilters) -> int:
+    return _payments(viewer, filters).count()
+
+
 def payments_all(viewer: Viewer, filters: PaymentFilters, *, chunk: int = 2000) -> Iterator[Payment]:
     """Every row of the list, in the page's order, fetched page by page (for the Excel export)."""
     after = ""

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from tongban.audit.actions import AuditAction
@@ -269,12 +271,13 @@ class SettlementFigure:
     provincial: Decimal = Decimal(0)
     lines: list[SettlementLine] = field(default_factory=list)
 
-    def add(self, line: SettlementLine) -> None:
+    def add(self, line: SettlementLine, keep: bool = True) -> None:
         self.count += 1
         self.amount += line.rate.amount
         self.central += line.rate.central
         self.provincial += line.rate.provincial
-        self.lines.append(line)
+        if keep:
+            self.lines.append(line)
 
 
 @dataclass
@@ -293,64 +296,94 @@ def _rates() -> list[rules.Rate]:
     ]
 
 
+def _first_cards(
+    root: Unit, period_start: datetime.date, period_end: datetime.date, within: Unit | None
+) -> QuerySet[Payment]:
+    if period_end < period_start:
+        raise ServiceError("bad_period", "结算期间的结束日期早于开始日期。")
+    if within is not None and not root.contains(within):
+        return Payment.objects.none()
+    scope = within or root
+    return Payment.objects.filter(
+        item=FIRST_ITEM,
+        voided_at=None,
+        unit__path__startswith=scope.path,
+        charged_at__gte=day_start(period_start),
+        charged_at__lt=day_start(period_end + datetime.timedelta(days=1)),
+    )
+
+
+def settlement_line_count(
+    root: Unit, period_start: datetime.date, period_end: datetime.date, within: Unit | None = None
+) -> int:
+    """How many lines `settlement_lines` gives (one query, nothing read)."""
+    return _first_cards(root, period_start, period_end, within).count()
+
+
+def iter_settlement_lines(
+    root: Unit,
+    period_start: datetime.date,
+    period_end: datetime.date,
+    within: Unit | None = None,
+    *,
+    chunk: int = 2000,
+) -> Iterator[SettlementLine]:
+    """`settlement_lines` read `chunk` rows at a time (an export of a province's year holds no
+    more than one chunk in memory)."""
+    rates = _rates()
+    payments = (
+        _first_cards(root, period_start, period_end, within)
+        .select_related("unit", "person")
+        .order_by("charged_at", "application_number")
+    )
+    for payment in payments.iterator(chunk_size=chunk):
+        day = timezone.localdate(payment.charged_at)
+        try:
+            rate = rules.rate_on(rates, day)
+        except ValueError as missing:
+            raise ServiceError("no_settlement_rate", f"{day.isoformat()} 无结算标准。") from missing
+        yield SettlementLine(
+            payment.application_number,
+            payment.unit,
+            day,
+            rate,
+            receipt_number=payment.receipt_number,
+            name=payment.person.name,
+            id_number=payment.person.id_number,
+        )
+
+
 def settlement_lines(
     root: Unit, period_start: datetime.date, period_end: datetime.date, within: Unit | None = None
 ) -> list[SettlementLine]:
     """The free first applications (payment item "first") charged at stations of `root`'s subtree
     (or of `within`'s, a unit inside it) from `period_start` to `period_end`, both included, each
     with the rate in force on its day."""
-    if period_end < period_start:
-        raise ServiceError("bad_period", "结算期间的结束日期早于开始日期。")
-    scope = root if within is None or not root.contains(within) else within
-    if within is not None and not root.contains(within):
-        return []
-    rates = _rates()
-    payments = (
-        Payment.objects.filter(
-            item=FIRST_ITEM,
-            voided_at=None,
-            unit__path__startswith=scope.path,
-            charged_at__gte=day_start(period_start),
-            charged_at__lt=day_start(period_end + datetime.timedelta(days=1)),
-        )
-        .select_related("unit", "person")
-        .order_by("charged_at", "application_number")
-    )
-    lines = []
-    for payment in payments:
-        day = timezone.localdate(payment.charged_at)
-        try:
-            rate = rules.rate_on(rates, day)
-        except ValueError as missing:
-            raise ServiceError("no_settlement_rate", f"{day.isoformat()} 无结算标准。") from missing
-        lines.append(
-            SettlementLine(
-                payment.application_number,
-                payment.unit,
-                day,
-                rate,
-                receipt_number=payment.receipt_number,
-                name=payment.person.name,
-                id_number=payment.person.id_number,
-            )
-        )
-    return lines
+    return list(iter_settlement_lines(root, period_start, period_end, within))
 
 
-def settlement(root: Unit, period_start: datetime.date, period_end: datetime.date) -> Settlement:
+def settlement(
+    root: Unit, period_start: datetime.date, period_end: datetime.date, *, keep_lines: bool = True
+) -> Settlement:
     """结算: free first cards of `root`'s subtree in the period, per city and per county (the
-    station's ancestors by code path), each figure with the lines behind it and a total."""
-    lines = settlement_lines(root, period_start, period_end)
-    codes = {code for line in lines for code in line.station.path.split("/")[1:3]}
-    units = {unit.code: unit for unit in Unit.objects.filter(code__in=codes)}
+    station's ancestors by code path), each figure with the lines behind it and a total. Without
+    `keep_lines` the figures only count (an export reads the lines again as it writes them)."""
+    # The cities and counties a line can fall in: the units above the stations of root's subtree,
+    # and root's own ancestors (a province's are a few hundred rows).
+    units = {
+        unit.code: unit
+        for unit in Unit.objects.filter(
+            Q(path__startswith=root.path) | Q(code__in=root.path.split("/"))
+        ).exclude(kind=Unit.Kind.STATION)
+    }
     cities: dict[str, SettlementFigure] = {}
     counties: dict[str, SettlementFigure] = {}
     total = SettlementFigure(unit=root)
-    for line in lines:
+    for line in iter_settlement_lines(root, period_start, period_end):
         city_code, county_code = line.station.path.split("/")[1:3]
-        cities.setdefault(city_code, SettlementFigure(unit=units[city_code])).add(line)
-        counties.setdefault(county_code, SettlementFigure(unit=units[county_code])).add(line)
-        total.add(line)
+        cities.setdefault(city_code, SettlementFigure(unit=units[city_code])).add(line, keep_lines)
+        counties.setdefault(county_code, SettlementFigure(unit=units[county_code])).add(line, keep_lines)
+        total.add(line, keep_lines)
     return Settlement(
         period_start=period_start,
         period_end=period_end,

@@ -10,4 +10,5 @@ urlpatterns = [
     path("settlement/", views.settlement, name="settlement"),
     path("settlement/lines/", views.settlement_lines, name="settlement_lines"),
     path("receipts/<str:receipt_number>/", views.receipt, name="receipt"),
+    path("export/<str:list_name>/", views.export, name="export"),
 ]

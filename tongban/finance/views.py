@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
 
 from tongban.accounts.models import User
 from tongban.audit.actions import AuditAction
@@ -21,7 +23,7 @@ from tongban.core.errors import ServiceError
 from tongban.finance import documents, exports, rules, selectors, services
 from tongban.finance.forms import PaymentFilterForm, RemittanceForm, SettlementForm
 from tongban.registry.models import Unit
-from tongban.registry.xlsx import xlsx_response
+from tongban.registry.xlsx import xlsx_attachment, xlsx_response
 
 
 def _officer(request: HttpRequest) -> User:
@@ -62,29 +64,7 @@ def payments(request: HttpRequest) -> HttpResponse:
     if filters.end < filters.start:
         filters = selectors.PaymentFilters(unit=filters.unit, start=start, end=end, item=filters.item)
     totals = selectors.day_totals(user, filters)
-    caption = [
-        f"{filters.unit.name}（{filters.unit.code}）收费明细",
-        f"期间：{filters.start:%Y-%m-%d} 至 {filters.end:%Y-%m-%d}"
-        + (f"　项目：{selectors.item_label(filters.item)}" if filters.item else ""),
-    ]
-    if _wants_xlsx(request):
-        record(
-            actor=user,
-            action=AuditAction.FINANCE_EXPORT,
-            object_type="finance.payment",
-            detail={
-                "list": "payments",
-                "unit": filters.unit.code,
-                "start": str(filters.start),
-                "end": str(filters.end),
-            },
-        )
-        return xlsx_response(
-            f"收费明细-{filters.unit.code}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}",
-            exports.payments_sheets(
-                exports.generated_caption(*caption), selectors.payments_all(user, filters), totals
-            ),
-        )
+    caption = exports.payments_caption(filters)
     page = selectors.payments_page(user, filters, after=request.GET.get("after", ""))
     return render(
         request,
@@ -96,6 +76,12 @@ def payments(request: HttpRequest) -> HttpResponse:
             "totals": totals,
             "query": _query(request),
             "caption": caption,
+            "export": {
+                "unit": filters.unit.code,
+                "start": f"{filters.start:%Y-%m-%d}",
+                "end": f"{filters.end:%Y-%m-%d}",
+                "item": filters.item,
+            },
         },
     )
 
@@ -197,23 +183,18 @@ def unremitted(request: HttpRequest) -> HttpResponse:
 def remittances(request: HttpRequest) -> HttpResponse:
     user = _officer(request)
     root = selectors.finance_unit(user, request.GET.get("unit", ""))
-    if _wants_xlsx(request):
-        rows = selectors.remittances_visible(user).filter(unit_id__in=Unit.objects.subtree_ids(root))
-        return xlsx_response(
-            f"缴库记录-{root.code}",
-            [
-                exports.remittances_sheet(
-                    exports.generated_caption(f"{root.name}（{root.code}）缴库记录"),
-                    rows.select_related("unit", "remitted_by").order_by("-pk"),
-                )
-            ],
-        )
     after = request.GET.get("after", "")
     page = selectors.remittances_page(user, root, after=int(after) if after.isdigit() else None)
     return render(
         request,
         "finance/remittances.html",
-        {"root": root, "units": selectors.finance_units(user), "page": page, "query": _query(request)},
+        {
+            "root": root,
+            "units": selectors.finance_units(user),
+            "page": page,
+            "query": _query(request),
+            "export": {"unit": root.code},
+        },
     )
 
 
@@ -239,13 +220,6 @@ def _settlement_scope(request: HttpRequest, user: User) -> tuple[SettlementForm,
     return form, root, period, start, end
 
 
-def _settlement_caption(root: Unit, period: str, start: Any, end: Any) -> list[str]:
-    return [
-        f"{root.name}（{root.code}）首次申领居民身份证免费证件结算",
-        f"结算期间：{rules.period_label(period)}（{start:%Y-%m-%d} 至 {end:%Y-%m-%d}）",
-    ]
-
-
 @login_required
 def settlement(request: HttpRequest) -> HttpResponse:
     user = _officer(request)
@@ -255,18 +229,7 @@ def settlement(request: HttpRequest) -> HttpResponse:
     except ServiceError as error:
         form.add_error(None, error.message)
         result = None
-    caption = _settlement_caption(root, period, start, end)
-    if _wants_xlsx(request) and result is not None:
-        record(
-            actor=user,
-            action=AuditAction.FINANCE_EXPORT,
-            object_type="finance.settlement",
-            detail={"list": "settlement", "unit": root.code, "period": period},
-        )
-        return xlsx_response(
-            f"免费首证结算-{root.code}-{period}",
-            exports.settlement_sheets(exports.generated_caption(*caption), result),
-        )
+    caption = exports.settlement_caption(root, period, start, end)
     rates_used = sorted(
         {line.rate for line in result.total.lines} if result else set(), key=lambda rate: rate.effective_from
     )
@@ -284,6 +247,7 @@ def settlement(request: HttpRequest) -> HttpResponse:
             "rates_used": rates_used,
             "caption": caption,
             "lines_query": urlencode({"unit": root.code, "period": period}),
+            "export": {"unit": root.code, "period": period},
         },
     )
 
@@ -300,18 +264,10 @@ def settlement_lines(request: HttpRequest) -> HttpResponse:
     except ServiceError as error:
         messages.error(request, error.message)
         lines = []
-    caption = [*_settlement_caption(root, period, start, end), f"明细范围：{within.name}（{within.code}）"]
-    if _wants_xlsx(request):
-        record(
-            actor=user,
-            action=AuditAction.FINANCE_EXPORT,
-            object_type="finance.settlement",
-            detail={"list": "settlement_lines", "unit": within.code, "period": period},
-        )
-        return xlsx_response(
-            f"免费首证结算明细-{within.code}-{period}",
-            [exports.lines_sheet(exports.generated_caption(*caption), lines)],
-        )
+    caption = [
+        *exports.settlement_caption(root, period, start, end),
+        f"明细范围：{within.name}（{within.code}）",
+    ]
     return render(
         request,
         "finance/settlement_lines.html",
@@ -322,7 +278,35 @@ def settlement_lines(request: HttpRequest) -> HttpResponse:
             "lines": lines,
             "caption": caption,
             "amount": sum(line.rate.amount for line in lines),
-            "query": urlencode({"unit": root.code, "period": period, "within": within.code}),
             "back": urlencode({"unit": root.code, "period": period}),
+            "export": {"unit": root.code, "period": period, "within": within.code},
         },
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# 导出
+
+
+@login_required
+@require_POST
+def export(request: HttpRequest, list_name: str) -> HttpResponse:
+    """导出 Excel of a list, with the filters its page shows (sent by the button's form): the file
+    at once when it is small (`TONGBAN_EXPORT_INLINE_ROWS`), otherwise a background job whose page
+    shows the progress and offers the file."""
+    user = _officer(request)
+    try:
+        made = exports.export_start(
+            actor=user, list_name=list_name, params=request.POST, inline_rows=settings.EXPORT_INLINE_ROWS
+        )
+    except ServiceError as error:
+        if error.status == 404:
+            raise Http404 from error
+        messages.error(request, error.message)
+        query = request.POST.copy()
+        query.pop("csrfmiddlewaretoken", None)
+        return redirect(f"{reverse(f'finance:{list_name}')}?{query.urlencode()}")
+    if isinstance(made, exports.ExportFile):
+        return xlsx_attachment(made.name, made.content)
+    messages.success(request, f"导出已提交（后台任务 #{made.pk}），完成后在本页下载，可离开本页。")
+    return redirect("jobs:detail", pk=made.pk)

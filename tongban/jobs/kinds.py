@@ -1,7 +1,8 @@
 """What can run as a background job: one entry per kind, naming the service that does the work.
 A kind's `run` is a thin wrapper around a domain service (STYLE.md habit 10); it reports through
 the `JobContext` it is given and must be resumable: a job whose worker died is run again from the
-start of `run`, so the service picks up where it stopped (a checkpoint) or does nothing twice."""
+start of `run`, so the service picks up where it stopped (a checkpoint), does nothing twice, or —
+when all it leaves is its result file (an export) — simply starts over."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 class JobKind:
     code: str
     label: str
-    permission: str  # the action the starter needs, checked again at retry
+    permission: str  # the action the starter needs: checked at start, at retry, when it runs, and
+    # of whoever downloads its result
     runner: str  # dotted path of `def run(context: JobContext) -> None`
 
     def run(self, context: JobContext) -> None:
@@ -36,6 +38,18 @@ KINDS: dict[str, JobKind] = {
             "dataquality.decide",
             "tongban.dataquality.jobs.scan",
         ),
+        JobKind("finance.export.payments", "导出收费明细", "finance.view", "tongban.finance.jobs.export"),
+        JobKind("finance.export.remittances", "导出缴库记录", "finance.view", "tongban.finance.jobs.export"),
+        JobKind(
+            "finance.export.settlement", "导出免费首证结算", "finance.view", "tongban.finance.jobs.export"
+        ),
+        JobKind(
+            "finance.export.settlement_lines",
+            "导出免费首证结算明细",
+            "finance.view",
+            "tongban.finance.jobs.export",
+        ),
+        JobKind("campaigns.summary", "集中换发工作总结", "campaign.view", "tongban.campaigns.jobs.summary"),
     )
 }
 

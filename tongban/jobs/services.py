@@ -203,7 +203,11 @@ def job_execute(job_id: int) -> JobRun | None:
     context = JobContext(job)
     context.log("开始执行" if job.attempts == 1 else f"第 {job.attempts} 次执行（从中断处继续）")
     try:
-        _kind(job.kind).run(context)
+        kind = _kind(job.kind)
+        # Checked again now, not only when it was queued: the starter may have lost the role.
+        if job.started_by is not None and not job.started_by.can(kind.permission):
+            raise ServiceError("permission_denied", f"发起人已无权执行“{kind.label}”。", status=403)
+        kind.run(context)
     except JobSuperseded:
         logger.warning("job %s was taken by another worker; this one stops", job.pk)
         return job
@@ -220,6 +224,10 @@ def job_execute(job_id: int) -> JobRun | None:
     else:
         job.status = Status.SUCCEEDED
         context.log("完成" + (f"：{job.summary}" if job.summary else ""))
+    if job.status != Status.SUCCEEDED and job.result_file:
+        # Half a file is no result: nothing to download, and no disk kept for it.
+        (Path(settings.JOBS_DIR) / job.result_file).unlink(missing_ok=True)
+        job.result_file = job.result_name = ""
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "error", "summary", "result_file", "result_name", "finished_at", "log"])
     return job
@@ -246,12 +254,21 @@ def jobs_recover(*, stale: timedelta | None = None) -> int:
     return len(put_back)
 
 
+def may_download(actor: Viewer, job: JobRun) -> bool:
+    """A result holds what its kind's permission guards (an export of payments, a campaign's
+    summary): an overseer without it follows the job but does not get the file."""
+    kind = KINDS.get(job.kind)
+    return kind is not None and actor.can(kind.permission)
+
+
 def job_result(*, actor: Viewer, job_id: int) -> tuple[JobRun, Path]:
     """The result file of a finished job, for download (audited)."""
     require_jobs(actor)
     job = JobRun.objects.visible_to(actor).filter(pk=job_id).first()
     if job is None:
         raise ServiceError("not_found", "未找到该任务。", status=404)
+    if not may_download(actor, job):
+        raise ServiceError("permission_denied", "无权下载该任务的结果。", status=403)
     path = Path(settings.JOBS_DIR) / job.result_file if job.result_file else None
     if job.status != Status.SUCCEEDED or path is None or not path.exists():
         raise ServiceError("no_result", "该任务没有可下载的结果。", status=404)

@@ -54,7 +54,9 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "job": job,
             "kind_label": kind_label(job.kind),
             "refresh": None if job.finished else REFRESH_SECONDS,
-            "has_result": job.status == job.Status.SUCCEEDED and bool(job.result_file),
+            "has_result": job.status == job.Status.SUCCEEDED
+            and bool(job.result_file)
+            and services.may_download(as_viewer(request.user), job),
         },
     )
 

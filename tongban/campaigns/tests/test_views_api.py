@@ -6,14 +6,17 @@ import datetime
 import io
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from tongban.audit.models import AuditEvent
 from tongban.campaigns import rules, services
 from tongban.campaigns.models import Campaign, DutyTask, StationReport
 from tongban.campaigns.tests.conftest import at
+from tongban.jobs.models import JobRun
+from tongban.jobs.services import job_execute
 from tongban.testing.personas import api_client, login
 
 VIEWERS = [
@@ -124,11 +127,30 @@ def test_reports_page_generate_and_sign(client, campaign, personas):
     assert report.signed_by == personas.nanchang_clerk
 
 
-def test_summary_pdf_and_excel_read_back(client, campaign, personas):
+def summary_of(client, campaign, fmt, capture) -> tuple[JobRun, bytes]:
+    """工作总结 started from the campaign's page, run, and downloaded from the job's page."""
+    page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert f'action="/campaigns/{campaign.pk}/summary/"' in page
+    with capture(execute=True):
+        started = client.post(f"/campaigns/{campaign.pk}/summary/", {"format": fmt})
+    job = JobRun.objects.latest("pk")
+    assert started.status_code == 302 and started["Location"] == f"/jobs/{job.pk}/"
+    assert job.kind == "campaigns.summary" and job.status == JobRun.Status.SUCCEEDED, job.error
+    assert f"下载结果（{job.result_name}）" in client.get(f"/jobs/{job.pk}/").content.decode()
+    download = client.get(f"/jobs/{job.pk}/result/")
+    assert download.status_code == 200
+    return job, download.getvalue()
+
+
+def test_summary_pdf_and_excel_read_back(
+    client, campaign, personas, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.JOBS_DIR = tmp_path
     login(client, personas.campaign_manager)
-    pdf = client.get(f"/campaigns/{campaign.pk}/summary.pdf")
-    assert pdf["Content-Type"] == "application/pdf"
-    reader = PdfReader(io.BytesIO(pdf.content))
+    job, pdf = summary_of(client, campaign, "pdf", django_capture_on_commit_callbacks)
+    assert job.result_name.endswith("-工作总结-" + f"{timezone.localdate():%Y%m%d}.pdf")
+    assert job.unit == campaign.area and (job.progress_done, job.progress_total) == (1, 1)
+    reader = PdfReader(io.BytesIO(pdf))
     text = "".join(page.extract_text() for page in reader.pages)
     assert (
         "工作总结" in text and "南昌市公安局东湖分局" in text and "对接收的身份证成品进行质检和分发" in text
@@ -136,8 +158,8 @@ def test_summary_pdf_and_excel_read_back(client, campaign, personas):
     resources = [page["/Resources"] for page in reader.pages]
     fonts = {str(font) for res in resources for font in res["/Font"].values()}  # type: ignore[index]
     assert fonts
-    xlsx = client.get(f"/campaigns/{campaign.pk}/summary.xlsx")
-    book = load_workbook(io.BytesIO(xlsx.content))
+    _job, xlsx = summary_of(client, campaign, "xlsx", django_capture_on_commit_callbacks)
+    book = load_workbook(io.BytesIO(xlsx))
     assert book.sheetnames == [
         "总体情况",
         "分县进度",
@@ -153,6 +175,82 @@ def test_summary_pdf_and_excel_read_back(client, campaign, personas):
         campaign.county_targets.values_list("county__code", "target")
     )
     assert book["职责落实明细"].max_row - 1 == DutyTask.objects.filter(campaign=campaign).count()
+    assert AuditEvent.objects.filter(action="job.start", actor_id=personas.campaign_manager.pk).count() == 2
+    assert AuditEvent.objects.filter(action="job.result_download").count() == 2
+
+
+def test_a_county_summary_holds_only_its_county(
+    client, campaign, personas, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.JOBS_DIR = tmp_path
+    login(client, personas.donghu_supervisor)  # 东湖分局: its own part of the campaign
+    job, xlsx = summary_of(client, campaign, "xlsx", django_capture_on_commit_callbacks)
+    assert job.unit.code == "360102"
+    sheet = load_workbook(io.BytesIO(xlsx))["派出所进度"]
+    stations = list(sheet.iter_rows(min_row=3, values_only=True))
+    assert stations and all(str(row[1]).startswith("360102") for row in stations)
+
+
+def test_summary_refusals(client, campaign, personas, settings, tmp_path):
+    settings.JOBS_DIR = tmp_path
+    login(client, personas.campaign_manager)
+    wrong = client.post(f"/campaigns/{campaign.pk}/summary/", {"format": "docx"}, follow=True)
+    assert "总结格式应为 pdf 或 xlsx" in wrong.content.decode() and not JobRun.objects.exists()
+    assert client.get(f"/campaigns/{campaign.pk}/summary/").status_code == 405
+    client.logout()
+    login(client, personas.ganzhou_clerk)  # not covered by the Nanchang campaign
+    assert client.post(f"/campaigns/{campaign.pk}/summary/", {"format": "pdf"}).status_code == 404
+    api = api_client(personas.ganzhou_clerk)
+    outside = api.post(f"/api/v1/campaigns/{campaign.pk}/summary", {"format": "pdf"}, format="json")
+    assert outside.status_code == 404 and outside.json()["code"] == "not_found"
+    denied = api_client(personas.finance).post(
+        f"/api/v1/campaigns/{campaign.pk}/summary", {"format": "pdf"}, format="json"
+    )
+    assert denied.status_code == 403 and denied.json()["code"] == "permission_denied"
+    bad = api_client(personas.campaign_manager).post(
+        f"/api/v1/campaigns/{campaign.pk}/summary", {"format": "docx"}, format="json"
+    )
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid" and "format" in bad.json()["fields"]
+    assert not JobRun.objects.exists()
+
+
+def test_the_api_starts_a_summary_job(
+    campaign, personas, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.JOBS_DIR = tmp_path
+    api = api_client(personas.nanchang_clerk)  # a station's part
+    with django_capture_on_commit_callbacks(execute=True):
+        started = api.post(f"/api/v1/campaigns/{campaign.pk}/summary", {"format": "xlsx"}, format="json")
+    assert started.status_code == 202 and started.json()["kind"] == "campaigns.summary"
+    assert started.json()["params"] == {"campaign": campaign.pk, "format": "xlsx"}
+    job = api.get(f"/api/v1/jobs/{started.json()['id']}").json()
+    assert job["status"] == "succeeded" and job["unit"]["code"] == "360102001"
+    result = api.get(f"/api/v1/jobs/{job['id']}/result")
+    assert "总体情况" in load_workbook(io.BytesIO(result.getvalue())).sheetnames
+
+
+def test_a_cancelled_summary_stops_at_its_report(campaign, personas, settings, tmp_path):
+    settings.JOBS_DIR = tmp_path
+    job = services.summary_request(actor=personas.campaign_manager, campaign_id=campaign.pk, fmt="pdf")
+    JobRun.objects.filter(pk=job.pk).update(cancel_requested=True)  # asked while it was queued
+    done = job_execute(job.pk)
+    assert done is not None and done.status == JobRun.Status.CANCELLED and not done.result_file
+    assert not list(tmp_path.rglob("result"))
+
+
+def test_the_summary_command_writes_the_same_file(campaign, tmp_path):
+    out = io.StringIO()
+    target = tmp_path / "总结.xlsx"
+    call_command(
+        "campaigns", "summary", str(campaign.pk), "--format", "xlsx", "--output", str(target), stdout=out
+    )
+    assert out.getvalue().strip() == str(target)
+    assert load_workbook(target).sheetnames[0] == "总体情况"
+    pdf = tmp_path / "总结.pdf"
+    call_command("campaigns", "summary", str(campaign.pk), "--output", str(pdf), stdout=io.StringIO())
+    assert pdf.read_bytes().startswith(b"%PDF")
+    with pytest.raises(CommandError):
+        call_command("campaigns", "summary", "999999", "--output", str(pdf))
 
 
 def test_api_list_detail_progress_and_sign(campaign, personas):

@@ -4,20 +4,18 @@ sums and counts taken directly from the database."""
 from __future__ import annotations
 
 import datetime
-import io
 import re
 from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
 from django.utils import timezone
-from openpyxl import load_workbook
 
 from tongban.audit.models import AuditEvent
 from tongban.core.masking import mask_id_number
 from tongban.finance import exports, selectors, services
 from tongban.finance.models import Payment, Refund, Remittance, SettlementRate
-from tongban.finance.tests.helpers import at, charge, refund
+from tongban.finance.tests.helpers import at, charge, refund, table_rows, xlsx_rows
 from tongban.registry.models import Unit
 from tongban.testing.factories import station
 from tongban.testing.personas import login
@@ -45,43 +43,8 @@ OTHERS = [
 ]
 
 
-@pytest.fixture
-def days():
-    today = timezone.localdate()
-    return today - datetime.timedelta(days=2), today - datetime.timedelta(days=1), today
-
-
-@pytest.fixture
-def takings(personas, days):
-    """Two stations of 东湖分局 over two days with a refund, today's takings, a Ganzhou payment."""
-    d1, d2, today = days
-    clerk = personas.nanchang_clerk
-    first = charge(clerk, "360102001", d1, "20")
-    charge(clerk, "360102001", d1, "40", item="replacement")
-    charge(clerk, "360102001", d1, "0", item="first")
-    charge(clerk, "360102002", d1, "20")
-    charge(clerk, "360102001", d2, "40", item="damaged")
-    refund(clerk, first, d2)
-    charge(clerk, "360102001", today, "40")
-    charge(personas.ganzhou_clerk, "360702001", d1, "20")
-    return first
-
-
 def path(code: str) -> str:
     return Unit.objects.get(code=code).path
-
-
-def xlsx_rows(response, sheet: str) -> list[list]:
-    book = load_workbook(
-        io.BytesIO(b"".join(response.streaming_content) if response.streaming else response.content)
-    )
-    return [list(row) for row in book[sheet].iter_rows(values_only=True)]
-
-
-def table_rows(rows: list[list], header: tuple[str, ...]) -> list[list]:
-    """The data rows below the header row (the caption lines come first)."""
-    start = next(i for i, row in enumerate(rows) if tuple(row[: len(header)]) == header)
-    return rows[start + 1 :]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,12 +57,17 @@ def test_the_finance_officer_opens_every_page(client, personas, takings, url):
     assert client.get(url).status_code == 200
 
 
+EXPORTS = ["payments", "remittances", "settlement", "settlement_lines"]
+
+
 @pytest.mark.parametrize("who", OTHERS)
 def test_other_roles_get_404(client, personas, takings, who):
     login(client, getattr(personas, who))
     for url in PAGES:
         assert client.get(url).status_code == 404, url
-        assert client.get(url + "?export=xlsx").status_code == 404, url
+    for name in EXPORTS:
+        assert client.post(f"/finance/export/{name}/", {"period": "2026-01"}).status_code == 404, name
+    assert not AuditEvent.objects.filter(action="finance.export").exists()
 
 
 def test_anonymous_is_sent_to_login(client):
@@ -117,13 +85,27 @@ def test_anonymous_is_sent_to_login(client):
         "/finance/settlement/?unit=3607&period=2026-01",
         "/finance/settlement/?unit=36&period=2026-01",
         "/finance/settlement/lines/?unit=360102&period=2026-01&within=360702",
-        "/finance/?unit=360102001&export=xlsx",
     ],
 )
 def test_units_outside_the_subtree_are_404(client, personas, takings, url):
     login(client, personas.finance)
-    expected = 200 if url.startswith("/finance/?unit=360102001") else 404
-    assert client.get(url).status_code == expected
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("payments", {"unit": "360702001"}),
+        ("remittances", {"unit": "36"}),
+        ("settlement", {"unit": "3607", "period": "2026-01"}),
+        ("settlement_lines", {"unit": "360102", "period": "2026-01", "within": "360702"}),
+        ("nothing", {}),
+    ],
+)
+def test_exports_of_units_outside_the_subtree_are_404(client, personas, takings, name, data):
+    login(client, personas.finance)
+    assert client.post(f"/finance/export/{name}/", data).status_code == 404
+    assert not AuditEvent.objects.filter(action="finance.export").exists()
 
 
 def test_nav_and_home_card_show_the_unremitted_total(client, personas, takings):
@@ -223,8 +205,11 @@ def test_the_payments_export_holds_the_pages_rows(client, personas, takings, day
     login(client, personas.finance)
     d1, _d2, today = days
     url = f"/finance/?start={d1:%Y-%m-%d}&end={today:%Y-%m-%d}"
-    page = client.get(url).context
-    response = client.get(url + "&export=xlsx")
+    shown = client.get(url)
+    page = shown.context
+    assert 'action="/finance/export/payments/"' in shown.content.decode()
+    # The button posts the filters the page shows; so few rows come back at once.
+    response = client.post("/finance/export/payments/", page["export"])
     assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxml")
     rows = table_rows(xlsx_rows(response, "收费明细"), exports.PAYMENT_HEADERS)
     assert [row[1] for row in rows] == [payment.receipt_number for payment in page["page"].rows]
@@ -314,7 +299,8 @@ def test_recording_a_remittance_from_the_form(client, personas, takings, days):
     history = client.get("/finance/remittances/")
     assert "缴2026-7" in history.content.decode()
     sheet = table_rows(
-        xlsx_rows(client.get("/finance/remittances/?export=xlsx"), "缴库记录"), exports.REMITTANCE_HEADERS
+        xlsx_rows(client.post("/finance/export/remittances/", {"unit": "360102"}), "缴库记录"),
+        exports.REMITTANCE_HEADERS,
     )
     assert [[row[2], row[3], row[6]] for row in sheet] == [["360102001", 60, "缴2026-7"]]
 
@@ -381,35 +367,6 @@ def test_the_unremitted_export_holds_the_pages_rows(client, personas, takings):
 
 # ---------------------------------------------------------------------------------------------
 # 免费首证结算
-
-
-@pytest.fixture
-def first_cards(personas):
-    """Free first cards in 2025 across two Nanchang counties and Ganzhou, a rate change on
-    2025-03-01 (20 = 15 + 5), a voided one and a renewal that must not count."""
-    SettlementRate.objects.create(
-        effective_from=datetime.date(2025, 3, 1),
-        amount=Decimal(20),
-        central=Decimal(15),
-        provincial=Decimal(5),
-    )
-    clerk = personas.nanchang_clerk
-    made = []
-    for code, day in [
-        ("360102001", datetime.date(2025, 1, 15)),
-        ("360102002", datetime.date(2025, 2, 10)),
-        ("360102001", datetime.date(2025, 2, 28)),
-        ("360102001", datetime.date(2025, 3, 1)),
-        ("360102002", datetime.date(2025, 3, 31)),
-        ("360102001", datetime.date(2025, 4, 1)),
-        ("360103001", datetime.date(2025, 2, 12)),
-        ("360702001", datetime.date(2025, 2, 12)),
-    ]:
-        made.append(charge(clerk, code, day, "0", item="first"))
-    charge(clerk, "360102001", datetime.date(2025, 2, 11), "20")
-    voided = charge(clerk, "360102001", datetime.date(2025, 2, 13), "0", item="first")
-    services.fee_refund(actor=clerk, application_number=voided.application_number, reason="撤回")
-    return made
 
 
 def orm_settlement(
@@ -480,7 +437,7 @@ def test_the_settlement_export_has_figures_and_lines(client, personas, first_car
     login(client, personas.finance)
     url = "/finance/settlement/?unit=360102&period=2025Q1"
     result = client.get(url).context["result"]
-    response = client.get(url + "&export=xlsx")
+    response = client.post("/finance/export/settlement/", {"unit": "360102", "period": "2025Q1"})
     figures = table_rows(xlsx_rows(response, "结算汇总"), exports.FIGURE_HEADERS)
     assert [[row[2], row[3], Decimal(str(row[4]))] for row in figures] == [
         [row[2], row[3], row[4]] for row in exports.figure_rows(result)

@@ -50,8 +50,9 @@ def test_the_api_lists_shows_cancels_retries_and_downloads(
     assert retried.status_code == 201 and retried.json()["retry_of"] == queued.pk
     assert JobRun.objects.get(pk=retried.json()["id"]).status == JobRun.Status.SUCCEEDED
 
-    # Another city's supervisor: nothing listed, every operation 404; a clerk: 403.
-    assert api_client(personas.nanchang_clerk).get("/api/v1/jobs").status_code == 403
+    # Another city's supervisor: nothing listed, every operation 404; civil affairs (no kind of
+    # job to start): 403.
+    assert api_client(personas.civil_affairs).get("/api/v1/jobs").status_code == 403
     outsider = api_client(UserFactory.create(role="supervisor", unit=Unit.objects.get(code="3607")))
     assert outsider.get("/api/v1/jobs").json()["results"] == []
     for method, path in (
@@ -96,8 +97,8 @@ def test_the_pages_show_progress_and_ask_before_cancelling(
     assert download.status_code == 200 and download.getvalue() == b"3\n"
 
     client.logout()
-    login(client, personas.ganzhou_clerk)
-    assert client.get(reverse("jobs:list")).status_code == 404  # no jobs of any kind for a clerk
+    login(client, personas.civil_affairs)
+    assert client.get(reverse("jobs:list")).status_code == 404  # no jobs of any kind for civil affairs
     client.logout()
     login(client, UserFactory.create(role="supervisor", unit=Unit.objects.get(code="3607")))
     assert client.get(reverse("jobs:detail", args=[again.pk])).status_code == 404

@@ -159,6 +159,9 @@ def test_who_sees_which_job(personas: Personas, counting_kinds: None) -> None:
     with pytest.raises(ServiceError) as foreign:
         services.job_cancel(actor=ganzhou_supervisor, job_id=job.pk)
     assert foreign.value.status == 404
-    with pytest.raises(ServiceError) as no_jobs:  # a clerk starts no kind of job and oversees none
+    with pytest.raises(ServiceError) as not_theirs:  # a clerk has jobs (campaign summaries), not this one
         services.job_cancel(actor=personas.nanchang_clerk, job_id=job.pk)
+    assert not_theirs.value.status == 404
+    with pytest.raises(ServiceError) as no_jobs:  # civil affairs start no kind of job and oversee none
+        services.job_cancel(actor=personas.civil_affairs, job_id=job.pk)
     assert no_jobs.value.status == 403
