@@ -366,11 +366,15 @@ SCHEDULES = {
     "review_deadlines": env_str("TONGBAN_SCHEDULE_REVIEW_DEADLINES", "*/10 * * * *"),
     # 核验提醒 to applicants before the deadline, and to the station once it has passed.
     "verification_reminders": env_str("TONGBAN_SCHEDULE_VERIFICATION_REMINDERS", "0 9 * * *"),
+    # Result files of jobs older than JOBS_RESULT_DAYS removed, at night when nobody downloads.
+    "job_results_prune": env_str("TONGBAN_SCHEDULE_JOB_RESULTS_PRUNE", "30 2 * * *"),
 }
 # How many working days before a verification's deadline the applicant is reminded.
 VERIFICATION_REMIND_WORKDAYS = env_int("TONGBAN_VERIFICATION_REMIND_WORKDAYS", 5)
 JOBS_DIR = Path(env_str("TONGBAN_JOBS_DIR", str(VAR_DIR / "jobs")))
 JOBS_STALE_SECONDS = env_int("TONGBAN_JOBS_STALE_SECONDS", 900)
+# How long a finished job's result file (an export, a summary) is kept for download.
+JOBS_RESULT_DAYS = env_int("TONGBAN_JOBS_RESULT_DAYS", 30)
 # An export of at most this many rows is answered at once by its page; a larger one (or any, at 0)
 # is written by a background job. About 2,000 rows take half a second to write.
 EXPORT_INLINE_ROWS = env_int("TONGBAN_EXPORT_INLINE_ROWS", 2000)

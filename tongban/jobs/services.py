@@ -10,7 +10,7 @@ from their own checkpoints (kinds.py)."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -252,6 +252,23 @@ def jobs_recover(*, stale: timedelta | None = None) -> int:
             put_back.append(job.pk)
             _enqueue_on_commit(job.pk)
     return len(put_back)
+
+
+def job_results_prune(*, today: date | None = None) -> int:
+    """Remove the result files of jobs finished more than JOBS_RESULT_DAYS days ago: an export of
+    payments is personal and financial data, kept on disk only as long as someone may still want
+    to download it. The job stays, its log saying so. Returns how many files were removed."""
+    today = today or timezone.localdate()
+    cutoff = timezone.make_aware(datetime.combine(today - timedelta(days=settings.JOBS_RESULT_DAYS), time()))
+    old = JobRun.objects.exclude(result_file="").filter(finished_at__lt=cutoff)
+    removed = 0
+    for job in old.only("pk", "result_file", "log"):
+        (Path(settings.JOBS_DIR) / job.result_file).unlink(missing_ok=True)
+        job.log += _stamped(f"结果文件已超过保留期（{settings.JOBS_RESULT_DAYS} 天），已删除")
+        job.result_file = ""
+        job.save(update_fields=["result_file", "log"])
+        removed += 1
+    return removed
 
 
 def may_download(actor: Viewer, job: JobRun) -> bool:

@@ -6,7 +6,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, on_startup
 
 from tongban.jobs import services
-from tongban.jobs.schedules import schedules_catch_up
+from tongban.jobs.schedules import schedule, schedules_catch_up
 
 
 @db_task()
@@ -17,6 +17,11 @@ def run_job(job_id: int) -> None:
 @db_periodic_task(crontab(minute="*"))
 def recover_jobs() -> None:
     services.jobs_recover()
+
+
+@db_periodic_task(schedule("job_results_prune"))
+def job_results_prune() -> None:
+    services.job_results_prune()
 
 
 @on_startup()

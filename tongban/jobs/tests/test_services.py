@@ -165,3 +165,25 @@ def test_who_sees_which_job(personas: Personas, counting_kinds: None) -> None:
     with pytest.raises(ServiceError) as no_jobs:  # civil affairs start no kind of job and oversee none
         services.job_cancel(actor=personas.civil_affairs, job_id=job.pk)
     assert no_jobs.value.status == 403
+
+
+def test_result_files_are_removed_after_their_retention(
+    personas: Personas, counting_kinds: None, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.JOBS_RESULT_DAYS = 30
+    with django_capture_on_commit_callbacks(execute=True):
+        old, recent = start(personas), start(personas)
+    finished = timezone.now() - timedelta(days=31)
+    JobRun.objects.filter(pk=old.pk).update(finished_at=finished)
+    old_file = settings.JOBS_DIR / JobRun.objects.get(pk=old.pk).result_file
+    assert old_file.exists()
+
+    assert services.job_results_prune() == 1
+    old.refresh_from_db()
+    assert not old_file.exists() and old.result_file == "" and "已超过保留期（30 天），已删除" in old.log
+    assert old.status == Status.SUCCEEDED  # the job and its summary stay
+    with pytest.raises(ServiceError) as gone:
+        services.job_result(actor=personas.donghu_supervisor, job_id=old.pk)
+    assert gone.value.code == "no_result"
+    assert services.job_result(actor=personas.donghu_supervisor, job_id=recent.pk)[1].exists()
+    assert services.job_results_prune() == 0
