@@ -386,6 +386,14 @@ NOTIFICATIONS_WEBHOOK_URL = env_str("TONGBAN_NOTIFICATIONS_WEBHOOK_URL", "")
 NOTIFICATIONS_WEBHOOK_SECRET = env_str("TONGBAN_NOTIFICATIONS_WEBHOOK_SECRET", "")
 NOTIFICATIONS_WEBHOOK_TIMEOUT = env_float("TONGBAN_NOTIFICATIONS_WEBHOOK_TIMEOUT", 5.0)
 NOTIFICATIONS_MAX_ATTEMPTS = env_int("TONGBAN_NOTIFICATIONS_MAX_ATTEMPTS", 12)
+# A worker holds a message it sends for this long; once it runs out, the message is taken for one
+# whose worker died while sending it, and sent again (same key). It must outlast the webhook's
+# answer, or a slow platform would be sent the message twice.
+NOTIFICATIONS_LEASE_SECONDS = env_int("TONGBAN_NOTIFICATIONS_LEASE_SECONDS", 120)
+if NOTIFICATIONS_LEASE_SECONDS <= NOTIFICATIONS_WEBHOOK_TIMEOUT:
+    raise ImproperlyConfigured(
+        "TONGBAN_NOTIFICATIONS_LEASE_SECONDS must be longer than TONGBAN_NOTIFICATIONS_WEBHOOK_TIMEOUT"
+    )
 if NOTIFICATIONS_BACKEND == "webhook" and not (NOTIFICATIONS_WEBHOOK_URL and NOTIFICATIONS_WEBHOOK_SECRET):
     raise ImproperlyConfigured(
         "TONGBAN_NOTIFICATIONS_BACKEND=webhook needs TONGBAN_NOTIFICATIONS_WEBHOOK_URL and _SECRET"

@@ -26,7 +26,7 @@ __all__ = ["Notification", "notify", "notify_once", "outbox"]
 logger = logging.getLogger("tongban.notify")
 
 Status = Message.Status
-LEASE = timedelta(minutes=2)
+LEASE = timedelta(seconds=settings.NOTIFICATIONS_LEASE_SECONDS)
 
 
 def notify(notification: Notification, *, key: str | None = None) -> Message:
