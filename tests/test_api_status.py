@@ -20,7 +20,8 @@ from tongban.testing.factories import PersonFactory
 from tongban.testing.personas import Personas, api_client
 
 # What every signed-in member of staff may do, whatever the role (docs/api.md): read the own unit tree and
-# the liaison directory, check ID numbers, read the own unit's notifications. Everything else needs an action of ROLE_ACTIONS.
+# the liaison directory, check ID numbers, read the own unit's notifications. Everything else needs an
+# action of ROLE_ACTIONS.
 ANY_STAFF = {
     ("GET", "/api/v1/units"),
     ("GET", "/api/v1/units/{code}"),

@@ -31,7 +31,6 @@ __all__ = ["Notification", "compose", "notify", "notify_once", "outbox"]
 logger = logging.getLogger("tongban.notify")
 
 Status = Message.Status
-LEASE = timedelta(minutes=2)
 
 
 def texts_in_force(*codes: str) -> dict[str, str]:
@@ -159,7 +158,10 @@ def message_deliver(message_id: int) -> Message | None:
         message = Message.objects.select_for_update(skip_locked=True).filter(due, pk=message_id).first()
         if message is None:
             return None
-        message.status, message.lease_until = Status.SENDING, now + LEASE
+        message.status, message.lease_until = (
+            Status.SENDING,
+            now + timedelta(seconds=settings.NOTIFICATIONS_LEASE_SECONDS),
+        )
         message.attempts += 1
         message.save(update_fields=["status", "lease_until", "attempts"])
     notification = Notification(

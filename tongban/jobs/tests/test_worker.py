@@ -4,21 +4,13 @@ transaction, and picks up again a job a dead worker left behind."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.utils import timezone
-from huey.contrib.djhuey import HUEY
-from huey.storage import RedisStorage, SqliteStorage
 
 from tongban.dataquality import services as dataquality
 from tongban.dataquality.models import ScanRun
@@ -26,62 +18,9 @@ from tongban.jobs import services
 from tongban.jobs.models import JobRun
 from tongban.registry.models import Unit
 from tongban.testing.factories import UserFactory
-from tongban.testing.processes import database_url
+from tongban.testing.processes import Worker
 
 AVAILABLE_APPS = [app for app in settings.INSTALLED_APPS if app != "tongban.audit"]
-REDIS_URL = os.environ.get("TONGBAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def _redis_answers() -> bool:
-    host, port = "127.0.0.1", 6379
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def queue(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The test process and the worker on one real queue of the given kind."""
-    name = f"tongban-test-{os.getpid()}-{time.monotonic_ns()}"
-    if request.param == "redis":
-        if not _redis_answers():
-            if os.environ.get("CI"):
-                pytest.fail("Redis does not answer on 127.0.0.1:6379 (CI runs the job tests on it)")
-            pytest.skip("no Redis on 127.0.0.1:6379")
-        storage = RedisStorage(name, url=REDIS_URL)
-        env = {"TONGBAN_REDIS_URL": REDIS_URL, "TONGBAN_JOBS_QUEUE": name}
-    else:
-        path = tmp_path / "queue.sqlite3"
-        storage = SqliteStorage(name, filename=str(path))
-        env = {"TONGBAN_REDIS_URL": "", "TONGBAN_JOBS_QUEUE": name, "TONGBAN_JOBS_QUEUE_FILE": str(path)}
-    saved = HUEY.storage
-    HUEY.immediate = False
-    HUEY.storage = storage
-    try:
-        yield env
-    finally:
-        storage.flush_all()
-        HUEY.storage = saved
-        HUEY.immediate = True
-
-
-class Worker:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tongban", "run_huey", "--workers", "1", "--no-periodic"],
-                env={**os.environ, "TONGBAN_DATABASE_URL": database_url(), **env},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
 
 
 def _until_finished(job: JobRun, worker: Worker, seconds: float = 90) -> JobRun:
@@ -97,12 +36,12 @@ def _until_finished(job: JobRun, worker: Worker, seconds: float = 90) -> JobRun:
 
 @pytest.mark.django_db(transaction=True, available_apps=AVAILABLE_APPS)
 def test_a_worker_runs_queued_jobs_and_resumes_one_left_by_a_dead_worker(
-    reference_data: None, queue: dict[str, str], tmp_path: Path
+    reference_data: None, job_queue: dict[str, str], tmp_path: Path
 ) -> None:
     supervisor = UserFactory.create(role="supervisor", unit=Unit.objects.get(code="360102"))
     kinds = ["duplicate_number", "wrong_number"]
     first = dataquality.scan_request(actor=supervisor, unit_code="360102", kinds=kinds)  # committed
-    worker = Worker(queue, tmp_path / "worker.log")
+    worker = Worker(job_queue, tmp_path / "worker.log")
     try:
         first = _until_finished(first, worker)
         assert first.status == JobRun.Status.SUCCEEDED, first.log
@@ -120,7 +59,7 @@ def test_a_worker_runs_queued_jobs_and_resumes_one_left_by_a_dead_worker(
             status=ScanRun.Status.RUNNING, stage="numbers", finished_at=None
         )
         worker.kill()
-        worker = Worker(queue, tmp_path / "worker.log")
+        worker = Worker(job_queue, tmp_path / "worker.log")
         assert services.jobs_recover(stale=timedelta(minutes=5)) == 1
         second = _until_finished(second, worker)
         assert second.status == JobRun.Status.SUCCEEDED and second.attempts == 2, second.log
