@@ -85,11 +85,9 @@ def _object_types() -> set[str]:
     for path in sorted(ROOT.rglob("*.py")):
         if {"tests", "migrations"} & set(path.relative_to(ROOT).parts):
             continue
+        # Every `object_type=` of a call: record() itself, and what hands one on to it (an export).
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (
-                isinstance(node, ast.Call)
-                and getattr(node.func, "id", getattr(node.func, "attr", "")) == "record"
-            ):
+            if isinstance(node, ast.Call):
                 for keyword in node.keywords:
                     if keyword.arg == "object_type" and isinstance(keyword.value, ast.Constant):
                         found.add(str(keyword.value.value))
