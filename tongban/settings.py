@@ -366,6 +366,8 @@ SCHEDULES = {
     "review_deadlines": env_str("TONGBAN_SCHEDULE_REVIEW_DEADLINES", "*/10 * * * *"),
     # 核验提醒 to applicants before the deadline, and to the station once it has passed.
     "verification_reminders": env_str("TONGBAN_SCHEDULE_VERIFICATION_REMINDERS", "0 9 * * *"),
+    # 节假日安排未录入提醒 to the provincial administrators: at 08:30, when they start the day.
+    "calendar_warning": env_str("TONGBAN_SCHEDULE_CALENDAR_WARNING", "30 8 * * *"),
 }
 # How many working days before a verification's deadline the applicant is reminded.
 VERIFICATION_REMIND_WORKDAYS = env_int("TONGBAN_VERIFICATION_REMIND_WORKDAYS", 5)
