@@ -390,6 +390,9 @@ SCHEDULES = {
     # 调度打包 by each centre's rule (CARD_PRODUCTION): hourly, so a full batch waits an hour at most
     # and the longest wait is kept to the hour.
     "production_batches": env_str("TONGBAN_SCHEDULE_PRODUCTION_BATCHES", "5 * * * *"),
+    # 定期上报 of last week for every running campaign: 01:30 daily, so the reports are there on
+    # Monday morning for the stations to sign, and a night the worker was down is made up the next.
+    "campaign_reports": env_str("TONGBAN_SCHEDULE_CAMPAIGN_REPORTS", "30 1 * * *"),
 }
 # How many working days before a verification's deadline the applicant is reminded.
 VERIFICATION_REMIND_WORKDAYS = env_int("TONGBAN_VERIFICATION_REMIND_WORKDAYS", 5)
