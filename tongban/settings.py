@@ -393,6 +393,8 @@ SCHEDULES = {
     # 定期上报 of last week for every running campaign: 01:30 daily, so the reports are there on
     # Monday morning for the stations to sign, and a night the worker was down is made up the next.
     "campaign_reports": env_str("TONGBAN_SCHEDULE_CAMPAIGN_REPORTS", "30 1 * * *"),
+    # The dashboards' daily rollup: 02:00, the day before yesterday is over and nobody is looking.
+    "supervision_rollup": env_str("TONGBAN_SCHEDULE_SUPERVISION_ROLLUP", "0 2 * * *"),
 }
 # How many working days before a verification's deadline the applicant is reminded.
 VERIFICATION_REMIND_WORKDAYS = env_int("TONGBAN_VERIFICATION_REMIND_WORKDAYS", 5)
