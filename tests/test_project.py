@@ -51,6 +51,7 @@ def test_production_starts_with_real_secrets() -> None:
     [
         ({"TONGBAN_BATCH_CENTRES": "360700901=200"}, "TONGBAN_BATCH_CENTRES: '360700901=200'"),
         ({"TONGBAN_BATCH_CENTRES": "360700901=0/8"}, "TONGBAN_BATCH_CENTRES"),
+        ({"TONGBAN_DRAFT_MAX_AGE_DAYS": "0"}, "TONGBAN_DRAFT_MAX_AGE_DAYS"),
     ],
 )
 def test_a_malformed_schedule_setting_stops_start_up(env: dict[str, str], complaint: str) -> None:

@@ -313,6 +313,13 @@ VALIDITY_AGE_DATE = env_str("TONGBAN_VALIDITY_AGE_DATE", "acceptance")
 if VALIDITY_AGE_DATE not in {"acceptance", "issue"}:
     raise ImproperlyConfigured("TONGBAN_VALIDITY_AGE_DATE must be 'acceptance' or 'issue'")
 FEES = env_str("TONGBAN_FEES", "{}")
+# A draft (草稿) nobody has changed for this many days is closed as abandoned (放弃受理) by the
+# schedule and its photos and fingerprints deleted. 30: an applicant sent home for a missing
+# document (户口簿, a guardian's papers) is back within weeks, while the biometrics of someone who
+# never applied are not kept longer than that purpose needs.
+DRAFT_MAX_AGE_DAYS = env_int("TONGBAN_DRAFT_MAX_AGE_DAYS", 30)
+if DRAFT_MAX_AGE_DAYS < 1:
+    raise ImproperlyConfigured("TONGBAN_DRAFT_MAX_AGE_DAYS must be 1 or more (turn the schedule off instead)")
 
 
 def _centre_batch_rules(name: str) -> dict[str, tuple[int, int]]:
@@ -395,6 +402,9 @@ SCHEDULES = {
     "campaign_reports": env_str("TONGBAN_SCHEDULE_CAMPAIGN_REPORTS", "30 1 * * *"),
     # The dashboards' daily rollup: 02:00, the day before yesterday is over and nobody is looking.
     "supervision_rollup": env_str("TONGBAN_SCHEDULE_SUPERVISION_ROLLUP", "0 2 * * *"),
+    # Drafts older than DRAFT_MAX_AGE_DAYS closed and their biometrics deleted: 03:00, when no
+    # counter is open.
+    "stale_drafts": env_str("TONGBAN_SCHEDULE_STALE_DRAFTS", "0 3 * * *"),
 }
 # How many working days before a verification's deadline the applicant is reminded.
 VERIFICATION_REMIND_WORKDAYS = env_int("TONGBAN_VERIFICATION_REMIND_WORKDAYS", 5)
