@@ -405,6 +405,9 @@ SCHEDULES = {
     # Drafts older than DRAFT_MAX_AGE_DAYS closed and their biometrics deleted: 03:00, when no
     # counter is open.
     "stale_drafts": env_str("TONGBAN_SCHEDULE_STALE_DRAFTS", "0 3 * * *"),
+    # The audit trail sealed every minute in the worker, so that an installation without the
+    # sealer process (`tongban audit seal --follow`, the low-lag one) still seals.
+    "audit_seal": env_str("TONGBAN_SCHEDULE_AUDIT_SEAL", "* * * * *"),
 }
 # How many working days before a verification's deadline the applicant is reminded.
 VERIFICATION_REMIND_WORKDAYS = env_int("TONGBAN_VERIFICATION_REMIND_WORKDAYS", 5)
