@@ -7,6 +7,9 @@ import datetime
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.utils.module_loading import autodiscover_modules
+from huey.contrib.djhuey import HUEY
 
 from tongban.jobs.schedules import schedule
 
@@ -19,3 +22,11 @@ def test_a_cron_line_an_empty_one_and_a_wrong_one(settings: Any) -> None:
     assert not schedule("off")(at)
     with pytest.raises(ValueError, match="TONGBAN_SCHEDULE_BAD"):
         schedule("bad")
+
+
+def test_every_schedule_has_the_task_of_its_name() -> None:
+    """Each TONGBAN_SCHEDULE_<NAME> is read by the periodic task `<name>` of an app's tasks.py,
+    found as `tongban run_huey` finds them."""
+    autodiscover_modules("tasks")
+    periodic = {task.name for task in HUEY._registry.periodic_tasks}
+    assert set(settings.SCHEDULES) <= periodic
