@@ -46,6 +46,20 @@ def test_production_starts_with_real_secrets() -> None:
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"TONGBAN_BATCH_CENTRES": "360700901=200"}, "TONGBAN_BATCH_CENTRES: '360700901=200'"),
+        ({"TONGBAN_BATCH_CENTRES": "360700901=0/8"}, "TONGBAN_BATCH_CENTRES"),
+        ({"TONGBAN_DRAFT_MAX_AGE_DAYS": "0"}, "TONGBAN_DRAFT_MAX_AGE_DAYS"),
+    ],
+)
+def test_a_malformed_schedule_setting_stops_start_up(env: dict[str, str], complaint: str) -> None:
+    result = _import_settings(**env)
+    assert result.returncode != 0
+    assert complaint in result.stderr
+
+
 def test_cli_lists_the_project_commands() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tongban", "--help"],

@@ -313,15 +313,41 @@ VALIDITY_AGE_DATE = env_str("TONGBAN_VALIDITY_AGE_DATE", "acceptance")
 if VALIDITY_AGE_DATE not in {"acceptance", "issue"}:
     raise ImproperlyConfigured("TONGBAN_VALIDITY_AGE_DATE must be 'acceptance' or 'issue'")
 FEES = env_str("TONGBAN_FEES", "{}")
+# A draft (草稿) nobody has changed for this many days is closed as abandoned (放弃受理) by the
+# schedule and its photos and fingerprints deleted. 30: an applicant sent home for a missing
+# document (户口簿, a guardian's papers) is back within weeks, while the biometrics of someone who
+# never applied are not kept longer than that purpose needs.
+DRAFT_MAX_AGE_DAYS = env_int("TONGBAN_DRAFT_MAX_AGE_DAYS", 30)
+if DRAFT_MAX_AGE_DAYS < 1:
+    raise ImproperlyConfigured("TONGBAN_DRAFT_MAX_AGE_DAYS must be 1 or more (turn the schedule off instead)")
+
+
+def _centre_batch_rules(name: str) -> dict[str, tuple[int, int]]:
+    """`CODE=SIZE/HOURS,…`: a production centre's own batch size and longest wait in hours."""
+    rules: dict[str, tuple[int, int]] = {}
+    for item in env_list(name, []):
+        code, _, rule = (part.strip() for part in item.partition("="))
+        size, _, hours = (part.strip() for part in rule.partition("/"))
+        if not (code.isdigit() and size.isdigit() and int(size) > 0 and hours.isdigit()):
+            raise ImproperlyConfigured(f"{name}: {item!r} is not CODE=SIZE/HOURS (e.g. 360700901=200/8)")
+        rules[code] = (int(size), int(hours))
+    return rules
+
 
 # Production (制证): where the system's SM2 signing key lives (never in the repository; a centre's
 # private key is written to a file for the centre and not kept), where data packages are stored,
-# and the batch size of `tongban production schedule` and of the batch form.
+# and the batch size of `tongban production schedule` and of the batch form. The schedule batches
+# a centre's queue per acceptance unit when a full batch is waiting, and what is left once its
+# oldest application has waited BATCH_MAX_WAIT_HOURS: 24 by default, so that a small station's
+# applicants wait at most a day for a batch that would take weeks to fill (0: batch everything
+# at every run). CENTRE_RULES gives a centre its own size and wait.
 CARD_PRODUCTION = {
     "KEYS_DIR": Path(env_str("TONGBAN_KEYS_DIR", str(VAR_DIR / "keys"))),
     "PACKAGE_DIR": Path(env_str("TONGBAN_PACKAGE_DIR", str(VAR_DIR / "packages"))),
     "BATCH_SIZE": env_int("TONGBAN_BATCH_SIZE", 500),
     "BATCH_MAX": env_int("TONGBAN_BATCH_MAX", 10_000),
+    "BATCH_MAX_WAIT_HOURS": env_int("TONGBAN_BATCH_MAX_WAIT_HOURS", 24),
+    "CENTRE_RULES": _centre_batch_rules("TONGBAN_BATCH_CENTRES"),
 }
 
 # The audit trail's sealer (`tongban audit seal --follow`): how often it looks for new rows and
@@ -366,6 +392,22 @@ SCHEDULES = {
     "review_deadlines": env_str("TONGBAN_SCHEDULE_REVIEW_DEADLINES", "*/10 * * * *"),
     # 核验提醒 to applicants before the deadline, and to the station once it has passed.
     "verification_reminders": env_str("TONGBAN_SCHEDULE_VERIFICATION_REMINDERS", "0 9 * * *"),
+    # 节假日安排未录入提醒 to the provincial administrators: at 08:30, when they start the day.
+    "calendar_warning": env_str("TONGBAN_SCHEDULE_CALENDAR_WARNING", "30 8 * * *"),
+    # 调度打包 by each centre's rule (CARD_PRODUCTION): hourly, so a full batch waits an hour at most
+    # and the longest wait is kept to the hour.
+    "production_batches": env_str("TONGBAN_SCHEDULE_PRODUCTION_BATCHES", "5 * * * *"),
+    # 定期上报 of last week for every running campaign: 01:30 daily, so the reports are there on
+    # Monday morning for the stations to sign, and a night the worker was down is made up the next.
+    "campaign_reports": env_str("TONGBAN_SCHEDULE_CAMPAIGN_REPORTS", "30 1 * * *"),
+    # The dashboards' daily rollup: 02:00, the day before yesterday is over and nobody is looking.
+    "supervision_rollup": env_str("TONGBAN_SCHEDULE_SUPERVISION_ROLLUP", "0 2 * * *"),
+    # Drafts older than DRAFT_MAX_AGE_DAYS closed and their biometrics deleted: 03:00, when no
+    # counter is open.
+    "stale_drafts": env_str("TONGBAN_SCHEDULE_STALE_DRAFTS", "0 3 * * *"),
+    # The audit trail sealed every minute in the worker, so that an installation without the
+    # sealer process (`tongban audit seal --follow`, the low-lag one) still seals.
+    "audit_seal": env_str("TONGBAN_SCHEDULE_AUDIT_SEAL", "* * * * *"),
     # Result files of jobs older than JOBS_RESULT_DAYS removed, at night when nobody downloads.
     "job_results_prune": env_str("TONGBAN_SCHEDULE_JOB_RESULTS_PRUNE", "30 2 * * *"),
 }

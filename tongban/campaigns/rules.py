@@ -89,7 +89,7 @@ def week_of(day: datetime.date) -> Period:
 
 
 def previous_week(day: datetime.date) -> Period:
-    """The last whole week before `day`'s week: what the scheduled job reports on Mondays."""
+    """The last whole week before `day`'s week: the week the schedule reports on."""
     return week_of(day - datetime.timedelta(days=7))
 
 

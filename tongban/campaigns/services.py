@@ -683,7 +683,10 @@ def reports_generate(
     stations: Sequence[Unit] | None = None,
 ) -> list[StationReport]:
     """Generate (or refresh, while unsigned) the stations' reports for `period` from the data.
-    Signed reports are frozen and left as they are. `actor=None`: the scheduled job."""
+    Signed reports are frozen and left as they are. `actor=None`: the command line or the
+    schedule. Two generations for one campaign at once (the schedule, a manager, a station)
+    queue on the campaign's row instead of both creating a report."""
+    campaign = _lock(campaign)
     _counties, all_stations = selectors.area_units(campaign)
     chosen = list(stations) if stations is not None else all_stations
     if any(not campaign.area.contains(s) or s.kind != Unit.Kind.STATION for s in chosen):
@@ -734,6 +737,30 @@ def reports_generate(
         detail={"period": period.label, "created": created, "refreshed": refreshed, "stations": len(chosen)},
     )
     return out
+
+
+def reports_generate_due(*, today: datetime.date | None = None) -> int:
+    """The schedule: each running campaign's reports of the week just ended (the last whole week
+    before today's) for the stations that have none yet. Reports made already, by an earlier run
+    or by hand, signed or not, are left as they are, so running it again, or twice at once,
+    makes each report once. Returns how many it made."""
+    period = rules.previous_week(today or timezone.localdate())
+    made = 0
+    for campaign in Campaign.objects.filter(status=Campaign.Status.ACTIVE):
+        span = selectors.window(campaign)
+        if span is None or period.end < span[0]:
+            continue  # its 集中换发 began after that week
+        with transaction.atomic():
+            campaign = _lock(campaign)  # a second run waits here, then finds the reports made
+            done = set(
+                StationReport.objects.filter(
+                    campaign=campaign, period_start=period.start, period_end=period.end
+                ).values_list("station_id", flat=True)
+            )
+            missing = [unit for unit in selectors.area_units(campaign)[1] if unit.pk not in done]
+            if missing:
+                made += len(reports_generate(actor=None, campaign=campaign, period=period, stations=missing))
+    return made
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tongban.accounts.models import User
@@ -1075,13 +1076,13 @@ def application_withdraw(*, actor: User, application: Application, reason: str) 
 
 
 ABANDON_NOTE = "放弃本次受理"
+STALE_DRAFT_NOTE = "草稿超过 {days} 天无人办理，系统自动放弃受理"
 
 
 @transaction.atomic
 def application_abandon(*, actor: User, application: Application, reason: str = "") -> Application:
     """放弃本次受理: the clerk discards a draft that will not be accepted (the applicant left, or it
-    was started for the wrong person). The draft is closed as 已撤销 with its history; the photos
-    and fingerprints taken for it are deleted, since no application goes on to use them."""
+    was started for the wrong person)."""
     _require_own_counter(actor, application)
     application = lock(application)
     if application.status != Status.DRAFT:
@@ -1091,6 +1092,34 @@ def application_abandon(*, actor: User, application: Application, reason: str = 
             status=409,
         )
     reason = reason.strip()[:500]
+    return _abandon(application, actor=actor, note=f"{ABANDON_NOTE}：{reason}" if reason else ABANDON_NOTE)
+
+
+def drafts_abandon_stale(*, now: datetime.datetime | None = None) -> int:
+    """The schedule's clean-up: drafts nobody has changed for settings.DRAFT_MAX_AGE_DAYS days are
+    closed as a clerk's 放弃本次受理 closes them, by the system (no actor, as the audit row says).
+    Each is checked again under its row lock, so a draft accepted or changed meanwhile is left
+    alone and two runs at once close it once. Returns how many were closed."""
+    days = settings.DRAFT_MAX_AGE_DAYS
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=days)
+    # Saving the row moves updated_at; recording fingers only writes history (last_event_at).
+    stale = Q(status=Status.DRAFT, updated_at__lt=cutoff) & (
+        Q(last_event_at=None) | Q(last_event_at__lt=cutoff)
+    )
+    closed = 0
+    for pk in list(Application.objects.filter(stale).order_by("pk").values_list("pk", flat=True)):
+        with transaction.atomic():
+            application = Application.objects.select_for_update().filter(stale, pk=pk).first()
+            if application is not None:
+                _abandon(application, actor=None, note=STALE_DRAFT_NOTE.format(days=days))
+                closed += 1
+    return closed
+
+
+def _abandon(application: Application, *, actor: User | None, note: str) -> Application:
+    """Close the locked draft as 已撤销 with its history (event `abandoned`). Its photos, face
+    searches and fingerprints with their sealed templates are deleted, since no application goes
+    on to use them; a draft has nothing in the galleries (the face goes there at acceptance)."""
     application.closed_at = timezone.now()
     application.photo = None
     application.guardian_photo = None
@@ -1102,7 +1131,7 @@ def application_abandon(*, actor: User, application: Application, reason: str = 
         to=Status.WITHDRAWN,
         actor=actor,
         action=EventAction.ABANDONED,
-        note=f"{ABANDON_NOTE}：{reason}" if reason else ABANDON_NOTE,
+        note=note,
         detail={"fingerprints_deleted": discarded},
     )
     return application

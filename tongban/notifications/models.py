@@ -26,6 +26,7 @@ KIND_LABELS = {
     "verification.due": "核验通知（申请人）",
     "verification.reminder": "核验提醒（申请人）",
     "verification.overdue": "核验逾期通知",
+    "calendar.missing": "节假日安排未录入提醒",
 }
 
 

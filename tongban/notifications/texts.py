@@ -278,5 +278,18 @@ TEMPLATES: dict[str, Template] = {
             NUMBER | DUE,
             staff_actions=("verification.perform",),
         ),
+        Template(
+            "calendar.missing",
+            "calendar.missing",
+            "节假日安排未录入提醒",
+            UNIT,
+            "{year} 年节假日安排尚未录入：涉及 {year} 年的办理期限（审核签发、核验等）暂只按周末计算，"
+            "显示为“暂估”。请在系统管理的“节假日安排”中录入该年的放假和调休上班日期，"
+            "再在“节假日安排年度”中添加 {year} 年（或运行 tongban calendar load --year {year}）；"
+            "录入后本提醒停止。",
+            {"year": "尚未录入的年份"},
+            required=("year",),
+            staff_actions=("reference.manage",),
+        ),
     )
 }

@@ -6,6 +6,7 @@ ISSUED again (a reprint).
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import secrets
@@ -16,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from tongban.accounts.models import User
@@ -38,7 +40,7 @@ from tongban.notifications.services import compose, notify
 from tongban.production import package as package_format
 from tongban.production.feedback import FeedbackLine
 from tongban.production.models import Batch, BatchItem, CentreKey, FeedbackUpload
-from tongban.production.selectors import centre_station_ids, queue_counts, viewer_centre
+from tongban.production.selectors import centre_station_ids, production_queue, queue_counts, viewer_centre
 from tongban.registry.models import Card, Unit
 
 Status = Application.Status
@@ -237,22 +239,63 @@ def batch_create(
     return batch
 
 
-def batch_schedule(*, size: int | None = None, centre: Unit | None = None) -> list[Batch]:
-    """The scheduled job: one batch per acceptance unit with issued applications waiting (more
-    while a unit has more than `size`), for every centre or one."""
+@dataclass(frozen=True)
+class BatchRule:
+    """A centre's 调度 rule: batches of `size`, and what is left batched once its oldest
+    application has waited `max_wait`."""
+
+    size: int
+    max_wait: datetime.timedelta
+
+
+def batch_rule(centre: Unit) -> BatchRule:
+    """The centre's own rule (TONGBAN_BATCH_CENTRES), or TONGBAN_BATCH_SIZE and
+    TONGBAN_BATCH_MAX_WAIT_HOURS."""
+    conf = _conf()
+    default = (conf["BATCH_SIZE"], conf["BATCH_MAX_WAIT_HOURS"])
+    size, hours = conf["CENTRE_RULES"].get(centre.code, default)
+    return BatchRule(_batch_size(size), datetime.timedelta(hours=hours))
+
+
+def batch_schedule(
+    *, size: int | None = None, centre: Unit | None = None, flush: bool = False
+) -> list[Batch]:
+    """调度打包 by each centre's rule (`batch_rule`), per acceptance unit: every full batch
+    waiting, then what is left as one batch once its oldest application has waited the rule's
+    time, or at once with `flush`. `size` replaces the rules' size. For every centre or one: the
+    schedule and `tongban production schedule` call it.
+
+    Each acceptance unit is counted again and batched under a lock on the centre's row, so a
+    second scheduler at the same moment (two workers, the command beside the schedule) waits and
+    then finds what the first left: it neither batches an application twice (batch_create's row
+    locks would stop that too) nor makes a short batch of what the first one holds."""
     centres = [centre] if centre is not None else list(Unit.objects.filter(kind=Unit.Kind.CENTRE))
     made: list[Batch] = []
-    size = _batch_size(size)
     for each in centres:
+        rule = batch_rule(each)
+        per_batch = _batch_size(size) if size else rule.size
+        waited = timezone.now() - rule.max_wait
         for row in queue_counts(each):
-            unit = Unit.objects.get(pk=row.unit_id)
-            for _ in range((row.count + size - 1) // size):
-                try:
-                    made.append(batch_create(actor=None, centre=each, acceptance_unit=unit, size=size))
-                except ServiceError as error:
-                    if error.code != "queue_empty":
-                        raise
-                    break
+            with transaction.atomic():
+                Unit.objects.select_for_update().filter(pk=each.pk).first()
+                counts = production_queue(each, station_ids=[row.unit_id]).aggregate(
+                    total=Count("pk"), waited=Count("pk", filter=Q(issued_at__lte=waited))
+                )
+                batches, rest = divmod(counts["total"], per_batch)
+                # Full batches take the oldest first: what they leave holds one that has waited
+                # the rule's time when more have waited than they take.
+                if rest and (flush or counts["waited"] > batches * per_batch):
+                    batches += 1
+                unit = Unit.objects.get(pk=row.unit_id)
+                for _ in range(batches):
+                    try:
+                        made.append(
+                            batch_create(actor=None, centre=each, acceptance_unit=unit, size=per_batch)
+                        )
+                    except ServiceError as error:
+                        if error.code != "queue_empty":
+                            raise
+                        break  # an operator batched them meanwhile
     return made
 
 

@@ -12,3 +12,9 @@ from tongban.review import deadlines
 @db_periodic_task(schedule("review_deadlines"))
 def review_deadlines() -> None:
     deadlines.review_deadlines_notify()
+
+
+@catch_up("calendar_warning")
+@db_periodic_task(schedule("calendar_warning"))
+def calendar_warning() -> None:
+    deadlines.calendar_missing_notify()

@@ -94,14 +94,16 @@ def grouped(
     )
 
 
-def ensure(start: datetime.date, end: datetime.date) -> None:
-    """Roll up every day in [start, end) not yet rolled: one query when all are."""
+def ensure(start: datetime.date, end: datetime.date) -> int:
+    """Roll up every day in [start, end) not yet rolled: one query when all are. Returns how many
+    days were missing."""
     if start >= end:
-        return
+        return 0
     have = set(RolledDay.objects.filter(day__gte=start, day__lt=end).values_list("day", flat=True))
     missing = [day for day in _dates(start, end) if day not in have]
     if missing:
         fill(missing)
+    return len(missing)
 
 
 def fill(days: Iterable[datetime.date]) -> None:

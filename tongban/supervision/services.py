@@ -6,12 +6,18 @@ A 督办 is an entry in the application's 办理记录 (action `supervised`) wri
 before the item shows as stuck once more. Until somebody acts, the item stays listed under
 已督办待办理 (its last entry is the 督办), and the stuck list shows every item's last 督办, so
 urged items remain identifiable (docs/supervision.md).
+
+`rollup_fill` rolls the dashboards' daily series up ahead of the first visit (the nightly
+schedule and `tongban supervision rollup fill`).
 """
 
 from __future__ import annotations
 
+import datetime
+
 from django.db import transaction
 from django.http import Http404
+from django.utils import timezone
 
 from tongban.accounts.models import User
 from tongban.audit.actions import EventAction
@@ -19,7 +25,8 @@ from tongban.core.errors import ServiceError
 from tongban.intake.models import ApplicationEvent
 from tongban.intake.services import application_event, lock
 from tongban.notifications.services import compose, notify
-from tongban.supervision.selectors import responsible_unit, stuck_get
+from tongban.supervision import rollup
+from tongban.supervision.selectors import responsible_unit, stuck_get, window_start
 
 NOTE_MAX = 500
 
@@ -69,3 +76,11 @@ def application_supervise(*, actor: User, number: str, note: str) -> Application
         )
     )
     return event
+
+
+def rollup_fill(*, today: datetime.date | None = None) -> int:
+    """Roll up every day of the dashboards' window that is over and not rolled up yet; returns
+    how many. A rolled day is left as it is (and counting one twice at once inserts its rows
+    once), so a second run, or two at the same moment, adds nothing."""
+    today = today or timezone.localdate()
+    return rollup.ensure(window_start(today), rollup.first_live_day(today))

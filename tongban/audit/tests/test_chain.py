@@ -16,7 +16,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tongban.audit import sealer
+from tongban.audit import sealer, tasks
 from tongban.audit import verify as verify_module
 from tongban.audit.actions import AuditAction
 from tongban.audit.chain import GENESIS_HASH, link_hash
@@ -44,6 +44,13 @@ def test_recording_is_one_insert_and_leaves_the_row_for_the_sealer() -> None:
     stored = AuditEvent.objects.get(pk=event.pk)
     assert stored.seq is None and stored.hash == "" and stored.remote_addr == "10.1.2.3"
     assert record(actor=None, action=AuditAction.DEMO_SEED).remote_addr is None  # no context: no address
+
+
+def test_the_schedule_seals_the_backlog(events: Events, system_key: SM2KeyPair) -> None:
+    events(3)
+    tasks.audit_seal()
+    assert not AuditEvent.objects.filter(seq=None).exists()
+    assert verify().ok
 
 
 def test_sealing_chains_rows_in_id_order_and_signs_each_batch(events: Events, system_key: SM2KeyPair) -> None:

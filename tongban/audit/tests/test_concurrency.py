@@ -1,5 +1,6 @@
 """Writers and the sealer at once, on a real database: nothing waits on a shared row, nothing is
-lost, and a row that commits after later ids were sealed joins a later batch."""
+lost, and a row that commits after later ids were sealed joins a later batch. Two sealers at once
+(the `--follow` process and the worker's schedule) write one chain."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
+from tongban.audit import sealer as sealing
 from tongban.audit.actions import AuditAction
 from tongban.audit.models import AuditEvent
 from tongban.audit.sealer import seal_all, seal_pending
@@ -101,3 +103,55 @@ def test_a_transaction_committing_after_the_seal_joins_the_next_batch(system_key
     slow_seq, fast_seq = (AuditEvent.objects.get(pk=ids[name]).seq for name in ("slow", "fast"))
     assert slow_seq is not None and fast_seq is not None and slow_seq > fast_seq
     assert verify().ok
+
+
+@pytest.mark.skipif(
+    settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+    reason="SQLite has one writer at a time: a second sealer waits at BEGIN, then seals what is left",
+)
+@transactional
+def test_two_sealers_at_once_write_one_chain(system_key: SM2KeyPair, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both read the same head and the same rows before either writes (forced here); one seals
+    them, the other finds them taken and rolls back, sealing nothing. Then both keep sealing
+    while rows are written: every row is sealed once, the seals follow one another, the trail
+    verifies."""
+    seal_all(key=system_key)  # what earlier tests left
+    for i in range(30):
+        record(actor=None, action=AuditAction.DEMO_SEED, object_type="race", object_id=i)
+    both_read = threading.Barrier(2, timeout=10)
+    first_round = threading.local()
+    assign = sealing._assign
+
+    def assign_together(rows: list[tuple[int, int, str, str]]) -> int:
+        if not getattr(first_round, "done", False):
+            first_round.done = True
+            both_read.wait()
+        return assign(rows)
+
+    monkeypatch.setattr(sealing, "_assign", assign_together)
+    seals: list[int | None] = []
+
+    def seal_once() -> None:
+        seal = seal_pending(key=system_key, limit=30)
+        seals.append(seal.number if seal is not None else None)
+
+    assert _threads(seal_once, seal_once) == []
+    assert seals.count(None) == 1  # the second found the rows sealed and wrote nothing
+    assert not AuditEvent.objects.filter(seq=None).exists()
+
+    done = threading.Event()
+
+    def writer() -> None:
+        for i in range(40):
+            record(actor=None, action=AuditAction.DEMO_SEED, object_type="race", object_id=f"w{i}")
+        done.set()
+
+    def sealer() -> None:
+        while not done.is_set():
+            seal_all(key=system_key, limit=5)
+
+    assert _threads(writer, sealer, sealer) == []
+    seal_all(key=system_key)
+    seqs = list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert verify().ok  # every seal continues the one before, signed

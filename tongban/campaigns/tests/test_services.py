@@ -9,9 +9,10 @@ import threading
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from tongban.audit.models import AuditEvent
-from tongban.campaigns import rules, selectors, services
+from tongban.campaigns import rules, selectors, services, tasks
 from tongban.campaigns.models import Campaign, CountyTarget, DutyNote, DutyTask, StationReport, StationTarget
 from tongban.campaigns.tests.conftest import PHASES, REFERENCE, TODAY, at
 from tongban.core.errors import ServiceError
@@ -512,6 +513,74 @@ def test_two_sign_offs_at_once_give_one_outcome(reference_data):
     assert sorted(outcomes) == ["already_signed", "signed"]
     report.refresh_from_db()
     assert report.signed_by in clerks
+
+
+def test_the_schedule_makes_last_weeks_reports_once(campaign, personas):
+    stations = campaign.station_targets.count()
+    assert services.reports_generate_due(today=TODAY) == 0  # not started yet
+    services.campaign_start(actor=personas.campaign_manager, campaign=campaign)
+    # A station made and signed its report of the week already: left as it is.
+    (own,) = services.reports_generate(
+        actor=personas.nanchang_clerk, campaign=campaign, period=WEEK, stations=[station("360102001")]
+    )
+    own = services.report_sign(actor=personas.nanchang_clerk, report=own)
+    assert services.reports_generate_due(today=TODAY) == stations - 1  # Wednesday: the week before
+    reports = StationReport.objects.filter(campaign=campaign, period=WEEK.label)
+    assert reports.count() == stations and reports.filter(generated_by=None).count() == stations - 1
+    audit_rows = AuditEvent.objects.count()
+    assert services.reports_generate_due(today=TODAY) == 0  # again: nothing made, nothing refreshed
+    assert AuditEvent.objects.count() == audit_rows
+    assert StationReport.objects.get(pk=own.pk).generated_at == own.generated_at
+    # The week before 集中换发 began (2026-11-02) has no reports.
+    assert services.reports_generate_due(today=datetime.date(2026, 11, 4)) == 0
+
+
+def test_the_schedule_calls_the_service(campaign, personas):
+    services.campaign_start(actor=personas.campaign_manager, campaign=campaign)
+    tasks.campaign_reports()
+    period = rules.previous_week(timezone.localdate())
+    made = StationReport.objects.filter(campaign=campaign, period=period.label)
+    assert made.count() == campaign.station_targets.count()
+
+
+@pytest.mark.django_db(transaction=True, available_apps=AVAILABLE_APPS)
+def test_two_schedules_at_once_make_each_report_once(reference_data):
+    from tongban.testing.personas import make_personas
+
+    personas = make_personas()
+    campaign = services.campaign_create(
+        actor=personas.campaign_manager,
+        area=Unit.objects.get(code="3601"),
+        name="并发",
+        reference_date=REFERENCE,
+        phases={
+            **PHASES,
+            "replace": (datetime.date(2026, 1, 5), datetime.date(2027, 6, 30)),
+            "prepare": (datetime.date(2025, 12, 1), datetime.date(2026, 1, 4)),
+        },
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.ACTIVE)  # staffing aside
+    barrier = threading.Barrier(2)
+    made: list[int] = []
+    errors: list[BaseException] = []
+
+    def schedule() -> None:
+        try:
+            barrier.wait()
+            made.append(services.reports_generate_due(today=datetime.date(2026, 3, 11)))
+        except BaseException as error:  # reported below: a thread's exception would vanish
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=schedule) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stations = Unit.objects.filter(kind="station", code__startswith="3601", active=True).count()
+    assert errors == [] and sorted(made) == [0, stations]
+    assert StationReport.objects.filter(campaign=campaign, period="2026-W10").count() == stations
 
 
 def test_campaign_visibility(campaign, personas):

@@ -19,10 +19,11 @@ from tongban.audit.actions import EventAction
 from tongban.audit.models import AuditEvent
 from tongban.biometrics.engine import get_abis
 from tongban.biometrics.interfaces import Gallery
+from tongban.biometrics.models import BiometricTemplate
 from tongban.core.errors import ServiceError
 from tongban.finance.models import Payment
-from tongban.intake import rules, selectors, services
-from tongban.intake.models import Application, ReviewChain
+from tongban.intake import rules, selectors, services, tasks
+from tongban.intake.models import Application, Fingerprint, ReviewChain
 from tongban.registry.models import CalendarDay, CalendarYear, Card, Unit, WantedPerson
 from tongban.testing.applications import NO_FINGERS
 from tongban.testing.factories import CardFactory, PersonFactory, UserFactory, station
@@ -562,6 +563,75 @@ def test_withdraw_before_issue_only_at_the_acceptance_station(personas, accept, 
     with pytest.raises(ServiceError) as refused:
         services.application_withdraw(actor=personas.ganzhou_clerk, application=application, reason="again")
     assert refused.value.status == 409
+
+
+# --- stale drafts ---------------------------------------------------------------------------
+
+
+def _draft(clerk, standard_photo, *, idle_days):
+    """A draft with a photo, a 同框 photo and a finger template, last changed `idle_days` ago."""
+    draft = services.application_start(
+        actor=clerk,
+        person=PersonFactory.create(),
+        application_type=rules.ApplicationType.FIRST,
+        reason_code="12",
+    )
+    services.application_photo_attach(actor=clerk, application=draft, image=standard_photo)
+    Fingerprint.objects.create(
+        application=draft, position="11", result="registered", format="test", template=b"minutiae"
+    )
+    then = timezone.now() - datetime.timedelta(days=idle_days)
+    Application.objects.filter(pk=draft.pk).update(
+        guardian_photo=b"photo", updated_at=then, last_event_at=then
+    )
+    return draft
+
+
+def test_stale_drafts_are_abandoned_by_the_system_and_their_biometrics_deleted(
+    personas, accept, standard_photo, settings
+):
+    settings.DRAFT_MAX_AGE_DAYS = 30
+    clerk = personas.ganzhou_clerk
+    stale = _draft(clerk, standard_photo, idle_days=31)
+    recent = _draft(clerk, standard_photo, idle_days=29)
+    fingers_today = _draft(clerk, standard_photo, idle_days=31)  # …but a finger recorded just now
+    services.application_fingers_record(actor=clerk, application=fingers_today, captures=NO_FINGERS[:1])
+    accepted = accept(clerk, PersonFactory.create())
+    long_ago = timezone.now() - datetime.timedelta(days=90)
+    Application.objects.filter(pk=accepted.pk).update(updated_at=long_ago, last_event_at=long_ago)
+    audit_rows_before = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+
+    assert services.drafts_abandon_stale() == 1
+    closed = Application.objects.get(pk=stale.pk)
+    assert closed.status == Application.Status.WITHDRAWN and closed.closed_at is not None
+    assert (closed.photo, closed.guardian_photo, closed.face_hits) == (None, None, {})
+    assert not Fingerprint.objects.filter(application=stale).exists()
+    # Gone from the table itself, not only from what the model reads back.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT photo, guardian_photo FROM intake_application WHERE id = %s", [stale.pk])
+        assert cursor.fetchone() == (None, None)
+        cursor.execute("SELECT COUNT(*) FROM intake_fingerprint WHERE application_id = %s", [stale.pk])
+        assert cursor.fetchone() == (0,)
+    assert not BiometricTemplate.objects.filter(ref_id=services.application_ref(stale)).exists()
+    event = closed.events.get(action=EventAction.ABANDONED)
+    assert (event.actor, event.note) == (None, "草稿超过 30 天无人办理，系统自动放弃受理")
+    assert event.detail == {"fingerprints_deleted": 1}
+    [row] = AuditEvent.objects.filter(pk__gt=audit_rows_before, object_type="intake.application")
+    assert (row.action, row.actor_id, row.object_id) == ("application.abandoned", None, str(stale.pk))
+    # Nothing else touched: the recent drafts keep their biometrics, the accepted one is as it was.
+    for kept in (recent, fingers_today):
+        kept = Application.objects.get(pk=kept.pk)
+        assert kept.status == Application.Status.DRAFT and kept.photo is not None
+        assert Fingerprint.objects.filter(application=kept, position="11").exists()
+    assert Application.objects.get(pk=accepted.pk).status == Application.Status.PENDING_REVIEW
+    assert services.drafts_abandon_stale() == 0  # again: nothing more
+
+
+def test_the_schedule_calls_the_service(personas, standard_photo, settings):
+    settings.DRAFT_MAX_AGE_DAYS = 30
+    draft = _draft(personas.ganzhou_clerk, standard_photo, idle_days=40)
+    tasks.stale_drafts()
+    assert Application.objects.get(pk=draft.pk).status == Application.Status.WITHDRAWN
 
 
 # --- concurrency ----------------------------------------------------------------------------

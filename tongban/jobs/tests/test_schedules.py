@@ -7,6 +7,9 @@ import datetime
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.utils.module_loading import autodiscover_modules
+from huey.contrib.djhuey import HUEY
 
 from tongban.jobs.schedules import schedule
 
@@ -48,7 +51,18 @@ def test_a_starting_worker_runs_the_deadline_schedules_once(
 def test_the_deadline_schedules_are_marked_to_catch_up() -> None:
     from tongban.handover.tasks import verification_reminders
     from tongban.jobs.schedules import CATCH_UP
-    from tongban.review.tasks import review_deadlines
+    from tongban.review.tasks import calendar_warning, review_deadlines
 
-    assert CATCH_UP["review_deadlines"] is review_deadlines
-    assert CATCH_UP["verification_reminders"] is verification_reminders
+    assert {
+        "review_deadlines": review_deadlines,
+        "verification_reminders": verification_reminders,
+        "calendar_warning": calendar_warning,
+    } == CATCH_UP
+
+
+def test_every_schedule_has_the_task_of_its_name() -> None:
+    """Each TONGBAN_SCHEDULE_<NAME> is read by the periodic task `<name>` of an app's tasks.py,
+    found as `tongban run_huey` finds them."""
+    autodiscover_modules("tasks")
+    periodic = {task.name for task in HUEY._registry.periodic_tasks}
+    assert set(settings.SCHEDULES) <= periodic

@@ -7,12 +7,14 @@ import io
 import json
 import os
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 from PIL import Image
 
 from tongban.core.errors import ServiceError
@@ -21,7 +23,7 @@ from tongban.intake import selectors as intake_selectors
 from tongban.intake import services as intake_services
 from tongban.intake.models import Application, Fingerprint
 from tongban.notifications import services as notifications
-from tongban.production import selectors, services
+from tongban.production import selectors, services, tasks
 from tongban.production.feedback import parse_csv
 from tongban.production.models import Batch, BatchItem
 from tongban.registry.models import Card, Unit
@@ -91,13 +93,50 @@ def test_schedule_batches_per_acceptance_unit(personas, issue, capsys):
     issue(personas.nanchang_clerk)
     issue(personas.nanchang_clerk)
     issue(personas.ganzhou_clerk)
-    call_command("production", "schedule", "--size", "5")
+    call_command("production", "schedule", "--size", "5")  # no full batch, nothing waited a day
+    assert capsys.readouterr().out == "" and not Batch.objects.exists()
+    call_command("production", "schedule", "--size", "5", "--all")
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert sorted((line["centre"], line["acceptance_unit"], line["size"]) for line in lines) == [
         ("360000901", "360102001", 2),
         ("360700901", "360702001", 1),
     ]
     assert Batch.objects.filter(created_by=None).count() == 2
+
+
+def test_the_schedule_batches_by_each_centres_rule(personas, issue, settings):
+    settings.CARD_PRODUCTION = {
+        **settings.CARD_PRODUCTION,
+        "BATCH_SIZE": 2,
+        "BATCH_MAX_WAIT_HOURS": 24,
+        "CENTRE_RULES": {"360700901": (5, 1)},  # Ganzhou: batches of 5, none waits over an hour
+    }
+    now = timezone.now()
+    nanchang = [issue(personas.nanchang_clerk) for _ in range(5)]
+    ganzhou = issue(personas.ganzhou_clerk)
+    for application, hours in zip(nanchang, [30, 2, 1, 1, 1], strict=True):
+        Application.objects.filter(pk=application.pk).update(issued_at=now - timedelta(hours=hours))
+    Application.objects.filter(pk=ganzhou.pk).update(issued_at=now - timedelta(minutes=30))
+
+    # The province's centre: two full batches, oldest first; the fifth has waited an hour only
+    # (the 30-hour one went into a full batch). Ganzhou's one application: half an hour.
+    made = services.batch_schedule()
+    assert [(batch.centre.code, batch.size) for batch in made] == [("360000901", 2), ("360000901", 2)]
+    assert [item.application_id for item in made[0].items.order_by("pk")] == [a.pk for a in nanchang[:2]]
+    assert services.batch_schedule() == []  # again: nothing more
+    # A day on, and an hour on in Ganzhou: what is left is batched, short as it is.
+    Application.objects.filter(pk=nanchang[4].pk).update(issued_at=now - timedelta(hours=25))
+    Application.objects.filter(pk=ganzhou.pk).update(issued_at=now - timedelta(hours=2))
+    made = services.batch_schedule()
+    assert sorted((batch.centre.code, batch.size) for batch in made) == [("360000901", 1), ("360700901", 1)]
+    assert not Application.objects.filter(status=Status.ISSUED).exists()
+
+
+def test_the_schedule_calls_the_service(personas, issue, settings):
+    settings.CARD_PRODUCTION = {**settings.CARD_PRODUCTION, "BATCH_MAX_WAIT_HOURS": 0}
+    application = issue(personas.nanchang_clerk)
+    tasks.production_batches()
+    assert BatchItem.objects.get().application_id == application.pk
 
 
 def _packaged(personas, issue, count=2):
@@ -313,13 +352,12 @@ def test_feedback_on_an_open_batch_is_refused(personas, issue):
     assert [row["code"] for row in report.rejected] == ["not_packaged"]
 
 
-@pytest.mark.django_db(transaction=True, available_apps=AVAILABLE_APPS)
-def test_two_operators_batching_at_once_never_share_an_application(reference_data, standard_photo):
+def _issue_at_donghu(count, standard_photo):
+    """`count` applications issued at 东湖区城关派出所 (360102001) for the transactional tests, the
+    photo set directly rather than checked."""
     clerk = UserFactory.create(role="clerk", unit=station("360102001"))
     reviewer = UserFactory.create(role="reviewer", unit=station("360102001"))
-    province = Unit.objects.get(code="360000901")
-    operators = [UserFactory.create(role="centre_operator", unit=province) for _ in range(2)]
-    for _ in range(6):
+    for _ in range(count):
         application = intake_services.application_start(
             actor=clerk,
             person=PersonFactory.create(),
@@ -341,6 +379,13 @@ def test_two_operators_batching_at_once_never_share_an_application(reference_dat
         )
         application = intake_services.application_accept(actor=clerk, application=application)
         review_decide(actor=reviewer, application=application, step=1, decision=Decision.ISSUE)
+
+
+@pytest.mark.django_db(transaction=True, available_apps=AVAILABLE_APPS)
+def test_two_operators_batching_at_once_never_share_an_application(reference_data, standard_photo):
+    province = Unit.objects.get(code="360000901")
+    operators = [UserFactory.create(role="centre_operator", unit=province) for _ in range(2)]
+    _issue_at_donghu(6, standard_photo)
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
@@ -365,6 +410,36 @@ def test_two_operators_batching_at_once_never_share_an_application(reference_dat
     assert set(Application.objects.values_list("status", flat=True)) == {Status.IN_PRODUCTION}
     for application in Application.objects.all():
         assert application.events.filter(action="batched").count() == 1
+
+
+@pytest.mark.django_db(transaction=True, available_apps=AVAILABLE_APPS)
+def test_two_schedulers_at_once_make_the_batches_of_one(reference_data, standard_photo, settings):
+    """Two workers (or the command beside the schedule) at the same moment: seven fresh
+    applications in batches of three are two full batches, made once; the seventh waits."""
+    settings.CARD_PRODUCTION = {**settings.CARD_PRODUCTION, "BATCH_SIZE": 3, "BATCH_MAX_WAIT_HOURS": 24}
+    _issue_at_donghu(7, standard_photo)
+    barrier = threading.Barrier(2)
+    sizes: list[int] = []
+    errors: list[BaseException] = []
+
+    def schedule() -> None:
+        try:
+            barrier.wait()
+            sizes.extend(batch.size for batch in services.batch_schedule())
+        except BaseException as error:  # reported below: a thread's exception would vanish
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=schedule) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and sorted(sizes) == [3, 3]
+    items = list(BatchItem.objects.values_list("application_id", flat=True))
+    assert len(items) == len(set(items)) == 6
+    assert Application.objects.filter(status=Status.ISSUED).count() == 1
 
 
 def test_keys_commands(tmp_path, capsys):

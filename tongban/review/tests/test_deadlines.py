@@ -1,6 +1,7 @@
 """审核期限提醒: each item in review is announced to its review unit and the county bureau above as it
 comes near its deadline, reaches it and passes it — once per state, however often the schedule runs;
-the states are those the review queue counts."""
+the states are those the review queue counts. 节假日安排未录入提醒: the provincial administrators are
+told daily from November while next year's arrangement is missing."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import datetime
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from tongban.intake.models import Application
 from tongban.notifications.models import Message
-from tongban.review import deadlines
+from tongban.registry.models import CalendarDay, CalendarYear
+from tongban.review import deadlines, tasks
 from tongban.review.selectors import due_days, queue_counts
 from tongban.testing.factories import PersonFactory
 from tongban.testing.personas import Personas
@@ -61,3 +64,45 @@ def test_each_state_is_told_once_to_the_unit_and_its_county_bureau(
     # What the queue counts is what the reminders say.
     counts = queue_counts(household_reviewer, days)["subtree"]
     assert (counts["overdue"], counts["due_today"], counts["at_risk"]) == (1, 1, 1)
+
+
+def test_the_provincial_administrators_are_warned_daily_from_november_of_a_missing_year(
+    settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.NOTIFICATIONS_BACKEND = "memory"
+    CalendarDay.objects.filter(date__year=2027).delete()
+    CalendarYear.objects.filter(year=2027).delete()
+    october, november = datetime.date(2026, 10, 31), datetime.date(2026, 11, 1)
+
+    assert deadlines.calendar_missing_notify(today=october) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deadlines.calendar_missing_notify(today=november) == 1
+    [message] = Message.objects.filter(kind="calendar.missing")
+    assert (message.unit_code, message.status, message.kind_label) == ("36", "sent", "节假日安排未录入提醒")
+    assert message.text.startswith("2027 年节假日安排尚未录入") and "暂估" in message.text
+    # Once a day, however often it runs; the next day again.
+    assert deadlines.calendar_missing_notify(today=november) == 0
+    assert deadlines.calendar_missing_notify(today=november + datetime.timedelta(days=1)) == 1
+    # Still missing in the new year: the year has begun without it.
+    assert deadlines.calendar_missing_notify(today=datetime.date(2027, 1, 4)) == 1
+    # Entered: no more warnings.
+    CalendarYear.objects.create(year=2027, source="管理员录入")
+    assert deadlines.calendar_missing_notify(today=datetime.date(2026, 11, 3)) == 0
+    assert deadlines.calendar_missing_notify(today=datetime.date(2027, 1, 5)) == 0
+
+
+def test_the_schedules_call_their_services(
+    personas: Personas, accept: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.NOTIFICATIONS_BACKEND = "memory"
+    application = accept(personas.ganzhou_clerk, PersonFactory.create())
+    Application.objects.filter(pk=application.pk).update(review_due=due_days().today)
+    this_year = timezone.localdate().year
+    CalendarYear.objects.filter(year=this_year).delete()
+    Message.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.review_deadlines()
+        tasks.calendar_warning()
+    assert set(Message.objects.values_list("kind", flat=True)) == {"review.deadline", "calendar.missing"}
+    warned = Message.objects.filter(kind="calendar.missing").values_list("text", flat=True)
+    assert any(text.startswith(f"{this_year} 年节假日安排尚未录入") for text in warned)

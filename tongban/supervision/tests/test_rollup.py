@@ -25,9 +25,10 @@ from tongban.production.authority import correct_pending
 from tongban.production.models import Batch, BatchItem
 from tongban.registry.models import Unit
 from tongban.review import services as review_services
-from tongban.supervision import rollup, selectors
+from tongban.supervision import rollup, selectors, services, tasks
 from tongban.supervision.models import DayCount, RolledDay
-from tongban.testing.factories import UserFactory
+from tongban.testing.factories import PersonFactory, UserFactory
+from tongban.testing.personas import Personas
 
 pytestmark = pytest.mark.django_db
 Status = Application.Status
@@ -278,3 +279,30 @@ def test_command_forgets_and_fills(history: HistoryCounts) -> None:
     assert RolledDay.objects.exists()
     call_command("supervision", "rollup", "forget")
     assert not RolledDay.objects.exists() and not DayCount.objects.exists()
+
+
+def test_the_nightly_rollup_fills_the_window_once(
+    personas: Personas, accept: Any, django_assert_max_num_queries: Any
+) -> None:
+    today = timezone.localdate()
+    window, live = selectors.window_start(today), rollup.first_live_day(today)
+    application = accept(personas.nanchang_clerk, PersonFactory.create())
+    five_days_ago = _day(today - datetime.timedelta(days=5))[0] + datetime.timedelta(hours=10)
+    Application.objects.filter(pk=application.pk).update(accepted_at=five_days_ago)
+
+    assert services.rollup_fill() == (live - window).days
+    assert set(RolledDay.objects.values_list("day", flat=True)) == {
+        window + datetime.timedelta(days=n) for n in range((live - window).days)
+    }
+    counted = DayCount.objects.get(metric=DayCount.Metric.ACCEPTED, day=five_days_ago.date())
+    assert (counted.unit, counted.n) == (application.acceptance_unit_id, 1)
+    rows = DayCount.objects.count()
+    with django_assert_max_num_queries(1):  # again: the rolled days are read, nothing written
+        assert services.rollup_fill() == 0
+    assert DayCount.objects.count() == rows
+
+
+def test_the_schedule_calls_the_service() -> None:
+    tasks.supervision_rollup()
+    today = timezone.localdate()
+    assert RolledDay.objects.filter(day=rollup.first_live_day(today) - datetime.timedelta(days=1)).exists()

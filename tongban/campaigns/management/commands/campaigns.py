@@ -1,6 +1,6 @@
-"""`tongban campaigns reports [--period 2026-W45] [--campaign ID]`: generate the stations'
-periodic reports (定期上报) of every running campaign from the data; meant for a weekly
-scheduled job (Mondays, for the week before). Signed reports are left as they are.
+"""`tongban campaigns reports [--period 2026-W45] [--campaign ID]`: generate (or refresh) the
+stations' periodic reports (定期上报) of every running campaign from the data. Signed reports are
+left as they are. The worker's schedule makes last week's itself (services.reports_generate_due).
 
 `tongban campaigns summary ID [--format pdf|xlsx] [--output FILE]`: write a campaign's 工作总结
 (the whole city) with the service the 工作总结 job of its page runs."""

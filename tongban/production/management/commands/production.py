@@ -1,5 +1,6 @@
-"""`tongban production schedule [--size N] [--centre CODE] [--package]`: the scheduled job that
-batches each centre's queue per acceptance unit (调度打包).
+"""`tongban production schedule [--size N] [--centre CODE] [--all] [--package]`: 调度打包 of each
+centre's queue per acceptance unit by the centre's rule, as the schedule does (`--all`: what is
+waiting now, full batches or not).
 
 `tongban production authority-report [--output FILE.csv]`: the cards already produced whose
 printed 签发机关 is not the household's county-level bureau (production/authority.py), one CSV row
@@ -26,17 +27,23 @@ from tongban.registry.models import Unit
 
 class Command(BaseCommand):
     help = (
-        "Production (制证): `schedule [--size N] [--centre CODE] [--package]`; "
+        "Production (制证): `schedule [--size N] [--centre CODE] [--all] [--package]`; "
         "`authority-report [--output FILE.csv]` lists produced cards with a wrong 签发机关."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         schedule = sub.add_parser(
-            "schedule", help="one batch per acceptance unit with issued applications waiting"
+            "schedule", help="batch each acceptance unit's issued applications by the centre's rule"
         )
-        schedule.add_argument("--size", type=int, help="most cards a batch (default TONGBAN_BATCH_SIZE)")
+        schedule.add_argument("--size", type=int, help="most cards a batch (default: the centre's rule)")
         schedule.add_argument("--centre", metavar="CODE", help="only this centre")
+        schedule.add_argument(
+            "--all",
+            action="store_true",
+            dest="flush",
+            help="also batch what has not waited the centre's time (everything waiting now)",
+        )
         schedule.add_argument(
             "--package", action="store_true", help="also make each new batch's data package"
         )
@@ -57,7 +64,7 @@ class Command(BaseCommand):
             if centre is None:
                 raise CommandError(f"no production centre with code {options['centre']}")
         try:
-            batches = services.batch_schedule(size=options["size"], centre=centre)
+            batches = services.batch_schedule(size=options["size"], centre=centre, flush=options["flush"])
             for batch in batches:
                 if options["package"]:
                     batch = services.batch_package(actor=None, batch=batch)

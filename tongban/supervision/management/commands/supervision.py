@@ -1,6 +1,6 @@
 """`tongban supervision rollup forget [--since DAY]` after a bulk load that bypassed the ORM
 (COPY, a restore); `tongban supervision rollup fill` rolls up the dashboards' window ahead of
-the first visit (e.g. nightly)."""
+the first visit, as the nightly schedule does."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.utils import timezone
 
 from tongban.supervision import rollup
-from tongban.supervision.selectors import window_start
+from tongban.supervision.services import rollup_fill
 
 
 class Command(BaseCommand):
@@ -30,6 +29,5 @@ class Command(BaseCommand):
             rollup.forget(options["since"])
             self.stdout.write("已清除每日汇总")
         else:
-            today = timezone.localdate()
-            rollup.ensure(window_start(today), rollup.first_live_day(today))
+            rollup_fill()
             self.stdout.write("已生成每日汇总")
