@@ -447,17 +447,19 @@ EMAIL_USE_SSL = env_bool("TONGBAN_EMAIL_SSL", False)
 EMAIL_TIMEOUT = env_int("TONGBAN_EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("TONGBAN_EMAIL_FROM", "通办系统 <tongban@localhost>")
 # A worker holds a message it sends for this long; once it runs out, the message is taken for one
-# whose worker died while sending it, and sent again (same key). It must outlast the webhook's
-# answer (and the mail server's), or a slow platform would be sent the message twice.
+# whose worker died while sending it, and sent again (same key). It must outlast the answer of the
+# backends in use (the webhook's, the mail server's), or a slow one would be sent a message twice.
 NOTIFICATIONS_LEASE_SECONDS = env_int("TONGBAN_NOTIFICATIONS_LEASE_SECONDS", 120)
-if max(NOTIFICATIONS_WEBHOOK_TIMEOUT, EMAIL_TIMEOUT) >= NOTIFICATIONS_LEASE_SECONDS:
+_IN_USE = {NOTIFICATIONS_BACKEND, NOTIFICATIONS_STAFF_BACKEND}
+if "webhook" in _IN_USE and NOTIFICATIONS_WEBHOOK_TIMEOUT >= NOTIFICATIONS_LEASE_SECONDS:
     raise ImproperlyConfigured(
         "TONGBAN_NOTIFICATIONS_LEASE_SECONDS must be longer than TONGBAN_NOTIFICATIONS_WEBHOOK_TIMEOUT"
-        " and TONGBAN_EMAIL_TIMEOUT"
     )
-if "webhook" in (NOTIFICATIONS_BACKEND, NOTIFICATIONS_STAFF_BACKEND) and not (
-    NOTIFICATIONS_WEBHOOK_URL and NOTIFICATIONS_WEBHOOK_SECRET
-):
+if "email" in _IN_USE and EMAIL_TIMEOUT >= NOTIFICATIONS_LEASE_SECONDS:
+    raise ImproperlyConfigured(
+        "TONGBAN_NOTIFICATIONS_LEASE_SECONDS must be longer than TONGBAN_EMAIL_TIMEOUT"
+    )
+if "webhook" in _IN_USE and not (NOTIFICATIONS_WEBHOOK_URL and NOTIFICATIONS_WEBHOOK_SECRET):
     raise ImproperlyConfigured(
         "TONGBAN_NOTIFICATIONS_BACKEND=webhook needs TONGBAN_NOTIFICATIONS_WEBHOOK_URL and _SECRET"
     )
