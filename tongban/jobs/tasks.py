@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task, on_startup
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 from tongban.jobs import services
-from tongban.jobs.schedules import schedule, schedules_catch_up
+from tongban.jobs.schedules import schedule
 
 
 @db_task()
@@ -22,8 +22,3 @@ def recover_jobs() -> None:
 @db_periodic_task(schedule("job_results_prune"))
 def job_results_prune() -> None:
     services.job_results_prune()
-
-
-@on_startup()
-def catch_up() -> None:
-    schedules_catch_up()

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils.module_loading import autodiscover_modules
 from huey.contrib.djhuey import HUEY
 
+from tongban.jobs import schedules
 from tongban.jobs.schedules import schedule
 
 
@@ -24,40 +25,28 @@ def test_a_cron_line_an_empty_one_and_a_wrong_one(settings: Any) -> None:
         schedule("bad")
 
 
-def test_a_starting_worker_runs_the_deadline_schedules_once(
+def test_a_catch_up_schedule_is_due_at_its_first_check_then_by_its_cron_line(
     settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import threading
-
-    from tongban.jobs import schedules
-    from tongban.jobs.tasks import catch_up
-
-    ran: list[str] = []
-    monkeypatch.setattr(schedules, "_caught_up", threading.Lock())
-    monkeypatch.setattr(
-        schedules,
-        "CATCH_UP",
-        {
-            name: (lambda name=name: ran.append(name))
-            for name in ("review_deadlines", "verification_reminders")
-        },
-    )
-    settings.SCHEDULES = {**settings.SCHEDULES, "verification_reminders": ""}  # turned off
-    catch_up()  # the start-up hook of the first worker thread
-    catch_up()  # and of the second
-    assert ran == ["review_deadlines"]
+    monkeypatch.setattr(schedules, "checked", set())
+    settings.SCHEDULES = {"daily": "30 8 * * *", "off": ""}
+    at_night = datetime.datetime(2026, 12, 7, 3, 17, tzinfo=datetime.UTC)
+    daily = schedule("daily", catch_up=True)
+    assert daily(at_night)  # the worker's first check: what fell due meanwhile is sent now
+    assert not daily(at_night)
+    assert daily(datetime.datetime(2026, 12, 7, 8, 30, tzinfo=datetime.UTC))
+    assert not schedule("off", catch_up=True)(at_night)  # turned off is off, even at start
 
 
-def test_the_deadline_schedules_are_marked_to_catch_up() -> None:
-    from tongban.handover.tasks import verification_reminders
-    from tongban.jobs.schedules import CATCH_UP
-    from tongban.review.tasks import calendar_warning, review_deadlines
-
-    assert {
-        "review_deadlines": review_deadlines,
-        "verification_reminders": verification_reminders,
-        "calendar_warning": calendar_warning,
-    } == CATCH_UP
+def test_a_worker_that_starts_runs_the_deadline_schedules_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As huey's scheduler checks them (read_periodic) when a worker with schedules starts."""
+    autodiscover_modules("tasks")
+    monkeypatch.setattr(schedules, "checked", set())
+    at_night = datetime.datetime(2026, 12, 7, 3, 17, tzinfo=datetime.UTC)
+    first = {task.name for task in HUEY.read_periodic(at_night)}
+    again = {task.name for task in HUEY.read_periodic(at_night)}
+    deadlines = {"review_deadlines", "verification_reminders", "calendar_warning"}
+    assert deadlines <= first and not deadlines & again
 
 
 def test_every_schedule_has_the_task_of_its_name() -> None:
