@@ -193,6 +193,11 @@ api_v1 = [
         notifications_api.TemplateView.as_view(),
         name="notification_template",
     ),
+    path(
+        "notification-templates/<str:code>/reset",
+        notifications_api.TemplateResetView.as_view(),
+        name="notification_template_reset",
+    ),
 ]
 
 urlpatterns = [

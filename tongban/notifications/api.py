@@ -113,9 +113,11 @@ class TemplateView(APIView):
         services.template_update(actor=actor, code=code, text=body.validated_data["text"])
         return Response(TemplateSerializer(selectors.template_get(actor, code)).data)
 
+
+class TemplateResetView(APIView):
     @extend_schema(summary="恢复通知模板的默认内容（留痕）", request=None, responses=TemplateSerializer)
     @errors("not_found")
-    def delete(self, request: Request, code: str) -> Response:
+    def post(self, request: Request, code: str) -> Response:
         actor = staff(request)
         require(actor, "notification.template")
         services.template_reset(actor=actor, code=code)

@@ -74,7 +74,7 @@ def test_an_administrator_changes_a_text_and_later_messages_use_it(
     assert message.text == f"【江西公安】您的身份证申领已受理，受理号 {application.number}。"
     assert message.template == "application.accepted"
 
-    response = api.delete("/api/v1/notification-templates/application.accepted")
+    response = api.post("/api/v1/notification-templates/application.accepted/reset")
     assert response.status_code == 200 and response.json()["text"] == ACCEPTED.default
     assert not MessageTemplate.objects.exists()
     assert AuditEvent.objects.filter(action="notification.template_reset").count() == 1
