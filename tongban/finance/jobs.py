@@ -31,4 +31,4 @@ def export(context: JobContext) -> None:
 
     name = f"{prepared.name}.xlsx"
     written = write_workbook(context.result_path(name), prepared.sheets(), progress=report, every=CHUNK)
-    context.finish(f"{name}：{written} 行")
+    context.finish(f"{name}：列表 {total} 条（各工作表合计 {written} 行数据）")
