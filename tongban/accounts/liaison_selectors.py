@@ -16,23 +16,12 @@ from tongban.registry.models import Unit
 PAGE = 100
 
 
-def province_of(viewer: Viewer) -> Unit | None:
-    if viewer.unit is None:
-        return None
-    code = viewer.unit.path.split("/", 1)[0]
-    return viewer.unit if viewer.unit.code == code else Unit.objects.filter(code=code).first()
-
-
 def directory_units(viewer: Viewer) -> QuerySet[Unit]:
     """The units whose liaisons the viewer reads: their province's cities, counties, stations."""
     if not viewer.can("unit.view") or viewer.unit is None:
         return Unit.objects.none()
     province_path = viewer.unit.path.split("/", 1)[0] + "/"
     return Unit.objects.filter(path__startswith=province_path, kind__in=LIAISON_KINDS)
-
-
-def liaisons_visible(viewer: Viewer) -> QuerySet[Liaison]:
-    return Liaison.objects.filter(unit__in=directory_units(viewer))
 
 
 def directory_unit(viewer: Viewer, code: str) -> Unit:

@@ -24,10 +24,6 @@ class Department(StrEnum):
     def label(self) -> str:
         return DEPARTMENT_LABELS[self]
 
-    @property
-    def is_police(self) -> bool:
-        return self in (Department.CITY, Department.COUNTY, Department.STATION)
-
 
 DEPARTMENT_LABELS: dict[Department, str] = {
     Department.FINANCE: "市财政局",

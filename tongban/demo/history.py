@@ -35,7 +35,7 @@ import datetime
 import json
 import random
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -1112,14 +1112,3 @@ def _production(
         values.update(status=Status.VERIFIED, closed_at=verify_at)
     else:
         values["status"] = Status.PENDING_VERIFICATION
-
-
-def iter_chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

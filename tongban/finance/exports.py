@@ -49,17 +49,6 @@ PAYMENT_HEADERS = (
 )
 
 
-def payment_status(payment: Payment) -> str:
-    refund = getattr(payment, "refund", None)
-    if refund is not None:
-        return "已退费"
-    if payment.voided_at is not None:
-        return "已作废"
-    if payment.waived:
-        return "减免"
-    return ""
-
-
 def payment_row(payment: Payment) -> list[Cell]:
     refund = getattr(payment, "refund", None)
     return [
