@@ -1,4 +1,5 @@
-"""Shared REST API pieces: the one error shape and the base permission.
+"""Shared REST API pieces: the one error shape, the base permission, the caller (`staff`) and a
+unit's reference in answers (`UnitRefSerializer`).
 
 Every error is `{"code": "...", "message": "中文说明", "fields": {"field": [{"code", "message"}]}}`
 with the HTTP status saying what kind of error it is. A service's refusal (core.errors.ServiceError)
@@ -7,7 +8,7 @@ answers in the same shape with the status the service chose (400 bad input, 404,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from rest_framework.response import Response
     from rest_framework.views import APIView
 
+    from tongban.accounts.models import User
     from tongban.registry.access import Viewer
 
 _MESSAGES = {
@@ -162,3 +164,13 @@ class IsVerifiedStaff(permissions.BasePermission):
         if request.auth is None and getattr(user, "requires_second_factor", False):
             return bool(getattr(user, "is_verified", lambda: False)())
         return True
+
+
+class UnitRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+def staff(request: Request) -> User:
+    """The caller: IsVerifiedStaff has let only signed-in staff bound to a unit through."""
+    return cast("User", request.user)

@@ -20,13 +20,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tongban.accounts.models import User
-from tongban.api import ApiError, query_of, require
+from tongban.api import ApiError, UnitRefSerializer, query_of, require, staff
 from tongban.api_schema import errors, page_of
 from tongban.campaigns import rules, selectors, services
 from tongban.campaigns.forms import TYPE_CHOICES
 from tongban.campaigns.models import Campaign, CampaignConfiguration, CampaignPhase, DutyTask, StationReport
 from tongban.handover.models import DistributionRule
-from tongban.intake.api import UnitRefSerializer, staff
 from tongban.intake.models import ReviewChain, ReviewChainStep
 from tongban.jobs.api import JobSerializer
 from tongban.jobs.selectors import job_get

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import query_of, require
+from tongban.api import UnitRefSerializer, query_of, require, staff
 from tongban.api_schema import errors, page_of
 from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
@@ -21,7 +21,6 @@ from tongban.core.masking import mask_id_number, mask_id_numbers_in_text
 from tongban.dataquality import selectors, services
 from tongban.dataquality.forms import SCAN_KIND_CHOICES
 from tongban.dataquality.models import ITEM_FIELDS, AddressMatch, Case, ChangeRequest, ScanRun
-from tongban.intake.api import UnitRefSerializer, staff
 from tongban.jobs.api import JobSerializer
 from tongban.jobs.selectors import job_get
 from tongban.registry.models import ChangeItem, Person, item_value_label

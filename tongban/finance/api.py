@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import query_of
+from tongban.api import UnitRefSerializer, query_of, staff
 from tongban.api_schema import errors, page_of
 from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
@@ -27,7 +27,6 @@ from tongban.core.masking import mask_id_number
 from tongban.finance import documents, exports, rules, selectors, services
 from tongban.finance.documents import ITEM_LABELS
 from tongban.finance.models import Payment, Remittance
-from tongban.intake.api import UnitRefSerializer, staff
 from tongban.jobs.api import JobSerializer
 from tongban.jobs.selectors import job_get
 from tongban.registry.access import as_viewer

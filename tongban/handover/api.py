@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import query_of, require
+from tongban.api import UnitRefSerializer, query_of, require, staff
 from tongban.api_schema import ENGINE_CODES, FINGER_SAMPLE_CODES, errors
 from tongban.handover import selectors, services
 from tongban.handover.models import FingerCheck, Handover, Shipment, ShipmentItem, Verification
@@ -28,8 +28,6 @@ from tongban.intake.api import (
     STATUS_HELP,
     ApplicationSerializer,
     Base64Field,
-    UnitRefSerializer,
-    staff,
 )
 from tongban.intake.models import Application
 from tongban.registry.access import as_viewer

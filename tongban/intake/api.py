@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any
 
 from django.db import transaction
 from django.http import Http404, HttpResponse
@@ -25,8 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.accounts.models import User
-from tongban.api import ApiError, Text, query_of, require
+from tongban.api import ApiError, Text, UnitRefSerializer, query_of, require, staff
 from tongban.api_schema import ENGINE_CODES, FINGER_SAMPLE_CODES, errors
 from tongban.audit.actions import AuditAction
 from tongban.audit.labels import event_label
@@ -54,11 +53,6 @@ FINGER_TEMPLATE_MAX_BYTES = 64 * 1024  # the ABIS stores nothing larger
 # Representation
 
 STATUS_HELP = " / ".join(f"{value} {label}" for value, label in Application.Status.choices)
-
-
-class UnitRefSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
 
 
 class FingerprintSerializer(serializers.ModelSerializer[Fingerprint]):
@@ -458,11 +452,6 @@ class PhotoRequest(serializers.Serializer):
 
 # ---------------------------------------------------------------------------------------------
 # Views
-
-
-def staff(request: Request) -> User:
-    """The caller: IsVerifiedStaff has let only signed-in staff bound to a unit through."""
-    return cast(User, request.user)
 
 
 def _photo_refused(field: str, outcome: services.PhotoOutcome) -> ServiceError:

@@ -11,9 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import query_of
+from tongban.api import UnitRefSerializer, query_of, staff
 from tongban.api_schema import errors, page_of
-from tongban.intake.api import UnitRefSerializer, staff
 from tongban.jobs import selectors, services
 from tongban.jobs.kinds import kind_label
 from tongban.jobs.models import JobRun

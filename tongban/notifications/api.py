@@ -9,9 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import Text, query_of, require
+from tongban.api import Text, query_of, require, staff
 from tongban.api_schema import errors, page_of
-from tongban.intake.api import staff
 from tongban.notifications import selectors, services, texts
 from tongban.notifications.models import Message
 

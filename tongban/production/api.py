@@ -17,10 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import query_of
+from tongban.api import UnitRefSerializer, query_of, staff
 from tongban.api_schema import errors
 from tongban.core.errors import ServiceError
-from tongban.intake.api import UnitRefSerializer, staff
 from tongban.intake.models import Application
 from tongban.production import feedback, selectors, services
 from tongban.production.models import Batch, BatchItem

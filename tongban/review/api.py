@@ -14,12 +14,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import Text, query_of, require
+from tongban.api import Text, UnitRefSerializer, query_of, require, staff
 from tongban.api_schema import errors
 from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.intake import selectors as intake_selectors
-from tongban.intake.api import NUMBER_PARAMETER, STATUS_HELP, ApplicationSerializer, UnitRefSerializer, staff
+from tongban.intake.api import NUMBER_PARAMETER, STATUS_HELP, ApplicationSerializer
 from tongban.intake.models import Application
 from tongban.registry.access import as_viewer
 from tongban.registry.codes import REFUSAL_REASONS

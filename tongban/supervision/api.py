@@ -13,9 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import query_of, require
+from tongban.api import UnitRefSerializer, query_of, require, staff
 from tongban.api_schema import errors, page_of
-from tongban.intake.api import STATUS_HELP, UnitRefSerializer, staff
+from tongban.intake.api import STATUS_HELP
 from tongban.intake.models import Application, ApplicationEvent
 from tongban.supervision import selectors, services
 
