@@ -4,8 +4,6 @@ the API (docs/api.md, "Users (账号管理)")."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -20,6 +18,7 @@ from tongban.accounts.models import User
 from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
+from tongban.forms import show_refusal
 
 PAGE = 50
 
@@ -29,17 +28,6 @@ def _manager(request: HttpRequest) -> User:
     if not isinstance(user, User) or not user.can("user.manage"):
         raise PermissionDenied("无权管理账号。")
     return user
-
-
-def _show_refusal(request: HttpRequest, form: Any, error: ServiceError) -> None:
-    """A refusal beside the fields it names; anything else at the top of the form."""
-    placed = False
-    for name, message in error.fields.items():
-        if name in form.fields:
-            form.add_error(name, message)
-            placed = True
-    if not placed:
-        form.add_error(None, error.message)
 
 
 @login_required
@@ -84,7 +72,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
                     ),
                 )
             except ServiceError as error:
-                _show_refusal(request, form, error)
+                show_refusal(form, error)
             else:
                 # Shown once, here: the code itself is never stored (only its hash).
                 return render(
@@ -117,7 +105,7 @@ def user_detail(request: HttpRequest, username: str) -> HttpResponse:
                     phone=data["phone"],
                 )
             except ServiceError as error:
-                _show_refusal(request, form, error)
+                show_refusal(form, error)
             else:
                 messages.success(request, f"已保存账号 {account.username} 的信息。")
                 return redirect("accounts:user_detail", username=account.username)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
@@ -25,6 +24,7 @@ from tongban.dataquality.forms import (
     ScanForm,
 )
 from tongban.dataquality.models import AddressMatch, Case, ChangeRequest
+from tongban.forms import show_refusal
 from tongban.registry.access import as_viewer
 from tongban.registry.selectors import person_get
 
@@ -105,7 +105,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     decision=form.cleaned_data["decision"],
                 )
             except ServiceError as error:
-                _form_error(form, error)
+                show_refusal(form, error)
             else:
                 return redirect("dataquality:case_detail", pk=case.pk)
     else:
@@ -126,15 +126,6 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "evidence_people": selectors.evidence_people(case),
     }
     return render(request, "dataquality/case_detail.html", context)
-
-
-def _form_error(form: forms.Form, error: ServiceError, rename: dict[str, str] | None = None) -> None:
-    """The service's refusal beside its field; `rename` maps a service field to the form's input."""
-    for name, message in error.fields.items():
-        name = (rename or {}).get(name, name)
-        form.add_error(name if name in form.fields else None, message)
-    if not error.fields:
-        form.add_error(None, error.message)
 
 
 @login_required
@@ -175,7 +166,7 @@ def change_new(request: HttpRequest, person_pk: int) -> HttpResponse:
                 **form.service_args(),
             )
         except ServiceError as error:
-            _form_error(form, error, {"new_value": form.value_field})
+            show_refusal(form, error, rename={"new_value": form.value_field})
         else:
             return redirect("dataquality:change_detail", pk=change.pk)
     context = {"form": form, "person": person, "number_sex": selectors.number_sex_label(person.id_number)}
@@ -200,7 +191,7 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     note=form.cleaned_data["note"],
                 )
             except ServiceError as error:
-                _form_error(form, error)
+                show_refusal(form, error)
             else:
                 return redirect("dataquality:change_detail", pk=change.pk)
     else:

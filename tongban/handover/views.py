@@ -21,6 +21,7 @@ from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core.errors import ServiceError
+from tongban.forms import show_refusal
 from tongban.handover import selectors, services
 from tongban.handover.forms import FingerFields, HandoverForm, VerificationForm
 from tongban.handover.models import Shipment, ShipmentItem
@@ -425,10 +426,8 @@ def _application(user: User, pk: int, request: HttpRequest) -> Application:
 
 
 def _form_errors(form: FingerFields, error: ServiceError) -> None:
-    for field, message in error.fields.items():
-        target = {"finger": "finger_image", "signature": "signature_data"}.get(field, field)
-        form.add_error(target if target in form.fields else None, message)
-    if not error.fields or error.code in {"finger_mismatch"}:
+    show_refusal(form, error, rename={"finger": "finger_image", "signature": "signature_data"})
+    if error.fields and error.code == "finger_mismatch":  # the comparison's outcome, above the form
         form.add_error(None, error.message)
 
 

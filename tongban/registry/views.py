@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from tongban.core.errors import ServiceError
+from tongban.forms import show_refusal
 from tongban.registry import selectors, services
 from tongban.registry.access import as_viewer
 from tongban.registry.forms import LookupForm, PeopleFilterForm, UnitContactForm
@@ -111,10 +112,7 @@ def unit_edit(request: HttpRequest, code: str) -> HttpResponse:
                 address=form.cleaned_data["address"],
             )
         except ServiceError as error:
-            for field, message in error.fields.items():
-                form.add_error(field if field in form.fields else None, message)
-            if not error.fields:
-                form.add_error(None, error.message)
+            show_refusal(form, error)
         else:
             messages.success(request, f"已保存{unit.name}的联系电话和地址。")
             back = "missing" if request.POST.get("next") == "missing" else "list"
