@@ -414,6 +414,7 @@ def shipment_receive(
     note = note.strip()[:500]
     notes = dict(notes or {})
     at_county = shipment.method == Shipment.Method.COUNTY
+    letters = texts_in_force("card.ready")  # read once for the whole shipment
     for item in items:
         application = lock(item.application)
         item.application = application
@@ -449,6 +450,7 @@ def shipment_receive(
                 "card.ready",
                 phone=application.phone,
                 application_id=application.pk,
+                text=letters["card.ready"],
                 number=number,
                 station=application.acceptance_unit.name,
             )

@@ -22,6 +22,7 @@ from tongban.intake.models import Application, ReviewChain
 from tongban.intake.rules import ApplicationType
 from tongban.registry.models import Card, Person, Unit
 from tongban.review.services import Decision, review_decide
+from tongban.testing.concurrency import at_once
 from tongban.testing.factories import CardFactory, PersonFactory, UserFactory, station
 
 Status = Application.Status
@@ -560,24 +561,7 @@ def test_two_schedules_at_once_make_each_report_once(reference_data):
         },
     )
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.ACTIVE)  # staffing aside
-    barrier = threading.Barrier(2)
-    made: list[int] = []
-    errors: list[BaseException] = []
-
-    def schedule() -> None:
-        try:
-            barrier.wait()
-            made.append(services.reports_generate_due(today=datetime.date(2026, 3, 11)))
-        except BaseException as error:  # reported below: a thread's exception would vanish
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=schedule) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    made, errors = at_once(lambda: services.reports_generate_due(today=datetime.date(2026, 3, 11)))
     stations = Unit.objects.filter(kind="station", code__startswith="3601", active=True).count()
     assert errors == [] and sorted(made) == [0, stations]
     assert StationReport.objects.filter(campaign=campaign, period="2026-W10").count() == stations

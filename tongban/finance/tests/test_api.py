@@ -29,12 +29,6 @@ GETS = [
 
 
 @pytest.fixture
-def days():
-    today = timezone.localdate()
-    return today - datetime.timedelta(days=2), today - datetime.timedelta(days=1), today
-
-
-@pytest.fixture
 def takings(personas, days):
     d1, d2, today = days
     clerk = personas.nanchang_clerk

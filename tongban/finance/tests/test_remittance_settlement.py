@@ -47,12 +47,6 @@ def refund(actor, payment: Payment, day: datetime.date) -> Refund:
 
 
 @pytest.fixture
-def days():
-    today = timezone.localdate()
-    return today - datetime.timedelta(days=2), today - datetime.timedelta(days=1), today
-
-
-@pytest.fixture
 def takings(personas, days):
     """Two stations of 东湖分局 over two days, with one refund, and one Ganzhou payment."""
     d1, d2, today = days

@@ -29,6 +29,7 @@ from tongban.production.models import Batch, BatchItem
 from tongban.registry.models import Card, Unit
 from tongban.review.services import Decision, review_decide
 from tongban.testing.applications import NO_FINGERS
+from tongban.testing.concurrency import at_once
 from tongban.testing.factories import PersonFactory, UserFactory, station
 from tongban.testing.personas import login
 
@@ -418,24 +419,8 @@ def test_two_schedulers_at_once_make_the_batches_of_one(reference_data, standard
     applications in batches of three are two full batches, made once; the seventh waits."""
     settings.CARD_PRODUCTION = {**settings.CARD_PRODUCTION, "BATCH_SIZE": 3, "BATCH_MAX_WAIT_HOURS": 24}
     _issue_at_donghu(7, standard_photo)
-    barrier = threading.Barrier(2)
-    sizes: list[int] = []
-    errors: list[BaseException] = []
-
-    def schedule() -> None:
-        try:
-            barrier.wait()
-            sizes.extend(batch.size for batch in services.batch_schedule())
-        except BaseException as error:  # reported below: a thread's exception would vanish
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=schedule) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    made, errors = at_once(services.batch_schedule)
+    sizes = [batch.size for batches in made for batch in batches]
     assert errors == [] and sorted(sizes) == [3, 3]
     items = list(BatchItem.objects.values_list("application_id", flat=True))
     assert len(items) == len(set(items)) == 6
