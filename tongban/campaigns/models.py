@@ -5,26 +5,21 @@ puts in force."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from tongban.campaigns.duties import DEPARTMENT_LABELS, Department
+from tongban.registry.access import ScopedQuerySet
 from tongban.registry.models import Unit
 
-if TYPE_CHECKING:
-    from tongban.registry.access import Viewer
 
+class CampaignQuerySet(ScopedQuerySet["Campaign"]):
+    default_action = "campaign.view"
 
-class CampaignQuerySet(models.QuerySet["Campaign"]):
-    def visible_to(self, viewer: Viewer, action: str = "campaign.view") -> CampaignQuerySet:
-        """Campaigns whose city lies in the viewer's subtree (the province sees all) or that cover
-        the viewer's unit (a county bureau or station inside the city)."""
-        unit = viewer.unit
-        if not viewer.can(action) or unit is None:
-            return self.none()
+    def within(self, unit: Unit) -> CampaignQuerySet:
+        """Campaigns whose city lies in the unit's subtree (the province sees all) or that cover
+        the unit (a county bureau or station inside the city)."""
         codes = [code for code in unit.path.split("/") if code]
         return self.filter(Q(area__path__startswith=unit.path) | Q(area__code__in=codes))
 

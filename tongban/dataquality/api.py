@@ -613,7 +613,7 @@ class AddressesView(APIView):
         query = query_of(AddressesQuery, request)
         data = query
         page = selectors.address_page(
-            services.address_matches_visible(viewer),
+            AddressMatch.objects.visible_to(viewer),
             unit_code=data.get("unit", ""),
             status=data.get("status", ""),
             after=data.get("after"),
@@ -637,7 +637,7 @@ class AddressDecideView(APIView):
         form.is_valid(raise_exception=True)
         match = services.address_match_decide(actor=actor, match_id=pk, accept=form.validated_data["accept"])
         match = (
-            services.address_matches_visible(actor)
+            AddressMatch.objects.visible_to(actor)
             .select_related("person", "unit", "standard")
             .get(pk=match.pk)
         )

@@ -10,7 +10,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from tongban.registry.models import ChangeItem, Person, Unit, item_value_label
+from tongban.registry.models import ChangeItem, Person, Unit, UnitRowQuerySet, item_value_label
+
+
+class ScanRunQuerySet(UnitRowQuerySet["ScanRun"]):
+    """Scans run for a unit of the subtree."""
+
+    default_action = "dataquality.view"
 
 
 class ScanRun(models.Model):
@@ -44,6 +50,8 @@ class ScanRun(models.Model):
     seconds = models.FloatField("用时（秒）", default=0)
     error = models.TextField("错误", blank=True)
 
+    objects = ScanRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-pk"]
         verbose_name = verbose_name_plural = "数据清理扫描"
@@ -68,6 +76,12 @@ class ScanRun(models.Model):
         if not self.total_rows:
             return 0
         return min(99, int(100 * self.processed_rows / self.total_rows))
+
+
+class CaseQuerySet(UnitRowQuerySet["Case"]):
+    """Cases whose responsible unit is in the subtree."""
+
+    default_action = "dataquality.view"
 
 
 class Case(models.Model):
@@ -111,6 +125,8 @@ class Case(models.Model):
     last_run = models.ForeignKey(ScanRun, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField("发现时间", auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
 
     class Meta:
         ordering = ["-pk"]
@@ -166,6 +182,13 @@ ITEM_FIELDS: dict[str, str] = {
 NUMBER_SEXES = ("1", "2")
 
 
+class ChangeRequestQuerySet(UnitRowQuerySet["ChangeRequest"]):
+    """Correction requests for people registered in the subtree."""
+
+    default_action = "dataquality.view"
+    unit_field = "person__registration_unit"
+
+
 class ChangeRequest(models.Model):
     """A request to change a registered item (变更更正申请), with reason and evidence, approved by
     the authorised level (a county bureau or above over the person's station) before it takes
@@ -192,6 +215,8 @@ class ChangeRequest(models.Model):
     )
     decided_at = models.DateTimeField("审批时间", null=True, blank=True)
     decision_note = models.TextField("审批意见", blank=True)
+
+    objects = ChangeRequestQuerySet.as_manager()
 
     class Meta:
         ordering = ["-pk"]
@@ -239,6 +264,12 @@ class StandardAddress(models.Model):
         return self.address
 
 
+class AddressMatchQuerySet(UnitRowQuerySet["AddressMatch"]):
+    """Address matches of the subtree's units."""
+
+    default_action = "dataquality.view"
+
+
 class AddressMatch(models.Model):
     """A register address against the house-number register: matched as it is, a proposed
     standard spelling waiting for the station, or unmatched (to be checked on the spot)."""
@@ -260,6 +291,8 @@ class AddressMatch(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AddressMatchQuerySet.as_manager()
 
     class Meta:
         ordering = ["unit", "pk"]

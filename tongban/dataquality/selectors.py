@@ -13,19 +13,6 @@ from tongban.registry.access import Viewer
 from tongban.registry.models import Card, Person, Sex, Unit, item_value_label
 
 
-def cases_visible(viewer: Viewer, action: str = "dataquality.view") -> QuerySet[Case]:
-    """Cases whose responsible unit is in the viewer's subtree."""
-    if not viewer.can(action) or viewer.unit is None:
-        return Case.objects.none()
-    return Case.objects.filter(unit__in=Unit.objects.subtree_ids(viewer.unit))
-
-
-def runs_visible(viewer: Viewer) -> QuerySet[ScanRun]:
-    if not viewer.can("dataquality.view") or viewer.unit is None:
-        return ScanRun.objects.none()
-    return ScanRun.objects.filter(unit__in=Unit.objects.subtree_ids(viewer.unit))
-
-
 def scan_units(viewer: Viewer) -> list[Unit]:
     """The units whose subtree the viewer may scan from the page: their own and every unit below
     it (production centres left out)."""
@@ -50,7 +37,7 @@ def cases_page(
     viewer: Viewer, filters: CaseFilters, *, after: int | None = None, limit: int = 50
 ) -> CasePage:
     """The work list, newest first, keyset-paginated by primary key."""
-    cases = cases_visible(viewer).select_related("unit")
+    cases = Case.objects.visible_to(viewer).select_related("unit")
     if filters.kind:
         cases = cases.filter(kind=filters.kind)
     if filters.status:
@@ -67,13 +54,13 @@ def cases_page(
 def case_counts(viewer: Viewer) -> dict[str, dict[str, int]]:
     """{kind: {status: n}} over the viewer's subtree, for the summary table."""
     counts: dict[str, dict[str, int]] = {k: dict.fromkeys(Case.Status.values, 0) for k in Case.Kind.values}
-    for row in cases_visible(viewer).values("kind", "status").annotate(n=Count("pk")).order_by():
+    for row in Case.objects.visible_to(viewer).values("kind", "status").annotate(n=Count("pk")).order_by():
         counts[row["kind"]][row["status"]] = row["n"]
     return counts
 
 
 def case_get(viewer: Viewer, pk: int) -> Case:
-    case = cases_visible(viewer).select_related("unit", "decided_by").filter(pk=pk).first()
+    case = Case.objects.visible_to(viewer).select_related("unit", "decided_by").filter(pk=pk).first()
     if case is None:
         raise Http404("未找到该线索")
     return case
@@ -101,7 +88,7 @@ def household_lists(viewer: Viewer) -> list[StationRow]:
     """Per station of the viewer's subtree, the open household checks of each kind (户口核对)."""
     counts: dict[int, dict[str, int]] = {}
     rows = (
-        cases_visible(viewer)
+        Case.objects.visible_to(viewer)
         .filter(kind__in=HOUSEHOLD_KINDS, status=Case.Status.OPEN)
         .values("unit_id", "kind")
         .annotate(n=Count("pk"))
@@ -137,7 +124,7 @@ class RunPage:
 
 def runs_page(viewer: Viewer, *, after: int | None = None, limit: int = 50) -> RunPage:
     """Scan runs of the viewer's subtree, newest first."""
-    runs = runs_visible(viewer).select_related("unit", "started_by")
+    runs = ScanRun.objects.visible_to(viewer).select_related("unit", "started_by")
     if after is not None:
         runs = runs.filter(pk__lt=after)
     rows = list(runs.order_by("-pk")[: limit + 1])
@@ -176,14 +163,6 @@ def case_changes(case: Case) -> list[ChangeRequest]:
     return list(case.changes.order_by("-pk"))
 
 
-def changes_visible(viewer: Viewer, action: str = "dataquality.view") -> QuerySet[ChangeRequest]:
-    """Correction requests for people registered in the viewer's subtree (pages, API and the
-    approval service, which locks the row it decides)."""
-    if not viewer.can(action) or viewer.unit is None:
-        return ChangeRequest.objects.none()
-    return ChangeRequest.objects.filter(person__registration_unit__in=Unit.objects.subtree_ids(viewer.unit))
-
-
 @dataclass(frozen=True)
 class ChangePage:
     rows: list[ChangeRequest]
@@ -195,7 +174,7 @@ def changes_page(
 ) -> ChangePage:
     """Correction requests for people registered in the viewer's subtree, newest first; `status`
     empty for all."""
-    changes = changes_visible(viewer).select_related(
+    changes = ChangeRequest.objects.visible_to(viewer).select_related(
         "person", "person__registration_unit", "requested_by", "decided_by"
     )
     if status:
@@ -208,7 +187,7 @@ def changes_page(
 
 def change_get(viewer: Viewer, pk: int) -> ChangeRequest:
     change = (
-        changes_visible(viewer)
+        ChangeRequest.objects.visible_to(viewer)
         .select_related("person", "person__registration_unit", "requested_by", "decided_by")
         .filter(pk=pk)
         .first()

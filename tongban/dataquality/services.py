@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from tongban.audit.actions import AuditAction
@@ -28,7 +27,7 @@ from tongban.dataquality.models import (
     ChangeRequest,
     StandardAddress,
 )
-from tongban.dataquality.selectors import APPROVING_KINDS, cases_visible, changes_visible
+from tongban.dataquality.selectors import APPROVING_KINDS
 from tongban.jobs.models import JobRun
 from tongban.jobs.services import job_start
 from tongban.registry.access import Viewer
@@ -53,7 +52,7 @@ def case_decide(*, actor: Viewer, case_id: int, status: str, decision: str) -> C
     """Record the decision on an open case: 已处理 (what was done, e.g. the correction request
     filed) or 误报 (why it is not a problem). Never edits the register. One decision per case:
     a second clerk deciding at the same time finds the case already decided."""
-    case = cases_visible(actor, "dataquality.decide").select_for_update().filter(pk=case_id).first()
+    case = Case.objects.visible_to(actor, "dataquality.decide").select_for_update().filter(pk=case_id).first()
     if case is None:
         raise ServiceError("not_found", "未找到该线索。", status=404)
     decision = decision.strip()
@@ -196,7 +195,7 @@ def change_request_create(
     field = ITEM_FIELDS[item]
     case = None
     if case_id is not None:
-        case = cases_visible(actor).filter(pk=case_id, links__person_id=person.pk).first()
+        case = Case.objects.visible_to(actor).filter(pk=case_id, links__person_id=person.pk).first()
         if case is None:
             raise ServiceError("invalid", "关联线索不存在或不涉及该人员。", fields={"case": "关联线索无效。"})
     if ChangeRequest.objects.filter(person=person, field=field, status=ChangeRequest.Status.PENDING).exists():
@@ -233,7 +232,12 @@ def change_request_decide(
     """Approve (the change takes effect: register updated, history kept, old number pointing to
     the new one, a 换领 case when a valid card carries the old number) or refuse. Only a county
     bureau or a level above over the person's station; never the requester; one decision."""
-    change = changes_visible(actor, "dataquality.approve").select_for_update().filter(pk=request_id).first()
+    change = (
+        ChangeRequest.objects.visible_to(actor, "dataquality.approve")
+        .select_for_update()
+        .filter(pk=request_id)
+        .first()
+    )
     if change is None:
         raise ServiceError("not_found", "未找到该申请。", status=404)
     if actor.unit is None or actor.unit.kind not in APPROVING_KINDS:
@@ -459,12 +463,6 @@ def _match_batch(
     )
 
 
-def address_matches_visible(viewer: Viewer) -> QuerySet[AddressMatch]:
-    if not viewer.can("dataquality.view") or viewer.unit is None:
-        return AddressMatch.objects.none()
-    return AddressMatch.objects.filter(unit__in=Unit.objects.subtree_ids(viewer.unit))
-
-
 @transaction.atomic
 def address_match_decide(*, actor: Viewer, match_id: int, accept: bool) -> AddressMatch:
     """Adopt the standard address (a correction with its history: PersonChange of `address`) or
@@ -472,7 +470,7 @@ def address_match_decide(*, actor: Viewer, match_id: int, accept: bool) -> Addre
     if not actor.can("dataquality.request"):
         raise ServiceError("not_found", "未找到该匹配。", status=404)
     match = (
-        address_matches_visible(actor)
+        AddressMatch.objects.visible_to(actor)
         .select_for_update(of=("self",))
         .select_related("standard")
         .filter(pk=match_id)

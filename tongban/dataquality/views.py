@@ -23,7 +23,7 @@ from tongban.dataquality.forms import (
     DecisionForm,
     ScanForm,
 )
-from tongban.dataquality.models import AddressMatch, Case, ChangeRequest
+from tongban.dataquality.models import AddressMatch, Case, ChangeRequest, ScanRun
 from tongban.forms import show_refusal
 from tongban.registry.access import as_viewer
 from tongban.registry.selectors import person_get
@@ -49,7 +49,7 @@ def index(request: HttpRequest) -> HttpResponse:
         return render(request, "dataquality/_case_rows.html", context)
     counts = selectors.case_counts(viewer)
     context |= {
-        "runs": list(selectors.runs_visible(viewer).select_related("unit")[:10]),
+        "runs": list(ScanRun.objects.visible_to(viewer).select_related("unit")[:10]),
         "counts": [(label, counts[kind]) for kind, label in Case.Kind.choices],
         "scan_form": _scan_form(viewer) if viewer.can("dataquality.decide") else None,
     }
@@ -134,7 +134,7 @@ def change_list(request: HttpRequest) -> HttpResponse:
     if not viewer.can("dataquality.view"):
         raise Http404
     status = request.GET.get("status", ChangeRequest.Status.PENDING)
-    changes = selectors.changes_visible(viewer).select_related("person", "person__registration_unit")
+    changes = ChangeRequest.objects.visible_to(viewer).select_related("person", "person__registration_unit")
     if status in ChangeRequest.Status.values:
         changes = changes.filter(status=status)
     return render(
@@ -243,7 +243,7 @@ def addresses(request: HttpRequest) -> HttpResponse:
                 raise Http404 from error
             messages.error(request, error.message)
         return redirect(f"{request.path}?{request.GET.urlencode()}")
-    matches = services.address_matches_visible(viewer)
+    matches = AddressMatch.objects.visible_to(viewer)
     summary = list(
         matches.values("unit__code", "unit__name", "status").annotate(n=Count("pk")).order_by("unit__code")
     )

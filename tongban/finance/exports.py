@@ -365,7 +365,7 @@ def payments_export(viewer: Viewer, params: Mapping[str, Any]) -> Export:
 def remittances_export(viewer: Viewer, params: Mapping[str, Any]) -> Export:
     """缴库记录 of `unit`'s subtree, latest registered first."""
     root = _unit(viewer, str(params.get("unit") or ""))
-    rows = selectors.remittances_visible(viewer).filter(unit_id__in=Unit.objects.subtree_ids(root))
+    rows = Remittance.objects.visible_to(viewer).filter(unit_id__in=Unit.objects.subtree_ids(root))
     return Export(
         list_name="remittances",
         unit=root,

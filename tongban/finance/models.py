@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from tongban.registry.models import Person, Unit
+from tongban.registry.models import Person, Unit, UnitRowQuerySet
 
 
 class ReceiptCounter(models.Model):
@@ -25,6 +25,13 @@ class ReceiptCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit_id} {self.year} {self.last}"
+
+
+class PaymentQuerySet(UnitRowQuerySet["Payment"]):
+    """Payments charged at units of the subtree: a finance officer (`finance.view`) sees the
+    subtree's takings; a clerk (`application.accept`) the receipts of their own station."""
+
+    default_action = "finance.view"
 
 
 class Payment(models.Model):
@@ -47,6 +54,8 @@ class Payment(models.Model):
     charged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="收费人"
     )
+
+    objects = PaymentQuerySet.as_manager()
 
     class Meta:
         verbose_name = "收费记录"
@@ -88,6 +97,10 @@ class Refund(models.Model):
         return f"{self.payment.receipt_number} -{self.amount}"
 
 
+class RemittanceQuerySet(UnitRowQuerySet["Remittance"]):
+    default_action = "finance.view"
+
+
 class Remittance(models.Model):
     """收支两条线: the takings of one station's day, paid over to the treasury (缴库). The amount
     is computed from the payments and refunds of that day by `remittance_record`, never typed;
@@ -103,6 +116,8 @@ class Remittance(models.Model):
     remitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="经办人"
     )
+
+    objects = RemittanceQuerySet.as_manager()
 
     class Meta:
         verbose_name = verbose_name_plural = "缴库记录"

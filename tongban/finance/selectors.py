@@ -1,7 +1,7 @@
 """Reads for the finance officer (财政人员): payments and refunds, takings per unit and day, the
 treasury remittances and the settlement of free first cards, always within the viewer's subtree.
 
-One scoped queryset per record kind (`payments_visible`, `remittances_visible`) feeds the pages,
+One scope per record kind (`Payment.objects.visible_to`, `Remittance.objects.visible_to`) feeds the pages,
 the Excel exports and the API alike, so they always agree. Anything outside the subtree is a 404.
 """
 
@@ -61,15 +61,6 @@ def finance_units(viewer: Viewer, *, kinds: tuple[str, ...] = ()) -> list[Unit]:
     return list(units.order_by("path"))
 
 
-def payments_visible(viewer: Viewer, action: str = "finance.view") -> QuerySet[Payment]:
-    """Payments charged at units of the viewer's subtree, if their role allows `action`: a finance
-    officer (`finance.view`) sees the subtree's takings; a clerk (`application.accept`) the
-    receipts of their own station, to print one again."""
-    if not viewer.can(action) or viewer.unit is None:
-        return Payment.objects.none()
-    return Payment.objects.filter(unit_id__in=Unit.objects.subtree_ids(viewer.unit))
-
-
 # Who may print a receipt again: a finance officer (their subtree), a clerk (their station).
 RECEIPT_ACTIONS = ("finance.view", "application.accept")
 
@@ -79,7 +70,7 @@ def receipt_get(viewer: Viewer, receipt_number: str) -> Payment:
     the station that charged it; 404 for everybody else."""
     for action in RECEIPT_ACTIONS:
         payment = (
-            payments_visible(viewer, action)
+            Payment.objects.visible_to(viewer, action)
             .select_related("unit", "person", "charged_by")
             .filter(receipt_number=receipt_number)
             .first()
@@ -108,7 +99,7 @@ def default_period(today: datetime.date | None = None) -> tuple[datetime.date, d
 
 
 def _payments(viewer: Viewer, filters: PaymentFilters) -> QuerySet[Payment]:
-    payments = payments_visible(viewer).filter(
+    payments = Payment.objects.visible_to(viewer).filter(
         unit_id__in=Unit.objects.subtree_ids(filters.unit),
         charged_at__gte=day_start(filters.start),
         charged_at__lt=day_start(filters.end + datetime.timedelta(days=1)),
@@ -214,7 +205,9 @@ def day_totals(viewer: Viewer, filters: PaymentFilters) -> Totals:
         .annotate(receipts=Count("pk"), paid=Count("pk", filter=Q(amount__gt=0)), charged=Sum("amount"))
     )
     refunds = Refund.objects.filter(
-        payment__in=payments_visible(viewer).filter(unit_id__in=Unit.objects.subtree_ids(filters.unit)),
+        payment__in=Payment.objects.visible_to(viewer).filter(
+            unit_id__in=Unit.objects.subtree_ids(filters.unit)
+        ),
         refunded_at__gte=start,
         refunded_at__lt=end,
     )
@@ -292,12 +285,6 @@ def unremitted_total(viewer: Viewer) -> Decimal | None:
     return sum((row.amount for row in services.unremitted(viewer.unit)), Decimal(0))
 
 
-def remittances_visible(viewer: Viewer) -> QuerySet[Remittance]:
-    if not viewer.can("finance.view") or viewer.unit is None:
-        return Remittance.objects.none()
-    return Remittance.objects.filter(unit_id__in=Unit.objects.subtree_ids(viewer.unit))
-
-
 @dataclass(frozen=True)
 class RemittancePage:
     rows: list[Remittance]
@@ -309,7 +296,7 @@ def remittances_page(
 ) -> RemittancePage:
     """缴库记录 of `root`'s subtree, latest registered first (keyset on the primary key)."""
     remittances = (
-        remittances_visible(viewer)
+        Remittance.objects.visible_to(viewer)
         .filter(unit_id__in=Unit.objects.subtree_ids(root))
         .select_related("unit", "remitted_by")
     )

@@ -140,8 +140,11 @@ class HandoverSerializer(serializers.ModelSerializer[Handover]):
         return handover.signature is not None
 
     def get_due(self, handover: Handover) -> str | None:
-        verification = Verification.objects.filter(application_id=handover.application_id).first()
-        return verification.due.isoformat() if verification else None
+        """The verification the handover opened, through the application it belongs to."""
+        try:
+            return handover.application.verification.due.isoformat()
+        except Verification.DoesNotExist:
+            return None
 
     @extend_schema_field(ApplicationSerializer)
     def get_application(self, handover: Handover) -> dict[str, Any]:

@@ -42,14 +42,8 @@ class Page(Generic[Row]):
 SHIPMENT_VIEWS = {"incoming": "待签收", "outgoing": "已发出", "all": "全部"}
 
 
-def shipments_visible(viewer: Viewer) -> QuerySet[Shipment]:
-    return Shipment.objects.visible_to(viewer).select_related(
-        "origin", "destination", "created_by", "received_by"
-    )
-
-
 def shipment_get(viewer: Viewer, pk: int) -> Shipment:
-    shipment = shipments_visible(viewer).filter(pk=pk).first()
+    shipment = Shipment.objects.visible_to(viewer).for_display().filter(pk=pk).first()
     if shipment is None:
         raise Http404("未找到该分发单")
     return shipment
@@ -67,7 +61,7 @@ SHIPMENT_SORTING = Sorting(
 
 def _shipments_in_view(viewer: Viewer, view: str) -> QuerySet[Shipment]:
     """incoming: in transit to the viewer's subtree; outgoing: sent from it; all: both."""
-    shipments = shipments_visible(viewer)
+    shipments = Shipment.objects.visible_to(viewer).for_display()
     if view == "incoming":
         shipments = shipments.filter(
             destination__in=Unit.objects.subtree_ids(viewer.unit), state=Shipment.State.IN_TRANSIT
@@ -82,7 +76,7 @@ def shipments_search(viewer: Viewer, view: str, search: Search) -> QuerySet[Ship
     if not search:
         return _shipments_in_view(viewer, view)
     holding = ShipmentItem.objects.filter(search_filter(search, "application__")).values("shipment_id")
-    return shipments_visible(viewer).filter(pk__in=holding)
+    return Shipment.objects.visible_to(viewer).for_display().filter(pk__in=holding)
 
 
 def shipments_page(
@@ -112,12 +106,12 @@ def shipment_holding(viewer: Viewer, search: Search) -> tuple[Shipment, str] | N
     if not search.exact:
         return None
     items = ShipmentItem.objects.filter(
-        search_filter(search, "application__"), shipment__in=shipments_visible(viewer).values("pk")
+        search_filter(search, "application__"), shipment__in=Shipment.objects.visible_to(viewer).values("pk")
     )
     found = list(items.order_by("-shipment_id").values_list("shipment_id", "application__number")[:50])
     if not found or len({number for _, number in found}) > 1:
         return None
-    return shipments_visible(viewer).get(pk=found[0][0]), found[0][1] or ""
+    return Shipment.objects.visible_to(viewer).for_display().get(pk=found[0][0]), found[0][1] or ""
 
 
 SHIPMENT_ITEM_SORTING = item_sorting(Column("outcome", "结果", "outcome"))
@@ -276,21 +270,6 @@ def handover_card(application: Application) -> Card | None:
 VERIFICATION_VIEWS = {"due": "待核验", "overdue": "已逾期", "done": "已核验"}
 
 
-def verifications_visible(viewer: Viewer) -> QuerySet[Verification]:
-    """Verifications owed to the viewer's subtree: the acceptance or the household unit."""
-    if not viewer.can("verification.perform") or viewer.unit is None:
-        return Verification.objects.none()
-    verifications = Verification.objects.select_related(
-        "application", "application__acceptance_unit", "application__household_unit"
-    )
-    if viewer.unit.kind == Unit.Kind.PROVINCE:
-        return verifications
-    units = viewer.unit.subtree_pks  # values: the two units' indexes OR'ed (586 → 32 ms at 1M)
-    return verifications.filter(
-        Q(application__acceptance_unit__in=units) | Q(application__household_unit__in=units)
-    )
-
-
 VERIFICATION_SORTING = Sorting(
     [
         Column("due", "核验期限", "due", "date"),
@@ -304,7 +283,9 @@ VERIFICATION_SORTING = Sorting(
 def verifications_search(viewer: Viewer, view: str, search: Search) -> QuerySet[Verification]:
     """due: owed and not yet late; overdue: the due date is before today; done: verified. A
     search covers all three."""
-    rows = verifications_visible(viewer)
+    rows = Verification.objects.visible_to(viewer).select_related(
+        "application", "application__acceptance_unit", "application__household_unit"
+    )
     if search:
         return rows.filter(search_filter(search, "application__"))
     today = timezone.localdate()
@@ -341,7 +322,7 @@ def verifications_page(
 def verification_counts(viewer: Viewer) -> dict[str, int]:
     """待核验 and 已逾期 of the viewer's subtree, in one query."""
     today = timezone.localdate()
-    counts = _owed(verifications_visible(viewer)).aggregate(
+    counts = _owed(Verification.objects.visible_to(viewer)).aggregate(
         owed=Count("pk", filter=Q(due__gte=today)), late=Count("pk", filter=Q(due__lt=today))
     )
     return {"due": counts["owed"] or 0, "overdue": counts["late"] or 0}

@@ -6,8 +6,6 @@ keep their own records and move an application on only through `services.applica
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -15,11 +13,9 @@ from django.db.models.functions import Coalesce
 
 from tongban.core.masking import mask_id_number
 from tongban.intake.rules import ApplicationType
+from tongban.registry.access import ScopedQuerySet
 from tongban.registry.fields import SealedBinaryField
 from tongban.registry.models import ApplicationReason, Ethnicity, Person, RefusalReason, Sex, Unit
-
-if TYPE_CHECKING:
-    from tongban.registry.access import Viewer
 
 
 class ReviewChain(models.Model):
@@ -77,18 +73,27 @@ class AcceptanceCounter(models.Model):
         return f"{self.station_id} {self.day} {self.last}"
 
 
-class ApplicationQuerySet(models.QuerySet["Application"]):
-    def visible_to(self, viewer: Viewer, action: str = "application.view") -> ApplicationQuerySet:
-        """Applications accepted in the viewer's subtree, or registered there (the review side),
-        or sitting in one of its units' review queues."""
-        if not viewer.can(action) or viewer.unit is None:
-            return self.none()
-        if viewer.unit.kind == Unit.Kind.PROVINCE:
+class ApplicationQuerySet(ScopedQuerySet["Application"]):
+    default_action = "application.view"
+
+    def within(self, unit: Unit) -> ApplicationQuerySet:
+        """Applications accepted in the unit's subtree, or registered there (the review side), or
+        sitting in one of its units' review queues."""
+        if unit.kind == Unit.Kind.PROVINCE:
             return self.all()
-        units = Unit.objects.subtree(viewer.unit).values("pk")
+        units = Unit.objects.subtree(unit).values("pk")
         return self.filter(
             Q(acceptance_unit__in=units) | Q(household_unit__in=units) | Q(review_unit__in=units)
         )
+
+    def for_display(self) -> ApplicationQuerySet:
+        """With the units, the assignee and the person joined; the three code tables come by
+        prefetch, one small query each: with all eight joined, PostgreSQL spent 26 ms planning the
+        read of one application and 0.4 ms running it (10M people, 1M applications), 3 ms with these
+        five joins (bench/README.md, load test), and a lifecycle reads applications dozens of times."""
+        return self.select_related(
+            "acceptance_unit", "household_unit", "review_unit", "assignee", "person"
+        ).prefetch_related("reason", "sex", "ethnicity")
 
 
 class Application(models.Model):

@@ -37,27 +37,16 @@ from tongban.registry.models import (
     WantedPerson,
 )
 
-# Joined: the units, the assignee and the person. The three code tables come by prefetch, one
-# small query each: with all eight joined, PostgreSQL spent 26 ms planning the read of one
-# application and 0.4 ms running it (10M people, 1M applications), 3 ms with these five joins
-# (bench/README.md, load test), and a lifecycle reads applications dozens of times.
-_RELATED = ("acceptance_unit", "household_unit", "review_unit", "assignee", "person")
-_CODES = ("reason", "sex", "ethnicity")
-
-
-def applications_visible(viewer: Viewer) -> QuerySet[Application]:
-    return Application.objects.visible_to(viewer).select_related(*_RELATED).prefetch_related(*_CODES)
-
 
 def application_get(viewer: Viewer, pk: int) -> Application:
-    application = applications_visible(viewer).filter(pk=pk).first()
+    application = Application.objects.visible_to(viewer).for_display().filter(pk=pk).first()
     if application is None:
         raise Http404("未找到该申领")
     return application
 
 
 def application_by_number(viewer: Viewer, number: str) -> Application:
-    application = applications_visible(viewer).filter(number=number).first()
+    application = Application.objects.visible_to(viewer).for_display().filter(number=number).first()
     if application is None:
         raise Http404("未找到该受理号")
     return application
@@ -207,7 +196,9 @@ def counter_page(
 def counter_counts(viewer: Viewer) -> dict[str, int]:
     """What waits at a station's counter: drafts, items in review, refusals to tell applicants,
     photos to take again after a quality failure at the centre."""
-    own = applications_visible(viewer).filter(acceptance_unit__in=Unit.objects.subtree_ids(viewer.unit))
+    own = Application.objects.visible_to(viewer).filter(
+        acceptance_unit__in=Unit.objects.subtree_ids(viewer.unit)
+    )
     return {
         "draft": own.filter(status=Application.Status.DRAFT).count(),
         "in_review": own.filter(status__in=COUNTER_VIEWS["in_review"]).count(),

@@ -4,25 +4,23 @@ task is a thin wrapper; the state lives here)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 
+from tongban.registry.access import ScopedQuerySet, Viewer
 from tongban.registry.models import Unit
 
-if TYPE_CHECKING:
-    from tongban.registry.access import Viewer
 
+class JobRunQuerySet(ScopedQuerySet["JobRun"]):
+    default_action = "job.oversee"
 
-class JobRunQuerySet(models.QuerySet["JobRun"]):
-    def visible_to(self, viewer: Viewer) -> JobRunQuerySet:
+    def visible_to(self, viewer: Viewer, action: str | None = None) -> JobRunQuerySet:
         """The jobs the viewer started, and with job.oversee those of the own subtree."""
-        own = Q(started_by_id=viewer.pk)
-        if viewer.can("job.oversee") and viewer.unit is not None:
-            return self.filter(own | Q(unit__in=viewer.unit.subtree_pks))
-        return self.filter(own)
+        own = self.filter(started_by_id=viewer.pk)
+        return own | super().visible_to(viewer, action)
+
+    def within(self, unit: Unit) -> JobRunQuerySet:
+        return self.filter(unit__in=unit.subtree_pks)
 
 
 class JobRun(models.Model):

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 
 from tongban.intake.models import Application
+from tongban.registry.access import ScopedQuerySet
 from tongban.registry.models import Unit
 
 
@@ -42,6 +43,19 @@ class CentreKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.centre_id} {self.fingerprint[:16]}"
+
+
+class BatchQuerySet(ScopedQuerySet["Batch"]):
+    default_action = "production.view"
+
+    def within(self, unit: Unit) -> BatchQuerySet:
+        """A production centre's own batches; no other unit has any."""
+        if unit.kind != Unit.Kind.CENTRE:
+            return self.none()
+        return self.filter(centre=unit)
+
+    def for_display(self) -> BatchQuerySet:
+        return self.select_related("centre", "acceptance_unit", "created_by", "centre_key")
 
 
 class Batch(models.Model):
@@ -76,6 +90,8 @@ class Batch(models.Model):
         CentreKey, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="加密密钥"
     )
     closed_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    objects = BatchQuerySet.as_manager()
 
     class Meta:
         ordering = ["-pk"]

@@ -146,15 +146,6 @@ def viewer_centre(viewer: Viewer, action: str = "production.view") -> Unit:
     return unit
 
 
-def batches_visible(viewer: Viewer) -> QuerySet[Batch]:
-    unit = viewer.unit
-    if not viewer.can("production.view") or unit is None or unit.kind != Unit.Kind.CENTRE:
-        return Batch.objects.none()
-    return Batch.objects.filter(centre=unit).select_related(
-        "centre", "acceptance_unit", "created_by", "centre_key"
-    )
-
-
 BATCH_SORTING = Sorting(
     [
         Column("id", "调度时间", "pk", "int"),
@@ -168,7 +159,7 @@ BATCH_SORTING = Sorting(
 
 def batches_search(viewer: Viewer, *, state: str = "", search: Search | None = None) -> QuerySet[Batch]:
     """The centre's batches, of one state; with a search, those holding a matching card."""
-    batches = batches_visible(viewer)
+    batches = Batch.objects.visible_to(viewer).for_display()
     if state:
         batches = batches.filter(state=state)
     if search:
@@ -203,13 +194,15 @@ def batch_holding(viewer: Viewer, search: Search) -> tuple[Batch, str] | None:
     if not search.exact:
         return None
     found = list(
-        BatchItem.objects.filter(search_filter(search, "application__"), batch__in=batches_visible(viewer))
+        BatchItem.objects.filter(
+            search_filter(search, "application__"), batch__in=Batch.objects.visible_to(viewer)
+        )
         .order_by("-batch_id")
         .values_list("batch_id", "application__number")[:50]
     )
     if not found or len({number for _, number in found}) > 1:
         return None
-    return batches_visible(viewer).get(pk=found[0][0]), found[0][1] or ""
+    return Batch.objects.visible_to(viewer).for_display().get(pk=found[0][0]), found[0][1] or ""
 
 
 def batch_by_number(viewer: Viewer, text: str) -> Batch | None:
@@ -217,11 +210,11 @@ def batch_by_number(viewer: Viewer, text: str) -> Batch | None:
     number = "".join(text.split())
     if not (number.isascii() and number.isdigit() and len(number) > 22):
         return None
-    return batches_visible(viewer).filter(number=number).first()
+    return Batch.objects.visible_to(viewer).for_display().filter(number=number).first()
 
 
 def batch_get(viewer: Viewer, pk: int) -> Batch:
-    batch = batches_visible(viewer).filter(pk=pk).first()
+    batch = Batch.objects.visible_to(viewer).for_display().filter(pk=pk).first()
     if batch is None:
         raise Http404("未找到该批次")
     return batch

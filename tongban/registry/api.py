@@ -262,7 +262,7 @@ class UnitsView(APIView):
             require(viewer, "unit.manage")
             units = list(selectors.stations_missing_contact(viewer))
         else:
-            units = selectors.units_visible(viewer)
+            units = list(Unit.objects.visible_to(viewer).order_by("path"))
         return Response(UnitSerializer(units, many=True).data)
 
 

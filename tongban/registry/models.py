@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import ClassVar, Self, TypeVar
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 
 from tongban.core.masking import mask_id_number
+from tongban.registry.access import ScopedQuerySet
 from tongban.registry.fields import SealedBinaryField
-
-if TYPE_CHECKING:
-    from tongban.registry.access import Viewer
-
 
 # ---------------------------------------------------------------------------------------------
 # Code tables: loaded by migrations, editable in the admin.
@@ -122,7 +119,12 @@ class Region(models.Model):
 # Units (机构)
 
 
-class UnitQuerySet(models.QuerySet["Unit"]):
+class UnitQuerySet(ScopedQuerySet["Unit"]):
+    default_action = "unit.view"
+
+    def within(self, unit: Unit) -> UnitQuerySet:
+        return self.subtree(unit)
+
     def subtree(self, unit: Unit) -> UnitQuerySet:
         return self.filter(path__startswith=unit.path)
 
@@ -130,11 +132,6 @@ class UnitQuerySet(models.QuerySet["Unit"]):
         """The primary keys of `unit`'s subtree (none without a unit), for `…__in=` filters."""
         units = self.subtree(unit) if unit is not None else self.none()
         return units.values_list("pk", flat=True)
-
-    def visible_to(self, viewer: Viewer, action: str = "unit.view") -> UnitQuerySet:
-        if not viewer.can(action) or viewer.unit is None:
-            return self.none()
-        return self.subtree(viewer.unit)
 
     def stations(self) -> UnitQuerySet:
         return self.filter(kind=Unit.Kind.STATION)
@@ -204,6 +201,19 @@ class Unit(models.Model):
         return list(Unit.objects.subtree_ids(self))
 
 
+_Row = TypeVar("_Row", bound=models.Model)
+
+
+class UnitRowQuerySet(ScopedQuerySet[_Row]):
+    """A record kind whose rows belong to one unit each (`unit_field`, a path through foreign
+    keys): the rows of the units in the subtree."""
+
+    unit_field: ClassVar[str] = "unit"
+
+    def within(self, unit: Unit) -> Self:
+        return self.filter(**{f"{self.unit_field}__in": Unit.objects.subtree_ids(unit)})
+
+
 class ProductionRoute(models.Model):
     """制证路由: acceptances whose station code starts with `region_prefix` are produced by
     `centre`; the longest matching prefix wins (e.g. `3607` → Ganzhou's 制证所, `36` → province)."""
@@ -226,7 +236,9 @@ class ProductionRoute(models.Model):
 # People
 
 
-class PersonQuerySet(models.QuerySet["Person"]):
+class PersonQuerySet(ScopedQuerySet["Person"]):
+    default_action = "person.browse"
+
     def with_card_state(self, today: datetime.date) -> PersonQuerySet:
         """Each person with `card_state`: the current state of the card they hold (the valid or
         made one, else the newest), None for someone who never had one. For lists."""
@@ -234,13 +246,11 @@ class PersonQuerySet(models.QuerySet["Person"]):
         state = held.annotate(current_state=card_state_expression(today)).values("current_state")[:1]
         return self.annotate(card_state=Subquery(state))
 
-    def visible_to(self, viewer: Viewer, action: str = "person.browse") -> PersonQuerySet:
-        """People registered in the viewer's subtree, if their role allows `action` at all."""
-        if not viewer.can(action) or viewer.unit is None:
-            return self.none()
-        if viewer.unit.kind == Unit.Kind.PROVINCE:
+    def within(self, unit: Unit) -> PersonQuerySet:
+        """People registered in the unit's subtree."""
+        if unit.kind == Unit.Kind.PROVINCE:
             return self.all()
-        return self.filter(registration_unit__in=Unit.objects.subtree(viewer.unit).values("pk"))
+        return self.filter(registration_unit__in=Unit.objects.subtree(unit).values("pk"))
 
 
 class Person(models.Model):

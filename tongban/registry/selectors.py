@@ -173,10 +173,6 @@ def _with_approver_names(changes: list[PersonChange]) -> list[PersonChange]:
     return changes
 
 
-def units_visible(viewer: Viewer) -> list[Unit]:
-    return list(Unit.objects.visible_to(viewer).order_by("path"))
-
-
 def unit_get(viewer: Viewer, code: str) -> Unit:
     """One unit of the viewer's subtree by code; 404 for any other."""
     unit = Unit.objects.visible_to(viewer).select_related("parent").filter(code=code).first()

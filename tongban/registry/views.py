@@ -13,7 +13,7 @@ from tongban.forms import show_refusal
 from tongban.registry import selectors, services
 from tongban.registry.access import as_viewer
 from tongban.registry.forms import LookupForm, PeopleFilterForm, UnitContactForm
-from tongban.registry.models import Person
+from tongban.registry.models import Person, Unit
 
 
 def _render_record(request: HttpRequest, person: Person, how: str) -> HttpResponse:
@@ -87,7 +87,7 @@ def unit_list(request: HttpRequest) -> HttpResponse:
         request,
         "registry/unit_list.html",
         {
-            "units": selectors.units_visible(viewer),
+            "units": list(Unit.objects.visible_to(viewer).order_by("path")),
             "can_manage": viewer.can("unit.manage"),
             "missing": selectors.stations_missing_contact(viewer).count(),
         },
