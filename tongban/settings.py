@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "tongban.registry",
     "tongban.finance",
     "tongban.accounts",
+    "tongban.liaison",
     "tongban.biometrics",
     "tongban.portal",
     "tongban.intake",

@@ -8,13 +8,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from tongban import views
 from tongban.accounts import api as accounts_api
 from tongban.accounts.api import TokenView
-from tongban.accounts.liaison_api import LiaisonsView, UnitLiaisonsView
 from tongban.campaigns import api as campaigns_api
 from tongban.dataquality import api as dataquality_api
 from tongban.finance import api as finance_api
 from tongban.handover import api as handover_api
 from tongban.intake import api as intake_api
 from tongban.jobs import api as jobs_api
+from tongban.liaison.api import LiaisonsView, UnitLiaisonsView
 from tongban.notifications import api as notifications_api
 from tongban.production import api as production_api
 from tongban.registry import api as registry_api
@@ -216,7 +216,7 @@ urlpatterns = [
     path("finance/", include("tongban.finance.urls")),
     path("jobs/", include("tongban.jobs.urls")),
     path("notifications/", include("tongban.notifications.urls")),
-    path("liaisons/", include("tongban.accounts.liaison_urls")),
+    path("liaisons/", include("tongban.liaison.urls")),
     # The admin signs in through the same audited login (and second factor) as everyone else.
     path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
     path("admin/", admin.site.urls),

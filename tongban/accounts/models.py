@@ -94,7 +94,4 @@ class StaffSession(AbstractBaseSession):
         return SessionStore
 
 
-# The liaison directory lives in its own module; imported here so Django finds the model.
-from tongban.accounts.liaison_models import Liaison  # noqa: E402
-
-__all__ = ["Liaison", "Role", "StaffSession", "User"]
+__all__ = ["Role", "StaffSession", "User"]

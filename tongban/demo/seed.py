@@ -27,7 +27,6 @@ from django.utils import timezone
 from django_otp import devices_for_user
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tongban.accounts.liaison_demo import liaisons_seed_demo
 from tongban.accounts.models import User
 from tongban.accounts.roles import Role
 from tongban.audit.actions import AuditAction
@@ -36,6 +35,7 @@ from tongban.campaigns.demo import seed_campaign
 from tongban.core import idnumber, regions
 from tongban.core.dates import add_years, age_on
 from tongban.demo.history import generate_history
+from tongban.demo.liaisons import liaisons_seed_demo
 from tongban.intake.models import Application
 from tongban.intake.rules import validity_period
 from tongban.registry.authority import issuing_authority

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tongban.accounts import liaison_views as views
+from tongban.liaison import views
 
 app_name = "liaisons"
 urlpatterns = [

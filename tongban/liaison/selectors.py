@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
-from tongban.accounts.liaison_models import LIAISON_KINDS, Liaison
+from tongban.liaison.models import LIAISON_KINDS, Liaison
 from tongban.registry.access import Viewer
 from tongban.registry.models import Unit
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from tongban.accounts.liaison_models import LIAISON_KINDS, MAX_LIAISONS_PER_UNIT, Duty, Liaison
 from tongban.accounts.models import User
 from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_phone
+from tongban.liaison.models import LIAISON_KINDS, MAX_LIAISONS_PER_UNIT, Duty, Liaison
 from tongban.registry.access import Viewer
 from tongban.registry.models import Unit
 

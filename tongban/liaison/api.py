@@ -10,12 +10,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.accounts import liaison_selectors as selectors
-from tongban.accounts.liaison_models import MAX_LIAISONS_PER_UNIT, Duty, Liaison
-from tongban.accounts.liaison_services import LiaisonEntry, liaisons_replace
 from tongban.accounts.models import User
 from tongban.api import Text, query_of, require
 from tongban.api_schema import page_of
+from tongban.liaison import selectors
+from tongban.liaison.models import MAX_LIAISONS_PER_UNIT, Duty, Liaison
+from tongban.liaison.services import LiaisonEntry, liaisons_replace
 from tongban.registry.access import as_viewer
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tongban.accounts.liaison_models import Duty, Liaison
-from tongban.accounts.liaison_services import LiaisonEntry, liaisons_replace
 from tongban.accounts.models import User
+from tongban.liaison.models import Duty, Liaison
+from tongban.liaison.services import LiaisonEntry, liaisons_replace
 from tongban.registry.models import Unit
 
 # (unit code, name, position, phone, duties, username of a demo account of that unit or "")

@@ -52,6 +52,9 @@ class Liaison(models.Model):
     )
 
     class Meta:
+        # The table keeps the name it had when the model lived in `accounts` (migrations
+        # accounts/0004 and liaison/0001 moved the model without touching its rows).
+        db_table = "accounts_liaison"
         verbose_name = verbose_name_plural = "联络人"
         ordering = ["unit__path", "order", "pk"]
 

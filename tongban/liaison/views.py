@@ -12,11 +12,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from tongban.accounts import liaison_selectors as selectors
-from tongban.accounts.liaison_models import LIAISON_KINDS, MAX_LIAISONS_PER_UNIT, Duty
-from tongban.accounts.liaison_services import LiaisonEntry, can_manage, liaisons_replace
 from tongban.accounts.models import User
 from tongban.core.errors import ServiceError
+from tongban.liaison import selectors
+from tongban.liaison.models import LIAISON_KINDS, MAX_LIAISONS_PER_UNIT, Duty
+from tongban.liaison.services import LiaisonEntry, can_manage, liaisons_replace
 
 
 def _staff(request: HttpRequest) -> User:
@@ -57,7 +57,7 @@ def directory(request: HttpRequest) -> HttpResponse:
     query.pop("after", None)
     return render(
         request,
-        "accounts/liaisons.html",
+        "liaison/directory.html",
         {
             "form": form,
             "page": page,
@@ -78,7 +78,7 @@ def missing(request: HttpRequest) -> HttpResponse:
     user = _staff(request)
     if not user.can("liaison.manage"):
         raise Http404
-    return render(request, "accounts/liaisons_missing.html", {"units": selectors.units_without_liaison(user)})
+    return render(request, "liaison/missing.html", {"units": selectors.units_without_liaison(user)})
 
 
 class LiaisonForm(forms.Form):
@@ -160,7 +160,7 @@ def edit(request: HttpRequest, code: str) -> HttpResponse:
         )
     return render(
         request,
-        "accounts/liaison_edit.html",
+        "liaison/edit.html",
         {"unit": unit, "formset": formset, "current": current},
         status=status,
     )

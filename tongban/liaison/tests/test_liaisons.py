@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tongban.accounts.liaison_demo import liaisons_seed_demo
-from tongban.accounts.liaison_models import Liaison
-from tongban.accounts.liaison_services import LiaisonEntry, liaisons_replace
 from tongban.audit.models import AuditEvent
 from tongban.core.errors import ServiceError
+from tongban.liaison.models import Liaison
+from tongban.liaison.services import LiaisonEntry, liaisons_replace
 from tongban.registry.models import Unit
 from tongban.testing.factories import UserFactory
 from tongban.testing.personas import api_client, login
@@ -202,9 +201,3 @@ def test_api_put_by_the_own_unit(personas):
         api_client(personas.nanchang_clerk).put("/api/v1/liaisons/360102", payload, format="json").status_code
         == 403
     )
-
-
-def test_the_demo_seed_is_idempotent(personas):
-    made = liaisons_seed_demo()
-    assert made == Liaison.objects.count() > 0
-    assert liaisons_seed_demo() == 0
