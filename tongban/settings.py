@@ -6,12 +6,38 @@ start-up checks that refuse the development secrets and DEBUG.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from tongban.biometrics.standard import PhotoStandard
 from tongban.core.env import env_bool, env_float, env_hex_key, env_int, env_list, env_str
+from tongban.core.workdays import Deadlines
+from tongban.intake import rules
+
+T = TypeVar("T")
+
+
+def _json_object(name: str, parse: Callable[[dict[str, Any]], T]) -> T:
+    """A JSON object (unset: `{}`) made into its typed value by `parse`, at start-up, so a bad value
+    stops the process with the variable's name instead of failing at its first use. `parse` raises
+    ValueError for what it cannot take."""
+    raw = env_str(name, "{}")
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object, not {raw!r}")
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from exc
+
 
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(env_str("TONGBAN_VAR_DIR", str(BASE_DIR.parent / "var")))
@@ -276,21 +302,17 @@ BIOMETRICS = {
     "FACE_THRESHOLD": env_float("TONGBAN_FACE_THRESHOLD", 0.92),
     # Finger: calibrated in bench/README.md (impostors ≤ 0.03, genuine ≥ 0.15 on the samples).
     "FINGER_THRESHOLD": env_float("TONGBAN_FINGER_THRESHOLD", 0.10),
-    # JSON object overriding thresholds of the photo standard (tongban/biometrics/photo.py).
-    "PHOTO_STANDARD": env_str("TONGBAN_PHOTO_STANDARD", "{}"),
 }
+# The photo standard's thresholds, a JSON object overriding any of tongban/biometrics/standard.py.
+PHOTO_STANDARD = _json_object("TONGBAN_PHOTO_STANDARD", PhotoStandard.with_overrides)
 
 # Deadlines in working days (DOMAIN.md §2), counted with the holiday table (registry.CalendarDay).
-DEADLINES = {
-    # Review and issue (审核签发) from the day an application reaches a review step.
-    "REVIEW_DAYS": env_int("TONGBAN_REVIEW_DEADLINE_DAYS", 5),
-    # Whether the arrival day counts as the first day when it is a working day.
-    "COUNT_ARRIVAL_DAY": env_bool("TONGBAN_DEADLINE_COUNT_ARRIVAL_DAY", False),
-    # The applicant's own verification after a proxy or postal handover.
-    "POST_VERIFICATION_DAYS": env_int("TONGBAN_POST_VERIFICATION_DAYS", 30),
-    # The collection date printed on the 领证回执: review, production and delivery together.
-    "EXPECTED_READY_DAYS": env_int("TONGBAN_EXPECTED_READY_DAYS", 20),
-}
+DEADLINES = Deadlines(
+    review_days=env_int("TONGBAN_REVIEW_DEADLINE_DAYS", 5),
+    count_arrival_day=env_bool("TONGBAN_DEADLINE_COUNT_ARRIVAL_DAY", False),
+    post_verification_days=env_int("TONGBAN_POST_VERIFICATION_DAYS", 30),
+    expected_ready_days=env_int("TONGBAN_EXPECTED_READY_DAYS", 20),
+)
 
 # Supervision (督导): an unfinished application with no 办理记录 entry for more than this many
 # working days is a stuck item (滞留件).
@@ -312,7 +334,7 @@ CAMPAIGN_PACE_WORKDAYS = env_int("TONGBAN_CAMPAIGN_PACE_WORKDAYS", 14)
 VALIDITY_AGE_DATE = env_str("TONGBAN_VALIDITY_AGE_DATE", "acceptance")
 if VALIDITY_AGE_DATE not in {"acceptance", "issue"}:
     raise ImproperlyConfigured("TONGBAN_VALIDITY_AGE_DATE must be 'acceptance' or 'issue'")
-FEES = env_str("TONGBAN_FEES", "{}")
+FEES = _json_object("TONGBAN_FEES", rules.fee_table)
 # A draft (草稿) nobody has changed for this many days is closed as abandoned (放弃受理) by the
 # schedule and its photos and fingerprints deleted. 30: an applicant sent home for a missing
 # document (户口簿, a guardian's papers) is back within weeks, while the biometrics of someone who
