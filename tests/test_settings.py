@@ -1,13 +1,18 @@
-"""The settings at start-up: production's guards and the JSON settings read into typed values. Each
-case imports tongban.settings in a fresh interpreter, as a starting process does."""
+"""The settings at start-up: production's guards, the JSON settings read into typed values, and
+secrets read from files. Each case imports tongban.settings in a fresh interpreter, as a starting
+process does."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+import tongban.settings
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
 
@@ -97,3 +102,51 @@ def test_a_bad_deadline_stops_start_up() -> None:
     result = _import_settings(TONGBAN_REVIEW_DEADLINE_DAYS="five")
     assert result.returncode != 0
     assert "TONGBAN_REVIEW_DEADLINE_DAYS must be an integer" in result.stderr
+
+
+# Every secret setting: how the settings show it, and what its file holds.
+SECRETS = {
+    "TONGBAN_SECRET_KEY": ("s.SECRET_KEY", "k" * 50),
+    "TONGBAN_DATA_KEY": ("s.DATA_KEY.hex()", "ab" * 16),
+    "TONGBAN_DATABASE_URL": (
+        "s.DATABASES['default']['PASSWORD']",
+        "postgresql://tongban:pa55@db:5432/tongban",
+    ),
+    "TONGBAN_REDIS_URL": ("s.HUEY['url']", "redis://:pa55@redis:6379/0"),
+    "TONGBAN_EMAIL_PASSWORD": ("s.EMAIL_HOST_PASSWORD", "mail-pa55"),
+    "TONGBAN_NOTIFICATIONS_WEBHOOK_SECRET": ("s.NOTIFICATIONS_WEBHOOK_SECRET", "hook-secret"),
+    "TONGBAN_ABIS_TOKEN": ("s.BIOMETRICS['TOKEN']", "abis-token"),
+}
+
+
+def test_every_secret_setting_is_listed() -> None:
+    """A secret added to the settings must be added above, so it is proven to come from a file too."""
+    source = Path(tongban.settings.__file__).read_text(encoding="utf-8")
+    assert set(re.findall(r'env_(?:secret|hex_key)\("(TONGBAN_\w+)"', source)) == set(SECRETS)
+
+
+def test_every_secret_can_come_from_a_file(tmp_path: Path) -> None:
+    env = {"TONGBAN_ENV": "production"}
+    for name, (_, contents) in SECRETS.items():
+        path = tmp_path / name.lower()
+        path.write_text(f"{contents}\n", encoding="utf-8")  # as `echo` writes it: the newline is dropped
+        env[f"{name}_FILE"] = str(path)
+    result = _import_settings("\n".join(f"print({shown})" for shown, _ in SECRETS.values()), **env)
+    assert result.returncode == 0, result.stderr
+    expected = [contents for _, contents in SECRETS.values()]
+    expected[2] = "pa55"  # the database URL's password
+    assert result.stdout.splitlines() == expected
+
+
+def test_a_secret_set_twice_stops_start_up(tmp_path: Path) -> None:
+    path = tmp_path / "secret_key"
+    path.write_text("k" * 50, encoding="utf-8")
+    result = _import_settings(TONGBAN_SECRET_KEY="k" * 50, TONGBAN_SECRET_KEY_FILE=str(path))
+    assert result.returncode != 0
+    assert "TONGBAN_SECRET_KEY and TONGBAN_SECRET_KEY_FILE are both set" in result.stderr
+
+
+def test_a_missing_secret_file_stops_start_up(tmp_path: Path) -> None:
+    result = _import_settings(TONGBAN_DATA_KEY_FILE=str(tmp_path / "absent"))
+    assert result.returncode != 0
+    assert "TONGBAN_DATA_KEY_FILE: cannot read" in result.stderr

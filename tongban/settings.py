@@ -15,7 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from tongban.biometrics.standard import PhotoStandard
-from tongban.core.env import env_bool, env_float, env_hex_key, env_int, env_list, env_str
+from tongban.core.env import env_bool, env_float, env_hex_key, env_int, env_list, env_secret, env_str
 from tongban.core.workdays import Deadlines
 from tongban.intake import rules
 
@@ -47,7 +47,8 @@ if ENV not in {"development", "production"}:
     raise ImproperlyConfigured("TONGBAN_ENV must be 'development' or 'production'")
 PRODUCTION = ENV == "production"
 
-# Development-only values; production refuses to start with any of them.
+# Development-only values; production refuses to start with any of them. Every secret below may
+# instead come from a file: TONGBAN_<NAME>_FILE (core/env.py env_secret).
 DEV_SECRET_KEY = "dev-insecure-tongban-secret-key-change-me"  # noqa: S105
 DEV_DATA_KEY = "00112233445566778899aabbccddeeff"
 
@@ -55,7 +56,7 @@ DEV_DATA_KEY = "00112233445566778899aabbccddeeff"
 # (tongban/errors.py) and never Django's debug page or its URL list; static files are still served
 # outside production (tongban/urls.py).
 DEBUG = env_bool("TONGBAN_DEBUG", False)
-SECRET_KEY = env_str("TONGBAN_SECRET_KEY", DEV_SECRET_KEY)
+SECRET_KEY = env_secret("TONGBAN_SECRET_KEY", DEV_SECRET_KEY)
 # SM4 key (128-bit) sealing personal data at rest: register photos, biometric templates.
 DATA_KEY = env_hex_key("TONGBAN_DATA_KEY", DEV_DATA_KEY, length=16)
 
@@ -148,7 +149,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASE_URL = env_str("TONGBAN_DATABASE_URL", f"sqlite:///{VAR_DIR / 'tongban.sqlite3'}")
+DATABASE_URL = env_secret("TONGBAN_DATABASE_URL", f"sqlite:///{VAR_DIR / 'tongban.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django 5.2's built-in pool; CONN_MAX_AGE must stay 0 with it. With TONGBAN_DB_PREPARE = N > 0,
@@ -287,7 +288,7 @@ BIOMETRICS = {
     "NODES": env_str("TONGBAN_ABIS_NODES", ""),
     # Shared secret between the web processes and the engine service (a bearer token); also sent
     # to an external engine in "http" mode when set. Empty: none asked or sent.
-    "TOKEN": env_str("TONGBAN_ABIS_TOKEN", ""),
+    "TOKEN": env_secret("TONGBAN_ABIS_TOKEN", ""),
     # `tongban abis serve`: address, threads of its one process, the region prefixes it serves
     # (empty: every region), and how often it catches up with the change log between searches.
     "SERVE_BIND": env_str("TONGBAN_ABIS_BIND", "127.0.0.1:8790"),
@@ -387,7 +388,7 @@ AUDIT = {
 # server; on Redis when TONGBAN_REDIS_URL is set, for any number of workers on any machines. The
 # queue only carries job ids: the jobs themselves are rows (tongban.jobs). A running job that
 # reports no progress for JOBS_STALE_SECONDS is taken as dead and put back on the queue.
-REDIS_URL = env_str("TONGBAN_REDIS_URL", "")
+REDIS_URL = env_secret("TONGBAN_REDIS_URL", "")
 JOBS_QUEUE_FILE = Path(env_str("TONGBAN_JOBS_QUEUE_FILE", str(VAR_DIR / "jobs-queue.sqlite3")))
 if not REDIS_URL:
     JOBS_QUEUE_FILE.parent.mkdir(parents=True, exist_ok=True)  # huey opens the file at start-up
@@ -453,7 +454,7 @@ EXPORT_INLINE_ROWS = env_int("TONGBAN_EXPORT_INLINE_ROWS", 2000)
 NOTIFICATIONS_BACKEND = env_str("TONGBAN_NOTIFICATIONS_BACKEND", "file")
 NOTIFICATIONS_FILE = Path(env_str("TONGBAN_NOTIFICATIONS_FILE", str(VAR_DIR / "notifications.jsonl")))
 NOTIFICATIONS_WEBHOOK_URL = env_str("TONGBAN_NOTIFICATIONS_WEBHOOK_URL", "")
-NOTIFICATIONS_WEBHOOK_SECRET = env_str("TONGBAN_NOTIFICATIONS_WEBHOOK_SECRET", "")
+NOTIFICATIONS_WEBHOOK_SECRET = env_secret("TONGBAN_NOTIFICATIONS_WEBHOOK_SECRET", "")
 NOTIFICATIONS_WEBHOOK_TIMEOUT = env_float("TONGBAN_NOTIFICATIONS_WEBHOOK_TIMEOUT", 5.0)
 NOTIFICATIONS_MAX_ATTEMPTS = env_int("TONGBAN_NOTIFICATIONS_MAX_ATTEMPTS", 12)
 NOTIFICATIONS_STAFF_BACKEND = env_str("TONGBAN_NOTIFICATIONS_STAFF_BACKEND", "")
@@ -463,7 +464,7 @@ EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = env_str("TONGBAN_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("TONGBAN_EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("TONGBAN_EMAIL_USER", "")
-EMAIL_HOST_PASSWORD = env_str("TONGBAN_EMAIL_PASSWORD", "")
+EMAIL_HOST_PASSWORD = env_secret("TONGBAN_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("TONGBAN_EMAIL_TLS", False)
 EMAIL_USE_SSL = env_bool("TONGBAN_EMAIL_SSL", False)
 EMAIL_TIMEOUT = env_int("TONGBAN_EMAIL_TIMEOUT", 10)
