@@ -18,7 +18,7 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +162,7 @@ def life(
     settings: Any,
 ) -> Life:
     # The documented defaults, pinned: verification within 30 working days from the next day.
-    settings.DEADLINES = {**settings.DEADLINES, "POST_VERIFICATION_DAYS": 30, "COUNT_ARRIVAL_DAY": False}
+    settings.DEADLINES = replace(settings.DEADLINES, post_verification_days=30, count_arrival_day=False)
     return Life(
         personas=personas,
         reviewer=household_reviewer,

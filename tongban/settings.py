@@ -6,12 +6,38 @@ start-up checks that refuse the development secrets and DEBUG.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from tongban.core.env import env_bool, env_float, env_hex_key, env_int, env_list, env_str
+from tongban.biometrics.standard import PhotoStandard
+from tongban.core.env import env_bool, env_float, env_hex_key, env_int, env_list, env_secret, env_str
+from tongban.core.workdays import Deadlines
+from tongban.intake import rules
+
+T = TypeVar("T")
+
+
+def _json_object(name: str, parse: Callable[[dict[str, Any]], T]) -> T:
+    """A JSON object (unset: `{}`) made into its typed value by `parse`, at start-up, so a bad value
+    stops the process with the variable's name instead of failing at its first use. `parse` raises
+    ValueError for what it cannot take."""
+    raw = env_str(name, "{}")
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object, not {raw!r}")
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from exc
+
 
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(env_str("TONGBAN_VAR_DIR", str(BASE_DIR.parent / "var")))
@@ -21,7 +47,8 @@ if ENV not in {"development", "production"}:
     raise ImproperlyConfigured("TONGBAN_ENV must be 'development' or 'production'")
 PRODUCTION = ENV == "production"
 
-# Development-only values; production refuses to start with any of them.
+# Development-only values; production refuses to start with any of them. Every secret below may
+# instead come from a file: TONGBAN_<NAME>_FILE (core/env.py env_secret).
 DEV_SECRET_KEY = "dev-insecure-tongban-secret-key-change-me"  # noqa: S105
 DEV_DATA_KEY = "00112233445566778899aabbccddeeff"
 
@@ -29,7 +56,7 @@ DEV_DATA_KEY = "00112233445566778899aabbccddeeff"
 # (tongban/errors.py) and never Django's debug page or its URL list; static files are still served
 # outside production (tongban/urls.py).
 DEBUG = env_bool("TONGBAN_DEBUG", False)
-SECRET_KEY = env_str("TONGBAN_SECRET_KEY", DEV_SECRET_KEY)
+SECRET_KEY = env_secret("TONGBAN_SECRET_KEY", DEV_SECRET_KEY)
 # SM4 key (128-bit) sealing personal data at rest: register photos, biometric templates.
 DATA_KEY = env_hex_key("TONGBAN_DATA_KEY", DEV_DATA_KEY, length=16)
 
@@ -123,7 +150,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASE_URL = env_str("TONGBAN_DATABASE_URL", f"sqlite:///{VAR_DIR / 'tongban.sqlite3'}")
+DATABASE_URL = env_secret("TONGBAN_DATABASE_URL", f"sqlite:///{VAR_DIR / 'tongban.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django 5.2's built-in pool; CONN_MAX_AGE must stay 0 with it. With TONGBAN_DB_PREPARE = N > 0,
@@ -262,7 +289,7 @@ BIOMETRICS = {
     "NODES": env_str("TONGBAN_ABIS_NODES", ""),
     # Shared secret between the web processes and the engine service (a bearer token); also sent
     # to an external engine in "http" mode when set. Empty: none asked or sent.
-    "TOKEN": env_str("TONGBAN_ABIS_TOKEN", ""),
+    "TOKEN": env_secret("TONGBAN_ABIS_TOKEN", ""),
     # `tongban abis serve`: address, threads of its one process, the region prefixes it serves
     # (empty: every region), and how often it catches up with the change log between searches.
     "SERVE_BIND": env_str("TONGBAN_ABIS_BIND", "127.0.0.1:8790"),
@@ -277,21 +304,17 @@ BIOMETRICS = {
     "FACE_THRESHOLD": env_float("TONGBAN_FACE_THRESHOLD", 0.92),
     # Finger: calibrated in bench/README.md (impostors ≤ 0.03, genuine ≥ 0.15 on the samples).
     "FINGER_THRESHOLD": env_float("TONGBAN_FINGER_THRESHOLD", 0.10),
-    # JSON object overriding thresholds of the photo standard (tongban/biometrics/photo.py).
-    "PHOTO_STANDARD": env_str("TONGBAN_PHOTO_STANDARD", "{}"),
 }
+# The photo standard's thresholds, a JSON object overriding any of tongban/biometrics/standard.py.
+PHOTO_STANDARD = _json_object("TONGBAN_PHOTO_STANDARD", PhotoStandard.with_overrides)
 
 # Deadlines in working days (DOMAIN.md §2), counted with the holiday table (registry.CalendarDay).
-DEADLINES = {
-    # Review and issue (审核签发) from the day an application reaches a review step.
-    "REVIEW_DAYS": env_int("TONGBAN_REVIEW_DEADLINE_DAYS", 5),
-    # Whether the arrival day counts as the first day when it is a working day.
-    "COUNT_ARRIVAL_DAY": env_bool("TONGBAN_DEADLINE_COUNT_ARRIVAL_DAY", False),
-    # The applicant's own verification after a proxy or postal handover.
-    "POST_VERIFICATION_DAYS": env_int("TONGBAN_POST_VERIFICATION_DAYS", 30),
-    # The collection date printed on the 领证回执: review, production and delivery together.
-    "EXPECTED_READY_DAYS": env_int("TONGBAN_EXPECTED_READY_DAYS", 20),
-}
+DEADLINES = Deadlines(
+    review_days=env_int("TONGBAN_REVIEW_DEADLINE_DAYS", 5),
+    count_arrival_day=env_bool("TONGBAN_DEADLINE_COUNT_ARRIVAL_DAY", False),
+    post_verification_days=env_int("TONGBAN_POST_VERIFICATION_DAYS", 30),
+    expected_ready_days=env_int("TONGBAN_EXPECTED_READY_DAYS", 20),
+)
 
 # Supervision (督导): an unfinished application with no 办理记录 entry for more than this many
 # working days is a stuck item (滞留件).
@@ -313,7 +336,7 @@ CAMPAIGN_PACE_WORKDAYS = env_int("TONGBAN_CAMPAIGN_PACE_WORKDAYS", 14)
 VALIDITY_AGE_DATE = env_str("TONGBAN_VALIDITY_AGE_DATE", "acceptance")
 if VALIDITY_AGE_DATE not in {"acceptance", "issue"}:
     raise ImproperlyConfigured("TONGBAN_VALIDITY_AGE_DATE must be 'acceptance' or 'issue'")
-FEES = env_str("TONGBAN_FEES", "{}")
+FEES = _json_object("TONGBAN_FEES", rules.fee_table)
 # A draft (草稿) nobody has changed for this many days is closed as abandoned (放弃受理) by the
 # schedule and its photos and fingerprints deleted. 30: an applicant sent home for a missing
 # document (户口簿, a guardian's papers) is back within weeks, while the biometrics of someone who
@@ -366,7 +389,7 @@ AUDIT = {
 # server; on Redis when TONGBAN_REDIS_URL is set, for any number of workers on any machines. The
 # queue only carries job ids: the jobs themselves are rows (tongban.jobs). A running job that
 # reports no progress for JOBS_STALE_SECONDS is taken as dead and put back on the queue.
-REDIS_URL = env_str("TONGBAN_REDIS_URL", "")
+REDIS_URL = env_secret("TONGBAN_REDIS_URL", "")
 JOBS_QUEUE_FILE = Path(env_str("TONGBAN_JOBS_QUEUE_FILE", str(VAR_DIR / "jobs-queue.sqlite3")))
 if not REDIS_URL:
     JOBS_QUEUE_FILE.parent.mkdir(parents=True, exist_ok=True)  # huey opens the file at start-up
@@ -432,7 +455,7 @@ EXPORT_INLINE_ROWS = env_int("TONGBAN_EXPORT_INLINE_ROWS", 2000)
 NOTIFICATIONS_BACKEND = env_str("TONGBAN_NOTIFICATIONS_BACKEND", "file")
 NOTIFICATIONS_FILE = Path(env_str("TONGBAN_NOTIFICATIONS_FILE", str(VAR_DIR / "notifications.jsonl")))
 NOTIFICATIONS_WEBHOOK_URL = env_str("TONGBAN_NOTIFICATIONS_WEBHOOK_URL", "")
-NOTIFICATIONS_WEBHOOK_SECRET = env_str("TONGBAN_NOTIFICATIONS_WEBHOOK_SECRET", "")
+NOTIFICATIONS_WEBHOOK_SECRET = env_secret("TONGBAN_NOTIFICATIONS_WEBHOOK_SECRET", "")
 NOTIFICATIONS_WEBHOOK_TIMEOUT = env_float("TONGBAN_NOTIFICATIONS_WEBHOOK_TIMEOUT", 5.0)
 NOTIFICATIONS_MAX_ATTEMPTS = env_int("TONGBAN_NOTIFICATIONS_MAX_ATTEMPTS", 12)
 NOTIFICATIONS_STAFF_BACKEND = env_str("TONGBAN_NOTIFICATIONS_STAFF_BACKEND", "")
@@ -442,7 +465,7 @@ EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = env_str("TONGBAN_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("TONGBAN_EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("TONGBAN_EMAIL_USER", "")
-EMAIL_HOST_PASSWORD = env_str("TONGBAN_EMAIL_PASSWORD", "")
+EMAIL_HOST_PASSWORD = env_secret("TONGBAN_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("TONGBAN_EMAIL_TLS", False)
 EMAIL_USE_SSL = env_bool("TONGBAN_EMAIL_SSL", False)
 EMAIL_TIMEOUT = env_int("TONGBAN_EMAIL_TIMEOUT", 10)

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 import dlib
 import face_recognition_models
@@ -36,9 +36,7 @@ from tongban.biometrics.interfaces import (
     Sample,
     Template,
 )
-
-if TYPE_CHECKING:
-    from tongban.biometrics.photo import PhotoStandard
+from tongban.biometrics.standard import DEFAULT_MIN_SCORE, PhotoStandard
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +49,6 @@ _TEMPLATE_DTYPE = np.dtype("<f4")
 # same person under shift/scale/lighting/JPEG ≥ 0.987. A configured threshold below this makes
 # different people match (see the module docstring).
 DLIB_COSINE_THRESHOLD = 0.92
-
-# HOG confidence below which a detection is not counted as a face. Calibrated on the samples: the
-# astronaut's mission patch gives false detections at 0.04–0.12; real faces score 0.37–2.8 with
-# one upsampling (t1.jpg), 1.5+ for a standard photo's 207 px face.
-DEFAULT_MIN_SCORE = 0.3
 
 # Images up to this size are searched again with one upsampling when no face is found (~4× the
 # detection time, ~0.2 s at this size).
@@ -253,7 +246,7 @@ class FaceSDK:
         from tongban.biometrics import photo  # photo builds on this module
 
         self._require_face(sample)
-        standard = self._standard or photo.PhotoStandard.from_settings()
+        standard = self._standard or PhotoStandard.from_settings()
         try:
             decoded = decode_jpeg(sample.data, max_bytes=MAX_PHOTO_BYTES, max_pixels=MAX_PHOTO_PIXELS)
         except BiometricError as exc:

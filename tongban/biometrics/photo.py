@@ -47,19 +47,17 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.core.exceptions import ImproperlyConfigured
 from PIL import Image, ImageDraw, ImageFilter
 
 from tongban.biometrics import face as engine
 from tongban.biometrics.imaging import DecodedImage, decode_image, decode_jpeg
 from tongban.biometrics.interfaces import BiometricError, Modality, QualityResult
+from tongban.biometrics.standard import DEFAULT_MIN_SCORE, PhotoStandard
 
 Measured = float | str | dict[str, float] | None
 
@@ -68,80 +66,6 @@ WHITE = (255, 255, 255)
 # conform_photo takes camera photos: up to 30 MB and 50 megapixels.
 CONFORM_MAX_BYTES = 30 * 1024 * 1024
 CONFORM_MAX_PIXELS = 50_000_000
-
-
-@dataclass(frozen=True)
-class PhotoStandard:
-    """Every threshold of the photo check; pixels refer to the standard 358×441 photo.
-
-    Defaults follow GA 461 / GA/T 461-2019 where it gives a figure; the others (file size,
-    background, pose, sharpness, exposure) were calibrated on real sample faces and are
-    configuration: settings.BIOMETRICS["PHOTO_STANDARD"] overrides any of them.
-    """
-
-    width: int = 358
-    height: int = 441
-    # GA 461 prescribes JPEG quality 70, "generally 14–20 KB" (the conformed astronaut: 17 KB).
-    # Other systems' encoders differ (the social security card's standard, same layout, says
-    # 14–40 KB), so 10–40 KB is accepted: refused are blocky over-compressed files and files saved
-    # at needlessly high quality, which bloat the production data packages.
-    file_kb_min: float = 10.0
-    file_kb_max: float = 40.0
-    face_width: float = 207.0
-    face_width_tolerance: float = 14.0
-    # px between the eyes' midpoint and the photo's centre line; GA 461 only says "centred", the
-    # social security card's photo standard (same 358×441 layout) allows 162–196 px, i.e. ±17.
-    centre_tolerance: float = 17.0
-    hairline_min: float = 7.0
-    hairline_max: float = 21.0
-    eye_line_min: float = 207.0  # px above the bottom edge
-    background_min_brightness: float = 220.0
-    background_max_saturation: float = 0.10
-    background_max_spread: float = 12.0
-    eyes_open_min: float = 0.20  # eye aspect ratio; open eyes ~0.25–0.40, closed < 0.15
-    yaw_max: float = 0.08  # |nose position − 0.5|; roughly 0.06 per 5° of turn
-    roll_max_degrees: float = 5.0
-    sharpness_min: float = 25.0
-    exposure_min: float = 80.0
-    exposure_max: float = 210.0
-    clipped_max: float = 0.05
-    face_min_score: float = engine.DEFAULT_MIN_SCORE  # HOG confidence for a detection to count as a face
-    # Decoding limits: a standard photo is ~20 KB and 0.16 megapixels.
-    max_bytes: int = 5 * 1024 * 1024
-    max_pixels: int = 4_000_000
-    # Photos that are not standard photos (FaceSDK.check_quality): each face must be at least
-    # this wide and this confidently detected to give a usable template.
-    free_min_face_width: float = 80.0
-    free_min_face_score: float = 0.5
-
-    @classmethod
-    def from_settings(cls) -> PhotoStandard:
-        """The defaults with settings.BIOMETRICS["PHOTO_STANDARD"] (a JSON object) applied."""
-        from django.conf import settings
-
-        raw = settings.BIOMETRICS.get("PHOTO_STANDARD") or "{}"
-        try:
-            overrides = json.loads(raw) if isinstance(raw, str) else raw
-        except json.JSONDecodeError as exc:
-            raise ImproperlyConfigured(f"BIOMETRICS['PHOTO_STANDARD'] is not valid JSON: {exc}") from exc
-        if not isinstance(overrides, Mapping):
-            raise ImproperlyConfigured("BIOMETRICS['PHOTO_STANDARD'] must be a JSON object")
-        return cls.with_overrides(overrides)
-
-    @classmethod
-    def with_overrides(cls, overrides: Mapping[str, Any]) -> PhotoStandard:
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(overrides) - set(fields))
-        if unknown:
-            raise ImproperlyConfigured(
-                f"unknown photo standard setting(s) {', '.join(unknown)}; known: {', '.join(fields)}"
-            )
-        values: dict[str, Any] = {}
-        for name, value in overrides.items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise ImproperlyConfigured(f"photo standard setting {name} must be a number, got {value!r}")
-            values[name] = int(value) if fields[name].type == "int" else float(value)
-        return dataclasses.replace(cls(), **values)
 
 
 @dataclass(frozen=True)
@@ -676,7 +600,7 @@ def free_photo_quality(
     standard: PhotoStandard,
     *,
     upsample: int | None = None,
-    min_score: float = engine.DEFAULT_MIN_SCORE,
+    min_score: float = DEFAULT_MIN_SCORE,
 ) -> QualityResult:
     """Quality of a photo outside the standard layout (a register scan, an applicant with a
     guardian): every face in it must be confidently detected, large enough for a template, sharp

@@ -7,6 +7,7 @@ silently falling back to a default that an operator did not choose.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 
 class EnvError(ValueError):
@@ -60,9 +61,25 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_secret(name: str, default: str) -> str:
+    """A secret: `name`'s value, or the stripped contents of the file `name`_FILE names (Docker
+    secrets, systemd credentials), so the secret need not sit in the environment. Setting both is
+    refused: which one wins would be a guess."""
+    file_name = f"{name}_FILE"
+    path = os.environ.get(file_name)
+    if not path:
+        return os.environ.get(name, default)
+    if os.environ.get(name):
+        raise EnvError(f"{name} and {file_name} are both set; set one of them")
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EnvError(f"{file_name}: cannot read {path}: {exc}") from exc
+
+
 def env_hex_key(name: str, default: str, *, length: int) -> bytes:
-    """A symmetric key given as hex; `length` is in bytes."""
-    raw = os.environ.get(name, default).strip()
+    """A symmetric key given as hex (a secret: `name`_FILE may hold it); `length` is in bytes."""
+    raw = env_secret(name, default).strip()
     try:
         key = bytes.fromhex(raw)
     except ValueError as exc:

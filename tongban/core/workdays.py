@@ -37,6 +37,20 @@ MAKE_UP_SUFFIX = "调休上班"
 
 
 @dataclass(frozen=True)
+class Deadlines:
+    """The limits of DOMAIN.md §2 in working days, as configured (settings.DEADLINES)."""
+
+    # 审核签发, from the day an application reaches a review step.
+    review_days: int
+    # Whether the arrival day counts as the first day when it is a working day.
+    count_arrival_day: bool
+    # The applicant's own verification after a proxy or postal handover.
+    post_verification_days: int
+    # The collection date printed on the 领证回执: review, production and delivery together.
+    expected_ready_days: int
+
+
+@dataclass(frozen=True)
 class CalendarEntry:
     """One override of the Monday-to-Friday rule: a holiday (`is_workday=False`, 放假) or a make-up
     working day (`is_workday=True`, 调休上班)."""

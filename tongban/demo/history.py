@@ -35,7 +35,7 @@ import datetime
 import json
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -287,7 +287,7 @@ class _Clock:
 
     def due(self, moment: datetime.datetime, workdays: int) -> datetime.date:
         start = moment.astimezone(self.zone).date()
-        count_start = bool(settings.DEADLINES["COUNT_ARRIVAL_DAY"])
+        count_start = settings.DEADLINES.count_arrival_day
         return self.calendar.add_workdays(start, workdays, count_start=count_start)
 
 
@@ -342,9 +342,9 @@ def generate_history(
     ]
     if not workdays_list:
         workdays_list = [today]
-    review_days = settings.DEADLINES["REVIEW_DAYS"]
-    verification_days = settings.DEADLINES["POST_VERIFICATION_DAYS"]
-    fee_table = rules.fee_table({}) if not settings.FEES or settings.FEES == "{}" else _configured_fees()
+    review_days = settings.DEADLINES.review_days
+    verification_days = settings.DEADLINES.post_verification_days
+    fee_table = settings.FEES
     by_county: dict[str, list[_Station]] = {}
     for s in stations:
         by_county.setdefault(s.region_code, []).append(s)
@@ -591,12 +591,6 @@ def _table_counts(seconds: float) -> HistoryCounts:
     )
 
 
-def _configured_fees() -> dict[rules.FeeItem, Decimal]:
-    from tongban.intake.services import fee_table
-
-    return fee_table()
-
-
 def _flush(tables: dict[type[models.Model], _Table]) -> None:
     # Parents before children (foreign keys are checked per statement on SQLite).
     with transaction.atomic():
@@ -641,7 +635,7 @@ class _Ctx:
     reviewers: dict[int, int]
     review_days: int
     verification_days: int
-    fee_table: dict[rules.FeeItem, Decimal]
+    fee_table: Mapping[rules.FeeItem, Decimal]
     acceptance_seq: dict[tuple[int, datetime.date], int]
     receipt_seq: dict[tuple[int, int], int]
     taken: set[str]

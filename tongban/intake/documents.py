@@ -610,12 +610,8 @@ def pledge_pdf(doc: ApplicationDocument) -> bytes:
 # 领证回执
 
 
-def _verification_days() -> int:
-    return int(getattr(settings, "DEADLINES", {}).get("POST_VERIFICATION_DAYS", 30))
-
-
 def receipt_reminders(doc: ApplicationDocument) -> tuple[str, ...]:
-    days = _verification_days()
+    days = settings.DEADLINES.post_verification_days
     return (
         "请妥善保管本回执。领证时请携带本回执到受理单位领取居民身份证，现场核验证件信息、比对指纹信息，"
         f"并在《{form_title(doc)}》上签字确认。",

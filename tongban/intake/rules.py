@@ -8,6 +8,7 @@ date fixes the age); the callers pass what the settings say.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -240,7 +241,7 @@ def fee_for(
     reason_code: str,
     *,
     waived: bool = False,
-    table: dict[FeeItem, Decimal] | None = None,
+    table: Mapping[FeeItem, Decimal] | None = None,
 ) -> Fee:
     table = table or DEFAULT_FEES
     if application_type == ApplicationType.FIRST:
@@ -373,9 +374,10 @@ def needs_guardian_photo(age: int) -> bool:
     return age < ADULT_AGE
 
 
-def fee_table(overrides: dict[str, object]) -> dict[FeeItem, Decimal]:
-    """DEFAULT_FEES with the configured overrides (settings.FEES: item → yuan). Raises ValueError
-    for an unknown item or an amount that is not a non-negative number."""
+def fee_table(overrides: Mapping[str, object]) -> Mapping[FeeItem, Decimal]:
+    """DEFAULT_FEES with the configured overrides (TONGBAN_FEES: item → yuan), the table the
+    settings hold (settings.FEES). Raises ValueError for an unknown item or an amount that is not a
+    non-negative number."""
     table = dict(DEFAULT_FEES)
     for key, value in overrides.items():
         try:

@@ -487,7 +487,7 @@ def application_document(application: Application) -> documents.ApplicationDocum
         else None
     )
     fee = "免费" if application.fee_amount == 0 else f"{application.fee_amount:g}元"
-    ready = deadline(application.accepted_at, settings.DEADLINES["EXPECTED_READY_DAYS"])
+    ready = deadline(application.accepted_at, settings.DEADLINES.expected_ready_days)
     unit = application.acceptance_unit
     return documents.ApplicationDocument(
         number=application.number,

@@ -7,15 +7,13 @@ nothing.
 from __future__ import annotations
 
 import datetime
-import functools
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -80,21 +78,10 @@ def application_ref(application: Application) -> str:
     return f"{APPLICATIONS_GALLERY_PREFIX}{application.pk}"
 
 
-@functools.cache
-def _fee_table_for(raw: str) -> dict[rules.FeeItem, Any]:
-    try:
-        overrides = json.loads(raw or "{}")
-        if not isinstance(overrides, dict):
-            raise ValueError("not a JSON object")
-        return rules.fee_table(overrides)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"TONGBAN_FEES is not a valid fee table: {exc}") from exc
-
-
-def fee_table() -> dict[rules.FeeItem, Any]:
-    """The configured fee table (settings.FEES over the defaults): what the counter charges and
-    what the public guide says."""
-    return _fee_table_for(settings.FEES)
+def fee_table() -> Mapping[rules.FeeItem, Decimal]:
+    """The configured fee table (TONGBAN_FEES over the defaults, read at start-up): what the counter
+    charges and what the public guide says."""
+    return settings.FEES
 
 
 def local_today() -> datetime.date:

@@ -90,7 +90,7 @@ def guide(request: HttpRequest) -> HttpResponse:
         "fees": fees,
         "validity": _validity_bands(),
         "age_date": "受理" if settings.VALIDITY_AGE_DATE == "acceptance" else "签发",
-        "review_days": settings.DEADLINES["REVIEW_DAYS"],
-        "verification_days": settings.DEADLINES["POST_VERIFICATION_DAYS"],
+        "review_days": settings.DEADLINES.review_days,
+        "verification_days": settings.DEADLINES.post_verification_days,
     }
     return render(request, "portal/guide.html", context)

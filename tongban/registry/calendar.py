@@ -55,10 +55,10 @@ def work_calendar(start: datetime.date, end: datetime.date) -> WorkCalendar:
 def deadline(arrival: datetime.datetime, workdays: int, *, count_arrival_day: bool | None = None) -> Deadline:
     """The last day for something that arrived at `arrival` (aware) and must be done within
     `workdays` working days. Counting starts the day after arrival, or on the arrival day itself
-    when `count_arrival_day` (default: settings.DEADLINES["COUNT_ARRIVAL_DAY"]) and it is a
+    when `count_arrival_day` (default: settings.DEADLINES.count_arrival_day) and it is a
     working day."""
     if count_arrival_day is None:
-        count_arrival_day = bool(settings.DEADLINES["COUNT_ARRIVAL_DAY"])
+        count_arrival_day = settings.DEADLINES.count_arrival_day
     start = timezone.localdate(arrival)
     end = start + datetime.timedelta(days=2 * workdays) + _MARGIN
     while True:
@@ -82,13 +82,13 @@ def deadline(arrival: datetime.datetime, workdays: int, *, count_arrival_day: bo
 
 
 def review_deadline(arrival: datetime.datetime) -> Deadline:
-    """审核签发 within settings.DEADLINES["REVIEW_DAYS"] working days of reaching the reviewer."""
-    return deadline(arrival, settings.DEADLINES["REVIEW_DAYS"])
+    """审核签发 within settings.DEADLINES.review_days working days of reaching the reviewer."""
+    return deadline(arrival, settings.DEADLINES.review_days)
 
 
 def post_verification_deadline(start: datetime.datetime) -> Deadline:
     """The applicant's own verification after a proxy or postal handover (DOMAIN.md §6)."""
-    return deadline(start, settings.DEADLINES["POST_VERIFICATION_DAYS"])
+    return deadline(start, settings.DEADLINES.post_verification_days)
 
 
 def workdays_until(today: datetime.date, due: datetime.date) -> int:

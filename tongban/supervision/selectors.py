@@ -875,7 +875,7 @@ def dashboard(unit: Unit, *, today: datetime.date | None = None, workdays: int |
             ["单位", "未到期", "今日到期", "已超期", "待审核合计"],
             review_rows,
             chart={"kind": "stack", "columns": [1, 2, 3]},
-            note=f"审核签发期限为到达后 {settings.DEADLINES['REVIEW_DAYS']} 个工作日；按当前办理单位统计。",
+            note=f"审核签发期限为到达后 {settings.DEADLINES.review_days} 个工作日；按当前办理单位统计。",
         )
     )
 
@@ -951,9 +951,7 @@ def dashboard(unit: Unit, *, today: datetime.date | None = None, workdays: int |
             ["单位", "待核验（未逾期）", "已逾期"],
             ver_rows,
             chart={"kind": "stack", "columns": [1, 2]},
-            note=(
-                f"申请人须在 {settings.DEADLINES['POST_VERIFICATION_DAYS']} 个工作日内核验；按受理单位统计。"
-            ),
+            note=(f"申请人须在 {settings.DEADLINES.post_verification_days} 个工作日内核验；按受理单位统计。"),
         )
     )
 

@@ -271,8 +271,8 @@ def test_receipt_without_a_date_says_the_unit_will_tell() -> None:
     assert "以受理单位通知为准" in _text(receipt_pdf(adult(expected_ready=None)))
 
 
-@override_settings(DEADLINES={"REVIEW_DAYS": 5, "COUNT_ARRIVAL_DAY": False, "POST_VERIFICATION_DAYS": 20})
-def test_receipt_uses_the_configured_verification_period() -> None:
+def test_receipt_uses_the_configured_verification_period(settings: Any) -> None:
+    settings.DEADLINES = dataclasses.replace(settings.DEADLINES, post_verification_days=20)
     assert "20个工作日内" in _text(receipt_pdf(adult()))
 
 

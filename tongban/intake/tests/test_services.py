@@ -85,7 +85,7 @@ def test_renewal_and_replacement_fees(personas, kind, reason, fee):
 
 
 def test_fee_table_is_configuration(personas, settings):
-    settings.FEES = '{"renewal": "25"}'
+    settings.FEES = rules.fee_table({"renewal": "25"})
     card = CardFactory.create()
     application = services.application_start(
         actor=personas.nanchang_clerk,

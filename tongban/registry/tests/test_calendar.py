@@ -4,8 +4,10 @@ import datetime
 import logging
 import re
 import zoneinfo
+from dataclasses import replace
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 from django.utils import timezone
@@ -81,14 +83,10 @@ def test_arrival_on_a_friday_and_on_a_make_up_saturday() -> None:
 def test_count_arrival_day_setting() -> None:
     arrival = at(D(2026, 10, 12))  # a Monday
     assert review_deadline(arrival).due == D(2026, 10, 19)
-    with override_settings(
-        DEADLINES={"REVIEW_DAYS": 5, "COUNT_ARRIVAL_DAY": True, "POST_VERIFICATION_DAYS": 30}
-    ):
+    with override_settings(DEADLINES=replace(settings.DEADLINES, review_days=5, count_arrival_day=True)):
         assert review_deadline(arrival).due == D(2026, 10, 16)
         assert review_deadline(at(D(2026, 10, 11))).due == D(2026, 10, 16)  # a Sunday does not count
-    with override_settings(
-        DEADLINES={"REVIEW_DAYS": 3, "COUNT_ARRIVAL_DAY": False, "POST_VERIFICATION_DAYS": 30}
-    ):
+    with override_settings(DEADLINES=replace(settings.DEADLINES, review_days=3, count_arrival_day=False)):
         assert review_deadline(arrival).due == D(2026, 10, 15)
 
 
