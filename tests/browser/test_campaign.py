@@ -9,8 +9,8 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from tongban.campaigns.demo import seed_campaign
 from tongban.campaigns.models import StationReport
+from tongban.demo.campaign import seed_campaign
 from tongban.demo.history import generate_history
 from tongban.registry.models import Unit
 from tongban.testing.factories import PASSWORD, UserFactory

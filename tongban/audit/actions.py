@@ -203,3 +203,8 @@ class AuditAction(models.TextChoices):
     DEMO_SEED = "demo.seed", "生成演示数据"
     # Configuration checks (accounts/staffing.py)
     STAFFING_OVERRIDE = "staffing.override", "确认无人办理仍保存配置"
+    # Routing configuration (流程配置), by a campaign (集中换发)
+    REVIEW_CHAIN_SET = "review_chain.set", "设置审核签发流程"
+    REVIEW_CHAIN_REMOVE = "review_chain.remove", "删除审核签发流程"
+    DISTRIBUTION_RULE_SET = "distribution_rule.set", "设置分发路由规则"
+    DISTRIBUTION_RULE_REMOVE = "distribution_rule.remove", "删除分发路由规则"

@@ -37,6 +37,8 @@ ACTION_GROUPS: dict[str, str] = {
     "dataquality": "数据清理",
     "demo": "演示数据",
     "staffing": "流程配置",
+    "review_chain": "流程配置",
+    "distribution_rule": "流程配置",
     "job": "后台任务",
     "notification": "通知",
 }

@@ -254,8 +254,9 @@ class CampaignConfiguration(models.Model):
     """What the campaign puts in force for its city (seeds/003 §三): the review chain (派出所 采集
     → 分（县）局 审核签发 → 市局 复核 and submit to the production centre) as an
     intake.ReviewChain with region_prefix = the city code, and the county quality check of
-    finished cards as a handover.DistributionRule (route `county`). Whatever rows were there
-    before are kept here and restored when the campaign closes."""
+    finished cards as a handover.DistributionRule (route `county`), both set through intake's and
+    handover's services. Whatever rows were there before are kept here and restored when the
+    campaign closes."""
 
     campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="configuration")
     # [{"level": "station"|"county"|"city", "title": "审核签发"}, …] in order.

@@ -32,8 +32,10 @@ from tongban.campaigns.models import (
 )
 from tongban.core.errors import ServiceError
 from tongban.handover.models import DistributionRule
+from tongban.handover.services import distribution_rule_remove, distribution_rule_set
 from tongban.intake.models import ReviewChain, ReviewChainStep
 from tongban.intake.rules import ApplicationType
+from tongban.intake.services import review_chain_remove, review_chain_set
 from tongban.jobs.models import JobRun
 from tongban.jobs.services import job_start
 from tongban.registry.models import Unit
@@ -486,7 +488,7 @@ def configuration_update(
     )
     config.save()
     if config.in_force:
-        _write_rows(campaign, config)
+        _put_in_force(actor, campaign, config)
     record(
         actor=actor,
         action=AuditAction.CAMPAIGN_CONFIGURE,
@@ -510,26 +512,19 @@ def configuration_update(
     return config
 
 
-def _write_rows(campaign: Campaign, config: CampaignConfiguration) -> None:
-    prefix = campaign.area.code
-    chain, _ = ReviewChain.objects.update_or_create(
+def _put_in_force(actor: User | None, campaign: Campaign, config: CampaignConfiguration) -> None:
+    """The city's review chain and distribution rule as the configuration says, through intake's
+    and handover's services."""
+    prefix, note = campaign.area.code, f"集中换发配置（{campaign.name}）"[:200]
+    review_chain_set(
+        actor=actor,
         region_prefix=prefix,
-        defaults={
-            "name": f"{campaign.name}审核签发流程"[:100],
-            "note": f"集中换发配置（{campaign.name}）"[:200],
-        },
-    )
-    chain.steps.all().delete()
-    ReviewChainStep.objects.bulk_create(
-        [
-            ReviewChainStep(chain=chain, order=i, level=step["level"], title=step["title"])
-            for i, step in enumerate(config.review_steps, start=1)
-        ]
+        name=f"{campaign.name}审核签发流程"[:100],
+        note=note,
+        steps=[(step["level"], step["title"]) for step in config.review_steps],
     )
     route = DistributionRule.Route.COUNTY if config.county_quality_check else DistributionRule.Route.DIRECT
-    DistributionRule.objects.update_or_create(
-        region_prefix=prefix, defaults={"route": route, "note": f"集中换发配置（{campaign.name}）"[:200]}
-    )
+    distribution_rule_set(actor=actor, region_prefix=prefix, route=route, note=note)
 
 
 @transaction.atomic
@@ -561,7 +556,7 @@ def configuration_apply(*, actor: User | None, campaign: Campaign) -> CampaignCo
     config.previous_rule = {"route": rule.route, "note": rule.note} if rule is not None else None
     config.applied_at, config.applied_by, config.restored_at = timezone.now(), actor, None
     config.save()
-    _write_rows(campaign, config)
+    _put_in_force(actor, campaign, config)
     record(
         actor=actor,
         action=AuditAction.CAMPAIGN_CONFIGURATION_APPLY,
@@ -579,29 +574,24 @@ def configuration_apply(*, actor: User | None, campaign: Campaign) -> CampaignCo
     return config
 
 
-def _restore(campaign: Campaign, config: CampaignConfiguration) -> None:
+def _restore(actor: User, campaign: Campaign, config: CampaignConfiguration) -> None:
     prefix = campaign.area.code
-    previous = config.previous_chain
-    if previous is None:
-        ReviewChain.objects.filter(region_prefix=prefix).delete()
+    chain = config.previous_chain
+    if chain is None:
+        review_chain_remove(actor=actor, region_prefix=prefix)
     else:
-        chain, _ = ReviewChain.objects.update_or_create(
-            region_prefix=prefix, defaults={"name": previous["name"], "note": previous["note"]}
-        )
-        chain.steps.all().delete()
-        ReviewChainStep.objects.bulk_create(
-            [
-                ReviewChainStep(chain=chain, order=i, level=s["level"], title=s["title"])
-                for i, s in enumerate(previous["steps"], start=1)
-            ]
+        review_chain_set(
+            actor=actor,
+            region_prefix=prefix,
+            name=chain["name"],
+            note=chain["note"],
+            steps=[(step["level"], step["title"]) for step in chain["steps"]],
         )
     rule = config.previous_rule
     if rule is None:
-        DistributionRule.objects.filter(region_prefix=prefix).delete()
+        distribution_rule_remove(actor=actor, region_prefix=prefix)
     else:
-        DistributionRule.objects.update_or_create(
-            region_prefix=prefix, defaults={"route": rule["route"], "note": rule["note"]}
-        )
+        distribution_rule_set(actor=actor, region_prefix=prefix, route=rule["route"], note=rule["note"])
     config.restored_at = timezone.now()
     config.save()
 
@@ -642,7 +632,7 @@ def campaign_close(*, actor: User, campaign: Campaign) -> Campaign:
     config = CampaignConfiguration.objects.select_for_update().get(campaign=campaign)
     restored = config.in_force
     if restored:
-        _restore(campaign, config)
+        _restore(actor, campaign, config)
     campaign.status = Campaign.Status.CLOSED
     campaign.closed_at = timezone.now()
     campaign.save(update_fields=["status", "closed_at"])

@@ -31,9 +31,9 @@ from tongban.accounts.models import User
 from tongban.accounts.roles import Role
 from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
-from tongban.campaigns.demo import seed_campaign
 from tongban.core import idnumber, regions
 from tongban.core.dates import add_years, age_on
+from tongban.demo.campaign import seed_campaign
 from tongban.demo.history import generate_history
 from tongban.demo.liaisons import liaisons_seed_demo
 from tongban.intake.models import Application

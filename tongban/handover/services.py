@@ -1049,3 +1049,45 @@ def verification_perform(
             detail={"finger_check": check, "finger_score": comparison.score, "overdue": overdue},
         )
     return verification
+
+
+# ---------------------------------------------------------------------------------------------
+# Distribution routes (分发路由) as a campaign (集中换发) sets them; the admin edits the rows itself
+
+
+@transaction.atomic
+def distribution_rule_set(
+    *, actor: User | None, region_prefix: str, route: str, note: str
+) -> DistributionRule:
+    """How the cards of the stations under `region_prefix` travel from the centre, created or
+    replaced. Shipments already sent keep their route. Whether the route's units are staffed is
+    the caller's check (accounts/staffing.py)."""
+    rule, _ = DistributionRule.objects.update_or_create(
+        region_prefix=region_prefix, defaults={"route": route, "note": note}
+    )
+    record(
+        actor=actor,
+        action=AuditAction.DISTRIBUTION_RULE_SET,
+        object_type="handover.distributionrule",
+        object_id=rule.pk,
+        detail={"prefix": region_prefix, "route": route},
+    )
+    return rule
+
+
+@transaction.atomic
+def distribution_rule_remove(*, actor: User | None, region_prefix: str) -> None:
+    """No rule of its own for `region_prefix` any more: its stations follow the next shorter
+    prefix's rule, or go direct. Nothing happens where there is none."""
+    rule = DistributionRule.objects.filter(region_prefix=region_prefix).first()
+    if rule is None:
+        return
+    pk = rule.pk
+    rule.delete()
+    record(
+        actor=actor,
+        action=AuditAction.DISTRIBUTION_RULE_REMOVE,
+        object_type="handover.distributionrule",
+        object_id=pk,
+        detail={"prefix": region_prefix},
+    )

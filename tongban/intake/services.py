@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tongban.accounts.models import User
-from tongban.audit.actions import EventAction
+from tongban.audit.actions import AuditAction, EventAction
 from tongban.audit.services import record
 from tongban.biometrics import photo as photo_standard
 from tongban.biometrics.engine import get_abis, get_sdk
@@ -1212,3 +1212,50 @@ def application_photo_recollect(
                 application_ref(application), prepared.template, Gallery.APPLICATIONS, actor=actor
             )
     return PhotoOutcome(True, prepared.messages, prepared.conformed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Review routing (审核签发流程) as a campaign (集中换发) sets it; the admin edits the rows itself
+
+
+@transaction.atomic
+def review_chain_set(
+    *, actor: User | None, region_prefix: str, name: str, note: str, steps: Iterable[tuple[str, str]]
+) -> ReviewChain:
+    """The review chain of the household regions under `region_prefix`, created or replaced, with
+    `steps` ((level, title), in order). Applications already routed keep the steps they were given.
+    Whether the steps' units are staffed is the caller's check (accounts/staffing.py)."""
+    chain, _ = ReviewChain.objects.update_or_create(
+        region_prefix=region_prefix, defaults={"name": name, "note": note}
+    )
+    chain.steps.all().delete()
+    created = ReviewChainStep.objects.bulk_create(
+        ReviewChainStep(chain=chain, order=order, level=level, title=title)
+        for order, (level, title) in enumerate(steps, start=1)
+    )
+    record(
+        actor=actor,
+        action=AuditAction.REVIEW_CHAIN_SET,
+        object_type="intake.reviewchain",
+        object_id=chain.pk,
+        detail={"prefix": region_prefix, "steps": [[step.level, step.title] for step in created]},
+    )
+    return chain
+
+
+@transaction.atomic
+def review_chain_remove(*, actor: User | None, region_prefix: str) -> None:
+    """No chain of its own for `region_prefix` any more: its applications follow the next shorter
+    prefix's chain, or the default single step. Nothing happens where there is none."""
+    chain = ReviewChain.objects.filter(region_prefix=region_prefix).first()
+    if chain is None:
+        return
+    pk = chain.pk
+    chain.delete()
+    record(
+        actor=actor,
+        action=AuditAction.REVIEW_CHAIN_REMOVE,
+        object_type="intake.reviewchain",
+        object_id=pk,
+        detail={"prefix": region_prefix},
+    )

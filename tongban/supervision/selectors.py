@@ -4,7 +4,8 @@ Every metric takes a `Scope` (the dashboard's unit, its subtree as an id list an
 children) and answers with the figures per child unit, so that the per-unit breakdown and the
 totals come from the same rows: the total of a metric is the sum of its child rows plus the row
 of the unit itself (本级: a county bureau reviewing in a campaign chain, a station's own figures).
-Pages, Excel exports and the API all render the `Table`s built here.
+Pages, Excel exports and the API all render the `Table`s built here; the tables and the headline
+figures are built from the same named figures (`Figures`), never read out of each other's rows.
 
 Which unit an application counts for (docs/supervision.md):
 
@@ -34,7 +35,7 @@ from __future__ import annotations
 import datetime
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -232,8 +233,10 @@ class Counts:
     def total(self, day: datetime.date) -> int:
         return sum(days.get(day, 0) for days in self.by.values())
 
-    def unit_total(self, key: int, start: datetime.date, end: datetime.date) -> int:
-        return sum(n for day, n in self.by.get(key, {}).items() if start <= day <= end)
+    def between(self, start: datetime.date, end: datetime.date, key: int | None = None) -> int:
+        """From `start` to `end`, both included: of one row, or of all with no key."""
+        rows = self.by.values() if key is None else [self.by.get(key, {})]
+        return sum(n for days in rows for day, n in days.items() if start <= day <= end)
 
 
 def series(scope: Scope) -> dict[str, Counts]:
@@ -749,250 +752,307 @@ def _dates(start: datetime.date, end: datetime.date) -> Iterable[datetime.date]:
         day += datetime.timedelta(days=1)
 
 
+# The daily flows, in the order of the tables' columns: 受理, 签发, 不予签发, 发放.
+FLOWS = (Metric.ACCEPTED, Metric.ISSUED, Metric.REFUSED, Metric.HANDED)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Every metric of a subtree, measured once. A figure is asked for by name, for one row
+    (`key`: a child unit, or the unit itself for 本级) or, with no key, for the whole subtree: the
+    tables' rows, their 合计 and the headline figures all read these, never each other's cells."""
+
+    scope: Scope
+    series: dict[str, Counts]
+    reasons: list[tuple[str, int]]
+    work: Progress
+    deadlines: dict[int, Deadlines]
+    owed: dict[int, VerificationCounts]
+    to_issue: tuple[dict[int, Times], Times]
+    to_hand: tuple[dict[int, Times], Times]
+    unstaffed: list[UnstaffedUnit]
+    workdays: int  # quiet for more than these working days: stuck
+
+    @property
+    def today(self) -> datetime.date:
+        return self.scope.today
+
+    @property
+    def recent(self) -> datetime.date:
+        """The first of the last DAILY_DAYS days."""
+        return self.today - datetime.timedelta(days=DAILY_DAYS - 1)
+
+    @property
+    def monday(self) -> datetime.date:
+        return self.today - datetime.timedelta(days=self.today.weekday())
+
+    def _keys(self, key: int | None) -> list[int]:
+        return [row for row, _ in self.scope.labels] if key is None else [key]
+
+    def count(self, metric: str, start: datetime.date, end: datetime.date, key: int | None = None) -> int:
+        """受理, 签发, 不予签发 or 发放 (a `Metric`) from `start` to `end`, both included."""
+        return self.series[metric].between(start, end, key)
+
+    def in_progress(self, key: int | None = None, status: str | None = None) -> int:
+        """在办, in one status or in all."""
+        return _in_status(self.work.counts, self._keys(key), status)
+
+    def stuck(self, key: int | None = None, status: str | None = None) -> int:
+        """滞留件, in one status or in all."""
+        return _in_status(self.work.stuck, self._keys(key), status)
+
+    def review(self, key: int | None = None) -> Deadlines:
+        """审核期限: in review, due today, overdue."""
+        found = [self.deadlines.get(row, Deadlines(0, 0, 0)) for row in self._keys(key)]
+        return Deadlines(
+            sum(d.pending for d in found), sum(d.due_today for d in found), sum(d.overdue for d in found)
+        )
+
+    def verifications(self, key: int | None = None) -> VerificationCounts:
+        """核验 owed: still due, overdue."""
+        found = [self.owed.get(row, VerificationCounts(0, 0)) for row in self._keys(key)]
+        return VerificationCounts(sum(v.due for v in found), sum(v.overdue for v in found))
+
+    def issue_times(self, key: int | None = None) -> Times:
+        """受理 → 签发 (the whole subtree's percentiles are its own, not a sum of the rows')."""
+        per_row, whole = self.to_issue
+        return whole if key is None else per_row.get(key, NO_TIMES)
+
+    def handover_times(self, key: int | None = None) -> Times:
+        """受理 → 发放."""
+        per_row, whole = self.to_hand
+        return whole if key is None else per_row.get(key, NO_TIMES)
+
+
+def _in_status(counts: dict[int, dict[str, int]], keys: Iterable[int], status: str | None) -> int:
+    return sum(n for key in keys for s, n in counts.get(key, {}).items() if status in (None, s))
+
+
+def figures(scope: Scope, *, workdays: int | None = None) -> Figures:
+    """Every metric of the scope's subtree (the caller has checked the viewer may see it)."""
+    return Figures(
+        scope=scope,
+        series=series(scope),
+        reasons=refusal_reasons(scope),
+        work=progress(scope, workdays=workdays),
+        deadlines=review_deadlines(scope),
+        owed=verifications(scope),
+        to_issue=issue_times(scope),
+        to_hand=handover_times(scope),
+        unstaffed=unstaffed(scope),
+        workdays=settings.STUCK_WORKDAYS if workdays is None else workdays,
+    )
+
+
+def kpis(f: Figures) -> dict[str, Cell]:
+    """The headline figures (`KPI_LABELS` names them)."""
+    return {
+        "accepted_today": f.count(Metric.ACCEPTED, f.today, f.today),
+        "accepted_week": f.count(Metric.ACCEPTED, f.monday, f.today),
+        "issued_week": f.count(Metric.ISSUED, f.monday, f.today),
+        "handed_week": f.count(Metric.HANDED, f.monday, f.today),
+        "in_progress": f.in_progress(),
+        "review_overdue": f.review().overdue,
+        "stuck": f.stuck(),
+        "verifications_overdue": f.verifications().overdue,
+        "refusal_rate": _rate(
+            f.count(Metric.REFUSED, f.recent, f.today), f.count(Metric.ISSUED, f.recent, f.today)
+        ),
+        "handover_median": _days(f.handover_times().median),
+        "unstaffed_units": len(f.unstaffed),
+    }
+
+
+def _per_unit(
+    f: Figures,
+    row: Callable[[int | None], list[Cell]],
+    attributed: Callable[[int], bool] | None = None,
+) -> list[list[Cell]]:
+    """A row per child unit; 本级 only where something is attributed to the unit itself (any
+    figure of its row, unless `attributed` says) or it has no children; then 合计, `row(None)`."""
+    rows: list[list[Cell]] = []
+    for key, name in f.scope.labels:
+        cells = row(key)
+        shown = attributed(key) if attributed is not None else any(cells)
+        if key != f.scope.unit.pk or shown or not f.scope.children:
+            rows.append([name, *cells])
+    return [*rows, [TOTAL, *row(None)]]
+
+
+def _stages_table(f: Figures) -> Table:
+    def row(key: int | None) -> list[Cell]:
+        return [*(f.in_progress(key, s) for s in PROGRESS_STATUSES), f.in_progress(key)]
+
+    stages = [Status(s).label for s in PROGRESS_STATUSES]
+    return Table(
+        "stages",
+        "在办申领（按环节）",
+        ["单位", *stages, "合计"],
+        _per_unit(f, row),
+        chart={"kind": "stack", "columns": list(range(1, len(stages) + 1))},
+        note="审核中的按当前办理单位统计，其余按受理单位统计。",
+    )
+
+
+def _daily_table(f: Figures) -> Table:
+    return Table(
+        "daily",
+        f"每日受理、签发、发放（近{DAILY_DAYS}天）",
+        ["日期", "受理", "签发", "不予签发", "发放"],
+        [[day, *(f.series[m].total(day) for m in FLOWS)] for day in _dates(f.recent, f.today)],
+        chart={"kind": "line", "columns": [1, 2, 3, 4]},
+    )
+
+
+def _weekly_table(f: Figures) -> Table:
+    rows: list[list[Cell]] = []
+    for back in range(WEEKS - 1, -1, -1):
+        week = f.monday - datetime.timedelta(weeks=back)
+        last = min(week + datetime.timedelta(days=6), f.today)
+        a, i, r, h = (f.count(m, week, last) for m in FLOWS)
+        rows.append([f"{week:%m-%d}至{last:%m-%d}", a, i, r, h, _rate(r, i)])
+    return Table(
+        "weekly",
+        f"每周受理、签发、发放（近{WEEKS}周）",
+        ["周", "受理", "签发", "不予签发", "发放", "不予签发率（%）"],
+        rows,
+        chart={"kind": "bar", "columns": [1, 2, 3, 4]},
+    )
+
+
+def _units_table(f: Figures) -> Table:
+    def row(key: int | None) -> list[Cell]:
+        a, i, r, h = (f.count(m, f.recent, f.today, key) for m in FLOWS)
+        d, v = f.review(key), f.verifications(key)
+        return [a, i, r, _rate(r, i), h, d.pending, d.overdue, f.stuck(key), v.overdue]
+
+    return Table(
+        "units",
+        f"各单位情况（近{DAILY_DAYS}天）",
+        [
+            "单位",
+            "受理",
+            "签发",
+            "不予签发",
+            "不予签发率（%）",
+            "发放",
+            "待审核",
+            "审核超期",
+            "滞留件",
+            "核验逾期",
+        ],
+        # Verifications still due count as attributed, though the table shows only the overdue.
+        _per_unit(f, row, lambda key: any(row(key)) or bool(f.verifications(key).due)),
+        chart={"kind": "bar", "columns": [1, 2, 5]},
+        note="受理、发放按受理单位；签发、不予签发按户籍地；审核按当前办理单位统计。",
+    )
+
+
+def _review_table(f: Figures) -> Table:
+    def row(key: int | None) -> list[Cell]:
+        d = f.review(key)
+        return [d.pending - d.due_today - d.overdue, d.due_today, d.overdue, d.pending]
+
+    return Table(
+        "review",
+        "审核签发期限",
+        ["单位", "未到期", "今日到期", "已超期", "待审核合计"],
+        _per_unit(f, row),
+        chart={"kind": "stack", "columns": [1, 2, 3]},
+        note=f"审核签发期限为到达后 {settings.DEADLINES.review_days} 个工作日；按当前办理单位统计。",
+    )
+
+
+def _reasons_table(f: Figures) -> Table:
+    refused = f.count(Metric.REFUSED, f.recent, f.today)
+    reasons = list(f.reasons)
+    listed = sum(n for _, n in reasons)
+    if refused > listed:
+        reasons.append(("其余原因", refused - listed))
+    return Table(
+        "reasons",
+        f"不予签发原因（近{DAILY_DAYS}天）",
+        ["原因", "件数", "占比（%）"],
+        [[reason, n, round(100 * n / refused, 1) if refused else None] for reason, n in reasons],
+        chart={"kind": "pie", "columns": [1]},
+    )
+
+
+def _times_table(f: Figures) -> Table:
+    def row(key: int | None) -> list[Cell]:
+        issue, hand = f.issue_times(key), f.handover_times(key)
+        return [issue.n, _days(issue.median), _days(issue.p90), hand.n, _days(hand.median), _days(hand.p90)]
+
+    return Table(
+        "times",
+        f"办理时长（天，近{DAILY_DAYS}天办结）",
+        [
+            "单位",
+            "签发件数",
+            "受理至签发 中位数",
+            "受理至签发 P90",
+            "发放件数",
+            "受理至发放 中位数",
+            "受理至发放 P90",
+        ],
+        _per_unit(f, row),
+        chart={"kind": "bar", "columns": [2, 3, 5, 6]},
+        note="自然日；签发按户籍地、发放按受理单位统计。",
+    )
+
+
+def _verifications_table(f: Figures) -> Table:
+    def row(key: int | None) -> list[Cell]:
+        v = f.verifications(key)
+        return [v.due, v.overdue]
+
+    return Table(
+        "verifications",
+        "代领、邮寄后核验",
+        ["单位", "待核验（未逾期）", "已逾期"],
+        _per_unit(f, row),
+        chart={"kind": "stack", "columns": [1, 2]},
+        note=f"申请人须在 {settings.DEADLINES.post_verification_days} 个工作日内核验；按受理单位统计。",
+    )
+
+
+def _stuck_table(f: Figures) -> Table:
+    def row(key: int | None) -> list[Cell]:
+        return [*(f.stuck(key, s) for s in STUCK_STATUSES), f.stuck(key)]
+
+    return Table(
+        "stuck",
+        "滞留件（按环节）",
+        ["单位", *(Status(s).label for s in STUCK_STATUSES), "合计"],
+        _per_unit(f, row),
+        chart={"kind": "stack", "columns": list(range(1, len(STUCK_STATUSES) + 1))},
+        note=f"超过 {f.workdays} 个工作日无办理记录的在办申领；审核中的按当前办理单位，其余按受理单位统计。",
+    )
+
+
 def dashboard(unit: Unit, *, today: datetime.date | None = None, workdays: int | None = None) -> Dashboard:
     """Every metric of `unit`'s subtree (the caller has checked the viewer may see it)."""
     scope = scope_for(unit, today=today)
-    today = scope.today
-    counts = series(scope)
-    accepted, issued, refused, handed = (
-        counts[Metric.ACCEPTED],
-        counts[Metric.ISSUED],
-        counts[Metric.REFUSED],
-        counts[Metric.HANDED],
-    )
-    reasons = refusal_reasons(scope)
-    work = progress(scope, workdays=workdays)
-    deadlines = review_deadlines(scope)
-    owed = verifications(scope)
-    (to_issue, all_issue), (to_hand, all_hand) = issue_times(scope), handover_times(scope)
-    nobody = unstaffed(scope)
-    labels = scope.labels
-    first_daily = today - datetime.timedelta(days=DAILY_DAYS - 1)
-    tables: list[Table] = []
-
-    def keep(key: int, *values: Any) -> bool:
-        # 本级 only when something is attributed to the unit itself.
-        return key != unit.pk or any(values) or not scope.children
-
-    # In progress by stage
-    stage_headers = [Status(s).label for s in PROGRESS_STATUSES]
-    rows: list[list[Cell]] = []
-    for key, name in labels:
-        values = [work.counts.get(key, {}).get(s, 0) for s in PROGRESS_STATUSES]
-        if keep(key, *values):
-            rows.append([name, *values, sum(values)])
-    totals = [_column_sum(rows, i) for i in range(1, len(stage_headers) + 2)]
-    rows.append([TOTAL, *totals])
-    tables.append(
-        Table(
-            "stages",
-            "在办申领（按环节）",
-            ["单位", *stage_headers, "合计"],
-            rows,
-            chart={"kind": "stack", "columns": list(range(1, len(stage_headers) + 1))},
-            note="审核中的按当前办理单位统计，其余按受理单位统计。",
-        )
-    )
-
-    # Per day, per week
-    daily_rows: list[list[Cell]] = [
-        [day, accepted.total(day), issued.total(day), refused.total(day), handed.total(day)]
-        for day in _dates(first_daily, today)
+    f = figures(scope, workdays=workdays)
+    tables = [
+        _stages_table(f),
+        _daily_table(f),
+        _weekly_table(f),
+        _units_table(f),
+        _review_table(f),
+        _reasons_table(f),
+        _times_table(f),
+        _verifications_table(f),
+        _stuck_table(f),
+        unstaffed_table(f.unstaffed),
     ]
-    tables.append(
-        Table(
-            "daily",
-            f"每日受理、签发、发放（近{DAILY_DAYS}天）",
-            ["日期", "受理", "签发", "不予签发", "发放"],
-            daily_rows,
-            chart={"kind": "line", "columns": [1, 2, 3, 4]},
-        )
-    )
-    weekly_rows: list[list[Cell]] = []
-    monday = today - datetime.timedelta(days=today.weekday())
-    for back in range(WEEKS - 1, -1, -1):
-        week = monday - datetime.timedelta(weeks=back)
-        days = [d for d in _dates(week, week + datetime.timedelta(days=6)) if d <= today]
-        a, i, r, h = (sum(c.total(d) for d in days) for c in (accepted, issued, refused, handed))
-        weekly_rows.append([f"{week:%m-%d}至{days[-1]:%m-%d}", a, i, r, h, _rate(r, i)])
-    tables.append(
-        Table(
-            "weekly",
-            f"每周受理、签发、发放（近{WEEKS}周）",
-            ["周", "受理", "签发", "不予签发", "发放", "不予签发率（%）"],
-            weekly_rows,
-            chart={"kind": "bar", "columns": [1, 2, 3, 4]},
-        )
-    )
-
-    # Per unit, last 30 days
-    unit_rows: list[list[Cell]] = []
-    for key, name in labels:
-        a = accepted.unit_total(key, first_daily, today)
-        i = issued.unit_total(key, first_daily, today)
-        r = refused.unit_total(key, first_daily, today)
-        h = handed.unit_total(key, first_daily, today)
-        d = deadlines.get(key, Deadlines(0, 0, 0))
-        stuck_n = sum(work.stuck.get(key, {}).values())
-        v = owed.get(key, VerificationCounts(0, 0))
-        if keep(key, a, i, r, h, d.pending, stuck_n, v.due, v.overdue):
-            unit_rows.append([name, a, i, r, _rate(r, i), h, d.pending, d.overdue, stuck_n, v.overdue])
-    sums = [_column_sum(unit_rows, c) for c in range(1, 10)]
-    unit_rows.append([TOTAL, sums[0], sums[1], sums[2], _rate(sums[2], sums[1]), *sums[4:]])
-    tables.append(
-        Table(
-            "units",
-            f"各单位情况（近{DAILY_DAYS}天）",
-            [
-                "单位",
-                "受理",
-                "签发",
-                "不予签发",
-                "不予签发率（%）",
-                "发放",
-                "待审核",
-                "审核超期",
-                "滞留件",
-                "核验逾期",
-            ],
-            unit_rows,
-            chart={"kind": "bar", "columns": [1, 2, 5]},
-            note="受理、发放按受理单位；签发、不予签发按户籍地；审核按当前办理单位统计。",
-        )
-    )
-
-    # Review deadlines
-    review_rows: list[list[Cell]] = []
-    for key, name in labels:
-        d = deadlines.get(key, Deadlines(0, 0, 0))
-        if keep(key, d.pending):
-            review_rows.append([name, d.pending - d.due_today - d.overdue, d.due_today, d.overdue, d.pending])
-    review_rows.append([TOTAL, *(_column_sum(review_rows, c) for c in range(1, 5))])
-    tables.append(
-        Table(
-            "review",
-            "审核签发期限",
-            ["单位", "未到期", "今日到期", "已超期", "待审核合计"],
-            review_rows,
-            chart={"kind": "stack", "columns": [1, 2, 3]},
-            note=f"审核签发期限为到达后 {settings.DEADLINES.review_days} 个工作日；按当前办理单位统计。",
-        )
-    )
-
-    # Refusal reasons
-    refused_total = sum(refused.total(d) for d in _dates(first_daily, today))
-    reason_rows: list[list[Cell]] = [
-        [reason, n, round(100 * n / refused_total, 1) if refused_total else None] for reason, n in reasons
-    ]
-    listed = sum(n for _, n in reasons)
-    if refused_total > listed:
-        reason_rows.append(
-            ["其余原因", refused_total - listed, round(100 * (refused_total - listed) / refused_total, 1)]
-        )
-    tables.append(
-        Table(
-            "reasons",
-            f"不予签发原因（近{DAILY_DAYS}天）",
-            ["原因", "件数", "占比（%）"],
-            reason_rows,
-            chart={"kind": "pie", "columns": [1]},
-        )
-    )
-
-    # Times
-    time_rows: list[list[Cell]] = []
-    for key, name in labels:
-        t1, t2 = to_issue.get(key, Times(0, None, None)), to_hand.get(key, Times(0, None, None))
-        if keep(key, t1.n, t2.n):
-            time_rows.append(
-                [name, t1.n, _days(t1.median), _days(t1.p90), t2.n, _days(t2.median), _days(t2.p90)]
-            )
-    time_rows.append(
-        [
-            TOTAL,
-            all_issue.n,
-            _days(all_issue.median),
-            _days(all_issue.p90),
-            all_hand.n,
-            _days(all_hand.median),
-            _days(all_hand.p90),
-        ]
-    )
-    tables.append(
-        Table(
-            "times",
-            f"办理时长（天，近{DAILY_DAYS}天办结）",
-            [
-                "单位",
-                "签发件数",
-                "受理至签发 中位数",
-                "受理至签发 P90",
-                "发放件数",
-                "受理至发放 中位数",
-                "受理至发放 P90",
-            ],
-            time_rows,
-            chart={"kind": "bar", "columns": [2, 3, 5, 6]},
-            note="自然日；签发按户籍地、发放按受理单位统计。",
-        )
-    )
-
-    # Post-verifications
-    ver_rows: list[list[Cell]] = []
-    for key, name in labels:
-        v = owed.get(key, VerificationCounts(0, 0))
-        if keep(key, v.due, v.overdue):
-            ver_rows.append([name, v.due, v.overdue])
-    ver_rows.append([TOTAL, _column_sum(ver_rows, 1), _column_sum(ver_rows, 2)])
-    tables.append(
-        Table(
-            "verifications",
-            "代领、邮寄后核验",
-            ["单位", "待核验（未逾期）", "已逾期"],
-            ver_rows,
-            chart={"kind": "stack", "columns": [1, 2]},
-            note=(f"申请人须在 {settings.DEADLINES.post_verification_days} 个工作日内核验；按受理单位统计。"),
-        )
-    )
-
-    # Stuck items
-    stuck_rows: list[list[Cell]] = []
-    for key, name in labels:
-        values = [work.stuck.get(key, {}).get(s, 0) for s in STUCK_STATUSES]
-        if keep(key, *values):
-            stuck_rows.append([name, *values, sum(values)])
-    stuck_rows.append([TOTAL, *(_column_sum(stuck_rows, c) for c in range(1, len(STUCK_STATUSES) + 2))])
-    limit = settings.STUCK_WORKDAYS if workdays is None else workdays
-    tables.append(
-        Table(
-            "stuck",
-            "滞留件（按环节）",
-            ["单位", *(Status(s).label for s in STUCK_STATUSES), "合计"],
-            stuck_rows,
-            chart={"kind": "stack", "columns": list(range(1, len(STUCK_STATUSES) + 1))},
-            note=f"超过 {limit} 个工作日无办理记录的在办申领；审核中的按当前办理单位，其余按受理单位统计。",
-        )
-    )
-
-    # Pending work nobody can do
-    tables.append(unstaffed_table(nobody))
-
-    week_start = monday
-    kpis: dict[str, Cell] = {
-        "accepted_today": accepted.total(today),
-        "accepted_week": sum(accepted.total(d) for d in _dates(week_start, today)),
-        "issued_week": sum(issued.total(d) for d in _dates(week_start, today)),
-        "handed_week": sum(handed.total(d) for d in _dates(week_start, today)),
-        "in_progress": totals[-1],
-        "review_overdue": review_rows[-1][3],
-        "stuck": stuck_rows[-1][-1],
-        "verifications_overdue": ver_rows[-1][2],
-        "refusal_rate": _rate(refused_total, sum(issued.total(d) for d in _dates(first_daily, today))),
-        "handover_median": _days(all_hand.median),
-        "unstaffed_units": len(nobody),
-    }
     return Dashboard(
-        unit=unit, today=today, kpis=kpis, tables=tables, stuck_cutoff=work.cutoff, children=scope.children
+        unit=unit,
+        today=scope.today,
+        kpis=kpis(f),
+        tables=tables,
+        stuck_cutoff=f.work.cutoff,
+        children=scope.children,
     )
 
 

@@ -14,9 +14,9 @@ from tongban.accounts import staffing
 from tongban.accounts.models import User
 from tongban.audit.models import AuditEvent
 from tongban.campaigns import services as campaign_services
-from tongban.campaigns.demo import DEMO_NAME
 from tongban.campaigns.models import Campaign, CampaignConfiguration
 from tongban.demo import history, seed
+from tongban.demo.campaign import DEMO_NAME
 from tongban.demo.seed import DEMO_USERS, seed_demo
 from tongban.intake.models import Application, ReviewChain
 from tongban.intake.services import review_chain_for

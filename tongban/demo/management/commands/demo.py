@@ -15,7 +15,7 @@ from PIL import Image, ImageOps
 
 from tongban.biometrics.interfaces import BiometricError
 from tongban.biometrics.photo import conform_photo
-from tongban.dataquality.demo import plant_defects
+from tongban.demo.defects import plant_defects
 from tongban.demo.seed import (
     DEFAULT_PEOPLE,
     DEFAULT_SEED,

@@ -10,9 +10,9 @@ import json
 import pytest
 from django.core.management import call_command
 
-from tongban.dataquality.demo import plant_defects
 from tongban.dataquality.models import Case
 from tongban.dataquality.scan import run_scan, run_start
+from tongban.demo.defects import plant_defects
 from tongban.demo.seed import seed_demo
 from tongban.registry.models import Card, Person, Unit
 
