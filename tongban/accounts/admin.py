@@ -11,7 +11,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import TokenProxy
 
 from tongban.accounts.models import User
-from tongban.accounts.selectors import users_visible
 from tongban.registry.access import as_viewer
 from tongban.registry.admin import RoleAdmin
 
@@ -42,7 +41,7 @@ class UserAdmin(RoleAdmin, BaseUserAdmin):
     readonly_fields = ("is_active", "role", "unit", "last_login", "date_joined")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
-        return users_visible(as_viewer(request.user)).select_related("unit")
+        return User.objects.visible_to(as_viewer(request.user)).select_related("unit")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

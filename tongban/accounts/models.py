@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as AuthUserManager
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
 from tongban.accounts.roles import ROLE_CHOICES, SECOND_FACTOR_REQUIRED, Role, role_can
 from tongban.core.masking import mask_phone
+from tongban.registry.access import ScopedQuerySet
 from tongban.registry.models import Unit
+
+
+class UserQuerySet(ScopedQuerySet["User"]):
+    default_action = "user.manage"
+
+    def within(self, unit: Unit) -> UserQuerySet:
+        """Accounts of the unit's subtree."""
+        return self.filter(unit__path__startswith=unit.path)
+
+
+class UserManager(AuthUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+    """Django's (create_user, …) with the scope of `UserQuerySet`."""
 
 
 class User(AbstractUser):
@@ -25,6 +41,8 @@ class User(AbstractUser):
     must_set_password = models.BooleanField("须设置密码", default=False)
     activation_code_hash = models.CharField(max_length=64, blank=True, editable=False)
     activation_expires = models.DateTimeField("激活码有效期至", null=True, blank=True, editable=False)
+
+    objects: ClassVar[UserManager] = UserManager()
 
     class Meta:
         verbose_name = verbose_name_plural = "用户"

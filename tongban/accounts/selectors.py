@@ -18,17 +18,11 @@ from tongban.registry.models import Unit
 PAGE = 50
 
 
-def users_visible(viewer: Viewer) -> QuerySet[User]:
-    if not viewer.can("user.manage") or viewer.unit is None:
-        return User.objects.none()
-    return User.objects.filter(unit__path__startswith=viewer.unit.path)
-
-
 def user_get(viewer: Viewer, username: str) -> User:
     if "\x00" in username:  # PostgreSQL refuses NUL in text: such a name is no account
         raise Http404("未找到该账号")
     user = (
-        users_visible(viewer)
+        User.objects.visible_to(viewer)
         .select_related("unit")
         .annotate(has_second_factor=_has_second_factor())
         .filter(username=username)
@@ -67,7 +61,7 @@ def _has_second_factor() -> Exists:
 
 
 def users_filtered(viewer: Viewer, filters: UserFilters) -> QuerySet[User]:
-    users = users_visible(viewer)
+    users = User.objects.visible_to(viewer)
     if filters.unit is not None:
         users = users.filter(unit__path__startswith=filters.unit.path)
     if filters.role:
