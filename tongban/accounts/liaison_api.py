@@ -14,7 +14,7 @@ from tongban.accounts import liaison_selectors as selectors
 from tongban.accounts.liaison_models import MAX_LIAISONS_PER_UNIT, Duty, Liaison
 from tongban.accounts.liaison_services import LiaisonEntry, liaisons_replace
 from tongban.accounts.models import User
-from tongban.api import Text, query_of, require
+from tongban.api import Text, page_answer, query_of, require
 from tongban.api_schema import page_of
 from tongban.registry.access import as_viewer
 
@@ -93,8 +93,8 @@ class LiaisonsView(APIView):
             selectors.DirectoryFilters(q=data["q"], unit=data["unit"], duty=data["duty"], assigned_only=True),
             after=data["after"],
         )
-        rows = [liaison for unit in page.units for liaison in unit.liaisons.all()]
-        return Response({"results": LiaisonSerializer(rows, many=True).data, "next_after": page.next_after})
+        rows = [liaison for unit in page.rows for liaison in unit.liaisons.all()]
+        return Response(page_answer(page, LiaisonSerializer(rows, many=True).data))
 
 
 class UnitLiaisonsView(APIView):
