@@ -10,9 +10,14 @@ import pytest
 from tongban.registry.services import units_load_province
 from tongban.testing.personas import Personas, make_personas
 
-# Fixtures for applications at the counter and in review (standard_photo, accept, …), and the real
-# job queue that tests with worker processes share with them (job_queue, deployed_queue).
-pytest_plugins = ["tongban.testing.applications", "tongban.testing.processes"]
+# Fixtures for applications at the counter and in review (standard_photo, person, accept, …), the
+# notifications a test sends (outbox), and the real job queue that tests with worker processes
+# share with them (job_queue, deployed_queue).
+pytest_plugins = [
+    "tongban.testing.applications",
+    "tongban.testing.notifications",
+    "tongban.testing.processes",
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:

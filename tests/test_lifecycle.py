@@ -17,7 +17,7 @@ import datetime
 import io
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -100,14 +100,6 @@ def prints() -> dict[str, bytes] | None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"real sample prints unavailable: {exc}")
         return None
-
-
-@pytest.fixture
-def outbox(settings: Any) -> Iterator[list[notifications.Notification]]:
-    settings.NOTIFICATIONS_BACKEND = "memory"
-    notifications.outbox.clear()
-    yield notifications.outbox
-    notifications.outbox.clear()
 
 
 @dataclass

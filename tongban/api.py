@@ -8,7 +8,7 @@ answers in the same shape with the status the service chose (400 bad input, 404,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -169,6 +169,17 @@ class IsVerifiedStaff(permissions.BasePermission):
 class UnitRefSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
+
+
+class _ReadOn(Protocol):
+    @property
+    def next_after(self) -> Any: ...
+
+
+def page_answer(page: _ReadOn, results: Any) -> dict[str, Any]:
+    """A keyset page's answer, as `api_schema.page_of` declares it: `{"results": [row…],
+    "next_after": cursor or null}` (a list's own keys go around it)."""
+    return {"results": results, "next_after": page.next_after}
 
 
 def staff(request: Request) -> User:

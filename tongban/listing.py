@@ -14,6 +14,10 @@ add meanwhile, which a work list accepts (the cursor itself never skips or repea
 Cursors are opaque to clients (base64url of `[sort, value, id]`); one from another sort order is
 refused (`BadCursor`). `ListPage` carries what the pages need to draw (total, page number,
 neighbouring pages, cursors) and what the API answers (`next_after`, `count`).
+
+A list that is only ever read on (an API list, 下一页 alone) is a `Page`: `page_after` reads the
+rows after the previous page's last key in one query, and each list keeps the cursor it has
+always written (an id, a code path, “<时刻>|<id>”).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import binascii
 import datetime
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
@@ -33,6 +37,7 @@ from django.db.models.expressions import Combinable
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 M = TypeVar("M", bound=Model)
+C = TypeVar("C")
 # Below this many rows an offset is read with the page itself; beyond it, keys first (a subquery
 # of ids), so that the rows skipped are never fetched whole nor joined.
 OFFSET_BY_KEYS = 1000
@@ -228,6 +233,55 @@ def keyset_page(
         next_after=encode_cursor(sort, rows[-1]) if rows and more_after else None,
         prev_before=encode_cursor(sort, rows[0]) if rows and more_before else None,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading on: one page after another, from the previous page's last key.
+
+
+@dataclass(frozen=True)
+class Page(Generic[M, C]):
+    """One page of a list read on from a cursor: the API answers `{"results", "next_after"}`
+    (tongban.api.page_answer). `next_after` is the cursor of the last row when more rows follow,
+    None on the last page; `total` the list's length, where the list counts it."""
+
+    rows: list[M]
+    next_after: C | None
+    total: int | None = None
+
+
+def row_id(row: Model) -> int:
+    return int(row.pk)
+
+
+def page_after(
+    queryset: QuerySet[M],
+    order: Sequence[str],
+    after: Any,
+    *,
+    limit: int,
+    cursor: Callable[[M], Any] = row_id,
+    total: int | None = None,
+) -> Page[M, Any]:
+    """The `limit` rows of `queryset` in `order` after the key `after` (the first `limit` rows
+    when it is None), with `cursor` of the last one when more follow (its id by default).
+
+    `order` is a unique column that is never NULL (`["-pk"]`, `["path"]`) or a value with the id
+    as tie-break (`["-charged_at", "-pk"]`), all in one direction; `after` the previous page's
+    last row's key: its value of the one column, or its (value, id). One query, for one row more
+    than the page: whether another page follows."""
+    if after is not None:
+        beyond = "lt" if order[0].startswith("-") else "gt"
+        column = order[0].removeprefix("-")
+        if len(order) > 1:  # (value, id), as an OR (an id out of range, forged, compares as none)
+            value, pk = after
+            later = Q(**{f"{column}__{beyond}": value}) | Q(**{column: value, f"pk__{beyond}": pk})
+        else:
+            later = Q(**{f"{column}__{beyond}": after})
+        queryset = queryset.filter(later)
+    rows = list(queryset.order_by(*order)[: limit + 1])
+    next_after = cursor(rows[limit - 1]) if len(rows) > limit else None
+    return Page(rows=rows[:limit], next_after=next_after, total=total)
 
 
 # ---------------------------------------------------------------------------------------------

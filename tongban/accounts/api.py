@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from tongban.accounts import selectors, services
 from tongban.accounts.models import User
 from tongban.accounts.roles import ROLE_CHOICES
-from tongban.api import FIRST_LOGIN_CODE, FIRST_LOGIN_MESSAGE, ApiError, Text, query_of, require
+from tongban.api import FIRST_LOGIN_CODE, FIRST_LOGIN_MESSAGE, ApiError, Text, page_answer, query_of, require
 from tongban.api_schema import errors
 from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
@@ -247,9 +247,8 @@ class UsersView(APIView):
         )
         return Response(
             {
-                "results": UserSerializer(page.rows, many=True).data,
-                "next_after": page.next_after,
-                "count": page.count,
+                **page_answer(page, UserSerializer(page.rows, many=True).data),
+                "count": page.total,
             }
         )
 

@@ -12,6 +12,7 @@ from django.http import Http404
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tongban.accounts.models import User
+from tongban.listing import Page, page_after
 from tongban.registry.access import Viewer
 from tongban.registry.models import Unit
 
@@ -84,20 +85,17 @@ def users_filtered(viewer: Viewer, filters: UserFilters) -> QuerySet[User]:
     return users.select_related("unit").annotate(has_second_factor=_has_second_factor()).order_by("username")
 
 
-@dataclass(frozen=True)
-class UserPage:
-    rows: list[User]
-    next_after: str | None
-    count: int
-
-
-def users_page(viewer: Viewer, filters: UserFilters, *, after: str = "", limit: int = PAGE) -> UserPage:
-    """Keyset pages by username (the API): pass the last username of a page as `after`."""
+def users_page(
+    viewer: Viewer, filters: UserFilters, *, after: str = "", limit: int = PAGE
+) -> Page[User, str]:
+    """Keyset pages by username (the API), with the count: pass the last username of a page as
+    `after`."""
     users = users_filtered(viewer, filters)
-    count = users.count()
-    if after:
-        users = users.filter(username__gt=after)
-    rows = list(users[: limit + 1])
-    return UserPage(
-        rows=rows[:limit], next_after=rows[limit - 1].username if len(rows) > limit else None, count=count
+    return page_after(
+        users,
+        ["username"],
+        after or None,
+        limit=limit,
+        cursor=lambda user: user.username,
+        total=users.count(),
     )

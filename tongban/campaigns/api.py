@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tongban.accounts.models import User
-from tongban.api import ApiError, UnitRefSerializer, query_of, require, staff
+from tongban.api import ApiError, UnitRefSerializer, page_answer, query_of, require, staff
 from tongban.api_schema import errors, page_of
 from tongban.campaigns import rules, selectors, services
 from tongban.campaigns.forms import TYPE_CHOICES
@@ -555,12 +555,7 @@ class DutiesView(APIView):
             late_on=context["today"] if status == DUTY_LATE else None,
             after=query.get("after"),
         )
-        return Response(
-            {
-                "results": DutySerializer(page.rows, many=True, context=context).data,
-                "next_after": page.next_after,
-            }
-        )
+        return Response(page_answer(page, DutySerializer(page.rows, many=True, context=context).data))
 
 
 class DutyDetailView(APIView):

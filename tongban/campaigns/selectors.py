@@ -36,6 +36,7 @@ from tongban.campaigns.models import (
 )
 from tongban.core.dates import add_years
 from tongban.intake.models import Application
+from tongban.listing import Page, page_after
 from tongban.registry.access import Viewer
 from tongban.registry.calendar import day_start, work_calendar
 from tongban.registry.models import Card, Person, Unit
@@ -384,12 +385,6 @@ def late_duties(campaign: Campaign, today: datetime.date, scope: Unit | None = N
     )
 
 
-@dataclass(frozen=True)
-class DutyPage:
-    rows: list[DutyTask]
-    next_after: int | None
-
-
 def duties_page(
     campaign: Campaign,
     scope: Unit | None = None,
@@ -398,16 +393,13 @@ def duties_page(
     late_on: datetime.date | None = None,
     after: int | None = None,
     limit: int = 100,
-) -> DutyPage:
+) -> Page[DutyTask, int]:
     """The tasks of `scope`'s part in task order, keyset-paginated; `late_on`: only those late
     on that day."""
     tasks = late_duties(campaign, late_on, scope) if late_on is not None else duties(campaign, scope)
     if status:
         tasks = tasks.filter(status=status)
-    if after is not None:
-        tasks = tasks.filter(pk__gt=after)
-    rows = list(tasks.select_related("campaign").order_by("pk")[: limit + 1])
-    return DutyPage(rows=rows[:limit], next_after=rows[limit - 1].pk if len(rows) > limit else None)
+    return page_after(tasks.select_related("campaign"), ["pk"], after, limit=limit)
 
 
 def duty_get(viewer: Viewer, campaign: Campaign, pk: int) -> DutyTask:

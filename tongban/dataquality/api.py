@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import UnitRefSerializer, query_of, require, staff
+from tongban.api import UnitRefSerializer, page_answer, query_of, require, staff
 from tongban.api_schema import errors, page_of
 from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
@@ -436,9 +436,7 @@ class CasesView(APIView):
             kind=data.get("kind", ""), status=data["status"], unit_code=data.get("unit", "")
         )
         page = selectors.cases_page(viewer, filters, after=data.get("after"))
-        return Response(
-            {"results": CaseRowSerializer(page.rows, many=True).data, "next_after": page.next_after}
-        )
+        return Response(page_answer(page, CaseRowSerializer(page.rows, many=True).data))
 
 
 class CaseDetailView(APIView):
@@ -497,9 +495,7 @@ class ChangesView(APIView):
         page = selectors.changes_page(
             viewer, "" if status == STATUS_ALL else status, after=query.get("after")
         )
-        return Response(
-            {"results": ChangeRequestRowSerializer(page.rows, many=True).data, "next_after": page.next_after}
-        )
+        return Response(page_answer(page, ChangeRequestRowSerializer(page.rows, many=True).data))
 
     @extend_schema(
         request=ChangeCreateRequest,
@@ -576,9 +572,7 @@ class RunsView(APIView):
         require(viewer, "dataquality.view")
         query = query_of(PageQuery, request)
         page = selectors.runs_page(viewer, after=query.get("after"))
-        return Response(
-            {"results": ScanRunSerializer(page.rows, many=True).data, "next_after": page.next_after}
-        )
+        return Response(page_answer(page, ScanRunSerializer(page.rows, many=True).data))
 
     @extend_schema(
         request=ScanRequest,
@@ -618,9 +612,7 @@ class AddressesView(APIView):
             status=data.get("status", ""),
             after=data.get("after"),
         )
-        return Response(
-            {"results": AddressMatchSerializer(page.rows, many=True).data, "next_after": page.next_after}
-        )
+        return Response(page_answer(page, AddressMatchSerializer(page.rows, many=True).data))
 
 
 class AddressDecideView(APIView):

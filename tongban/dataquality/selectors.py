@@ -9,6 +9,7 @@ from django.http import Http404
 
 from tongban.core import idnumber
 from tongban.dataquality.models import AddressMatch, Case, ChangeRequest, ScanRun
+from tongban.listing import Page, page_after
 from tongban.registry.access import Viewer
 from tongban.registry.models import Card, Person, Sex, Unit, item_value_label
 
@@ -27,15 +28,9 @@ class CaseFilters:
     unit_code: str = ""
 
 
-@dataclass(frozen=True)
-class CasePage:
-    rows: list[Case]
-    next_after: int | None
-
-
 def cases_page(
     viewer: Viewer, filters: CaseFilters, *, after: int | None = None, limit: int = 50
-) -> CasePage:
+) -> Page[Case, int]:
     """The work list, newest first, keyset-paginated by primary key."""
     cases = Case.objects.visible_to(viewer).select_related("unit")
     if filters.kind:
@@ -45,10 +40,7 @@ def cases_page(
     if filters.unit_code:
         unit = Unit.objects.filter(code=filters.unit_code).first()
         cases = cases.filter(unit__in=Unit.objects.subtree_ids(unit))
-    if after is not None:
-        cases = cases.filter(pk__lt=after)
-    rows = list(cases.order_by("-pk")[: limit + 1])
-    return CasePage(rows=rows[:limit], next_after=rows[limit - 1].pk if len(rows) > limit else None)
+    return page_after(cases, ["-pk"], after, limit=limit)
 
 
 def case_counts(viewer: Viewer) -> dict[str, dict[str, int]]:
@@ -116,25 +108,10 @@ def household_lists(viewer: Viewer) -> list[StationRow]:
 APPROVING_KINDS = frozenset({Unit.Kind.COUNTY, Unit.Kind.CITY, Unit.Kind.PROVINCE})
 
 
-@dataclass(frozen=True)
-class RunPage:
-    rows: list[ScanRun]
-    next_after: int | None
-
-
-def runs_page(viewer: Viewer, *, after: int | None = None, limit: int = 50) -> RunPage:
+def runs_page(viewer: Viewer, *, after: int | None = None, limit: int = 50) -> Page[ScanRun, int]:
     """Scan runs of the viewer's subtree, newest first."""
     runs = ScanRun.objects.visible_to(viewer).select_related("unit", "started_by")
-    if after is not None:
-        runs = runs.filter(pk__lt=after)
-    rows = list(runs.order_by("-pk")[: limit + 1])
-    return RunPage(rows=rows[:limit], next_after=rows[limit - 1].pk if len(rows) > limit else None)
-
-
-@dataclass(frozen=True)
-class AddressPage:
-    rows: list[AddressMatch]
-    next_after: int | None
+    return page_after(runs, ["-pk"], after, limit=limit)
 
 
 def address_page(
@@ -144,7 +121,7 @@ def address_page(
     status: str = "",
     after: int | None = None,
     limit: int = 100,
-) -> AddressPage:
+) -> Page[AddressMatch, int]:
     """Address matches (住址规范) of a station (`unit_code`, its subtree) and a status, in id
     order; `matches` is the viewer's scoped queryset."""
     if unit_code:
@@ -152,10 +129,7 @@ def address_page(
         matches = matches.filter(unit__in=Unit.objects.subtree_ids(unit))
     if status:
         matches = matches.filter(status=status)
-    if after is not None:
-        matches = matches.filter(pk__gt=after)
-    rows = list(matches.select_related("person", "unit", "standard").order_by("pk")[: limit + 1])
-    return AddressPage(rows=rows[:limit], next_after=rows[limit - 1].pk if len(rows) > limit else None)
+    return page_after(matches.select_related("person", "unit", "standard"), ["pk"], after, limit=limit)
 
 
 def case_changes(case: Case) -> list[ChangeRequest]:
@@ -163,15 +137,9 @@ def case_changes(case: Case) -> list[ChangeRequest]:
     return list(case.changes.order_by("-pk"))
 
 
-@dataclass(frozen=True)
-class ChangePage:
-    rows: list[ChangeRequest]
-    next_after: int | None
-
-
 def changes_page(
     viewer: Viewer, status: str = "", *, after: int | None = None, limit: int = 50
-) -> ChangePage:
+) -> Page[ChangeRequest, int]:
     """Correction requests for people registered in the viewer's subtree, newest first; `status`
     empty for all."""
     changes = ChangeRequest.objects.visible_to(viewer).select_related(
@@ -179,10 +147,7 @@ def changes_page(
     )
     if status:
         changes = changes.filter(status=status)
-    if after is not None:
-        changes = changes.filter(pk__lt=after)
-    rows = list(changes.order_by("-pk")[: limit + 1])
-    return ChangePage(rows=rows[:limit], next_after=rows[limit - 1].pk if len(rows) > limit else None)
+    return page_after(changes, ["-pk"], after, limit=limit)
 
 
 def change_get(viewer: Viewer, pk: int) -> ChangeRequest:

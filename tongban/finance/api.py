@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import UnitRefSerializer, query_of, staff
+from tongban.api import UnitRefSerializer, page_answer, query_of, staff
 from tongban.api_schema import errors, page_of
 from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
@@ -235,9 +235,7 @@ class PaymentsView(APIView):
         if filters.end < filters.start:
             raise ServiceError("bad_period", "截止日期不能早于起始日期。", fields={"end": "早于起始日期"})
         page = selectors.payments_page(viewer, filters, after=query.get("after", ""))
-        return Response(
-            {"results": PaymentSerializer(page.rows, many=True).data, "next_after": page.next_after}
-        )
+        return Response(page_answer(page, PaymentSerializer(page.rows, many=True).data))
 
 
 class UnremittedView(APIView):
@@ -284,9 +282,7 @@ class RemittancesView(APIView):
         query = query_of(RemittancesQuery, request)
         root = selectors.finance_unit(viewer, query.get("unit", ""))
         page = selectors.remittances_page(viewer, root, after=query.get("after"))
-        return Response(
-            {"results": RemittanceSerializer(page.rows, many=True).data, "next_after": page.next_after}
-        )
+        return Response(page_answer(page, RemittanceSerializer(page.rows, many=True).data))
 
     @extend_schema(
         request=RemittanceRequest,

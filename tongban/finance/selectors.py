@@ -21,6 +21,7 @@ from tongban.core.errors import ServiceError
 from tongban.finance import services
 from tongban.finance.documents import ITEM_LABELS
 from tongban.finance.models import Payment, Refund, Remittance, SettlementRate
+from tongban.listing import Page, page_after
 from tongban.registry.access import Viewer
 from tongban.registry.calendar import day_start
 from tongban.registry.models import Unit
@@ -122,25 +123,14 @@ def _parse_cursor(after: str) -> tuple[datetime.datetime, int] | None:
     return _EPOCH + datetime.timedelta(microseconds=int(micros)), int(pk)
 
 
-@dataclass(frozen=True)
-class PaymentPage:
-    rows: list[Payment]
-    next_after: str | None
-
-
 def payments_page(
     viewer: Viewer, filters: PaymentFilters, *, after: str = "", limit: int = PAGE
-) -> PaymentPage:
+) -> Page[Payment, str]:
     """收费明细, newest first, keyset on (charged_at, pk): page N costs what page 1 does. Each
     row comes with its unit, payer and refund (if any) in the same query."""
     payments = _payments(viewer, filters).select_related("unit", "person", "refund")
     position = _parse_cursor(after) if after else None
-    if position is not None:
-        moment, pk = position
-        payments = payments.filter(Q(charged_at__lt=moment) | Q(charged_at=moment, pk__lt=pk))
-    rows = list(payments.order_by("-charged_at", "-pk")[: limit + 1])
-    next_after = cursor_of(rows[limit - 1]) if len(rows) > limit else None
-    return PaymentPage(rows=rows[:limit], next_after=next_after)
+    return page_after(payments, ["-charged_at", "-pk"], position, limit=limit, cursor=cursor_of)
 
 
 def payments_count(viewer: Viewer, filters: PaymentFilters) -> int:
@@ -285,25 +275,16 @@ def unremitted_total(viewer: Viewer) -> Decimal | None:
     return sum((row.amount for row in services.unremitted(viewer.unit)), Decimal(0))
 
 
-@dataclass(frozen=True)
-class RemittancePage:
-    rows: list[Remittance]
-    next_after: int | None
-
-
 def remittances_page(
     viewer: Viewer, root: Unit, *, after: int | None = None, limit: int = PAGE
-) -> RemittancePage:
+) -> Page[Remittance, int]:
     """缴库记录 of `root`'s subtree, latest registered first (keyset on the primary key)."""
     remittances = (
         Remittance.objects.visible_to(viewer)
         .filter(unit_id__in=Unit.objects.subtree_ids(root))
         .select_related("unit", "remitted_by")
     )
-    if after is not None:
-        remittances = remittances.filter(pk__lt=after)
-    rows = list(remittances.order_by("-pk")[: limit + 1])
-    return RemittancePage(rows=rows[:limit], next_after=rows[limit - 1].pk if len(rows) > limit else None)
+    return page_after(remittances, ["-pk"], after, limit=limit)
 
 
 # ---------------------------------------------------------------------------------------------

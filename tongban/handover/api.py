@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import UnitRefSerializer, query_of, require, staff
+from tongban.api import UnitRefSerializer, page_answer, query_of, require, staff
 from tongban.api_schema import ENGINE_CODES, FINGER_SAMPLE_CODES, errors
 from tongban.handover import selectors, services
 from tongban.handover.models import FingerCheck, Handover, Shipment, ShipmentItem, Verification
@@ -296,7 +296,7 @@ FINGER_CODES = ("finger_required", *FINGER_SAMPLE_CODES, "unsupported", *ENGINE_
 
 
 def _page(page: KeysetPage[Any], rows: Any) -> dict[str, Any]:
-    return {"count": page.total, "results": rows, "next_after": page.next_after}
+    return {"count": page.total, **page_answer(page, rows)}
 
 
 # ---------------------------------------------------------------------------------------------

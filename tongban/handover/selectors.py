@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Generic, TypeVar
-
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -12,6 +9,7 @@ from django.utils import timezone
 from tongban.handover.models import Shipment, ShipmentItem, Verification
 from tongban.handover.services import awaiting_forward, centre_applications
 from tongban.intake.models import Application
+from tongban.listing import Page, page_after
 from tongban.registry.access import Viewer
 from tongban.registry.models import Card, Unit
 from tongban.registry.worklist import (
@@ -26,14 +24,7 @@ from tongban.registry.worklist import (
     search_filter,
 )
 
-Row = TypeVar("Row")
 PAGE = 50
-
-
-@dataclass(frozen=True)
-class Page(Generic[Row]):
-    rows: list[Row]
-    next_after: str | None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,16 +131,13 @@ def shipment_items(shipment: Shipment) -> list[ShipmentItem]:
     )
 
 
-def produced_page(viewer: Viewer, *, after: int | None = None, limit: int = 200) -> Page[Application]:
+def produced_page(viewer: Viewer, *, after: int | None = None, limit: int = 200) -> Page[Application, str]:
     """已制证: the centre's produced cards waiting to be shipped, oldest first."""
     unit = viewer.unit
     if not viewer.can("shipment.create") or unit is None or unit.kind != Unit.Kind.CENTRE:
         return Page([], None)
     applications = _produced(viewer).select_related("acceptance_unit")
-    if after is not None:
-        applications = applications.filter(pk__gt=after)
-    rows = list(applications.order_by("pk")[: limit + 1])
-    return Page(rows[:limit], str(rows[limit - 1].pk) if len(rows) > limit else None)
+    return page_after(applications, ["pk"], after, limit=limit, cursor=lambda row: str(row.pk))
 
 
 def _produced(viewer: Viewer) -> QuerySet[Application]:

@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import ApiError, Text, UnitRefSerializer, query_of, require, staff
+from tongban.api import ApiError, Text, UnitRefSerializer, page_answer, query_of, require, staff
 from tongban.api_schema import ENGINE_CODES, FINGER_SAMPLE_CODES, errors
 from tongban.audit.actions import AuditAction
 from tongban.audit.labels import event_label
@@ -501,8 +501,7 @@ class ApplicationsView(APIView):
         return Response(
             {
                 "count": page.total,
-                "results": ApplicationRowSerializer(page.rows, many=True).data,
-                "next_after": page.next_after,
+                **page_answer(page, ApplicationRowSerializer(page.rows, many=True).data),
             }
         )
 

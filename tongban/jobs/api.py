@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import UnitRefSerializer, query_of, staff
+from tongban.api import UnitRefSerializer, page_answer, query_of, staff
 from tongban.api_schema import errors, page_of
 from tongban.jobs import selectors, services
 from tongban.jobs.kinds import kind_label
@@ -84,7 +84,7 @@ class JobsView(APIView):
         viewer = staff(request)
         query = query_of(JobsQuery, request)
         page = selectors.jobs_page(viewer, after=query.get("after"))
-        return Response({"results": JobSerializer(page.rows, many=True).data, "next_after": page.next_after})
+        return Response(page_answer(page, JobSerializer(page.rows, many=True).data))
 
 
 class JobDetailView(APIView):

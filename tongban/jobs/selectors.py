@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from tongban.core.errors import ServiceError
 from tongban.jobs.kinds import may_use_jobs
 from tongban.jobs.models import JobRun
+from tongban.listing import Page, page_after
 from tongban.registry.access import Viewer
 
 PAGE = 50
-
-
-@dataclass(frozen=True)
-class JobPage:
-    rows: list[JobRun]
-    next_after: int | None
 
 
 def require_jobs(viewer: Viewer) -> None:
@@ -23,14 +16,11 @@ def require_jobs(viewer: Viewer) -> None:
         raise ServiceError("permission_denied", "无权查看后台任务。", status=403)
 
 
-def jobs_page(viewer: Viewer, *, after: int | None = None, limit: int = PAGE) -> JobPage:
+def jobs_page(viewer: Viewer, *, after: int | None = None, limit: int = PAGE) -> Page[JobRun, int]:
     """Newest first, keyset by id."""
     require_jobs(viewer)
     jobs = JobRun.objects.visible_to(viewer).select_related("unit", "started_by").defer("log")
-    if after is not None:
-        jobs = jobs.filter(pk__lt=after)
-    rows = list(jobs.order_by("-pk")[: limit + 1])
-    return JobPage(rows=rows[:limit], next_after=rows[limit - 1].pk if len(rows) > limit else None)
+    return page_after(jobs, ["-pk"], after, limit=limit)
 
 
 def job_get(viewer: Viewer, pk: int) -> JobRun:

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tongban.accounts.models import User
-from tongban.api import Text, query_of, require
+from tongban.api import Text, page_answer, query_of, require
 from tongban.api_schema import page_of
 from tongban.liaison import selectors
 from tongban.liaison.models import MAX_LIAISONS_PER_UNIT, Duty, Liaison
@@ -93,8 +93,8 @@ class LiaisonsView(APIView):
             selectors.DirectoryFilters(q=data["q"], unit=data["unit"], duty=data["duty"], assigned_only=True),
             after=data["after"],
         )
-        rows = [liaison for unit in page.units for liaison in unit.liaisons.all()]
-        return Response({"results": LiaisonSerializer(rows, many=True).data, "next_after": page.next_after})
+        rows = [liaison for unit in page.rows for liaison in unit.liaisons.all()]
+        return Response(page_answer(page, LiaisonSerializer(rows, many=True).data))
 
 
 class UnitLiaisonsView(APIView):

@@ -10,6 +10,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from tongban.liaison.models import LIAISON_KINDS, Liaison
+from tongban.listing import Page, page_after
 from tongban.registry.access import Viewer
 from tongban.registry.models import Unit
 
@@ -39,16 +40,11 @@ class DirectoryFilters:
     assigned_only: bool = False
 
 
-@dataclass(frozen=True)
-class DirectoryPage:
-    units: list[Unit]  # each with `.liaisons.all()` prefetched
-    next_after: str | None
-
-
 def directory_page(
     viewer: Viewer, filters: DirectoryFilters, *, after: str = "", limit: int = PAGE
-) -> DirectoryPage:
-    """Units in tree order (keyset on the code path), each with its liaisons."""
+) -> Page[Unit, str]:
+    """Units in tree order (keyset on the code path), each with its liaisons (`.liaisons.all()`
+    prefetched)."""
     units = directory_units(viewer)
     if filters.q:
         units = units.filter(Q(name__contains=filters.q) | Q(code__startswith=filters.q))
@@ -64,14 +60,10 @@ def directory_page(
         units = units.filter(pk__in=with_duty)
     elif filters.assigned_only:
         units = units.filter(liaisons__isnull=False).distinct()
-    if after:
-        units = units.filter(path__gt=after)
-    rows = list(
-        units.order_by("path").prefetch_related(
-            Prefetch("liaisons", queryset=Liaison.objects.select_related("user").order_by("order", "pk"))
-        )[: limit + 1]
+    units = units.prefetch_related(
+        Prefetch("liaisons", queryset=Liaison.objects.select_related("user").order_by("order", "pk"))
     )
-    return DirectoryPage(units=rows[:limit], next_after=rows[limit - 1].path if len(rows) > limit else None)
+    return page_after(units, ["path"], after or None, limit=limit, cursor=lambda unit: unit.path)
 
 
 def units_without_liaison(viewer: Viewer) -> list[Unit]:

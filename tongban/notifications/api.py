@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import Text, query_of, require, staff
+from tongban.api import Text, page_answer, query_of, require, staff
 from tongban.api_schema import errors, page_of
 from tongban.notifications import selectors, services, texts
 from tongban.notifications.models import Message
@@ -39,9 +39,7 @@ class InboxView(APIView):
     def get(self, request: Request) -> Response:
         query = query_of(InboxQuery, request)
         page = selectors.inbox_page(staff(request), after=query.get("after"))
-        return Response(
-            {"results": InboxMessageSerializer(page.rows, many=True).data, "next_after": page.next_after}
-        )
+        return Response(page_answer(page, InboxMessageSerializer(page.rows, many=True).data))
 
 
 class VariableSerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ from tongban.accounts.models import User
 from tongban.accounts.roles import roles_with
 from tongban.core.errors import ServiceError
 from tongban.intake.models import Application
+from tongban.listing import Page, page_after
 from tongban.notifications import texts
 from tongban.notifications.models import Message, MessageTemplate
 from tongban.registry.access import Viewer
@@ -32,12 +33,6 @@ def staff_addresses(unit_code: str, template_code: str) -> list[str]:
 PAGE = 50
 
 
-@dataclass(frozen=True)
-class MessagePage:
-    rows: list[Message]
-    next_after: int | None
-
-
 def inbox_kinds(viewer: Viewer) -> list[str]:
     """The kinds of a unit's messages the viewer receives (the same rule as staff e-mail)."""
     return sorted(
@@ -50,16 +45,13 @@ def inbox_kinds(viewer: Viewer) -> list[str]:
     )
 
 
-def inbox_page(viewer: Viewer, *, after: int | None = None, limit: int = PAGE) -> MessagePage:
+def inbox_page(viewer: Viewer, *, after: int | None = None, limit: int = PAGE) -> Page[Message, int]:
     """通知: the messages to the viewer's own unit about its work, newest first, keyset by id."""
     if viewer.unit is None:
-        return MessagePage(rows=[], next_after=None)
+        return Page(rows=[], next_after=None)
     messages = Message.objects.filter(unit_code=viewer.unit.code, kind__in=inbox_kinds(viewer))
     messages = messages.select_related("application")
-    if after is not None:
-        messages = messages.filter(pk__lt=after)
-    rows = list(messages.order_by("-pk")[: limit + 1])
-    return MessagePage(rows=rows[:limit], next_after=rows[limit - 1].pk if len(rows) > limit else None)
+    return page_after(messages, ["-pk"], after, limit=limit)
 
 
 @dataclass(frozen=True)

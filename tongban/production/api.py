@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import UnitRefSerializer, query_of, staff
+from tongban.api import UnitRefSerializer, page_answer, query_of, staff
 from tongban.api_schema import errors
 from tongban.core.errors import ServiceError
 from tongban.intake.models import Application
@@ -244,8 +244,7 @@ class QueueView(APIView):
             "total": sum(row.count for row in rows),
             "units": [row.__dict__ for row in rows],
             "count": page.total,
-            "results": page.rows,
-            "next_after": page.next_after,
+            **page_answer(page, page.rows),
         }
         return Response(QueueSerializer(body).data)
 
@@ -273,8 +272,7 @@ class BatchesView(APIView):
         return Response(
             {
                 "count": page.total,
-                "results": BatchSerializer(page.rows, many=True).data,
-                "next_after": page.next_after,
+                **page_answer(page, BatchSerializer(page.rows, many=True).data),
             }
         )
 

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import Text, query_of, require
+from tongban.api import Text, page_answer, query_of, require
 from tongban.api_schema import errors, page_of
 from tongban.core import idnumber
 from tongban.core.masking import mask_id_number
@@ -213,9 +213,7 @@ class PeopleView(APIView):
             status=data["status"],
         )
         page = selectors.people_page(viewer, filters, after=data.get("after"))
-        return Response(
-            {"results": PersonRowSerializer(page.rows, many=True).data, "next_after": page.next_after}
-        )
+        return Response(page_answer(page, PersonRowSerializer(page.rows, many=True).data))
 
 
 class PersonLookupView(APIView):

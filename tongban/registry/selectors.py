@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from tongban.core import idnumber
 from tongban.core.errors import ServiceError
+from tongban.listing import Page, page_after
 from tongban.registry.access import Viewer
 from tongban.registry.models import (
     Card,
@@ -85,13 +86,9 @@ class PersonFilters:
     status: str = ""
 
 
-@dataclass(frozen=True)
-class Page:
-    rows: list[Person]
-    next_after: int | None
-
-
-def people_page(viewer: Viewer, filters: PersonFilters, *, after: int | None = None, limit: int = 50) -> Page:
+def people_page(
+    viewer: Viewer, filters: PersonFilters, *, after: int | None = None, limit: int = 50
+) -> Page[Person, int]:
     """Keyset pagination by primary key: page N costs the same as page 1 on a big register."""
     people = (
         Person.objects.visible_to(viewer, "person.browse")
@@ -111,11 +108,7 @@ def people_page(viewer: Viewer, filters: PersonFilters, *, after: int | None = N
         )
     if filters.status:
         people = people.filter(status=filters.status)
-    if after is not None:
-        people = people.filter(pk__gt=after)
-    rows = list(people.order_by("pk")[: limit + 1])
-    next_after = rows[limit - 1].pk if len(rows) > limit else None
-    return Page(rows=rows[:limit], next_after=next_after)
+    return page_after(people, ["pk"], after, limit=limit)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import Text, UnitRefSerializer, query_of, require, staff
+from tongban.api import Text, UnitRefSerializer, page_answer, query_of, require, staff
 from tongban.api_schema import errors
 from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
@@ -233,8 +233,7 @@ class QueueView(APIView):
                 "q": page.q,
                 "today": page.days.today,
                 "total": page.total,
-                "results": rows,
-                "next_after": page.next_after,
+                **page_answer(page, rows),
                 "counts": page.counts,
                 "scope_counts": page.scope_counts,
             }

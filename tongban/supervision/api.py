@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import UnitRefSerializer, query_of, require, staff
+from tongban.api import UnitRefSerializer, page_answer, query_of, require, staff
 from tongban.api_schema import errors, page_of
 from tongban.intake.api import STATUS_HELP
 from tongban.intake.models import Application, ApplicationEvent
@@ -174,20 +174,18 @@ class StuckView(APIView):
         data = query
         own = selectors.dashboard_unit(viewer, None)
         unit = selectors.dashboard_unit(viewer, data["unit"]) if data.get("unit") else None
+        scope = selectors.scope_for(own)
         page = selectors.stuck_page(
-            selectors.scope_for(own),
+            scope,
             view=data["view"] or "stuck",
             status=data.get("status") or "",
             unit=unit,
             workdays=data.get("days"),
             after=data.get("after") or None,
         )
+        cutoff = selectors.stuck_cutoff(scope.today, data.get("days"))
         return Response(
-            {
-                "results": StuckSerializer(page.rows, many=True).data,
-                "next_after": page.next_after,
-                "cutoff": page.cutoff.isoformat(),
-            }
+            {**page_answer(page, StuckSerializer(page.rows, many=True).data), "cutoff": cutoff.isoformat()}
         )
 
 

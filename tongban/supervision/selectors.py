@@ -63,6 +63,7 @@ from django.utils import timezone
 from tongban.accounts import staffing
 from tongban.handover.models import Handover, Shipment, ShipmentItem, Verification
 from tongban.intake.models import IN_REVIEW_STATUSES, UNFINISHED_STATUSES, Application, ApplicationEvent
+from tongban.listing import Page, page_after
 from tongban.registry.access import Viewer
 from tongban.registry.calendar import day_start, work_calendar
 from tongban.registry.models import ProductionRoute, Unit
@@ -1075,13 +1076,6 @@ KPI_LABELS: dict[str, str] = {
 # Stuck items (滞留件)
 
 
-@dataclass(frozen=True)
-class StuckPage:
-    rows: list[Application]
-    next_after: str | None
-    cutoff: datetime.datetime
-
-
 STUCK_VIEWS = {"stuck": "滞留件", "urged": "已督办待办理"}
 
 
@@ -1129,9 +1123,11 @@ def stuck_page(
     workdays: int | None = None,
     after: str | None = None,
     limit: int = PAGE,
-) -> StuckPage:
-    """Oldest quiet first (keyset on last_event_at, id: "<ISO time>|<id>")."""
+) -> Page[Application, str]:
+    """Oldest quiet first (keyset on last_event_at, id: "<ISO time>|<id>"); a cursor that does not
+    read is the first page."""
     rows = stuck_queryset(scope, view=view, status=status, unit=unit, workdays=workdays)
+    position = None
     if after:
         at_text, _, pk_text = after.rpartition("|")
         try:
@@ -1140,44 +1136,43 @@ def stuck_page(
         except ValueError:
             at, pk = None, 0
         if at is not None and timezone.is_aware(at):
-            rows = rows.filter(Q(last_event_at__gt=at) | Q(last_event_at=at, pk__gt=pk))
-    page: list[Application] = list(
-        rows.select_related("acceptance_unit", "review_unit", "household_unit")
-        .annotate(
-            supervision_id=_last_supervision(),
-            # No 督办 yet: no group, so the subquery is NULL; the count is 0.
-            supervisions=Coalesce(
-                Subquery(
-                    ApplicationEvent.objects.filter(application=OuterRef("pk"), action=SUPERVISED)
-                    .order_by()
-                    .values("application")
-                    .annotate(n=Count("pk"))
-                    .values("n")[:1],
-                    output_field=IntegerField(),
-                ),
-                0,
+            position = (at, pk)
+    rows = rows.select_related("acceptance_unit", "review_unit", "household_unit").annotate(
+        supervision_id=_last_supervision(),
+        # No 督办 yet: no group, so the subquery is NULL; the count is 0.
+        supervisions=Coalesce(
+            Subquery(
+                ApplicationEvent.objects.filter(application=OuterRef("pk"), action=SUPERVISED)
+                .order_by()
+                .values("application")
+                .annotate(n=Count("pk"))
+                .values("n")[:1],
+                output_field=IntegerField(),
             ),
-        )
-        .order_by("last_event_at", "pk")[: limit + 1]
+            0,
+        ),
     )
-    more = len(page) > limit
-    page = page[:limit]
+    page: Page[Application, str] = page_after(
+        rows, ["last_event_at", "pk"], position, limit=limit, cursor=_stuck_cursor
+    )
     events = {
         event.pk: event
         for event in ApplicationEvent.objects.filter(
             pk__in=[
-                getattr(row, "supervision_id", None) for row in page if getattr(row, "supervision_id", None)
+                getattr(row, "supervision_id", None)
+                for row in page.rows
+                if getattr(row, "supervision_id", None)
             ]
         ).select_related("actor", "unit")
     }
-    for row in page:
+    for row in page.rows:
         row.last_supervision = events.get(getattr(row, "supervision_id", None) or 0)  # type: ignore[attr-defined]
         row.responsible_unit = row.review_unit if row.status in REVIEW_STATUSES else row.acceptance_unit  # type: ignore[attr-defined]
-    cutoff = stuck_cutoff(scope.today, workdays)
-    next_after = (
-        f"{page[-1].last_event_at.isoformat()}|{page[-1].pk}" if more and page[-1].last_event_at else None
-    )
-    return StuckPage(page, next_after, cutoff)
+    return page
+
+
+def _stuck_cursor(row: Application) -> str | None:
+    return f"{row.last_event_at.isoformat()}|{row.pk}" if row.last_event_at else None
 
 
 def responsible_unit(application: Application) -> Unit | None:

@@ -125,6 +125,7 @@ def stuck(request: HttpRequest) -> HttpResponse:
         "supervision/stuck.html",
         {
             "page": page,
+            "cutoff": selectors.stuck_cutoff(scope.today, filters["workdays"]),
             "filters": filters,
             "views": selectors.STUCK_VIEWS,
             "statuses": [(s, Application.Status(s).label) for s in selectors.STUCK_STATUSES],

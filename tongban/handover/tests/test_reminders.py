@@ -20,10 +20,10 @@ from tongban.testing.personas import Personas
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.usefixtures("outbox")
 def test_reminders_before_the_deadline_and_the_station_after_it(
     personas: Personas, accept: Any, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    settings.NOTIFICATIONS_BACKEND = "memory"
     settings.VERIFICATION_REMIND_WORKDAYS = 5
     today = timezone.localdate()
     calendar = work_calendar(today, today + datetime.timedelta(days=60))

@@ -13,7 +13,7 @@ from django.utils import timezone
 from tongban.intake import selectors
 from tongban.intake.models import Application
 from tongban.registry.models import Person
-from tongban.testing.factories import PersonFactory, station
+from tongban.testing.factories import ApplicationFactory, PersonFactory, station
 from tongban.testing.personas import Personas, login
 
 pytestmark = pytest.mark.django_db
@@ -30,21 +30,11 @@ def make(personas: Personas) -> Callable[..., Application]:
         person = person or PersonFactory.create()
         n = next(sequence)
         accepted = timezone.now() - datetime.timedelta(hours=n)
-        return Application.objects.create(
-            type="first",
-            reason_id="12",
+        return ApplicationFactory.create(
             status=status,
             number=f"360102001{accepted:%Y%m%d}{n:05d}",
             person=person,
-            id_number=person.id_number,
-            name=person.name,
-            sex_id=person.sex_id,
-            ethnicity_id=person.ethnicity_id,
-            birth_date=person.birth_date,
-            household_address=person.address,
             acceptance_unit=station("360102001"),
-            household_unit=person.registration_unit,
-            region_code=person.region_code,
             created_by=personas.nanchang_clerk,
             accepted_at=accepted,
         )

@@ -16,7 +16,7 @@ from tongban.intake import selectors
 from tongban.intake.models import Application
 from tongban.listing import BadCursor
 from tongban.registry.models import Person
-from tongban.testing.factories import PersonFactory, station
+from tongban.testing.factories import ApplicationFactory, PersonFactory, station
 from tongban.testing.personas import Personas
 
 pytestmark = pytest.mark.django_db
@@ -36,21 +36,12 @@ def make(personas: Personas) -> Callable[..., Application]:
         number: str | None = None,
         status: str = Status.PENDING_REVIEW,
     ) -> Application:
-        return Application.objects.create(
-            type="first",
-            reason_id="12",
+        return ApplicationFactory.create(
             status=status,
             number=number,
             person=person,
-            id_number=person.id_number,
             name=name or person.name,
-            sex_id=person.sex_id,
-            ethnicity_id=person.ethnicity_id,
-            birth_date=person.birth_date,
-            household_address=person.address,
             acceptance_unit=station("360102001"),
-            household_unit=person.registration_unit,
-            region_code=person.region_code,
             created_by=personas.nanchang_clerk,
             accepted_at=accepted,
         )

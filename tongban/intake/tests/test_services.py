@@ -550,8 +550,8 @@ def test_one_open_application_per_person(personas, accept):
     assert first.number in refused.value.message
 
 
-def test_withdraw_before_issue_only_at_the_acceptance_station(personas, accept, settings):
-    settings.NOTIFICATIONS_BACKEND = "memory"
+@pytest.mark.usefixtures("outbox")
+def test_withdraw_before_issue_only_at_the_acceptance_station(personas, accept):
     application = accept(personas.ganzhou_clerk, PersonFactory.create())
     with pytest.raises(ServiceError):
         services.application_withdraw(actor=personas.nanchang_clerk, application=application, reason="x")

@@ -104,13 +104,13 @@ def test_every_unit_of_the_province_reads_the_directory(client, personas, donghu
 
 def test_search_and_tree_filter(client, personas, donghu):
     login(client, personas.ganzhou_clerk)
-    by_code = client.get("/liaisons/?q=360102").context["page"].units
+    by_code = client.get("/liaisons/?q=360102").context["page"].rows
     assert {u.code for u in by_code} == {u.code for u in Unit.objects.filter(code__startswith="360102")}
-    tree = client.get("/liaisons/?unit=3607").context["page"].units
+    tree = client.get("/liaisons/?unit=3607").context["page"].rows
     assert tree and all(u.path.startswith(unit("3607").path) for u in tree)
-    assigned = client.get("/liaisons/?assigned=on").context["page"].units
+    assigned = client.get("/liaisons/?assigned=on").context["page"].rows
     assert [u.code for u in assigned] == ["360102"]
-    by_duty = client.get("/liaisons/?duty=review").context["page"].units
+    by_duty = client.get("/liaisons/?duty=review").context["page"].rows
     assert by_duty == []
 
 

@@ -33,7 +33,7 @@ class Mailbox(MessageHandler):
 
 
 @pytest.fixture
-def mailbox(settings: Any) -> Iterator[Mailbox]:
+def mailbox(settings: Any, outbox: list[notifications.Notification]) -> Iterator[Mailbox]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -42,9 +42,7 @@ def mailbox(settings: Any) -> Iterator[Mailbox]:
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.NOTIFICATIONS_BACKEND = "memory"
     settings.NOTIFICATIONS_STAFF_BACKEND = "email"
-    notifications.outbox.clear()
     try:
         yield handler
     finally:
@@ -56,7 +54,10 @@ def subject(message: Any) -> str:
 
 
 def test_a_units_message_is_mailed_to_the_staff_who_do_that_work(
-    mailbox: Mailbox, personas: Personas, django_capture_on_commit_callbacks: Any
+    mailbox: Mailbox,
+    outbox: list[notifications.Notification],
+    personas: Personas,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     unit = personas.nanchang_reviewer.unit
     UserFactory.create(role="reviewer", unit=unit, email="li@gaj.example")
@@ -83,7 +84,7 @@ def test_a_units_message_is_mailed_to_the_staff_who_do_that_work(
     assert isinstance(body, bytes)
     assert "受理号 3601020022026120700001，办理期限 2026-12-14" in body.decode()
     # The applicant's SMS went its own way.
-    assert [n.kind for n in notifications.outbox] == ["application.accepted"]
+    assert [n.kind for n in outbox] == ["application.accepted"]
     assert Message.objects.get(pk=message.pk).status == Message.Status.SENT
 
 

@@ -15,10 +15,10 @@ from tongban.testing.personas import Personas, api_client, login
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.usefixtures("outbox")
 def test_the_application_shows_its_notifications(
-    client: Client, personas: Personas, accept: Any, settings: Any, django_capture_on_commit_callbacks: Any
+    client: Client, personas: Personas, accept: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    settings.NOTIFICATIONS_BACKEND = "memory"
     with django_capture_on_commit_callbacks(execute=True):
         application = accept(personas.nanchang_clerk, PersonFactory.create())
     messages = list(Message.objects.filter(application=application))

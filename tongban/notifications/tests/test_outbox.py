@@ -42,27 +42,24 @@ def flaky(notification: Notification) -> None:
 @pytest.fixture(autouse=True)
 def _clean() -> None:
     SENT.clear()
-    notifications.outbox.clear()
 
 
 def test_nothing_is_sent_before_commit_and_the_row_is_written_with_the_change(
-    settings: Any, django_capture_on_commit_callbacks: Any
+    outbox: list[notifications.Notification], django_capture_on_commit_callbacks: Any
 ) -> None:
-    settings.NOTIFICATIONS_BACKEND = "memory"
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         notify(Notification("application.accepted", "受理号 3601020012026112200001", phone="13800138000"))
-        assert notifications.outbox == []
+        assert outbox == []
         assert Message.objects.get().status == Message.Status.PENDING
-    assert [n.kind for n in notifications.outbox] == ["application.accepted"]
+    assert [n.kind for n in outbox] == ["application.accepted"]
     message = Message.objects.get()
     assert message.status == Message.Status.SENT and message.attempts == 1 and message.sent_at is not None
-    assert notifications.outbox[0].key == message.key
+    assert outbox[0].key == message.key
 
 
 def test_a_rolled_back_action_leaves_no_message(
-    settings: Any, django_capture_on_commit_callbacks: Any
+    outbox: list[notifications.Notification], django_capture_on_commit_callbacks: Any
 ) -> None:
-    settings.NOTIFICATIONS_BACKEND = "memory"
     with (
         django_capture_on_commit_callbacks(execute=True) as callbacks,
         pytest.raises(ValueError),
@@ -70,11 +67,12 @@ def test_a_rolled_back_action_leaves_no_message(
     ):
         notify(Notification("test", "x"))
         raise ValueError
-    assert callbacks == [] and notifications.outbox == [] and not Message.objects.exists()
+    assert callbacks == [] and outbox == [] and not Message.objects.exists()
 
 
-def test_the_same_key_is_one_message(settings: Any, django_capture_on_commit_callbacks: Any) -> None:
-    settings.NOTIFICATIONS_BACKEND = "memory"
+def test_the_same_key_is_one_message(
+    outbox: list[notifications.Notification], django_capture_on_commit_callbacks: Any
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         first = notify(
             Notification("verification.due", "请核验", phone="13800138000"), key="due:1:2026-12-07"
@@ -82,7 +80,7 @@ def test_the_same_key_is_one_message(settings: Any, django_capture_on_commit_cal
         again = notify(
             Notification("verification.due", "请核验", phone="13800138000"), key="due:1:2026-12-07"
         )
-    assert first.pk == again.pk and len(notifications.outbox) == 1
+    assert first.pk == again.pk and len(outbox) == 1
 
 
 def test_console_masks_the_phone(settings: Any, caplog: Any, django_capture_on_commit_callbacks: Any) -> None:

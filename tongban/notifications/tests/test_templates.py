@@ -51,10 +51,10 @@ def test_rendering_substitutes_only_the_listed_names() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("outbox")
 def test_an_administrator_changes_a_text_and_later_messages_use_it(
-    personas: Personas, accept: Any, settings: Any, django_capture_on_commit_callbacks: Any
+    personas: Personas, accept: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    settings.NOTIFICATIONS_BACKEND = "memory"
     api = api_client(personas.admin)
     body = api.get("/api/v1/notification-templates/application.accepted").json()
     assert body["text"] == ACCEPTED.default and body["customized"] is False
@@ -138,12 +138,12 @@ def test_the_template_pages(client: Client, personas: Personas) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("outbox")
 def test_a_unit_reads_the_messages_about_its_own_work(
-    client: Client, personas: Personas, settings: Any, django_capture_on_commit_callbacks: Any
+    client: Client, personas: Personas, django_capture_on_commit_callbacks: Any
 ) -> None:
     from tongban.notifications.services import notify
 
-    settings.NOTIFICATIONS_BACKEND = "memory"
     station = personas.nanchang_reviewer.unit_code  # 360102002
     with django_capture_on_commit_callbacks(execute=True):
         notify(

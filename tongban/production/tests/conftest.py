@@ -11,14 +11,15 @@ import pytest
 
 from tongban.accounts.models import User
 from tongban.intake.models import Application
+from tongban.notifications.services import Notification
 from tongban.registry.models import Unit
 from tongban.review.services import Decision, review_decide
 from tongban.testing.factories import PersonFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
-def _production(production_dirs: None, settings: Any) -> None:
-    settings.NOTIFICATIONS_BACKEND = "memory"
+def _production(production_dirs: None, outbox: list[Notification]) -> None:
+    """Every test has its own key and package directories, and keeps what it sends in memory."""
 
 
 @pytest.fixture

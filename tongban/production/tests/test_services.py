@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +21,6 @@ from tongban.intake import rules
 from tongban.intake import selectors as intake_selectors
 from tongban.intake import services as intake_services
 from tongban.intake.models import Application, Fingerprint
-from tongban.notifications import services as notifications
 from tongban.production import selectors, services, tasks
 from tongban.production.feedback import parse_csv
 from tongban.production.models import Batch, BatchItem
@@ -199,16 +197,9 @@ def test_packaging_needs_the_keys(personas, issue):
 
 
 def test_a_real_fingerprint_template_travels_in_the_package(
-    personas, standard_photo, household_reviewer, centre_keys, tmp_path
+    personas, standard_photo, household_reviewer, centre_keys, tmp_path, prints
 ):
-    from tongban.biometrics.tests import fingerprints as fp
-
-    try:
-        png = fp.real_prints()["p1_1"]
-    except fp.PrintsUnavailable as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"real sample prints unavailable: {exc}")
-        pytest.skip(f"real sample prints unavailable: {exc}")
+    png = prints["p1_1"]
     clerk = personas.nanchang_clerk
     application = intake_services.application_start(
         actor=clerk,
@@ -251,7 +242,6 @@ def _csv(batch: Batch, rows: list[tuple[str, ...]]) -> bytes:
 
 
 def test_feedback_produced_recollect_and_reprint(personas, issue, centre_keys, standard_photo):
-    notifications.outbox.clear()
     batch = _packaged(personas, issue, count=3)
     a, b, c = (item.application for item in batch.items.select_related("application").order_by("pk"))
     raw = _csv(

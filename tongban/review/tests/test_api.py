@@ -3,7 +3,6 @@ application, and every role against every endpoint."""
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -18,16 +17,10 @@ from tongban.intake.tests.test_api import accept_by_api
 from tongban.notifications import services as notifications
 from tongban.registry.models import Person, RefusalReason, Unit
 from tongban.review.models import ReviewStep, VerificationNote
-from tongban.testing.factories import PersonFactory, UserFactory, station
+from tongban.testing.factories import PersonFactory, UserFactory
 from tongban.testing.personas import Personas, api_client
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def person() -> Person:
-    """Registered at 东湖区城关派出所 (360102001): its review happens there."""
-    return PersonFactory.create(name="刘晓燕", sex_id="2", birth_date=datetime.date(1990, 5, 17))
 
 
 @pytest.fixture
@@ -41,22 +34,10 @@ def reviewer_b() -> User:
 
 
 @pytest.fixture
-def county_reviewer() -> User:
-    return UserFactory.create(username="county_reviewer", role="reviewer", unit=station("360102"))
-
-
-@pytest.fixture
 def number(personas: Personas, person: Person) -> str:
     """Accepted at 章贡区城关派出所 (360702001) by the Ganzhou clerk: a cross-region application."""
     body: dict[str, Any] = accept_by_api(api_client(personas.ganzhou_clerk), person)
     return str(body["number"])
-
-
-@pytest.fixture
-def outbox(settings: Any) -> list[notifications.Notification]:
-    settings.NOTIFICATIONS_BACKEND = "memory"
-    notifications.outbox.clear()
-    return notifications.outbox
 
 
 def decide(api: APIClient, number: str, **body: Any) -> Any:

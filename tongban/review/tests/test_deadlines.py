@@ -22,14 +22,10 @@ from tongban.testing.personas import Personas
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.usefixtures("outbox")
 def test_each_state_is_told_once_to_the_unit_and_its_county_bureau(
-    personas: Personas,
-    accept: Any,
-    household_reviewer: Any,
-    settings: Any,
-    django_capture_on_commit_callbacks: Any,
+    personas: Personas, accept: Any, household_reviewer: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    settings.NOTIFICATIONS_BACKEND = "memory"
     days = due_days()
     items = [accept(personas.ganzhou_clerk, PersonFactory.create()) for _ in range(4)]
     dues = [
@@ -66,10 +62,10 @@ def test_each_state_is_told_once_to_the_unit_and_its_county_bureau(
     assert (counts["overdue"], counts["due_today"], counts["at_risk"]) == (1, 1, 1)
 
 
+@pytest.mark.usefixtures("outbox")
 def test_the_provincial_administrators_are_warned_daily_from_november_of_a_missing_year(
-    settings: Any, django_capture_on_commit_callbacks: Any
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    settings.NOTIFICATIONS_BACKEND = "memory"
     CalendarDay.objects.filter(date__year=2027).delete()
     CalendarYear.objects.filter(year=2027).delete()
     october, november = datetime.date(2026, 10, 31), datetime.date(2026, 11, 1)
@@ -91,10 +87,10 @@ def test_the_provincial_administrators_are_warned_daily_from_november_of_a_missi
     assert deadlines.calendar_missing_notify(today=datetime.date(2027, 1, 5)) == 0
 
 
+@pytest.mark.usefixtures("outbox")
 def test_the_schedules_call_their_services(
-    personas: Personas, accept: Any, settings: Any, django_capture_on_commit_callbacks: Any
+    personas: Personas, accept: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    settings.NOTIFICATIONS_BACKEND = "memory"
     application = accept(personas.ganzhou_clerk, PersonFactory.create())
     Application.objects.filter(pk=application.pk).update(review_due=due_days().today)
     this_year = timezone.localdate().year

@@ -41,11 +41,6 @@ def clone(application: Application, n: int, **fields: object) -> list[Applicatio
     return made
 
 
-@pytest.fixture
-def county_reviewer(db: None) -> User:
-    return UserFactory.create(username="donghu_county_reviewer", role="reviewer", unit=station("360102"))
-
-
 def test_mine_holds_what_the_reviewer_holds_and_what_waits_at_their_unit(
     first: Application, household_reviewer: User, county_reviewer: User
 ) -> None:

@@ -17,7 +17,6 @@ from tongban.intake import rules
 from tongban.intake import services as intake_services
 from tongban.intake.models import Application, ReviewChain
 from tongban.intake.selectors import GALLERY_LABELS, counter_face_hits, counter_page
-from tongban.notifications import services as notifications
 from tongban.registry.models import FloatingRegistration, WantedPerson
 from tongban.review import selectors, services
 from tongban.review.models import ReviewStep, VerificationNote
@@ -59,10 +58,8 @@ def test_reviewers_of_other_units_cannot_see_or_act(personas, accept):
 
 
 def test_issue_fixes_validity_and_authority(
-    personas, accept, household_reviewer, settings, django_capture_on_commit_callbacks
+    personas, accept, household_reviewer, outbox, django_capture_on_commit_callbacks
 ):
-    settings.NOTIFICATIONS_BACKEND = "memory"
-    notifications.outbox.clear()
     person = PersonFactory.create(birth_date=datetime.date(1990, 5, 17))
     application = accept(personas.ganzhou_clerk, person)
     with django_capture_on_commit_callbacks(execute=True):
@@ -74,7 +71,7 @@ def test_issue_fixes_validity_and_authority(
     assert issued.valid_from == today and issued.valid_until == today.replace(year=today.year + 20)
     assert issued.issuing_authority == "南昌市公安局东湖分局"
     assert ReviewStep.objects.get(application=issued).decision == ReviewStep.Decision.ISSUED
-    assert any(n.kind == "application.issued" for n in notifications.outbox)
+    assert any(n.kind == "application.issued" for n in outbox)
     with pytest.raises(ServiceError) as refused:
         services.review_decide(
             actor=household_reviewer,
@@ -88,10 +85,8 @@ def test_issue_fixes_validity_and_authority(
 
 
 def test_refusal_goes_back_to_the_acceptance_station(
-    personas, accept, household_reviewer, settings, django_capture_on_commit_callbacks
+    personas, accept, household_reviewer, outbox, django_capture_on_commit_callbacks
 ):
-    settings.NOTIFICATIONS_BACKEND = "memory"
-    notifications.outbox.clear()
     application = accept(personas.ganzhou_clerk, PersonFactory.create())
     with pytest.raises(ServiceError) as no_reason:
         services.review_decide(
@@ -113,7 +108,7 @@ def test_refusal_goes_back_to_the_acceptance_station(
     event = refused.events.get(action="refused")
     assert event.note == refused.refusal_reason and event.detail["refusal_reason"] == "06"
     assert ReviewStep.objects.get(application=refused).reason == refused.refusal_reason
-    to_station = [n for n in notifications.outbox if n.unit_code == "360702001"]
+    to_station = [n for n in outbox if n.unit_code == "360702001"]
     assert to_station and "回户口所在地" in to_station[0].message
     assert "经核查仍难以确认身份：走访社区及联系亲属均未能确认" in to_station[0].message
     assert [a.pk for a in counter_page(personas.ganzhou_clerk, "refused_unnotified").rows] == [refused.pk]

@@ -102,10 +102,11 @@ def test_stuck_pages_and_filters(personas: Personas, history: HistoryCounts) -> 
 
 
 def test_urge_notifies_the_responsible_unit(
-    personas: Personas, history: HistoryCounts, settings: Any, django_capture_on_commit_callbacks: Any
+    personas: Personas,
+    history: HistoryCounts,
+    outbox: list[notifications.Notification],
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    settings.NOTIFICATIONS_BACKEND = "memory"
-    notifications.outbox.clear()
     target = Application.objects.filter(
         status=Application.Status.PENDING_REVIEW, review_unit__code__startswith="3601"
     ).first()
@@ -116,7 +117,7 @@ def test_urge_notifies_the_responsible_unit(
             reverse("api:supervision_urge", args=[target.number]), {"note": "超期未审，请说明"}, format="json"
         )
     assert response.status_code == 201
-    assert [(n.kind, n.unit_code) for n in notifications.outbox] == [
+    assert [(n.kind, n.unit_code) for n in outbox] == [
         ("application.supervised", target.review_unit.code if target.review_unit else "")
     ]
     for note in [" ", "a", " a "]:

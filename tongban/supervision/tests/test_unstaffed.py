@@ -15,7 +15,7 @@ from tongban.handover.models import Shipment, ShipmentItem
 from tongban.intake.models import Application
 from tongban.registry.models import Card, Unit
 from tongban.supervision import selectors
-from tongban.testing.factories import CardFactory, PersonFactory
+from tongban.testing.factories import ApplicationFactory, CardFactory, PersonFactory
 from tongban.testing.personas import Personas, api_client, login
 from tongban.testing.staffing import staff
 
@@ -31,22 +31,11 @@ def unit(code: str) -> Unit:
 def application(
     personas: Personas, status: str, acceptance: str, household: str, review: str | None = None, **kw: Any
 ) -> Application:
-    person = PersonFactory.create(registration_unit=unit(household))
-    return Application.objects.create(
-        type="first",
-        reason_id="12",
+    return ApplicationFactory.create(
         status=status,
-        person=person,
-        id_number=person.id_number,
-        name=person.name,
-        sex_id=person.sex_id,
-        ethnicity_id=person.ethnicity_id,
-        birth_date=person.birth_date,
-        household_address=person.address,
+        person=PersonFactory.create(registration_unit=unit(household)),
         acceptance_unit=unit(acceptance),
-        household_unit=unit(household),
         review_unit=unit(review) if review else None,
-        region_code=person.region_code,
         created_by=personas.nanchang_clerk,
         accepted_at=NOW - datetime.timedelta(days=3),
         review_arrived_at=NOW - datetime.timedelta(days=2) if review else None,

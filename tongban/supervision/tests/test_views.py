@@ -137,11 +137,9 @@ def test_stuck_list_and_urge_from_the_page(
     client: Client,
     personas: Personas,
     history: HistoryCounts,
-    settings: Any,
+    outbox: list[notifications.Notification],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    settings.NOTIFICATIONS_BACKEND = "memory"
-    notifications.outbox.clear()
     login(client, personas.nanchang_supervisor)
     response = client.get(reverse("supervision:stuck"))
     assert response.status_code == 200
@@ -160,9 +158,7 @@ def test_stuck_list_and_urge_from_the_page(
     event = ApplicationEvent.objects.filter(application=target, action=selectors.SUPERVISED).get()
     assert event.actor == personas.nanchang_supervisor and event.note == "请于今日内办结"
     assert Application.objects.get(pk=target.pk).last_event_at == event.at
-    assert [(n.kind, n.unit_code) for n in notifications.outbox] == [
-        ("application.supervised", responsible.code)
-    ]
+    assert [(n.kind, n.unit_code) for n in outbox] == [("application.supervised", responsible.code)]
     # The urged item is listed under 已督办待办理 with who urged it and when.
     urged = client.get(reverse("supervision:stuck"), {"view": "urged"})
     listed = {a.number: a for a in urged.context["page"].rows}
