@@ -31,6 +31,7 @@ from tongban.biometrics.services import group_photo_check, person_ref
 from tongban.core import idnumber
 from tongban.core.dates import age_on
 from tongban.core.errors import ServiceError
+from tongban.core.regions import longest_prefix
 from tongban.finance.services import fee_charge, fee_refund
 from tongban.intake import rules
 from tongban.intake.models import (
@@ -863,9 +864,8 @@ def _ancestor(unit: Unit, kind: str) -> Unit | None:
 
 def review_chain_for(household_unit: Unit) -> list[dict[str, Any]]:
     """The configured review steps for a household's unit, each with the unit that acts."""
-    region = household_unit.region_code
-    chains = [chain for chain in ReviewChain.objects.all() if region.startswith(chain.region_prefix)]
-    chain = max(chains, key=lambda c: len(c.region_prefix), default=None)
+    chains = {chain.region_prefix: chain for chain in ReviewChain.objects.all()}
+    chain = longest_prefix(household_unit.region_code, chains)
     steps: list[tuple[str, str]] = (
         [(step.level, step.title) for step in chain.steps.all()]
         if chain is not None
