@@ -89,11 +89,6 @@ def distribution_route(station: Unit) -> str:
     return longest_prefix(station.code, routes) or DistributionRule.Route.DIRECT
 
 
-def county_of(unit: Unit) -> Unit | None:
-    codes = [code for code in unit.path.split("/") if code]
-    return Unit.objects.filter(code__in=codes, kind=Unit.Kind.COUNTY).order_by("-path").first()
-
-
 def produced_card(application: Application) -> Card | None:
     """The card production made for this application and nobody has received yet."""
     return (
@@ -131,7 +126,7 @@ def _leg_for(application: Application) -> _Leg:
         return _Leg(Shipment.Method.POST, None)
     station = application.acceptance_unit
     if distribution_route(station) == DistributionRule.Route.COUNTY:
-        county = county_of(station)
+        county = station.ancestor(Unit.Kind.COUNTY)
         if county is not None:
             return _Leg(Shipment.Method.COUNTY, county)
     return _Leg(Shipment.Method.UNIT, station)

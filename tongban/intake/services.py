@@ -857,11 +857,6 @@ def _next_number(station: Unit, day: datetime.date) -> str:
     return rules.acceptance_number(station.code, day, sequence)
 
 
-def _ancestor(unit: Unit, kind: str) -> Unit | None:
-    codes = [code for code in unit.path.split("/") if code]
-    return Unit.objects.filter(code__in=codes, kind=kind).first()
-
-
 def review_chain_for(household_unit: Unit) -> list[dict[str, Any]]:
     """The configured review steps for a household's unit, each with the unit that acts."""
     chains = {chain.region_prefix: chain for chain in ReviewChain.objects.all()}
@@ -875,7 +870,7 @@ def review_chain_for(household_unit: Unit) -> list[dict[str, Any]]:
         steps = [(ReviewChainStep.Level.STATION, "审核签发")]
     resolved = []
     for level, title in steps:
-        unit = household_unit if level == ReviewChainStep.Level.STATION else _ancestor(household_unit, level)
+        unit = household_unit if level == ReviewChainStep.Level.STATION else household_unit.ancestor(level)
         if unit is None:
             raise ServiceError(
                 "no_review_unit", f"户籍地没有“{title}”环节的办理单位，请联系管理员。", status=409
