@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -38,6 +38,7 @@ from tongban.intake.models import (
     IN_REVIEW_STATUSES,
     OPEN_STATUSES,
     UNFINISHED_STATUSES,
+    AcceptanceCounter,
     Application,
     ApplicationEvent,
     Fingerprint,
@@ -47,6 +48,7 @@ from tongban.intake.models import (
 from tongban.notifications.services import compose, notify, texts_in_force
 from tongban.registry.calendar import review_deadline
 from tongban.registry.models import ApplicationReason, Card, Ethnicity, Person, Sex, Unit, WantedPerson
+from tongban.registry.sequences import next_in_sequence
 
 Status = Application.Status
 
@@ -842,16 +844,8 @@ def acceptance_problems(application: Application) -> dict[str, str]:
 
 
 def _next_number(station: Unit, day: datetime.date) -> str:
-    """The next 受理号 of `station` on `day`: one atomic upsert on the counter row, so concurrent
-    acceptances never share a number (a rolled-back acceptance may leave a gap)."""
-    table = "intake_acceptancecounter"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (station_id, day, last) VALUES (%s, %s, 1) "  # noqa: S608
-            f"ON CONFLICT (station_id, day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
-            [station.pk, day],
-        )
-        sequence = cursor.fetchone()[0]
+    """The next 受理号 of `station` on `day` (concurrent acceptances never share one)."""
+    sequence = next_in_sequence(AcceptanceCounter, station_id=station.pk, day=day)
     if sequence > rules.DAILY_SEQUENCE_MAX:
         raise ServiceError("daily_limit", "本受理点今日受理号已用尽。", status=409)
     return rules.acceptance_number(station.code, day, sequence)
