@@ -1,6 +1,6 @@
 """Synthetic population-register CSV for benchmarks: `python -m bench.make_register_csv OUT.csv`.
 
-Rows follow `tongban.registry.importer.COLUMNS` and are deterministic for a given seed. People
+Rows follow `tongban.registry.csvformat.COLUMNS` and are deterministic for a given seed. People
 are registered at the stations `units_load_province("36", 2)` creates (`{county}001` and
 `{county}002` for every current Jiangxi county) and carry valid 18-digit numbers whose birth
 date (1930-2025) and sex agree with the other columns. Numbers are unique without a set in

@@ -59,6 +59,7 @@ from bench.load.common import (
     stage,
     write_state,
 )
+from tongban.registry.csvformat import COLUMNS
 
 STAGES = ("cluster", "migrate", "seed", "samples", "applications", "register", "pool", "gallery", "analyze")
 # Parameters that shape the data: a state generated with other values is not reused.
@@ -270,14 +271,13 @@ def stage_register(args: argparse.Namespace, state: dict[str, Any]) -> dict[str,
 
     with cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS load_register_stage")
-        cur.execute(
-            "CREATE UNLOGGED TABLE load_register_stage (n bigserial, id_number text, name text, sex text, "
-            "ethnicity text, birth_date date, address text, household_no text, relation text, station text)"
-        )
+        # A column for each of the file's, in its order: COPY reads them by position.
+        staged = ", ".join(f"{name} {'date' if name == 'birth_date' else 'text'}" for name in COLUMNS)
+        cur.execute(f"CREATE UNLOGGED TABLE load_register_stage (n bigserial, {staged})")
     began = time.perf_counter()
     size = REGISTER_CSV.stat().st_size
     with connection.cursor() as cur, REGISTER_CSV.open("rb") as handle:
-        columns = "id_number, name, sex, ethnicity, birth_date, address, household_no, relation, station"
+        columns = ", ".join(COLUMNS)
         with cur.cursor.copy(
             f"COPY load_register_stage ({columns}) FROM STDIN WITH (FORMAT csv, HEADER true)"
         ) as copy:
@@ -297,7 +297,7 @@ def stage_register(args: argparse.Namespace, state: dict[str, Any]) -> dict[str,
                 updated_at)
             SELECT s.id_number, s.name, s.sex, s.ethnicity, s.birth_date, s.address, s.household_no,
                    s.relation, u.id, u.region_code, 'normal', now(), now()
-            FROM load_register_stage s JOIN registry_unit u ON u.code = s.station
+            FROM load_register_stage s JOIN registry_unit u ON u.code = s.registration_unit
             """
         )
         inserted = cur.rowcount

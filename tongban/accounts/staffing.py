@@ -135,17 +135,9 @@ def _stations(prefix: str, others: Iterable[str], column: str) -> list[Unit]:
 
 
 def _above(stations: Sequence[Unit]) -> dict[str, Unit]:
-    """The units on the stations' paths, by code."""
-    codes = {code for station in stations for code in station.path.split("/") if code}
+    """The units on the stations' paths, by code (for `Unit.ancestor`)."""
+    codes = {code for station in stations for code in station.path_codes}
     return {unit.code: unit for unit in Unit.objects.filter(code__in=codes)}
-
-
-def _ancestor(station: Unit, kind: str, units: dict[str, Unit]) -> Unit | None:
-    for code in reversed([code for code in station.path.split("/") if code]):
-        unit = units.get(code)
-        if unit is not None and unit.kind == kind:
-            return unit
-    return None
 
 
 def review_chain_gaps(
@@ -167,7 +159,7 @@ def review_chain_gaps(
             continue
         targets: dict[str, Unit] = {}
         for station in stations:
-            unit = station if kind == Unit.Kind.STATION else _ancestor(station, kind, units)
+            unit = station if kind == Unit.Kind.STATION else station.ancestor(kind, among=units)
             if unit is not None:
                 targets[unit.path] = unit
         gaps += [
@@ -194,7 +186,7 @@ def distribution_rule_gaps(
     units = _above(stations)
     counties = {
         county.path: county
-        for county in (_ancestor(station, Unit.Kind.COUNTY, units) for station in stations)
+        for county in (station.ancestor(Unit.Kind.COUNTY, among=units) for station in stations)
         if county is not None
     }
     return [

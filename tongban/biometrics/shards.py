@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 
+from tongban.core.regions import longest_prefix
+
 PREFIX = re.compile(r"[0-9]{1,6}")
 DEFAULT_NODE = "http://127.0.0.1:8790"
 
@@ -75,11 +77,7 @@ def parse_nodes(text: str) -> tuple[Node, ...]:
 
 def route(nodes: tuple[Node, ...], region: str) -> Node | None:
     """The node of the longest prefix starting `region` (None: no node takes it)."""
-    best: Node | None = None
-    for node in nodes:
-        if region.startswith(node.prefix) and (best is None or len(node.prefix) > len(best.prefix)):
-            best = node
-    return best
+    return longest_prefix(region, {node.prefix: node for node in nodes})
 
 
 @dataclass(frozen=True)

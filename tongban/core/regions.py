@@ -11,11 +11,12 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 Level = Literal["province", "city", "county"]
+T = TypeVar("T")
 
 # County-level "市辖区" only groups a city's urban districts in the code table;
 # nobody lives "in" it, so pickers and counts must skip it.
@@ -188,3 +189,13 @@ def current_counties(province: str) -> list[RegionEntry]:
 def current_cities(province: str) -> list[RegionEntry]:
     """Prefecture-level divisions in force today in the two-digit ``province``."""
     return _current(province, "city")
+
+
+def longest_prefix(code: str, rules: Mapping[str, T]) -> T | None:
+    """The rule of the longest prefix in `rules` that starts `code` (None where no prefix does;
+    the prefix "" starts every code). The one way a table keyed by code prefix picks the most
+    specific of its rules: 制证路由, 分发路由, review chains, the face galleries' engine nodes."""
+    for length in range(len(code), -1, -1):
+        if code[:length] in rules:
+            return rules[code[:length]]
+    return None

@@ -205,14 +205,13 @@ def _reset_sequence(model: type[models.Model]) -> None:
 def _stations(province: Unit) -> list[_Station]:
     units = list(Unit.objects.subtree(province).filter(active=True).order_by("path"))
     by_code = {u.code: u for u in units}
-    routes = sorted(ProductionRoute.objects.select_related("centre"), key=lambda r: -len(r.region_prefix))
+    routes = {r.region_prefix: r.centre for r in ProductionRoute.objects.select_related("centre")}
     stations = []
     for unit in units:
         if unit.kind != Unit.Kind.STATION or unit.parent_id is None:
             continue
         county = next(u for u in units if u.pk == unit.parent_id)
-        route = next((r for r in routes if unit.code.startswith(r.region_prefix)), None)
-        centre = route.centre if route is not None else by_code.get(province.code.ljust(6, "0") + "901")
+        centre = regions.longest_prefix(unit.code, routes) or by_code.get(province.code.ljust(6, "0") + "901")
         if centre is None:
             raise RuntimeError("no production centre for " + unit.code)
         stations.append(

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -18,23 +18,16 @@ from tongban.audit.actions import AuditAction
 from tongban.audit.services import AuditActor, record
 from tongban.core.errors import ServiceError
 from tongban.finance import rules
-from tongban.finance.models import Payment, Refund, Remittance, SettlementRate
+from tongban.finance.models import Payment, ReceiptCounter, Refund, Remittance, SettlementRate
 from tongban.registry.access import Viewer
 from tongban.registry.calendar import day_start
 from tongban.registry.models import Person, Unit
+from tongban.registry.sequences import next_in_sequence
 
 
 def _next_receipt_number(unit: Unit, year: int) -> str:
-    """The next 票据号 of `unit` in `year`: one atomic upsert on the counter row, so concurrent
-    charges never share a number (a rolled-back acceptance may leave a gap, as paper books do)."""
-    table = "finance_receiptcounter"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (unit_id, year, last) VALUES (%s, %s, 1) "  # noqa: S608
-            f"ON CONFLICT (unit_id, year) DO UPDATE SET last = {table}.last + 1 RETURNING last",
-            [unit.pk, year],
-        )
-        sequence = cursor.fetchone()[0]
+    """The next 票据号 of `unit` in `year` (concurrent charges never share one)."""
+    sequence = next_in_sequence(ReceiptCounter, unit_id=unit.pk, year=year)
     if sequence > rules.YEARLY_SEQUENCE_MAX:
         raise ServiceError("receipt_limit", "本单位本年度票据号已用尽。", status=409)
     return rules.receipt_number(unit.code, year, sequence)

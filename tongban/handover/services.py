@@ -25,6 +25,7 @@ from tongban.biometrics.finger import TEMPLATE_FORMAT as FINGER_TEMPLATE_FORMAT
 from tongban.biometrics.interfaces import BiometricError, Modality, Sample, Template
 from tongban.core import idnumber
 from tongban.core.errors import ServiceError
+from tongban.core.regions import longest_prefix
 from tongban.handover.models import (
     DistributionRule,
     FingerCheck,
@@ -84,14 +85,8 @@ def centre_applications(centre: Unit) -> Q:
 
 def distribution_route(station: Unit) -> str:
     """直接 or 经县局: the longest DistributionRule prefix of the station's code decides."""
-    rules = [rule for rule in DistributionRule.objects.all() if station.code.startswith(rule.region_prefix)]
-    rule = max(rules, key=lambda r: len(r.region_prefix), default=None)
-    return rule.route if rule is not None else DistributionRule.Route.DIRECT
-
-
-def county_of(unit: Unit) -> Unit | None:
-    codes = [code for code in unit.path.split("/") if code]
-    return Unit.objects.filter(code__in=codes, kind=Unit.Kind.COUNTY).order_by("-path").first()
+    routes = dict(DistributionRule.objects.values_list("region_prefix", "route"))
+    return longest_prefix(station.code, routes) or DistributionRule.Route.DIRECT
 
 
 def produced_card(application: Application) -> Card | None:
@@ -131,7 +126,7 @@ def _leg_for(application: Application) -> _Leg:
         return _Leg(Shipment.Method.POST, None)
     station = application.acceptance_unit
     if distribution_route(station) == DistributionRule.Route.COUNTY:
-        county = county_of(station)
+        county = station.ancestor(Unit.Kind.COUNTY)
         if county is not None:
             return _Leg(Shipment.Method.COUNTY, county)
     return _Leg(Shipment.Method.UNIT, station)

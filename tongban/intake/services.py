@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -29,12 +29,14 @@ from tongban.biometrics.services import group_photo_check, person_ref
 from tongban.core import idnumber
 from tongban.core.dates import age_on
 from tongban.core.errors import ServiceError
+from tongban.core.regions import longest_prefix
 from tongban.finance.services import fee_charge, fee_refund
 from tongban.intake import rules
 from tongban.intake.models import (
     IN_REVIEW_STATUSES,
     OPEN_STATUSES,
     UNFINISHED_STATUSES,
+    AcceptanceCounter,
     Application,
     ApplicationEvent,
     Fingerprint,
@@ -44,6 +46,7 @@ from tongban.intake.models import (
 from tongban.notifications.services import compose, notify, texts_in_force
 from tongban.registry.calendar import review_deadline
 from tongban.registry.models import ApplicationReason, Card, Ethnicity, Person, Sex, Unit, WantedPerson
+from tongban.registry.sequences import next_in_sequence
 
 Status = Application.Status
 
@@ -828,31 +831,17 @@ def acceptance_problems(application: Application) -> dict[str, str]:
 
 
 def _next_number(station: Unit, day: datetime.date) -> str:
-    """The next 受理号 of `station` on `day`: one atomic upsert on the counter row, so concurrent
-    acceptances never share a number (a rolled-back acceptance may leave a gap)."""
-    table = "intake_acceptancecounter"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (station_id, day, last) VALUES (%s, %s, 1) "  # noqa: S608
-            f"ON CONFLICT (station_id, day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
-            [station.pk, day],
-        )
-        sequence = cursor.fetchone()[0]
+    """The next 受理号 of `station` on `day` (concurrent acceptances never share one)."""
+    sequence = next_in_sequence(AcceptanceCounter, station_id=station.pk, day=day)
     if sequence > rules.DAILY_SEQUENCE_MAX:
         raise ServiceError("daily_limit", "本受理点今日受理号已用尽。", status=409)
     return rules.acceptance_number(station.code, day, sequence)
 
 
-def _ancestor(unit: Unit, kind: str) -> Unit | None:
-    codes = [code for code in unit.path.split("/") if code]
-    return Unit.objects.filter(code__in=codes, kind=kind).first()
-
-
 def review_chain_for(household_unit: Unit) -> list[dict[str, Any]]:
     """The configured review steps for a household's unit, each with the unit that acts."""
-    region = household_unit.region_code
-    chains = [chain for chain in ReviewChain.objects.all() if region.startswith(chain.region_prefix)]
-    chain = max(chains, key=lambda c: len(c.region_prefix), default=None)
+    chains = {chain.region_prefix: chain for chain in ReviewChain.objects.all()}
+    chain = longest_prefix(household_unit.region_code, chains)
     steps: list[tuple[str, str]] = (
         [(step.level, step.title) for step in chain.steps.all()]
         if chain is not None
@@ -862,7 +851,7 @@ def review_chain_for(household_unit: Unit) -> list[dict[str, Any]]:
         steps = [(ReviewChainStep.Level.STATION, "审核签发")]
     resolved = []
     for level, title in steps:
-        unit = household_unit if level == ReviewChainStep.Level.STATION else _ancestor(household_unit, level)
+        unit = household_unit if level == ReviewChainStep.Level.STATION else household_unit.ancestor(level)
         if unit is None:
             raise ServiceError(
                 "no_review_unit", f"户籍地没有“{title}”环节的办理单位，请联系管理员。", status=409

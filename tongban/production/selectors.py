@@ -12,6 +12,7 @@ from django.db.models import Count, Min, QuerySet
 from django.http import Http404
 
 from tongban.core.errors import ServiceError
+from tongban.core.regions import longest_prefix
 from tongban.intake.models import Application
 from tongban.production.models import Batch, BatchItem, FeedbackUpload
 from tongban.registry.access import Viewer
@@ -35,15 +36,12 @@ def routed_stations() -> dict[int, list[int]]:
     """Station ids per centre by the routing rule (制证路由, longest prefix of the acceptance
     station's code). Two small queries: units are few (a province has a couple of thousand
     stations), so the matching is done here rather than in SQL."""
-    routes = sorted(
-        ProductionRoute.objects.values_list("region_prefix", "centre_id"), key=lambda route: -len(route[0])
-    )
+    routes = dict(ProductionRoute.objects.values_list("region_prefix", "centre_id"))
     stations: dict[int, list[int]] = defaultdict(list)
     for pk, code in Unit.objects.stations().values_list("pk", "code"):
-        for prefix, centre_id in routes:
-            if code.startswith(prefix):
-                stations[centre_id].append(pk)
-                break
+        centre_id = longest_prefix(code, routes)
+        if centre_id is not None:
+            stations[centre_id].append(pk)
     return stations
 
 

@@ -1,6 +1,6 @@
 """`tongban registry import`: load people into the register from the documented CSV.
 
-Columns: id_number,name,sex,ethnicity,birth_date,address,household_no,relation,registration_unit
+Columns: `csvformat.COLUMNS` (docs/data-formats.md).
 
 Every row is checked on its own (ID number, agreement with birth date and sex, known codes and
 station) and against the rest of the file (one number for different people is 重号: all such

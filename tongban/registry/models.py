@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from functools import cached_property
 from typing import ClassVar, Self, TypeVar
 
@@ -192,6 +193,24 @@ class Unit(models.Model):
 
     def contains(self, other: Unit) -> bool:
         return other.path.startswith(self.path)
+
+    @property
+    def path_codes(self) -> list[str]:
+        """The codes on this unit's path, the root's first and its own last."""
+        return [code for code in self.path.split("/") if code]
+
+    def ancestor(self, kind: str, *, among: Mapping[str, Unit] | None = None) -> Unit | None:
+        """The nearest unit of `kind` on this unit's path, itself included: the county bureau
+        above a station is `station.ancestor(Unit.Kind.COUNTY)`. One query, unless `among` (units
+        by code) already holds the units above, read once for many units."""
+        codes = self.path_codes
+        if among is None:
+            among = {unit.code: unit for unit in Unit.objects.filter(code__in=codes, kind=kind)}
+        for code in reversed(codes):
+            unit = among.get(code)
+            if unit is not None and unit.kind == kind:
+                return unit
+        return None
 
     @cached_property
     def subtree_pks(self) -> list[int]:

@@ -13,6 +13,7 @@ from django.db import transaction
 from tongban.audit.actions import AuditAction
 from tongban.audit.services import AuditActor, record
 from tongban.core.errors import ServiceError
+from tongban.core.regions import longest_prefix
 from tongban.core.workdays import CalendarEntry
 from tongban.registry import provinces
 from tongban.registry.calendar import calendar_year_replace
@@ -85,14 +86,8 @@ def units_load_province(
 
 def production_centre_for(station_code: str) -> Unit | None:
     """The centre that produces cards accepted at `station_code`: longest matching prefix."""
-    routes = ProductionRoute.objects.select_related("centre")
-    best = None
-    for route in routes:
-        if station_code.startswith(route.region_prefix) and (
-            best is None or len(route.region_prefix) > len(best.region_prefix)
-        ):
-            best = route
-    return best.centre if best else None
+    routes = {route.region_prefix: route.centre for route in ProductionRoute.objects.select_related("centre")}
+    return longest_prefix(station_code, routes)
 
 
 # A unit's public telephone: a landline with its area code (0791-86781234, an extension after a

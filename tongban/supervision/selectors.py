@@ -61,6 +61,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from tongban.accounts import staffing
+from tongban.core.regions import longest_prefix
 from tongban.handover.models import Handover, Shipment, ShipmentItem, Verification
 from tongban.intake.models import IN_REVIEW_STATUSES, UNFINISHED_STATUSES, Application, ApplicationEvent
 from tongban.listing import Page, page_after
@@ -649,10 +650,8 @@ def unstaffed(scope: Scope) -> list[UnstaffedUnit]:
 def _centre_work(scope: Scope) -> list[tuple[int, str, int, datetime.datetime | None]]:
     """The production queue and the produced cards of each centre in the subtree: applications
     grouped by acceptance station, routed to their centre by the longest prefix."""
-    routes = sorted(
-        ProductionRoute.objects.values_list("region_prefix", "centre_id", "centre__path"),
-        key=lambda route: -len(route[0]),
-    )
+    routes = list(ProductionRoute.objects.values_list("region_prefix", "centre_id", "centre__path"))
+    centre_of = {prefix: centre for prefix, centre, _ in routes}
     centres = {centre for _, centre, path in routes if path.startswith(scope.unit.path)}
     if not centres:
         return []
@@ -665,7 +664,7 @@ def _centre_work(scope: Scope) -> list[tuple[int, str, int, datetime.datetime | 
     )
     found = []
     for code, status, n, at in rows:
-        centre = next((centre for prefix, centre, _ in routes if code.startswith(prefix)), None)
+        centre = longest_prefix(code, centre_of)
         if centre in centres:
             found.append((centre, _CENTRE_WORK[status], n, at))
     return found

@@ -130,3 +130,13 @@ def test_jiangxi_current_counties() -> None:
 def test_current_lists_are_fresh_copies() -> None:
     regions.current_counties("36").clear()
     assert regions.current_counties("36")
+
+
+def test_the_longest_matching_prefix_wins() -> None:
+    rules = {"36": "province", "3607": "ganzhou", "360702": "zhanggong"}
+    assert regions.longest_prefix("360702001", rules) == "zhanggong"
+    assert regions.longest_prefix("360703001", rules) == "ganzhou"
+    assert regions.longest_prefix("360102001", rules) == "province"
+    assert regions.longest_prefix("440101001", rules) is None
+    assert regions.longest_prefix("440101001", {**rules, "": "rest"}) == "rest"
+    assert regions.longest_prefix("36", rules) == "province"

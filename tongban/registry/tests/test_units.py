@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 
 from tongban.registry.models import ProductionRoute, Unit
@@ -18,6 +20,20 @@ def test_jiangxi_tree_from_region_data() -> None:
     assert Unit.objects.get(code="360121").name == "南昌县公安局"
     assert not Unit.objects.filter(code="360727").exists()  # 龙南县 became 龙南市 (360783) in 2020
     assert Unit.objects.filter(code="360783").exists()
+
+
+def test_the_unit_of_a_kind_above_a_unit(django_assert_num_queries: Any) -> None:
+    station = Unit.objects.get(code="360102001")
+    county = Unit.objects.get(code="360102")
+    assert station.path_codes == ["36", "3601", "360102", "360102001"]
+    assert station.ancestor(Unit.Kind.COUNTY) == county
+    assert station.ancestor(Unit.Kind.CITY) == Unit.objects.get(code="3601")
+    assert station.ancestor(Unit.Kind.STATION) == station
+    assert county.ancestor(Unit.Kind.COUNTY) == county
+    assert county.ancestor(Unit.Kind.STATION) is None
+    among = {unit.code: unit for unit in Unit.objects.filter(code__in=station.path_codes)}
+    with django_assert_num_queries(0):
+        assert station.ancestor(Unit.Kind.PROVINCE, among=among) == among["36"]
 
 
 def test_centres_and_routing_rule_are_data() -> None:
