@@ -19,7 +19,7 @@ persona group, each building its records once:
 
 Any error in English fails whatever is expected. The records are all of 东湖区城关派出所 (360102001)
 or its city; kinds no fixture builds yet (batches, shipments, feedback reports, station reports,
-data-quality cases and changes) are named by an id that does not exist, so their owner gets 404 too.
+data-quality cases) are named by an id that does not exist, so their owner gets 404 too.
 Django's admin follows one rule of its own (`test_the_admin_is_for_administrators_only`).
 """
 
@@ -40,6 +40,7 @@ from rest_framework.views import APIView
 
 from tongban.accounts.models import User
 from tongban.campaigns import services as campaigns
+from tongban.dataquality import services as dataquality
 from tongban.finance.models import Payment
 from tongban.intake import rules
 from tongban.intake import services as intake
@@ -178,7 +179,7 @@ ROUTES: dict[str, Route] = {
     "api:dataquality_case": route("dataquality.view", "case", GET=NOT_FOUND),
     "api:dataquality_case_decide": route("dataquality.decide", "case", POST=INVALID),
     "api:dataquality_changes": route("dataquality.view", write="dataquality.request", GET=200, POST=INVALID),
-    "api:dataquality_change": route("dataquality.view", "change", GET=NOT_FOUND),
+    "api:dataquality_change": route("dataquality.view", "change", GET=200),
     "api:dataquality_change_decide": route("dataquality.approve", "change", POST=INVALID),
     "api:dataquality_runs": route("dataquality.view", write="dataquality.decide", GET=200, POST=INVALID),
     "api:dataquality_addresses": route("dataquality.view", GET=200),
@@ -284,7 +285,7 @@ ROUTES: dict[str, Route] = {
     "dataquality:addresses": route("dataquality.view", GET=200, POST=PAGE_404),
     "dataquality:change_list": route("dataquality.view", GET=200),
     "dataquality:change_new": route("dataquality.request", "person", GET=200, POST=200),
-    "dataquality:change_detail": route("dataquality.view", "change", GET=PAGE_404),
+    "dataquality:change_detail": route("dataquality.view", "change", GET=200, POST=200),
     "finance:payments": route("finance.view", GET=200),
     "finance:unremitted": route("finance.view", GET=200, POST=400),
     "finance:remittances": route("finance.view", GET=200),
@@ -412,6 +413,14 @@ def records(personas: Personas, accept: Callable[..., Application]) -> dict[str,
     job = JobRun.objects.create(kind="campaigns.summary", unit=station(RECORD_UNIT), started_by=clerk)
     UserFactory.create(username="nanchang_new_clerk", role="clerk", unit=station(RECORD_UNIT))
     receipt = Payment.objects.get(person=holder).receipt_number
+    change = dataquality.change_request_create(
+        actor=personas.donghu_supervisor,
+        person_id=holder.pk,
+        item="name",
+        new_value="更名人",
+        reason="户口登记表核对",
+        evidence="常住人口登记表",
+    )
     return {
         "person": {"pk": str(holder.pk), "person_pk": str(holder.pk)},
         "unit": {"code": RECORD_UNIT},
@@ -423,6 +432,7 @@ def records(personas: Personas, accept: Callable[..., Application]) -> dict[str,
         "job": {"pk": str(job.pk)},
         "campaign": {"pk": str(campaign.pk)},
         "duty": {"pk": str(campaign.pk), "task_pk": str(duty.pk)},
+        "change": {"pk": str(change.pk)},
         "template": {"code": next(iter(TEMPLATES))},
     }
 
