@@ -18,8 +18,8 @@ persona group, each building its records once:
   does not exist (`404 not_found`, the 404 page, or the same refusal of an empty body), never a 2xx.
 
 Any error in English fails whatever is expected. The records are all of 东湖区城关派出所 (360102001)
-or its city; kinds no fixture builds yet (batches, shipments, feedback reports, station reports,
-data-quality cases) are named by an id that does not exist, so their owner gets 404 too.
+or its city; kinds no fixture builds yet (station reports, data-quality cases and
+address matches) are named by an id that does not exist, so their owner gets 404 too.
 Django's admin follows one rule of its own (`test_the_admin_is_for_administrators_only`).
 """
 
@@ -42,13 +42,17 @@ from tongban.accounts.models import User
 from tongban.campaigns import services as campaigns
 from tongban.dataquality import services as dataquality
 from tongban.finance.models import Payment
+from tongban.handover.services import shipments_create
 from tongban.intake import rules
 from tongban.intake import services as intake
 from tongban.intake.models import Application
 from tongban.jobs.kinds import KINDS
 from tongban.jobs.models import JobRun
 from tongban.notifications.texts import TEMPLATES
+from tongban.production.feedback import FeedbackLine
+from tongban.production.services import batch_create, batch_package, feedback_apply
 from tongban.registry.models import Unit
+from tongban.review.services import Decision, review_decide
 from tongban.testing.factories import CardFactory, PersonFactory, UserFactory, station
 from tongban.testing.personas import PERSONA_UNITS, Personas, api_client, login, may, reaches, twin
 from tongban.testing.staffing import staff_city_campaign
@@ -123,16 +127,18 @@ ROUTES: dict[str, Route] = {
     "api:production_batches": route(
         "production.view", write="production.batch", GET=200, POST=(409, "queue_empty")
     ),
-    "api:production_batch": route("production.view", "batch", by=CENTRE, GET=NOT_FOUND),
-    "api:production_package": route("production.view", "batch", by=CENTRE, GET=NOT_FOUND, POST=NOT_FOUND),
+    "api:production_batch": route("production.view", "batch", by=CENTRE, GET=200),
+    "api:production_package": route(
+        "production.view", "batch", by=CENTRE, write="production.batch", GET=200, POST=(409, "has_feedback")
+    ),
     "api:production_feedback": route("production.feedback", POST=INVALID),
     "api:shipments": route(SHIPMENTS, write="shipment.create", GET=200, POST=INVALID),
     # A county bureau's distributors forward; no persona works at one, so the first holder, a station's
     # clerk, is refused for the unit.
     "api:shipments_forward": route("shipment.receive", POST=(403, "permission_denied")),
     "api:postal_delivered": route("shipment.create", POST=INVALID),
-    "api:shipment_detail": route(SHIPMENTS, "shipment", GET=NOT_FOUND),
-    "api:shipment_receive": route("shipment.receive", "shipment", POST=NOT_FOUND),
+    "api:shipment_detail": route(SHIPMENTS, "shipment", GET=200),
+    "api:shipment_receive": route("shipment.receive", "shipment", POST=(409, "already_received")),
     "api:handover_ready": route("handover.perform", GET=200),
     "api:handover": route("handover.perform", "application", POST=INVALID),
     "api:verification": route("verification.perform", "application", POST=INVALID),
@@ -240,20 +246,20 @@ ROUTES: dict[str, Route] = {
     "production:queue": route("production.view", GET=200),
     "production:batches": route("production.view", GET=200),
     "production:batch_create": route("production.batch", POST=400),
-    "production:batch": route("production.view", "batch", by=CENTRE, GET=PAGE_404),
-    "production:batch_package": route("production.batch", "batch", by=CENTRE, POST=PAGE_404),
-    "production:package_download": route("production.view", "batch", by=CENTRE, GET=PAGE_404),
-    "production:feedback_template": route("production.view", "batch", by=CENTRE, GET=PAGE_404),
+    "production:batch": route("production.view", "batch", by=CENTRE, GET=200),
+    "production:batch_package": route("production.batch", "batch", by=CENTRE, POST=409),
+    "production:package_download": route("production.view", "batch", by=CENTRE, GET=200),
+    "production:feedback_template": route("production.view", "batch", by=CENTRE, GET=200),
     "production:feedback": route("production.feedback", GET=200, POST=200),
     "production:feedback_blank_template": route("production.feedback", GET=200),
-    "production:feedback_report": route("production.feedback", "feedback", by=CENTRE, GET=PAGE_404),
+    "production:feedback_report": route("production.feedback", "feedback", by=CENTRE, GET=200),
     "production:recollect": route("application.view", "application", POST=302),
     "handover:shipments": route(SHIPMENTS, GET=200),
     "handover:ship": route("shipment.create", GET=200, POST=400),
     "handover:forward": route("shipment.receive", GET=200, POST=400),
-    "handover:shipment": route(SHIPMENTS, "shipment", GET=PAGE_404),
-    "handover:receive": route("shipment.receive", "shipment", POST=PAGE_404),
-    "handover:delivered": route("shipment.create", "shipment", by=CENTRE, POST=PAGE_404),
+    "handover:shipment": route(SHIPMENTS, "shipment", GET=200),
+    "handover:receive": route("shipment.receive", "shipment", POST=302),
+    "handover:delivered": route("shipment.create", "shipment", by=CENTRE, POST=400),
     "handover:ready": route("handover.perform", GET=200),
     "handover:handover": route("handover.perform", "application", GET=200, POST=400),
     "handover:verifications": route("verification.perform", GET=200),
@@ -385,9 +391,28 @@ def test_every_route_has_an_expected_answer() -> None:
 
 
 @pytest.fixture
-def records(personas: Personas, accept: Callable[..., Application]) -> dict[str, dict[str, str]]:
-    """One record of each kind the fixtures build, of 360102001 or of 南昌: kind → path parameters."""
+def records(
+    personas: Personas,
+    accept: Callable[..., Application],
+    household_reviewer: User,
+    centre_keys: dict[str, Any],
+) -> dict[str, dict[str, str]]:
+    """One record of each kind the fixtures build, of 360102001 or of 南昌: kind → path parameters.
+    The application waits for review; a second one is issued, made at the provincial centre in a
+    batch of its own (with its 制证回馈 upload) and shipped to the station."""
     clerk = personas.nanchang_clerk
+    operator = personas.centre_operator
+    centre = station("360000901")
+    shipped = accept(clerk, PersonFactory.create())
+    shipped = review_decide(
+        actor=household_reviewer, application=shipped, step=shipped.review_step, decision=Decision.ISSUE
+    )
+    batch = batch_create(actor=operator, centre=centre, acceptance_unit=shipped.acceptance_unit, size=1)
+    batch_package(actor=operator, batch=batch)
+    number = str(shipped.number)
+    line = FeedbackLine(line=1, batch=batch.number, number=number, result="produced", card_serial="CS0001")
+    upload = feedback_apply(actor=operator, centre=centre, lines=[line], source="api").upload_id
+    (shipment,) = shipments_create(actor=operator, numbers=[number])
     holder = PersonFactory.create()
     CardFactory.create(person=holder)
     application = accept(clerk, holder, rules.ApplicationType.RENEWAL)  # charged: a receipt
@@ -433,6 +458,9 @@ def records(personas: Personas, accept: Callable[..., Application]) -> dict[str,
         "campaign": {"pk": str(campaign.pk)},
         "duty": {"pk": str(campaign.pk), "task_pk": str(duty.pk)},
         "change": {"pk": str(change.pk)},
+        "batch": {"pk": str(batch.pk)},
+        "feedback": {"pk": str(upload)},
+        "shipment": {"pk": str(shipment.pk)},
         "template": {"code": next(iter(TEMPLATES))},
     }
 
