@@ -102,6 +102,9 @@ NOT_FOUND = (404, "not_found")
 PAGE_404 = (404, "page")  # the Chinese 404 page
 LOGIN = (302, "login")  # a redirect to the login page
 
+# The owner asks in the URLconf's order, pages before the API, and each answer follows from the ones
+# before it: a shipment received on its page is `already_received` in the API, a campaign closed is
+# `closed` to the operations after.
 # fmt: off
 ROUTES: dict[str, Route] = {
     # The API (docs/api.md).
@@ -169,7 +172,7 @@ ROUTES: dict[str, Route] = {
     "api:campaign_detail": route("campaign.view", "campaign", write="campaign.manage", GET=200, PUT=INVALID),
     "api:campaign_start": route("campaign.manage", "campaign", POST=200),
     "api:campaign_close": route("campaign.manage", "campaign", POST=200),
-    "api:campaign_targets": route("campaign.manage", "campaign", POST=(409, "closed")),  # closed just above
+    "api:campaign_targets": route("campaign.manage", "campaign", POST=(409, "closed")),
     "api:campaign_progress": route("campaign.view", "campaign", GET=200),
     "api:campaign_duties": route("campaign.view", "campaign", GET=200),
     "api:campaign_duty": route("campaign.view", "duty", by="campaign_manager", GET=200),
@@ -193,7 +196,7 @@ ROUTES: dict[str, Route] = {
     "api:jobs": route(JOBS, GET=200),
     "api:job": route(JOBS, "job", GET=200),
     "api:job_cancel": route(JOBS, "job", POST=200),
-    "api:job_retry": route(JOBS, "job", POST=201),  # cancelled just above
+    "api:job_retry": route(JOBS, "job", POST=201),  # the job was cancelled by the line above
     "api:job_result": route(JOBS, "job", GET=(404, "no_result")),
     "api:notifications": route(STAFF, GET=200),
     "api:notification_templates": route("notification.template", GET=200),
