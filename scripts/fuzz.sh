@@ -61,7 +61,7 @@ for persona in "${PERSONAS[@]}"; do
     phases=examples,fuzzing
   else
     headers=(-H "Authorization: Token ${TOKENS[$persona]}")
-    # Only what the role may call: tests/test_api_status.py holds every other operation to its 403.
+    # Only what the role may call: tests/test_routes.py holds every other operation to its 403.
     for id in $($BIN/python scripts/fuzz_operations.py "$BASE" "${TOKENS[$persona]}"); do
       operations+=(--include-operation-id "$id")
     done

@@ -1,7 +1,7 @@
 """The operations of the served schema that a token's role may call: one request each, with path
 parameters that name no record and an empty body; an answer other than `403 permission_denied`
 means the role holds the action. scripts/fuzz.sh fuzzes each role on these only, since
-tests/test_api_status.py already holds every other operation to its 403.
+tests/test_routes.py already holds every other operation to its 403.
 
     python scripts/fuzz_operations.py BASE_URL [TOKEN]   → one operationId a line
 """

@@ -1,4 +1,9 @@
-"""Named personas, one per role and unit (healthchecks' alice/bob/charlie), and a login helper."""
+"""Named personas, one per role and unit (healthchecks' alice/bob/charlie), and a login helper.
+
+A persona's rights are their role's actions (`ROLE_ACTIONS`, never restated here) over their unit's
+subtree: `may(name, action)` and `reaches(name, unit_code)` say so, and `twin(name)` makes the same role
+one city over (赣州 for 南昌), whose answer about a 南昌 record must be the one for a record that does
+not exist (tests/test_routes.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from tongban.accounts.models import User
+from tongban.accounts.roles import role_can
 from tongban.accounts.services import api_token_issue
 from tongban.registry.models import Unit
 from tongban.testing.factories import PASSWORD, UserFactory
@@ -37,6 +43,7 @@ class Personas:
         return dict(self.__dict__)
 
 
+# Each persona's rights, once: what their role may do (ROLE_ACTIONS), over their unit's subtree.
 PERSONA_UNITS = {
     "nanchang_clerk": ("clerk", "360102001"),
     "nanchang_reviewer": ("reviewer", "360102002"),
@@ -52,6 +59,32 @@ PERSONA_UNITS = {
     "auditor": ("auditor", "36"),
     "admin": ("admin", "36"),
 }
+
+
+# The city each persona's twin works in: 南昌 (3601) → 赣州 (3607). Province-wide personas and the
+# provincial centre have no twin: nothing of the province is outside their jurisdiction.
+TWIN_CITY = ("3601", "3607")
+
+
+def may(name: str, *actions: str) -> bool:
+    """Whether persona `name`'s role holds one of `actions` (anywhere: `reaches` says where)."""
+    return any(role_can(PERSONA_UNITS[name][0], action) for action in actions)
+
+
+def reaches(name: str, unit_code: str) -> bool:
+    """Whether `unit_code` is in persona `name`'s subtree (a unit's code begins with its parent's)."""
+    return unit_code.startswith(PERSONA_UNITS[name][1])
+
+
+def twin(name: str) -> User | None:
+    """A user of persona `name`'s role at the matching unit of the next city, or None for a persona
+    with no city (the province, the provincial centre)."""
+    role, code = PERSONA_UNITS[name]
+    city, other = TWIN_CITY
+    if not code.startswith(city):
+        return None
+    unit = Unit.objects.get(code=other + code.removeprefix(city))
+    return UserFactory.create(username=f"{name}_twin", role=role, unit=unit)
 
 
 def make_personas() -> Personas:
