@@ -7,7 +7,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from tongban.handover.models import Shipment, ShipmentItem, Verification
-from tongban.handover.services import awaiting_forward, centre_applications
+from tongban.handover.services import awaiting_forward
 from tongban.intake.models import Application
 from tongban.listing import Page, page_after
 from tongban.registry.access import Viewer
@@ -133,18 +133,20 @@ def shipment_items(shipment: Shipment) -> list[ShipmentItem]:
 
 def produced_page(viewer: Viewer, *, after: int | None = None, limit: int = 200) -> Page[Application, str]:
     """已制证: the centre's produced cards waiting to be shipped, oldest first."""
-    unit = viewer.unit
-    if not viewer.can("shipment.create") or unit is None or unit.kind != Unit.Kind.CENTRE:
-        return Page([], None)
     applications = _produced(viewer).select_related("acceptance_unit")
     return page_after(applications, ["pk"], after, limit=limit, cursor=lambda row: str(row.pk))
 
 
-def _produced(viewer: Viewer) -> QuerySet[Application]:
-    unit = viewer.unit
-    if not viewer.can("shipment.create") or unit is None or unit.kind != Unit.Kind.CENTRE:
+def _centre_applications(viewer: Viewer) -> QuerySet[Application]:
+    """The applications of the centre the viewer works at; none at any other unit (only a centre
+    ships what it made)."""
+    if viewer.unit is None or viewer.unit.kind != Unit.Kind.CENTRE:
         return Application.objects.none()
-    return Application.objects.filter(centre_applications(unit), status=Application.Status.PRODUCED)
+    return Application.objects.visible_to(viewer, "shipment.create")
+
+
+def _produced(viewer: Viewer) -> QuerySet[Application]:
+    return _centre_applications(viewer).filter(status=Application.Status.PRODUCED)
 
 
 def produced_count(viewer: Viewer) -> int:
@@ -165,16 +167,13 @@ def produced_search(viewer: Viewer, search: Search) -> list[Application]:
 
 def produced_whereabouts(viewer: Viewer, search: Search) -> str:
     """Why a scanned card cannot be ticked: where it is, if it is one of the centre's."""
-    unit = viewer.unit
-    found = None
-    if unit is not None and unit.kind == Unit.Kind.CENTRE:
-        found = (
-            Application.objects.filter(centre_applications(unit))
-            .filter(search_filter(search))
-            .exclude(status=Application.Status.DRAFT)
-            .order_by("-pk")
-            .first()
-        )
+    found = (
+        _centre_applications(viewer)
+        .filter(search_filter(search))
+        .exclude(status=Application.Status.DRAFT)
+        .order_by("-pk")
+        .first()
+    )
     if found is not None:
         return f"受理号 {found.number} 当前为“{found.get_status_display()}”，不在待分发的证件中。"
     return "本中心没有该待分发的证件。"
@@ -198,10 +197,8 @@ def forward_queue(viewer: Viewer) -> list[ShipmentItem]:
 
 def ready(viewer: Viewer) -> QuerySet[Application]:
     """待领取: cards received at the viewer's acceptance units."""
-    if not viewer.can("handover.perform") or viewer.unit is None:
-        return Application.objects.none()
-    return Application.objects.filter(
-        status=Application.Status.AT_SITE, acceptance_unit__in=Unit.objects.subtree_ids(viewer.unit)
+    return Application.objects.visible_to(viewer, "handover.perform").filter(
+        status=Application.Status.AT_SITE
     )
 
 

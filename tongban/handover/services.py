@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
@@ -40,7 +40,7 @@ from tongban.intake.services import application_event, application_transition, l
 from tongban.notifications.services import Notification, compose, notify, texts_in_force
 from tongban.registry.access import Viewer
 from tongban.registry.calendar import post_verification_deadline
-from tongban.registry.models import Card, Person, ProductionRoute, Unit
+from tongban.registry.models import Card, Person, Unit, centre_station_ids
 from tongban.registry.services import production_centre_for
 
 Status = Application.Status
@@ -64,23 +64,6 @@ def require_role(actor: Viewer, *actions: str) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Where cards go
-
-
-def centre_applications(centre: Unit) -> Q:
-    """Applications whose acceptance station the routing rule gives to `centre` (longest prefix
-    wins), as one filter: under one of the centre's prefixes and not under a longer prefix that
-    routes elsewhere."""
-    routes = list(ProductionRoute.objects.values_list("region_prefix", "centre_id"))
-    mine = [prefix for prefix, centre_id in routes if centre_id == centre.pk]
-    if not mine:
-        return Q(pk__in=[])
-    scope = Q()
-    for prefix in mine:
-        scope |= Q(acceptance_unit__code__startswith=prefix)
-    for prefix, centre_id in routes:
-        if centre_id != centre.pk and any(prefix.startswith(own) and prefix != own for own in mine):
-            scope &= ~Q(acceptance_unit__code__startswith=prefix)
-    return scope
 
 
 def distribution_route(station: Unit) -> str:
@@ -188,7 +171,7 @@ def _shippable(
     """The selected applications of the centre, checked: each 已制证, each postal one with a
     tracking number of its own that no other card carries. Refusals change nothing."""
     wanted = _clean_numbers(numbers)
-    scope = Application.objects.filter(centre_applications(centre), number__in=wanted)
+    scope = Application.objects.filter(acceptance_unit_id__in=centre_station_ids(centre), number__in=wanted)
     if lock_rows:
         # Locked in primary-key order, like every other multi-row lock here: no deadlocks.
         scope = scope.select_for_update(of=("self",))

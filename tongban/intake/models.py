@@ -15,7 +15,15 @@ from tongban.core.masking import mask_id_number
 from tongban.intake.rules import ApplicationType
 from tongban.registry.access import ScopedQuerySet
 from tongban.registry.fields import SealedBinaryField
-from tongban.registry.models import ApplicationReason, Ethnicity, Person, RefusalReason, Sex, Unit
+from tongban.registry.models import (
+    ApplicationReason,
+    Ethnicity,
+    Person,
+    RefusalReason,
+    Sex,
+    Unit,
+    centre_station_ids,
+)
 
 
 class ReviewChain(models.Model):
@@ -78,13 +86,27 @@ class ApplicationQuerySet(ScopedQuerySet["Application"]):
 
     def within(self, unit: Unit) -> ApplicationQuerySet:
         """Applications accepted in the unit's subtree, or registered there (the review side), or
-        sitting in one of its units' review queues."""
+        sitting in one of its units' review queues; for a production centre, those of the
+        stations it produces for (制证路由)."""
+        if unit.kind == Unit.Kind.CENTRE:
+            return self.filter(acceptance_unit_id__in=centre_station_ids(unit))
         if unit.kind == Unit.Kind.PROVINCE:
             return self.all()
         units = Unit.objects.subtree(unit).values("pk")
         return self.filter(
             Q(acceptance_unit__in=units) | Q(household_unit__in=units) | Q(review_unit__in=units)
         )
+
+    def within_for(self, unit: Unit, action: str | None) -> ApplicationQuerySet:
+        """审核签发 works on the review queues of the subtree's units; 发放 on the cards at its
+        stations. Each through the one unit it reads, so the planner walks that column's index
+        (the queue's partial index for reviewers, at a station as at a city)."""
+        if unit.kind != Unit.Kind.CENTRE:
+            if action == "review.decide":
+                return self.filter(review_unit__in=unit.subtree_pks)
+            if action == "handover.perform":
+                return self.filter(acceptance_unit__in=Unit.objects.subtree_ids(unit))
+        return self.within(unit)
 
     def for_display(self) -> ApplicationQuerySet:
         """With the units, the assignee and the person joined; the three code tables come by

@@ -5,18 +5,16 @@ records are 404, a role that does not work at a centre is refused (403)."""
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import Count, Min, QuerySet
 from django.http import Http404
 
 from tongban.core.errors import ServiceError
-from tongban.core.regions import longest_prefix
 from tongban.intake.models import Application
 from tongban.production.models import Batch, BatchItem, FeedbackUpload
 from tongban.registry.access import Viewer
-from tongban.registry.models import ProductionRoute, Unit
+from tongban.registry.models import Unit, centre_station_ids
 from tongban.registry.worklist import (
     Column,
     KeysetPage,
@@ -30,23 +28,6 @@ from tongban.registry.worklist import (
 )
 
 PAGE = 50
-
-
-def routed_stations() -> dict[int, list[int]]:
-    """Station ids per centre by the routing rule (制证路由, longest prefix of the acceptance
-    station's code). Two small queries: units are few (a province has a couple of thousand
-    stations), so the matching is done here rather than in SQL."""
-    routes = dict(ProductionRoute.objects.values_list("region_prefix", "centre_id"))
-    stations: dict[int, list[int]] = defaultdict(list)
-    for pk, code in Unit.objects.stations().values_list("pk", "code"):
-        centre_id = longest_prefix(code, routes)
-        if centre_id is not None:
-            stations[centre_id].append(pk)
-    return stations
-
-
-def centre_station_ids(centre: Unit) -> list[int]:
-    return routed_stations().get(centre.pk, [])
 
 
 def production_queue(centre: Unit, *, station_ids: list[int] | None = None) -> QuerySet[Application]:

@@ -40,8 +40,8 @@ from tongban.notifications.services import compose, notify
 from tongban.production import package as package_format
 from tongban.production.feedback import FeedbackLine
 from tongban.production.models import Batch, BatchItem, CentreKey, FeedbackUpload
-from tongban.production.selectors import centre_station_ids, production_queue, queue_counts, viewer_centre
-from tongban.registry.models import Card, Unit
+from tongban.production.selectors import production_queue, queue_counts, viewer_centre
+from tongban.registry.models import Card, Unit, centre_station_ids
 
 Status = Application.Status
 NOT_FOUND = "未找到。"

@@ -24,7 +24,7 @@ from tongban.production import feedback as feedback_format
 from tongban.production import selectors, services
 from tongban.production.forms import BatchForm, FeedbackForm, RecollectForm
 from tongban.production.models import Batch
-from tongban.registry.models import Unit
+from tongban.registry.models import Unit, centre_station_ids
 from tongban.registry.worklist import Search, Worklist, list_params, search_posted
 
 MAX_UPLOAD = 5 * 1024 * 1024
@@ -51,7 +51,7 @@ def _queue_page(
 ) -> HttpResponse:
     """待制证队列: counts per acceptance unit, and the applications one by one (a unit's, or
     those a search finds). An exact search for a card already batched opens its batch."""
-    stations = selectors.centre_station_ids(centre)
+    stations = centre_station_ids(centre)
     rows = selectors.queue_counts(centre, station_ids=stations)
     params = list_params(request.GET, selectors.QUEUE_SORTING, request.session)
     unit_code = request.GET.get("unit", "")

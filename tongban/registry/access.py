@@ -48,8 +48,14 @@ class ScopedQuerySet(models.QuerySet[_Row]):
         actions = (wanted,) if isinstance(wanted, str) else wanted
         if unit is None or not any(viewer.can(one) for one in actions):
             return self.none()
-        return self.within(unit)
+        return self.within_for(unit, wanted if isinstance(wanted, str) else None)
 
     def within(self, unit: Unit) -> Self:
         """The rows of `unit`'s jurisdiction (its subtree, as the kind defines it)."""
         raise NotImplementedError
+
+    def within_for(self, unit: Unit, action: str | None) -> Self:
+        """The part of the jurisdiction an action works on, for a kind whose work queues see it
+        through one unit of the row (an application: the review queue it waits in); by default
+        the whole of it."""
+        return self.within(unit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from collections.abc import Mapping
 from functools import cached_property
 from typing import ClassVar, Self, TypeVar
@@ -12,6 +13,7 @@ from django.db import models
 from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 
 from tongban.core.masking import mask_id_number
+from tongban.core.regions import longest_prefix
 from tongban.registry.access import ScopedQuerySet
 from tongban.registry.fields import SealedBinaryField
 
@@ -249,6 +251,24 @@ class ProductionRoute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region_prefix}* → {self.centre}"
+
+
+def routed_stations() -> dict[int, list[int]]:
+    """Station ids per centre by the routing rule (制证路由, longest prefix of the acceptance
+    station's code). Two small queries: units are few (a province has a couple of thousand
+    stations), so the matching is done here rather than in SQL."""
+    routes = dict(ProductionRoute.objects.values_list("region_prefix", "centre_id"))
+    stations: dict[int, list[int]] = defaultdict(list)
+    for pk, code in Unit.objects.stations().values_list("pk", "code"):
+        centre_id = longest_prefix(code, routes)
+        if centre_id is not None:
+            stations[centre_id].append(pk)
+    return stations
+
+
+def centre_station_ids(centre: Unit) -> list[int]:
+    """The stations whose acceptances `centre` produces: a production centre's jurisdiction."""
+    return routed_stations().get(centre.pk, [])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from tongban.intake.models import Application, Fingerprint
 from tongban.production import selectors, services, tasks
 from tongban.production.feedback import parse_csv
 from tongban.production.models import Batch, BatchItem
-from tongban.registry.models import Card, Unit
+from tongban.registry.models import Card, Unit, routed_stations
 from tongban.review.services import Decision, review_decide
 from tongban.testing.applications import NO_FINGERS
 from tongban.testing.concurrency import at_once
@@ -44,7 +44,7 @@ def centre(code: str) -> Unit:
 def test_routing_by_acceptance_location(personas, issue, ganzhou_operator):
     nanchang = issue(personas.nanchang_clerk)
     ganzhou = issue(personas.ganzhou_clerk)  # household in Nanchang, accepted in Ganzhou (3607…)
-    routed = selectors.routed_stations()
+    routed = routed_stations()
     assert station("360702001").pk in routed[centre("360700901").pk]
     assert station("360702001").pk not in routed[centre("360000901").pk]
     assert list(selectors.production_queue(centre("360000901"))) == [nanchang]
