@@ -52,7 +52,7 @@ from tongban.notifications.texts import TEMPLATES
 from tongban.production.feedback import FeedbackLine
 from tongban.production.services import batch_create, batch_package, feedback_apply
 from tongban.registry.models import Unit
-from tongban.review.services import Decision, review_decide
+from tongban.review.services import review_issue
 from tongban.testing.factories import CardFactory, PersonFactory, UserFactory, station
 from tongban.testing.personas import PERSONA_UNITS, Personas, api_client, login, may, reaches, twin
 from tongban.testing.staffing import staff_city_campaign
@@ -407,9 +407,7 @@ def records(
     operator = personas.centre_operator
     centre = station("360000901")
     shipped = accept(clerk, PersonFactory.create())
-    shipped = review_decide(
-        actor=household_reviewer, application=shipped, step=shipped.review_step, decision=Decision.ISSUE
-    )
+    shipped = review_issue(actor=household_reviewer, application=shipped, step=shipped.review_step)
     batch = batch_create(actor=operator, centre=centre, acceptance_unit=shipped.acceptance_unit, size=1)
     batch_package(actor=operator, batch=batch)
     number = str(shipped.number)

@@ -18,7 +18,7 @@ from tongban.intake.models import Application
 from tongban.production.feedback import FeedbackLine
 from tongban.production.services import batch_create, batch_package, feedback_apply
 from tongban.registry.models import Unit
-from tongban.review.services import Decision, review_decide
+from tongban.review.services import review_approve
 from tongban.testing.factories import PASSWORD, PersonFactory, UserFactory, station
 from tongban.testing.personas import make_personas
 
@@ -44,7 +44,7 @@ def test_ship_scan_and_a_refused_handover_keeping_the_signature(
     personas = make_personas()
     reviewer = UserFactory.create(username="donghu_reviewer", role="reviewer", unit=station("360102001"))
     application = accept(personas.nanchang_clerk, PersonFactory.create(name="刘晓燕"))
-    review_decide(actor=reviewer, application=application, step=1, decision=Decision.ISSUE)
+    review_approve(actor=reviewer, application=application, step=1)
     centre = Unit.objects.get(code="360000901")
     batch = batch_package(
         actor=personas.centre_operator, batch=batch_create(actor=personas.centre_operator, centre=centre)

@@ -2,7 +2,7 @@
 Chinese name. The one place to add an action: a writer names a member, never a string.
 
 - `EventAction`: the 办理记录 of an application (`ApplicationEvent.action`, written by
-  `intake.services.application_event` and `application_transition`). Each event is also written
+  `intake.transitions.application_event` and `application_transition`). Each event is also written
   to the audit trail as its `AuditAction` (`application.<event>`, `EventAction.audit_action`),
   shown there under the same name.
 - `AuditAction`: every action of the audit trail (`audit.services.record(action=...)`), the

@@ -3,7 +3,7 @@ bureau) to the units that hand cards over or by post to the applicant, their rec
 handover itself and the applicant's later verification (DOMAIN.md §6).
 
 The application and its state machine stay in `intake`; these are handover's own records, and
-an application moves on only through `intake.services.application_transition`.
+an application moves on only through `intake.transitions.application_transition`.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from tongban.handover.models import (
 )
 from tongban.intake.models import Application, Fingerprint
 from tongban.intake.rules import ApplicationType
-from tongban.intake.services import application_event, application_transition, lock
+from tongban.intake.transitions import Transition, application_event, application_transition, lock
 from tongban.notifications.services import Notification, compose, notify, texts_in_force
 from tongban.registry.access import Viewer
 from tongban.registry.calendar import post_verification_deadline
@@ -239,7 +239,7 @@ def shipments_plan(
     ]
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def shipments_create(
     *,
     actor: User,
@@ -270,9 +270,8 @@ def shipments_create(
         where = leg.destination.name if leg.destination else f"申请人（邮件号 {tracking[number]}）"
         application_transition(
             application,
-            to=Status.SHIPPED,
+            Transition.SHIP,
             actor=actor,
-            action=EventAction.SHIPPED,
             note=f"分发至{where}",
             detail={"shipment": shipment.pk, "method": leg.method},
         )
@@ -333,9 +332,8 @@ def _reprint(*, actor: User, item: ShipmentItem, outcome: str, reason: str) -> N
     label = Outcome(outcome).label
     application_transition(
         application,
-        to=Status.ISSUED,
+        Transition.REPRINT,
         actor=actor,
-        action=EventAction.REPRINT,
         note=f"证件{label}，退回重新制证" + (f"：{reason}" if reason else ""),
         detail={"shipment": item.shipment_id, "outcome": outcome, "card": item.card_id},
     )
@@ -352,7 +350,7 @@ def _reprint(*, actor: User, item: ShipmentItem, outcome: str, reason: str) -> N
         )
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def shipment_receive(
     *,
     actor: User,
@@ -417,9 +415,8 @@ def shipment_receive(
             continue
         application_transition(
             application,
-            to=Status.AT_SITE,
+            Transition.RECEIVE,
             actor=actor,
-            action=EventAction.RECEIVED,
             note=f"{shipment.destination.name if shipment.destination else ''}签收，待领取",
             detail={"shipment": shipment.pk},
         )
@@ -495,7 +492,7 @@ def forward_plan(*, actor: User, numbers: Iterable[str] | None = None) -> list[P
     ]
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def shipments_forward(*, actor: User, numbers: Iterable[str] | None = None) -> list[Shipment]:
     """县局分发: the county bureau forwards the cards it received and passed to their acceptance
     stations, one shipment per station (已分发 → 已分发). `numbers` narrows the selection; by
@@ -532,9 +529,8 @@ def shipments_forward(*, actor: User, numbers: Iterable[str] | None = None) -> l
             _add_item(shipment, application, item.card)
             application_transition(
                 application,
-                to=Status.SHIPPED,
+                Transition.FORWARD,
                 actor=actor,
-                action=EventAction.FORWARDED,
                 note=f"县局质检后转发至{station.name}",
                 detail={"shipment": shipment.pk, "from_shipment": item.shipment_id},
             )
@@ -605,7 +601,7 @@ def _start_verification(application: Application) -> Verification:
 # Postal delivery (邮政妥投)
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def postal_delivered(*, actor: User, tracking_number: str) -> Application:
     """妥投: the postal service (or the centre) confirms delivery of one postal item. The card is
     valid from now on, and the applicant owes a verification within the configured working days
@@ -641,9 +637,8 @@ def postal_delivered(*, actor: User, tracking_number: str) -> Application:
     verification = _start_verification(application)
     application_transition(
         application,
-        to=Status.PENDING_VERIFICATION,
+        Transition.DELIVER,
         actor=actor,
-        action=EventAction.DELIVERED,
         note=f"邮件 {tracking_number} 已妥投；须于 {due_text(verification)} 前核验",
         detail={"tracking_number": tracking_number, "due": str(verification.due), "invalidated": invalidated},
     )
@@ -871,7 +866,7 @@ def handover_perform(
             what="发放",
         )
     )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         application = lock(application)
         if application.status != Status.AT_SITE:
             raise ServiceError(
@@ -908,9 +903,8 @@ def handover_perform(
             application.closed_at = timezone.now()
             application_transition(
                 application,
-                to=Status.HANDED_OVER,
+                Transition.HAND_OVER,
                 actor=actor,
-                action=EventAction.HANDED_OVER,
                 note=f"本人领取，{FingerCheck(check).label}",
                 detail=detail,
             )
@@ -919,9 +913,8 @@ def handover_perform(
             who = relative.name if relative else ""
             application_transition(
                 application,
-                to=Status.PENDING_VERIFICATION,
+                Transition.HAND_OVER_TO_PROXY,
                 actor=actor,
-                action=EventAction.HANDED_OVER_PROXY,
                 note=f"亲属 {who} 代领；须于 {due_text(verification)} 前核验",
                 detail={**detail, "due": str(verification.due)},
             )
@@ -998,7 +991,7 @@ def verification_perform(
         override_reason=override_reason,
         what="核验",
     )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         application = lock(application)
         if application.status != Status.PENDING_VERIFICATION:
             raise ServiceError("not_pending", "该申领已核验。", status=409)
@@ -1020,9 +1013,8 @@ def verification_perform(
         overdue = timezone.localdate(now) > verification.due
         application_transition(
             application,
-            to=Status.VERIFIED,
+            Transition.VERIFY,
             actor=actor,
-            action=EventAction.VERIFIED,
             note=f"核验通过，{FingerCheck(check).label}" + ("（逾期核验）" if overdue else ""),
             detail={"finger_check": check, "finger_score": comparison.score, "overdue": overdue},
         )

@@ -10,11 +10,8 @@ import base64
 import binascii
 import logging
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -31,8 +28,6 @@ from tongban.audit.actions import AuditAction
 from tongban.audit.labels import event_label
 from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
-from tongban.biometrics.interfaces import BiometricError
-from tongban.core.errors import ServiceError
 from tongban.intake import documents, rules, selectors, services
 from tongban.intake.models import Application, ApplicationEvent, Fingerprint
 from tongban.listing import BadCursor
@@ -454,21 +449,6 @@ class PhotoRequest(serializers.Serializer):
 # Views
 
 
-def _photo_refused(field: str, outcome: services.PhotoOutcome) -> ServiceError:
-    messages = "；".join(outcome.messages) or "相片不符合标准。"
-    return ServiceError("photo_rejected", f"相片不符合标准：{messages}", fields={field: messages})
-
-
-@contextmanager
-def _biometric_refusals(field: str) -> Iterator[None]:
-    """The biometric engine's refusal of a photo (or its failure: 503) in the API's shape, named
-    at `field`; the work it interrupts has written nothing."""
-    try:
-        yield
-    except BiometricError as exc:
-        raise ServiceError(exc.code, exc.message, fields={field: exc.message}, status=exc.status) from exc
-
-
 # What taking and checking a photo can answer (the engine's refusals and failures included).
 PHOTO_ERRORS = ("photo_rejected", "no_face", "several_faces", "not_jpeg", "bad_template", *ENGINE_CODES)
 # What recording the fingers can answer, beside `PHOTO_ERRORS`' engine failures.
@@ -528,61 +508,30 @@ class ApplicationsView(APIView):
     )
     def post(self, request: Request) -> Response:
         actor = staff(request)
-        services.require_counter(actor)  # before reading the body and the slow work below
+        services.require_counter(actor)  # before reading the body
         form = ApplicationCreateRequest(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        person = person_lookup(as_viewer(actor), data["id_number"])
-        # The biometric work first, outside any transaction (it takes a good part of a second);
-        # a refusal here has written nothing.
-        with _biometric_refusals("photo"):
-            photo = services.photo_prepare(data["photo"], person_id=person.pk)
-        if not photo.passed:
-            raise _photo_refused("photo", services.PhotoOutcome(False, photo.messages, photo.conformed))
-        together = None
-        if "guardian_photo" in data:
-            together = services.guardian_photo_check(data["guardian_photo"])
-            if not together.passed:
-                raise _photo_refused("guardian_photo", together)
-        fingers = services.fingers_prepare(
-            services.FingerCapture(
-                position=finger["position"],
-                outcome=rules.FingerOutcome(finger["result"]),
-                image=finger.get("image"),
-                template=finger.get("template"),
-                reason=finger.get("reason", ""),
-            )
-            for finger in data["fingers"]
+        application = services.application_accept_at_once(
+            actor=actor,
+            person=person_lookup(as_viewer(actor), data["id_number"]),
+            application_type=rules.ApplicationType(data["type"]),
+            reason_code=data["reason"],
+            birth_date=data.get("birth_date"),
+            changes={key: data[key] for key in sorted(services.EDITABLE_FIELDS) if key in data},
+            photo=data["photo"],
+            guardian_photo=data.get("guardian_photo"),
+            fingers=[
+                services.FingerCapture(
+                    position=finger["position"],
+                    outcome=rules.FingerOutcome(finger["result"]),
+                    image=finger.get("image"),
+                    template=finger.get("template"),
+                    reason=finger.get("reason", ""),
+                )
+                for finger in data["fingers"]
+            ],
         )
-        # Then one short transaction: a refusal at any step (checklist, eligibility) leaves no
-        # draft behind.
-        with transaction.atomic():
-            application = services.application_start(
-                actor=actor,
-                person=person,
-                application_type=rules.ApplicationType(data["type"]),
-                reason_code=data["reason"],
-                birth_date=data.get("birth_date"),
-            )
-            changes = {key: data[key] for key in sorted(services.EDITABLE_FIELDS) if key in data}
-            if changes:
-                application = services.application_update(
-                    actor=actor, application=application, changes=changes
-                )
-            services.application_photo_attach(actor=actor, application=application, prepared=photo)
-            if together is not None:
-                services.application_guardian_photo_attach(
-                    actor=actor,
-                    application=application,
-                    image=data["guardian_photo"],
-                    checked=together,
-                )
-            services.application_fingers_record(
-                actor=actor, application=application, prepared=fingers, replace=True
-            )
-            application = services.application_accept(
-                actor=actor, application=application, face_template=photo.template
-            )
         return Response(ApplicationSerializer(application).data, status=201)
 
 
@@ -682,14 +631,14 @@ class PhotoRecollectView(APIView):
         form.is_valid(raise_exception=True)
         viewer = as_viewer(actor)
         application = selectors.application_by_number(viewer, number)
-        with _biometric_refusals("photo"):
+        with services.biometric_refusals("photo"):
             outcome = services.application_photo_recollect(
                 actor=actor,
                 application=application,
                 image=form.validated_data["photo"],
             )
         if not outcome.passed:
-            raise _photo_refused("photo", outcome)
+            raise services.photo_refusal("photo", outcome)
         return Response(ApplicationSerializer(selectors.application_by_number(viewer, number)).data)
 
 

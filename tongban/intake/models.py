@@ -1,7 +1,7 @@
 """Applications (申领) from the counter (受理) to issue, their history, and the review routing.
 
 The application and its state machine live here (STYLE.md, "Dependency direction"): later stages
-keep their own records and move an application on only through `services.application_transition`.
+keep their own records and move an application on only through the named transitions of `transitions.py`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Business actions at the counter (受理) and the one transition service every stage moves an
-application through. Each action: check who may do it, lock the row, check the state, change it,
-write an event and an audit row, notify after commit. Refusals raise ServiceError and change
+"""Business actions at the counter (受理): start, edit, photo and fingers, accept, withdraw, and
+re-collection. Each action: check who may do it, lock the row, check the state, move it through
+its named transition (transitions.py), notify after commit. Refusals raise ServiceError and change
 nothing.
 """
 
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -38,39 +39,17 @@ from tongban.intake.models import (
     UNFINISHED_STATUSES,
     AcceptanceCounter,
     Application,
-    ApplicationEvent,
     Fingerprint,
     ReviewChain,
     ReviewChainStep,
 )
+from tongban.intake.transitions import Transition, application_event, application_transition, lock
 from tongban.notifications.services import compose, notify, texts_in_force
 from tongban.registry.calendar import review_deadline
 from tongban.registry.models import ApplicationReason, Card, Ethnicity, Person, Sex, Unit, WantedPerson
 from tongban.registry.sequences import next_in_sequence
 
 Status = Application.Status
-
-# Which status may follow which (DOMAIN.md §2); application_transition enforces it.
-TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.DRAFT: frozenset({Status.ACCEPTED, Status.WITHDRAWN}),
-    Status.ACCEPTED: frozenset({Status.PENDING_REVIEW, Status.WITHDRAWN}),
-    Status.PENDING_REVIEW: frozenset(
-        {Status.PENDING_REVIEW, Status.UNDER_VERIFICATION, Status.ISSUED, Status.REJECTED, Status.WITHDRAWN}
-    ),
-    Status.UNDER_VERIFICATION: frozenset(
-        {Status.PENDING_REVIEW, Status.UNDER_VERIFICATION, Status.ISSUED, Status.REJECTED, Status.WITHDRAWN}
-    ),
-    # Production (制证): batched, then produced, or failed back to re-collection or reprint.
-    Status.ISSUED: frozenset({Status.IN_PRODUCTION}),
-    Status.IN_PRODUCTION: frozenset({Status.PRODUCED, Status.RECOLLECT, Status.ISSUED}),
-    Status.RECOLLECT: frozenset({Status.ISSUED}),
-    # Distribution (分发): shipped (again, when a county forwards it), lost or damaged → reprint.
-    Status.PRODUCED: frozenset({Status.SHIPPED, Status.ISSUED}),
-    Status.SHIPPED: frozenset({Status.SHIPPED, Status.AT_SITE, Status.PENDING_VERIFICATION, Status.ISSUED}),
-    # Handover (核验发放): in person, or by a relative / by post with the applicant's own check later.
-    Status.AT_SITE: frozenset({Status.HANDED_OVER, Status.PENDING_VERIFICATION, Status.ISSUED}),
-    Status.PENDING_VERIFICATION: frozenset({Status.VERIFIED}),
-}
 
 APPLICATIONS_GALLERY_PREFIX = "application:"
 FACE_SEARCH_RESULTS = 5
@@ -89,81 +68,6 @@ def fee_table() -> Mapping[rules.FeeItem, Decimal]:
 
 def local_today() -> datetime.date:
     return timezone.localdate()
-
-
-# ---------------------------------------------------------------------------------------------
-# The transition service
-
-
-def application_transition(
-    application: Application,
-    *,
-    to: str,
-    actor: User | None,
-    action: EventAction,
-    note: str = "",
-    detail: dict[str, Any] | None = None,
-) -> ApplicationEvent:
-    """Move a locked application to `to`, saving its other changed fields, and write the event
-    and the audit row. The caller holds the row lock (select_for_update) and has set the fields
-    that go with the move."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("application_transition must run inside the caller's transaction")
-    current = application.status
-    if to != current and to not in TRANSITIONS.get(current, frozenset()):
-        raise ServiceError(
-            "bad_transition",
-            f"该申领当前为“{Status(current).label}”，不能转为“{Status(to).label}”。",
-            status=409,
-        )
-    application.status = to
-    application.save()
-    return application_event(
-        application,
-        actor=actor,
-        action=action,
-        from_status=current,
-        note=note,
-        detail=detail,
-    )
-
-
-def application_event(
-    application: Application,
-    *,
-    actor: User | None,
-    action: EventAction,
-    from_status: str | None = None,
-    note: str = "",
-    detail: dict[str, Any] | None = None,
-) -> ApplicationEvent:
-    """Record what happened to an application: its own history and the audit chain."""
-    action = EventAction(action)  # ValueError for a code outside the vocabulary
-    event = ApplicationEvent.objects.create(
-        application=application,
-        action=action.value,
-        from_status=from_status if from_status is not None else application.status,
-        to_status=application.status,
-        actor=actor,
-        unit=actor.unit if actor is not None else None,
-        note=note,
-        detail=detail or {},
-    )
-    application.last_event_at = event.at
-    Application.objects.filter(pk=application.pk).update(last_event_at=event.at)
-    record(
-        actor=actor,
-        action=action.audit_action,
-        object_type="intake.application",
-        object_id=application.pk,
-        detail={"number": application.number or "", "status": application.status, **(detail or {})},
-    )
-    return event
-
-
-def lock(application: Application) -> Application:
-    """The application re-read under a row lock (refreshes the caller's copy)."""
-    return Application.objects.select_for_update().get(pk=application.pk)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,7 +137,6 @@ def reason_check(
         raise ServiceError(problem.code, problem.message, fields={field: problem.message})
 
 
-@transaction.atomic
 def application_start(
     *,
     actor: User,
@@ -246,6 +149,24 @@ def application_start(
     the application at all. The person may be registered anywhere in the province. The reason
     must fit the type and the applicant's age today (`birth_date`: the one the clerk entered,
     when it differs from the register's)."""
+    with transaction.atomic(durable=True):
+        return _start(
+            actor=actor,
+            person=person,
+            application_type=application_type,
+            reason_code=reason_code,
+            birth_date=birth_date,
+        )
+
+
+def _start(
+    *,
+    actor: User,
+    person: Person,
+    application_type: rules.ApplicationType,
+    reason_code: str,
+    birth_date: datetime.date | None,
+) -> Application:
     station = require_counter(actor)
     reason = ApplicationReason.objects.filter(code=reason_code, active=True).first()
     if reason is None:
@@ -440,11 +361,15 @@ def _clean_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
-@transaction.atomic
 def application_update(*, actor: User, application: Application, changes: Mapping[str, Any]) -> Application:
     """Save what the clerk entered on a draft. Differences from the register are allowed (the
     reviewer sees them field by field); nothing entered is lost."""
     _require_own_counter(actor, application)
+    with transaction.atomic(durable=True):
+        return _update(actor=actor, application=application, changes=changes)
+
+
+def _update(*, actor: User, application: Application, changes: Mapping[str, Any]) -> Application:
     application = lock(application)
     if application.status != Status.DRAFT:
         raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
@@ -567,6 +492,22 @@ def photo_prepare(image: bytes, *, person_id: int, own_ref: str | None = None) -
     return PreparedPhoto(candidate, summary, messages, conformed, template, hits)
 
 
+def photo_refusal(field: str, outcome: PhotoOutcome) -> ServiceError:
+    """An unfit photo as a refusal named at `field` (`photo_rejected`)."""
+    messages = "；".join(outcome.messages) or "相片不符合标准。"
+    return ServiceError("photo_rejected", f"相片不符合标准：{messages}", fields={field: messages})
+
+
+@contextmanager
+def biometric_refusals(field: str) -> Iterator[None]:
+    """The biometric engine's refusal of a photo (or its failure: 503) as a ServiceError named at
+    `field`; the work it interrupts has written nothing."""
+    try:
+        yield
+    except BiometricError as exc:
+        raise ServiceError(exc.code, exc.message, fields={field: exc.message}, status=exc.status) from exc
+
+
 def _prepare_for(application: Application, image: bytes | None) -> PreparedPhoto:
     if image is None:
         raise ValueError("a photo service needs an image or a prepared photo")
@@ -587,23 +528,27 @@ def application_photo_attach(
     if application.status != Status.DRAFT:
         raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
     prepared = prepared or _prepare_for(application, image)
-    with transaction.atomic():
-        application = lock(application)
-        if application.status != Status.DRAFT:
-            raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
-        application.photo_report = prepared.report
-        if prepared.passed:
-            application.photo = prepared.image
-            application.face_hits = prepared.hits
-        application.save()
-        failed = [rule["code"] for rule in prepared.report["rules"] if not rule["passed"]]
-        application_event(
-            application,
-            actor=actor,
-            action=EventAction.PHOTO_CHECKED,
-            detail={"passed": prepared.passed, "failed": failed, "conformed": prepared.conformed},
-        )
+    with transaction.atomic(durable=True):
+        _photo_keep(actor=actor, application=application, prepared=prepared)
     return PhotoOutcome(prepared.passed, prepared.messages, prepared.conformed)
+
+
+def _photo_keep(*, actor: User, application: Application, prepared: PreparedPhoto) -> None:
+    application = lock(application)
+    if application.status != Status.DRAFT:
+        raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
+    application.photo_report = prepared.report
+    if prepared.passed:
+        application.photo = prepared.image
+        application.face_hits = prepared.hits
+    application.save()
+    failed = [rule["code"] for rule in prepared.report["rules"] if not rule["passed"]]
+    application_event(
+        application,
+        actor=actor,
+        action=EventAction.PHOTO_CHECKED,
+        detail={"passed": prepared.passed, "failed": failed, "conformed": prepared.conformed},
+    )
 
 
 def guardian_photo_check(image: bytes) -> PhotoOutcome:
@@ -626,20 +571,26 @@ def application_guardian_photo_attach(
     `checked` is `guardian_photo_check(image)` when the caller ran it already."""
     _require_own_counter(actor, application)
     quality = checked or guardian_photo_check(image)
-    with transaction.atomic():
-        application = lock(application)
-        if application.status != Status.DRAFT:
-            raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
-        if quality.passed:
-            application.guardian_photo = image
-            application.save()
-        application_event(
-            application,
-            actor=actor,
-            action=EventAction.GUARDIAN_PHOTO_CHECKED,
-            detail={"passed": quality.passed},
-        )
+    with transaction.atomic(durable=True):
+        _guardian_photo_keep(actor=actor, application=application, image=image, quality=quality)
     return quality
+
+
+def _guardian_photo_keep(
+    *, actor: User, application: Application, image: bytes, quality: PhotoOutcome
+) -> None:
+    application = lock(application)
+    if application.status != Status.DRAFT:
+        raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
+    if quality.passed:
+        application.guardian_photo = image
+        application.save()
+    application_event(
+        application,
+        actor=actor,
+        action=EventAction.GUARDIAN_PHOTO_CHECKED,
+        detail={"passed": quality.passed},
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -733,35 +684,41 @@ def application_fingers_record(
     Returns what is still to capture."""
     _require_own_counter(actor, application)
     rows = prepared if prepared is not None else fingers_prepare(captures)
-    with transaction.atomic():
-        application = lock(application)
-        if application.status != Status.DRAFT:
-            raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
-        existing = {} if replace else dict(application.fingerprints.values_list("position", "result"))
-        merged = existing | {row.position: row.result for row in rows}
-        plan = rules.finger_plan({pos: rules.FingerOutcome(result) for pos, result in merged.items()})
-        if plan.errors:
-            raise ServiceError("finger_order", " ".join(plan.errors))
-        if replace:
-            application.fingerprints.all().delete()
-        for row in rows:
-            Fingerprint.objects.update_or_create(
-                application=application,
-                position=row.position,
-                defaults={
-                    "result": row.result,
-                    "reason": row.reason,
-                    "quality": row.quality,
-                    "format": row.template.format if row.template else "",
-                    "template": bytes(row.template.data) if row.template else None,
-                },
-            )
-        application_event(
-            application,
-            actor=actor,
-            action=EventAction.FINGERS_RECORDED,
-            detail={"fingers": {row.position: row.result for row in rows}},
+    with transaction.atomic(durable=True):
+        return _fingers_keep(actor=actor, application=application, rows=rows, replace=replace)
+
+
+def _fingers_keep(
+    *, actor: User, application: Application, rows: list[FingerRow], replace: bool
+) -> rules.FingerPlan:
+    application = lock(application)
+    if application.status != Status.DRAFT:
+        raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
+    existing = {} if replace else dict(application.fingerprints.values_list("position", "result"))
+    merged = existing | {row.position: row.result for row in rows}
+    plan = rules.finger_plan({pos: rules.FingerOutcome(result) for pos, result in merged.items()})
+    if plan.errors:
+        raise ServiceError("finger_order", " ".join(plan.errors))
+    if replace:
+        application.fingerprints.all().delete()
+    for row in rows:
+        Fingerprint.objects.update_or_create(
+            application=application,
+            position=row.position,
+            defaults={
+                "result": row.result,
+                "reason": row.reason,
+                "quality": row.quality,
+                "format": row.template.format if row.template else "",
+                "template": bytes(row.template.data) if row.template else None,
+            },
         )
+    application_event(
+        application,
+        actor=actor,
+        action=EventAction.FINGERS_RECORDED,
+        detail={"fingers": {row.position: row.result for row in rows}},
+    )
     return plan
 
 
@@ -889,8 +846,55 @@ def application_accept(
     # the application's and the person's rows until it commits.
     photo = Application.objects.filter(pk=application.pk).values_list("photo", flat=True).first()
     template = face_template or _face_template(photo)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         return _accept_locked(actor=actor, application=application, template=template, photo=photo)
+
+
+def application_accept_at_once(
+    *,
+    actor: User,
+    person: Person,
+    application_type: rules.ApplicationType,
+    reason_code: str,
+    birth_date: datetime.date | None = None,
+    changes: Mapping[str, Any],
+    photo: bytes,
+    guardian_photo: bytes | None = None,
+    fingers: Iterable[FingerCapture],
+) -> Application:
+    """受理 in one call (the API's; a command's or a job's alike): the draft, what the clerk
+    entered (`changes`, as for application_update), the photo, the 同框 photo, the fingers and
+    the acceptance. The biometric work runs first, outside any transaction (it takes a good part
+    of a second), and refuses an unfit photo at its field; then one short transaction, so that a
+    refusal at any step (checklist, eligibility) leaves no draft behind."""
+    require_counter(actor)
+    with biometric_refusals("photo"):
+        prepared = photo_prepare(photo, person_id=person.pk)
+    if not prepared.passed:
+        raise photo_refusal("photo", PhotoOutcome(False, prepared.messages, prepared.conformed))
+    together = None
+    if guardian_photo is not None:
+        together = guardian_photo_check(guardian_photo)
+        if not together.passed:
+            raise photo_refusal("guardian_photo", together)
+    rows = fingers_prepare(fingers)
+    with transaction.atomic(durable=True):
+        application = _start(
+            actor=actor,
+            person=person,
+            application_type=application_type,
+            reason_code=reason_code,
+            birth_date=birth_date,
+        )
+        if changes:
+            application = _update(actor=actor, application=application, changes=changes)
+        _photo_keep(actor=actor, application=application, prepared=prepared)
+        if guardian_photo is not None and together is not None:
+            _guardian_photo_keep(actor=actor, application=application, image=guardian_photo, quality=together)
+        _fingers_keep(actor=actor, application=application, rows=rows, replace=True)
+        return _accept_locked(
+            actor=actor, application=application, template=prepared.template, photo=prepared.image
+        )
 
 
 def _face_template(photo: bytes | None) -> Template | None:
@@ -972,16 +976,14 @@ def _accept_locked(
     )
     application_transition(
         application,
-        to=Status.ACCEPTED,
+        Transition.ACCEPT,
         actor=actor,
-        action=EventAction.ACCEPTED,
         detail={"cards_reported_lost": lost} if lost else None,
     )
     application_transition(
         application,
-        to=Status.PENDING_REVIEW,
+        Transition.ROUTE,
         actor=actor,
-        action=EventAction.ROUTED,
         note=f"流转至{step['unit_name']}{step['title']}",
         detail={"step": 1, "unit": step["unit_name"], "due": str(application.review_due)},
     )
@@ -1007,7 +1009,7 @@ def _accept_locked(
     return application
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def application_withdraw(*, actor: User, application: Application, reason: str) -> Application:
     """撤销: the applicant withdraws before issue. Done at the acceptance station."""
     if not actor.can("application.withdraw") or actor.unit_id != application.acceptance_unit_id:
@@ -1025,9 +1027,7 @@ def application_withdraw(*, actor: User, application: Application, reason: str) 
     was_in_review = application.status in IN_REVIEW_STATUSES
     application.closed_at = timezone.now()
     application.assignee = None
-    application_transition(
-        application, to=Status.WITHDRAWN, actor=actor, action=EventAction.WITHDRAWN, note=reason
-    )
+    application_transition(application, Transition.WITHDRAW, actor=actor, note=reason)
     if application.number:
         fee_refund(actor=actor, application_number=application.number, reason=f"撤销：{reason}")
         get_abis().delete(application_ref(application), Gallery.APPLICATIONS, actor=actor)
@@ -1055,7 +1055,7 @@ ABANDON_NOTE = "放弃本次受理"
 STALE_DRAFT_NOTE = "草稿超过 {days} 天无人办理，系统自动放弃受理"
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def application_abandon(*, actor: User, application: Application, reason: str = "") -> Application:
     """放弃本次受理: the clerk discards a draft that will not be accepted (the applicant left, or it
     was started for the wrong person)."""
@@ -1084,7 +1084,7 @@ def drafts_abandon_stale(*, now: datetime.datetime | None = None) -> int:
     )
     closed = 0
     for pk in list(Application.objects.filter(stale).order_by("pk").values_list("pk", flat=True)):
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             application = Application.objects.select_for_update().filter(stale, pk=pk).first()
             if application is not None:
                 _abandon(application, actor=None, note=STALE_DRAFT_NOTE.format(days=days))
@@ -1104,16 +1104,15 @@ def _abandon(application: Application, *, actor: User | None, note: str) -> Appl
     application.fingerprints.all().delete()
     application_transition(
         application,
-        to=Status.WITHDRAWN,
+        Transition.ABANDON,
         actor=actor,
-        action=EventAction.ABANDONED,
         note=note,
         detail={"fingerprints_deleted": discarded},
     )
     return application
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def application_refusal_notified(*, actor: User, application: Application, note: str = "") -> Application:
     """The acceptance station records that it told the applicant of a refusal (不予签发) and to
     apply at the household location."""
@@ -1135,7 +1134,7 @@ def application_deadlines_refresh(*, actor: User | None) -> int:
     changed = 0
     pending = Application.objects.filter(status__in=IN_REVIEW_STATUSES, review_due_provisional=True)
     for pk in pending.values_list("pk", flat=True).iterator():
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             application = Application.objects.select_for_update().get(pk=pk)
             if application.status not in IN_REVIEW_STATUSES or application.review_arrived_at is None:
                 continue
@@ -1176,7 +1175,7 @@ def application_photo_recollect(
     if application.status != Status.RECOLLECT:
         raise ServiceError("not_recollect", "只有待重新采集的申领可以重新采集相片。", status=409)
     prepared = prepared or _prepare_for(application, image)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         application = lock(application)
         if application.status != Status.RECOLLECT:
             raise ServiceError("not_recollect", "只有待重新采集的申领可以重新采集相片。", status=409)
@@ -1190,9 +1189,8 @@ def application_photo_recollect(
         application.face_hits = prepared.hits
         application_transition(
             application,
-            to=Status.ISSUED,
+            Transition.RECOLLECT_PHOTO,
             actor=actor,
-            action=EventAction.PHOTO_RECOLLECTED,
             note="已重新采集相片，重新进入制证队列。",
             detail=detail,
         )

@@ -1,7 +1,7 @@
 """Production (制证) actions: keys, batches (调度打包), data packages and feedback (制证回馈/
-质量回馈). Applications move only through intake's `application_transition`: ISSUED →
-IN_PRODUCTION when batched, then PRODUCED, RECOLLECT (photo quality: the station re-collects) or
-ISSUED again (a reprint).
+质量回馈). Applications move only through intake's named transitions (`intake/transitions.py`): ISSUED →
+IN_PRODUCTION when batched (BATCH), then PRODUCED (PRODUCE), RECOLLECT (FAIL_QUALITY: the station
+re-collects the photo) or ISSUED again (REPRINT).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from tongban.accounts.models import User
-from tongban.audit.actions import AuditAction, EventAction
+from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.biometrics.interfaces import BiometricError
 from tongban.biometrics.photo import chip_photo
@@ -35,7 +35,7 @@ from tongban.core.keys import (
     system_key_path,
 )
 from tongban.intake.models import Application
-from tongban.intake.services import application_transition
+from tongban.intake.transitions import Transition, application_transition
 from tongban.notifications.services import compose, notify
 from tongban.production import package as package_format
 from tongban.production.feedback import FeedbackLine
@@ -217,9 +217,8 @@ def batch_create(
             for application in picked:
                 application_transition(
                     application,
-                    to=Status.IN_PRODUCTION,
+                    Transition.BATCH,
                     actor=actor,
-                    action=EventAction.BATCHED,
                     note=f"调度打包：批次 {batch.number}",
                     detail={"batch": batch.number},
                 )
@@ -395,7 +394,7 @@ def batch_package(*, actor: User | None, batch: Batch) -> Batch:
         centre_public=centre_key.public_key,
     )
     try:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             locked = Batch.objects.select_for_update().get(pk=batch.pk)
             _check_packable(locked)
             previous = locked.package_file
@@ -508,7 +507,7 @@ def feedback_apply(
             report.rejected.append({**row, "code": "invalid", "message": line.error})
             continue
         try:
-            with transaction.atomic():
+            with transaction.atomic(durable=True):
                 applied = _apply_line(actor=actor, centre=centre, line=line)
         except IntegrityError:  # the serial was taken by a concurrent upload after the check
             message = f"卡号 {line.card_serial} 已被其他证件使用。"
@@ -520,7 +519,7 @@ def feedback_apply(
         else:
             done = {**row, "result": line.result, "reason": line.reason}
             (report.applied if applied else report.already_applied).append(done)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         upload = FeedbackUpload.objects.create(
             centre=centre,
             source=source,
@@ -601,9 +600,8 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine) -> bool:
         )
         application_transition(
             application,
-            to=Status.PRODUCED,
+            Transition.PRODUCE,
             actor=actor,
-            action=EventAction.PRODUCED,
             note=f"制证回馈：已制证，卡号 {line.card_serial}",
             detail={**detail, "card_serial": line.card_serial},
         )
@@ -613,9 +611,8 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine) -> bool:
         if reason == BatchItem.Reason.PHOTO_QUALITY:
             application_transition(
                 application,
-                to=Status.RECOLLECT,
+                Transition.FAIL_QUALITY,
                 actor=actor,
-                action=EventAction.QUALITY_FAILED,
                 note=f"{text}，请受理单位重新采集相片。",
                 detail={**detail, "reason": reason.value},
             )
@@ -639,9 +636,8 @@ def _apply_line(*, actor: User, centre: Unit, line: FeedbackLine) -> bool:
         else:
             application_transition(
                 application,
-                to=Status.ISSUED,
+                Transition.REPRINT,
                 actor=actor,
-                action=EventAction.REPRINT,
                 note=f"{text}，重新制证。",
                 detail={**detail, "reason": reason.value},
             )

@@ -337,13 +337,26 @@ class DecideView(APIView):
         form.is_valid(raise_exception=True)
         data = form.validated_data
         application = intake_selectors.application_by_number(actor, number)
-        application = services.review_decide(
-            actor=actor,
-            application=application,
-            step=data["step"],
-            decision=services.Decision(data["decision"]),
-            reason=data.get("reason", ""),
-            refusal_reason=data.get("refusal_reason", ""),
-            method=data.get("method", ""),
-        )
+        step, reason = data["step"], data.get("reason", "")
+        match services.Decision(data["decision"]):
+            case services.Decision.REFUSE:
+                application = services.review_refuse(
+                    actor=actor,
+                    application=application,
+                    step=step,
+                    refusal_reason=data.get("refusal_reason", ""),
+                    remark=reason,
+                )
+            case services.Decision.VERIFY:
+                application = services.review_record_verification(
+                    actor=actor,
+                    application=application,
+                    step=step,
+                    method=data.get("method", ""),
+                    note=reason,
+                )
+            case services.Decision.ISSUE:
+                application = services.review_approve(
+                    actor=actor, application=application, step=step, reason=reason
+                )
         return Response(ApplicationSerializer(application).data)

@@ -1,5 +1,6 @@
 """Review and issue (审核签发) at the household-registration authority: take an item, decide it
-(签发 / 不予签发 / 核实), release it. Every decision locks the application and checks the step it
+(review_issue 签发 / review_pass 审核通过 / review_refuse 不予签发 / review_record_verification
+核实), release it. Every decision locks the application and checks the step it
 was made for, so two reviewers clicking at once produce exactly one decision.
 
 Who acts: reviewers (`review.decide`) of the unit whose step the item is at (`review_unit`); the
@@ -9,6 +10,7 @@ of the unit may also decide an item nobody holds (the pages offer decisions to t
 
 from __future__ import annotations
 
+import datetime
 from enum import StrEnum
 
 from django.conf import settings
@@ -22,7 +24,8 @@ from tongban.core.errors import ServiceError
 from tongban.finance.services import fee_refund
 from tongban.intake import rules
 from tongban.intake.models import IN_REVIEW_STATUSES, Application
-from tongban.intake.services import application_event, application_transition, lock, route_to_step
+from tongban.intake.services import route_to_step
+from tongban.intake.transitions import Transition, application_event, application_transition, lock
 from tongban.notifications.services import compose, notify
 from tongban.registry.authority import issuing_authority
 from tongban.registry.models import RefusalReason, Unit
@@ -32,6 +35,8 @@ Status = Application.Status
 
 
 class Decision(StrEnum):
+    """The reviewer's three choices, as the page's forms and the API's `decision` name them."""
+
     ISSUE = "issue"  # 签发 at the last step; 审核通过 (on to the next step) before it
     REFUSE = "refuse"  # 不予签发
     VERIFY = "verify"  # 核实: the item stays with the reviewer
@@ -148,7 +153,7 @@ def step_record(application: Application) -> ReviewStep:
     return record
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def review_take(*, actor: User, application: Application) -> Application:
     """领取: the item is the actor's until decided or released; others see who holds it."""
     _require_reviewer(actor, application)
@@ -166,7 +171,7 @@ def review_take(*, actor: User, application: Application) -> Application:
     return application
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def review_release(*, actor: User, application: Application) -> Application:
     """退回待办: the holder gives the item back to the unit's queue."""
     _require_reviewer(actor, application)
@@ -182,125 +187,176 @@ def review_release(*, actor: User, application: Application) -> Application:
     return application
 
 
-@transaction.atomic
-def review_decide(
-    *,
-    actor: User,
-    application: Application,
-    step: int,
-    decision: Decision,
-    reason: str = "",
-    refusal_reason: str = "",
-    method: str = "",
-) -> Application:
-    """One decision on the current step. `step` is the step the reviewer saw: when somebody else
-    decided it meanwhile, the call is refused (409) and nothing changes. `reason` is the opinion
-    (签发), the remark beside the coded `refusal_reason` (不予签发), or what was verified (核实)."""
-    _require_reviewer(actor, application)
+def _clean_reason(reason: str) -> str:
+    """The reviewer's text (opinion, remark or what was verified), refused when too long."""
     reason = reason.strip()
     limit = Application._meta.get_field("refusal_reason").max_length or 500
     if len(reason) > limit:
         raise ServiceError(
             "reason_too_long", f"意见不能超过 {limit} 个字。", fields={"reason": f"不能超过 {limit} 个字。"}
         )
-    refusal = refusal_check(code=refusal_reason, remark=reason) if decision == Decision.REFUSE else None
-    if decision == Decision.VERIFY:
-        if not reason:
-            raise ServiceError("note_required", "请填写核实情况。", fields={"reason": "请填写核实情况。"})
-        if method not in VerificationNote.Method.values:
-            raise ServiceError("bad_method", "请选择核实方式。", fields={"method": "请选择核实方式。"})
+    return reason
+
+
+def _open_step(actor: User, application: Application, step: int) -> tuple[Application, ReviewStep]:
+    """The application locked, still in review at the actor's unit at the `step` they saw, and
+    held by nobody else; with review's record of that step."""
     application = lock(application)
     _check_open(application, step, actor)
     if application.assignee_id not in (None, actor.pk):
         raise _taken(application)
-    record = step_record(application)
+    return application, step_record(application)
+
+
+def _step_decided(record: ReviewStep, *, actor: User, decision: str, reason: str) -> datetime.datetime:
+    """Review's record of the step, decided now (returned)."""
     now = timezone.now()
-
-    if decision == Decision.VERIFY:
-        VerificationNote.objects.create(
-            application=application, step=application.review_step, method=method, note=reason, author=actor
-        )
-        application.assignee = actor
-        application.assigned_at = application.assigned_at or now
-        application_transition(
-            application,
-            to=Status.UNDER_VERIFICATION,
-            actor=actor,
-            action=EventAction.VERIFICATION_NOTED,
-            note=reason,
-            detail={"step": application.review_step, "method": method},
-        )
-        return application
-
-    record.decided_by = actor
-    record.decided_at = now
-    record.reason = reason
-    if refusal is not None:
-        text = refusal.text(reason)
-        record.decision = ReviewStep.Decision.REFUSED
-        record.reason = text
-        record.save()
-        application.refusal_code = refusal
-        application.refusal_remark = reason
-        application.refusal_reason = text
-        application.closed_at = now
-        application.assignee = None
-        application_transition(
-            application,
-            to=Status.REJECTED,
-            actor=actor,
-            action=EventAction.REFUSED,
-            note=text,
-            detail={"step": application.review_step, "refusal_reason": refusal.code},
-        )
-        if application.number:
-            fee_refund(actor=actor, application_number=application.number, reason=f"不予签发：{text}")
-        notify(
-            compose(
-                "application.refused.station",
-                unit_code=application.acceptance_unit.code,
-                application_id=application.pk,
-                number=application.number,
-                reason=text,
-            )
-        )
-        notify(
-            compose(
-                "application.refused",
-                phone=application.phone,
-                application_id=application.pk,
-                number=application.number,
-            )
-        )
-        return application
-
-    if application.review_step < len(application.review_chain):
-        record.decision = ReviewStep.Decision.PASSED
-        record.save()
-        route_to_step(application, application.review_step + 1, arrived_at=now)
-        following = application.review_chain[application.review_step - 1]
-        due = application.review_due
-        application_transition(
-            application,
-            to=Status.PENDING_REVIEW,
-            actor=actor,
-            action=EventAction.PASSED,
-            note=reason or f"审核通过，流转至{following['unit_name']}{following['title']}",
-            detail={"step": application.review_step, "due": str(application.review_due)},
-        )
-        notify(
-            compose(
-                "review.arrived",
-                unit_code=Unit.objects.get(pk=following["unit"]).code,
-                application_id=application.pk,
-                number=application.number,
-                due=f"{due:%Y-%m-%d}",
-            )
-        )
-        return application
-
-    record.decision = ReviewStep.Decision.ISSUED
+    record.decided_by, record.decided_at = actor, now
+    record.decision, record.reason = decision, reason
     record.save()
+    return now
+
+
+def _is_last_step(application: Application) -> bool:
+    return application.review_step >= len(application.review_chain)
+
+
+@transaction.atomic(durable=True)
+def review_approve(*, actor: User, application: Application, step: int, reason: str = "") -> Application:
+    """The reviewer's 同意 on the step they saw, as the pages and the API's `issue` offer it:
+    审核通过 (review_pass) before the last step, 签发 (review_issue) at the last."""
+    _require_reviewer(actor, application)
+    reason = _clean_reason(reason)
+    application, record = _open_step(actor, application, step)
+    approve = _issue if _is_last_step(application) else _pass
+    return approve(actor=actor, application=application, record=record, reason=reason)
+
+
+@transaction.atomic(durable=True)
+def review_record_verification(
+    *, actor: User, application: Application, step: int, method: str, note: str
+) -> Application:
+    """核实: what the reviewer checked and how (`method`); the item stays with them (核实中).
+    `step` is the step the reviewer saw: when somebody else decided it meanwhile, the call is
+    refused (409) and nothing changes, as for every decision below."""
+    _require_reviewer(actor, application)
+    note = _clean_reason(note)
+    if not note:
+        raise ServiceError("note_required", "请填写核实情况。", fields={"reason": "请填写核实情况。"})
+    if method not in VerificationNote.Method.values:
+        raise ServiceError("bad_method", "请选择核实方式。", fields={"method": "请选择核实方式。"})
+    application, _ = _open_step(actor, application, step)
+    VerificationNote.objects.create(
+        application=application, step=application.review_step, method=method, note=note, author=actor
+    )
+    application.assignee = actor
+    application.assigned_at = application.assigned_at or timezone.now()
+    application_transition(
+        application,
+        Transition.RECORD_VERIFICATION,
+        actor=actor,
+        note=note,
+        detail={"step": application.review_step, "method": method},
+    )
+    return application
+
+
+@transaction.atomic(durable=True)
+def review_refuse(
+    *, actor: User, application: Application, step: int, refusal_reason: str, remark: str = ""
+) -> Application:
+    """不予签发 for the coded `refusal_reason` with the `remark` beside it: the application goes
+    back to the acceptance station, which tells the applicant; the fee is refunded."""
+    _require_reviewer(actor, application)
+    remark = _clean_reason(remark)
+    refusal = refusal_check(code=refusal_reason, remark=remark)
+    application, record = _open_step(actor, application, step)
+    text = refusal.text(remark)
+    now = _step_decided(record, actor=actor, decision=ReviewStep.Decision.REFUSED, reason=text)
+    application.refusal_code = refusal
+    application.refusal_remark = remark
+    application.refusal_reason = text
+    application.closed_at = now
+    application.assignee = None
+    application_transition(
+        application,
+        Transition.REFUSE,
+        actor=actor,
+        note=text,
+        detail={"step": application.review_step, "refusal_reason": refusal.code},
+    )
+    if application.number:
+        fee_refund(actor=actor, application_number=application.number, reason=f"不予签发：{text}")
+    notify(
+        compose(
+            "application.refused.station",
+            unit_code=application.acceptance_unit.code,
+            application_id=application.pk,
+            number=application.number,
+            reason=text,
+        )
+    )
+    notify(
+        compose(
+            "application.refused",
+            phone=application.phone,
+            application_id=application.pk,
+            number=application.number,
+        )
+    )
+    return application
+
+
+@transaction.atomic(durable=True)
+def review_pass(*, actor: User, application: Application, step: int, reason: str = "") -> Application:
+    """审核通过 at a step before the last: on to the next step of the chain, with its deadline.
+    `reason` is the opinion (may be empty)."""
+    _require_reviewer(actor, application)
+    reason = _clean_reason(reason)
+    application, record = _open_step(actor, application, step)
+    if _is_last_step(application):
+        raise ServiceError("bad_transition", "该环节为最后一个审核环节，请签发或不予签发。", status=409)
+    return _pass(actor=actor, application=application, record=record, reason=reason)
+
+
+def _pass(*, actor: User, application: Application, record: ReviewStep, reason: str) -> Application:
+    now = _step_decided(record, actor=actor, decision=ReviewStep.Decision.PASSED, reason=reason)
+    route_to_step(application, application.review_step + 1, arrived_at=now)
+    following = application.review_chain[application.review_step - 1]
+    due = application.review_due
+    application_transition(
+        application,
+        Transition.PASS,
+        actor=actor,
+        note=reason or f"审核通过，流转至{following['unit_name']}{following['title']}",
+        detail={"step": application.review_step, "due": str(application.review_due)},
+    )
+    notify(
+        compose(
+            "review.arrived",
+            unit_code=Unit.objects.get(pk=following["unit"]).code,
+            application_id=application.pk,
+            number=application.number,
+            due=f"{due:%Y-%m-%d}",
+        )
+    )
+    return application
+
+
+@transaction.atomic(durable=True)
+def review_issue(*, actor: User, application: Application, step: int, reason: str = "") -> Application:
+    """签发 at the last step: the validity period, the issuing authority, and the application on
+    to production (已签发). `reason` is the opinion (may be empty)."""
+    _require_reviewer(actor, application)
+    reason = _clean_reason(reason)
+    application, record = _open_step(actor, application, step)
+    if not _is_last_step(application):
+        raise ServiceError("bad_transition", "该环节之后还有审核环节，请审核通过后流转。", status=409)
+    return _issue(actor=actor, application=application, record=record, reason=reason)
+
+
+def _issue(*, actor: User, application: Application, record: ReviewStep, reason: str) -> Application:
+    now = _step_decided(record, actor=actor, decision=ReviewStep.Decision.ISSUED, reason=reason)
     issue_date = timezone.localdate(now)
     accepted_on = timezone.localdate(application.accepted_at) if application.accepted_at else issue_date
     age_date = issue_date if settings.VALIDITY_AGE_DATE == "issue" else accepted_on
@@ -322,14 +378,7 @@ def review_decide(
         application.reason_id = by_age
         corrected = f"签发时按年龄将申领原因更正为“{rules.REASON_NAMES[by_age]}”"
         reason = f"{reason}；{corrected}" if reason else corrected
-    application_transition(
-        application,
-        to=Status.ISSUED,
-        actor=actor,
-        action=EventAction.ISSUED,
-        note=reason,
-        detail=detail,
-    )
+    application_transition(application, Transition.ISSUE, actor=actor, note=reason, detail=detail)
     notify(
         compose(
             "application.issued",

@@ -239,15 +239,20 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         if isinstance(form, RefuseForm) and not data["confirm"]:
             services.refusal_check(code=code, remark=data["reason"])
             return _render_item(request, user, pk, bound={decision: form}, confirm=form)
-        result = services.review_decide(
-            actor=user,
-            application=application,
-            step=data["step"],
-            decision=form.decision,
-            reason=data["reason"],
-            refusal_reason=code,
-            method=data.get("method", ""),
-        )
+        step = data["step"]
+        match form.decision:
+            case services.Decision.REFUSE:
+                result = services.review_refuse(
+                    actor=user, application=application, step=step, refusal_reason=code, remark=data["reason"]
+                )
+            case services.Decision.VERIFY:
+                result = services.review_record_verification(
+                    actor=user, application=application, step=step, method=data["method"], note=data["reason"]
+                )
+            case services.Decision.ISSUE:
+                result = services.review_approve(
+                    actor=user, application=application, step=step, reason=data["reason"]
+                )
     except ServiceError as error:
         if error.code == "step_decided":  # offer the form again for the step the item is at now
             data = request.POST.copy()

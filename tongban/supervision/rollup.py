@@ -10,8 +10,8 @@ services write each once, when it happens:
 
 - `intake.services.application_start` sets both units when it creates the application (no time
   yet); `_accept_locked` stamps `accepted_at` with now;
-- `review.services.review_decide` stamps `issued_at`, or `closed_at` with the move to 不予签发, with
-  now; 不予签发 is final (`intake.services.TRANSITIONS` leads nowhere from it);
+- `review.services.review_issue` stamps `issued_at`, `review_refuse` `closed_at` with the move to
+  不予签发, with now; 不予签发 is final (no `intake.transitions.Transition` leads on from it);
 - the other `closed_at` writes (withdraw, abandon, handover, verification) and the status changes
   of production, distribution and `production.authority.correct_pending` (签发机关 put right,
   制证中 back to 已签发) are of statuses no metric counts;

@@ -1,7 +1,7 @@
 """督办: a supervisor urges the unit responsible for a stuck application to act.
 
 A 督办 is an entry in the application's 办理记录 (action `supervised`) written through
-`intake.services.application_event`, which also writes the audit row. Being an event, it moves
+`intake.transitions.application_event`, which also writes the audit row. Being an event, it moves
 `last_event_at`: the responsible unit gets the stuck-item limit again, counted from the urge,
 before the item shows as stuck once more. Until somebody acts, the item stays listed under
 已督办待办理 (its last entry is the 督办), and the stuck list shows every item's last 督办, so
@@ -23,7 +23,7 @@ from tongban.accounts.models import User
 from tongban.audit.actions import EventAction
 from tongban.core.errors import ServiceError
 from tongban.intake.models import ApplicationEvent
-from tongban.intake.services import application_event, lock
+from tongban.intake.transitions import application_event, lock
 from tongban.notifications.services import compose, notify
 from tongban.supervision import rollup
 from tongban.supervision.selectors import responsible_unit, stuck_get, window_start

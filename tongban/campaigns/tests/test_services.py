@@ -21,7 +21,7 @@ from tongban.handover.services import distribution_route
 from tongban.intake.models import Application, ReviewChain
 from tongban.intake.rules import ApplicationType
 from tongban.registry.models import Card, Person, Unit
-from tongban.review.services import Decision, review_decide
+from tongban.review.services import review_approve
 from tongban.testing.concurrency import at_once
 from tongban.testing.factories import CardFactory, PersonFactory, UserFactory, station
 
@@ -367,19 +367,15 @@ def test_an_application_in_the_area_goes_through_the_three_steps(
         ("city", "复核"),
     ]
     assert application.review_unit is not None and application.review_unit.code == "360102001"
-    application = review_decide(
-        actor=household_reviewer, application=application, step=1, decision=Decision.ISSUE
-    )
+    application = review_approve(actor=household_reviewer, application=application, step=1)
     assert (
         application.review_unit is not None
         and application.review_unit.code == "360102"
         and application.status == Status.PENDING_REVIEW
     )
-    application = review_decide(
-        actor=county_reviewer, application=application, step=2, decision=Decision.ISSUE
-    )
+    application = review_approve(actor=county_reviewer, application=application, step=2)
     assert application.review_unit is not None and application.review_unit.code == "3601"
-    application = review_decide(actor=city_reviewer, application=application, step=3, decision=Decision.ISSUE)
+    application = review_approve(actor=city_reviewer, application=application, step=3)
     assert application.status == Status.ISSUED
 
 

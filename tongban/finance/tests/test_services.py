@@ -16,7 +16,7 @@ from tongban.finance.models import Payment, Refund
 from tongban.intake import rules
 from tongban.intake import services as intake_services
 from tongban.registry.models import Unit
-from tongban.review.services import Decision, review_decide
+from tongban.review.services import review_refuse
 from tongban.testing.factories import CardFactory, PersonFactory, station
 
 pytestmark = pytest.mark.django_db
@@ -84,13 +84,12 @@ def test_withdrawal_refunds_the_fee_once(personas, accept):
 
 def test_refusal_refunds_the_fee(personas, accept, household_reviewer):
     application = renew(accept, personas.ganzhou_clerk)
-    review_decide(
+    review_refuse(
         actor=household_reviewer,
         application=application,
         step=1,
-        decision=Decision.REFUSE,
         refusal_reason="02",
-        reason="出生日期与户籍不一致",
+        remark="出生日期与户籍不一致",
     )
     refund = Refund.objects.get(payment__application_number=application.number)
     assert refund.amount == Decimal("20") and refund.refunded_by == household_reviewer

@@ -13,7 +13,7 @@ from tongban.intake.models import Application
 from tongban.production.feedback import FeedbackLine
 from tongban.production.services import batch_create, batch_package, feedback_apply
 from tongban.registry.models import Card, Person, Unit
-from tongban.review.services import Decision, review_decide
+from tongban.review.services import review_approve
 from tongban.testing.personas import Personas
 
 Status = Application.Status
@@ -54,11 +54,8 @@ def produce(
     """Issue an accepted application at the household station (360102001), then produce it."""
 
     def produce(application: Application) -> Application:
-        application = review_decide(
-            actor=household_reviewer,
-            application=application,
-            step=application.review_step,
-            decision=Decision.ISSUE,
+        application = review_approve(
+            actor=household_reviewer, application=application, step=application.review_step
         )
         return produce_issued(application)
 

@@ -22,7 +22,7 @@ from tongban.intake.tests.test_api import NO_FINGERS, accept_by_api, b64
 from tongban.notifications import services as notifications
 from tongban.registry.calendar import post_verification_deadline
 from tongban.registry.models import Card, Person
-from tongban.review.services import Decision, review_decide
+from tongban.review.services import review_approve
 from tongban.testing.factories import CardFactory, PersonFactory, UserFactory, station
 from tongban.testing.personas import Personas, api_client
 
@@ -326,7 +326,7 @@ def test_postal_delivery_then_verification_at_the_household_police(
         postal_phone="13800138001",
         postal_address="江西省南昌市东湖区八一大道1号",
     )
-    review_decide(actor=reviewer, application=application, step=1, decision=Decision.ISSUE)
+    review_approve(actor=reviewer, application=application, step=1)
     application = produce_issued(application)
     number = application.number or ""
     missing = api_client(personas.centre_operator).post(

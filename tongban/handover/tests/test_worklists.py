@@ -21,7 +21,7 @@ from tongban.handover.models import DistributionRule, Shipment
 from tongban.handover.tests.test_api import receive, ship
 from tongban.intake.models import Application
 from tongban.registry.models import Card, Unit
-from tongban.review.services import Decision, review_decide
+from tongban.review.services import review_approve
 from tongban.testing.factories import PersonFactory, UserFactory, station
 from tongban.testing.personas import Personas, api_client, login
 
@@ -181,7 +181,7 @@ def produced_pair(
         postal_phone="13800138001",
         postal_address="江西省南昌市东湖区八一大道1号",
     )
-    review_decide(actor=reviewer, application=posted, step=1, decision=Decision.ISSUE)
+    review_approve(actor=reviewer, application=posted, step=1)
     return plain, produce_issued(posted)
 
 

@@ -37,9 +37,7 @@ def test_history_names_actions_people_and_units(
         user.save(update_fields=["last_name", "first_name"])
     application = accept(clerk, PersonFactory.create())
     review.review_take(actor=household_reviewer, application=application)
-    review.review_decide(
-        actor=household_reviewer, application=application, step=1, decision=review.Decision.ISSUE
-    )
+    review.review_approve(actor=household_reviewer, application=application, step=1)
     # An action some older version wrote and nobody labelled: named, never shown as its code.
     ApplicationEvent.objects.create(application=application, action="legacy_thing", to_status="issued")
 

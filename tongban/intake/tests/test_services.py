@@ -332,6 +332,47 @@ def test_acceptance_waits_for_every_requirement(personas, standard_photo):
     assert accepted.status == Application.Status.PENDING_REVIEW
 
 
+def test_accept_at_once_leaves_no_draft_behind_a_refusal(personas, standard_photo):
+    """The one-call acceptance (the API's, a command's or a job's): all or nothing."""
+    clerk, person = personas.nanchang_clerk, PersonFactory.create()
+    at_once = {
+        "actor": clerk,
+        "person": person,
+        "application_type": rules.ApplicationType.FIRST,
+        "reason_code": "12",
+        "photo": standard_photo,
+        "fingers": NO_FINGERS,
+    }
+    with pytest.raises(ServiceError) as refused:
+        services.application_accept_at_once(**at_once, changes={"phone": "13800138000"})
+    assert refused.value.code == "incomplete"
+    assert not Application.objects.filter(person=person).exists()
+    shown = {"materials_shown": ["household_book", "study_proof"], "pledge_signed": True}
+    accepted = services.application_accept_at_once(**at_once, changes={"phone": "13800138000", **shown})
+    assert accepted.status == Application.Status.PENDING_REVIEW and accepted.number
+    assert list(accepted.events.values_list("action", flat=True)) == [
+        "created",
+        "updated",
+        "photo_checked",
+        "fingers_recorded",
+        "accepted",
+        "routed",
+    ]
+
+
+def test_an_outermost_action_refuses_to_run_inside_another_transaction(personas):
+    """Outermost services are durable: nesting one in a transaction fails loudly, changing nothing."""
+    person = PersonFactory.create()
+    with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
+        services.application_start(
+            actor=personas.nanchang_clerk,
+            person=person,
+            application_type=rules.ApplicationType.FIRST,
+            reason_code="12",
+        )
+    assert not Application.objects.filter(person=person).exists()
+
+
 def test_a_bad_photo_is_refused_in_plain_chinese_and_not_kept(personas):
     application = services.application_start(
         actor=personas.nanchang_clerk,
@@ -485,28 +526,6 @@ def test_the_station_counters_are_taken_last(personas, standard_photo):
     ]
     assert after == []
     assert all(not sql.startswith("SELECT") or "finance_payment" in sql for sql in statements[first + 1 :])
-
-
-def test_every_history_entry_moves_last_event_at(personas, accept):
-    """Supervision finds stuck items by the time of the latest 办理记录 entry."""
-    application = accept(personas.ganzhou_clerk, PersonFactory.create())
-    latest = application.events.latest("pk")
-    application.refresh_from_db()
-    assert application.last_event_at == latest.at
-    with transaction.atomic():
-        services.application_event(
-            application, actor=personas.ganzhou_clerk, action=EventAction.SUPERVISED, note="电话联系"
-        )
-    application.refresh_from_db()
-    assert application.last_event_at == application.events.latest("pk").at > latest.at
-
-
-def test_an_event_outside_the_vocabulary_is_refused(personas, accept):
-    application = accept(personas.ganzhou_clerk, PersonFactory.create())
-    events, audit = application.events.count(), AuditEvent.objects.count()
-    with pytest.raises(ValueError), transaction.atomic():
-        services.application_event(application, actor=personas.ganzhou_clerk, action="note")  # type: ignore[arg-type]
-    assert (application.events.count(), AuditEvent.objects.count()) == (events, audit)
 
 
 def test_deadline_counts_working_days_across_national_day(personas, accept, monkeypatch):

@@ -13,7 +13,7 @@ from tongban.accounts.models import User
 from tongban.intake.models import Application
 from tongban.notifications.services import Notification
 from tongban.registry.models import Unit
-from tongban.review.services import Decision, review_decide
+from tongban.review.services import review_approve
 from tongban.testing.factories import PersonFactory, UserFactory
 
 
@@ -37,8 +37,6 @@ def issue(accept: Callable[..., Application], household_reviewer: User) -> Calla
 
     def issue(clerk: User, person: Any = None, **changes: Any) -> Application:
         application = accept(clerk, person or PersonFactory.create(), **changes)
-        return review_decide(
-            actor=household_reviewer, application=application, step=1, decision=Decision.ISSUE
-        )
+        return review_approve(actor=household_reviewer, application=application, step=1)
 
     return issue

@@ -25,7 +25,7 @@ from tongban.production import selectors, services, tasks
 from tongban.production.feedback import parse_csv
 from tongban.production.models import Batch, BatchItem
 from tongban.registry.models import Card, Unit, routed_stations
-from tongban.review.services import Decision, review_decide
+from tongban.review.services import review_approve
 from tongban.testing.applications import NO_FINGERS
 from tongban.testing.concurrency import at_once
 from tongban.testing.factories import PersonFactory, UserFactory, station
@@ -223,7 +223,7 @@ def test_a_real_fingerprint_template_travels_in_the_package(
     ]
     intake_services.application_fingers_record(actor=clerk, application=application, captures=captures)
     application = intake_services.application_accept(actor=clerk, application=application)
-    review_decide(actor=household_reviewer, application=application, step=1, decision=Decision.ISSUE)
+    review_approve(actor=household_reviewer, application=application, step=1)
     operator = personas.centre_operator
     batch = services.batch_package(
         actor=operator, batch=services.batch_create(actor=operator, centre=operator.unit)
@@ -369,7 +369,7 @@ def _issue_at_donghu(count, standard_photo):
             photo=standard_photo, photo_report={"passed": True}
         )
         application = intake_services.application_accept(actor=clerk, application=application)
-        review_decide(actor=reviewer, application=application, step=1, decision=Decision.ISSUE)
+        review_approve(actor=reviewer, application=application, step=1)
 
 
 @pytest.mark.django_db(transaction=True, available_apps=AVAILABLE_APPS)

@@ -19,7 +19,6 @@ from tongban.intake.rules import ApplicationType
 from tongban.registry.codes import REFUSAL_REASONS
 from tongban.registry.models import RefusalReason
 from tongban.review import services
-from tongban.review.services import Decision
 from tongban.testing.factories import CardFactory, PersonFactory
 from tongban.testing.personas import Personas, login
 
@@ -71,13 +70,12 @@ def test_refusal_writes_the_code_the_remark_and_the_line_every_reader_shows(
     person = PersonFactory.create()
     CardFactory.create(person=person)
     application = accept(personas.ganzhou_clerk, person, ApplicationType.RENEWAL, "21")
-    refused = services.review_decide(
+    refused = services.review_refuse(
         actor=household_reviewer,
         application=application,
         step=1,
-        decision=Decision.REFUSE,
         refusal_reason="04",
-        reason="  与常住人口相片差异明显  ",
+        remark="  与常住人口相片差异明显  ",
     )
     text = "人像比对不一致：与常住人口相片差异明显"
     assert (refused.refusal_code_id, refused.refusal_remark, refused.refusal_reason) == (
@@ -111,13 +109,7 @@ def test_a_used_reason_cannot_be_deleted(
     personas: Personas, accept: Callable[..., Application], household_reviewer: User
 ) -> None:
     application = accept(personas.ganzhou_clerk, PersonFactory.create())
-    services.review_decide(
-        actor=household_reviewer,
-        application=application,
-        step=1,
-        decision=Decision.REFUSE,
-        refusal_reason="05",
-    )
+    services.review_refuse(actor=household_reviewer, application=application, step=1, refusal_reason="05")
     from django.db.models import ProtectedError
 
     with pytest.raises(ProtectedError):

@@ -20,7 +20,6 @@ from tongban.intake.selectors import GALLERY_LABELS, counter_face_hits, counter_
 from tongban.registry.models import FloatingRegistration, WantedPerson
 from tongban.review import selectors, services
 from tongban.review.models import ReviewStep, VerificationNote
-from tongban.review.services import Decision
 from tongban.testing.applications import NO_FINGERS
 from tongban.testing.factories import PersonFactory, UserFactory, station
 
@@ -41,9 +40,7 @@ def test_take_shows_the_holder_to_others(personas, accept, household_reviewer, s
         services.review_take(actor=second_reviewer, application=application)
     assert refused.value.status == 409 and household_reviewer.display_name in refused.value.message
     with pytest.raises(ServiceError):
-        services.review_decide(
-            actor=second_reviewer, application=application, step=1, decision=Decision.ISSUE
-        )
+        services.review_approve(actor=second_reviewer, application=application, step=1)
     services.review_release(actor=household_reviewer, application=application)
     services.review_take(actor=second_reviewer, application=application)
 
@@ -63,9 +60,7 @@ def test_issue_fixes_validity_and_authority(
     person = PersonFactory.create(birth_date=datetime.date(1990, 5, 17))
     application = accept(personas.ganzhou_clerk, person)
     with django_capture_on_commit_callbacks(execute=True):
-        issued = services.review_decide(
-            actor=household_reviewer, application=application, step=1, decision=Decision.ISSUE
-        )
+        issued = services.review_issue(actor=household_reviewer, application=application, step=1)
     today = timezone.localdate()
     assert issued.status == Application.Status.ISSUED
     assert issued.valid_from == today and issued.valid_until == today.replace(year=today.year + 20)
@@ -73,13 +68,8 @@ def test_issue_fixes_validity_and_authority(
     assert ReviewStep.objects.get(application=issued).decision == ReviewStep.Decision.ISSUED
     assert any(n.kind == "application.issued" for n in outbox)
     with pytest.raises(ServiceError) as refused:
-        services.review_decide(
-            actor=household_reviewer,
-            application=issued,
-            step=1,
-            decision=Decision.REFUSE,
-            reason="迟到",
-            refusal_reason="07",
+        services.review_refuse(
+            actor=household_reviewer, application=issued, step=1, refusal_reason="07", remark="迟到"
         )
     assert refused.value.code == "already_decided"
 
@@ -89,18 +79,15 @@ def test_refusal_goes_back_to_the_acceptance_station(
 ):
     application = accept(personas.ganzhou_clerk, PersonFactory.create())
     with pytest.raises(ServiceError) as no_reason:
-        services.review_decide(
-            actor=household_reviewer, application=application, step=1, decision=Decision.REFUSE
-        )
+        services.review_refuse(actor=household_reviewer, application=application, step=1, refusal_reason="")
     assert no_reason.value.code == "refusal_reason_required" and "refusal_reason" in no_reason.value.fields
     with django_capture_on_commit_callbacks(execute=True):
-        refused = services.review_decide(
+        refused = services.review_refuse(
             actor=household_reviewer,
             application=application,
             step=1,
-            decision=Decision.REFUSE,
             refusal_reason="06",
-            reason="走访社区及联系亲属均未能确认",
+            remark="走访社区及联系亲属均未能确认",
         )
     assert refused.status == Application.Status.REJECTED
     assert (refused.refusal_code_id, refused.refusal_remark) == ("06", "走访社区及联系亲属均未能确认")
@@ -121,24 +108,21 @@ def test_refusal_goes_back_to_the_acceptance_station(
 def test_verification_keeps_the_item_with_the_reviewer(personas, accept, household_reviewer, second_reviewer):
     application = accept(personas.ganzhou_clerk, PersonFactory.create())
     with pytest.raises(ServiceError):
-        services.review_decide(
-            actor=household_reviewer, application=application, step=1, decision=Decision.VERIFY, reason="走访"
+        services.review_record_verification(
+            actor=household_reviewer, application=application, step=1, method="", note="走访"
         )  # no method
-    noted = services.review_decide(
+    noted = services.review_record_verification(
         actor=household_reviewer,
         application=application,
         step=1,
-        decision=Decision.VERIFY,
-        reason="走访社区，邻居确认本人长期居住",
         method="visit",
+        note="走访社区，邻居确认本人长期居住",
     )
     assert noted.status == Application.Status.UNDER_VERIFICATION and noted.assignee == household_reviewer
     assert VerificationNote.objects.filter(application=noted).count() == 1
     with pytest.raises(ServiceError):
         services.review_take(actor=second_reviewer, application=noted)
-    issued = services.review_decide(
-        actor=household_reviewer, application=noted, step=1, decision=Decision.ISSUE
-    )
+    issued = services.review_issue(actor=household_reviewer, application=noted, step=1)
     assert issued.status == Application.Status.ISSUED
 
 
@@ -148,19 +132,21 @@ def test_two_step_chain_station_then_county(personas, accept, household_reviewer
     chain.steps.create(order=2, level="county", title="签发")
     county_reviewer = UserFactory.create(role="reviewer", unit=station("360102"))
     application = accept(personas.ganzhou_clerk, PersonFactory.create())
-    passed = services.review_decide(
-        actor=household_reviewer, application=application, step=1, decision=Decision.ISSUE
-    )
+    with pytest.raises(ServiceError) as early:
+        services.review_issue(actor=household_reviewer, application=application, step=1)
+    assert (early.value.code, early.value.status) == ("bad_transition", 409)
+    passed = services.review_pass(actor=household_reviewer, application=application, step=1)
     assert passed.status == Application.Status.PENDING_REVIEW and passed.review_step == 2
     assert passed.review_unit is not None and passed.review_unit.code == "360102"
     assert selectors.review_queue(household_reviewer).rows == []  # the station's queue no longer has it
     assert [a.pk for a in selectors.review_queue(county_reviewer).rows] == [passed.pk]
     with pytest.raises(ServiceError) as stale:
-        services.review_decide(actor=county_reviewer, application=passed, step=1, decision=Decision.ISSUE)
+        services.review_pass(actor=county_reviewer, application=passed, step=1)
     assert stale.value.code == "step_decided"
-    issued = services.review_decide(
-        actor=county_reviewer, application=passed, step=2, decision=Decision.ISSUE
-    )
+    with pytest.raises(ServiceError) as last:
+        services.review_pass(actor=county_reviewer, application=passed, step=2)
+    assert (last.value.code, last.value.status) == ("bad_transition", 409)
+    issued = services.review_issue(actor=county_reviewer, application=passed, step=2)
     assert issued.status == Application.Status.ISSUED
     assert list(ReviewStep.objects.filter(application=issued).values_list("decision", flat=True)) == [
         "passed",
@@ -176,10 +162,8 @@ def test_a_chain_ending_at_the_city_bureau_still_issues_as_the_household_county(
     county_reviewer = UserFactory.create(role="reviewer", unit=station("360102"))
     city_reviewer = UserFactory.create(role="reviewer", unit=station("3601"))
     application = accept(personas.ganzhou_clerk, PersonFactory.create())
-    services.review_decide(actor=county_reviewer, application=application, step=1, decision=Decision.ISSUE)
-    issued = services.review_decide(
-        actor=city_reviewer, application=application, step=2, decision=Decision.ISSUE
-    )
+    services.review_approve(actor=county_reviewer, application=application, step=1)
+    issued = services.review_approve(actor=city_reviewer, application=application, step=2)
     assert issued.review_unit is not None and issued.review_unit.code == "3601"  # the city bureau's step
     assert issued.issuing_authority == "南昌市公安局东湖分局"
 
@@ -198,9 +182,7 @@ def test_turning_16_between_acceptance_and_issue(
     week_ago = timezone.now() - datetime.timedelta(days=7)
     Application.objects.filter(pk=application.pk).update(accepted_at=week_ago, reason_id="11")
     application.refresh_from_db()
-    issued = services.review_decide(
-        actor=household_reviewer, application=application, step=1, decision=Decision.ISSUE
-    )
+    issued = services.review_issue(actor=household_reviewer, application=application, step=1)
     assert issued.reason_id == reason and issued.valid_from is not None
     assert issued.valid_until == issued.valid_from.replace(year=issued.valid_from.year + years)
     event = issued.events.get(action="issued")
@@ -276,7 +258,7 @@ def test_queue_is_keyset_paginated(personas, accept, household_reviewer):
 
 
 @pytest.mark.django_db(transaction=True, available_apps=AVAILABLE_APPS)
-@pytest.mark.parametrize("decisions", [(Decision.ISSUE, Decision.REFUSE), (Decision.ISSUE, Decision.ISSUE)])
+@pytest.mark.parametrize("decisions", [("issue", "refuse"), ("issue", "issue")])
 def test_two_reviewers_at_once_make_one_decision(reference_data, standard_photo, decisions):
     clerk = UserFactory.create(role="clerk", unit=station("360702001"))
     reviewers = [UserFactory.create(role="reviewer", unit=station("360102001")) for _ in range(2)]
@@ -304,14 +286,12 @@ def test_two_reviewers_at_once_make_one_decision(reference_data, standard_photo,
     def decide(k: int) -> None:
         try:
             barrier.wait()
-            services.review_decide(
-                actor=reviewers[k],
-                application=application,
-                step=1,
-                decision=decisions[k],
-                reason="意见",
-                refusal_reason="06",
-            )
+            if decisions[k] == "refuse":
+                services.review_refuse(
+                    actor=reviewers[k], application=application, step=1, refusal_reason="06", remark="意见"
+                )
+            else:
+                services.review_issue(actor=reviewers[k], application=application, step=1, reason="意见")
             outcomes.append("decided")
         except ServiceError as error:
             outcomes.append(error.code)
@@ -334,12 +314,8 @@ def test_two_reviewers_at_once_make_one_decision(reference_data, standard_photo,
 def test_an_overlong_reason_is_refused_on_every_database(personas, accept, household_reviewer):
     application = accept(personas.ganzhou_clerk, PersonFactory.create())
     with pytest.raises(ServiceError) as refused:
-        services.review_decide(
-            actor=household_reviewer,
-            application=application,
-            step=1,
-            decision=Decision.REFUSE,
-            reason="长" * 501,
+        services.review_refuse(
+            actor=household_reviewer, application=application, step=1, refusal_reason="", remark="长" * 501
         )
     assert refused.value.code == "reason_too_long"
     application.refresh_from_db()
@@ -358,9 +334,7 @@ def test_only_the_unit_whose_step_it_is_acts(personas, accept, household_reviewe
     ):
         for act in (
             lambda u: services.review_take(actor=u, application=application),
-            lambda u: services.review_decide(
-                actor=u, application=application, step=1, decision=Decision.ISSUE
-            ),
+            lambda u: services.review_approve(actor=u, application=application, step=1),
         ):
             with pytest.raises(ServiceError) as refused:
                 act(user)

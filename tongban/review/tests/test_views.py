@@ -209,7 +209,7 @@ def test_a_stale_step_keeps_the_form_for_the_current_step(
     county = UserFactory.create(role="reviewer", unit=station("360102"))
     login(client, county)
     colleague = UserFactory.create(role="reviewer", unit=station("360102"))
-    services.review_decide(actor=colleague, application=application, step=1, decision=services.Decision.ISSUE)
+    services.review_approve(actor=colleague, application=application, step=1)
     # Still on the page of step 1: the text comes back, and the item (now unheld) can be taken.
     response = decide(client, application, decision="issue", reason="第一环节意见")
     html = response.content.decode()

@@ -20,7 +20,7 @@ import tongban
 from tongban.demo.history import HistoryCounts
 from tongban.handover.models import Handover
 from tongban.intake.models import Application
-from tongban.intake.services import TRANSITIONS
+from tongban.intake.transitions import next_statuses
 from tongban.production.authority import correct_pending
 from tongban.production.models import Batch, BatchItem
 from tongban.registry.models import Unit
@@ -144,13 +144,8 @@ def test_refusing_an_application_accepted_on_a_rolled_day_keeps_the_rollup(histo
     selectors.dashboard(province)
     rolled = set(RolledDay.objects.values_list("day", flat=True))
     reviewer = UserFactory.create(role="reviewer", unit=old.review_unit)
-    review_services.review_decide(
-        actor=reviewer,
-        application=old,
-        step=old.review_step,
-        decision=review_services.Decision.REFUSE,
-        refusal_reason="07",
-        reason="材料不实",
+    review_services.review_refuse(
+        actor=reviewer, application=old, step=old.review_step, refusal_reason="07", remark="材料不实"
     )
     old.refresh_from_db()
     assert old.status == Status.REJECTED and timezone.localtime(old.closed_at).date() == today
@@ -270,7 +265,7 @@ def test_no_service_writes_a_counted_value_of_a_day_that_may_be_over() -> None:
         for line, what in _counted_writes(function)
     ]
     assert wrong == []
-    assert Status.REJECTED not in TRANSITIONS  # 不予签发 is final: its closed_at never moves
+    assert not next_statuses(Status.REJECTED)  # 不予签发 is final: its closed_at never moves
     assert Handover._meta.get_field("at").auto_now_add
 
 

@@ -244,7 +244,7 @@ def test_refusal_reasons_group_by_code_with_the_chinese_name(
 ) -> None:
     """Refusals with different remarks under one reason are one row, named in Chinese; an
     uncoded row (none should remain after the migration) is counted as such, not dropped."""
-    from tongban.review.services import Decision, review_decide
+    from tongban.review.services import review_refuse
     from tongban.testing.factories import PersonFactory
 
     for code, remark in (
@@ -254,13 +254,8 @@ def test_refusal_reasons_group_by_code_with_the_chinese_name(
         ("02", ""),
     ):
         application = accept(personas.ganzhou_clerk, PersonFactory.create())
-        review_decide(
-            actor=household_reviewer,
-            application=application,
-            step=1,
-            decision=Decision.REFUSE,
-            refusal_reason=code,
-            reason=remark,
+        review_refuse(
+            actor=household_reviewer, application=application, step=1, refusal_reason=code, remark=remark
         )
     Application.objects.filter(refusal_code="99").update(refusal_code=None)
     board = selectors.dashboard(Unit.objects.get(code="360102"))
