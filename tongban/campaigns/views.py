@@ -20,6 +20,7 @@ from tongban.campaigns import documents, rules, selectors, services
 from tongban.campaigns.forms import CampaignForm, ConfigurationForm, DutyForm
 from tongban.campaigns.models import Campaign, CampaignConfiguration
 from tongban.core.errors import ServiceError
+from tongban.forms import show_refusal
 from tongban.handover.models import DistributionRule
 from tongban.intake.models import ReviewChain, ReviewChainStep
 from tongban.registry.models import Unit
@@ -31,13 +32,6 @@ def _user(request: HttpRequest, action: str = "campaign.view") -> User:
     if not isinstance(user, User) or not user.can(action):
         raise Http404
     return user
-
-
-def _show(form: Any, error: ServiceError) -> None:
-    for field, message in error.fields.items():
-        form.add_error(field if field in form.fields else None, message)
-    if not error.fields:
-        form.add_error(None, error.message)
 
 
 @login_required
@@ -69,7 +63,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
                     actor=user, area=area, phases=form.phases(), **form.values()
                 )
             except ServiceError as error:
-                _show(form, error)
+                show_refusal(form, error)
             else:
                 messages.success(request, "已创建集中换发，任务数已按登记人口测算，职责分工已生成。")
                 return redirect("campaigns:detail", campaign.pk)
@@ -89,7 +83,7 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.campaign_update(actor=user, campaign=campaign, phases=form.phases(), **form.values())
         except ServiceError as error:
-            _show(form, error)
+            show_refusal(form, error)
         else:
             messages.success(request, "已保存，任务数已重新测算。")
             return redirect("campaigns:detail", campaign.pk)
@@ -209,7 +203,7 @@ def duty_detail(request: HttpRequest, pk: int, task_pk: int) -> HttpResponse:
                     due=form.cleaned_data["due"] if user.can("campaign.manage") else None,
                 )
             except ServiceError as error:
-                _show(form, error)
+                show_refusal(form, error)
             else:
                 messages.success(request, "已记录落实情况。")
                 return redirect("campaigns:duty", campaign.pk, task.pk)

@@ -14,8 +14,6 @@ from rest_framework.views import APIView
 
 from tongban.api import UnitRefSerializer, page_answer, query_of, require, staff
 from tongban.api_schema import errors, page_of
-from tongban.audit.actions import AuditAction
-from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_id_number, mask_id_numbers_in_text
 from tongban.dataquality import selectors, services
@@ -445,13 +443,7 @@ class CaseDetailView(APIView):
         viewer = staff(request)
         require(viewer, "dataquality.view")
         case = selectors.case_get(viewer, pk)
-        # The evidence names people with their numbers: showing it is a view of personal data.
-        record(
-            actor=viewer,
-            action=AuditAction.DATAQUALITY_CASE_VIEW,
-            object_type="dataquality.case",
-            object_id=case.pk,
-        )
+        services.case_open(viewer=viewer, case=case, how="api")
         return Response(CaseSerializer(case, context={"viewer": viewer}).data)
 
 
@@ -528,12 +520,7 @@ class ChangeDetailView(APIView):
         viewer = staff(request)
         require(viewer, "dataquality.view")
         change = selectors.change_get(viewer, pk)
-        record(
-            actor=viewer,
-            action=AuditAction.DATAQUALITY_CHANGE_VIEW,
-            object_type="dataquality.changerequest",
-            object_id=change.pk,
-        )
+        services.change_open(viewer=viewer, change=change, how="api")
         return Response(ChangeRequestSerializer(change, context={"viewer": viewer}).data)
 
 

@@ -47,6 +47,29 @@ DECISIONS = (Case.Status.RESOLVED, Case.Status.FALSE_POSITIVE)
 NUMBER_FACTS = ("birth_date", "sex")
 
 
+def case_open(*, viewer: Viewer, case: Case, how: str) -> None:
+    """Record that a case's evidence was shown (`how`: "page", "api"): it names people with their
+    numbers, so showing it is a view of personal data."""
+    record(
+        actor=viewer,
+        action=AuditAction.DATAQUALITY_CASE_VIEW,
+        object_type="dataquality.case",
+        object_id=case.pk,
+        detail={"how": how},
+    )
+
+
+def change_open(*, viewer: Viewer, change: ChangeRequest, how: str) -> None:
+    """Record that a correction request, with the person's full number, was shown."""
+    record(
+        actor=viewer,
+        action=AuditAction.DATAQUALITY_CHANGE_VIEW,
+        object_type="dataquality.changerequest",
+        object_id=change.pk,
+        detail={"how": how},
+    )
+
+
 @transaction.atomic
 def case_decide(*, actor: Viewer, case_id: int, status: str, decision: str) -> Case:
     """Record the decision on an open case: 已处理 (what was done, e.g. the correction request

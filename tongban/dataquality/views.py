@@ -12,8 +12,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tongban.audit.actions import AuditAction
-from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 from tongban.dataquality import selectors, services
 from tongban.dataquality.forms import (
@@ -109,13 +107,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 return redirect("dataquality:case_detail", pk=case.pk)
     else:
-        # The evidence names people with their numbers: showing it is a view of personal data.
-        record(
-            actor=viewer,
-            action=AuditAction.DATAQUALITY_CASE_VIEW,
-            object_type="dataquality.case",
-            object_id=case.pk,
-        )
+        services.case_open(viewer=viewer, case=case, how="page")
     context = {
         "case": case,
         "people": selectors.case_people(case),
@@ -195,12 +187,7 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 return redirect("dataquality:change_detail", pk=change.pk)
     else:
-        record(
-            actor=viewer,
-            action=AuditAction.DATAQUALITY_CHANGE_VIEW,
-            object_type="dataquality.changerequest",
-            object_id=change.pk,
-        )
+        services.change_open(viewer=viewer, change=change, how="page")
     context = {
         "change": change,
         "form": form,

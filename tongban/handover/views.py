@@ -17,8 +17,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from tongban.accounts.models import User
-from tongban.audit.actions import AuditAction
-from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core.errors import ServiceError
 from tongban.forms import show_refusal
@@ -27,6 +25,7 @@ from tongban.handover.forms import FingerFields, HandoverForm, VerificationForm
 from tongban.handover.models import Shipment, ShipmentItem
 from tongban.intake import selectors as intake_selectors
 from tongban.intake.models import Application
+from tongban.intake.services import application_open
 from tongban.registry.worklist import Search, Worklist, list_params, parse_search, search_posted
 
 
@@ -421,7 +420,7 @@ def ready(request: HttpRequest) -> HttpResponse:
 
 def _application(user: User, pk: int, request: HttpRequest) -> Application:
     application = intake_selectors.application_get(user, pk)
-    record(actor=user, action=AuditAction.APPLICATION_VIEW, object_type="intake.application", object_id=pk)
+    application_open(viewer=user, application=application, how="handover")
     return application
 
 

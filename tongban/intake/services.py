@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from tongban.accounts.models import User
 from tongban.audit.actions import AuditAction, EventAction
-from tongban.audit.services import record
+from tongban.audit.services import AuditActor, record
 from tongban.biometrics import photo as photo_standard
 from tongban.biometrics.engine import get_abis, get_sdk
 from tongban.biometrics.finger import TEMPLATE_FORMAT as FINGER_TEMPLATE_FORMAT
@@ -53,6 +53,18 @@ Status = Application.Status
 
 APPLICATIONS_GALLERY_PREFIX = "application:"
 FACE_SEARCH_RESULTS = 5
+
+
+def application_open(*, viewer: AuditActor, application: Application, how: str) -> None:
+    """Record that a full application was shown (`how`: "counter", "review", "handover", "api"):
+    the one audited read of an application, for every page and the API."""
+    record(
+        actor=viewer,
+        action=AuditAction.APPLICATION_VIEW,
+        object_type="intake.application",
+        object_id=application.pk,
+        detail={"how": how},
+    )
 
 
 def application_ref(application: Application) -> str:

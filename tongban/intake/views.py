@@ -28,6 +28,7 @@ from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core.errors import ServiceError
+from tongban.forms import show_refusal
 from tongban.intake import documents, rules, selectors, services
 from tongban.intake.forms import (
     FINGER_OUTCOMES,
@@ -240,12 +241,7 @@ def _photo_result(application: Application) -> dict[str, Any] | None:
 
 
 def _audit_view(request: HttpRequest, user: User, application: Application) -> None:
-    record(
-        actor=user,
-        action=AuditAction.APPLICATION_VIEW,
-        object_type="intake.application",
-        object_id=application.pk,
-    )
+    services.application_open(viewer=user, application=application, how="counter")
 
 
 def _workspace(
@@ -374,10 +370,7 @@ def _save_typed(
                 actor=user, application=application, changes=form.changes()
             )
         except ServiceError as error:
-            for field, message in error.fields.items():
-                form.add_error(field if field in form.fields else None, message)
-            if not error.fields:
-                form.add_error(None, error.message)
+            show_refusal(form, error)
             return application, form
         announce = True
     if announce:

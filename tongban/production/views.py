@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from tongban.accounts.models import User
 from tongban.core.errors import ServiceError
+from tongban.forms import show_refusal
 from tongban.intake import selectors as intake_selectors
 from tongban.intake import services as intake_services
 from tongban.intake.models import Application
@@ -132,8 +133,7 @@ def batch_create(request: HttpRequest) -> HttpResponse:
             actor=user, centre=centre, acceptance_unit=unit, size=form.cleaned_data["size"]
         )
     except ServiceError as error:
-        field = next((name for name in error.fields if name in form.fields), None)
-        form.add_error(field, error.fields.get(field or "", error.message) if field else error.message)
+        show_refusal(form, error)
         return _queue_page(request, user, centre, form=form, status=400)
     messages.success(request, f"已调度批次 {batch.number}，共 {batch.size} 件。请生成数据包。")
     return redirect("production:batch", pk=batch.pk)

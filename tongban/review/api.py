@@ -16,11 +16,10 @@ from rest_framework.views import APIView
 
 from tongban.api import Text, UnitRefSerializer, page_answer, query_of, require, staff
 from tongban.api_schema import errors
-from tongban.audit.actions import AuditAction
-from tongban.audit.services import record
 from tongban.intake import selectors as intake_selectors
 from tongban.intake.api import NUMBER_PARAMETER, STATUS_HELP, ApplicationSerializer
 from tongban.intake.models import Application
+from tongban.intake.services import application_open
 from tongban.registry.access import as_viewer
 from tongban.registry.codes import REFUSAL_REASONS
 from tongban.review import selectors, services
@@ -71,13 +70,7 @@ class ApplicationDetailView(APIView):
         viewer = as_viewer(request.user)
         require(viewer, "application.view")
         application = intake_selectors.application_by_number(viewer, number)
-        record(
-            actor=viewer,
-            action=AuditAction.APPLICATION_VIEW,
-            object_type="intake.application",
-            object_id=application.pk,
-            detail={"how": "api"},
-        )
+        application_open(viewer=viewer, application=application, how="api")
         context = {"reviewer": viewer.can("review.decide"), "viewer": viewer}
         return Response(ApplicationDetailSerializer(application, context=context).data)
 

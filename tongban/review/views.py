@@ -15,12 +15,11 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from tongban.accounts.models import User
-from tongban.audit.actions import AuditAction
-from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core.errors import ServiceError
 from tongban.intake import selectors as intake_selectors
 from tongban.intake.models import Application
+from tongban.intake.services import application_open
 from tongban.review import selectors, services
 from tongban.review.forms import DECISION_FORMS, IssueForm, RefuseForm, VerifyForm
 from tongban.review.models import VerificationNote
@@ -124,8 +123,8 @@ def _render_item(
     status: int = 200,
 ) -> HttpResponse:
     file = selectors.review_file(user, pk)
-    record(actor=user, action=AuditAction.APPLICATION_VIEW, object_type="intake.application", object_id=pk)
     application = file.application
+    application_open(viewer=user, application=application, how="review")
     actions = selectors.review_actions(user, application)
     initial = {"step": application.review_step}
     forms = {
