@@ -45,31 +45,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_django()
     from tongban.biometrics.engine import get_sdk
     from tongban.biometrics.interfaces import Modality, Sample, Template
-    from tongban.intake import rules, services
+    from tongban.intake import capture, rules
 
     made = samples.load()
     person = int(read_state()["pool"][0])
     frame = made.frames[person % len(made.frames)]
     began = time.perf_counter()
-    services.photo_prepare(frame, person_id=person)
+    capture.photo_prepare(frame, person_id=person)
     first_s = time.perf_counter() - began
 
     def photo() -> None:
-        prepared = services.photo_prepare(frame, person_id=person)
+        prepared = capture.photo_prepare(frame, person_id=person)
         if not prepared.passed:
             raise SystemExit(f"the sample photo failed the standard: {prepared.messages}")
 
-    def capture(name: str, position: str) -> services.FingerCapture:
+    def finger(name: str, position: str) -> capture.FingerCapture:
         if args.fingers == "image":
-            return services.FingerCapture(position, rules.FingerOutcome.REGISTERED, image=made.fingers[name])
-        return services.FingerCapture(
+            return capture.FingerCapture(position, rules.FingerOutcome.REGISTERED, image=made.fingers[name])
+        return capture.FingerCapture(
             position, rules.FingerOutcome.REGISTERED, template=made.finger_templates[name]
         )
 
     def fingers() -> None:
-        services.fingers_prepare(
-            [capture(samples.REGISTERED_FINGER, "11"), capture(samples.LEFT_THUMB, "16")]
-        )
+        capture.fingers_prepare([finger(samples.REGISTERED_FINGER, "11"), finger(samples.LEFT_THUMB, "16")])
 
     sdk = get_sdk(Modality.FINGER)
     registered = Template(

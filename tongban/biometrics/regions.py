@@ -2,7 +2,7 @@
 of the person it depicts. It decides which engine node indexes the template (`shards.py`).
 
 Templates are named by reference, never by ID number (`services.person_ref`,
-`intake.services.application_ref`, `services.watchlist_photos_enrol`):
+`intake.capture.application_ref`, `services.watchlist_photos_enrol`):
 
 | ref | region |
 |---|---|
@@ -36,7 +36,7 @@ def ref_region(ref_id: str) -> str:
         found = (
             FloatingRegistration.objects.filter(pk=pk).values_list("person__region_code", flat=True).first()
         )
-    elif kind == "application":  # intake.services.APPLICATIONS_GALLERY_PREFIX
+    elif kind == "application":  # intake.capture.APPLICATIONS_GALLERY_PREFIX
         from tongban.intake.models import Application
 
         found = Application.objects.filter(pk=pk).values_list("region_code", flat=True).first()

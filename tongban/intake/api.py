@@ -28,7 +28,7 @@ from tongban.audit.actions import AuditAction
 from tongban.audit.labels import event_label
 from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
-from tongban.intake import documents, rules, selectors, services
+from tongban.intake import access, capture, documents, rules, selectors, services
 from tongban.intake.models import Application, ApplicationEvent, Fingerprint
 from tongban.listing import BadCursor
 from tongban.notifications.models import Message
@@ -508,7 +508,7 @@ class ApplicationsView(APIView):
     )
     def post(self, request: Request) -> Response:
         actor = staff(request)
-        services.require_counter(actor)  # before reading the body
+        access.require_counter(actor)  # before reading the body
         form = ApplicationCreateRequest(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
@@ -522,7 +522,7 @@ class ApplicationsView(APIView):
             photo=data["photo"],
             guardian_photo=data.get("guardian_photo"),
             fingers=[
-                services.FingerCapture(
+                capture.FingerCapture(
                     position=finger["position"],
                     outcome=rules.FingerOutcome(finger["result"]),
                     image=finger.get("image"),
@@ -549,7 +549,7 @@ class AbandonView(APIView):
     @errors("not_draft")
     def post(self, request: Request, pk: int) -> Response:
         actor = staff(request)
-        services.require_counter(actor)
+        access.require_counter(actor)
         form = AbandonRequest(data=request.data)
         form.is_valid(raise_exception=True)
         application = selectors.application_get(as_viewer(actor), pk)
@@ -602,7 +602,7 @@ class RefusalNotifiedView(APIView):
     @errors("not_refused")
     def post(self, request: Request, number: str) -> Response:
         actor = staff(request)
-        services.require_counter(actor)
+        access.require_counter(actor)
         form = RefusalNotifiedRequest(data=request.data)
         form.is_valid(raise_exception=True)
         application = selectors.application_by_number(as_viewer(actor), number)
@@ -626,19 +626,19 @@ class PhotoRecollectView(APIView):
     @errors("not_recollect", *PHOTO_ERRORS)
     def post(self, request: Request, number: str) -> Response:
         actor = staff(request)
-        services.require_counter(actor)
+        access.require_counter(actor)
         form = PhotoRequest(data=request.data)
         form.is_valid(raise_exception=True)
         viewer = as_viewer(actor)
         application = selectors.application_by_number(viewer, number)
-        with services.biometric_refusals("photo"):
-            outcome = services.application_photo_recollect(
+        with capture.biometric_refusals("photo"):
+            outcome = capture.application_photo_recollect(
                 actor=actor,
                 application=application,
                 image=form.validated_data["photo"],
             )
         if not outcome.passed:
-            raise services.photo_refusal("photo", outcome)
+            raise capture.photo_refusal("photo", outcome)
         return Response(ApplicationSerializer(selectors.application_by_number(viewer, number)).data)
 
 

@@ -17,9 +17,9 @@ from tongban.core.dates import age_on
 from tongban.core.masking import mask_id_number
 from tongban.finance.models import Payment
 from tongban.intake import documents, rules
+from tongban.intake.capture import APPLICATIONS_GALLERY_PREFIX
 from tongban.intake.models import UNFINISHED_STATUSES, Application, ApplicationEvent, Fingerprint
 from tongban.intake.services import (
-    APPLICATIONS_GALLERY_PREFIX,
     acceptance_problems,
     checklist_for,
     held_card,

@@ -1,16 +1,15 @@
-"""Business actions at the counter (受理): start, edit, photo and fingers, accept, withdraw, and
-re-collection. Each action: check who may do it, lock the row, check the state, move it through
-its named transition (transitions.py), notify after commit. Refusals raise ServiceError and change
-nothing.
+"""Business actions at the counter (受理): start, edit, accept, withdraw, abandon, and the review
+routing an acceptance sets. What the counter captures (photo, fingers, re-collection) is in
+capture.py, who may work it in access.py, how an application moves in transitions.py. Each
+action: check who may do it, lock the row, check the state, move it through its named transition,
+notify after commit. Refusals raise ServiceError and change nothing.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -22,24 +21,34 @@ from django.utils import timezone
 from tongban.accounts.models import User
 from tongban.audit.actions import AuditAction, EventAction
 from tongban.audit.services import AuditActor, record
-from tongban.biometrics import photo as photo_standard
 from tongban.biometrics.engine import get_abis, get_sdk
-from tongban.biometrics.finger import TEMPLATE_FORMAT as FINGER_TEMPLATE_FORMAT
-from tongban.biometrics.interfaces import BiometricError, Gallery, Modality, Sample, Template
-from tongban.biometrics.services import group_photo_check, person_ref
+from tongban.biometrics.interfaces import Gallery, Modality, Sample, Template
 from tongban.core import idnumber
 from tongban.core.dates import age_on
 from tongban.core.errors import ServiceError
 from tongban.core.regions import longest_prefix
 from tongban.finance.services import fee_charge, fee_refund
 from tongban.intake import rules
+from tongban.intake.access import require_counter, require_own_counter
+from tongban.intake.capture import (
+    FingerCapture,
+    PhotoOutcome,
+    application_ref,
+    biometric_refusals,
+    fingers_keep,
+    fingers_prepare,
+    guardian_photo_check,
+    guardian_photo_keep,
+    photo_keep,
+    photo_prepare,
+    photo_refusal,
+)
 from tongban.intake.models import (
     IN_REVIEW_STATUSES,
     OPEN_STATUSES,
     UNFINISHED_STATUSES,
     AcceptanceCounter,
     Application,
-    Fingerprint,
     ReviewChain,
     ReviewChainStep,
 )
@@ -50,9 +59,6 @@ from tongban.registry.models import ApplicationReason, Card, Ethnicity, Person, 
 from tongban.registry.sequences import next_in_sequence
 
 Status = Application.Status
-
-APPLICATIONS_GALLERY_PREFIX = "application:"
-FACE_SEARCH_RESULTS = 5
 
 
 def application_open(*, viewer: AuditActor, application: Application, how: str) -> None:
@@ -67,11 +73,6 @@ def application_open(*, viewer: AuditActor, application: Application, how: str) 
     )
 
 
-def application_ref(application: Application) -> str:
-    """How an application is named in the biometric galleries (never by ID number)."""
-    return f"{APPLICATIONS_GALLERY_PREFIX}{application.pk}"
-
-
 def fee_table() -> Mapping[rules.FeeItem, Decimal]:
     """The configured fee table (TONGBAN_FEES over the defaults, read at start-up): what the counter
     charges and what the public guide says."""
@@ -84,21 +85,6 @@ def local_today() -> datetime.date:
 
 # ---------------------------------------------------------------------------------------------
 # Starting an application
-
-
-def require_counter(actor: User) -> Unit:
-    """The actor's station, if they may accept applications there (403 otherwise)."""
-    if not actor.can("application.accept") or actor.unit is None:
-        raise ServiceError("permission_denied", "无权受理申领。", status=403)
-    if actor.unit.kind != Unit.Kind.STATION:
-        raise ServiceError("permission_denied", "只有派出所受理点可以受理申领。", status=403)
-    return actor.unit
-
-
-def _require_own_counter(actor: User, application: Application) -> None:
-    unit = require_counter(actor)
-    if application.acceptance_unit_id != unit.pk:
-        raise ServiceError("not_found", "未找到该申领。", status=404)
 
 
 def applicant_facts(person: Person) -> rules.Applicant:
@@ -376,7 +362,7 @@ def _clean_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
 def application_update(*, actor: User, application: Application, changes: Mapping[str, Any]) -> Application:
     """Save what the clerk entered on a draft. Differences from the register are allowed (the
     reviewer sees them field by field); nothing entered is lost."""
-    _require_own_counter(actor, application)
+    require_own_counter(actor, application)
     with transaction.atomic(durable=True):
         return _update(actor=actor, application=application, changes=changes)
 
@@ -415,323 +401,6 @@ def _update(*, actor: User, application: Application, changes: Mapping[str, Any]
     application.save()
     application_event(application, actor=actor, action=EventAction.UPDATED, detail={"fields": changed})
     return application
-
-
-# ---------------------------------------------------------------------------------------------
-# Photo, 同框 photo, face search
-
-
-@dataclass(frozen=True)
-class PhotoOutcome:
-    passed: bool
-    messages: tuple[str, ...]  # Chinese, one per failed rule
-    conformed: bool  # the upload was cropped and scaled into the standard layout
-
-
-def _standard_photo(image: bytes) -> tuple[bytes, bool]:
-    """The upload as a standard photo: as is when it already has the standard size, else cropped
-    and scaled into the layout (a camera frame at the counter)."""
-    std = photo_standard.PhotoStandard.from_settings()
-    report = photo_standard.check_photo(image, std)
-    size_rule = next((rule for rule in report.rules if rule.code == "size"), None)
-    if size_rule is not None and size_rule.passed:
-        return image, False
-    try:
-        return photo_standard.conform_photo(image, std), True
-    except BiometricError:
-        return image, False
-
-
-def _face_hits(template: Template, *, person_id: int, own_ref: str | None) -> dict[str, list[dict[str, Any]]]:
-    """1:N searches of the applicant's face in every gallery the reviewer sees (DOMAIN.md §4)."""
-    abis = get_abis()
-    own = person_ref(person_id)
-    hits: dict[str, list[dict[str, Any]]] = {}
-    for gallery in (Gallery.PERMANENT, Gallery.APPLICATIONS, Gallery.WANTED, Gallery.FLOATING):
-        found = abis.identify(template, gallery, max_results=FACE_SEARCH_RESULTS)
-        hits[gallery.value] = [
-            {"ref_id": candidate.ref_id, "score": round(candidate.score, 4), "self": candidate.ref_id == own}
-            for candidate in found
-            if candidate.ref_id != own_ref
-        ]
-    # The 1:1 comparison with the applicant's own register photo, found or not by the search.
-    if not any(row["self"] for row in hits[Gallery.PERMANENT.value]):
-        register_photo = Person.objects.filter(pk=person_id).values_list("photo", flat=True).first()
-        if register_photo:
-            sdk = get_sdk(Modality.FACE)
-            try:
-                reference = sdk.extract_template(Sample(Modality.FACE, bytes(register_photo)))
-            except BiometricError:
-                reference = None
-            if reference is not None:
-                result = sdk.match(template, [reference])[0]
-                hits["self"] = [{"ref_id": own, "score": round(result.score, 4), "self": True}]
-    return hits
-
-
-@dataclass(frozen=True)
-class PreparedPhoto:
-    """The biometric work on an uploaded photo, done before any transaction opens."""
-
-    image: bytes  # what is kept: the upload, or its crop into the standard layout
-    report: dict[str, Any]  # the photo-standard result, rule by rule
-    messages: tuple[str, ...]  # Chinese, one per failed rule
-    conformed: bool
-    template: Template | None  # the face template when the photo passed
-    hits: dict[str, Any]  # the 1:N searches when the photo passed
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.report["passed"])
-
-
-def photo_prepare(image: bytes, *, person_id: int, own_ref: str | None = None) -> PreparedPhoto:
-    """Check a photo against the standard (cropping a camera frame into the layout first) and,
-    when it passes, extract the face and search the galleries. Slow (a tenth of a second or more)
-    and writes nothing, so callers run it outside their transactions."""
-    candidate, conformed = _standard_photo(image)
-    report = photo_standard.check_photo(candidate)
-    summary = {
-        "passed": report.passed,
-        "conformed": conformed,
-        "rules": [rule.to_dict() for rule in report.rules],
-    }
-    messages = tuple(rule.message for rule in report.rules if not rule.passed)
-    if not report.passed:
-        return PreparedPhoto(candidate, summary, messages, conformed, None, {})
-    template = get_sdk(Modality.FACE).extract_template(Sample(Modality.FACE, candidate))
-    hits = _face_hits(template, person_id=person_id, own_ref=own_ref)
-    return PreparedPhoto(candidate, summary, messages, conformed, template, hits)
-
-
-def photo_refusal(field: str, outcome: PhotoOutcome) -> ServiceError:
-    """An unfit photo as a refusal named at `field` (`photo_rejected`)."""
-    messages = "；".join(outcome.messages) or "相片不符合标准。"
-    return ServiceError("photo_rejected", f"相片不符合标准：{messages}", fields={field: messages})
-
-
-@contextmanager
-def biometric_refusals(field: str) -> Iterator[None]:
-    """The biometric engine's refusal of a photo (or its failure: 503) as a ServiceError named at
-    `field`; the work it interrupts has written nothing."""
-    try:
-        yield
-    except BiometricError as exc:
-        raise ServiceError(exc.code, exc.message, fields={field: exc.message}, status=exc.status) from exc
-
-
-def _prepare_for(application: Application, image: bytes | None) -> PreparedPhoto:
-    if image is None:
-        raise ValueError("a photo service needs an image or a prepared photo")
-    return photo_prepare(image, person_id=application.person_id, own_ref=application_ref(application))
-
-
-def application_photo_attach(
-    *,
-    actor: User,
-    application: Application,
-    image: bytes | None = None,
-    prepared: PreparedPhoto | None = None,
-) -> PhotoOutcome:
-    """Check an uploaded or captured photo against the photo standard and, when it passes, keep
-    it with the face searches (查重) it leads to. A failed photo is not kept: the clerk retakes.
-    `prepared` is `photo_prepare`'s result when the caller did the biometric work already."""
-    _require_own_counter(actor, application)
-    if application.status != Status.DRAFT:
-        raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
-    prepared = prepared or _prepare_for(application, image)
-    with transaction.atomic(durable=True):
-        _photo_keep(actor=actor, application=application, prepared=prepared)
-    return PhotoOutcome(prepared.passed, prepared.messages, prepared.conformed)
-
-
-def _photo_keep(*, actor: User, application: Application, prepared: PreparedPhoto) -> None:
-    application = lock(application)
-    if application.status != Status.DRAFT:
-        raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
-    application.photo_report = prepared.report
-    if prepared.passed:
-        application.photo = prepared.image
-        application.face_hits = prepared.hits
-    application.save()
-    failed = [rule["code"] for rule in prepared.report["rules"] if not rule["passed"]]
-    application_event(
-        application,
-        actor=actor,
-        action=EventAction.PHOTO_CHECKED,
-        detail={"passed": prepared.passed, "failed": failed, "conformed": prepared.conformed},
-    )
-
-
-def guardian_photo_check(image: bytes) -> PhotoOutcome:
-    """Whether a 同框 photo shows both faces usably (slow: run it outside transactions)."""
-    try:
-        quality = group_photo_check(image)
-    except BiometricError as exc:
-        return PhotoOutcome(False, (exc.message,), False)
-    return PhotoOutcome(quality.passed, quality.reasons, False)
-
-
-def application_guardian_photo_attach(
-    *,
-    actor: User,
-    application: Application,
-    image: bytes,
-    checked: PhotoOutcome | None = None,
-) -> PhotoOutcome:
-    """The photo of a minor together with the guardian (同框): kept when both faces are usable.
-    `checked` is `guardian_photo_check(image)` when the caller ran it already."""
-    _require_own_counter(actor, application)
-    quality = checked or guardian_photo_check(image)
-    with transaction.atomic(durable=True):
-        _guardian_photo_keep(actor=actor, application=application, image=image, quality=quality)
-    return quality
-
-
-def _guardian_photo_keep(
-    *, actor: User, application: Application, image: bytes, quality: PhotoOutcome
-) -> None:
-    application = lock(application)
-    if application.status != Status.DRAFT:
-        raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
-    if quality.passed:
-        application.guardian_photo = image
-        application.save()
-    application_event(
-        application,
-        actor=actor,
-        action=EventAction.GUARDIAN_PHOTO_CHECKED,
-        detail={"passed": quality.passed},
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Fingerprints
-
-
-@dataclass(frozen=True)
-class FingerCapture:
-    """One finger from the counter: an image (or a template from the capture device) when it was
-    taken, or the outcome 注册失败 / 未注册 with its reason."""
-
-    position: str
-    outcome: rules.FingerOutcome
-    image: bytes | None = None
-    template: bytes | None = None  # in the engine's format, from a capture client
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class FingerRow:
-    """A finger ready to store: its result and, when registered, its template."""
-
-    position: str
-    result: str
-    reason: str
-    quality: float | None
-    template: Template | None
-
-
-def _finger_row(capture: FingerCapture) -> FingerRow:
-    if capture.outcome != rules.FingerOutcome.REGISTERED:
-        if not capture.reason.strip():
-            raise ServiceError(
-                "reason_required",
-                "注册失败或未注册的手指须填写原因。",
-                fields={capture.position: "请填写原因（如：手指受伤、残疾、无法提取特征）。"},
-            )
-        return FingerRow(capture.position, capture.outcome.value, capture.reason.strip()[:200], None, None)
-    sdk = get_sdk(Modality.FINGER)
-    if capture.template is not None:
-        template = Template(Modality.FINGER, FINGER_TEMPLATE_FORMAT, capture.template, capture.position)
-        try:
-            sdk.match(template, [template])  # parses it: a broken template is refused now
-        except BiometricError as exc:
-            raise ServiceError(
-                exc.code, exc.message, fields={capture.position: exc.message}, status=exc.status
-            ) from exc
-        return FingerRow(capture.position, capture.outcome.value, "", None, template)
-    if capture.image is None:
-        raise ServiceError(
-            "finger_missing", "注册成功的手指须提供指纹图像。", fields={capture.position: "缺少指纹图像"}
-        )
-    sample = Sample(Modality.FINGER, capture.image, capture.position)
-    try:
-        quality = sdk.check_quality(sample)
-        if not quality.passed:
-            raise ServiceError(
-                "finger_quality",
-                "；".join(quality.reasons),
-                fields={capture.position: "；".join(quality.reasons)},
-            )
-        template = sdk.extract_template(sample)
-    except BiometricError as exc:
-        raise ServiceError(
-            exc.code, exc.message, fields={capture.position: exc.message}, status=exc.status
-        ) from exc
-    return FingerRow(capture.position, capture.outcome.value, "", quality.score, template)
-
-
-def fingers_prepare(captures: Iterable[FingerCapture]) -> list[FingerRow]:
-    """Quality check and template extraction of each captured finger (about a second each: run
-    it outside transactions). Refuses a bad position, a missing reason or an unusable image."""
-    captures = list(captures)
-    for capture in captures:
-        if capture.position not in rules.RIGHT_HAND + rules.LEFT_HAND:
-            raise ServiceError("bad_position", f"指位代码“{capture.position}”无效（应为 11–20）。")
-    return [_finger_row(capture) for capture in captures]
-
-
-def application_fingers_record(
-    *,
-    actor: User,
-    application: Application,
-    captures: Iterable[FingerCapture] = (),
-    prepared: list[FingerRow] | None = None,
-    replace: bool = False,
-) -> rules.FingerPlan:
-    """Record fingers in the capture order (right thumb, left thumb, next finger of a hand that
-    cannot give one). `replace` starts the set again; otherwise the captures add to it. Templates
-    are sealed at rest. `prepared` is `fingers_prepare(captures)` when the caller ran it already.
-    Returns what is still to capture."""
-    _require_own_counter(actor, application)
-    rows = prepared if prepared is not None else fingers_prepare(captures)
-    with transaction.atomic(durable=True):
-        return _fingers_keep(actor=actor, application=application, rows=rows, replace=replace)
-
-
-def _fingers_keep(
-    *, actor: User, application: Application, rows: list[FingerRow], replace: bool
-) -> rules.FingerPlan:
-    application = lock(application)
-    if application.status != Status.DRAFT:
-        raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
-    existing = {} if replace else dict(application.fingerprints.values_list("position", "result"))
-    merged = existing | {row.position: row.result for row in rows}
-    plan = rules.finger_plan({pos: rules.FingerOutcome(result) for pos, result in merged.items()})
-    if plan.errors:
-        raise ServiceError("finger_order", " ".join(plan.errors))
-    if replace:
-        application.fingerprints.all().delete()
-    for row in rows:
-        Fingerprint.objects.update_or_create(
-            application=application,
-            position=row.position,
-            defaults={
-                "result": row.result,
-                "reason": row.reason,
-                "quality": row.quality,
-                "format": row.template.format if row.template else "",
-                "template": bytes(row.template.data) if row.template else None,
-            },
-        )
-    application_event(
-        application,
-        actor=actor,
-        action=EventAction.FINGERS_RECORDED,
-        detail={"fingers": {row.position: row.result for row in rows}},
-    )
-    return plan
 
 
 # ---------------------------------------------------------------------------------------------
@@ -853,7 +522,7 @@ def application_accept(
     the face into the applications gallery for later 查重, and route it to the household's review
     chain (待审核) with its deadline. `face_template` is the template of the stored photo when
     the caller has it (`photo_prepare`); otherwise it is extracted here, outside the transaction."""
-    _require_own_counter(actor, application)
+    require_own_counter(actor, application)
     # The face template for the applications gallery is made before the transaction, which holds
     # the application's and the person's rows until it commits.
     photo = Application.objects.filter(pk=application.pk).values_list("photo", flat=True).first()
@@ -900,10 +569,10 @@ def application_accept_at_once(
         )
         if changes:
             application = _update(actor=actor, application=application, changes=changes)
-        _photo_keep(actor=actor, application=application, prepared=prepared)
+        photo_keep(actor=actor, application=application, prepared=prepared)
         if guardian_photo is not None and together is not None:
-            _guardian_photo_keep(actor=actor, application=application, image=guardian_photo, quality=together)
-        _fingers_keep(actor=actor, application=application, rows=rows, replace=True)
+            guardian_photo_keep(actor=actor, application=application, image=guardian_photo, quality=together)
+        fingers_keep(actor=actor, application=application, rows=rows, replace=True)
         return _accept_locked(
             actor=actor, application=application, template=prepared.template, photo=prepared.image
         )
@@ -1071,7 +740,7 @@ STALE_DRAFT_NOTE = "草稿超过 {days} 天无人办理，系统自动放弃受�
 def application_abandon(*, actor: User, application: Application, reason: str = "") -> Application:
     """放弃本次受理: the clerk discards a draft that will not be accepted (the applicant left, or it
     was started for the wrong person)."""
-    _require_own_counter(actor, application)
+    require_own_counter(actor, application)
     application = lock(application)
     if application.status != Status.DRAFT:
         raise ServiceError(
@@ -1128,7 +797,7 @@ def _abandon(application: Application, *, actor: User | None, note: str) -> Appl
 def application_refusal_notified(*, actor: User, application: Application, note: str = "") -> Application:
     """The acceptance station records that it told the applicant of a refusal (不予签发) and to
     apply at the household location."""
-    _require_own_counter(actor, application)
+    require_own_counter(actor, application)
     application = lock(application)
     if application.status != Status.REJECTED:
         raise ServiceError("not_refused", "只有不予签发的申领需要告知申请人。", status=409)
@@ -1165,52 +834,6 @@ def application_deadlines_refresh(*, actor: User | None) -> int:
             )
             changed += 1
     return changed
-
-
-# ---------------------------------------------------------------------------------------------
-# Re-collection after a quality failure at the production centre (质量回馈)
-
-
-def application_photo_recollect(
-    *,
-    actor: User,
-    application: Application,
-    image: bytes | None = None,
-    prepared: PreparedPhoto | None = None,
-) -> PhotoOutcome:
-    """重新采集相片: the centre found the photo unfit (待重新采集); the acceptance station takes a
-    new one. A photo that passes the standard replaces the old one (and its face in the
-    applications gallery) and the application goes back to the production queue (已签发); a
-    failing one is not kept and the clerk retakes. `prepared` is `photo_prepare`'s result when
-    the caller did the biometric work already."""
-    _require_own_counter(actor, application)
-    if application.status != Status.RECOLLECT:
-        raise ServiceError("not_recollect", "只有待重新采集的申领可以重新采集相片。", status=409)
-    prepared = prepared or _prepare_for(application, image)
-    with transaction.atomic(durable=True):
-        application = lock(application)
-        if application.status != Status.RECOLLECT:
-            raise ServiceError("not_recollect", "只有待重新采集的申领可以重新采集相片。", status=409)
-        failed = [rule["code"] for rule in prepared.report["rules"] if not rule["passed"]]
-        detail = {"passed": prepared.passed, "failed": failed, "conformed": prepared.conformed}
-        if not prepared.passed:
-            application_event(application, actor=actor, action=EventAction.PHOTO_CHECKED, detail=detail)
-            return PhotoOutcome(False, prepared.messages, prepared.conformed)
-        application.photo = prepared.image
-        application.photo_report = prepared.report
-        application.face_hits = prepared.hits
-        application_transition(
-            application,
-            Transition.RECOLLECT_PHOTO,
-            actor=actor,
-            note="已重新采集相片，重新进入制证队列。",
-            detail=detail,
-        )
-        if prepared.template is not None:
-            get_abis().insert(
-                application_ref(application), prepared.template, Gallery.APPLICATIONS, actor=actor
-            )
-    return PhotoOutcome(True, prepared.messages, prepared.conformed)
 
 
 # ---------------------------------------------------------------------------------------------

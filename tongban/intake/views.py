@@ -29,7 +29,7 @@ from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core.errors import ServiceError
 from tongban.forms import show_refusal
-from tongban.intake import documents, rules, selectors, services
+from tongban.intake import capture, documents, rules, selectors, services
 from tongban.intake.forms import (
     FINGER_OUTCOMES,
     DetailsForm,
@@ -435,7 +435,7 @@ def upload_photo(request: HttpRequest, pk: int) -> HttpResponse:
         _say(request, messages.ERROR, "photo", "请选择不超过 10 MB 的 JPEG 相片文件。")
     else:
         try:
-            services.application_photo_attach(actor=user, application=application, image=image)
+            capture.application_photo_attach(actor=user, application=application, image=image)
         except ServiceError as error:
             _say(request, messages.ERROR, "photo", error.message)
     return _after(request, user, pk, anchor="photo", details=refused)
@@ -451,7 +451,7 @@ def upload_guardian_photo(request: HttpRequest, pk: int) -> HttpResponse:
         _say(request, messages.ERROR, "guardian", "请选择不超过 10 MB 的同框相片文件。")
     else:
         try:
-            outcome = services.application_guardian_photo_attach(
+            outcome = capture.application_guardian_photo_attach(
                 actor=user, application=application, image=image
             )
         except ServiceError as error:
@@ -488,7 +488,7 @@ def record_finger(request: HttpRequest, pk: int) -> HttpResponse:
         form.add_error("image", "注册成功须上传指纹图像（不超过 10 MB）。")
         _say(request, messages.ERROR, "fingers", f"{name}：注册成功须上传指纹图像（不超过 10 MB）。")
         return _after(request, user, pk, anchor="fingers", details=refused, finger_form=form)
-    capture = services.FingerCapture(
+    finger = capture.FingerCapture(
         position=position,
         outcome=outcome,
         image=bytes(upload.read())
@@ -497,7 +497,7 @@ def record_finger(request: HttpRequest, pk: int) -> HttpResponse:
         reason=form.cleaned_data["reason"],
     )
     try:
-        services.application_fingers_record(actor=user, application=application, captures=[capture])
+        capture.application_fingers_record(actor=user, application=application, captures=[finger])
     except ServiceError as error:
         form.add_error(
             FINGER_ERROR_FIELDS.get(error.code, "image"), error.fields.get(position, error.message)
@@ -531,9 +531,7 @@ def reset_fingers(request: HttpRequest, pk: int) -> HttpResponse:
         )
     if refused is None:
         try:
-            services.application_fingers_record(
-                actor=user, application=application, captures=[], replace=True
-            )
+            capture.application_fingers_record(actor=user, application=application, captures=[], replace=True)
         except ServiceError as error:
             _say(request, messages.ERROR, "fingers", error.message)
         else:

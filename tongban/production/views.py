@@ -18,8 +18,8 @@ from django.views.decorators.http import require_POST
 from tongban.accounts.models import User
 from tongban.core.errors import ServiceError
 from tongban.forms import show_refusal
+from tongban.intake import capture
 from tongban.intake import selectors as intake_selectors
-from tongban.intake import services as intake_services
 from tongban.intake.models import Application
 from tongban.production import feedback as feedback_format
 from tongban.production import selectors, services
@@ -338,7 +338,7 @@ def recollect(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "请选择不超过 10 MB 的 JPEG 相片文件。")
         return redirect(back)
     try:
-        outcome = intake_services.application_photo_recollect(
+        outcome = capture.application_photo_recollect(
             actor=user,
             application=application,
             image=bytes(form.cleaned_data["image"].read()),

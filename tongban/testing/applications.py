@@ -20,14 +20,14 @@ from tongban.accounts.models import User
 from tongban.biometrics import engine
 from tongban.biometrics.photo import conform_photo
 from tongban.biometrics.tests import fingerprints as fp
-from tongban.intake import rules, services
+from tongban.intake import capture, rules, services
 from tongban.intake.models import Application
 from tongban.production import services as production_services
 from tongban.registry.models import Person, Unit
 from tongban.testing.factories import PersonFactory, UserFactory, station
 
 NO_FINGERS = [
-    services.FingerCapture(position, rules.FingerOutcome.NOT_REGISTERED, reason="手指受伤")
+    capture.FingerCapture(position, rules.FingerOutcome.NOT_REGISTERED, reason="手指受伤")
     for position in rules.RIGHT_HAND + rules.LEFT_HAND
 ]
 
@@ -121,11 +121,9 @@ def accept(standard_photo: bytes) -> Callable[..., Application]:
         shown = ["household_book", "residence_proof"]
         fields = {"phone": "13800138000", "materials_shown": shown, "pledge_signed": True, **changes}
         services.application_update(actor=clerk, application=application, changes=fields)
-        outcome = services.application_photo_attach(
-            actor=clerk, application=application, image=standard_photo
-        )
+        outcome = capture.application_photo_attach(actor=clerk, application=application, image=standard_photo)
         assert outcome.passed, outcome.messages
-        services.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
+        capture.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
         return services.application_accept(actor=clerk, application=application)
 
     return accept

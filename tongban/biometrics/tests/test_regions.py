@@ -21,8 +21,8 @@ from tongban.biometrics.models import BiometricTemplate, TemplateChange
 from tongban.biometrics.regions import ref_region
 from tongban.biometrics.shards import DEFAULT_NODE, Node, Shard, parse_nodes, parse_prefixes, route
 from tongban.biometrics.tests.test_abis import faces
+from tongban.intake.capture import application_ref
 from tongban.intake.models import Application
-from tongban.intake.services import application_ref
 from tongban.registry.models import FloatingRegistration, WantedPerson
 from tongban.testing.factories import PersonFactory, station
 from tongban.testing.personas import Personas

@@ -22,7 +22,7 @@ from tongban.biometrics.interfaces import Gallery
 from tongban.biometrics.models import BiometricTemplate
 from tongban.core.errors import ServiceError
 from tongban.finance.models import Payment
-from tongban.intake import rules, selectors, services, tasks
+from tongban.intake import capture, rules, selectors, services, tasks
 from tongban.intake.models import Application, Fingerprint, ReviewChain
 from tongban.registry.models import CalendarDay, CalendarYear, Card, Unit, WantedPerson
 from tongban.testing.applications import NO_FINGERS
@@ -255,8 +255,8 @@ def test_acceptance_checks_the_reason_again_on_the_day(personas, standard_photo)
             "pledge_signed": True,
         },
     )
-    services.application_photo_attach(actor=clerk, application=application, image=standard_photo)
-    services.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
+    capture.application_photo_attach(actor=clerk, application=application, image=standard_photo)
+    capture.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
     Application.objects.filter(pk=application.pk).update(reason_id="11")  # as the draft stood
     assert "reason" in selectors.counter_state(Application.objects.get(pk=application.pk)).problems
     with pytest.raises(ServiceError) as refused:
@@ -322,8 +322,8 @@ def test_acceptance_waits_for_every_requirement(personas, standard_photo):
         application=application,
         changes={"phone": "13800138000", "materials_shown": ["household_book", "study_proof"]},
     )
-    services.application_photo_attach(actor=clerk, application=application, image=standard_photo)
-    services.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
+    capture.application_photo_attach(actor=clerk, application=application, image=standard_photo)
+    capture.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
     with pytest.raises(ServiceError) as refused:
         services.application_accept(actor=clerk, application=application)
     assert "签署《告知承诺书》" in refused.value.fields["materials"]
@@ -382,7 +382,7 @@ def test_a_bad_photo_is_refused_in_plain_chinese_and_not_kept(personas):
     )
     blank = io.BytesIO()
     Image.new("RGB", (358, 441), "white").save(blank, "JPEG")
-    outcome = services.application_photo_attach(
+    outcome = capture.application_photo_attach(
         actor=personas.nanchang_clerk, application=application, image=blank.getvalue()
     )
     assert not outcome.passed
@@ -398,23 +398,23 @@ def test_fingers_follow_the_capture_order(personas):
         application_type=rules.ApplicationType.FIRST,
         reason_code="12",
     )
-    skipped = [services.FingerCapture("12", rules.FingerOutcome.NOT_REGISTERED, reason="伤")]
+    skipped = [capture.FingerCapture("12", rules.FingerOutcome.NOT_REGISTERED, reason="伤")]
     with pytest.raises(ServiceError) as refused:
-        services.application_fingers_record(
+        capture.application_fingers_record(
             actor=personas.nanchang_clerk, application=application, captures=skipped
         )
     assert refused.value.code == "finger_order"
-    plan = services.application_fingers_record(
+    plan = capture.application_fingers_record(
         actor=personas.nanchang_clerk,
         application=application,
-        captures=[services.FingerCapture("11", rules.FingerOutcome.FAILED, reason="无法提取特征")],
+        captures=[capture.FingerCapture("11", rules.FingerOutcome.FAILED, reason="无法提取特征")],
     )
     assert plan.next_positions == ("12", "16")
     with pytest.raises(ServiceError):  # 未注册 needs a reason
-        services.application_fingers_record(
+        capture.application_fingers_record(
             actor=personas.nanchang_clerk,
             application=application,
-            captures=[services.FingerCapture("12", rules.FingerOutcome.NOT_REGISTERED)],
+            captures=[capture.FingerCapture("12", rules.FingerOutcome.NOT_REGISTERED)],
         )
 
 
@@ -445,8 +445,8 @@ def test_minor_with_each_guardianship_case(personas, standard_photo, case, mater
         "pledge_signed": True,
     }
     services.application_update(actor=clerk, application=application, changes=changes)
-    services.application_photo_attach(actor=clerk, application=application, image=standard_photo)
-    services.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
+    capture.application_photo_attach(actor=clerk, application=application, image=standard_photo)
+    capture.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
     application.refresh_from_db()
     problems = services.acceptance_problems(application)
     assert set(problems) == {"materials", "guardian_photo"}
@@ -459,7 +459,7 @@ def test_minor_with_each_guardianship_case(personas, standard_photo, case, mater
         application=application,
         changes={"materials_shown": [*materials, "guardian_id_card", "applicant_study_proof"]},
     )
-    outcome = services.application_guardian_photo_attach(
+    outcome = capture.application_guardian_photo_attach(
         actor=clerk, application=application, image=group_photo(standard_photo)
     )
     assert outcome.passed, outcome.messages
@@ -504,9 +504,9 @@ def test_the_station_counters_are_taken_last(personas, standard_photo):
             "pledge_signed": True,
         },
     )
-    photo = services.application_photo_attach(actor=clerk, application=application, image=standard_photo)
+    photo = capture.application_photo_attach(actor=clerk, application=application, image=standard_photo)
     assert photo.passed, photo.messages
-    services.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
+    capture.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
     with CaptureQueriesContext(connection) as queries:
         services.application_accept(actor=clerk, application=application)
     statements = [query["sql"] for query in queries.captured_queries]
@@ -595,7 +595,7 @@ def _draft(clerk, standard_photo, *, idle_days):
         application_type=rules.ApplicationType.FIRST,
         reason_code="12",
     )
-    services.application_photo_attach(actor=clerk, application=draft, image=standard_photo)
+    capture.application_photo_attach(actor=clerk, application=draft, image=standard_photo)
     Fingerprint.objects.create(
         application=draft, position="11", result="registered", format="test", template=b"minutiae"
     )
@@ -614,7 +614,7 @@ def test_stale_drafts_are_abandoned_by_the_system_and_their_biometrics_deleted(
     stale = _draft(clerk, standard_photo, idle_days=31)
     recent = _draft(clerk, standard_photo, idle_days=29)
     fingers_today = _draft(clerk, standard_photo, idle_days=31)  # …but a finger recorded just now
-    services.application_fingers_record(actor=clerk, application=fingers_today, captures=NO_FINGERS[:1])
+    capture.application_fingers_record(actor=clerk, application=fingers_today, captures=NO_FINGERS[:1])
     accepted = accept(clerk, PersonFactory.create())
     long_ago = timezone.now() - datetime.timedelta(days=90)
     Application.objects.filter(pk=accepted.pk).update(updated_at=long_ago, last_event_at=long_ago)
@@ -631,7 +631,7 @@ def test_stale_drafts_are_abandoned_by_the_system_and_their_biometrics_deleted(
         assert cursor.fetchone() == (None, None)
         cursor.execute("SELECT COUNT(*) FROM intake_fingerprint WHERE application_id = %s", [stale.pk])
         assert cursor.fetchone() == (0,)
-    assert not BiometricTemplate.objects.filter(ref_id=services.application_ref(stale)).exists()
+    assert not BiometricTemplate.objects.filter(ref_id=capture.application_ref(stale)).exists()
     event = closed.events.get(action=EventAction.ABANDONED)
     assert (event.actor, event.note) == (None, "草稿超过 30 天无人办理，系统自动放弃受理")
     assert event.detail == {"fingerprints_deleted": 1}
@@ -677,7 +677,7 @@ def test_concurrent_acceptances_get_distinct_numbers(reference_data, standard_ph
                 "pledge_signed": True,
             },
         )
-        services.application_fingers_record(actor=clerks[n % 4], application=application, captures=NO_FINGERS)
+        capture.application_fingers_record(actor=clerks[n % 4], application=application, captures=NO_FINGERS)
         drafts.append(application)
     # The photo check is not what this test is about: every draft gets the checked photo directly.
     Application.objects.update(photo=standard_photo, photo_report={"passed": True})

@@ -15,7 +15,7 @@ from django.utils import timezone
 from tongban.audit.models import AuditEvent
 from tongban.core import idnumber
 from tongban.core.dates import add_years
-from tongban.intake import rules, services
+from tongban.intake import capture, rules, services
 from tongban.intake.models import Application, Fingerprint
 from tongban.testing.applications import NO_FINGERS
 from tongban.testing.factories import PersonFactory
@@ -213,8 +213,8 @@ def test_a_together_photo_keeps_the_details(client, personas):
 
 
 def test_accept_saves_what_was_typed_first(clerk_client, draft, standard_photo):
-    services.application_photo_attach(actor=draft.created_by, application=draft, image=standard_photo)
-    services.application_fingers_record(actor=draft.created_by, application=draft, captures=NO_FINGERS)
+    capture.application_photo_attach(actor=draft.created_by, application=draft, image=standard_photo)
+    capture.application_fingers_record(actor=draft.created_by, application=draft, captures=NO_FINGERS)
     # The materials are ticked and the phone typed but not saved: 确认受理 saves them and accepts.
     response = clerk_client.post(url("accept", draft), typed(draft))
     draft.refresh_from_db()
@@ -223,8 +223,8 @@ def test_accept_saves_what_was_typed_first(clerk_client, draft, standard_photo):
 
 
 def test_accept_with_details_refused_accepts_nothing(clerk_client, draft, standard_photo):
-    services.application_photo_attach(actor=draft.created_by, application=draft, image=standard_photo)
-    services.application_fingers_record(actor=draft.created_by, application=draft, captures=NO_FINGERS)
+    capture.application_photo_attach(actor=draft.created_by, application=draft, image=standard_photo)
+    capture.application_fingers_record(actor=draft.created_by, application=draft, captures=NO_FINGERS)
     response = clerk_client.post(url("accept", draft), typed(draft, phone="12"))
     assert response.status_code == 400
     accept = response.content.decode().split('id="accept"')[1]
@@ -243,8 +243,8 @@ def test_acceptance_refused_says_why_in_the_accept_section(clerk_client, draft):
 def test_abandon_asks_first_then_withdraws_the_draft_and_deletes_its_biometrics(
     clerk_client, draft, standard_photo
 ):
-    services.application_photo_attach(actor=draft.created_by, application=draft, image=standard_photo)
-    services.application_fingers_record(actor=draft.created_by, application=draft, captures=NO_FINGERS[:2])
+    capture.application_photo_attach(actor=draft.created_by, application=draft, image=standard_photo)
+    capture.application_fingers_record(actor=draft.created_by, application=draft, captures=NO_FINGERS[:2])
     asked = clerk_client.post(url("abandon", draft), typed(draft))
     assert asked.status_code == 200
     page = asked.content.decode()
@@ -280,7 +280,7 @@ def test_abandon_is_only_for_a_draft_of_ones_own_counter(client, personas, draft
 
 
 def test_resetting_the_fingers_asks_first(clerk_client, draft):
-    services.application_fingers_record(actor=draft.created_by, application=draft, captures=NO_FINGERS[:2])
+    capture.application_fingers_record(actor=draft.created_by, application=draft, captures=NO_FINGERS[:2])
     asked = clerk_client.post(url("reset_fingers", draft), typed(draft))
     assert asked.status_code == 200 and "确定重新采集" in asked.content.decode()
     assert draft.fingerprints.count() == 2

@@ -17,7 +17,7 @@ from django.utils import timezone
 from PIL import Image
 
 from tongban.core.errors import ServiceError
-from tongban.intake import rules
+from tongban.intake import capture, rules
 from tongban.intake import selectors as intake_selectors
 from tongban.intake import services as intake_services
 from tongban.intake.models import Application, Fingerprint
@@ -216,12 +216,12 @@ def test_a_real_fingerprint_template_travels_in_the_package(
             "pledge_signed": True,
         },
     )
-    intake_services.application_photo_attach(actor=clerk, application=application, image=standard_photo)
+    capture.application_photo_attach(actor=clerk, application=application, image=standard_photo)
     captures = [
-        intake_services.FingerCapture("11", rules.FingerOutcome.REGISTERED, image=png),
+        capture.FingerCapture("11", rules.FingerOutcome.REGISTERED, image=png),
         *NO_FINGERS[5:],
     ]
-    intake_services.application_fingers_record(actor=clerk, application=application, captures=captures)
+    capture.application_fingers_record(actor=clerk, application=application, captures=captures)
     application = intake_services.application_accept(actor=clerk, application=application)
     review_approve(actor=household_reviewer, application=application, step=1)
     operator = personas.centre_operator
@@ -277,11 +277,9 @@ def test_feedback_produced_recollect_and_reprint(personas, issue, centre_keys, s
     # The station re-collects the photo; the application returns to the queue.
     b.refresh_from_db()
     with pytest.raises(ServiceError) as foreign:
-        intake_services.application_photo_recollect(
-            actor=personas.ganzhou_clerk, application=b, image=standard_photo
-        )
+        capture.application_photo_recollect(actor=personas.ganzhou_clerk, application=b, image=standard_photo)
     assert foreign.value.status == 404
-    outcome = intake_services.application_photo_recollect(
+    outcome = capture.application_photo_recollect(
         actor=personas.nanchang_clerk, application=b, image=standard_photo
     )
     assert outcome.passed
@@ -364,7 +362,7 @@ def _issue_at_donghu(count, standard_photo):
                 "pledge_signed": True,
             },
         )
-        intake_services.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
+        capture.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
         Application.objects.filter(pk=application.pk).update(
             photo=standard_photo, photo_report={"passed": True}
         )

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from tongban.biometrics.services import register_photos_enrol, watchlist_photos_enrol
 from tongban.core.errors import ServiceError
-from tongban.intake import rules
+from tongban.intake import capture, rules
 from tongban.intake import services as intake_services
 from tongban.intake.models import Application, ReviewChain
 from tongban.intake.selectors import GALLERY_LABELS, counter_face_hits, counter_page
@@ -277,7 +277,7 @@ def test_two_reviewers_at_once_make_one_decision(reference_data, standard_photo,
             "pledge_signed": True,
         },
     )
-    intake_services.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
+    capture.application_fingers_record(actor=clerk, application=application, captures=NO_FINGERS)
     Application.objects.update(photo=standard_photo, photo_report={"passed": True})
     application = intake_services.application_accept(actor=clerk, application=application)
     barrier = threading.Barrier(2)
