@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "tongban.jobs",
     "tongban.notifications",
     "tongban.demo",
+    "tongban.backup",
     "huey.contrib.djhuey",
 ]
 
@@ -357,6 +358,14 @@ def _centre_batch_rules(name: str) -> dict[str, tuple[int, int]]:
         rules[code] = (int(size), int(hours))
     return rules
 
+
+# `tongban backup` / `tongban restore` (docs/operations.md, “Backups”): where archives go, and the
+# SM4 key (128-bit, hex) encrypting them. Unset, both commands refuse to run; keep it apart from the
+# archives and from TONGBAN_DATA_KEY, since an archive with its key is the whole system.
+BACKUP_DIR = Path(env_str("TONGBAN_BACKUP_DIR", str(VAR_DIR / "backups")))
+BACKUP_KEY = (
+    env_hex_key("TONGBAN_BACKUP_KEY", "", length=16) if env_secret("TONGBAN_BACKUP_KEY", "") else None
+)
 
 # Production (制证): where the system's SM2 signing key lives (never in the repository; a centre's
 # private key is written to a file for the centre and not kept), where data packages are stored,

@@ -199,6 +199,9 @@ class AuditAction(models.TextChoices):
     JOB_RESULT_DOWNLOAD = "job.result_download", "下载任务结果"
     NOTIFICATION_TEMPLATE_UPDATE = "notification.template_update", "修改通知模板"
     NOTIFICATION_TEMPLATE_RESET = "notification.template_reset", "恢复默认通知模板"
+    # Backups (备份与恢复)
+    BACKUP_CREATED = "backup.created", "备份系统数据"
+    BACKUP_RESTORED = "backup.restored", "恢复系统数据"
     # Demo data
     DEMO_SEED = "demo.seed", "生成演示数据"
     # Configuration checks (accounts/staffing.py)
