@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +37,30 @@ def test_members_come_back_in_chunks_with_their_checksums(
     for name, body in data.items():
         assert (tmp_path / name).read_bytes() == body
     assert b"system-sm2" not in blob  # names are encrypted too
+
+
+def test_a_large_member_is_never_held_in_memory(tmp_path: Path) -> None:
+    class Zeros(io.BytesIO):
+        """64 MiB read as a pipe gives them, without existing anywhere at once."""
+
+        left = 64 << 20
+
+        def read(self, size: int | None = -1) -> bytes:
+            n = self.left if size is None or size < 0 else min(size, self.left)
+            self.left -= n
+            return bytes(n)
+
+    tracemalloc.start()
+    with (tmp_path / "big.tbbak").open("wb") as out:
+        writer = ArchiveWriter(out, KEY)
+        writer.add_stream("database.pgdump", Zeros())
+        writer.finish({})
+    with (tmp_path / "big.tbbak").open("rb") as source:
+        extract(source, KEY, tmp_path / "out")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert (tmp_path / "out" / "database.pgdump").stat().st_size == 64 << 20
+    assert peak < 8 * archive.CHUNK
 
 
 def test_a_wrong_key_is_told_apart_from_damage(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
@@ -21,8 +22,9 @@ from tongban.audit.sealer import seal_all
 from tongban.audit.services import record
 from tongban.backup.archive import ArchiveWriter
 from tongban.backup.services import DATABASE_MEMBER, MANIFEST_KIND, close_connection
-from tongban.biometrics.abis import BuiltinABIS
-from tongban.biometrics.interfaces import Gallery
+from tongban.biometrics.abis import FACE_FORMAT, BuiltinABIS
+from tongban.biometrics.interfaces import Gallery, Modality, Template
+from tongban.biometrics.vector_index import normalise
 from tongban.core.crypto import SM2KeyPair
 from tongban.production.models import CentreKey
 from tongban.production.services import centre_key_generate
@@ -113,8 +115,12 @@ def test_backup_and_restore_give_back_every_row(
     record(actor=None, action=AuditAction.DEMO_SEED, object_type="demo", detail={"round": "trip"})
     seal_all()
     abis = BuiltinABIS()
+    vectors = normalise(np.random.default_rng(0).standard_normal((3, 128), dtype=np.float32))
+    for i, vector in enumerate(vectors):
+        template = Template(Modality.FACE, FACE_FORMAT, np.asarray(vector, dtype="<f4").tobytes())
+        abis.insert(f"person:{i}", template, Gallery.PERMANENT, region="360102")
     for gallery in Gallery:
-        abis.rebuild(gallery)  # the saved (empty) indexes, to be carried
+        abis.rebuild(gallery)  # the saved indexes, to be carried
     before = _rows()
 
     made = _run("backup")
@@ -131,7 +137,10 @@ def test_backup_and_restore_give_back_every_row(
         checks = _run("restore", str(archive))
         after = _rows()
         assert CentreKey.objects.filter(centre=centre).count() == 1
+        # Told to, a restore replaces a database that is not empty (the one just restored).
+        assert _run("restore", "--replace", str(archive))["ok"]
     assert checks["ok"] and checks["checks"]["audit"]["checked"] >= 1
+    assert checks["checks"]["face_index"] == {"permanent": 3, "wanted": 0, "floating": 0, "applications": 0}
     assert checks["checks"]["keys"] == {"system": True, "centres": CentreKey.objects.count()}
     assert (tmp_path / "keys-restored" / "system-sm2.json").read_bytes() == (
         keys_dir / "system-sm2.json"
