@@ -139,12 +139,17 @@ ERRORS: dict[str, ErrorCode] = {
     "chip_photo_failed": ErrorCode(409, "the chip photo could not be made from an application's photo"),
     "no_centre_key": ErrorCode(409, "the centre has no key yet (`tongban keys generate-centre`)"),
     "no_system_key": ErrorCode(409, "the system signing key has not been generated (`tongban keys generate-system`)"),
-    "bad_system_key": ErrorCode(500, "the system signing key file is unusable; an operator must fix it"),
+    "bad_system_key": ErrorCode(
+        500, "the system signing key file is unusable, or its keys passphrase is missing or wrong; an operator must fix it"
+    ),
     "not_packaged": ErrorCode(404, "the batch has no data package yet"),
     "has_feedback": ErrorCode(409, "the batch already has production feedback and cannot be packaged again"),
     "not_a_centre": ErrorCode(400, "the unit is not a production centre (command line: key generation)"),
     "key_exists": ErrorCode(409, "the key file already exists; `--force` replaces it (command line)"),
     "bad_key_file": ErrorCode(400, "the file is not a centre key file (command line)"),
+    "key_locked": ErrorCode(400, "the key file is encrypted and the keys passphrase is missing or wrong (command line)"),
+    "no_passphrase": ErrorCode(400, "no keys passphrase is configured (command line: `tongban keys encrypt`)"),
+    "already_encrypted": ErrorCode(409, "the key file's private key is already encrypted (command line)"),
     "bad_file": ErrorCode(400, "the uploaded file cannot be read (wrong columns, encoding or format)"),
     # --- Distribution and handover (分发、发放、核验) --------------------------------------------
     "nothing_selected": ErrorCode(400, "no card was selected to ship"),

@@ -373,15 +373,23 @@ BACKUP_KEY = (
 # a centre's queue per acceptance unit when a full batch is waiting, and what is left once its
 # oldest application has waited BATCH_MAX_WAIT_HOURS: 24 by default, so that a small station's
 # applicants wait at most a day for a batch that would take weeks to fill (0: batch everything
-# at every run). CENTRE_RULES gives a centre its own size and wait.
+# at every run). CENTRE_RULES gives a centre its own size and wait. Private keys at rest are
+# encrypted with KEYS_PASSPHRASE, or with what the callable KEYS_PASSPHRASE_HOOK (a dotted path,
+# e.g. to a KMS client) returns; see tongban/core/keys.py and docs/production.md.
 CARD_PRODUCTION = {
     "KEYS_DIR": Path(env_str("TONGBAN_KEYS_DIR", str(VAR_DIR / "keys"))),
+    "KEYS_PASSPHRASE": env_secret("TONGBAN_KEYS_PASSPHRASE", ""),
+    "KEYS_PASSPHRASE_HOOK": env_str("TONGBAN_KEYS_PASSPHRASE_HOOK", ""),
     "PACKAGE_DIR": Path(env_str("TONGBAN_PACKAGE_DIR", str(VAR_DIR / "packages"))),
     "BATCH_SIZE": env_int("TONGBAN_BATCH_SIZE", 500),
     "BATCH_MAX": env_int("TONGBAN_BATCH_MAX", 10_000),
     "BATCH_MAX_WAIT_HOURS": env_int("TONGBAN_BATCH_MAX_WAIT_HOURS", 24),
     "CENTRE_RULES": _centre_batch_rules("TONGBAN_BATCH_CENTRES"),
 }
+if CARD_PRODUCTION["KEYS_PASSPHRASE"] and CARD_PRODUCTION["KEYS_PASSPHRASE_HOOK"]:
+    raise ImproperlyConfigured(
+        "TONGBAN_KEYS_PASSPHRASE and TONGBAN_KEYS_PASSPHRASE_HOOK are both set; set one"
+    )
 
 # The audit trail's sealer (`tongban audit seal --follow`): how often it looks for new rows and
 # how many it seals in one signed batch; rows waiting longer than UNSEALED_ALERT_SECONDS are

@@ -161,6 +161,8 @@ class AuditAction(models.TextChoices):
     # Production (制证)
     PRODUCTION_SYSTEM_KEY_GENERATED = "production.system_key_generated", "生成系统签名密钥"
     PRODUCTION_CENTRE_KEY_GENERATED = "production.centre_key_generated", "生成制证中心密钥"
+    PRODUCTION_CENTRE_KEY_ROTATED = "production.centre_key_rotated", "更换制证中心密钥"
+    PRODUCTION_KEY_ENCRYPTED = "production.key_encrypted", "加密私钥文件"
     PRODUCTION_BATCH_CREATED = "production.batch_created", "建立制证批次"
     PRODUCTION_BATCH_PACKAGED = "production.batch_packaged", "生成制证数据包"
     PRODUCTION_PACKAGE_DOWNLOADED = "production.package_downloaded", "下载制证数据包"

@@ -18,7 +18,11 @@ from tongban.audit.services import record
 from tongban.core.crypto import SM2KeyPair, sm2_keypair
 from tongban.core.keys import SYSTEM_KEY_KIND, system_key_path
 
-TEST_KEY = sm2_keypair("5d1f2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff0")
+TEST_KEY = sm2_keypair(
+    "5d1f2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff0",
+    "2e82f35abc55d9f3e2e837b91a3eb619243b0e194ded66069d6fb56df47381f4"
+    "8d48da17f2cb714dc130e8e0c78d473688082e937e09b4cb65668c036f2a221f",
+)
 
 
 @pytest.fixture
