@@ -44,7 +44,7 @@ token() {  # token USER → an API token for the demo account (with its one-time
 # a schema cannot state (a check digit, a cursor of another sort, a business rule; docs/api.md, Errors).
 # Each role in turn; the administrator last, since it may deactivate the others' accounts.
 PERSONAS=(${FUZZ_PERSONAS:-anonymous clerk reviewer_donghu distributor_donghu centre_operator supervisor finance campaign_manager auditor admin})
-# Tokens first: fuzzing POST /auth/token as anonymous meets its login throttle.
+# Tokens first: fuzzing POST /auth/token as anonymous locks the address out (429 login_locked).
 declare -A TOKENS
 for persona in "${PERSONAS[@]}"; do
   if [[ $persona != anonymous ]]; then TOKENS[$persona]=$(token "$persona"); fi

@@ -117,11 +117,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before the idle-session check, which leaves its notice for the login page.
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "tongban.accounts.middleware.IdleSessionMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tongban.accounts.middleware.PasswordSetupMiddleware",
     "tongban.accounts.middleware.SecondFactorMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -187,7 +189,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The longest a staff session lasts (it also ends when the browser closes) …
 SESSION_COOKIE_AGE = env_int("TONGBAN_SESSION_SECONDS", 8 * 3600)
+# … and how long it may sit idle: the next request after that goes to the login page with
+# 会话已超时 (accounts.middleware.IdleSessionMiddleware). API tokens are not sessions.
+SESSION_IDLE_SECONDS = env_int("TONGBAN_SESSION_IDLE_SECONDS", 30 * 60)
+# Password guessing (accounts.services.login_locked_until), counted in the database so that
+# every process agrees: this many failed sign-ins of one account, or from one address, within
+# LOGIN_LOCKOUT_MINUTES refuse further ones (page and token endpoint alike) until the oldest of
+# them is that old.
+LOGIN_FAILURES_PER_ACCOUNT = env_int("TONGBAN_LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_FAILURES_PER_ADDRESS = env_int("TONGBAN_LOGIN_FAILURES_PER_ADDRESS", 30)
+LOGIN_LOCKOUT_MINUTES = env_int("TONGBAN_LOGIN_LOCKOUT_MINUTES", 15)
 # Database sessions that know their user, so deactivating an account ends all its sessions at once.
 SESSION_ENGINE = "tongban.accounts.sessions"
 # The second backend signs a new account in with its one-time activation code (首次登录); it can

@@ -112,4 +112,25 @@ class StaffSession(AbstractBaseSession):
         return SessionStore
 
 
-__all__ = ["Role", "StaffSession", "User"]
+class LoginFailure(models.Model):
+    """A failed sign-in (wrong password or activation code) on the login page or the token
+    endpoint. Kept in the database, not a per-process cache, so that every web process and every
+    machine counts the same failures per account and per address (services.login_locked_until)."""
+
+    username = models.CharField("用户名", max_length=150)
+    address = models.CharField("来源地址", max_length=45, blank=True)
+    at = models.DateTimeField("时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "登录失败记录"
+        indexes = [
+            models.Index(fields=["username", "at"], name="login_failure_username"),
+            models.Index(fields=["address", "at"], name="login_failure_address"),
+            models.Index(fields=["at"], name="login_failure_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.address} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+__all__ = ["LoginFailure", "Role", "StaffSession", "User"]
