@@ -112,6 +112,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "tongban.security.ContentSecurityPolicyMiddleware",
     "tongban.audit.context.AuditContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -212,10 +213,28 @@ AUTHENTICATION_BACKENDS = [
 # Days an activation code (new account, password reset) stays valid.
 ACTIVATION_DAYS = env_int("TONGBAN_ACTIVATION_DAYS", 7)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Security headers and cookies (deploy/nginx.conf adds the same headers to what nginx serves itself;
+# tests/test_settings.py holds the two equal). Cookies travel only over HTTPS in production, and
+# never with a request another site starts, except following a link (Lax).
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PRODUCTION
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+# Browsers keep to HTTPS for this long once they have seen it (production only: a development server
+# on http://127.0.0.1 must not be pinned). Behind nginx, X-Forwarded-Proto tells Django the request
+# came over HTTPS.
+SECURE_HSTS_SECONDS = env_int("TONGBAN_HSTS_SECONDS", 365 * 24 * 3600) if PRODUCTION else 0
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# In every mode, so that the browser tests meet it: no inline script or event handler (page
+# behaviours are static files: static/tongban/page.js, confirm.js …), nothing from another origin.
+# Inline styles stay allowed (a unit list's indentation, a progress bar's width).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 OTP_TOTP_ISSUER = "Tongban 通办"
 
 LANGUAGE_CODE = "zh-hans"

@@ -8,6 +8,7 @@ from django.conf import settings
 from playwright.sync_api import Browser, expect
 from pytest_django.live_server_helper import LiveServer
 
+from tests.browser.conftest import csp_violations
 from tongban.demo.history import generate_history
 from tongban.registry.models import Unit
 from tongban.testing.factories import PASSWORD, UserFactory
@@ -24,6 +25,7 @@ def test_dashboard_charts_and_table_view(browser: Browser, live_server: LiveServ
     generate_history(applications=300, days=60, seed=3, acceptance_prefix="3601")
     UserFactory.create(username="city_supervisor", role="supervisor", unit=Unit.objects.get(code="3601"))
     page = browser.new_page()
+    refused = csp_violations(page)
     page.goto(live_server.url + "/")
     page.get_by_label("用户名").fill("city_supervisor")
     page.get_by_label("密码").fill(PASSWORD)
@@ -43,4 +45,5 @@ def test_dashboard_charts_and_table_view(browser: Browser, live_server: LiveServ
     expect(canvas.first).to_be_visible()
     page.get_by_label("查看单位").select_option("360102")
     expect(page.get_by_role("heading", name="督导：南昌市公安局东湖分局")).to_be_visible()
+    assert refused == []
     page.close()
