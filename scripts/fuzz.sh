@@ -31,11 +31,10 @@ trap 'kill $SERVER 2>/dev/null || true' EXIT
 BASE=http://127.0.0.1:$PORT
 for _ in $(seq 50); do curl -sf -o /dev/null "$BASE/api/schema/" && break; sleep 0.2; done
 
-token() {  # token USER → an API token for the demo account (with its one-time code where needed)
+token() {  # token USER → an API token for the demo account (the demo's one-time code is sent for
+  # every account: those that need none ignore it, README's "one-time code" column marks the others)
   local body="{\"username\": \"$1\", \"password\": \"Tongban@2026\""
-  if [[ $1 == admin || $1 == auditor ]]; then
-    body+=", \"otp\": \"$($BIN/tongban demo otp | grep -o '[0-9]\{6\}' | head -1)\""
-  fi
+  body+=", \"otp\": \"$($BIN/tongban demo otp | grep -o '[0-9]\{6\}' | head -1)\""
   curl -sf -X POST "$BASE/api/v1/auth/token" -H 'Content-Type: application/json' -d "$body}" |
     $BIN/python -c 'import json, sys; print(json.load(sys.stdin)["token"])'
 }

@@ -208,3 +208,12 @@ def test_production_sends_the_security_headers_nginx_also_sends(tmp_path: Path) 
 def test_development_sends_no_hsts_and_cookies_over_http() -> None:
     result = _import_settings("print(s.SECURE_HSTS_SECONDS, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)")
     assert result.stdout.split() == ["0", "False", "False"]
+
+
+def test_second_factor_roles_are_checked_at_start_up() -> None:
+    result = _import_settings(
+        "print(sorted(s.SECOND_FACTOR_ROLES))", TONGBAN_SECOND_FACTOR_ROLES="admin,clerk"
+    )
+    assert result.stdout.strip() == "['admin', 'clerk']"
+    result = _import_settings(TONGBAN_SECOND_FACTOR_ROLES="admin,chief")
+    assert result.returncode != 0 and "TONGBAN_SECOND_FACTOR_ROLES: unknown roles ['chief']" in result.stderr

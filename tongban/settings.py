@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from tongban.accounts.roles import SECOND_FACTOR_ROLES as DEFAULT_SECOND_FACTOR_ROLES
+from tongban.accounts.roles import Role
 from tongban.biometrics.standard import PhotoStandard
 from tongban.core.env import env_bool, env_float, env_hex_key, env_int, env_list, env_secret, env_str
 from tongban.core.workdays import Deadlines
@@ -210,6 +212,13 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "tongban.accounts.backends.ActivationCodeBackend",
 ]
+# Roles whose every account must use a second factor (TOTP); accounts that open full personal
+# records of a county or more need one whatever this says (accounts.roles.second_factor_required).
+SECOND_FACTOR_ROLES = frozenset(
+    env_list("TONGBAN_SECOND_FACTOR_ROLES", sorted(role.value for role in DEFAULT_SECOND_FACTOR_ROLES))
+)
+if unknown_roles := SECOND_FACTOR_ROLES - {role.value for role in Role}:
+    raise ImproperlyConfigured(f"TONGBAN_SECOND_FACTOR_ROLES: unknown roles {sorted(unknown_roles)}")
 # Days an activation code (new account, password reset) stays valid.
 ACTIVATION_DAYS = env_int("TONGBAN_ACTIVATION_DAYS", 7)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -246,6 +255,12 @@ USE_TZ = True
 
 # Largest request body: a JSON acceptance carries the photo, the 同框 photo and finger images in base64.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TONGBAN_UPLOAD_MAX_BYTES", 12 * 1024 * 1024)
+# Uploaded files are held to the same limit while they arrive (tongban/security.py).
+FILE_UPLOAD_HANDLERS = [
+    "tongban.security.BoundedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"

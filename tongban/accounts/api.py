@@ -33,7 +33,7 @@ class TokenRequest(serializers.Serializer):
     username = Text(max_length=150)
     password = Text(max_length=128, trim_whitespace=False)
     otp = serializers.RegexField(
-        r"^\d{6}$", required=False, help_text="6-digit TOTP code (admins and auditors)"
+        r"^\d{6}$", required=False, help_text="6-digit TOTP code (accounts with a second factor)"
     )
 
 

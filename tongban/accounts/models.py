@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as AuthUserManager
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
-from tongban.accounts.roles import ROLE_CHOICES, SECOND_FACTOR_REQUIRED, Role, role_can
+from tongban.accounts.roles import ROLE_CHOICES, Role, role_can, second_factor_required
 from tongban.core.masking import mask_phone
 from tongban.registry.access import ScopedQuerySet
 from tongban.registry.models import Unit
@@ -69,7 +70,8 @@ class User(AbstractUser):
 
     @property
     def requires_second_factor(self) -> bool:
-        return self.is_superuser or self.role in SECOND_FACTOR_REQUIRED
+        unit_kind = self.unit.kind if self.unit is not None else None
+        return self.is_superuser or second_factor_required(self.role, unit_kind, settings.SECOND_FACTOR_ROLES)
 
     def get_full_name(self) -> str:
         # Chinese order: family name first, no space (王晓燕).

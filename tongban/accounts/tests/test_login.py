@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
 from django.test import Client, override_settings
@@ -11,7 +12,7 @@ from rest_framework.test import APIClient
 
 from tongban.accounts import services
 from tongban.accounts.models import LoginFailure
-from tongban.accounts.roles import ROLE_ACTIONS, Role, role_can
+from tongban.accounts.roles import ROLE_ACTIONS, SECOND_FACTOR_ROLES, Role, role_can, second_factor_required
 from tongban.audit.models import AuditEvent
 from tongban.testing.factories import PASSWORD
 from tongban.testing.personas import Personas, login
@@ -244,3 +245,36 @@ def test_a_session_in_use_stays_and_the_api_answers_401_once_idle(client: Client
     session["tongban_last_seen"] -= 601
     session.save()
     assert client.get("/api/v1/people").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("role", "unit_kind", "required"),
+    [
+        ("admin", "province", True),
+        ("auditor", "province", True),  # configured (TONGBAN_SECOND_FACTOR_ROLES's default)
+        ("supervisor", "county", True),  # full records of a county
+        ("supervisor", "city", True),
+        ("reviewer", "county", True),
+        ("distributor", "county", True),
+        ("reviewer", "station", False),
+        ("clerk", "station", False),
+        ("campaign_manager", "city", False),  # masked lists only (person.browse)
+        ("finance", "province", False),
+        ("centre_operator", "centre", False),
+    ],
+)
+def test_a_second_factor_for_full_records_of_a_county_or_more(
+    role: str, unit_kind: str, required: bool
+) -> None:
+    assert second_factor_required(role, unit_kind, SECOND_FACTOR_ROLES) is required
+
+
+def test_the_setting_adds_roles(client: Client, personas: Personas, settings: Any) -> None:
+    assert not personas.nanchang_clerk.requires_second_factor
+    settings.SECOND_FACTOR_ROLES = frozenset({"admin", "auditor", "clerk"})
+    assert personas.nanchang_clerk.requires_second_factor
+    response = client.post("/accounts/login/", {"username": "nanchang_clerk", "password": PASSWORD})
+    assert response["Location"].startswith("/accounts/otp/")
+    assert client.get("/people/")["Location"].startswith("/accounts/otp/")
+    refused = APIClient().post("/api/v1/auth/token", {"username": "nanchang_clerk", "password": PASSWORD})
+    assert refused.status_code == 401 and refused.json()["code"] == "second_factor_required"
