@@ -79,6 +79,7 @@ class AuditAction(models.TextChoices):
     AUTH_LOGIN_FAILED = "auth.login_failed", "登录失败"
     AUTH_LOGIN_LOCKED = "auth.login_locked", "登录被锁定"
     AUTH_LOGOUT = "auth.logout", "退出"
+    AUTH_SESSION_IDLE = "auth.session_idle", "会话超时退出"
     AUTH_OTP_VERIFIED = "auth.otp_verified", "动态口令验证"
     AUTH_TOTP_ENROLLED = "auth.totp_enrolled", "绑定动态口令"
     AUTH_TOKEN_ISSUED = "auth.token_issued", "签发接口令牌"
