@@ -71,7 +71,7 @@ CLERKS = 6  # terminals accepting at once
 WORKERS, THREADS = 2, 2
 STATION = "360102001"  # 东湖区城关派出所: acceptance and household station of every applicant
 CENTRE = "360000901"  # 省公安厅居民身份证制证中心
-BATCH_SIZE = 25
+BATCH_SIZE = max(10, APPLICATIONS // 40)  # a few dozen batches at most: one page of the API's lists
 LEASE_SECONDS = 6  # a killed worker's message goes again within seconds
 DEADLINE = 120.0 + APPLICATIONS  # seconds for the end of the story once the kills are over
 START = 120.0  # seconds for a process to come up on a busy machine
@@ -101,8 +101,9 @@ class Api:
                 status, raw = response.status, response.read()
         except urllib.error.HTTPError as error:
             status, raw = error.code, error.read()
-        except OSError:  # refused, reset, or cut off half way by a kill
+        except OSError:  # refused, reset, or cut off half way by a kill: a moment before the next
             status, raw = NO_ANSWER, b""
+            time.sleep(0.2)
         with self.lock:
             self.counts[status] += 1
         try:
@@ -188,6 +189,7 @@ class Office:
     def __init__(self, reviewer: Api, centre: Api, distributor: Api) -> None:
         self.reviewer, self.centre, self.distributor = reviewer, centre, distributor
         self.shipped_batches: set[int] = set()
+        self.counter_closed = threading.Event()  # from then on, a batch of what is left
 
     def review(self) -> None:
         status, page = self.reviewer("GET", "review/queue")
@@ -203,7 +205,7 @@ class Office:
 
     def produce(self) -> None:
         status, waiting = self.centre("GET", "production/queue")
-        if status == 200 and waiting["total"]:
+        if status == 200 and waiting["total"] >= (1 if self.counter_closed.is_set() else BATCH_SIZE):
             self.centre("POST", "production/batches", {"acceptance_unit": STATION})
         for batch in self._batches("open"):
             self.centre("POST", f"production/batches/{batch['id']}/package")
@@ -294,7 +296,6 @@ def test_kill_9_of_every_process_loses_no_acceptance_and_breaks_no_rule(
     settings: Any,
 ) -> None:
     started = time.monotonic()
-    settings.CARD_PRODUCTION = {**settings.CARD_PRODUCTION, "BATCH_SIZE": BATCH_SIZE}
     centre_key = tmp_path / "centre.json"
     production_services.centre_key_generate(centre=Unit.objects.get(code=CENTRE), out=centre_key)
     sent_file = tmp_path / "notifications.jsonl"
@@ -388,6 +389,7 @@ def test_kill_9_of_every_process_loses_no_acceptance_and_breaks_no_rule(
                     plant.wait_ready()
                 for future in clerks:
                     future.result(timeout=DEADLINE)
+                office.counter_closed.set()
                 _until(
                     lambda: not Application.objects.exclude(status=Application.Status.HANDED_OVER).exists(),
                     "end of every application",
