@@ -24,6 +24,7 @@ Short form in the suite (about a minute); the long form (docs/development.md, Te
 from __future__ import annotations
 
 import base64
+import datetime
 import io
 import json
 import os
@@ -49,6 +50,7 @@ from tongban.accounts.models import User
 from tongban.accounts.services import api_token_issue
 from tongban.audit.verify import verify
 from tongban.biometrics.models import BiometricTemplate
+from tongban.core.crypto import SM2KeyPair
 from tongban.finance.models import Payment
 from tongban.intake.models import Application, ApplicationEvent
 from tongban.intake.services import application_ref
@@ -289,7 +291,7 @@ def test_kill_9_of_every_process_loses_no_acceptance_and_breaks_no_rule(
     reference_data: None,
     personas: Personas,
     household_reviewer: User,
-    system_key: Any,
+    system_key: SM2KeyPair,
     deployed_queue: dict[str, str],
     standard_photo: bytes,
     tmp_path: Path,
@@ -313,7 +315,12 @@ def test_kill_9_of_every_process_loses_no_acceptance_and_breaks_no_rule(
         "TONGBAN_NOTIFICATIONS_FILE": str(sent_file),
         "TONGBAN_NOTIFICATIONS_LEASE_SECONDS": str(LEASE_SECONDS),
     }
-    people = [PersonFactory.create().id_number for _ in range(APPLICATIONS)]
+    # Adults born on different days: the factory's ID numbers repeat every 499 people of one day.
+    born = datetime.date(1960, 1, 1)
+    people = [
+        PersonFactory.create(birth_date=born + datetime.timedelta(days=n)).id_number
+        for n in range(APPLICATIONS)
+    ]
     photo = base64.b64encode(standard_photo).decode("ascii")
 
     counts: Counter[int] = Counter()
