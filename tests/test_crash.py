@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import http.client
 import io
 import json
 import os
@@ -36,7 +37,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ class Api:
                 status, raw = response.status, response.read()
         except urllib.error.HTTPError as error:
             status, raw = error.code, error.read()
-        except OSError:  # refused, reset, or cut off half way by a kill: a moment before the next
+        except (OSError, http.client.HTTPException):  # refused, reset or cut off by a kill: a pause
             status, raw = NO_ANSWER, b""
             time.sleep(0.2)
         with self.lock:
@@ -236,8 +237,11 @@ class Office:
             numbers = [item["number"] for item in detail["items"] if item["result"] == "produced"]
             status, _ = self.centre("POST", "shipments", {"applications": numbers})
             if status == 409:  # an earlier try went through unanswered: what is left of it
+                answers = [self.centre("GET", f"applications/{n}") for n in numbers]
+                if any(status != 200 for status, _ in answers):
+                    continue  # the next round
                 left = [
-                    n for n in numbers if self.centre("GET", f"applications/{n}")[1]["status"] == "produced"
+                    n for n, (_, body) in zip(numbers, answers, strict=True) if body["status"] == "produced"
                 ]
                 status = 201 if not left else self.centre("POST", "shipments", {"applications": left})[0]
             if status == 201:
@@ -257,10 +261,15 @@ class Office:
         return list(page["results"]) if status == 200 else []
 
 
-def _until(condition: Callable[[], bool], what: str, plant: Plant, seen: Any) -> None:
+def _until(
+    condition: Callable[[], bool], what: str, plant: Plant, threads: list[Future[None]], seen: Any
+) -> None:
     end = time.monotonic() + DEADLINE
     while not condition():
         plant.check_alive()
+        for thread in threads:
+            if thread.done():
+                thread.result()  # a client's failure, raised here rather than after the deadline
         statuses = Counter(Application.objects.values_list("status", flat=True))
         assert time.monotonic() < end, f"no {what} after {DEADLINE} s: {statuses}, {seen}"
         time.sleep(0.2)
@@ -401,12 +410,14 @@ def test_kill_9_of_every_process_loses_no_acceptance_and_breaks_no_rule(
                     lambda: not Application.objects.exclude(status=Application.Status.HANDED_OVER).exists(),
                     "end of every application",
                     plant,
+                    others,
                     (counts, Counter(refused.values())),
                 )
                 _until(
                     lambda: not Message.objects.exclude(status=Message.Status.SENT).exists(),
                     "empty outbox",
                     plant,
+                    others,
                     Counter(Message.objects.values_list("status", flat=True)),
                 )
             finally:
