@@ -31,11 +31,10 @@ trap 'kill $SERVER 2>/dev/null || true' EXIT
 BASE=http://127.0.0.1:$PORT
 for _ in $(seq 50); do curl -sf -o /dev/null "$BASE/api/schema/" && break; sleep 0.2; done
 
-token() {  # token USER → an API token for the demo account (with its one-time code where needed)
+token() {  # token USER → an API token for the demo account (the demo's one-time code is sent for
+  # every account: those that need none ignore it, README's "one-time code" column marks the others)
   local body="{\"username\": \"$1\", \"password\": \"Tongban@2026\""
-  if [[ $1 == admin || $1 == auditor ]]; then
-    body+=", \"otp\": \"$($BIN/tongban demo otp | grep -o '[0-9]\{6\}' | head -1)\""
-  fi
+  body+=", \"otp\": \"$($BIN/tongban demo otp | grep -o '[0-9]\{6\}' | head -1)\""
   curl -sf -X POST "$BASE/api/v1/auth/token" -H 'Content-Type: application/json' -d "$body}" |
     $BIN/python -c 'import json, sys; print(json.load(sys.stdin)["token"])'
 }
@@ -44,7 +43,7 @@ token() {  # token USER → an API token for the demo account (with its one-time
 # a schema cannot state (a check digit, a cursor of another sort, a business rule; docs/api.md, Errors).
 # Each role in turn; the administrator last, since it may deactivate the others' accounts.
 PERSONAS=(${FUZZ_PERSONAS:-anonymous clerk reviewer_donghu distributor_donghu centre_operator supervisor finance campaign_manager auditor admin})
-# Tokens first: fuzzing POST /auth/token as anonymous meets its login throttle.
+# Tokens first: fuzzing POST /auth/token as anonymous locks the address out (429 login_locked).
 declare -A TOKENS
 for persona in "${PERSONAS[@]}"; do
   if [[ $persona != anonymous ]]; then TOKENS[$persona]=$(token "$persona"); fi

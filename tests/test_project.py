@@ -53,4 +53,8 @@ def test_openapi_schema_and_docs_are_served_locally(client: Client) -> None:
     # Every script, stylesheet and icon is served by us (a bare "cdn" search also matched the
     # random CSRF token now and then).
     assets = re.findall(r'(?:src|href)="([^"]*)"', docs)
-    assert assets and all(url.startswith("/static/") for url in assets), assets
+    assert assets and all(url.startswith(("/static/", "/api/docs/?script")) for url in assets), assets
+    # Its start-up script is a file of ours too: the Content-Security-Policy allows no inline one.
+    assert "<script>" not in docs
+    script = client.get("/api/docs/?script=")
+    assert script.status_code == 200 and "/api/schema/" in script.content.decode()

@@ -21,10 +21,12 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django_otp.oath import totp
 from rest_framework.test import APIClient
 
+from tongban.accounts.models import User
 from tongban.demo.management.commands.demo import demo_keys
-from tongban.demo.seed import DEMO_PASSWORD, seed_demo
+from tongban.demo.seed import DEMO_PASSWORD, DEMO_TOTP_KEY_HEX, seed_demo
 from tongban.registry.models import Person
 
 pytestmark = pytest.mark.django_db
@@ -39,9 +41,11 @@ FINGERS = [
 ]
 
 
-def readme_accounts() -> set[str]:
+def readme_accounts() -> dict[str, bool]:
+    """README's demo accounts, each with whether its table marks it as needing a one-time code."""
     section = README.split("## Demo accounts", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.MULTILINE))
+    rows = re.findall(r"^\| `([a-z_]+)` \|.*\| (yes)? ?\|$", section, flags=re.MULTILINE)
+    return {name: bool(code) for name, code in rows}
 
 
 def ok(response: Any, status: int = 200) -> Any:
@@ -60,7 +64,10 @@ class Walk:
         assert username in self.accounts, f"{username} is not in README's table"
         if username not in self.clients:
             api = APIClient()
-            token = ok(api.post("/api/v1/auth/token", {"username": username, "password": DEMO_PASSWORD}))
+            body = {"username": username, "password": DEMO_PASSWORD}
+            if self.accounts[username]:  # README: the code `tongban demo otp` prints
+                body["otp"] = f"{totp(bytes.fromhex(DEMO_TOTP_KEY_HEX)):06d}"
+            token = ok(api.post("/api/v1/auth/token", body))
             api.credentials(HTTP_AUTHORIZATION="Token " + token["token"])
             self.clients[username] = api
         return self.clients[username]
@@ -215,4 +222,7 @@ def test_walkthrough_through_the_api(walk: Walk, standard_photo: bytes, tmp_path
     )
     assert verified["status"] == "verified"
     assert ok(clerk.get(f"/api/v1/applications/{numbers[0]}"))["status"] == "handed_over"
-    assert set(walk.clients) <= readme_accounts()
+    assert set(walk.clients) <= set(readme_accounts())
+    # README's "one-time code" column is what the accounts the demo seeds require.
+    seeded = User.objects.filter(username__in=readme_accounts()).select_related("unit")
+    assert {user.username: user.requires_second_factor for user in seeded} == readme_accounts()

@@ -4,6 +4,7 @@ process does."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -116,6 +117,8 @@ SECRETS = {
     "TONGBAN_EMAIL_PASSWORD": ("s.EMAIL_HOST_PASSWORD", "mail-pa55"),
     "TONGBAN_NOTIFICATIONS_WEBHOOK_SECRET": ("s.NOTIFICATIONS_WEBHOOK_SECRET", "hook-secret"),
     "TONGBAN_ABIS_TOKEN": ("s.BIOMETRICS['TOKEN']", "abis-token"),
+    "TONGBAN_BACKUP_KEY": ("s.BACKUP_KEY.hex()", "cd" * 16),
+    "TONGBAN_KEYS_PASSPHRASE": ("s.CARD_PRODUCTION['KEYS_PASSPHRASE']", "keys-pa55"),
 }
 
 
@@ -150,3 +153,69 @@ def test_a_missing_secret_file_stops_start_up(tmp_path: Path) -> None:
     result = _import_settings(TONGBAN_DATA_KEY_FILE=str(tmp_path / "absent"))
     assert result.returncode != 0
     assert "TONGBAN_DATA_KEY_FILE: cannot read" in result.stderr
+
+
+# A production process answering an HTTPS request behind nginx (X-Forwarded-Proto), printing what a
+# browser gets: the headers and the CSRF cookie the login page sets, and the session cookie's rules.
+_PRODUCTION_ANSWER = """
+import json, django
+django.setup()
+from django.conf import settings
+from django.test import Client
+r = Client(HTTP_HOST="tongban.example.gov.cn", HTTP_X_FORWARDED_PROTO="https").get("/accounts/login/")
+c = r.cookies["csrftoken"]
+print(json.dumps({"status": r.status_code, "headers": dict(r.headers),
+    "csrf_cookie": {"secure": c["secure"], "samesite": c["samesite"]},
+    "session_cookie": [settings.SESSION_COOKIE_SECURE, settings.SESSION_COOKIE_SAMESITE,
+                       settings.SESSION_COOKIE_HTTPONLY]}))
+"""
+
+
+def test_production_sends_the_security_headers_nginx_also_sends(tmp_path: Path) -> None:
+    result = _import_settings(
+        _PRODUCTION_ANSWER,
+        DJANGO_SETTINGS_MODULE="tongban.settings",
+        TONGBAN_ENV="production",
+        TONGBAN_SECRET_KEY="s" * 50,
+        TONGBAN_DATA_KEY="ab" * 16,
+        TONGBAN_BEHIND_PROXY="true",
+        TONGBAN_ALLOWED_HOSTS="tongban.example.gov.cn",
+        TONGBAN_DATABASE_URL=f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    headers = answer["headers"]
+    assert answer["status"] == 200
+    assert headers["Strict-Transport-Security"] == "max-age=31536000"
+    csp = headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert answer["csrf_cookie"] == {"secure": True, "samesite": "Lax"}
+    assert answer["session_cookie"] == [True, "Lax", True]
+    # deploy/nginx.conf adds the same headers to the static files it serves itself.
+    conf = (Path(tongban.settings.BASE_DIR).parent / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    nginx = dict(re.findall(r'add_header ([\w-]+) "([^"]*)" always;', conf))
+    assert nginx == {name: headers[name] for name in nginx}
+    assert set(nginx) >= {
+        "Strict-Transport-Security",
+        "Content-Security-Policy",
+        "X-Content-Type-Options",
+        "Referrer-Policy",
+    }
+
+
+def test_development_sends_no_hsts_and_cookies_over_http() -> None:
+    result = _import_settings("print(s.SECURE_HSTS_SECONDS, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)")
+    assert result.stdout.split() == ["0", "False", "False"]
+
+
+def test_second_factor_roles_are_checked_at_start_up() -> None:
+    result = _import_settings(
+        "print(sorted(s.SECOND_FACTOR_ROLES))", TONGBAN_SECOND_FACTOR_ROLES="admin,clerk"
+    )
+    assert result.stdout.strip() == "['admin', 'clerk']"
+    result = _import_settings(TONGBAN_SECOND_FACTOR_ROLES="admin,chief")
+    assert result.returncode != 0 and "TONGBAN_SECOND_FACTOR_ROLES: unknown roles ['chief']" in result.stderr

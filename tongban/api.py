@@ -34,7 +34,6 @@ _MESSAGES = {
     "permission_denied": "无权执行此操作。",
     "not_found": "未找到。",
     "method_not_allowed": "不支持该请求方法。",
-    "throttled": "请求过于频繁，请稍后再试。",
     "parse_error": "请求内容格式错误。",
     "unsupported_media_type": "不支持的请求内容类型。",
     "invalid": "输入有误，请检查标出的字段。",
@@ -46,11 +45,20 @@ class ApiError(exceptions.APIException):
 
     status_code = 400
 
-    def __init__(self, code: str, message: str, *, status: int = 400, fields: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int = 400,
+        fields: dict[str, Any] | None = None,
+        retry_after: int | None = None,
+    ):
         super().__init__(detail=message, code=code)
         self.error_code = code
         self.status_code = status
         self.fields = fields or {}
+        self.wait = retry_after  # DRF's handler sends it as Retry-After (seconds)
 
 
 def service_error(exc: ServiceError) -> ApiError:

@@ -13,7 +13,7 @@ business codes it can refuse with:
 and `Schema` (drf-spectacular's AutoSchema, DEFAULT_SCHEMA_CLASS) declares, per status, the
 error answers the operation can give: those codes plus what every operation of its kind can
 meet (401 without a valid token, 403 without the right, 404 for a path parameter, 400 for input,
-413/415 for a body, 429 where it is throttled). Each error response's `code` is an enum of exactly
+413/415 for a body). Each error response's `code` is an enum of exactly
 those codes, so a schema-checking client (or schemathesis) catches an undeclared one.
 
 `page_of` declares a keyset-paginated list as the object it returns.
@@ -52,12 +52,12 @@ ERRORS: dict[str, ErrorCode] = {
     "method_not_allowed": ErrorCode(405, "the path has no operation for this HTTP method"),
     "too_large": ErrorCode(413, "the body (or an uploaded file) is over its limit"),
     "unsupported_media_type": ErrorCode(415, "the body's Content-Type is not one the operation reads"),
-    "throttled": ErrorCode(429, "too many attempts; wait and retry"),
     "server_error": ErrorCode(500, "the server failed; nothing is said about why (the log has it); retry later"),
     # --- Sign-in (POST /auth/token) ------------------------------------------------------------
     "invalid_credentials": ErrorCode(401, "unknown username, wrong password, or a deactivated account"),
     "second_factor_required": ErrorCode(401, "the account has a second factor: send `otp`"),
     "invalid_otp": ErrorCode(401, "the one-time code is wrong or expired"),
+    "login_locked": ErrorCode(429, "too many failed sign-ins of this account or from this address: `message` says when to try again, `Retry-After` in how many seconds"),
     # --- Register, units, liaisons -------------------------------------------------------------
     "duplicate_number": ErrorCode(409, "the 公民身份号码 is held by several people (重号) and is being cleaned: not usable until corrected"),
     "number_changed": ErrorCode(409, "the number was changed by a 重号 correction and the old one belongs to several people: use the new number"),
@@ -139,12 +139,17 @@ ERRORS: dict[str, ErrorCode] = {
     "chip_photo_failed": ErrorCode(409, "the chip photo could not be made from an application's photo"),
     "no_centre_key": ErrorCode(409, "the centre has no key yet (`tongban keys generate-centre`)"),
     "no_system_key": ErrorCode(409, "the system signing key has not been generated (`tongban keys generate-system`)"),
-    "bad_system_key": ErrorCode(500, "the system signing key file is unusable; an operator must fix it"),
+    "bad_system_key": ErrorCode(
+        500, "the system signing key file is unusable, or its keys passphrase is missing or wrong; an operator must fix it"
+    ),
     "not_packaged": ErrorCode(404, "the batch has no data package yet"),
     "has_feedback": ErrorCode(409, "the batch already has production feedback and cannot be packaged again"),
     "not_a_centre": ErrorCode(400, "the unit is not a production centre (command line: key generation)"),
     "key_exists": ErrorCode(409, "the key file already exists; `--force` replaces it (command line)"),
     "bad_key_file": ErrorCode(400, "the file is not a centre key file (command line)"),
+    "key_locked": ErrorCode(400, "the key file is encrypted and the keys passphrase is missing or wrong (command line)"),
+    "no_passphrase": ErrorCode(400, "no keys passphrase is configured (command line: `tongban keys encrypt`)"),
+    "already_encrypted": ErrorCode(409, "the key file's private key is already encrypted (command line)"),
     "bad_file": ErrorCode(400, "the uploaded file cannot be read (wrong columns, encoding or format)"),
     # --- Distribution and handover (分发、发放、核验) --------------------------------------------
     "nothing_selected": ErrorCode(400, "no card was selected to ship"),
@@ -313,8 +318,6 @@ class Schema(AutoSchema):
             codes.append("invalid")
         if "{" in self.path:
             codes.append("not_found")
-        if getattr(self.view, "throttle_classes", None):
-            codes.append("throttled")
         return list(dict.fromkeys(codes + declared))
 
     def _has_query_parameters(self) -> bool:

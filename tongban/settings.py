@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from tongban.accounts.roles import SECOND_FACTOR_ROLES as DEFAULT_SECOND_FACTOR_ROLES
+from tongban.accounts.roles import Role
 from tongban.biometrics.standard import PhotoStandard
 from tongban.core.env import env_bool, env_float, env_hex_key, env_int, env_list, env_secret, env_str
 from tongban.core.workdays import Deadlines
@@ -107,21 +109,25 @@ INSTALLED_APPS = [
     "tongban.jobs",
     "tongban.notifications",
     "tongban.demo",
+    "tongban.backup",
     "huey.contrib.djhuey",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "tongban.security.ContentSecurityPolicyMiddleware",
     "tongban.audit.context.AuditContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before the idle-session check, which leaves its notice for the login page.
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "tongban.accounts.middleware.IdleSessionMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tongban.accounts.middleware.PasswordSetupMiddleware",
     "tongban.accounts.middleware.SecondFactorMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -187,7 +193,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# The longest a staff session lasts (it also ends when the browser closes) …
 SESSION_COOKIE_AGE = env_int("TONGBAN_SESSION_SECONDS", 8 * 3600)
+# … and how long it may sit idle: the next request after that goes to the login page with
+# 会话已超时 (accounts.middleware.IdleSessionMiddleware). API tokens are not sessions.
+SESSION_IDLE_SECONDS = env_int("TONGBAN_SESSION_IDLE_SECONDS", 30 * 60)
+# Password guessing (accounts.services.login_locked_until), counted in the database so that
+# every process agrees: this many failed sign-ins of one account, or from one address, within
+# LOGIN_LOCKOUT_MINUTES refuse further ones (page and token endpoint alike) until the oldest of
+# them is that old.
+LOGIN_FAILURES_PER_ACCOUNT = env_int("TONGBAN_LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_FAILURES_PER_ADDRESS = env_int("TONGBAN_LOGIN_FAILURES_PER_ADDRESS", 30)
+LOGIN_LOCKOUT_MINUTES = env_int("TONGBAN_LOGIN_LOCKOUT_MINUTES", 15)
 # Database sessions that know their user, so deactivating an account ends all its sessions at once.
 SESSION_ENGINE = "tongban.accounts.sessions"
 # The second backend signs a new account in with its one-time activation code (首次登录); it can
@@ -196,13 +213,38 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "tongban.accounts.backends.ActivationCodeBackend",
 ]
+# Roles whose every account must use a second factor (TOTP); accounts that open full personal
+# records of a county or more need one whatever this says (accounts.roles.second_factor_required).
+SECOND_FACTOR_ROLES = frozenset(
+    env_list("TONGBAN_SECOND_FACTOR_ROLES", sorted(role.value for role in DEFAULT_SECOND_FACTOR_ROLES))
+)
+if unknown_roles := SECOND_FACTOR_ROLES - {role.value for role in Role}:
+    raise ImproperlyConfigured(f"TONGBAN_SECOND_FACTOR_ROLES: unknown roles {sorted(unknown_roles)}")
 # Days an activation code (new account, password reset) stays valid.
 ACTIVATION_DAYS = env_int("TONGBAN_ACTIVATION_DAYS", 7)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Security headers and cookies (deploy/nginx.conf adds the same headers to what nginx serves itself;
+# tests/test_settings.py holds the two equal). Cookies travel only over HTTPS in production, and
+# never with a request another site starts, except following a link (Lax).
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PRODUCTION
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+# Browsers keep to HTTPS for this long once they have seen it (production only: a development server
+# on http://127.0.0.1 must not be pinned). Behind nginx, X-Forwarded-Proto tells Django the request
+# came over HTTPS.
+SECURE_HSTS_SECONDS = env_int("TONGBAN_HSTS_SECONDS", 365 * 24 * 3600) if PRODUCTION else 0
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# In every mode, so that the browser tests meet it: no inline script or event handler (page
+# behaviours are static files: static/tongban/page.js, confirm.js …), nothing from another origin.
+# Inline styles stay allowed (a unit list's indentation, a progress bar's width).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 OTP_TOTP_ISSUER = "Tongban 通办"
 
 LANGUAGE_CODE = "zh-hans"
@@ -214,6 +256,12 @@ USE_TZ = True
 
 # Largest request body: a JSON acceptance carries the photo, the 同框 photo and finger images in base64.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TONGBAN_UPLOAD_MAX_BYTES", 12 * 1024 * 1024)
+# Uploaded files are held to the same limit while they arrive (tongban/security.py).
+FILE_UPLOAD_HANDLERS = [
+    "tongban.security.BoundedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -358,21 +406,37 @@ def _centre_batch_rules(name: str) -> dict[str, tuple[int, int]]:
     return rules
 
 
+# `tongban backup` / `tongban restore` (docs/operations.md, “Backups”): where archives go, and the
+# SM4 key (128-bit, hex) encrypting them. Unset, both commands refuse to run; keep it apart from the
+# archives and from TONGBAN_DATA_KEY, since an archive with its key is the whole system.
+BACKUP_DIR = Path(env_str("TONGBAN_BACKUP_DIR", str(VAR_DIR / "backups")))
+BACKUP_KEY = (
+    env_hex_key("TONGBAN_BACKUP_KEY", "", length=16) if env_secret("TONGBAN_BACKUP_KEY", "") else None
+)
+
 # Production (制证): where the system's SM2 signing key lives (never in the repository; a centre's
 # private key is written to a file for the centre and not kept), where data packages are stored,
 # and the batch size of `tongban production schedule` and of the batch form. The schedule batches
 # a centre's queue per acceptance unit when a full batch is waiting, and what is left once its
 # oldest application has waited BATCH_MAX_WAIT_HOURS: 24 by default, so that a small station's
 # applicants wait at most a day for a batch that would take weeks to fill (0: batch everything
-# at every run). CENTRE_RULES gives a centre its own size and wait.
+# at every run). CENTRE_RULES gives a centre its own size and wait. Private keys at rest are
+# encrypted with KEYS_PASSPHRASE, or with what the callable KEYS_PASSPHRASE_HOOK (a dotted path,
+# e.g. to a KMS client) returns; see tongban/core/keys.py and docs/production.md.
 CARD_PRODUCTION = {
     "KEYS_DIR": Path(env_str("TONGBAN_KEYS_DIR", str(VAR_DIR / "keys"))),
+    "KEYS_PASSPHRASE": env_secret("TONGBAN_KEYS_PASSPHRASE", ""),
+    "KEYS_PASSPHRASE_HOOK": env_str("TONGBAN_KEYS_PASSPHRASE_HOOK", ""),
     "PACKAGE_DIR": Path(env_str("TONGBAN_PACKAGE_DIR", str(VAR_DIR / "packages"))),
     "BATCH_SIZE": env_int("TONGBAN_BATCH_SIZE", 500),
     "BATCH_MAX": env_int("TONGBAN_BATCH_MAX", 10_000),
     "BATCH_MAX_WAIT_HOURS": env_int("TONGBAN_BATCH_MAX_WAIT_HOURS", 24),
     "CENTRE_RULES": _centre_batch_rules("TONGBAN_BATCH_CENTRES"),
 }
+if CARD_PRODUCTION["KEYS_PASSPHRASE"] and CARD_PRODUCTION["KEYS_PASSPHRASE_HOOK"]:
+    raise ImproperlyConfigured(
+        "TONGBAN_KEYS_PASSPHRASE and TONGBAN_KEYS_PASSPHRASE_HOOK are both set; set one"
+    )
 
 # The audit trail's sealer (`tongban audit seal --follow`): how often it looks for new rows and
 # how many it seals in one signed batch; rows waiting longer than UNSEALED_ALERT_SECONDS are

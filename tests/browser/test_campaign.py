@@ -9,6 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
+from tests.browser.conftest import csp_violations
 from tongban.campaigns.models import StationReport
 from tongban.demo.campaign import seed_campaign
 from tongban.demo.history import generate_history
@@ -42,6 +43,7 @@ def test_campaign_progress_and_a_station_report(browser: Browser, live_server: L
     assert campaign is not None
 
     page = browser.new_page()
+    refused = csp_violations(page)
     _login(page, live_server.url, "manager")
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="集中换发").click()
     page.get_by_role("link", name=campaign.name).click()
@@ -51,6 +53,7 @@ def test_campaign_progress_and_a_station_report(browser: Browser, live_server: L
     assert chart.first.evaluate("c => c.width > 0 && c.height > 0")
     page.get_by_text("表格视图").click()
     expect(page.locator("details table").first).to_be_visible()
+    assert refused == []
     page.close()
 
     page = browser.new_page()

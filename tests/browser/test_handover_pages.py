@@ -12,6 +12,7 @@ from django.conf import settings
 from playwright.sync_api import Browser, Page, expect
 from pytest_django.live_server_helper import LiveServer
 
+from tests.browser.conftest import csp_violations
 from tongban.handover.models import Shipment
 from tongban.handover.services import shipment_receive
 from tongban.intake.models import Application
@@ -54,9 +55,11 @@ def test_ship_scan_and_a_refused_handover_keeping_the_signature(
     number = application.number or ""
 
     page = browser.new_page(locale="zh-CN")
+    refused = csp_violations(page)
     log_in(page, live_server.url, "centre_operator")
     page.goto(live_server.url + "/handover/shipments/new/")
-    page.get_by_label(f"选择 {number}").check()
+    page.get_by_label("全选").check()  # static/tongban/page.js
+    expect(page.get_by_label(f"选择 {number}")).to_be_checked()
     page.get_by_role("button", name="发出").click()
     expect(page.get_by_role("alert")).to_contain_text("确认发出以下 1 张证件？")
     assert not Shipment.objects.exists()
@@ -64,9 +67,11 @@ def test_ship_scan_and_a_refused_handover_keeping_the_signature(
     expect(page.get_by_role("heading", name="分发")).to_be_visible()
     shipment = Shipment.objects.get()
     shipment_receive(actor=personas.nanchang_distributor, shipment=shipment)
+    assert refused == []
     page.close()
 
     page = browser.new_page(locale="zh-CN")
+    refused = csp_violations(page)
     log_in(page, live_server.url, "nanchang_distributor")
     page.goto(live_server.url + "/handover/")
     assert page.evaluate("document.activeElement.id") == "worklist-q"
@@ -101,4 +106,5 @@ def test_ship_scan_and_a_refused_handover_keeping_the_signature(
     )
     assert drawn > 100  # the signature is on the canvas again
     assert Application.objects.get(pk=application.pk).status == Application.Status.AT_SITE
+    assert refused == []
     page.close()

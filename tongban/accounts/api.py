@@ -3,18 +3,19 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import cast
 
 from django.contrib.auth import authenticate
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from tongban.accounts import selectors, services
@@ -23,48 +24,50 @@ from tongban.accounts.roles import ROLE_CHOICES
 from tongban.api import FIRST_LOGIN_CODE, FIRST_LOGIN_MESSAGE, ApiError, Text, page_answer, query_of, require
 from tongban.api_schema import errors
 from tongban.audit.actions import AuditAction
+from tongban.audit.context import client_address
 from tongban.audit.services import record
 from tongban.core.masking import mask_phone
-
-
-class LoginThrottle(AnonRateThrottle):
-    rate = "20/min"
 
 
 class TokenRequest(serializers.Serializer):
     username = Text(max_length=150)
     password = Text(max_length=128, trim_whitespace=False)
     otp = serializers.RegexField(
-        r"^\d{6}$", required=False, help_text="6-digit TOTP code (admins and auditors)"
+        r"^\d{6}$", required=False, help_text="6-digit TOTP code (accounts with a second factor)"
     )
 
 
 class TokenView(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
-    throttle_classes = [LoginThrottle]
 
     @extend_schema(
         request=TokenRequest,
         responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
         summary="获取接口令牌",
     )
-    @errors("invalid_credentials", "second_factor_required", "invalid_otp", "password_change_required")
+    @errors(
+        "invalid_credentials",
+        "second_factor_required",
+        "invalid_otp",
+        "password_change_required",
+        "login_locked",
+    )
     def post(self, request: Request) -> Response:
         form = TokenRequest(data=request.data)
         form.is_valid(raise_exception=True)
-        user = authenticate(
-            request._request,
-            username=form.validated_data["username"],
-            password=form.validated_data["password"],
-        )
+        username, address = form.validated_data["username"], client_address(request._request)
+        until = services.login_locked_until(username=username, address=address)
+        if until is not None:
+            record(actor=None, action=AuditAction.AUTH_LOGIN_LOCKED, detail={"username": username})
+            wait = max(1, math.ceil((until - timezone.now()).total_seconds()))
+            raise ApiError("login_locked", services.login_lock_message(until), status=429, retry_after=wait)
+        user = authenticate(request._request, username=username, password=form.validated_data["password"])
         if not isinstance(user, User) or user.unit_id is None:
-            record(
-                actor=None,
-                action=AuditAction.AUTH_TOKEN_FAILED,
-                detail={"username": form.validated_data["username"]},
-            )
+            services.login_failed(username=username, address=address)
+            record(actor=None, action=AuditAction.AUTH_TOKEN_FAILED, detail={"username": username})
             raise ApiError("invalid_credentials", "用户名或密码不正确。", status=401)
+        services.login_succeeded(username)
         if user.must_set_password:
             # Signed in with an activation code, or the password was reset: the password is set
             # on the web page first (首次登录), and only then are tokens issued.

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as AuthUserManager
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
-from tongban.accounts.roles import ROLE_CHOICES, SECOND_FACTOR_REQUIRED, Role, role_can
+from tongban.accounts.roles import ROLE_CHOICES, Role, role_can, second_factor_required
 from tongban.core.masking import mask_phone
 from tongban.registry.access import ScopedQuerySet
 from tongban.registry.models import Unit
@@ -69,7 +70,8 @@ class User(AbstractUser):
 
     @property
     def requires_second_factor(self) -> bool:
-        return self.is_superuser or self.role in SECOND_FACTOR_REQUIRED
+        unit_kind = self.unit.kind if self.unit is not None else None
+        return self.is_superuser or second_factor_required(self.role, unit_kind, settings.SECOND_FACTOR_ROLES)
 
     def get_full_name(self) -> str:
         # Chinese order: family name first, no space (王晓燕).
@@ -112,4 +114,25 @@ class StaffSession(AbstractBaseSession):
         return SessionStore
 
 
-__all__ = ["Role", "StaffSession", "User"]
+class LoginFailure(models.Model):
+    """A failed sign-in (wrong password or activation code) on the login page or the token
+    endpoint. Kept in the database, not a per-process cache, so that every web process and every
+    machine counts the same failures per account and per address (services.login_locked_until)."""
+
+    username = models.CharField("用户名", max_length=150)
+    address = models.CharField("来源地址", max_length=45, blank=True)
+    at = models.DateTimeField("时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "登录失败记录"
+        indexes = [
+            models.Index(fields=["username", "at"], name="login_failure_username"),
+            models.Index(fields=["address", "at"], name="login_failure_address"),
+            models.Index(fields=["at"], name="login_failure_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.address} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+__all__ = ["LoginFailure", "Role", "StaffSession", "User"]

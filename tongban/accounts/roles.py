@@ -153,8 +153,18 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     ),
 }
 
-# Roles whose accounts must confirm a TOTP code at every login.
-SECOND_FACTOR_REQUIRED: frozenset[Role] = frozenset({Role.ADMIN, Role.AUDITOR})
+# Roles whose accounts must confirm a TOTP code at every login wherever they sit: the default of
+# TONGBAN_SECOND_FACTOR_ROLES (settings.SECOND_FACTOR_ROLES), which may name any role.
+SECOND_FACTOR_ROLES: frozenset[Role] = frozenset({Role.ADMIN, Role.AUDITOR})
+# Beyond those, an account needs one whenever its role opens full personal records (person.view)
+# and its unit is a county bureau or above: it reads the records of a county or more.
+WIDE_UNIT_KINDS = frozenset({"county", "city", "province"})
+
+
+def second_factor_required(role: str, unit_kind: str | None, roles: frozenset[str]) -> bool:
+    """Whether an account of `role` at a unit of `unit_kind` must use a second factor, `roles`
+    being the configured roles that always must."""
+    return role in roles or (role_can(role, "person.view") and unit_kind in WIDE_UNIT_KINDS)
 
 
 def roles_with(action: str) -> tuple[Role, ...]:

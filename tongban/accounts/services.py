@@ -11,7 +11,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
 from tongban.accounts import rules
-from tongban.accounts.models import StaffSession, User
+from tongban.accounts.models import LoginFailure, StaffSession, User
 from tongban.accounts.roles import Role
 from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
@@ -29,29 +28,50 @@ from tongban.core.masking import mask_name, mask_phone
 from tongban.registry.access import Viewer
 from tongban.registry.models import Unit
 
-# Password guessing: after LOCKOUT_FAILURES wrong passwords for one username, refuse it for
-# LOCKOUT_MINUTES. Counted in the cache (per process with the default cache; shared once a Redis
-# cache is configured).
-LOCKOUT_FAILURES = 5
-LOCKOUT_MINUTES = 15
+# Password guessing: failed sign-ins are rows of LoginFailure, so every process and machine sees
+# the same count (settings.LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_ADDRESS within
+# LOGIN_LOCKOUT_MINUTES). A locked account or address is refused before its password is checked.
 
 
-def _failure_key(username: str) -> str:
-    return "login-failures:" + username.strip().lower()[:150]
+def _normal_username(username: str) -> str:
+    return username.strip().lower()[:150]
 
 
-def login_locked(username: str) -> bool:
-    return int(cache.get(_failure_key(username), 0)) >= LOCKOUT_FAILURES
+def login_locked_until(
+    *, username: str, address: str | None, now: datetime.datetime | None = None
+) -> datetime.datetime | None:
+    """When the account or the address may try again, or None if it may now."""
+    now = now or timezone.now()
+    window = datetime.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    recent = LoginFailure.objects.filter(at__gt=now - window)
+    limits = [(recent.filter(username=_normal_username(username)), settings.LOGIN_FAILURES_PER_ACCOUNT)]
+    if address:
+        limits.append((recent.filter(address=address), settings.LOGIN_FAILURES_PER_ADDRESS))
+    ends = []
+    for failures, limit in limits:
+        # The newest `limit` failures: the lock lasts until the oldest of them leaves the window.
+        times = list(failures.order_by("-at").values_list("at", flat=True)[:limit])
+        if len(times) >= limit:
+            ends.append(times[-1] + window)
+    return max(ends, default=None)
 
 
-def login_failed(username: str) -> None:
-    key = _failure_key(username)
-    cache.add(key, 0, timeout=LOCKOUT_MINUTES * 60)
-    cache.incr(key)
+def login_lock_message(until: datetime.datetime) -> str:
+    return f"连续登录失败次数过多，请于 {timezone.localtime(until):%H:%M} 后再试。"
+
+
+def login_failed(*, username: str, address: str | None, now: datetime.datetime | None = None) -> None:
+    now = now or timezone.now()
+    # Rows older than the window count for nothing; each failure clears them as it goes.
+    LoginFailure.objects.filter(
+        at__lte=now - datetime.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    ).delete()
+    LoginFailure.objects.create(username=_normal_username(username), address=address or "", at=now)
 
 
 def login_succeeded(username: str) -> None:
-    cache.delete(_failure_key(username))
+    """The account's own failures are forgiven; its address's stay counted."""
+    LoginFailure.objects.filter(username=_normal_username(username)).delete()
 
 
 def totp_device_for(user: User) -> TOTPDevice | None:

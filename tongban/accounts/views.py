@@ -19,6 +19,7 @@ from tongban.accounts import services
 from tongban.accounts.forms import LoginForm, PasswordSetForm, TokenForm
 from tongban.accounts.models import User
 from tongban.audit.actions import AuditAction
+from tongban.audit.context import client_address
 from tongban.audit.services import record
 from tongban.core.errors import ServiceError
 
@@ -39,11 +40,12 @@ class LoginView(auth_views.LoginView):
 
     def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         username = request.POST.get("username", "")
-        if services.login_locked(username):
+        until = services.login_locked_until(username=username, address=client_address(request))
+        if until is not None:
             form = self.get_form()
-            form.add_error(None, f"连续登录失败次数过多，请 {services.LOCKOUT_MINUTES} 分钟后再试。")
+            form.add_error(None, services.login_lock_message(until))
             record(actor=None, action=AuditAction.AUTH_LOGIN_LOCKED, detail={"username": username[:150]})
-            return self.render_to_response(self.get_context_data(form=form))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]
@@ -58,7 +60,7 @@ class LoginView(auth_views.LoginView):
         return response
 
     def form_invalid(self, form: LoginForm) -> HttpResponse:  # type: ignore[override]
-        services.login_failed(form.data.get("username", ""))
+        services.login_failed(username=form.data.get("username", ""), address=client_address(self.request))
         record(
             actor=None,
             action=AuditAction.AUTH_LOGIN_FAILED,

@@ -79,6 +79,7 @@ class AuditAction(models.TextChoices):
     AUTH_LOGIN_FAILED = "auth.login_failed", "登录失败"
     AUTH_LOGIN_LOCKED = "auth.login_locked", "登录被锁定"
     AUTH_LOGOUT = "auth.logout", "退出"
+    AUTH_SESSION_IDLE = "auth.session_idle", "会话超时退出"
     AUTH_OTP_VERIFIED = "auth.otp_verified", "动态口令验证"
     AUTH_TOTP_ENROLLED = "auth.totp_enrolled", "绑定动态口令"
     AUTH_TOKEN_ISSUED = "auth.token_issued", "签发接口令牌"
@@ -161,6 +162,8 @@ class AuditAction(models.TextChoices):
     # Production (制证)
     PRODUCTION_SYSTEM_KEY_GENERATED = "production.system_key_generated", "生成系统签名密钥"
     PRODUCTION_CENTRE_KEY_GENERATED = "production.centre_key_generated", "生成制证中心密钥"
+    PRODUCTION_CENTRE_KEY_ROTATED = "production.centre_key_rotated", "更换制证中心密钥"
+    PRODUCTION_KEY_ENCRYPTED = "production.key_encrypted", "加密私钥文件"
     PRODUCTION_BATCH_CREATED = "production.batch_created", "建立制证批次"
     PRODUCTION_BATCH_PACKAGED = "production.batch_packaged", "生成制证数据包"
     PRODUCTION_PACKAGE_DOWNLOADED = "production.package_downloaded", "下载制证数据包"
@@ -199,6 +202,9 @@ class AuditAction(models.TextChoices):
     JOB_RESULT_DOWNLOAD = "job.result_download", "下载任务结果"
     NOTIFICATION_TEMPLATE_UPDATE = "notification.template_update", "修改通知模板"
     NOTIFICATION_TEMPLATE_RESET = "notification.template_reset", "恢复默认通知模板"
+    # Backups (备份与恢复)
+    BACKUP_CREATED = "backup.created", "备份系统数据"
+    BACKUP_RESTORED = "backup.restored", "恢复系统数据"
     # Demo data
     DEMO_SEED = "demo.seed", "生成演示数据"
     # Configuration checks (accounts/staffing.py)

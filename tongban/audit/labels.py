@@ -41,6 +41,7 @@ ACTION_GROUPS: dict[str, str] = {
     "distribution_rule": "流程配置",
     "job": "后台任务",
     "notification": "通知",
+    "backup": "备份与恢复",
 }
 OTHER_GROUP = "其他"
 
@@ -53,6 +54,7 @@ OBJECT_TYPE_LABELS: dict[str, str] = {
     "file": "文件",
     "template": "生物特征模板",
     "demo": "演示数据",
+    "backup": "备份文件",
     "finance.settlement": "免费证件结算",
 }
 

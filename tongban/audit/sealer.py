@@ -178,7 +178,10 @@ def follow(
             seal = seal_pending(key=key, limit=limit)
             sealed = seal.last_seq - seal.first_seq + 1 if seal is not None else 0
         except (SystemKeyMissing, SystemKeyInvalid) as exc:
-            logger.error("audit sealing waits for the system key (tongban keys generate-system): %s", exc)
+            logger.error(
+                "audit sealing waits for the system key (keys generate-system, or its passphrase): %s",
+                exc,
+            )
             time.sleep(max(interval, KEY_RETRY_SECONDS))
         except DatabaseError:
             logger.exception("audit sealing failed; retrying")

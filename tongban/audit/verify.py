@@ -36,7 +36,7 @@ from tongban.audit.chain import GENESIS_HASH, HASHED_FIELDS, link_hash
 from tongban.audit.models import AuditEvent, AuditSeal
 from tongban.audit.sealer import checkpoint_payload
 from tongban.core.crypto import sm2_fingerprint, sm2_verify
-from tongban.core.keys import SystemKeyInvalid, SystemKeyMissing, load_system_key
+from tongban.core.keys import SystemKeyInvalid, SystemKeyMissing, load_system_public
 
 WITNESS_KIND = "tongban.audit-checkpoints/1"
 
@@ -125,10 +125,10 @@ def _rows(batch_size: int, end: int) -> Iterator[dict[str, Any]]:
 
 def _public_keys() -> dict[str, str]:
     try:
-        key = load_system_key()
+        public = load_system_public()  # the public half alone: verifying needs no passphrase
     except (SystemKeyMissing, SystemKeyInvalid):
         return {}
-    return {key.fingerprint: key.public}
+    return {sm2_fingerprint(public): public}
 
 
 def verify(*, batch_size: int = 5000, witness: dict[str, Any] | None = None) -> Result:
@@ -226,12 +226,12 @@ def _check_witness(seals: list[AuditSeal], witness: dict[str, Any], result: Resu
 def export_checkpoints(*, since: int = 0) -> dict[str, Any]:
     """The seals after number `since`, with the public key that verifies them: what an outside
     witness keeps (JSON), so that a later rewrite of the whole trail, re-signed or not, shows."""
-    key = load_system_key()
+    public = load_system_public()
     return {
         "kind": WITNESS_KIND,
         "exported_at": timezone.now().isoformat(),
-        "public_key": key.public,
-        "key_fingerprint": key.fingerprint,
+        "public_key": public,
+        "key_fingerprint": sm2_fingerprint(public),
         "checkpoints": [
             {
                 "number": seal.number,

@@ -12,9 +12,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from tongban import confirm
 from tongban.accounts.models import User
 from tongban.campaigns import documents, rules, selectors, services
 from tongban.campaigns.forms import CampaignForm, ConfigurationForm, DutyForm
@@ -146,6 +148,14 @@ def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             services.campaign_start(actor=user, campaign=campaign)
             messages.success(request, "集中换发已启动，审核签发流程和质检分发配置已生效。")
         elif action == "close":
+            if not confirm.confirmed(request):
+                return confirm.ask(
+                    request,
+                    title="结束集中换发",
+                    question="结束后将恢复原有的审核签发流程和分发路由，确定结束？",
+                    confirm_label="结束集中换发",
+                    cancel_url=reverse("campaigns:detail", args=[campaign.pk]),
+                )
             services.campaign_close(actor=user, campaign=campaign)
             messages.success(request, "集中换发已结束，原有的审核签发流程和分发路由已恢复。")
         elif action == "derive":

@@ -8,8 +8,9 @@ clock, so a seed gives identical data on any day (people simply grow older after
 Every person is fictitious; ID numbers are valid in form (region code, birth date, sequence
 parity, check character) but are not meant to belong to anyone.
 
-All demo accounts share `DEMO_PASSWORD`; `admin` and `auditor` must also give a TOTP code
-from `DEMO_TOTP_KEY_HEX` (base32 `DEMO_TOTP_BASE32`, 30-second step, 6 digits).
+All demo accounts share `DEMO_PASSWORD`; those that must use a second factor (`admin`, `auditor`, and
+the accounts that open full records of a county or more) also give a TOTP code from
+`DEMO_TOTP_KEY_HEX` (base32 `DEMO_TOTP_BASE32`, 30-second step, 6 digits).
 Never seed a production database: `seed_demo` refuses when settings.PRODUCTION is on.
 """
 
@@ -127,7 +128,6 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("distributor_jinxian", Role.DISTRIBUTOR, "360124", "饶", "春梅"),
     DemoUser("centre_operator_ganzhou", Role.CENTRE_OPERATOR, "360700901", "钟", "振华"),
 )
-TOTP_ROLES: frozenset[Role] = frozenset({Role.ADMIN, Role.AUDITOR})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -712,11 +712,12 @@ def _seed_users() -> int:
         user.password = password_hash
         user.save(update_fields=["password"])
         created += 1
-    for spec in DEMO_USERS:
-        if spec.role not in TOTP_ROLES:
-            continue
-        user = User.objects.get(username=spec.username)
-        if not any(True for _ in devices_for_user(user, confirmed=None)):
+    # Every account that must use a second factor (accounts.roles.second_factor_required) shares
+    # the demo authenticator, whose current code `tongban demo otp` prints.
+    for user in User.objects.filter(username__in=[spec.username for spec in DEMO_USERS]).select_related(
+        "unit"
+    ):
+        if user.requires_second_factor and not any(True for _ in devices_for_user(user, confirmed=None)):
             TOTPDevice.objects.create(
                 user=user, name=DEMO_TOTP_DEVICE_NAME, key=DEMO_TOTP_KEY_HEX, confirmed=True
             )

@@ -373,7 +373,7 @@ class FeedbackView(APIView):
                 )
             raw = upload.read()
             try:
-                source, lines = feedback.parse_file(raw, upload.name or "")
+                source, lines = feedback.parse_file(raw)
             except feedback.FeedbackFormatError as exc:
                 raise ServiceError("bad_file", str(exc), fields={"file": str(exc)}) from exc
             report = services.feedback_apply(

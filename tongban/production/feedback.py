@@ -193,12 +193,15 @@ def _decode(raw: bytes) -> str:
         except UnicodeDecodeError as exc:
             raise FeedbackFormatError("文件编码无法识别：应为 UTF-8、GB18030 或 UTF-16。") from exc
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         try:
-            return raw.decode("gb18030")  # saved from a Chinese-locale spreadsheet
+            text = raw.decode("gb18030")  # saved from a Chinese-locale spreadsheet
         except UnicodeDecodeError as exc:
             raise FeedbackFormatError("文件编码应为 UTF-8 或 GB18030。") from exc
+    if "\x00" in text:  # GB18030 decodes almost any bytes: an image or a spreadsheet is no text
+        raise FeedbackFormatError("回馈文件应为 CSV 或 JSON 文本文件。")
+    return text
 
 
 def _delimiter(header: str) -> str:
@@ -240,12 +243,13 @@ def parse_csv(raw: bytes) -> list[FeedbackLine]:
     return lines
 
 
-def parse_file(raw: bytes, filename: str = "") -> tuple[str, list[FeedbackLine]]:
-    """("csv" | "json", lines) of an uploaded file: JSON when it looks like JSON."""
-    text = raw.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if filename.lower().endswith(".json") or text[:1] in (b"[", b"{"):
+def parse_file(raw: bytes) -> tuple[str, list[FeedbackLine]]:
+    """("csv" | "json", lines) of an uploaded file, told apart by what it holds (JSON opens with
+    `[` or `{`), never by its name or declared type; anything else must parse as the CSV."""
+    text = _decode(raw)
+    if text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{"):
         try:
-            return "json", parse_json(json.loads(_decode(raw)))
+            return "json", parse_json(json.loads(text))
         except json.JSONDecodeError as exc:
             raise FeedbackFormatError(f"JSON 格式错误：第 {exc.lineno} 行。") from exc
     return "csv", parse_csv(raw)

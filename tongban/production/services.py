@@ -25,13 +25,18 @@ from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.biometrics.interfaces import BiometricError
 from tongban.biometrics.photo import chip_photo
-from tongban.core.crypto import SM2Error, SM2KeyPair, sm2_generate, sm2_keypair, sm2_public_key, sm3_hex
+from tongban.core.crypto import SM2Error, SM2KeyPair, sm2_generate, sm2_public_key, sm3_hex
 from tongban.core.errors import ServiceError
 from tongban.core.keys import (
     SYSTEM_KEY_KIND,
+    UNLOCK_HELP,
+    KeyLocked,
     SystemKeyInvalid,
     SystemKeyMissing,
+    key_file_pair,
+    keys_passphrase,
     load_system_key,
+    seal_private_key,
     system_key_path,
 )
 from tongban.intake.models import Application
@@ -66,31 +71,71 @@ CENTRE_KEY_KIND = "tongban.centre-key/1"
 
 
 def _write_private(path: Path, data: dict[str, Any], *, force: bool) -> None:
-    """A key file readable by its owner only; never overwritten unless `force`."""
+    """A key file readable by its owner only; never overwritten unless `force` (then replaced
+    whole: a new file renamed over the old one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    target = path.with_name(f".{path.name}.{os.getpid()}.new") if force else path
     try:
-        fd = os.open(path, flags, 0o600)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as exc:
         raise ServiceError("key_exists", f"{path} 已存在；确需更换请加 --force。", status=409) from exc
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=1)
-        handle.write("\n")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=1)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        if force:
+            os.replace(target, path)
+    finally:
+        if force:
+            target.unlink(missing_ok=True)
+
+
+def _key_file(kind: str, pair: SM2KeyPair, passphrase: str, **extra: str) -> dict[str, Any]:
+    """A key file's JSON: the private key sealed under `passphrase`, or as hex when it is ""."""
+    private: dict[str, Any] = (
+        {"sealed_private_key": seal_private_key(kind, pair, passphrase)}
+        if passphrase
+        else {"private_key": pair.private}
+    )
+    return {"kind": kind, **extra, **private, "public_key": pair.public}
 
 
 def system_key_generate(*, force: bool = False) -> SM2KeyPair:
-    """The system's SM2 signing pair (签名密钥), stored under TONGBAN_KEYS_DIR. Centres verify
-    packages with its public half, which their key files carry."""
+    """The system's SM2 signing pair (签名密钥), stored under TONGBAN_KEYS_DIR, its private half
+    encrypted with the keys passphrase when one is configured. Centres verify packages with its
+    public half, which their key files carry."""
     pair = sm2_generate()
-    _write_private(
-        system_key_path(),
-        {"kind": SYSTEM_KEY_KIND, "private_key": pair.private, "public_key": pair.public},
-        force=force,
-    )
+    passphrase = keys_passphrase()
+    _write_private(system_key_path(), _key_file(SYSTEM_KEY_KIND, pair, passphrase), force=force)
     record(
         actor=None,
         action=AuditAction.PRODUCTION_SYSTEM_KEY_GENERATED,
-        detail={"fingerprint": pair.fingerprint},
+        detail={"fingerprint": pair.fingerprint, "encrypted": bool(passphrase)},
+    )
+    return pair
+
+
+def key_file_encrypt(path: Path) -> SM2KeyPair:
+    """Seal the private key of a plain key file (the system's, or a centre's) with the keys
+    passphrase, in place; the key itself is unchanged."""
+    passphrase = keys_passphrase()
+    if not passphrase:
+        raise ServiceError("no_passphrase", UNLOCK_HELP)
+    try:
+        data = json.loads(path.read_text())
+        if "sealed_private_key" in data:
+            raise ServiceError("already_encrypted", f"{path} 的私钥已经加密。", status=409)
+        pair = key_file_pair(data, path)
+    except (OSError, ValueError, KeyError, TypeError, SM2Error) as exc:
+        raise ServiceError("bad_key_file", f"{path} 不是有效的密钥文件：{exc}") from exc
+    extra = {k: v for k, v in data.items() if k not in ("kind", "private_key", "public_key")}
+    _write_private(path, _key_file(str(data["kind"]), pair, passphrase, **extra), force=True)
+    record(
+        actor=None,
+        action=AuditAction.PRODUCTION_KEY_ENCRYPTED,
+        detail={"path": str(path), "fingerprint": pair.fingerprint},
     )
     return pair
 
@@ -102,6 +147,8 @@ def system_key() -> SM2KeyPair:
         raise ServiceError(
             "no_system_key", "系统签名密钥尚未生成，请运行 tongban keys generate-system。", status=409
         ) from exc
+    except KeyLocked as exc:
+        raise ServiceError("bad_system_key", str(exc), status=500) from exc
     except SystemKeyInvalid as exc:
         raise ServiceError("bad_system_key", f"系统签名密钥文件 {exc} 无效。", status=500) from exc
 
@@ -115,33 +162,44 @@ class CentreKeyFile:
     system_public: str
 
 
-def centre_key_generate(*, centre: Unit, out: Path, force: bool = False) -> CentreKey:
+def centre_key_generate(*, centre: Unit, out: Path, force: bool = False, rotate: bool = False) -> CentreKey:
     """A new SM2 pair for `centre`: the public half becomes its active key (packages are
-    encrypted for it from now on), the private half goes to `out` for the centre, and is not kept."""
+    encrypted for it from now on), the private half goes to `out` for the centre, and is not kept.
+    The file is plain: the centre encrypts it with its own passphrase (`tongban keys encrypt`).
+
+    `rotate` (`tongban keys rotate-centre`): the centre must have an active key, which is retired,
+    not deleted: the batches made before keep pointing at it, and their packages, which name it by
+    fingerprint, still open with the old private key file."""
     if centre.kind != Unit.Kind.CENTRE:
         raise ServiceError("not_a_centre", f"{centre.code} 不是制证中心。")
     system = system_key()
-    pair = sm2_generate()
-    _write_private(
-        out,
-        {
-            "kind": CENTRE_KEY_KIND,
-            "centre": centre.code,
-            "private_key": pair.private,
-            "public_key": pair.public,
-            "system_public_key": system.public,
-        },
-        force=force,
-    )
     with transaction.atomic():
+        previous = CentreKey.objects.select_for_update().filter(centre=centre, active=True).first()
+        if rotate and previous is None:
+            raise ServiceError(
+                "no_centre_key",
+                f"制证中心 {centre.code} 尚无密钥，请运行 tongban keys generate-centre。",
+                status=409,
+            )
+        pair = sm2_generate()
+        _write_private(
+            out,
+            _key_file(CENTRE_KEY_KIND, pair, "", centre=centre.code, system_public_key=system.public),
+            force=force,
+        )
         CentreKey.objects.filter(centre=centre, active=True).update(active=False)
         key = CentreKey.objects.create(centre=centre, public_key=pair.public, fingerprint=pair.fingerprint)
+        detail = {"centre": centre.code, "fingerprint": pair.fingerprint}
+        if rotate:
+            detail["previous"] = previous.fingerprint if previous is not None else ""
         record(
             actor=None,
-            action=AuditAction.PRODUCTION_CENTRE_KEY_GENERATED,
+            action=AuditAction.PRODUCTION_CENTRE_KEY_ROTATED
+            if rotate
+            else AuditAction.PRODUCTION_CENTRE_KEY_GENERATED,
             object_type="production.centrekey",
             object_id=key.pk,
-            detail={"centre": centre.code, "fingerprint": pair.fingerprint},
+            detail=detail,
         )
     return key
 
@@ -151,9 +209,11 @@ def read_centre_key_file(path: Path) -> CentreKeyFile:
         data = json.loads(path.read_text())
         if data.get("kind") != CENTRE_KEY_KIND:
             raise ValueError("not a centre key file")
-        pair = sm2_keypair(data["private_key"])
+        pair = key_file_pair(data, path)
         system_public = sm2_public_key(data["system_public_key"])
-    except (OSError, ValueError, KeyError, SM2Error) as exc:
+    except KeyLocked as exc:
+        raise ServiceError("key_locked", str(exc)) from exc
+    except (OSError, ValueError, KeyError, TypeError, SM2Error) as exc:
         raise ServiceError("bad_key_file", f"{path} 不是有效的制证中心密钥文件：{exc}") from exc
     return CentreKeyFile(centre=str(data.get("centre", "")), key=pair, system_public=system_public)
 

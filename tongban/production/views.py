@@ -296,7 +296,7 @@ def feedback(request: HttpRequest) -> HttpResponse:
         else:
             raw = bytes(upload.read())
             try:
-                source, lines = feedback_format.parse_file(raw, upload.name or "")
+                source, lines = feedback_format.parse_file(raw)
             except feedback_format.FeedbackFormatError as exc:
                 form.add_error("file", str(exc))
             else:

@@ -58,7 +58,11 @@ def production_dirs(tmp_path: Path, settings: Any) -> None:
 # The system's signing key of every test that seals the audit log: the same pair in every test,
 # since rows and seals of transactional tests outlive the test (the audit app stays out of the
 # flush) and a later test verifies them too.
-TEST_SYSTEM_KEY = sm2_keypair("5d1f2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff0")
+TEST_SYSTEM_KEY = sm2_keypair(
+    "5d1f2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff0",
+    "2e82f35abc55d9f3e2e837b91a3eb619243b0e194ded66069d6fb56df47381f4"
+    "8d48da17f2cb714dc130e8e0c78d473688082e937e09b4cb65668c036f2a221f",
+)
 
 
 @pytest.fixture

@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+import datetime
+from typing import Any
+
 import pytest
 from django.test import Client, override_settings
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from tongban.accounts.roles import ROLE_ACTIONS, Role, role_can
+from tongban.accounts import services
+from tongban.accounts.models import LoginFailure
+from tongban.accounts.roles import ROLE_ACTIONS, SECOND_FACTOR_ROLES, Role, role_can, second_factor_required
 from tongban.audit.models import AuditEvent
 from tongban.testing.factories import PASSWORD
 from tongban.testing.personas import Personas, login
@@ -47,12 +53,59 @@ def test_wrong_password_is_refused_in_chinese_and_audited(client: Client, person
 def test_repeated_wrong_passwords_lock_the_username(client: Client, personas: Personas) -> None:
     for _ in range(5):
         client.post("/accounts/login/", {"username": "nanchang_clerk", "password": "wrong-password"})
-    page = client.post(
-        "/accounts/login/", {"username": "nanchang_clerk", "password": PASSWORD}
-    ).content.decode()
-    assert "连续登录失败次数过多" in page
+    response = client.post("/accounts/login/", {"username": "nanchang_clerk", "password": PASSWORD})
+    until = timezone.localtime(timezone.now() + datetime.timedelta(minutes=15))
+    assert response.status_code == 429
+    assert f"连续登录失败次数过多，请于 {until:%H:%M} 后再试" in response.content.decode()
     assert "_auth_user_id" not in client.session
     assert AuditEvent.objects.filter(action="auth.login_locked").exists()
+
+
+def test_failures_are_counted_in_the_database_for_page_and_api_alike(personas: Personas) -> None:
+    """Every process reads the same rows: failures through the token endpoint lock the page
+    login of another client, and the lock ends when the oldest failure leaves the window."""
+    api = APIClient()
+    for _ in range(5):
+        refused = api.post("/api/v1/auth/token", {"username": "Nanchang_Clerk", "password": "wrong"})
+        assert refused.status_code == 401
+    assert LoginFailure.objects.filter(username="nanchang_clerk").count() == 5
+    page = Client().post("/accounts/login/", {"username": "nanchang_clerk", "password": PASSWORD})
+    assert page.status_code == 429
+    locked = api.post("/api/v1/auth/token", {"username": "nanchang_clerk", "password": PASSWORD})
+    assert locked.status_code == 429 and locked.json()["code"] == "login_locked"
+    assert "请于" in locked.json()["message"] and 0 < int(locked["Retry-After"]) <= 15 * 60
+    # Another account from another address is not concerned.
+    other = APIClient(REMOTE_ADDR="10.0.0.9")
+    assert (
+        other.post("/api/v1/auth/token", {"username": "ganzhou_clerk", "password": PASSWORD}).status_code
+        == 200
+    )
+    later = timezone.now() + datetime.timedelta(minutes=15, seconds=1)
+    assert services.login_locked_until(username="nanchang_clerk", address=None, now=later) is None
+
+
+@override_settings(LOGIN_FAILURES_PER_ADDRESS=3)
+def test_failures_from_one_address_lock_it_for_every_account(personas: Personas) -> None:
+    api = APIClient(REMOTE_ADDR="10.1.2.3")
+    for name in ("a1", "a2", "a3"):
+        api.post("/api/v1/auth/token", {"username": name, "password": "wrong"})
+    locked = api.post("/api/v1/auth/token", {"username": "nanchang_clerk", "password": PASSWORD})
+    assert locked.status_code == 429
+    elsewhere = APIClient(REMOTE_ADDR="10.1.2.4")
+    assert (
+        elsewhere.post("/api/v1/auth/token", {"username": "nanchang_clerk", "password": PASSWORD}).status_code
+        == 200
+    )
+
+
+def test_a_successful_login_forgives_the_account_its_failures(client: Client, personas: Personas) -> None:
+    for _ in range(4):
+        client.post("/accounts/login/", {"username": "nanchang_clerk", "password": "wrong-password"})
+    assert (
+        client.post("/accounts/login/", {"username": "nanchang_clerk", "password": PASSWORD}).status_code
+        == 302
+    )
+    assert not LoginFailure.objects.filter(username="nanchang_clerk").exists()
 
 
 def test_passwords_are_stored_hashed(personas: Personas) -> None:
@@ -162,3 +215,66 @@ def test_admin_pages_follow_the_role_and_audit_changes(client: Client, personas:
     personas.nanchang_supervisor.save()
     login(client, personas.nanchang_supervisor)
     assert client.get("/admin/registry/unit/").status_code == 403
+
+
+def test_an_idle_session_ends_with_a_chinese_notice(client: Client, personas: Personas) -> None:
+    login(client, personas.nanchang_clerk)
+    assert client.get("/people/").status_code == 200
+    session = client.session
+    session["tongban_last_seen"] -= 30 * 60 + 1  # half an hour (the default) and a second ago
+    session.save()
+    response = client.get("/people/?q=1")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=%2Fpeople%2F%3Fq%3D1"
+    page = client.get(response["Location"]).content.decode()
+    assert "会话已超时，请重新登录" in page
+    assert "_auth_user_id" not in client.session
+    assert AuditEvent.objects.filter(action="auth.session_idle", actor_username="nanchang_clerk").exists()
+
+
+@override_settings(SESSION_IDLE_SECONDS=600)
+def test_a_session_in_use_stays_and_the_api_answers_401_once_idle(client: Client, personas: Personas) -> None:
+    login(client, personas.nanchang_clerk)
+    client.get("/people/")
+    session = client.session
+    session["tongban_last_seen"] -= 590
+    session.save()
+    assert client.get("/people/").status_code == 200  # in use: the clock starts again
+    assert client.session["tongban_last_seen"] >= session["tongban_last_seen"] + 590
+    session = client.session
+    session["tongban_last_seen"] -= 601
+    session.save()
+    assert client.get("/api/v1/people").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("role", "unit_kind", "required"),
+    [
+        ("admin", "province", True),
+        ("auditor", "province", True),  # configured (TONGBAN_SECOND_FACTOR_ROLES's default)
+        ("supervisor", "county", True),  # full records of a county
+        ("supervisor", "city", True),
+        ("reviewer", "county", True),
+        ("distributor", "county", True),
+        ("reviewer", "station", False),
+        ("clerk", "station", False),
+        ("campaign_manager", "city", False),  # masked lists only (person.browse)
+        ("finance", "province", False),
+        ("centre_operator", "centre", False),
+    ],
+)
+def test_a_second_factor_for_full_records_of_a_county_or_more(
+    role: str, unit_kind: str, required: bool
+) -> None:
+    assert second_factor_required(role, unit_kind, SECOND_FACTOR_ROLES) is required
+
+
+def test_the_setting_adds_roles(client: Client, personas: Personas, settings: Any) -> None:
+    assert not personas.nanchang_clerk.requires_second_factor
+    settings.SECOND_FACTOR_ROLES = frozenset({"admin", "auditor", "clerk"})
+    assert personas.nanchang_clerk.requires_second_factor
+    response = client.post("/accounts/login/", {"username": "nanchang_clerk", "password": PASSWORD})
+    assert response["Location"].startswith("/accounts/otp/")
+    assert client.get("/people/")["Location"].startswith("/accounts/otp/")
+    refused = APIClient().post("/api/v1/auth/token", {"username": "nanchang_clerk", "password": PASSWORD})
+    assert refused.status_code == 401 and refused.json()["code"] == "second_factor_required"

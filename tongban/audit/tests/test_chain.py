@@ -280,6 +280,22 @@ def test_sealing_without_a_system_key_is_a_clear_error(production_dirs: None) ->
         call_command("audit", "seal")
 
 
+def test_an_encrypted_key_seals_with_its_passphrase_and_verifies_without(
+    production_dirs: None, events: Events, settings: Any
+) -> None:
+    passphrase = {**settings.CARD_PRODUCTION, "KEYS_PASSPHRASE": "correct horse"}
+    settings.CARD_PRODUCTION = passphrase
+    system_key_generate()
+    events(2)
+    settings.CARD_PRODUCTION = {**passphrase, "KEYS_PASSPHRASE": ""}
+    with pytest.raises(CommandError, match="TONGBAN_KEYS_PASSPHRASE"):
+        call_command("audit", "seal")
+    settings.CARD_PRODUCTION = passphrase
+    assert seal_all() and not AuditEvent.objects.filter(seq=None).exists()
+    settings.CARD_PRODUCTION = {**passphrase, "KEYS_PASSPHRASE": ""}
+    assert verify().ok and export_checkpoints()["checkpoints"]
+
+
 def test_following_waits_for_a_missing_key_then_seals(
     production_dirs: None, events: Events, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

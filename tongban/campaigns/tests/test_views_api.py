@@ -99,6 +99,13 @@ def test_manager_creates_and_configures_through_pages(client, personas, register
     assert client.get("/campaigns/new/").status_code == 404
     assert client.post(f"/campaigns/{campaign.pk}/do/close/").status_code == 404
     assert client.post(f"/campaigns/{campaign.pk}/configuration/", config).status_code == 404
+    client.logout()
+    login(client, personas.campaign_manager)
+    asked = client.post(f"/campaigns/{campaign.pk}/do/close/")  # without JavaScript: the question first
+    assert asked.status_code == 200 and "确定结束" in asked.content.decode()
+    assert Campaign.objects.get(pk=campaign.pk).status == "active"
+    assert client.post(f"/campaigns/{campaign.pk}/do/close/", {"confirmed": "1"}).status_code == 302
+    assert Campaign.objects.get(pk=campaign.pk).status == "closed"
 
 
 def test_duty_page_update(client, campaign, personas):

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tongban.core.crypto import (
+    SM2_MAX_PLAINTEXT,
     SealError,
     SM2Error,
     seal,
@@ -76,7 +77,7 @@ def test_many_keys_sign_verify_and_decrypt() -> None:
     many random keys and nonces: 50 of each round trip must all succeed."""
     for _ in range(50):
         key = sm2_generate()
-        assert sm2_keypair(key.private) == key
+        assert sm2_keypair(key.private, key.public) == key
         signature = sm2_sign(key, b"manifest")
         assert sm2_verify(key.public, signature, b"manifest")
         assert not sm2_verify(key.public, signature, b"manifesT")
@@ -102,7 +103,25 @@ def test_sm2_keys_are_checked() -> None:
     with pytest.raises(SM2Error):
         sm2_public_key(key.public[:-1] + ("0" if key.public[-1] != "0" else "1"))  # off the curve
     with pytest.raises(SM2Error):
-        sm2_keypair("0" * 64)
+        sm2_keypair("0" * 64, key.public)
+    with pytest.raises(SM2Error):
+        sm2_keypair(key.private, sm2_generate().public)  # halves of two pairs
+    with pytest.raises(SM2Error):
+        sm2_keypair(key.private[:-2], key.public)
+
+
+def test_sm2_encrypts_up_to_its_bound() -> None:
+    key = sm2_generate()
+    for size in (1, 16, 127, SM2_MAX_PLAINTEXT):
+        secret = os.urandom(size)
+        ciphertext = sm2_encrypt(key.public, secret)
+        assert len(ciphertext) == 1 + 64 + 32 + size
+        assert sm2_decrypt(key, ciphertext) == secret
+    for size in (0, SM2_MAX_PLAINTEXT + 1):
+        with pytest.raises(SM2Error):
+            sm2_encrypt(key.public, bytes(size))
+    with pytest.raises(SM2Error):
+        sm2_decrypt(key, b"\x04" + bytes(90))  # too short to be C1‖C3‖C2
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl command")
@@ -134,6 +153,8 @@ def test_we_verify_openssl_signatures(tmp_path: Path) -> None:
         pytest.skip(f"this openssl has no SM2: {made.stderr.strip()}")
     text = openssl("pkey", "-in", "key.pem", "-noout", "-text").stdout
     public_hex = "".join(text.split("pub:")[1].split("ASN1 OID")[0].split()).replace(":", "")
+    private = int("".join(text.split("priv:")[1].split("pub:")[0].split()).replace(":", ""), 16)
+    assert sm2_keypair(f"{private:064x}", public_hex).public == sm2_public_key(public_hex)
     (tmp_path / "msg").write_bytes(b"package header")
     for _ in range(5):
         signed = openssl(

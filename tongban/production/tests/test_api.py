@@ -7,7 +7,7 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, override_settings
 
 from tongban.intake.models import Application
 from tongban.production import services
@@ -88,6 +88,10 @@ def test_feedback_as_a_file_and_the_error_shape(personas, packaged):
         and refused.json()["code"] == "bad_file"
         and "file" in refused.json()["fields"]
     )
+    big = SimpleUploadedFile("f.csv", b"x" * 5000, content_type="text/csv")
+    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=4096):  # stopped while it arrives
+        too_large = api.post("/api/v1/production/feedback", {"file": big}, format="multipart")
+    assert too_large.status_code == 413 and too_large.json()["code"] == "too_large"
     empty = api.post("/api/v1/production/batches", {"size": 0}, format="json")
     assert empty.status_code == 400 and empty.json()["code"] == "invalid"
 

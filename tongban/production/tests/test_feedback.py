@@ -56,7 +56,7 @@ def _rows(lines: list) -> list[tuple]:
     ids=["utf-8", "utf-8-bom", "gb18030", "gb18030-crlf", "utf-16", "tab-gb18030"],
 )
 def test_a_chinese_file_reads_the_same_in_every_encoding(raw: bytes) -> None:
-    source, lines = parse_file(raw, "回馈.csv")
+    source, lines = parse_file(raw)
     assert source == "csv"
     assert _rows(lines) == EXPECTED
 
@@ -150,7 +150,7 @@ def test_json_with_chinese_keys_and_words() -> None:
         "",
     )
     assert "不是对象" in third.error
-    source, lines = parse_file(json.dumps(data[:2], ensure_ascii=False).encode("gb18030"), "x.json")
+    source, lines = parse_file(json.dumps(data[:2], ensure_ascii=False).encode("gb18030"))
     assert source == "json" and [line.result for line in lines] == ["produced", "failed"]
 
 
@@ -165,3 +165,12 @@ def test_the_template_has_chinese_headers_says_what_to_write_and_reads_back() ->
     first, second = parse_csv(out.getvalue().encode("utf-8-sig"))
     assert (first.result, first.card_serial, first.line) == ("produced", "CS-0001", 3)
     assert (second.result, second.reason, second.error) == ("failed", "photo_quality", "")
+
+
+def test_a_file_is_told_apart_by_its_content_and_no_text_is_refused() -> None:
+    csv_bytes = f"批次号,受理号,结果,证件序列号\n{BATCH},{N1},已制证,CS-0001\n".encode()
+    assert parse_file(csv_bytes)[0] == "csv"
+    utf16 = json.dumps([{"batch": BATCH, "number": N1, "result": "已制证", "card_serial": "CS-1"}])
+    assert parse_file(utf16.encode("utf-16"))[0] == "json"
+    with pytest.raises(FeedbackFormatError, match="CSV 或 JSON 文本文件"):
+        parse_file(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00")  # a spreadsheet (xlsx)

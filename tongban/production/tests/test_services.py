@@ -146,9 +146,13 @@ def _packaged(personas, issue, count=2):
     return services.batch_package(actor=operator, batch=batch)
 
 
-def _open(path: Path, key: Path, out: Path | None = None) -> tuple[int, str, str]:
+def _open(
+    path: Path, key: Path, out: Path | None = None, extra_keys: tuple[Path, ...] = ()
+) -> tuple[int, str, str]:
     stdout, stderr = io.StringIO(), io.StringIO()
     args = ["package", "open", str(path), "--key", str(key)] + (["--out", str(out)] if out else [])
+    for extra in extra_keys:
+        args += ["--key", str(extra)]
     try:
         call_command(*args, stdout=stdout, stderr=stderr)
     except SystemExit as exit_:

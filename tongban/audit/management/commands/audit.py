@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tongban.audit import sealer
 from tongban.audit.verify import export_checkpoints, verify
-from tongban.core.keys import SystemKeyInvalid, SystemKeyMissing
+from tongban.core.keys import KeyLocked, SystemKeyInvalid, SystemKeyMissing
 
 
 class Command(BaseCommand):
@@ -40,6 +40,8 @@ class Command(BaseCommand):
             getattr(self, f"_{options['action']}")(options)
         except SystemKeyMissing as exc:
             raise CommandError("系统签名密钥尚未生成，请运行 tongban keys generate-system。") from exc
+        except KeyLocked as exc:
+            raise CommandError(str(exc)) from exc
         except SystemKeyInvalid as exc:
             raise CommandError(f"系统签名密钥文件 {exc} 无效。") from exc
         except sealer.SealingRefused as exc:

@@ -1,5 +1,7 @@
-"""`tongban package open FILE --key CENTRE_KEY_FILE [--out DIR]`: the centre verifies and opens a
-data package. Exit code 1 with the reason when any check fails (see docs/production.md)."""
+"""`tongban package open FILE --key CENTRE_KEY_FILE [--key ...] [--out DIR]`: the centre verifies
+and opens a data package. Exit code 1 with the reason when any check fails (see docs/production.md).
+After a key rotation the centre passes its old and new key files: the package names the key it was
+encrypted for, and the file holding that key is used."""
 
 from __future__ import annotations
 
@@ -17,14 +19,18 @@ from tongban.production import services
 
 
 class Command(BaseCommand):
-    help = "Production data packages: `open FILE --key CENTRE_KEY_FILE [--out DIR] [--system-key HEX]`."
+    help = "Data packages: `open FILE --key CENTRE_KEY_FILE [--key ...] [--out DIR] [--system-key HEX]`."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         opening = sub.add_parser("open", help="verify the signature and every digest, decrypt, extract")
         opening.add_argument("file", type=Path)
         opening.add_argument(
-            "--key", required=True, type=Path, help="the centre's key file (keys generate-centre)"
+            "--key",
+            required=True,
+            type=Path,
+            action="append",
+            help="the centre's key file (keys generate-centre); again for each older key (rotate-centre)",
         )
         opening.add_argument(
             "--out", type=Path, help="write manifest.json, manifest.sig and the entries here"
@@ -35,9 +41,22 @@ class Command(BaseCommand):
             help="the system's public key to trust (default: the one in the centre's key file)",
         )
 
+    @staticmethod
+    def _key_for(path: Path, keyfiles: list[services.CentreKeyFile]) -> services.CentreKeyFile:
+        """The key file whose key the package names; the first when none does (then opening
+        reports the mismatch) or the package cannot be read (then opening reports why)."""
+        try:
+            with path.open("rb") as handle:
+                named = package_format.read_header(handle)[0].get("centre_key")
+        except (OSError, package_format.PackageError):
+            return keyfiles[0]
+        return next((k for k in keyfiles if k.key.fingerprint == named), keyfiles[0])
+
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            keyfile = services.read_centre_key_file(options["key"])
+            keyfile = self._key_for(
+                options["file"], [services.read_centre_key_file(p) for p in options["key"]]
+            )
             system_public = (
                 sm2_public_key(options["system_key"]) if options["system_key"] else keyfile.system_public
             )
