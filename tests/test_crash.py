@@ -68,7 +68,7 @@ from tongban.testing.processes import Command, Engine, WebServer, Worker, free_p
 # Flushing after a transactional test would delete audit rows, which the database refuses.
 AVAILABLE_APPS = [app for app in settings.INSTALLED_APPS if app != "tongban.audit"]
 
-APPLICATIONS = int(os.environ.get("TONGBAN_TEST_CRASH_APPLICATIONS", "40"))
+APPLICATIONS = int(os.environ.get("TONGBAN_TEST_CRASH_APPLICATIONS", "30"))
 KILLS = max(6, APPLICATIONS // 10)  # spread over the three kinds of process
 CLERKS = 6  # terminals accepting at once
 WORKERS, THREADS = 2, 2
