@@ -639,7 +639,8 @@ def _accept_locked(
     if photo is None or application.photo is None or bytes(application.photo) != bytes(photo):
         template = _face_template(application.photo)  # retaken meanwhile
     if template is not None:
-        get_abis().insert(application_ref(application), template, Gallery.APPLICATIONS, actor=actor)
+        with biometric_refusals("photo"):  # the engine gone since the search: 503, nothing kept
+            get_abis().insert(application_ref(application), template, Gallery.APPLICATIONS, actor=actor)
     # The station's 受理号 and 票据号 counters are rows every clerk of the station updates, each
     # held from its upsert to the commit: they are taken last, after the slow work above (and
     # after reading the notifications' texts), and then only our own rows are written.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,8 @@ from tongban.accounts.models import User
 from tongban.biometrics import engine
 from tongban.biometrics.photo import conform_photo
 from tongban.biometrics.tests import fingerprints as fp
+from tongban.core.crypto import SM2KeyPair, sm2_keypair
+from tongban.core.keys import SYSTEM_KEY_KIND, system_key_path
 from tongban.intake import capture, rules, services
 from tongban.intake.models import Application
 from tongban.production import services as production_services
@@ -50,6 +53,29 @@ def production_dirs(tmp_path: Path, settings: Any) -> None:
         "KEYS_DIR": tmp_path / "keys",
         "PACKAGE_DIR": tmp_path / "packages",
     }
+
+
+# The system's signing key of every test that seals the audit log: the same pair in every test,
+# since rows and seals of transactional tests outlive the test (the audit app stays out of the
+# flush) and a later test verifies them too.
+TEST_SYSTEM_KEY = sm2_keypair(
+    "5d1f2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff0",
+    "2e82f35abc55d9f3e2e837b91a3eb619243b0e194ded66069d6fb56df47381f4"
+    "8d48da17f2cb714dc130e8e0c78d473688082e937e09b4cb65668c036f2a221f",
+)
+
+
+@pytest.fixture
+def system_key(production_dirs: None) -> SM2KeyPair:
+    path = system_key_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {
+        "kind": SYSTEM_KEY_KIND,
+        "private_key": TEST_SYSTEM_KEY.private,
+        "public_key": TEST_SYSTEM_KEY.public,
+    }
+    path.write_text(json.dumps(body))
+    return TEST_SYSTEM_KEY
 
 
 @pytest.fixture

@@ -1,11 +1,8 @@
-"""The audit tests seal with the system's key, written for each test in its own folder.
-
-It is the same pair in every test: rows and seals of transactional tests outlive the test (the
-audit app stays out of the flush), and a later test verifies them too."""
+"""The audit tests seal with the system's key of `system_key` (tongban/testing/applications.py),
+written for each test in its own folder."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -15,23 +12,6 @@ from django.db import connection
 from tongban.audit.actions import AuditAction
 from tongban.audit.models import AuditEvent
 from tongban.audit.services import record
-from tongban.core.crypto import SM2KeyPair, sm2_keypair
-from tongban.core.keys import SYSTEM_KEY_KIND, system_key_path
-
-TEST_KEY = sm2_keypair(
-    "5d1f2c3b4a5968778695a4b3c2d1e0f00112233445566778899aabbccddeeff0",
-    "2e82f35abc55d9f3e2e837b91a3eb619243b0e194ded66069d6fb56df47381f4"
-    "8d48da17f2cb714dc130e8e0c78d473688082e937e09b4cb65668c036f2a221f",
-)
-
-
-@pytest.fixture
-def system_key(production_dirs: None) -> SM2KeyPair:
-    path = system_key_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"kind": SYSTEM_KEY_KIND, "private_key": TEST_KEY.private, "public_key": TEST_KEY.public}
-    path.write_text(json.dumps(body))
-    return TEST_KEY
 
 
 @pytest.fixture

@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -39,7 +35,7 @@ from tongban.biometrics.models import BiometricTemplate, TemplateChange
 from tongban.biometrics.service import EngineApp
 from tongban.biometrics.shards import Shard, parse_nodes
 from tongban.biometrics.tests.test_abis import faces, finger
-from tongban.testing.processes import database_url
+from tongban.testing.processes import Engine, free_port
 
 # Flushing after a transactional test would delete audit rows, which the database refuses.
 AVAILABLE_APPS = [app for app in settings.INSTALLED_APPS if app != "tongban.audit"]
@@ -377,72 +373,23 @@ def test_check_command_asks_every_node(
 # The real command: gunicorn in a subprocess over the test database
 
 
-class Served:
-    """`tongban abis serve` as an operator starts it."""
-
-    def __init__(self, tmp_path: Path, port: int, token: str) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = tmp_path / f"serve-{time.monotonic_ns()}.log"
-        env = {
-            **os.environ,
-            "TONGBAN_DATABASE_URL": database_url(),
-            "TONGBAN_ABIS_DIR": str(tmp_path / "served"),
-            "TONGBAN_ABIS_TOKEN": token,
-            "TONGBAN_ABIS_REFRESH_SECONDS": "0.2",
-            "TONGBAN_LOG_LEVEL": "INFO",
-        }
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
-                [
-                    sys.executable,
-                    "-m",
-                    "tongban",
-                    "abis",
-                    "serve",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--threads",
-                    "2",
-                ],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        client = ServiceABIS(self.url, timeout=2, token=token)
-        deadline = time.monotonic() + 60
-        while True:  # up, and every gallery loaded
-            try:
-                answer = client._client(self.url).get("/health", {})
-                if len(answer["galleries"]) == len(Gallery):
-                    return
-            except BiometricError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise AssertionError(f"tongban abis serve did not start:\n{self.log.read_text()}")
-            time.sleep(0.1)
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.log.read_text()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def serve(tmp_path: Path, port: int, token: str) -> Engine:
+    """`tongban abis serve` as an operator starts it, once every gallery is loaded."""
+    log = tmp_path / f"serve-{time.monotonic_ns()}.log"
+    served = Engine({}, log, port=port, index_dir=tmp_path / "served", token=token)
+    deadline = time.monotonic() + 60
+    while not served.ready():
+        if not served.alive() or time.monotonic() > deadline:
+            served.stop()
+            raise AssertionError(f"tongban abis serve did not start:\n{served.output()}")
+        time.sleep(0.1)
+    return served
 
 
 def test_the_real_service_restarts_and_catches_up_from_the_change_log(tmp_path: Path) -> None:
     token = "t0ken-for-the-test"
-    port = _free_port()
-    served = Served(tmp_path, port, token)
+    port = free_port()
+    served = serve(tmp_path, port, token)
     try:
         abis = ServiceABIS(served.url, timeout=5, token=token)
         enrolled, probes = faces(12, seed=25)
@@ -463,7 +410,7 @@ def test_the_real_service_restarts_and_catches_up_from_the_change_log(tmp_path: 
     for i in range(8, 12):
         store.insert(f"person:{i}", enrolled[i], PERMANENT, region=NANCHANG)
     store.delete("person:5")
-    served = Served(tmp_path, port, token)
+    served = serve(tmp_path, port, token)
     try:
         assert [c.ref_id for c in abis.identify(probes[10], PERMANENT)] == ["person:10"]
         assert abis.identify(probes[5], PERMANENT) == []

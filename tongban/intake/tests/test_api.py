@@ -302,6 +302,26 @@ def test_renewal_and_replacement_for_a_card_holder(
     assert body["fee"]["item"] == application_type
 
 
+def test_an_engine_gone_between_search_and_insert_answers_503_and_keeps_nothing(
+    personas: Personas, person: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine searched the face, then died (tests/test_crash.py kills it): the acceptance's
+    insert fails inside its transaction, which answers 503 at the photo and leaves nothing."""
+    from tongban.biometrics.abis import BuiltinABIS
+    from tongban.biometrics.interfaces import BiometricError
+
+    def gone(*args: Any, **kwargs: Any) -> None:
+        raise BiometricError("engine_unavailable", "生物特征比对服务暂时不可用。")
+
+    monkeypatch.setattr(BuiltinABIS, "insert", gone)
+    before = nothing_created()
+    api = api_client(personas.nanchang_clerk)
+    response = api.post("/api/v1/applications", payload(person), format="json")
+    assert response.status_code == 503 and response.json()["code"] == "engine_unavailable"
+    assert "photo" in response.json()["fields"]
+    assert nothing_created() == before
+
+
 def test_first_application_for_a_card_holder_is_not_eligible(personas: Personas) -> None:
     holder = CardFactory.create().person
     response = api_client(personas.ganzhou_clerk).post("/api/v1/applications", payload(holder), format="json")
