@@ -79,6 +79,8 @@ def test_ship_scan_and_a_refused_handover_keeping_the_signature(
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="发放 刘晓燕")).to_be_visible()
     assert number not in page.url and application.id_number not in page.url
+    # The pad's script (handover/signature.js) is deferred: the heading shows before it has run.
+    page.wait_for_load_state("load")
 
     pad = page.locator("#signature-pad")
     pad.scroll_into_view_if_needed()
@@ -95,16 +97,16 @@ def test_ship_scan_and_a_refused_handover_keeping_the_signature(
     page.get_by_role("button", name="确认发放").click()
     expect(page.get_by_text("实际为 5 位")).to_be_visible()
     expect(page.get_by_label("代领人姓名")).to_have_value("刘建国")
-    drawn = page.evaluate(
+    # The signature is on the canvas again, once the deferred script has drawn the kept image.
+    page.wait_for_function(
         """() => {
             const c = document.getElementById('signature-pad');
             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
             let ink = 0;
             for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) ink++; }
-            return ink;
+            return ink > 100;
         }"""
     )
-    assert drawn > 100  # the signature is on the canvas again
     assert Application.objects.get(pk=application.pk).status == Application.Status.AT_SITE
     assert refused == []
     page.close()
