@@ -107,12 +107,15 @@ class Api:
         except (OSError, http.client.HTTPException):  # refused, reset or cut off by a kill: a pause
             status, raw = NO_ANSWER, b""
             time.sleep(0.2)
+        try:
+            answer = json.loads(raw) if raw else None
+        except ValueError:  # a body cut off by the kill
+            status, answer = NO_ANSWER, None
+        if answer is None and 200 <= status < 300 and status != 204:
+            status = NO_ANSWER  # the headers came, the kill took the body: no answer either
         with self.lock:
             self.counts[status] += 1
-        try:
-            return status, json.loads(raw) if raw else None
-        except ValueError:  # a body cut off by the kill
-            return NO_ANSWER, None
+        return status, answer
 
 
 class Plant:
