@@ -240,10 +240,6 @@ def _photo_result(application: Application) -> dict[str, Any] | None:
     }
 
 
-def _audit_view(request: HttpRequest, user: User, application: Application) -> None:
-    services.application_open(viewer=user, application=application, how="counter")
-
-
 def _workspace(
     request: HttpRequest,
     user: User,
@@ -254,7 +250,7 @@ def _workspace(
     status: int = 200,
 ) -> HttpResponse:
     """The workspace of a draft; `details` and `finger_form` as typed when they come back."""
-    _audit_view(request, user, application)
+    services.application_open(viewer=user, application=application, how="counter")
     state = selectors.counter_state(application)
     checklist = services.checklist_for(application)
     details = details or DetailsForm(
@@ -294,7 +290,7 @@ def _record(
     status: int = 200,
 ) -> HttpResponse:
     """The record of an application (anything but a draft at its own counter) with its history."""
-    _audit_view(request, user, application)
+    services.application_open(viewer=user, application=application, how="counter")
     own_counter = user.can("application.accept") and application.acceptance_unit_id == user.unit_id
     can_withdraw = own_counter and application.is_open and user.can("application.withdraw")
     return render(
