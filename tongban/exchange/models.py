@@ -15,7 +15,6 @@ from tongban.intake.models import Application
 from tongban.registry.access import ScopedQuerySet
 from tongban.registry.models import Unit
 
-
 _Row = TypeVar("_Row", bound=models.Model)
 
 

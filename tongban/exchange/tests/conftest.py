@@ -34,15 +34,18 @@ def guangdong(ours: SM2KeyPair, guangdong_key: SM2KeyPair) -> Peer:
 def envelope(
     key: SM2KeyPair, ours: SM2KeyPair, kind: str = protocol.PING, body: Any = None, **fields: Any
 ) -> dict[str, Any]:
-    """A message from 44 to us, signed by `key`, with `fields` put in before signing."""
+    """A message from 44 to us, signed by `key`, with `fields` put in before signing (a kind
+    outside protocol.KINDS among them)."""
     built = protocol.envelope_build(
-        kind=kind,
+        kind=kind if kind in protocol.KINDS else protocol.PING,
         sender="44",
         receiver="36",
         body={"note": "测试"} if body is None else body,
         key=key,
         receiver_public=ours.public,
     )
+    if kind not in protocol.KINDS:
+        fields["kind"] = kind
     return protocol.sign({**built, **fields}, key) if fields else built
 
 

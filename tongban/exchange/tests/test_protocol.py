@@ -93,7 +93,7 @@ def test_a_body_is_held_to_its_kind_s_schema(body: Any, why: str) -> None:
 
 
 def test_nested_objects_and_lists_are_checked_too() -> None:
-    submitted = {
+    submitted: dict[str, Any] = {
         "number": "3601020012026120700001",
         "application_type": "renewal",
         "reason_code": "21",
