@@ -54,7 +54,7 @@ STATUS = {
     "bad_envelope": 400,
     "wrong_receiver": 400,
     "unknown_sender": 403,
-    "bad_signature": 403,
+    "bad_signature": 400,
     "stale_message": 400,
     "replayed": 409,
     "unsupported_kind": 400,

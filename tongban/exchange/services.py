@@ -37,6 +37,7 @@ from tongban.core.crypto import (
     sm2_generate,
     sm2_public_from_pem,
     sm2_public_key,
+    sm2_public_pem,
     sm3_hex,
 )
 from tongban.core.errors import ServiceError
@@ -98,6 +99,29 @@ def exchange_key() -> SM2KeyPair:
         raise ServiceError("bad_exchange_key", str(exc), status=500) from exc
     except (ValueError, KeyError, TypeError, SM2Error) as exc:
         raise ServiceError("bad_exchange_key", f"跨省交换密钥文件 {path} 无效。", status=500) from exc
+
+
+@dataclass(frozen=True)
+class KeyFacts:
+    """What the peer's operator needs of our key: who we are, the key (hex and PEM) and the
+    fingerprint to check it by over the telephone."""
+
+    province: str
+    name: str
+    public_key: str
+    pem: str
+    fingerprint: str
+
+
+def key_facts() -> KeyFacts:
+    pair = exchange_key()
+    return KeyFacts(
+        province=settings.PROVINCE_CODE,
+        name=settings.PROVINCE_NAME,
+        public_key=pair.public,
+        pem=sm2_public_pem(pair.public),
+        fingerprint=pair.fingerprint,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -574,3 +598,12 @@ def _audit(row: InboundMessage) -> None:
             "size": row.size,
         },
     )
+
+
+def ping_now(*, actor: User | None, peer: Peer) -> OutboundMessage:
+    """连通检查 as the operator waits for it (the page's button, `tongban exchange ping`): sent at
+    once rather than by the worker, and read back with its outcome."""
+    message = ping_send(actor=actor, peer=peer)
+    message_deliver(message.pk)
+    message.refresh_from_db()
+    return message
