@@ -221,8 +221,8 @@ def peer_update(
 
 def peer_for_id_number(id_number: str) -> Peer | None:
     """The active peer that holds the household register of `id_number`'s region: the longest
-    prefix of the directory that starts it (today two digits; a national hub under "" would take
-    every province without a system of its own in the directory)."""
+    prefix of the directory that starts it (a hub stands in as the row of each province it serves,
+    docs/exchange.md)."""
     peers = {peer.prefix: peer for peer in Peer.objects.filter(active=True)}
     return longest_prefix(id_number, peers)
 

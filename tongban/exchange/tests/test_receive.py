@@ -7,6 +7,7 @@ import datetime
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from tongban.audit.models import AuditEvent
 from tongban.core.crypto import SM2KeyPair, sm2_generate
@@ -220,3 +221,17 @@ def test_a_handler_s_refusal_is_passed_on_and_rolls_back_what_it_did(
     assert row.verified and Peer.objects.get().name == "广东省"
     monkeypatch.setitem(HANDLERS, "application.withdrawn", lambda incoming: {"withdrawn": True})
     assert message_receive(raw(message)).status == 200  # refused applied nothing: it may come again
+
+
+def test_the_endpoint_needs_no_login_and_refuses_an_oversize_body_unread(
+    ours: SM2KeyPair, guangdong: Peer, guangdong_key: SM2KeyPair, settings: Any
+) -> None:
+    client = Client(enforce_csrf_checks=True)  # no session, no token, no CSRF token
+    answer = client.post(
+        "/api/v1/exchange/messages", raw(envelope(guangdong_key, ours)), content_type="application/json"
+    )
+    assert answer.status_code == 200 and answer.json()["outcome"] == "accepted"
+    settings.EXCHANGE_MAX_BYTES = 1000
+    answer = client.post("/api/v1/exchange/messages", b"x" * 5000, content_type="application/json")
+    assert answer.status_code == 413 and answer.json()["code"] == "too_large"
+    assert InboundMessage.objects.get(outcome="refused").size == 1001  # read no further than the limit

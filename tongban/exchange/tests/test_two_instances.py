@@ -11,6 +11,7 @@ import sqlite3
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from tongban.core.crypto import sm2_generate
@@ -48,55 +49,67 @@ def inbound(database: Path) -> list[tuple[str, str, str, str]]:
     return [tuple(row) for row in rows]
 
 
-def test_two_provinces_ping_each_other_and_refuse_a_forgery(tmp_path: Path) -> None:
-    sides = {}
-    for name, code, title in (("a", "36", "江西省"), ("b", "44", "广东省")):
-        folder = tmp_path / name
-        folder.mkdir()
-        port = free_port()
-        sides[name] = {
-            "folder": folder,
-            "port": port,
-            "url": f"http://127.0.0.1:{port}",
-            "db": folder / "db.sqlite3",
-            "env": {
-                "TONGBAN_DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
-                "TONGBAN_KEYS_DIR": str(folder / "keys"),
-                "TONGBAN_KEYS_PASSPHRASE": f"口令-{name}",
-                "TONGBAN_JOBS_QUEUE_FILE": str(folder / "queue.sqlite3"),
-                "TONGBAN_REDIS_URL": "",
-                "TONGBAN_PROVINCE_CODE": code,
-                "TONGBAN_PROVINCE_NAME": title,
-            },
+@dataclass(frozen=True)
+class Side:
+    """One province's deployment: its folder (database, keys, queue), port and environment."""
+
+    folder: Path
+    port: int
+    code: str
+    name: str
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def db(self) -> Path:
+        return self.folder / "db.sqlite3"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "TONGBAN_DATABASE_URL": f"sqlite:///{self.db}",
+            "TONGBAN_KEYS_DIR": str(self.folder / "keys"),
+            "TONGBAN_KEYS_PASSPHRASE": f"口令-{self.code}",
+            "TONGBAN_JOBS_QUEUE_FILE": str(self.folder / "queue.sqlite3"),
+            "TONGBAN_REDIS_URL": "",
+            "TONGBAN_PROVINCE_CODE": self.code,
+            "TONGBAN_PROVINCE_NAME": self.name,
         }
-    a, b = sides["a"], sides["b"]
+
+
+def test_two_provinces_ping_each_other_and_refuse_a_forgery(tmp_path: Path) -> None:
+    a = Side(tmp_path / "a", free_port(), "36", "江西省")
+    b = Side(tmp_path / "b", free_port(), "44", "广东省")
+    a.folder.mkdir()
+    b.folder.mkdir()
     log = tmp_path / "commands.log"
-    code, output = run(["migrate", "-v0"], a["env"], log)
+    code, output = run(["migrate", "-v0"], a.env, log)
     assert code == 0, output
-    shutil.copy(a["db"], b["db"])  # the same empty schema; each its own rows from here on
+    shutil.copy(a.db, b.db)  # the same empty schema; each its own rows from here on
 
     keys = {}
     for side in (a, b):
-        code, output = run(["exchange", "key"], side["env"], log)
+        code, output = run(["exchange", "key"], side.env, log)
         assert code == 0, output
-        keys[side["env"]["TONGBAN_PROVINCE_CODE"]] = json.loads(output.split("-----BEGIN")[0])
+        keys[side.code] = json.loads(output.split("-----BEGIN")[0])
         assert "BEGIN PUBLIC KEY" in output
     assert keys["36"]["public_key"] != keys["44"]["public_key"]
     pem = tmp_path / "jiangxi.pem"  # 江西's operator sends the PEM; 广东's the hex
-    pem.write_text("-----BEGIN" + run(["exchange", "key"], a["env"], log)[1].split("-----BEGIN")[1])
+    pem.write_text("-----BEGIN" + run(["exchange", "key"], a.env, log)[1].split("-----BEGIN")[1])
     for side, other, key in ((a, b, keys["44"]["public_key"]), (b, a, str(pem))):
-        other_code = other["env"]["TONGBAN_PROVINCE_CODE"]
         code, output = run(
-            ["exchange", "peer", "add", "--prefix", other_code, "--name", other["env"]["TONGBAN_PROVINCE_NAME"],
-             "--endpoint", str(other["url"]), "--public-key", key],
-            side["env"],
+            ["exchange", "peer", "add", "--prefix", other.code, "--name", other.name,
+             "--endpoint", other.url, "--public-key", key],
+            side.env,
             log,
         )  # fmt: skip
         assert code == 0, output
         added = json.loads(output)
-        assert added["fingerprint"] == keys[other_code]["fingerprint"]  # what the operators compare by phone
+        assert added["fingerprint"] == keys[other.code]["fingerprint"]  # what the operators compare by phone
 
-    servers = [WebServer(side["env"], side["folder"] / "web.log", port=side["port"]) for side in (a, b)]
+    servers = [WebServer(side.env, side.folder / "web.log", port=side.port) for side in (a, b)]
     try:
         deadline = time.monotonic() + START
         for server in servers:
@@ -105,13 +118,13 @@ def test_two_provinces_ping_each_other_and_refuse_a_forgery(tmp_path: Path) -> N
                 assert time.monotonic() < deadline, server.output()
                 time.sleep(0.2)
 
-        code, output = run(["exchange", "ping", "44"], a["env"], log)
+        code, output = run(["exchange", "ping", "44"], a.env, log)
         assert code == 0, output
         result = json.loads(output)
         assert result["status"] == "delivered" and result["answer"]["name"] == "广东省"
-        assert inbound(b["db"]) == [("36", protocol.PING, "accepted", "")]
+        assert inbound(b.db) == [("36", protocol.PING, "accepted", "")]
 
-        code, output = run(["exchange", "ping", "36"], b["env"], log)
+        code, output = run(["exchange", "ping", "36"], b.env, log)
         assert code == 0, output
         assert json.loads(output)["answer"]["name"] == "江西省"
 
@@ -124,7 +137,7 @@ def test_two_provinces_ping_each_other_and_refuse_a_forgery(tmp_path: Path) -> N
             key=third,
             receiver_public=keys["44"]["public_key"],
         )
-        status, answer = post(str(b["url"]), forged)
+        status, answer = post(b.url, forged)
         assert (status, answer["code"]) == (400, "bad_signature"), answer
         stranger = protocol.envelope_build(
             kind=protocol.PING,
@@ -134,14 +147,14 @@ def test_two_provinces_ping_each_other_and_refuse_a_forgery(tmp_path: Path) -> N
             key=third,
             receiver_public=keys["44"]["public_key"],
         )
-        status, answer = post(str(b["url"]), stranger)
+        status, answer = post(b.url, stranger)
         assert (status, answer["code"]) == (403, "unknown_sender"), answer
-        assert inbound(b["db"])[1:] == [
+        assert inbound(b.db)[1:] == [
             ("36", protocol.PING, "refused", "bad_signature"),
             ("45", protocol.PING, "refused", "unknown_sender"),
         ]
         # The replies of 广东's ping reached 江西 (and only it).
-        assert inbound(a["db"]) == [("44", protocol.PING, "accepted", "")]
+        assert inbound(a.db) == [("44", protocol.PING, "accepted", "")]
     finally:
         for server in servers:
             server.stop()
