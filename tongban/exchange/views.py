@@ -36,7 +36,13 @@ class FilterForm(forms.Form):
     status = forms.ChoiceField(
         label="状态",
         required=False,
-        choices=[("", "全部"), *OutboundMessage.Status.choices, *InboundMessage.Outcome.choices],
+        # 拒收 is both a sent message's 被拒收 and a received one's 已拒收: one choice for either list.
+        choices=[
+            ("", "全部"),
+            *((value, label) for value, label in OutboundMessage.Status.choices if value != "refused"),
+            (InboundMessage.Outcome.ACCEPTED, "已接收"),
+            (InboundMessage.Outcome.REFUSED, "拒收"),
+        ],
     )
     kind = forms.ChoiceField(
         label="类型", required=False, choices=[("", "全部"), *((k, v.label) for k, v in KINDS.items())]

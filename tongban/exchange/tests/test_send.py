@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from tongban.audit.models import AuditEvent
@@ -28,7 +29,7 @@ from tongban.exchange.services import (
     peer_update,
     ping_now,
 )
-from tongban.testing.personas import Personas
+from tongban.testing.personas import Personas, api_client, login
 
 pytestmark = pytest.mark.django_db
 Status = OutboundMessage.Status
@@ -218,3 +219,27 @@ def test_a_ping_waits_for_its_answer(server: Guangdong, peer: Peer, personas: Pe
     with pytest.raises(ServiceError) as refused:
         ping_now(actor=personas.nanchang_supervisor, peer=peer)
     assert refused.value.code == "permission_denied"
+
+
+def test_the_page_and_the_api_ping_and_send_again(server: Guangdong, peer: Peer, personas: Personas) -> None:
+    page = login(Client(), personas.admin)
+    answer = page.post(f"/exchange/peers/{peer.pk}/ping/", follow=True)
+    assert "连通检查成功" in answer.content.decode()
+    server.replies = [(400, "unsupported_kind")]
+    refused = message_deliver(send(peer).pk)
+    assert refused is not None and refused.status == Status.REFUSED
+    listed = page.get("/exchange/?direction=out&status=refused").content.decode()
+    assert "unsupported_kind" in listed and "本省不受理该消息。" in listed and "重发" in listed
+    server.replies = ["ok"]
+    assert page.post(f"/exchange/messages/{refused.pk}/retry/").status_code == 302
+    refused.refresh_from_db()
+    assert refused.status == Status.PENDING
+    api = api_client(personas.admin)
+    again = api.post(f"/api/v1/exchange/outbound/{refused.pk}/retry")
+    assert again.status_code == 409 and again.json()["code"] == "not_retryable"
+    pinged = api.post(f"/api/v1/exchange/peers/{peer.pk}/ping")
+    assert pinged.status_code == 200 and pinged.json()["status"] == "delivered"
+    supervisor = api_client(personas.province_supervisor)
+    assert supervisor.post(f"/api/v1/exchange/peers/{peer.pk}/ping").status_code == 403
+    rows = supervisor.get("/api/v1/exchange/outbound?status=delivered").json()["results"]
+    assert len(rows) == 2 and {row["kind"] for row in rows} == {protocol.PING}
