@@ -325,15 +325,20 @@ def _pause(attempts: int) -> timedelta:
     return min(timedelta(seconds=30 * 2 ** (attempts - 1)), timedelta(hours=1))
 
 
+@dataclass(frozen=True)
 class _Answer:
     """What one attempt came to: delivered (with the peer's answer), refused (final), or a
     failure to try again."""
 
-    def __init__(self, status: str, *, code: str = "", error: str = "", answer: Any = None) -> None:
-        self.status, self.code, self.error, self.answer = status, code, error, answer
+    status: str
+    code: str = ""
+    error: str = ""
+    answer: Any = None
 
 
 def _post(message: OutboundMessage) -> _Answer:
+    if not message.peer.active:  # suspended after the message was queued: it waits (失败 at the limit)
+        return _Answer(Status.PENDING, error="交换对象已停用（恢复启用后继续发送）")
     request = urllib.request.Request(  # noqa: S310 (the directory's http/https address)
         _endpoint(message.peer),
         data=message.envelope.encode(),

@@ -206,11 +206,15 @@ def test_a_message_held_by_a_worker_is_left_until_its_lease_runs_out(server: Gua
     assert delivered is not None and delivered.status == Status.DELIVERED
 
 
-def test_nothing_is_sent_to_a_suspended_peer(peer: Peer) -> None:
+def test_nothing_is_sent_to_a_suspended_peer(server: Guangdong, peer: Peer) -> None:
+    queued = send(peer)
     suspended = peer_update(actor=None, peer=peer, active=False)
     with pytest.raises(ServiceError) as refused:
         send(suspended)
     assert refused.value.code == "peer_inactive"
+    waiting = message_deliver(queued.pk)
+    assert waiting is not None and waiting.status == Status.PENDING and "已停用" in waiting.last_error
+    assert server.bodies == []
 
 
 def test_a_ping_waits_for_its_answer(server: Guangdong, peer: Peer, personas: Personas) -> None:
