@@ -198,6 +198,17 @@ ROUTES: dict[str, Route] = {
     "api:job_cancel": route(JOBS, "job", POST=200),
     "api:job_retry": route(JOBS, "job", POST=201),  # the job was cancelled by the line above
     "api:job_result": route(JOBS, "job", GET=(404, "no_result")),
+    # 跨省通办: other provinces' systems POST unsigned in (a bad envelope); the provincial department's
+    # supervisors read, its administrators keep the directory (no fixture builds a peer or a message).
+    "api:exchange_messages": route(PUBLIC, POST=(400, "bad_envelope")),
+    "api:exchange_outbound": route("exchange.view", by="province_supervisor", GET=200),
+    "api:exchange_outbound_retry": route("exchange.manage", "exchange", by="admin", POST=NOT_FOUND),
+    "api:exchange_inbound": route("exchange.view", by="province_supervisor", GET=200),
+    "api:exchange_peers": route("exchange.view", by="admin", write="exchange.manage", GET=200, POST=INVALID),
+    "api:exchange_peer": route(
+        "exchange.view", "exchange", by="admin", write="exchange.manage", GET=NOT_FOUND, PATCH=NOT_FOUND
+    ),
+    "api:exchange_peer_ping": route("exchange.manage", "exchange", by="admin", POST=NOT_FOUND),
     "api:notifications": route(STAFF, GET=200),
     "api:notification_templates": route("notification.template", GET=200),
     "api:notification_template": route("notification.template", "template", GET=200, PUT=INVALID),
@@ -311,6 +322,11 @@ ROUTES: dict[str, Route] = {
     "notifications:templates": route("notification.template", GET=200),
     "notifications:template": route("notification.template", "template", GET=200, POST=200),
     "notifications:template_reset": route("notification.template", "template", POST=200),
+    "exchange:messages": route("exchange.view", by="province_supervisor", GET=200),
+    "exchange:message_retry": route("exchange.manage", "exchange", by="admin", POST=PAGE_404),
+    "exchange:peers": route("exchange.view", by="admin", GET=200, POST=400),
+    "exchange:peer_edit": route("exchange.manage", "exchange", by="admin", GET=PAGE_404, POST=PAGE_404),
+    "exchange:peer_ping": route("exchange.manage", "exchange", by="admin", POST=PAGE_404),
     "liaisons:directory": route(STAFF, GET=200),
     "liaisons:missing": route("liaison.manage", GET=200),
     "liaisons:edit": route("liaison.manage", "county", refusal=403, GET=200, POST=400),

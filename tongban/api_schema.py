@@ -167,7 +167,7 @@ ERRORS: dict[str, ErrorCode] = {
     "finger_required": ErrorCode(400, "a fingerprint is needed for the comparison"),
     "finger_mismatch": ErrorCode(409, "the fingerprint comparison failed"),
     "signature_required": ErrorCode(400, "the recipient's signature (or a tick that they signed the form) is required"),
-    "bad_signature": ErrorCode(400, "the signature is not a PNG image within the size limit"),
+    "bad_signature": ErrorCode(400, "a handwritten signature that is not a PNG image within the size limit; 跨省通办: a message whose signature does not verify with the sender's key in the directory"),
     "card_not_checked": ErrorCode(400, "the card's details must be checked (`card_checked: true`)"),
     "not_pending": ErrorCode(409, "the application is not waiting for verification (核验)"),
     # --- Finance (收费、缴库、结算) ---------------------------------------------------------------
@@ -207,6 +207,20 @@ ERRORS: dict[str, ErrorCode] = {
     "job_not_retryable": ErrorCode(409, "only a failed or cancelled background job can be retried"),
     "template_invalid": ErrorCode(400, "the notification text names a variable the template does not have, leaves out a required one, or is empty or too long (fields.text says which)"),
     "no_result": ErrorCode(404, "the background job has no result file (not finished, nothing to download, or removed)"),
+    # --- 跨省通办 (exchange) ----------------------------------------------------------------------
+    "bad_exchange_key": ErrorCode(500, "the province's exchange key file cannot be used (damaged, or its passphrase missing or wrong)"),
+    "invalid_public_key": ErrorCode(400, "a peer's public key is neither SM2 hex (128 digits) nor an SM2 PEM public key"),
+    "peer_exists": ErrorCode(409, "the region prefix is already in the exchange directory (交换目录)"),
+    "peer_inactive": ErrorCode(409, "the peer is suspended (停用): nothing is sent to it"),
+    "not_retryable": ErrorCode(409, "only a refused (被拒收) or failed (失败) message is sent again"),
+    "bad_envelope": ErrorCode(400, "跨省通办: the message is not a JSON envelope of the protocol (docs/exchange.md)"),
+    "wrong_receiver": ErrorCode(400, "跨省通办: the envelope's `to` is another province"),
+    "unknown_sender": ErrorCode(403, "跨省通办: the envelope's `from` is not an active peer of the directory"),
+    "stale_message": ErrorCode(400, "跨省通办: `sent_at` is outside the receiver's window (24 h by default)"),
+    "replayed": ErrorCode(409, "跨省通办: another message was already accepted under this id"),
+    "unsupported_kind": ErrorCode(400, "跨省通办: the receiver takes no message of this kind (yet)"),
+    "undecryptable": ErrorCode(400, "跨省通办: the sealed body does not open with the receiver's key"),
+    "bad_schema": ErrorCode(400, "跨省通办: the body is not what its kind declares (a missing, extra or mistyped field)"),
 }
 # fmt: on
 

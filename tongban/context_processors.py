@@ -32,5 +32,8 @@ def navigation(request: HttpRequest) -> dict[str, dict[str, bool]]:
             "users": can("user.manage"),
             "jobs": may_use_jobs(can),
             "templates": can("notification.template"),
+            # The exchange is the provincial department's (tongban/exchange/models.py).
+            "exchange": can("exchange.view")
+            and getattr(getattr(request.user, "unit", None), "kind", "") == "province",
         }
     }

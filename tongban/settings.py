@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "tongban.dataquality",
     "tongban.jobs",
     "tongban.notifications",
+    "tongban.exchange",
     "tongban.demo",
     "tongban.backup",
     "huey.contrib.djhuey",
@@ -551,6 +552,21 @@ if "webhook" in _IN_USE and not (NOTIFICATIONS_WEBHOOK_URL and NOTIFICATIONS_WEB
     raise ImproperlyConfigured(
         "TONGBAN_NOTIFICATIONS_BACKEND=webhook needs TONGBAN_NOTIFICATIONS_WEBHOOK_URL and _SECRET"
     )
+
+# 跨省通办 (tongban/exchange, docs/exchange.md): who this system is to the other provinces' systems
+# (the region prefix its messages come "from"), how old a message it still takes, how large, and
+# how its outbox sends (timeout of one request, attempts before 失败, a worker's hold on a message).
+PROVINCE_CODE = env_str("TONGBAN_PROVINCE_CODE", "36")
+PROVINCE_NAME = env_str("TONGBAN_PROVINCE_NAME", "江西省")
+EXCHANGE_WINDOW_HOURS = env_int("TONGBAN_EXCHANGE_WINDOW_HOURS", 24)
+EXCHANGE_MAX_BYTES = env_int("TONGBAN_EXCHANGE_MAX_BYTES", 1024 * 1024)
+EXCHANGE_TIMEOUT = env_float("TONGBAN_EXCHANGE_TIMEOUT", 10.0)
+EXCHANGE_MAX_ATTEMPTS = env_int("TONGBAN_EXCHANGE_MAX_ATTEMPTS", 12)
+EXCHANGE_LEASE_SECONDS = env_int("TONGBAN_EXCHANGE_LEASE_SECONDS", 120)
+if not (len(PROVINCE_CODE) == 2 and PROVINCE_CODE.isdigit()):
+    raise ImproperlyConfigured("TONGBAN_PROVINCE_CODE is the province's two-digit region code, e.g. 36")
+if EXCHANGE_TIMEOUT >= EXCHANGE_LEASE_SECONDS:
+    raise ImproperlyConfigured("TONGBAN_EXCHANGE_LEASE_SECONDS must be longer than TONGBAN_EXCHANGE_TIMEOUT")
 
 # TrueType font embedded in the PDF forms (Debian's fonts-wqy-zenhei by default).
 PDF_FONT = Path(env_str("TONGBAN_PDF_FONT", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"))

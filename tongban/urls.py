@@ -10,6 +10,7 @@ from tongban.accounts import api as accounts_api
 from tongban.accounts.api import TokenView
 from tongban.campaigns import api as campaigns_api
 from tongban.dataquality import api as dataquality_api
+from tongban.exchange import api as exchange_api
 from tongban.finance import api as finance_api
 from tongban.handover import api as handover_api
 from tongban.intake import api as intake_api
@@ -186,6 +187,17 @@ api_v1 = [
     path("jobs/<int:pk>/cancel", jobs_api.JobCancelView.as_view(), name="job_cancel"),
     path("jobs/<int:pk>/retry", jobs_api.JobRetryView.as_view(), name="job_retry"),
     path("jobs/<int:pk>/result", jobs_api.JobResultView.as_view(), name="job_result"),
+    path("exchange/messages", exchange_api.messages_view, name="exchange_messages"),
+    path("exchange/outbound", exchange_api.OutboundView.as_view(), name="exchange_outbound"),
+    path(
+        "exchange/outbound/<int:pk>/retry",
+        exchange_api.OutboundRetryView.as_view(),
+        name="exchange_outbound_retry",
+    ),
+    path("exchange/inbound", exchange_api.InboundView.as_view(), name="exchange_inbound"),
+    path("exchange/peers", exchange_api.PeersView.as_view(), name="exchange_peers"),
+    path("exchange/peers/<int:pk>", exchange_api.PeerView.as_view(), name="exchange_peer"),
+    path("exchange/peers/<int:pk>/ping", exchange_api.PeerPingView.as_view(), name="exchange_peer_ping"),
     path("notifications", notifications_api.InboxView.as_view(), name="notifications"),
     path("notification-templates", notifications_api.TemplatesView.as_view(), name="notification_templates"),
     path(
@@ -217,6 +229,7 @@ urlpatterns = [
     path("jobs/", include("tongban.jobs.urls")),
     path("notifications/", include("tongban.notifications.urls")),
     path("liaisons/", include("tongban.liaison.urls")),
+    path("exchange/", include("tongban.exchange.urls")),
     # The admin signs in through the same audited login (and second factor) as everyone else.
     path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
     path("admin/", admin.site.urls),

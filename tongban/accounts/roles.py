@@ -60,6 +60,8 @@ ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 # job.oversee: see, cancel and retry the background jobs (后台任务) of the own subtree (everyone
 #   sees, cancels and retries the jobs they started themselves).
 # notification.template: edit the texts of the notifications (通知模板).
+# exchange.view: the 跨省通办 messages and directory; exchange.manage: keep the directory (交换目录),
+#   ping a peer, send a message again. Both only at the provincial department (exchange/models.py).
 # staffing.view: the units of the own subtree that hold pending work no active account can do
 #   (无人办理的待办, tongban/accounts/staffing.py).
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
@@ -128,6 +130,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "campaign.view",
             "campaign.duty",
             "job.oversee",
+            "exchange.view",
         }
     ),
     Role.FINANCE: frozenset({"unit.view", "finance.view", "finance.remit"}),
@@ -149,6 +152,8 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "staffing.view",
             "job.oversee",
             "notification.template",
+            "exchange.view",
+            "exchange.manage",
         }
     ),
 }

@@ -202,6 +202,14 @@ class AuditAction(models.TextChoices):
     JOB_RESULT_DOWNLOAD = "job.result_download", "下载任务结果"
     NOTIFICATION_TEMPLATE_UPDATE = "notification.template_update", "修改通知模板"
     NOTIFICATION_TEMPLATE_RESET = "notification.template_reset", "恢复默认通知模板"
+    # 跨省通办 (tongban/exchange)
+    EXCHANGE_KEY_GENERATED = "exchange.key_generated", "生成跨省交换密钥"
+    EXCHANGE_PEER_ADDED = "exchange.peer_added", "添加交换对象"
+    EXCHANGE_PEER_UPDATED = "exchange.peer_updated", "修改交换对象"
+    EXCHANGE_MESSAGE_SENT = "exchange.message_sent", "发出跨省消息"
+    EXCHANGE_MESSAGE_DELIVERY = "exchange.message_delivery", "跨省消息发送结果"
+    EXCHANGE_MESSAGE_RETRY = "exchange.message_retry", "重发跨省消息"
+    EXCHANGE_MESSAGE_RECEIVED = "exchange.message_received", "收到跨省消息"
     # Backups (备份与恢复)
     BACKUP_CREATED = "backup.created", "备份系统数据"
     BACKUP_RESTORED = "backup.restored", "恢复系统数据"

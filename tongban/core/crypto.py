@@ -148,6 +148,21 @@ def sm2_public_pem(public: str) -> str:
     return f"-----BEGIN PUBLIC KEY-----\n{body}-----END PUBLIC KEY-----\n"
 
 
+def sm2_public_from_pem(pem: str) -> str:
+    """The public key (canonical hex) of a PEM SubjectPublicKeyInfo of the SM2 curve, as
+    `sm2_public_pem` writes it and `openssl pkey -pubout` does."""
+    lines = [line.strip() for line in pem.strip().splitlines()]
+    if len(lines) < 3 or lines[0] != "-----BEGIN PUBLIC KEY-----" or lines[-1] != "-----END PUBLIC KEY-----":
+        raise SM2Error("not a PEM public key")
+    try:
+        der = base64.b64decode("".join(lines[1:-1]), validate=True)
+    except ValueError as exc:
+        raise SM2Error("the PEM body is not base64") from exc
+    if len(der) != len(_SM2_SPKI_PREFIX) + 65 or not der.startswith(_SM2_SPKI_PREFIX):
+        raise SM2Error("not an SM2 public key")
+    return sm2_public_key(der[len(_SM2_SPKI_PREFIX) :].hex())
+
+
 # Z_A's curve part (GB/T 32918.2): a ‖ b ‖ xG ‖ yG of the recommended curve.
 _SM2_CURVE = bytes.fromhex(
     "FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC"

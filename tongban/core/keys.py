@@ -28,6 +28,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from tongban.core.crypto import SealError, SM2Error, SM2KeyPair, seal, sm2_keypair, sm2_public_key, unseal
+from tongban.core.errors import ServiceError
 
 SYSTEM_KEY_FILE = "system-sm2.json"
 SYSTEM_KEY_KIND = "tongban.system-key/1"
@@ -113,6 +114,38 @@ def key_file_pair(data: dict[str, Any], path: Path) -> SM2KeyPair:
             "(not the passphrase it was encrypted with, or the file was altered)."
         ) from exc
     return sm2_keypair(private.hex(), public)
+
+
+def write_key_file(path: Path, data: dict[str, Any], *, force: bool) -> None:
+    """A key file readable by its owner only; never overwritten unless `force` (then replaced
+    whole: a new file renamed over the old one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    target = path.with_name(f".{path.name}.{os.getpid()}.new") if force else path
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise ServiceError("key_exists", f"{path} 已存在；确需更换请加 --force。", status=409) from exc
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=1)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        if force:
+            os.replace(target, path)
+    finally:
+        if force:
+            target.unlink(missing_ok=True)
+
+
+def key_file_json(kind: str, pair: SM2KeyPair, passphrase: str, **extra: str) -> dict[str, Any]:
+    """A key file's JSON: the private key sealed under `passphrase`, or as hex when it is ""."""
+    private: dict[str, Any] = (
+        {"sealed_private_key": seal_private_key(kind, pair, passphrase)}
+        if passphrase
+        else {"private_key": pair.private}
+    )
+    return {"kind": kind, **extra, **private, "public_key": pair.public}
 
 
 def _read_system_key_file() -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,11 +32,12 @@ from tongban.core.keys import (
     KeyLocked,
     SystemKeyInvalid,
     SystemKeyMissing,
+    key_file_json,
     key_file_pair,
     keys_passphrase,
     load_system_key,
-    seal_private_key,
     system_key_path,
+    write_key_file,
 )
 from tongban.intake.models import Application
 from tongban.intake.transitions import Transition, application_transition
@@ -70,45 +70,13 @@ def _require_own(actor: User | None, centre_id: int, action: str) -> None:
 CENTRE_KEY_KIND = "tongban.centre-key/1"
 
 
-def _write_private(path: Path, data: dict[str, Any], *, force: bool) -> None:
-    """A key file readable by its owner only; never overwritten unless `force` (then replaced
-    whole: a new file renamed over the old one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    target = path.with_name(f".{path.name}.{os.getpid()}.new") if force else path
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError as exc:
-        raise ServiceError("key_exists", f"{path} 已存在；确需更换请加 --force。", status=409) from exc
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=1)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        if force:
-            os.replace(target, path)
-    finally:
-        if force:
-            target.unlink(missing_ok=True)
-
-
-def _key_file(kind: str, pair: SM2KeyPair, passphrase: str, **extra: str) -> dict[str, Any]:
-    """A key file's JSON: the private key sealed under `passphrase`, or as hex when it is ""."""
-    private: dict[str, Any] = (
-        {"sealed_private_key": seal_private_key(kind, pair, passphrase)}
-        if passphrase
-        else {"private_key": pair.private}
-    )
-    return {"kind": kind, **extra, **private, "public_key": pair.public}
-
-
 def system_key_generate(*, force: bool = False) -> SM2KeyPair:
     """The system's SM2 signing pair (签名密钥), stored under TONGBAN_KEYS_DIR, its private half
     encrypted with the keys passphrase when one is configured. Centres verify packages with its
     public half, which their key files carry."""
     pair = sm2_generate()
     passphrase = keys_passphrase()
-    _write_private(system_key_path(), _key_file(SYSTEM_KEY_KIND, pair, passphrase), force=force)
+    write_key_file(system_key_path(), key_file_json(SYSTEM_KEY_KIND, pair, passphrase), force=force)
     record(
         actor=None,
         action=AuditAction.PRODUCTION_SYSTEM_KEY_GENERATED,
@@ -131,7 +99,7 @@ def key_file_encrypt(path: Path) -> SM2KeyPair:
     except (OSError, ValueError, KeyError, TypeError, SM2Error) as exc:
         raise ServiceError("bad_key_file", f"{path} 不是有效的密钥文件：{exc}") from exc
     extra = {k: v for k, v in data.items() if k not in ("kind", "private_key", "public_key")}
-    _write_private(path, _key_file(str(data["kind"]), pair, passphrase, **extra), force=True)
+    write_key_file(path, key_file_json(str(data["kind"]), pair, passphrase, **extra), force=True)
     record(
         actor=None,
         action=AuditAction.PRODUCTION_KEY_ENCRYPTED,
@@ -182,9 +150,9 @@ def centre_key_generate(*, centre: Unit, out: Path, force: bool = False, rotate:
                 status=409,
             )
         pair = sm2_generate()
-        _write_private(
+        write_key_file(
             out,
-            _key_file(CENTRE_KEY_KIND, pair, "", centre=centre.code, system_public_key=system.public),
+            key_file_json(CENTRE_KEY_KIND, pair, "", centre=centre.code, system_public_key=system.public),
             force=force,
         )
         CentreKey.objects.filter(centre=centre, active=True).update(active=False)
