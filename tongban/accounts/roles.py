@@ -60,12 +60,17 @@ ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 # job.oversee: see, cancel and retry the background jobs (后台任务) of the own subtree (everyone
 #   sees, cancels and retries the jobs they started themselves).
 # notification.template: edit the texts of the notifications (通知模板).
+# cardloss.report: 挂失申报, 撤销挂失, 拾获证件 registered, collected and destroyed at the own station
+#   (a loss is reported for a person found province-wide by exact ID number, as person.lookup);
+#   cardloss.view: the loss reports and found cards of the own subtree (挂失招领).
 # staffing.view: the units of the own subtree that hold pending work no active account can do
 #   (无人办理的待办, tongban/accounts/staffing.py).
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.CLERK: frozenset(
         {
             "person.lookup",
+            "cardloss.report",
+            "cardloss.view",
             "person.browse",
             "person.view",
             "unit.view",
@@ -99,6 +104,8 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.DISTRIBUTOR: frozenset(
         {
             "person.lookup",
+            "cardloss.report",
+            "cardloss.view",
             "person.browse",
             "person.view",
             "unit.view",
@@ -112,6 +119,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.SUPERVISOR: frozenset(
         {
             "person.browse",
+            "cardloss.view",
             "person.view",
             "watchlist.view",
             "unit.view",
