@@ -319,6 +319,8 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "tongban.accounts.roles.ROLE_CHOICES",
         "JobStatusEnum": "tongban.jobs.models.JobRun.Status",
         "MessageStatusEnum": "tongban.notifications.models.Message.Status",
+        "LossReportStatusEnum": "tongban.cardloss.models.LossReport.Status",
+        "FoundCardStatusEnum": "tongban.cardloss.models.FoundCard.Status",
     },
 }
 
