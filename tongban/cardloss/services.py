@@ -101,8 +101,7 @@ def loss_report(
     verification = _text(
         verification, "verification", "核实情况", required=channel == LossReport.Channel.PHONE
     )
-    # The person's row serialises two clerks (and a handover) on the same holder.
-    Person.objects.select_for_update().filter(pk=person.pk).first()
+    _lock_holder(person.pk)  # serialises two clerks (and a handover) on the same holder
     card = Card.objects.filter(person=person, state=Card.State.ACTIVE).first()
     if card is None:
         if LossReport.objects.filter(person=person, status=LossReport.Status.OPEN).exists():
@@ -134,10 +133,15 @@ def loss_report(
     return report
 
 
+def _lock_holder(person_id: int) -> None:
+    """The person's row, locked first by every change of their cards (here, at the counter and at
+    the handover), so that two of them never wait on each other in opposite orders."""
+    Person.objects.select_for_update().filter(pk=person_id).first()
+
+
 def _revival_refusal(report: LossReport) -> str | None:
-    """Why the lost card of `report` may not become valid again (None: it may), holding the
-    person's row so that nothing makes another card valid meanwhile."""
-    Person.objects.select_for_update().filter(pk=report.person_id).first()
+    """Why the lost card of `report` may not become valid again (None: it may); the caller holds
+    the person's row (`_lock_holder`), so nothing makes another card valid meanwhile."""
     card = Card.objects.get(pk=report.card_id)
     refusal = rules.revival_refusal(
         report_open=report.status == LossReport.Status.OPEN and card.state == Card.State.LOST,
@@ -150,10 +154,6 @@ def _revival_refusal(report: LossReport) -> str | None:
     return refusal
 
 
-def _open_report(report: LossReport) -> LossReport:
-    return LossReport.objects.select_for_update().get(pk=report.pk)
-
-
 @transaction.atomic(durable=True)
 def loss_restore(*, actor: User, report: LossReport, reason: str) -> LossReport:
     """撤销挂失: a card reported lost in error is valid again, by the reporting unit or a unit
@@ -162,7 +162,8 @@ def loss_restore(*, actor: User, report: LossReport, reason: str) -> LossReport:
     if actor.unit is None or not actor.can("cardloss.report"):
         raise ServiceError("permission_denied", "无权办理挂失招领。", status=403)
     reason = _text(reason, "reason", "撤销原因")
-    report = _open_report(report)
+    _lock_holder(report.person_id)
+    report = LossReport.objects.select_for_update().get(pk=report.pk)
     if not actor.unit.contains(report.unit):
         raise ServiceError("not_found", "未找到。", status=404)
     refusal = _revival_refusal(report)
@@ -199,7 +200,8 @@ class ReplacementLoss:
 def replacement_loss(*, actor: User, person: Person) -> ReplacementLoss:
     """补领 accepted: the person's open loss report is taken over (已补领: the card can no longer
     come back), and a valid card nobody reported is 已挂失 from now on. Not durable: runs inside
-    the acceptance, before its counters; `replacement_link` names the 受理号 once it is taken."""
+    the acceptance, which holds the person's row already, before its counters;
+    `replacement_link` names the 受理号 once it is taken."""
     report = (
         LossReport.objects.select_for_update()
         .filter(person=person, status=LossReport.Status.OPEN)
@@ -380,11 +382,12 @@ def found_collect(
     note = _text(identity_note, "identity_note", "身份核验情况", required=False)
     fields = {"collector_name": name, "collector_id_number": number, "identity_note": note}
     card = Card.objects.get(pk=found.card_id) if found.card_id else None
-    report = (
-        LossReport.objects.select_for_update().filter(card=card, status=LossReport.Status.OPEN).first()
-        if card is not None
-        else None
-    )
+    report = None
+    if card is not None:
+        _lock_holder(card.person_id)
+        report = (
+            LossReport.objects.select_for_update().filter(card=card, status=LossReport.Status.OPEN).first()
+        )
     if report is not None and _revival_refusal(report) is None:
         Card.objects.filter(pk=report.card_id).update(state=Card.State.ACTIVE)
         report.status, report.closed_at, report.closed_by = LossReport.Status.RECOVERED, timezone.now(), actor
