@@ -8,9 +8,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tongban import confirm
 from tongban.accounts.models import User
 from tongban.cardloss import selectors, services
 from tongban.cardloss.forms import CollectForm, DestroyForm, FoundForm, ReportForm, RestoreForm
@@ -100,6 +102,15 @@ def report_new(request: HttpRequest) -> HttpResponse:
     if person is not None and not form.is_bound:
         person_open(viewer=user, person=person, how="cardloss")
     if person is not None and form.is_bound and form.is_valid():
+        if not confirm.confirmed(request):
+            return confirm.ask(
+                request,
+                title="登记挂失",
+                question="挂失后该证件即时失效。确定登记挂失？",
+                confirm_label="登记挂失",
+                cancel_url=reverse("cardloss:report_new"),
+                details=[("姓名", person.name)],
+            )
         data = form.cleaned_data
         try:
             report = services.loss_report(
@@ -150,6 +161,15 @@ def report_restore(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     form = RestoreForm(request.POST)
     if form.is_valid():
+        if not confirm.confirmed(request):
+            return confirm.ask(
+                request,
+                title="撤销挂失",
+                question="撤销挂失后证件恢复有效。确定撤销？",
+                confirm_label="撤销挂失",
+                cancel_url=reverse("cardloss:report_detail", args=[report.pk]),
+                details=[("姓名", report.person.name)],
+            )
         try:
             services.loss_restore(actor=user, report=report, reason=form.cleaned_data["reason"])
         except ServiceError as error:
@@ -229,6 +249,15 @@ def found_destroy(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     form = DestroyForm(request.POST)
     if form.is_valid():
+        if not confirm.confirmed(request):
+            return confirm.ask(
+                request,
+                title="销毁拾获证件",
+                question="销毁后不可恢复。确定销毁该证件？",
+                confirm_label="销毁",
+                cancel_url=reverse("cardloss:found_detail", args=[found.pk]),
+                details=[("姓名", found.name), ("监销人", form.cleaned_data["witness"])],
+            )
         try:
             found = services.found_destroy(actor=user, found=found, **form.cleaned_data)
         except ServiceError as error:

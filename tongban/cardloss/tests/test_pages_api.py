@@ -30,19 +30,15 @@ def test_a_clerk_reports_a_loss_on_the_page(personas, holder):
     found = client.post(url, {"id_number": holder.id_number})
     assert found.status_code == 200 and holder.name in found.content.decode()
     assert AuditEvent.objects.filter(action="person.view", object_id=str(holder.pk)).exists()
-    refused = client.post(url, {"id_number": holder.id_number, "channel": "phone", "phone": "13907910000"})
+    fields = {"id_number": holder.id_number, "channel": "phone", "phone": "13907910000"}
+    asked = client.post(url, fields)  # a browser without JavaScript is asked first
+    assert asked.status_code == 200 and "确定登记挂失" in asked.content.decode()
+    assert holder.cards.get().state == Card.State.ACTIVE
+    refused = client.post(url, {**fields, "confirmed": "1"})
     assert refused.status_code == 400
     page = refused.content.decode()
     assert "请填写核实情况" in page and 'value="13907910000"' in page  # kept what was typed
-    done = client.post(
-        url,
-        {
-            "id_number": holder.id_number,
-            "channel": "phone",
-            "phone": "13907910000",
-            "verification": "核对住址",
-        },
-    )
+    done = client.post(url, {**fields, "verification": "核对住址", "confirmed": "1"})
     report = LossReport.objects.get()
     assert done.status_code == 302 and done["Location"] == reverse("cardloss:report_detail", args=[report.pk])
     assert holder.cards.get().state == Card.State.LOST
@@ -51,7 +47,9 @@ def test_a_clerk_reports_a_loss_on_the_page(personas, holder):
     detail = client.get(done["Location"]).content.decode()
     assert holder.id_number in detail and "已挂失" in detail and "撤销挂失" in detail
     assert AuditEvent.objects.filter(action="cardloss.view", object_id=str(report.pk)).exists()
-    restored = client.post(reverse("cardloss:report_restore", args=[report.pk]), {"reason": "证件找到"})
+    restored = client.post(
+        reverse("cardloss:report_restore", args=[report.pk]), {"reason": "证件找到", "confirmed": "1"}
+    )
     assert restored.status_code == 302 and holder.cards.get().state == Card.State.ACTIVE
 
 
@@ -126,3 +124,37 @@ def test_other_cities_get_404_and_supervisors_only_read(personas, holder):
     assert supervisor.get(f"/api/v1/cardloss/reports/{pk}").status_code == 200
     refused = supervisor.post(f"/api/v1/cardloss/reports/{pk}/restore", {"reason": "误报"}, format="json")
     assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
+
+
+def test_a_found_card_on_the_pages_registered_then_destroyed(personas, holder, settings):
+    settings.FOUND_CARD_KEEP_DAYS = 1
+    client = login(Client(), personas.nanchang_clerk)
+    fields = {
+        "id_number": holder.id_number,
+        "name": holder.name,
+        "found_place": "八一广场",
+        "found_on": str(timezone.localdate() + datetime.timedelta(days=1)),
+        "handed_in_by": "王师傅",
+    }
+    refused = client.post(reverse("cardloss:found_new"), fields)
+    assert refused.status_code == 400 and "不能晚于今天" in refused.content.decode()
+    done = client.post(reverse("cardloss:found_new"), {**fields, "found_on": str(timezone.localdate())})
+    found = FoundCard.objects.get()
+    assert done.status_code == 302 and done["Location"] == reverse("cardloss:found_detail", args=[found.pk])
+    detail = client.get(done["Location"]).content.decode()
+    assert "失主领取" in detail and "期满销毁" not in detail  # not due yet
+    FoundCard.objects.filter(pk=found.pk).update(keep_until=timezone.localdate() - datetime.timedelta(days=1))
+    due = client.get(reverse("cardloss:found_list") + "?view=due").content.decode()
+    assert mask_id_number(holder.id_number) in due and holder.id_number not in due
+    url = reverse("cardloss:found_destroy", args=[found.pk])
+    assert client.post(url, {}).status_code == 400
+    asked = client.post(url, {"witness": "李警官"})
+    assert asked.status_code == 200 and "销毁后不可恢复" in asked.content.decode()
+    destroyed = client.post(url, {"witness": "李警官", "confirmed": "1"})
+    assert destroyed.status_code == 302
+    found.refresh_from_db()
+    assert (found.status, found.witness, found.closed_by) == (
+        FoundCard.Status.DESTROYED,
+        "李警官",
+        personas.nanchang_clerk,
+    )
