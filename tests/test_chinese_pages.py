@@ -19,13 +19,25 @@ ALLOWED = re.compile(r"Excel|PDF|ECharts|API|GB/T|GB|TOTP|<code>.*?</code>", re.
 LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
 
 PAGES = {
-    "nanchang_clerk": ["/", "/people/", "/units/", "/liaisons/", "/campaigns/"],
+    "nanchang_clerk": [
+        "/",
+        "/people/",
+        "/units/",
+        "/liaisons/",
+        "/campaigns/",
+        "/cardloss/",
+        "/cardloss/report/",
+        "/cardloss/found/",
+        "/cardloss/found/new/",
+    ],
     "donghu_supervisor": [
         "/",
         "/supervision/",
         "/supervision/stuck/",
         "/dataquality/",
         "/dataquality/changes/",
+        "/cardloss/",
+        "/cardloss/found/?view=due",
     ],
     "nanchang_supervisor": ["/", "/dataquality/households/", "/dataquality/addresses/", "/campaigns/"],
     "finance": ["/", "/finance/", "/finance/unremitted/", "/finance/settlement/", "/finance/remittances/"],

@@ -40,6 +40,7 @@ from rest_framework.views import APIView
 
 from tongban.accounts.models import User
 from tongban.campaigns import services as campaigns
+from tongban.cardloss.services import FoundEntry, found_register, loss_report
 from tongban.dataquality import services as dataquality
 from tongban.finance.models import Payment
 from tongban.handover.services import shipments_create
@@ -156,6 +157,13 @@ ROUTES: dict[str, Route] = {
     "api:user_reactivate": route("user.manage", "user", POST=200),
     "api:user_reset_second_factor": route("user.manage", "user", POST=(409, "no_second_factor")),
     "api:user_reset_password": route("user.manage", "user", POST=200),
+    "api:cardloss_reports": route("cardloss.view", write="cardloss.report", GET=200, POST=INVALID),
+    "api:cardloss_report": route("cardloss.view", "lossreport", GET=200),
+    "api:cardloss_report_restore": route("cardloss.report", "lossreport", POST=INVALID),
+    "api:cardloss_found_list": route("cardloss.view", write="cardloss.report", GET=200, POST=INVALID),
+    "api:cardloss_found": route("cardloss.view", "found", GET=200),
+    "api:cardloss_found_collect": route("cardloss.report", "found", POST=INVALID),
+    "api:cardloss_found_destroy": route("cardloss.report", "found", POST=INVALID),
     "api:liaisons": route(STAFF, GET=200),
     "api:unit_liaisons": route("liaison.manage", "county", PUT=INVALID),
     "api:finance_payments": route("finance.view", GET=200),
@@ -306,6 +314,15 @@ ROUTES: dict[str, Route] = {
     "dataquality:change_list": route("dataquality.view", GET=200),
     "dataquality:change_new": route("dataquality.request", "person", GET=200, POST=200),
     "dataquality:change_detail": route("dataquality.view", "change", GET=200, POST=200),
+    "cardloss:reports": route("cardloss.view", GET=200),
+    "cardloss:report_new": route("cardloss.report", GET=200, POST=400),
+    "cardloss:report_detail": route("cardloss.view", "lossreport", GET=200),
+    "cardloss:report_restore": route("cardloss.report", "lossreport", POST=400),
+    "cardloss:found_list": route("cardloss.view", GET=200),
+    "cardloss:found_new": route("cardloss.report", GET=200, POST=400),
+    "cardloss:found_detail": route("cardloss.view", "found", GET=200),
+    "cardloss:found_collect": route("cardloss.report", "found", POST=400),
+    "cardloss:found_destroy": route("cardloss.report", "found", POST=400),
     "finance:payments": route("finance.view", GET=200),
     "finance:unremitted": route("finance.view", GET=200, POST=400),
     "finance:remittances": route("finance.view", GET=200),
@@ -463,6 +480,19 @@ def records(
         reason="户口登记表核对",
         evidence="常住人口登记表",
     )
+    lost = PersonFactory.create()
+    CardFactory.create(person=lost)
+    report = loss_report(actor=clerk, person=lost, channel="in_person", phone="13907910000")
+    found = found_register(
+        actor=clerk,
+        entry=FoundEntry(
+            id_number=lost.id_number,
+            name=lost.name,
+            found_place="八一广场",
+            found_on=today,
+            handed_in_by="王师傅",
+        ),
+    )
     return {
         "person": {"pk": str(holder.pk), "person_pk": str(holder.pk)},
         "unit": {"code": RECORD_UNIT},
@@ -479,6 +509,8 @@ def records(
         "feedback": {"pk": str(upload)},
         "shipment": {"pk": str(shipment.pk)},
         "template": {"code": next(iter(TEMPLATES))},
+        "lossreport": {"pk": str(report.pk)},
+        "found": {"pk": str(found.pk)},
     }
 
 

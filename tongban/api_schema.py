@@ -170,6 +170,15 @@ ERRORS: dict[str, ErrorCode] = {
     "bad_signature": ErrorCode(400, "a handwritten signature that is not a PNG image within the size limit; 跨省通办: a message whose signature does not verify with the sender's key in the directory"),
     "card_not_checked": ErrorCode(400, "the card's details must be checked (`card_checked: true`)"),
     "not_pending": ErrorCode(409, "the application is not waiting for verification (核验)"),
+    # --- Card loss and found cards (挂失招领) ------------------------------------------------
+    "card_lost": ErrorCode(409, "the card is reported lost (挂失): restore it (撤销挂失) or accept a 补领 before handing over or verifying"),
+    "already_reported": ErrorCode(409, "the person's card is already reported lost (挂失申报 open)"),
+    "no_valid_card": ErrorCode(409, "the person holds no valid card to report lost"),
+    "not_revivable": ErrorCode(409, "the lost card cannot be valid again: a 补领 was accepted, a newer card exists, or it has expired"),
+    "not_waiting": ErrorCode(409, "the found card was already returned, handed back or destroyed"),
+    "identity_unchecked": ErrorCode(400, "the collector's identity must be checked (`identity_checked: true`)"),
+    "not_owner": ErrorCode(400, "the collector's ID number is not the one on the found card"),
+    "not_due": ErrorCode(409, "the found card's keeping time (`keep_until`) has not passed: it cannot be destroyed yet"),
     # --- Finance (收费、缴库、结算) ---------------------------------------------------------------
     "bad_amount": ErrorCode(400, "an amount is negative or not a fee the table allows"),
     "already_charged": ErrorCode(409, "the application has already been charged"),

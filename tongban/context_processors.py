@@ -26,6 +26,7 @@ def navigation(request: HttpRequest) -> dict[str, dict[str, bool]]:
             "handover": can("handover.perform") or can("verification.perform"),
             "campaigns": can("campaign.view"),
             "finance": can("finance.view"),
+            "cardloss": can("cardloss.view"),
             "liaisons": can("unit.view"),
             "supervision": can("supervision.view"),
             "dataquality": can("dataquality.view"),

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "tongban.finance",
     "tongban.accounts",
     "tongban.liaison",
+    "tongban.cardloss",
     "tongban.biometrics",
     "tongban.portal",
     "tongban.intake",
@@ -319,6 +320,8 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "tongban.accounts.roles.ROLE_CHOICES",
         "JobStatusEnum": "tongban.jobs.models.JobRun.Status",
         "MessageStatusEnum": "tongban.notifications.models.Message.Status",
+        "LossReportStatusEnum": "tongban.cardloss.models.LossReport.Status",
+        "FoundCardStatusEnum": "tongban.cardloss.models.FoundCard.Status",
     },
 }
 
@@ -497,9 +500,15 @@ SCHEDULES = {
     # The audit trail sealed every minute in the worker, so that an installation without the
     # sealer process (`tongban audit seal --follow`, the low-lag one) still seals.
     "audit_seal": env_str("TONGBAN_SCHEDULE_AUDIT_SEAL", "* * * * *"),
+    # Found cards past FOUND_CARD_KEEP_DAYS listed for destruction (拾获证件待销毁): 04:00 daily.
+    "found_cards_due": env_str("TONGBAN_SCHEDULE_FOUND_CARDS_DUE", "0 4 * * *"),
     # Result files of jobs older than JOBS_RESULT_DAYS removed, at night when nobody downloads.
     "job_results_prune": env_str("TONGBAN_SCHEDULE_JOB_RESULTS_PRUNE", "30 2 * * *"),
 }
+# Days a found card (丢失招领) is kept for its owner before it is destroyed (1 or more).
+FOUND_CARD_KEEP_DAYS = env_int("TONGBAN_FOUND_CARD_KEEP_DAYS", 90)
+if FOUND_CARD_KEEP_DAYS < 1:
+    raise ImproperlyConfigured("TONGBAN_FOUND_CARD_KEEP_DAYS must be 1 or more")
 # How many working days before a verification's deadline the applicant is reminded.
 VERIFICATION_REMIND_WORKDAYS = env_int("TONGBAN_VERIFICATION_REMIND_WORKDAYS", 5)
 JOBS_DIR = Path(env_str("TONGBAN_JOBS_DIR", str(VAR_DIR / "jobs")))

@@ -9,6 +9,7 @@ from tongban import views
 from tongban.accounts import api as accounts_api
 from tongban.accounts.api import TokenView
 from tongban.campaigns import api as campaigns_api
+from tongban.cardloss import api as cardloss_api
 from tongban.dataquality import api as dataquality_api
 from tongban.exchange import api as exchange_api
 from tongban.finance import api as finance_api
@@ -101,6 +102,25 @@ api_v1 = [
     ),
     path("liaisons", LiaisonsView.as_view(), name="liaisons"),
     path("liaisons/<str:code>", UnitLiaisonsView.as_view(), name="unit_liaisons"),
+    path("cardloss/reports", cardloss_api.ReportsView.as_view(), name="cardloss_reports"),
+    path("cardloss/reports/<int:pk>", cardloss_api.ReportDetailView.as_view(), name="cardloss_report"),
+    path(
+        "cardloss/reports/<int:pk>/restore",
+        cardloss_api.ReportRestoreView.as_view(),
+        name="cardloss_report_restore",
+    ),
+    path("cardloss/found", cardloss_api.FoundListView.as_view(), name="cardloss_found_list"),
+    path("cardloss/found/<int:pk>", cardloss_api.FoundDetailView.as_view(), name="cardloss_found"),
+    path(
+        "cardloss/found/<int:pk>/collect",
+        cardloss_api.FoundCollectView.as_view(),
+        name="cardloss_found_collect",
+    ),
+    path(
+        "cardloss/found/<int:pk>/destroy",
+        cardloss_api.FoundDestroyView.as_view(),
+        name="cardloss_found_destroy",
+    ),
     path("finance/payments", finance_api.PaymentsView.as_view(), name="finance_payments"),
     path("finance/payments/export", finance_api.PaymentsExportView.as_view(), name="finance_payments_export"),
     path("finance/unremitted", finance_api.UnremittedView.as_view(), name="finance_unremitted"),
@@ -226,6 +246,7 @@ urlpatterns = [
     path("supervision/", include("tongban.supervision.urls")),
     path("dataquality/", include("tongban.dataquality.urls")),
     path("finance/", include("tongban.finance.urls")),
+    path("cardloss/", include("tongban.cardloss.urls")),
     path("jobs/", include("tongban.jobs.urls")),
     path("notifications/", include("tongban.notifications.urls")),
     path("liaisons/", include("tongban.liaison.urls")),

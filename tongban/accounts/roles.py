@@ -62,12 +62,17 @@ ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 # notification.template: edit the texts of the notifications (通知模板).
 # exchange.view: the 跨省通办 messages and directory; exchange.manage: keep the directory (交换目录),
 #   ping a peer, send a message again. Both only at the provincial department (exchange/models.py).
+# cardloss.report: 挂失申报, 撤销挂失, 拾获证件 registered, collected and destroyed at the own station
+#   (a loss is reported for a person found province-wide by exact ID number, as person.lookup);
+#   cardloss.view: the loss reports and found cards of the own subtree (挂失招领).
 # staffing.view: the units of the own subtree that hold pending work no active account can do
 #   (无人办理的待办, tongban/accounts/staffing.py).
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.CLERK: frozenset(
         {
             "person.lookup",
+            "cardloss.report",
+            "cardloss.view",
             "person.browse",
             "person.view",
             "unit.view",
@@ -101,6 +106,8 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.DISTRIBUTOR: frozenset(
         {
             "person.lookup",
+            "cardloss.report",
+            "cardloss.view",
             "person.browse",
             "person.view",
             "unit.view",
@@ -114,6 +121,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.SUPERVISOR: frozenset(
         {
             "person.browse",
+            "cardloss.view",
             "person.view",
             "watchlist.view",
             "unit.view",

@@ -108,6 +108,16 @@ class AuditAction(models.TextChoices):
     # Biometric galleries (比对库)
     BIOMETRICS_INSERT = "biometrics.insert", "写入比对库"
     BIOMETRICS_DELETE = "biometrics.delete", "移出比对库"
+    # 挂失招领 (cardloss)
+    CARDLOSS_REPORTED = "cardloss.reported", "挂失申报"
+    CARDLOSS_RESTORED = "cardloss.restored", "撤销挂失"
+    CARDLOSS_REPLACED = "cardloss.replaced", "挂失转补领"
+    CARDLOSS_RECOVERED = "cardloss.recovered", "挂失证件找回"
+    CARDLOSS_FOUND_REGISTERED = "cardloss.found_registered", "登记拾获证件"
+    CARDLOSS_FOUND_COLLECTED = "cardloss.found_collected", "拾获证件领取"
+    CARDLOSS_FOUND_DESTROYED = "cardloss.found_destroyed", "销毁拾获证件"
+    CARDLOSS_FOUND_DUE = "cardloss.found_due", "拾获证件列入待销毁"
+    CARDLOSS_VIEW = "cardloss.view", "查看挂失招领记录"
     # Applications, besides their 办理记录 events
     APPLICATION_VIEW = "application.view", "查看申领"
     APPLICATION_PRINT = "application.print", "打印申领文书"

@@ -29,6 +29,7 @@ ACTION_GROUPS: dict[str, str] = {
     "liaison": "联络人",
     "biometrics": "比对库",
     "application": "申领办理",
+    "cardloss": "挂失招领",
     "fee": "收费",
     "finance": "收费",
     "production": "制证",

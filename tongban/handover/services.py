@@ -560,8 +560,8 @@ def shipments_forward(*, actor: User, numbers: Iterable[str] | None = None) -> l
 
 def _activate_card(application: Application, card: Card) -> list[int]:
     """The new card becomes the person's one valid card; the card it replaces is invalidated
-    first (换领: 已换领作废; 补领: 挂失作废), so the one-active-card constraint holds throughout.
-    Returns the invalidated cards."""
+    first (换领: 已换领作废; 补领: 已挂失, where no 挂失申报 made it so before), so the
+    one-active-card constraint holds throughout. Returns the invalidated cards."""
     Person.objects.select_for_update().filter(pk=application.person_id).first()
     old_state = Card.State.LOST if application.type == ApplicationType.REPLACEMENT else Card.State.SUPERSEDED
     old = list(
@@ -576,9 +576,21 @@ def _activate_card(application: Application, card: Card) -> list[int]:
     return old
 
 
+def _refuse_lost(application: Application) -> None:
+    """A card of this application reported lost (挂失申报 after a proxy or postal handover) is
+    neither handed over nor verified: the holder restores it (撤销挂失) or applies for a 补领."""
+    if Card.objects.filter(
+        person_id=application.person_id, application_number=application.number or "", state=Card.State.LOST
+    ).exists():
+        raise ServiceError(
+            "card_lost", "该证件已挂失，不能发放或核验：请先撤销挂失，或办理补领。", status=409
+        )
+
+
 def _card_for_handover(application: Application) -> Card:
     card = produced_card(application)
     if card is None:
+        _refuse_lost(application)
         raise ServiceError("no_card", "没有该申领待发放的证件记录。", status=409)
     return card
 
@@ -995,6 +1007,7 @@ def verification_perform(
         application = lock(application)
         if application.status != Status.PENDING_VERIFICATION:
             raise ServiceError("not_pending", "该申领已核验。", status=409)
+        _refuse_lost(application)
         verification = Verification.objects.select_for_update().get(application=application)
         now = timezone.now()
         verification.verified_at = now

@@ -23,6 +23,7 @@ from tongban.audit.actions import AuditAction, EventAction
 from tongban.audit.services import AuditActor, record
 from tongban.biometrics.engine import get_abis, get_sdk
 from tongban.biometrics.interfaces import Gallery, Modality, Sample, Template
+from tongban.cardloss.services import replacement_link, replacement_loss
 from tongban.core import idnumber
 from tongban.core.dates import age_on
 from tongban.core.errors import ServiceError
@@ -631,11 +632,13 @@ def _accept_locked(
     route_to_step(application, 1, arrived_at=now)
     step = application.review_chain[0]
     review_unit_code = Unit.objects.values_list("code", flat=True).get(pk=step["unit"])
-    # 补领: the card is reported lost with the application, and is invalid from now on.
-    lost = []
-    if application.application_type == rules.ApplicationType.REPLACEMENT:
-        lost = list(person.cards.filter(state=Card.State.ACTIVE).values_list("pk", flat=True))
-        Card.objects.filter(pk__in=lost).update(state=Card.State.LOST)
+    # 补领: the card is reported lost with the application (or takes over its 挂失申报), and is
+    # invalid from now on.
+    loss = (
+        replacement_loss(actor=actor, person=person)
+        if application.application_type == rules.ApplicationType.REPLACEMENT
+        else None
+    )
     if photo is None or application.photo is None or bytes(application.photo) != bytes(photo):
         template = _face_template(application.photo)  # retaken meanwhile
     if template is not None:
@@ -656,12 +659,13 @@ def _accept_locked(
         waived=fee.waived,
         waiver_evidence=application.fee_waiver_evidence,
     )
-    application_transition(
-        application,
-        Transition.ACCEPT,
-        actor=actor,
-        detail={"cards_reported_lost": lost} if lost else None,
-    )
+    loss_detail: dict[str, object] = {}
+    if loss is not None:
+        replacement_link(loss, application_number=application.number)
+        loss_detail = {"cards_reported_lost": loss.cards} if loss.cards else {}
+        if loss.report is not None:
+            loss_detail["loss_report"] = loss.report.pk
+    application_transition(application, Transition.ACCEPT, actor=actor, detail=loss_detail or None)
     application_transition(
         application,
         Transition.ROUTE,

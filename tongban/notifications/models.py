@@ -27,6 +27,7 @@ KIND_LABELS = {
     "verification.reminder": "核验提醒（申请人）",
     "verification.overdue": "核验逾期通知",
     "calendar.missing": "节假日安排未录入提醒",
+    "card.found": "拾获证件领取通知（失主）",
 }
 
 

@@ -87,6 +87,8 @@ def sample(template: Template) -> dict[str, str]:
         "sender": "江西省公安厅制证中心",
         "what": "损坏",
         "year": "2027",
+        "station_phone": "0791-86201234",
+        "keep_until": "2027-03-07",
     }
     return {name: examples.get(name, name) for name in template.variables}
 
@@ -277,6 +279,16 @@ TEMPLATES: dict[str, Template] = {
             "核验逾期：受理号 {number} 核验期限 {due} 已过，申请人尚未核验，请联系申请人。",
             NUMBER | DUE,
             staff_actions=("verification.perform",),
+        ),
+        Template(
+            "card.found",
+            "card.found",
+            "拾获证件领取通知",
+            APPLICANT,
+            "您已挂失的居民身份证已被拾获，现保管在{station}（电话 {station_phone}），请于 {keep_until} 前"
+            "本人携带身份证明到该单位领取；逾期未领取的将予以销毁。",
+            {"station": "保管单位", "station_phone": "保管单位电话", "keep_until": "保管期限（年-月-日）"},
+            required=("station",),
         ),
         Template(
             "calendar.missing",

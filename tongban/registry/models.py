@@ -479,7 +479,9 @@ class Card(models.Model):
         PRODUCED = "produced", "已制证未领取"  # made; valid once handed over
         ACTIVE = "active", "有效"
         SUPERSEDED = "superseded", "已换领作废"
-        LOST = "lost", "挂失作废"
+        # 挂失: invalid at once, everywhere. Restorable or not is its report's matter
+        # (cardloss.LossReport: open until a 补领 takes it over), not a state of its own.
+        LOST = "lost", "已挂失"
         CANCELLED = "cancelled", "注销"
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="cards", verbose_name="人员")

@@ -15,6 +15,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from tongban.accounts.models import User
+from tongban.cardloss.services import loss_report, loss_restore
 from tongban.handover.models import DistributionRule, Handover, Shipment, Verification
 from tongban.intake.models import Application, ApplicationEvent
 from tongban.intake.rules import ApplicationType
@@ -265,6 +266,33 @@ def test_proxy_handover_then_verification(
     finished = api_client(distributor).get("/api/v1/verifications?view=done").json()["results"]
     assert [row["number"] for row in finished] == [number]
     assert verify(distributor, number, card_checked=True).status_code == 409
+
+
+def test_a_card_reported_lost_after_a_proxy_handover_is_not_verified(
+    personas: Personas, produced: Application
+) -> None:
+    """挂失申报 between the proxy handover and the applicant's verification: 409 card_lost, until the
+    loss is restored (撤销挂失)."""
+    at_site(personas, produced)
+    number = produced.number or ""
+    distributor = personas.nanchang_distributor
+    relative = PersonFactory.build(birth_date=datetime.date(1965, 3, 3))
+    handed = hand_over(
+        distributor,
+        number,
+        way="proxy",
+        relative_name="刘建国",
+        relative_id_number=relative.id_number,
+        paper_signed=True,
+    )
+    assert handed.status_code == 201, handed.json()
+    report = loss_report(
+        actor=personas.ganzhou_clerk, person=produced.person, channel="in_person", phone="13907910000"
+    )
+    refused = verify(distributor, number, card_checked=True)
+    assert (refused.status_code, refused.json()["code"]) == (409, "card_lost")
+    loss_restore(actor=personas.ganzhou_clerk, report=report, reason="证件在亲属处，误报")
+    assert verify(distributor, number, card_checked=True).status_code == 200
 
 
 def test_overdue_verifications_are_listed_apart(

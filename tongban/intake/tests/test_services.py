@@ -726,4 +726,4 @@ def test_a_replacement_invalidates_the_lost_card_at_acceptance(personas, accept)
     card = CardFactory.create()
     accept(personas.nanchang_clerk, card.person, rules.ApplicationType.REPLACEMENT, "31")
     card.refresh_from_db()
-    assert card.state == Card.State.LOST  # 挂失作废: not valid while the new one is made
+    assert card.state == Card.State.LOST  # 已挂失: not valid while the new one is made
