@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "tongban.portal",
     "tongban.intake",
     "tongban.review",
+    "tongban.temporary",
     "tongban.production",
     "tongban.handover",
     "tongban.supervision",
@@ -318,6 +319,7 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "tongban.accounts.roles.ROLE_CHOICES",
         "JobStatusEnum": "tongban.jobs.models.JobRun.Status",
         "MessageStatusEnum": "tongban.notifications.models.Message.Status",
+        "TemporaryCardStateEnum": "tongban.temporary.rules.STATE_LABELS",
     },
 }
 

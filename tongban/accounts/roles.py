@@ -60,6 +60,9 @@ ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 # job.oversee: see, cancel and retry the background jobs (后台任务) of the own subtree (everyone
 #   sees, cancels and retries the jobs they started themselves).
 # notification.template: edit the texts of the notifications (通知模板).
+# temporary.view: the 临时居民身份证 of the own subtree (登记簿, 未收回); temporary.accept: apply for,
+#   print, hand out, take back and void one at a station's counter; temporary.issue: 签发 or refuse
+#   one at the county bureau above the accepting station.
 # staffing.view: the units of the own subtree that hold pending work no active account can do
 #   (无人办理的待办, tongban/accounts/staffing.py).
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
@@ -72,6 +75,8 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "application.view",
             "application.accept",
             "application.withdraw",
+            "temporary.view",
+            "temporary.accept",
             "shipment.view",
             "shipment.receive",
             "handover.perform",
@@ -89,6 +94,8 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "unit.view",
             "application.view",
             "review.decide",
+            "temporary.view",
+            "temporary.issue",
             "dataquality.view",
             "dataquality.request",
         }
@@ -119,6 +126,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "shipment.view",
             "supervision.view",
             "supervision.act",
+            "temporary.view",
             "staffing.view",
             "dataquality.view",
             "dataquality.decide",
