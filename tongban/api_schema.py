@@ -170,6 +170,14 @@ ERRORS: dict[str, ErrorCode] = {
     "bad_signature": ErrorCode(400, "the signature is not a PNG image within the size limit"),
     "card_not_checked": ErrorCode(400, "the card's details must be checked (`card_checked: true`)"),
     "not_pending": ErrorCode(409, "the application is not waiting for verification (核验)"),
+    # --- 临时居民身份证 (temporary) --------------------------------------------------------------
+    "no_pending_application": ErrorCode(409, "the person has no formal application being worked on (已受理 … 待领取): no temporary card"),
+    "temporary_in_force": ErrorCode(409, "the person already holds a temporary card applied for, issued or handed out (an expired one not yet returned included)"),
+    "photo_required": ErrorCode(400, "the formal application has no photo to reuse: send a new one"),
+    "bad_state": ErrorCode(409, "the temporary card's state does not allow the action (the message names the state)"),
+    "not_printed": ErrorCode(409, "the temporary card must be printed before it is handed out"),
+    "temporary_return_required": ErrorCode(400, "the applicant holds a temporary card: say whether it was handed back (`temporary_returned`)"),
+    "temporary_reason_required": ErrorCode(400, "a temporary card not handed back needs the reason (`temporary_reason`)"),
     # --- Finance (收费、缴库、结算) ---------------------------------------------------------------
     "bad_amount": ErrorCode(400, "an amount is negative or not a fee the table allows"),
     "already_charged": ErrorCode(409, "the application has already been charged"),

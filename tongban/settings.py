@@ -319,7 +319,7 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "tongban.accounts.roles.ROLE_CHOICES",
         "JobStatusEnum": "tongban.jobs.models.JobRun.Status",
         "MessageStatusEnum": "tongban.notifications.models.Message.Status",
-        "TemporaryCardStateEnum": "tongban.temporary.rules.STATE_LABELS",
+        "TemporaryCardStateEnum": "tongban.temporary.rules.STATE_CHOICES",
     },
 }
 

@@ -13,6 +13,7 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
 
 from tongban.intake.models import Application
 from tongban.intake.rules import Validity
@@ -198,8 +199,10 @@ class TemporaryCard(models.Model):
 
     @property
     def current_state_label(self) -> str:
-        """The label of `current_state`; the card must come from `with_current_state`."""
-        return rules.STATE_LABELS[vars(self)["current_state"]]
+        """The label of the state today: `current_state` where the card comes from
+        `with_current_state`, else worked out here (the person page reads the relation)."""
+        state = vars(self).get("current_state") or self.state_on(timezone.localdate())
+        return rules.STATE_LABELS[state]
 
 
 class TemporaryCardEvent(models.Model):

@@ -35,6 +35,7 @@ STATE_LABELS: dict[str, str] = {
     VOIDED: "作废",
     EXPIRED: "已过期",
 }
+STATE_CHOICES = list(STATE_LABELS.items())  # for forms and the API's enum (TemporaryCardStateEnum)
 # One in force per person: applied for, issued or in the holder's hand (an expired card not yet
 # returned included: it is taken back before another is applied for).
 IN_FORCE = (PENDING, ISSUED, HANDED_OUT)

@@ -9,16 +9,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils import timezone
 
 from tongban.accounts.models import User
 from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
-from tongban.core.errors import ServiceError
 from tongban.listing import Page, page_after
 from tongban.registry.calendar import workdays_until
 from tongban.registry.models import Unit
+from tongban.registry.xlsx import Cell
 from tongban.temporary import rules
+from tongban.temporary.documents import CardDocument
 from tongban.temporary.models import TemporaryCard
 
 PAGE_SIZE = 50
@@ -34,8 +36,13 @@ def card_get(viewer: User, pk: int, action: str | None = None) -> TemporaryCard:
         .first()
     )
     if card is None:
-        raise ServiceError("not_found", "未找到该临时居民身份证。", status=404)
+        raise Http404("未找到该临时居民身份证")
     return card
+
+
+def held_card(person_id: int) -> TemporaryCard | None:
+    """The person's temporary card in force, if any: what the formal card's handover asks about."""
+    return TemporaryCard.objects.filter(person_id=person_id, state__in=rules.IN_FORCE).first()
 
 
 def card_open(*, viewer: User, card: TemporaryCard, how: str) -> None:
@@ -48,6 +55,15 @@ def card_open(*, viewer: User, card: TemporaryCard, how: str) -> None:
         object_id=card.pk,
         detail={"how": how},
     )
+
+
+def unit_of_subtree(viewer: User, code: str) -> Unit:
+    """A unit of the viewer's subtree by code, to narrow a list; 404 for any other (a list is
+    never silently widened or emptied)."""
+    unit = Unit.objects.subtree(viewer.unit).filter(code=code).first() if viewer.unit else None
+    if unit is None:
+        raise Http404("未找到该单位")
+    return unit
 
 
 @dataclass(frozen=True)
@@ -155,7 +171,7 @@ EXPORT_HEADERS = (
 )
 
 
-def export_rows(cards: QuerySet[TemporaryCard]) -> Iterator[list[object]]:
+def export_rows(cards: QuerySet[TemporaryCard]) -> Iterator[list[Cell]]:
     for card in cards.iterator(chunk_size=1000):
         yield [
             card.number,
@@ -173,3 +189,19 @@ def export_rows(cards: QuerySet[TemporaryCard]) -> Iterator[list[object]]:
             card.receipt_number,
             card.fee_amount,
         ]
+
+
+def card_document(card: TemporaryCard) -> CardDocument:
+    """What the printed card shows, from an issued card."""
+    return CardDocument(
+        number=card.number,
+        name=card.name,
+        sex=card.sex,
+        ethnicity=card.ethnicity,
+        birth_date=card.birth_date,
+        address=card.address,
+        id_number=card.id_number,
+        photo=bytes(card.photo),
+        issuing_authority=card.issuing_authority,
+        validity=card.validity_label,
+    )

@@ -28,7 +28,9 @@ from tongban.registry.calendar import deadline
 from tongban.registry.models import Person, Unit
 from tongban.registry.sequences import next_in_sequence
 from tongban.temporary import rules
+from tongban.temporary.documents import card_pdf
 from tongban.temporary.models import TemporaryCard, TemporaryCardEvent, TemporaryCounter
+from tongban.temporary.selectors import card_document
 
 State = TemporaryCard.State
 Action = TemporaryCardEvent.Action
@@ -268,17 +270,19 @@ def temporary_refuse(*, actor: User, card: TemporaryCard, reason: str) -> Tempor
 
 
 @transaction.atomic(durable=True)
-def temporary_print(*, actor: User, card: TemporaryCard) -> TemporaryCard:
-    """打印 at the accepting station, once issued (again, for a spoiled print, until returned)."""
+def temporary_print(*, actor: User, card: TemporaryCard) -> bytes:
+    """打印 at the accepting station, once issued (again, for a spoiled print, until returned):
+    the PDF (documents.card_pdf), recorded as printed. PdfFontMissing when the server has no font."""
     _require_station(actor, card)
     card = _lock(card)
     if card.state not in (State.ISSUED, State.HANDED_OUT):
         raise _wrong_state(card, "打印")
+    pdf = card_pdf(card_document(card))
     again = card.printed_at is not None
     card.printed_at = timezone.now()
     card.save(update_fields=["printed_at"])
     _event(card, Action.PRINTED, actor=actor, note="重新打印" if again else "", again=again)
-    return card
+    return pdf
 
 
 @transaction.atomic(durable=True)
@@ -333,11 +337,6 @@ def temporary_void(*, actor: User, card: TemporaryCard, reason: str) -> Temporar
     card.save()
     _event(card, Action.VOIDED, actor=actor, note=reason)
     return card
-
-
-def held_card(person_id: int) -> TemporaryCard | None:
-    """The person's temporary card in force, if any (what the handover page asks about)."""
-    return TemporaryCard.objects.filter(person_id=person_id, state__in=rules.IN_FORCE).first()
 
 
 def collect_at_handover(*, actor: User, person_id: int, returned: bool | None, reason: str = "") -> None:
