@@ -173,15 +173,17 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReasonForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         do = request.POST.get("do", "")
-        allowed = (do in _STATION_ACTIONS and _station_may(user, card)) or (
+        if do not in _STATION_ACTIONS | _ISSUER_ACTIONS:
+            form.add_error(None, "请选择要办理的操作。")
+        elif (do in _STATION_ACTIONS and _station_may(user, card)) or (
             do in _ISSUER_ACTIONS and _issuer_may(user, card)
-        )
-        if not allowed:
-            raise Http404
-        done = _act(request, user, card, do, form)
-        if done is not None:
-            return done
-        card = selectors.card_get(user, pk)
+        ):
+            done = _act(request, user, card, do, form)
+            if done is not None:
+                return done
+            card = selectors.card_get(user, pk)
+        else:
+            raise Http404  # the card is not this user's to act on
     selectors.card_open(viewer=user, card=card, how="page")
     context = {
         "card": card,

@@ -1,6 +1,5 @@
-"""Fixtures of 临时居民身份证: a county reviewer of 东湖分局 (360102), the bureau above
-东湖区城关派出所 (360102001) where the personas' clerk accepts, and a person with a formal
-application accepted there."""
+"""Fixtures of 临时居民身份证: a person with a formal application accepted at 东湖区城关派出所
+(360102001), whose county bureau (`county_reviewer`, tongban/testing/applications.py) issues."""
 
 from __future__ import annotations
 
@@ -8,18 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
-from tongban.accounts.models import User
 from tongban.intake.models import Application
-from tongban.registry.models import Person, Unit
-from tongban.testing.factories import UserFactory
+from tongban.registry.models import Person
 from tongban.testing.personas import Personas
-
-
-@pytest.fixture
-def county_reviewer(db: None) -> User:
-    return UserFactory.create(
-        username="donghu_county_reviewer", role="reviewer", unit=Unit.objects.get(code="360102")
-    )
 
 
 @pytest.fixture
