@@ -15,7 +15,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.accounts.models import User
 from tongban.api import ApiError, Text, UnitRefSerializer, page_answer, query_of, require, staff
 from tongban.api_schema import errors, page_of
 from tongban.core.masking import mask_id_number
@@ -139,10 +138,6 @@ class ReasonRequest(serializers.Serializer):
     reason = Text(max_length=500, allow_blank=True)
 
 
-def _shown(viewer: User, pk: int, action: str | None = None) -> TemporaryCard:
-    return selectors.card_get(viewer, pk, action)
-
-
 def _answer(request: Request, card: TemporaryCard, status: int = 200) -> Response:
     viewer = staff(request)
     card = selectors.card_get(viewer, card.pk)
@@ -160,6 +155,7 @@ class TemporaryCardsView(APIView):
             "TemporaryCardPage", TemporaryCardRowSerializer(many=True), cursor=serializers.IntegerField
         ),
     )
+    @errors("not_found")  # a `unit` outside the caller's subtree
     def get(self, request: Request) -> Response:
         viewer = staff(request)
         require(viewer, "temporary.view")
@@ -210,7 +206,7 @@ class TemporaryCardDetailView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         viewer = staff(request)
         require(viewer, "temporary.view")
-        return _answer(request, _shown(viewer, pk))
+        return _answer(request, selectors.card_get(viewer, pk))
 
 
 class IssueQueueView(APIView):
@@ -243,7 +239,7 @@ class IssueView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         actor = staff(request)
         require(actor, "temporary.issue")
-        card = services.temporary_issue(actor=actor, card=_shown(actor, pk, "temporary.issue"))
+        card = services.temporary_issue(actor=actor, card=selectors.card_get(actor, pk, "temporary.issue"))
         return _answer(request, card)
 
 
@@ -259,7 +255,7 @@ class RefuseView(APIView):
         require(actor, "temporary.issue")
         form = ReasonRequest(data=request.data)
         form.is_valid(raise_exception=True)
-        card = _shown(actor, pk, "temporary.issue")
+        card = selectors.card_get(actor, pk, "temporary.issue")
         card = services.temporary_refuse(actor=actor, card=card, reason=form.validated_data["reason"])
         return _answer(request, card)
 
@@ -274,7 +270,7 @@ class PrintView(APIView):
     def post(self, request: Request, pk: int) -> HttpResponse:
         actor = staff(request)
         require(actor, "temporary.accept")
-        card = _shown(actor, pk, "temporary.accept")
+        card = selectors.card_get(actor, pk, "temporary.accept")
         try:
             pdf = services.temporary_print(actor=actor, card=card)
         except PdfFontMissing:
@@ -294,7 +290,9 @@ class HandOutView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         actor = staff(request)
         require(actor, "temporary.accept")
-        card = services.temporary_hand_out(actor=actor, card=_shown(actor, pk, "temporary.accept"))
+        card = services.temporary_hand_out(
+            actor=actor, card=selectors.card_get(actor, pk, "temporary.accept")
+        )
         return _answer(request, card)
 
 
@@ -304,7 +302,7 @@ class ReturnView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         actor = staff(request)
         require(actor, "temporary.accept")
-        card = services.temporary_return(actor=actor, card=_shown(actor, pk, "temporary.accept"))
+        card = services.temporary_return(actor=actor, card=selectors.card_get(actor, pk, "temporary.accept"))
         return _answer(request, card)
 
 
@@ -322,6 +320,6 @@ class VoidView(APIView):
         require(actor, "temporary.accept")
         form = ReasonRequest(data=request.data)
         form.is_valid(raise_exception=True)
-        card = _shown(actor, pk, "temporary.accept")
+        card = selectors.card_get(actor, pk, "temporary.accept")
         card = services.temporary_void(actor=actor, card=card, reason=form.validated_data["reason"])
         return _answer(request, card)
