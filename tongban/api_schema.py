@@ -179,6 +179,14 @@ ERRORS: dict[str, ErrorCode] = {
     "identity_unchecked": ErrorCode(400, "the collector's identity must be checked (`identity_checked: true`)"),
     "not_owner": ErrorCode(400, "the collector's ID number is not the one on the found card"),
     "not_due": ErrorCode(409, "the found card's keeping time (`keep_until`) has not passed: it cannot be destroyed yet"),
+    # --- 临时居民身份证 (temporary) --------------------------------------------------------------
+    "no_pending_application": ErrorCode(409, "the person has no formal application being worked on (已受理 … 待领取): no temporary card"),
+    "temporary_in_force": ErrorCode(409, "the person already holds a temporary card applied for, issued or handed out (an expired one not yet returned included)"),
+    "photo_required": ErrorCode(400, "the formal application has no photo to reuse: send a new one"),
+    "bad_state": ErrorCode(409, "the temporary card's state does not allow the action (the message names the state)"),
+    "not_printed": ErrorCode(409, "the temporary card must be printed before it is handed out"),
+    "temporary_return_required": ErrorCode(400, "the applicant holds a temporary card: say whether it was handed back (`temporary_returned`)"),
+    "temporary_reason_required": ErrorCode(400, "a temporary card not handed back needs the reason (`temporary_reason`)"),
     # --- Finance (收费、缴库、结算) ---------------------------------------------------------------
     "bad_amount": ErrorCode(400, "an amount is negative or not a fee the table allows"),
     "already_charged": ErrorCode(409, "the application has already been charged"),

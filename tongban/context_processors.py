@@ -24,6 +24,8 @@ def navigation(request: HttpRequest) -> dict[str, dict[str, bool]]:
             "production": can("production.view"),
             "shipments": can("shipment.view") or can("shipment.create"),
             "handover": can("handover.perform") or can("verification.perform"),
+            "temporary": can("temporary.view"),
+            "temporary_issue": can("temporary.issue"),
             "campaigns": can("campaign.view"),
             "finance": can("finance.view"),
             "cardloss": can("cardloss.view"),

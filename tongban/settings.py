@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "tongban.portal",
     "tongban.intake",
     "tongban.review",
+    "tongban.temporary",
     "tongban.production",
     "tongban.handover",
     "tongban.supervision",
@@ -322,6 +323,7 @@ SPECTACULAR_SETTINGS = {
         "MessageStatusEnum": "tongban.notifications.models.Message.Status",
         "LossReportStatusEnum": "tongban.cardloss.models.LossReport.Status",
         "FoundCardStatusEnum": "tongban.cardloss.models.FoundCard.Status",
+        "TemporaryCardStateEnum": "tongban.temporary.rules.STATE_CHOICES",
     },
 }
 

@@ -22,6 +22,7 @@ from tongban.production import api as production_api
 from tongban.registry import api as registry_api
 from tongban.review import api as review_api
 from tongban.supervision import api as supervision_api
+from tongban.temporary import api as temporary_api
 
 # The admin (系统管理) under the system's own name; every model and field in it is Chinese
 # (tests/test_admin_chinese.py).
@@ -202,6 +203,16 @@ api_v1 = [
         dataquality_api.AddressDecideView.as_view(),
         name="dataquality_address_decide",
     ),
+    path("temporary-cards", temporary_api.TemporaryCardsView.as_view(), name="temporary_cards"),
+    path("temporary-cards/queue", temporary_api.IssueQueueView.as_view(), name="temporary_queue"),
+    path("temporary-cards/unreturned", temporary_api.UnreturnedView.as_view(), name="temporary_unreturned"),
+    path("temporary-cards/<int:pk>", temporary_api.TemporaryCardDetailView.as_view(), name="temporary_card"),
+    path("temporary-cards/<int:pk>/issue", temporary_api.IssueView.as_view(), name="temporary_issue"),
+    path("temporary-cards/<int:pk>/refuse", temporary_api.RefuseView.as_view(), name="temporary_refuse"),
+    path("temporary-cards/<int:pk>/print", temporary_api.PrintView.as_view(), name="temporary_print"),
+    path("temporary-cards/<int:pk>/hand-out", temporary_api.HandOutView.as_view(), name="temporary_hand_out"),
+    path("temporary-cards/<int:pk>/return", temporary_api.ReturnView.as_view(), name="temporary_return"),
+    path("temporary-cards/<int:pk>/void", temporary_api.VoidView.as_view(), name="temporary_void"),
     path("jobs", jobs_api.JobsView.as_view(), name="jobs"),
     path("jobs/<int:pk>", jobs_api.JobDetailView.as_view(), name="job"),
     path("jobs/<int:pk>/cancel", jobs_api.JobCancelView.as_view(), name="job_cancel"),
@@ -242,6 +253,7 @@ urlpatterns = [
     path("review/", include("tongban.review.urls")),
     path("production/", include("tongban.production.urls")),
     path("handover/", include("tongban.handover.urls")),
+    path("temporary/", include("tongban.temporary.urls")),
     path("campaigns/", include("tongban.campaigns.urls")),
     path("supervision/", include("tongban.supervision.urls")),
     path("dataquality/", include("tongban.dataquality.urls")),

@@ -65,6 +65,9 @@ ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 # cardloss.report: 挂失申报, 撤销挂失, 拾获证件 registered, collected and destroyed at the own station
 #   (a loss is reported for a person found province-wide by exact ID number, as person.lookup);
 #   cardloss.view: the loss reports and found cards of the own subtree (挂失招领).
+# temporary.view: the 临时居民身份证 of the own subtree (登记簿, 未收回); temporary.accept: apply for,
+#   print, hand out, take back and void one at a station's counter; temporary.issue: 签发 or refuse
+#   one at the county bureau above the accepting station.
 # staffing.view: the units of the own subtree that hold pending work no active account can do
 #   (无人办理的待办, tongban/accounts/staffing.py).
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
@@ -79,6 +82,8 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "application.view",
             "application.accept",
             "application.withdraw",
+            "temporary.view",
+            "temporary.accept",
             "shipment.view",
             "shipment.receive",
             "handover.perform",
@@ -96,6 +101,8 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "unit.view",
             "application.view",
             "review.decide",
+            "temporary.view",
+            "temporary.issue",
             "dataquality.view",
             "dataquality.request",
         }
@@ -129,6 +136,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "shipment.view",
             "supervision.view",
             "supervision.act",
+            "temporary.view",
             "staffing.view",
             "dataquality.view",
             "dataquality.decide",

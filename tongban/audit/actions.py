@@ -169,6 +169,17 @@ class AuditAction(models.TextChoices):
     FEE_REMITTED = "fee.remitted", "上缴国库"
     FEE_RECEIPT_PRINTED = "fee.receipt_printed", "打印收费票据"
     FINANCE_EXPORT = "finance.export", "导出财务报表"
+    # 临时居民身份证 (temporary)
+    TEMPORARY_VIEW = "temporary.view", "查看临时居民身份证"
+    TEMPORARY_ACCEPTED = "temporary.accepted", "受理临时居民身份证"
+    TEMPORARY_ISSUED = "temporary.issued", "签发临时居民身份证"
+    TEMPORARY_REFUSED = "temporary.refused", "不予签发临时居民身份证"
+    TEMPORARY_PRINTED = "temporary.printed", "打印临时居民身份证"
+    TEMPORARY_HANDED_OUT = "temporary.handed_out", "发放临时居民身份证"
+    TEMPORARY_RETURNED = "temporary.returned", "收回临时居民身份证"
+    TEMPORARY_NOT_RETURNED = "temporary.not_returned", "临时居民身份证未收回"
+    TEMPORARY_VOIDED = "temporary.voided", "作废临时居民身份证"
+    TEMPORARY_EXPORT = "temporary.export", "导出临时居民身份证登记簿"
     # Production (制证)
     PRODUCTION_SYSTEM_KEY_GENERATED = "production.system_key_generated", "生成系统签名密钥"
     PRODUCTION_CENTRE_KEY_GENERATED = "production.centre_key_generated", "生成制证中心密钥"

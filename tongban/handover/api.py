@@ -259,6 +259,15 @@ class HandoverRequest(serializers.Serializer):
     override_reason = serializers.CharField(
         max_length=200, required=False, allow_blank=True, help_text="指纹比对未通过时人工核对放行的理由"
     )
+    temporary_returned = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="申请人持有已发放的临时居民身份证时必填：true 已收回 / false 未收回（须填原因）",
+    )
+    temporary_reason = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="临时居民身份证未收回的原因"
+    )
 
 
 class VerificationRequest(serializers.Serializer):
@@ -440,7 +449,15 @@ class HandoverView(APIView):
         responses={201: HandoverSerializer},
         summary="发放：本人领取（比对指纹）或亲属代领；签名或勾选已签字",
     )
-    @errors("signature_required", "bad_signature", "not_at_site", "no_card", *FINGER_CODES)
+    @errors(
+        "signature_required",
+        "bad_signature",
+        "not_at_site",
+        "no_card",
+        "temporary_return_required",
+        "temporary_reason_required",
+        *FINGER_CODES,
+    )
     def post(self, request: Request, number: str) -> Response:
         actor = staff(request)
         require(actor, "handover.perform")
@@ -460,6 +477,8 @@ class HandoverView(APIView):
             paper_signed=data["paper_signed"],
             relative=relative,
             override_reason=data.get("override_reason", ""),
+            temporary_returned=data["temporary_returned"],
+            temporary_reason=data.get("temporary_reason", ""),
         )
         handover.application.refresh_from_db()
         return Response(HandoverSerializer(handover).data, status=201)

@@ -81,6 +81,16 @@ class HandoverForm(FingerFields):
     relative_id_number = forms.CharField(label="代领人公民身份号码", max_length=40, required=False)
     signature_data = forms.CharField(widget=forms.HiddenInput, required=False)
     paper_signed = forms.BooleanField(label="领证人已在《居民身份证异地受理登记表》上签字", required=False)
+    # Asked only when the applicant holds a 临时居民身份证 (the service refuses without an answer).
+    temporary_returned = forms.TypedChoiceField(
+        label="临时居民身份证",
+        choices=[("yes", "已收回"), ("no", "未收回")],
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    temporary_reason = forms.CharField(label="未收回原因", max_length=200, required=False)
 
     def signature(self) -> bytes | None:
         """The canvas posts a data: URL of a PNG."""

@@ -42,6 +42,7 @@ from tongban.registry.access import Viewer
 from tongban.registry.calendar import post_verification_deadline
 from tongban.registry.models import Card, Person, Unit, centre_station_ids
 from tongban.registry.services import production_centre_for
+from tongban.temporary import services as temporary
 
 Status = Application.Status
 Outcome = ShipmentItem.Outcome
@@ -838,6 +839,8 @@ def handover_perform(
     paper_signed: bool = False,
     relative: Relative | None = None,
     override_reason: str = "",
+    temporary_returned: bool | None = None,
+    temporary_reason: str = "",
 ) -> Handover:
     """发放 at the acceptance unit, with the 领证回执 (the 受理号).
 
@@ -847,7 +850,8 @@ def handover_perform(
     By a relative (亲属代领): the relative's name and ID number are recorded; the card becomes
     valid and the applicant owes a verification (待核验) within the configured working days.
     Either way the receiver signs: a captured signature (PNG) or a tick that the paper form
-    (居民身份证异地受理登记表) was signed."""
+    (居民身份证异地受理登记表) was signed. A 临时居民身份证 the applicant holds is taken back
+    (`temporary_returned`), or recorded 未收回 with `temporary_reason`."""
     _require_handover(actor, application)
     if way not in (Handover.Way.IN_PERSON, Handover.Way.PROXY):
         raise ServiceError("bad_way", "领取方式无效。", fields={"way": "请选择本人领取或亲属代领。"})
@@ -886,6 +890,9 @@ def handover_perform(
             )
         card = _card_for_handover(application)
         invalidated = _activate_card(application, card)
+        temporary.collect_at_handover(
+            actor=actor, person_id=application.person_id, returned=temporary_returned, reason=temporary_reason
+        )
         note = (
             comparison.note if check != FingerCheck.OVERRIDDEN else f"人工核对放行：{override_reason.strip()}"
         )

@@ -27,6 +27,7 @@ from tongban.intake import selectors as intake_selectors
 from tongban.intake.models import Application
 from tongban.intake.services import application_open
 from tongban.registry.worklist import Search, Worklist, list_params, parse_search, search_posted
+from tongban.temporary import selectors as temporary_selectors
 
 
 def _user(request: HttpRequest, *actions: str) -> User:
@@ -464,6 +465,8 @@ def handover(request: HttpRequest, pk: int) -> HttpResponse:
                 paper_signed=data["paper_signed"],
                 relative=relative,
                 override_reason=data["override_reason"],
+                temporary_returned=data["temporary_returned"],
+                temporary_reason=data["temporary_reason"],
             )
         except ServiceError as error:
             _form_errors(form, error)
@@ -474,7 +477,9 @@ def handover(request: HttpRequest, pk: int) -> HttpResponse:
     elif posted:
         form.keep_finger(True)
     status = 400 if posted else 200
-    return render(request, "handover/handover.html", _context(application, form), status=status)
+    held = temporary_selectors.held_card(application.person_id)
+    context = _context(application, form, temporary_card=held)
+    return render(request, "handover/handover.html", context, status=status)
 
 
 @login_required

@@ -26,6 +26,9 @@ KIND_LABELS = {
     "verification.due": "核验通知（申请人）",
     "verification.reminder": "核验提醒（申请人）",
     "verification.overdue": "核验逾期通知",
+    "temporary.arrived": "临时居民身份证签发待办",
+    "temporary.issued": "临时证签发通知（申请人）",
+    "temporary.refused": "临时证不予签发通知（申请人）",
     "calendar.missing": "节假日安排未录入提醒",
     "card.found": "拾获证件领取通知（失主）",
 }

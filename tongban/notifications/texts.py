@@ -23,6 +23,7 @@ AUDIENCE_LABELS = {APPLICANT: "申请人（短信）", UNIT: "单位工作人员
 
 NUMBER = {"number": "受理号"}
 DUE = {"due": "期限（年-月-日）"}
+TEMPORARY_NUMBER = {"number": "临时证号"}
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,31 @@ TEMPLATES: dict[str, Template] = {
             "本人携带身份证明到该单位领取；逾期未领取的将予以销毁。",
             {"station": "保管单位", "station_phone": "保管单位电话", "keep_until": "保管期限（年-月-日）"},
             required=("station",),
+        ),
+        Template(
+            "temporary.arrived",
+            "temporary.arrived",
+            "临时居民身份证签发待办",
+            UNIT,
+            "新的临时居民身份证签发事项：临时证号 {number}，签发期限 {due}。",
+            TEMPORARY_NUMBER | DUE,
+            staff_actions=("temporary.issue",),
+        ),
+        Template(
+            "temporary.issued",
+            "temporary.issued",
+            "临时居民身份证签发通知",
+            APPLICANT,
+            "您申领的临时居民身份证（临时证号 {number}）已签发，请到受理单位领取。",
+            TEMPORARY_NUMBER,
+        ),
+        Template(
+            "temporary.refused",
+            "temporary.refused",
+            "临时居民身份证不予签发通知",
+            APPLICANT,
+            "您申领的临时居民身份证（临时证号 {number}）不予签发：{reason}。",
+            TEMPORARY_NUMBER | {"reason": "不予签发原因"},
         ),
         Template(
             "calendar.missing",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
@@ -121,6 +122,9 @@ class PersonRecord:
     wanted: list[WantedPerson]
     floating: list[FloatingRegistration]
     changes: list[PersonChange]  # 变更更正记录, oldest first
+    # 临时居民身份证 (tongban/temporary) through the relation that app names: the register
+    # imports no later stage, the card history shows them all.
+    temporary_cards: list[Any]
 
 
 def person_record(viewer: Viewer, person: Person) -> PersonRecord:
@@ -152,6 +156,7 @@ def person_record(viewer: Viewer, person: Person) -> PersonRecord:
         wanted=wanted,
         floating=list(person.floating_registrations.select_related("residence_unit").filter(active=True)),
         changes=_with_approver_names(list(person.changes.order_by("pk"))),
+        temporary_cards=list(person.temporary_cards.select_related("unit").order_by("-pk")),
     )
 
 

@@ -122,6 +122,15 @@ def household_reviewer(db: None) -> User:
 
 
 @pytest.fixture
+def county_reviewer(db: None) -> User:
+    """A reviewer at 南昌市公安局东湖分局 (360102), the county bureau above the personas'
+    station: it issues the station's 临时居民身份证."""
+    return UserFactory.create(
+        username="donghu_county_reviewer", role="reviewer", unit=Unit.objects.get(code="360102")
+    )
+
+
+@pytest.fixture
 def accept(standard_photo: bytes) -> Callable[..., Application]:
     """Take `person`'s application through the counter as `clerk` and accept it."""
 

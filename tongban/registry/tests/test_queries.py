@@ -34,8 +34,8 @@ def test_full_record_query_count_does_not_grow_with_household_or_cards(
     login(client, personas.nanchang_clerk)
     # session, user, TOTP devices, the user's unit, the person joined with codes and station;
     # the audit row (one insert); then the subtree check, household (joined with codes), cards,
-    # floating registrations and the 变更更正记录.
-    with django_assert_num_queries(11):
+    # floating registrations, the 变更更正记录 and the 临时居民身份证.
+    with django_assert_num_queries(12):
         assert client.get(f"/people/{person.pk}/").status_code == 200
 
 
