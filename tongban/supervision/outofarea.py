@@ -21,6 +21,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
 
 from tongban.audit.actions import EventAction
+from tongban.core.regions import name_for
 from tongban.intake.models import ApplicationEvent
 from tongban.registry.calendar import day_start
 from tongban.registry.models import Unit
@@ -40,6 +41,7 @@ STAGES: tuple[tuple[str, str, tuple[EventAction, ...]], ...] = (
     ),
 )
 STAGE_OF: dict[str, str] = {action.value: key for key, _, actions in STAGES for action in actions}
+CHART_ROWS = 20  # the busiest pairs drawn; the table holds them all
 LONGEST_PERIOD = 366  # days: a year, a leap year's included
 
 
@@ -103,9 +105,10 @@ def _events(scope: Scope, period: Period) -> QuerySet[ApplicationEvent]:
     return events
 
 
-def _city_names(codes: set[str]) -> dict[str, str]:
-    names = dict(Unit.objects.filter(kind=Unit.Kind.CITY, code__in=codes).values_list("code", "name"))
-    return {code: names.get(code, code) for code in codes}
+def place_name(code: str) -> str:
+    """A province's (2 digits) or city's (4 digits) GB/T 2260 name, e.g. 南昌市; the code itself
+    for one the table does not know."""
+    return name_for(code.ljust(6, "0")) or code
 
 
 def _rows(
@@ -122,19 +125,17 @@ def _rows(
 def within_province_table(scope: Scope, period: Period) -> Table:
     """省内异地办理: the province's own residents served away from their household's county."""
     counts = _stage_counts(_events(scope, period).filter(application__cross_region=True))
-    names = _city_names({code for pair in counts for code in pair})
-    label = {
-        (origin, destination): f"{names[origin]} → {names[destination]}" for origin, destination in counts
-    }
+    label = {pair: " → ".join(place_name(code) for code in pair) for pair in counts}
     return Table(
         "within_province",
         "省内异地办理（户籍地 → 受理地）",
         ["户籍地 → 受理地", *(title for _, title, _ in STAGES)],
         _rows(counts, label),
-        chart={"kind": "bar", "columns": list(range(1, len(STAGES) + 1))},
+        chart={"kind": "bar", "columns": list(range(1, len(STAGES) + 1)), "limit": CHART_ROWS},
         note=(
             f"{period.label}；按办理记录的时间统计，同一申领同一环节只计一次；"
             "异地：户籍地县（市、区）公安局与受理派出所不同。"
+            f"图表显示受理最多的 {CHART_ROWS} 组，表格和 Excel 为全部。"
         ),
     )
 
