@@ -13,7 +13,6 @@ from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from tongban.core.regions import name_for
 from tongban.demo.history import HistoryCounts
 from tongban.intake.models import Application, ApplicationEvent
 from tongban.registry.models import Unit
@@ -27,7 +26,7 @@ pytestmark = pytest.mark.django_db
 def _expected(unit: Unit, period: Period) -> Counter[tuple[str, str, str]]:
     """(origin city name, destination city name, stage) → applications, the slow way."""
     cities = {
-        code: name_for(code + "00")
+        code: outofarea.place_name(code)
         for code in Unit.objects.filter(kind=Unit.Kind.CITY).values_list("code", flat=True)
     }
     stage_of = {action.value: key for key, _, actions in STAGES for action in actions}
