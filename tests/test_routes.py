@@ -150,6 +150,7 @@ ROUTES: dict[str, Route] = {
     "api:verification": route("verification.perform", "application", POST=INVALID),
     "api:verifications": route("verification.perform", GET=200),
     "api:supervision_dashboard": route("supervision.view", GET=200),
+    "api:supervision_out_of_area": route("supervision.view", GET=200),
     "api:supervision_stuck": route("supervision.view", GET=200),
     "api:supervision_unstaffed": route("staffing.view", GET=200),
     "api:supervision_urge": route("supervision.act", "application", POST=INVALID),
@@ -324,6 +325,9 @@ ROUTES: dict[str, Route] = {
     "supervision:export": route("supervision.view", GET=200),
     "supervision:unstaffed": route("staffing.view", GET=200),
     "supervision:unstaffed_export": route("staffing.view", GET=200),
+    "supervision:out_of_area": route("supervision.view", GET=200),
+    "supervision:out_of_area_export_all": route("supervision.view", GET=200),
+    "supervision:out_of_area_export": route("supervision.view", GET=200),
     "supervision:stuck": route("supervision.view", GET=200),
     "supervision:stuck_item": route("supervision.view", "application", GET=200, POST=400),
     "supervision:urge": route("supervision.act", "application", POST=302),
@@ -385,7 +389,14 @@ ABSENT = {
 # Records every member of staff may know of: the liaison directory lists every unit, so another city's
 # supervisor is refused its liaisons (403) rather than told it does not exist (docs/liaisons.md).
 SHOWN = {"county"}
-WORDS = {"kind": "form", "which": "photo", "key": "review", "list_name": "payments", "action": "derive"}
+WORDS = {
+    "kind": "form",
+    "which": "photo",
+    "key": "review",
+    "table": "within_province",
+    "list_name": "payments",
+    "action": "derive",
+}
 
 
 @dataclass(frozen=True)

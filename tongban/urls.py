@@ -80,6 +80,7 @@ api_v1 = [
     path("applications/<str:number>/verification", handover_api.VerifyView.as_view(), name="verification"),
     path("verifications", handover_api.VerificationsView.as_view(), name="verifications"),
     path("supervision/dashboard", supervision_api.DashboardView.as_view(), name="supervision_dashboard"),
+    path("supervision/out-of-area", supervision_api.OutOfAreaView.as_view(), name="supervision_out_of_area"),
     path("supervision/stuck", supervision_api.StuckView.as_view(), name="supervision_stuck"),
     path("supervision/unstaffed", supervision_api.UnstaffedView.as_view(), name="supervision_unstaffed"),
     path("supervision/stuck/<str:number>/urge", supervision_api.UrgeView.as_view(), name="supervision_urge"),

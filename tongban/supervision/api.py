@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -17,7 +18,7 @@ from tongban.api import UnitRefSerializer, page_answer, query_of, require, staff
 from tongban.api_schema import errors, page_of
 from tongban.intake.api import STATUS_HELP
 from tongban.intake.models import Application, ApplicationEvent
-from tongban.supervision import selectors, services
+from tongban.supervision import outofarea, selectors, services
 
 
 def _cell(value: Any) -> Any:
@@ -26,7 +27,10 @@ def _cell(value: Any) -> Any:
 
 class TableSerializer(serializers.Serializer):
     key = serializers.CharField(
-        help_text="stages, daily, weekly, units, review, reasons, times, verifications, stuck, unstaffed"
+        help_text=(
+            "stages, daily, weekly, units, review, reasons, times, verifications, stuck, unstaffed；"
+            "异地办理统计：within_province, cross_province"
+        )
     )
     title = serializers.CharField()
     headers = serializers.ListField(child=serializers.CharField())
@@ -241,6 +245,67 @@ class UnstaffedView(APIView):
                         "rows": [[_cell(v) for v in row] for row in table.rows],
                         "note": table.note,
                     },
+                }
+            ).data
+        )
+
+
+class OutOfAreaQuery(DashboardQuery):
+    # `from` is a Python keyword: the field is declared under it through the serializer's fields.
+    to = serializers.DateField(required=False, help_text="截止日期（含），不晚于今天；不填为今天")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(
+            required=False, help_text="起始日期（含），期间最长 366 天；不填为本月 1 日"
+        )
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        today = timezone.localdate()
+        default = outofarea.default_period(today)
+        start, end = attrs.get("from", default.start), attrs.get("to", default.end)
+        problems = outofarea.period_problems(start, end, today=today)
+        if problems:
+            raise serializers.ValidationError(problems)
+        return {**attrs, "period": outofarea.Period(start, end)}
+
+
+class OutOfAreaSerializer(serializers.Serializer):
+    unit = UnitRefSerializer()
+    start = serializers.DateField(source="period.start", help_text="统计期间起（含）")
+    end = serializers.DateField(source="period.end", help_text="统计期间止（含）")
+    tables = TableSerializer(many=True)
+
+
+class OutOfAreaView(APIView):
+    @extend_schema(
+        summary="异地办理统计：期间内异地、跨省申领的受理、签发、不予签发、制证、发放（与页面、Excel 相同）",
+        parameters=[OutOfAreaQuery],
+        responses=OutOfAreaSerializer,
+    )
+    @errors("not_found")
+    def get(self, request: Request) -> Response:
+        user = staff(request)
+        require(user, "supervision.view")
+        query = query_of(OutOfAreaQuery, request)
+        unit = selectors.dashboard_unit(user, query.get("unit") or None)
+        data = outofarea.out_of_area(selectors.scope_for(unit), query["period"])
+        return Response(
+            OutOfAreaSerializer(
+                {
+                    "unit": unit,
+                    "period": data.period,
+                    "tables": [
+                        {
+                            "key": t.key,
+                            "title": t.title,
+                            "headers": t.headers,
+                            "rows": [[_cell(v) for v in row] for row in t.rows],
+                            "note": t.note,
+                        }
+                        for t in data.tables
+                    ],
                 }
             ).data
         )

@@ -20,7 +20,7 @@ from tongban.core.errors import ServiceError
 from tongban.intake.models import Application
 from tongban.registry.models import Unit
 from tongban.registry.xlsx import Sheet, xlsx_response
-from tongban.supervision import selectors, services
+from tongban.supervision import outofarea, selectors, services
 
 
 def _user(request: HttpRequest, action: str = "supervision.view") -> User:
@@ -239,3 +239,74 @@ def unstaffed_export(request: HttpRequest) -> HttpResponse:
         caption=[f"{scope.unit.name} · {table.title}", f"统计日期：{scope.today:%Y-%m-%d}", table.note],
     )
     return xlsx_response(f"{scope.unit.name}-{table.title}-{scope.today:%Y%m%d}", [sheet])
+
+
+# ---------------------------------------------------------------------------------------------
+# 异地办理统计: out-of-area work over a period
+
+
+def _period(request: HttpRequest, today: datetime.date) -> tuple[outofarea.Period, dict[str, str]]:
+    """The period asked for (`from`, `to`: YYYY-MM-DD), or 本月; with what is wrong by field."""
+    default = outofarea.default_period(today)
+    values: dict[str, datetime.date] = {}
+    problems: dict[str, str] = {}
+    for name, fallback in (("from", default.start), ("to", default.end)):
+        text = request.GET.get(name, "")
+        try:
+            values[name] = datetime.date.fromisoformat(text) if text else fallback
+        except ValueError:
+            problems[name] = "请输入日期，如 2026-12-01。"
+            values[name] = fallback
+    if not problems:
+        problems = outofarea.period_problems(values["from"], values["to"], today=today)
+    if problems:
+        return default, problems
+    return outofarea.Period(values["from"], values["to"]), {}
+
+
+def _out_of_area(request: HttpRequest) -> tuple[User, outofarea.OutOfArea, dict[str, str]]:
+    user = _user(request)
+    unit = selectors.dashboard_unit(user, request.GET.get("unit", ""))
+    scope = selectors.scope_for(unit)
+    period, problems = _period(request, scope.today)
+    return user, outofarea.out_of_area(scope, period), problems
+
+
+def _period_sheet(table: selectors.Table, data: outofarea.OutOfArea) -> Sheet:
+    caption = [f"{data.unit.name} · {table.title}", f"统计期间：{data.period.label}", table.note]
+    return Sheet(title=table.title[:31], headers=table.headers, rows=table.rows, caption=caption)
+
+
+@login_required
+def out_of_area(request: HttpRequest) -> HttpResponse:
+    user, data, problems = _out_of_area(request)
+    return render(
+        request,
+        "supervision/out_of_area.html",
+        {
+            "data": data,
+            "charts": [
+                {"key": t.key, "title": t.title, "headers": t.headers, "rows": t.rows, "chart": t.chart}
+                for t in data.tables
+            ],
+            "units": selectors.unit_choices(user),
+            "problems": problems,
+            "asked": {"from": request.GET.get("from", ""), "to": request.GET.get("to", "")},
+        },
+        status=400 if problems else 200,
+    )
+
+
+@login_required
+def out_of_area_export(request: HttpRequest, table: str = "") -> HttpResponse:
+    """One table (`table`, its key) or all of them, for the period shown."""
+    _, data, problems = _out_of_area(request)
+    if problems:  # the page, with what is wrong shown at the fields
+        return out_of_area(request)
+    name = f"{data.unit.name}-异地办理统计-{data.period.start:%Y%m%d}-{data.period.end:%Y%m%d}"
+    if table:
+        try:
+            return xlsx_response(name, [_period_sheet(data.table(table), data)])
+        except KeyError:
+            raise Http404 from None
+    return xlsx_response(name, [_period_sheet(table, data) for table in data.tables])

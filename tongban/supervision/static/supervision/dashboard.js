@@ -12,6 +12,7 @@
   function option(table) {
     var spec = table.chart || {};
     var rows = table.rows.filter(function (row) { return !isTotal(row); });
+    if (spec.limit) { rows = rows.slice(0, spec.limit); }  // the busiest rows; the table has all
     var categories = rows.map(function (row) { return String(row[0]); });
     var columns = spec.columns || [];
     if (spec.kind === "pie") {
