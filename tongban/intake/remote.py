@@ -152,7 +152,7 @@ class RemoteApplication:
                 )
                 for finger in values["fingers"]
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise _bad_message(f"申领数据不完整或格式不正确（{exc}）") from exc
         if values["photo"] is None or timezone.is_naive(values["accepted_at"]):
             raise _bad_message("缺少相片或受理时间未带时区")
@@ -294,6 +294,8 @@ def remote_decision_apply(
             raise ServiceError("not_cross_province", "该申领不是跨省通办申领。", status=409)
         if decision.number != application.number:
             raise _bad_message("受理号与申领不符")
+        if decision.issued and (not decision.issuing_authority or decision.valid_from is None):
+            raise _bad_message("签发结果缺少签发机关或有效期限")
         if application.status not in IN_REVIEW_STATUSES:
             if _same_decision(application, decision):
                 return application

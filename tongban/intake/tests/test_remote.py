@@ -487,6 +487,9 @@ def test_a_refusal_here_goes_back_as_a_decision(received: Application, household
         "99",
         application.refusal_reason,
     )
+    with pytest.raises(ServiceError) as late:
+        remote_withdraw(application=application, reason="申请人撤销")
+    assert late.value.code == "not_withdrawable"
 
 
 def test_a_withdrawal_at_the_acceptance_province_withdraws_our_copy(
