@@ -225,7 +225,7 @@ def remote_application_of(application: Application) -> RemoteApplication:
     station = application.acceptance_unit
     photo = application.photo
     if photo is None:
-        raise ServiceError("no_photo", "该申领没有相片。", status=409)
+        raise ServiceError("incomplete", "该申领没有相片，不能发往户籍地。")
     return RemoteApplication(
         number=application.number,
         type=application.type,
@@ -304,9 +304,11 @@ def remote_decision_apply(
                 f"该申领已{Status(application.status).label}，不能再按户籍地结果办理。",
                 status=409,
             )
-        where = f"户籍地（{province_name(application.remote_province)}）{decision.unit_name}"
+        # The bureau that issues (签发机关) names the other side once issued; else who refused.
+        decided_by = (decision.issuing_authority if decision.issued else decision.unit_name)[:100]
+        where = f"户籍地（{province_name(application.remote_province)}）{decided_by}"
         detail = {"decided_at": decision.decided_at.isoformat(), **_source_detail(source)}
-        application.remote_unit_name = decision.unit_name
+        application.remote_unit_name = decided_by
         application.assignee = None
         if decision.issued:
             _remote_issue(application, decision, where=where, detail=detail)

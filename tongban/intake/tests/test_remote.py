@@ -382,6 +382,12 @@ def test_the_same_message_again_returns_the_application(
 ) -> None:
     again = remote_application_receive(province="44", data=remote_data(person, standard_photo))
     assert again.pk == received.pk
+    number = str(received.number)
+    assert selectors.cross_province_application(province="44", number=number, exchange="in").pk == received.pk
+    for province, exchange in (("44", "out"), ("45", "in"), ("44", "")):
+        with pytest.raises(ServiceError) as missing:
+            selectors.cross_province_application(province=province, number=number, exchange=exchange)
+        assert missing.value.status == 404
     assert Application.objects.filter(person=person).count() == 1
 
 
