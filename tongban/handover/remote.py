@@ -118,7 +118,7 @@ def remote_progress_apply(
                 if card is not None:
                     detail["invalidated"] = card_activate(application, card)
             if Status(move.target) in (Status.HANDED_OVER, Status.VERIFIED):
-                application.closed_at = at or timezone.now()
+                application.closed_at = timezone.now()  # the other province's time: `at`
             application_transition(
                 application, move, actor=None, note=f"{where}{move.event.label}", detail=detail
             )

@@ -323,7 +323,8 @@ def _remote_issue(
     application.issuing_authority = decision.issuing_authority
     application.validity = decision.validity or application.validity
     application.valid_from, application.valid_until = decision.valid_from, decision.valid_until
-    application.issued_at = decision.decided_at
+    # Stamped now, as every counted time (supervision.rollup); the decision's own time is in the event.
+    application.issued_at = timezone.now()
     application_transition(
         application,
         Transition.REMOTE_ISSUE,
@@ -559,7 +560,12 @@ def _receive(
         flags=list(verdict.flags),
         created_by=None,
     )
-    detail = {"province": province, "station": data.station_code, **_source_detail(source)}
+    detail = {
+        "province": province,
+        "station": data.station_code,
+        "accepted_at": data.accepted_at.isoformat(),
+        **_source_detail(source),
+    }
     application_event(
         application,
         actor=None,
@@ -579,7 +585,9 @@ def _receive(
     fingers_keep(actor=None, application=application, rows=fingers, replace=True)
     application = lock(application)
     now = timezone.now()
-    application.accepted_at = data.accepted_at
+    # Accepted into our system now (counted times are stamped now: supervision.rollup); the
+    # acceptance there, and the 受理号, say when the applicant applied.
+    application.accepted_at = now
     application.review_chain = review_chain_for(application.household_unit)
     route_to_step(application, 1, arrived_at=now)
     step = application.review_chain[0]
