@@ -187,11 +187,20 @@ class Proposal:
 
 
 def proposal(
-    *, birth_date: datetime.date, on: datetime.date, cards_ever: int, held_card: HeldCard | None
+    *,
+    birth_date: datetime.date,
+    on: datetime.date,
+    cards_ever: int,
+    held_card: HeldCard | None,
+    card_history_elsewhere: bool = False,
 ) -> Proposal:
     """Never held a card → 首次申领 with 11 or 12 by age; the card held has expired (已过期) or
     ends within three months → 换领, 21 有效期满换领; otherwise 换领 or 补领, the reason the
-    clerk's to choose."""
+    clerk's to choose. A card history kept by another province (外省户籍人员) proposes nothing:
+    the clerk asks the applicant and the household province checks."""
+    if card_history_elsewhere:
+        why = "外省户籍人员：证件记录在户籍地，请按申请人所述选择申领类型和原因，由户籍地核验。"
+        return Proposal(ApplicationType.FIRST, "", why)
     if cards_ever == 0:
         reason = age_reason(birth_date, on)
         why = f"从未申领过居民身份证：首次申领，{REASON_NAMES[reason]}。"

@@ -466,7 +466,11 @@ def start_applicant(person: Person) -> StartApplicant:
     today = local_today()
     cards = list(person.cards.held_first().with_current_state(today))
     proposal = rules.proposal(
-        birth_date=person.birth_date, on=today, cards_ever=len(cards), held_card=held_card(person)
+        birth_date=person.birth_date,
+        on=today,
+        cards_ever=len(cards),
+        held_card=held_card(person),
+        card_history_elsewhere=person.is_guest,
     )
     pending = (
         Application.objects.filter(person=person, status__in=UNFINISHED_STATUSES)

@@ -542,6 +542,7 @@ def test_the_counter_offers_guest_registration_for_a_number_of_a_connected_provi
     assert done.status_code == 302 and done["Location"] == f"/applications/new/?id_number={GUEST_NUMBER}"
     page = client.post("/applications/new/", {"action": "lookup", "id_number": GUEST_NUMBER, "type": "first"})
     assert "外省户籍人员·跨省通办" in page.content.decode()
+    assert "证件记录在户籍地" in page.content.decode() and "从未申领过" not in page.content.decode()
 
 
 def test_the_guest_api_registers_and_refuses(personas: Personas, guangdong: Unit) -> None:
