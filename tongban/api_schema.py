@@ -238,6 +238,21 @@ ERRORS: dict[str, ErrorCode] = {
     "unsupported_kind": ErrorCode(400, "跨省通办: the receiver takes no message of this kind (yet)"),
     "undecryptable": ErrorCode(400, "跨省通办: the sealed body does not open with the receiver's key"),
     "bad_schema": ErrorCode(400, "跨省通办: the body is not what its kind declares (a missing, extra or mistyped field)"),
+    # --- 跨省通办 (cross-province) -------------------------------------------------------------
+    "invalid_id_number": ErrorCode(400, "the 公民身份号码 is not valid (GB 11643: length, date, region, check digit); the message says why"),
+    "own_province": ErrorCode(400, "a number or province code of this system's own province where another province's is needed (外省户籍人员登记, 外省公安机关)"),
+    "bad_province": ErrorCode(400, "the code names no province (GB/T 2260)"),
+    "province_not_connected": ErrorCode(409, "the province has no 跨省通办 exchange with us (no 外省公安机关 unit for it)"),
+    "person_exists": ErrorCode(409, "the register already has the number (a resident of ours): look the person up instead of registering a guest"),
+    "person_unknown": ErrorCode(404, "跨省通办: the number is not in our register (the household province must be ours)"),
+    "person_mismatch": ErrorCode(409, "跨省通办: name, sex or birth date disagree with our register; `fields` says which"),
+    "bad_message": ErrorCode(400, "跨省通办: a message's content is malformed (missing or badly typed field, a 受理号 not of the sending province)"),
+    "not_cross_province": ErrorCode(409, "the application is not a 跨省通办 application of the kind the action needs"),
+    "not_decided": ErrorCode(409, "the application has not been issued or refused yet"),
+    "number_taken": ErrorCode(409, "the 受理号 is already used by another application"),
+    "card_serial_required": ErrorCode(400, "已制证 is reported without its 卡号"),
+    "serial_used": ErrorCode(409, "the 卡号 already belongs to another card"),
+    "no_validity": ErrorCode(409, "the application has no validity period, so no card can be registered"),
 }
 # fmt: on
 

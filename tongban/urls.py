@@ -34,6 +34,7 @@ api_v1 = [
     path("auth/token", TokenView.as_view(), name="token"),
     path("people", registry_api.PeopleView.as_view(), name="people"),
     path("people/lookup", registry_api.PersonLookupView.as_view(), name="person_lookup"),
+    path("people/guests", registry_api.GuestsView.as_view(), name="person_guests"),
     path("people/<int:pk>", registry_api.PersonDetailView.as_view(), name="person_detail"),
     path("units", registry_api.UnitsView.as_view(), name="units"),
     path("units/<str:code>", registry_api.UnitDetailView.as_view(), name="unit_detail"),

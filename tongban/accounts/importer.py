@@ -370,7 +370,9 @@ def import_users(
     result = UserImportResult(encoding=used)
     units = {
         code: _UnitInfo(pk, code, kind, name)
-        for pk, code, kind, name in Unit.objects.filter(active=True).values_list("pk", "code", "kind", "name")
+        for pk, code, kind, name in Unit.objects.own()
+        .filter(active=True)
+        .values_list("pk", "code", "kind", "name")
     }
     repeats: dict[str, list[int]] = {}
     for line, raw, _extra in rows:

@@ -258,8 +258,9 @@ def _not_self(actor: Viewer | None, user: User, what: str) -> None:
 
 
 def units_assignable(actor: Viewer | None) -> Any:
-    """Units an account may be placed in by `actor`: active units of their subtree."""
-    units = Unit.objects.filter(active=True)
+    """Units an account may be placed in by `actor`: active units of their subtree (never another
+    province's stand-in unit, 外省公安机关)."""
+    units = Unit.objects.own().filter(active=True)
     if actor is None:
         return units
     if actor.unit is None or not actor.can("user.manage"):

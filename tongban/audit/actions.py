@@ -62,6 +62,19 @@ class EventAction(models.TextChoices):
     HANDED_OVER = "handed_over", "核验发放"
     HANDED_OVER_PROXY = "handed_over_proxy", "亲属代领"
     VERIFIED = "verified", "本人核验"
+    # 跨省通办: what the other province did to its copy, or what came from it
+    REMOTE_RECEIVED = "remote_received", "跨省受理接收"
+    REMOTE_ISSUED = "remote_issued", "户籍地签发"
+    REMOTE_REFUSED = "remote_refused", "户籍地不予签发"
+    REMOTE_WITHDRAWN = "remote_withdrawn", "受理地撤销"
+    REMOTE_PRODUCED = "remote_produced", "受理地制证"
+    REMOTE_SHIPPED = "remote_shipped", "受理地分发"
+    REMOTE_RECEIVED_AT_SITE = "remote_at_site", "受理地签收待领取"
+    REMOTE_DELIVERED = "remote_delivered", "受理地邮政妥投"
+    REMOTE_HANDED_OVER = "remote_handed_over", "受理地核验发放"
+    REMOTE_HANDED_OVER_PROXY = "remote_handed_over_proxy", "受理地亲属代领"
+    REMOTE_VERIFIED = "remote_verified", "受理地本人核验"
+    REMOTE_REPRINT = "remote_reprint", "受理地重新制证"
     # 督导 (supervision)
     SUPERVISED = "supervised", "督办"
 
@@ -101,6 +114,8 @@ class AuditAction(models.TextChoices):
     REGISTRY_PHOTOS_IMPORTED = "registry.photos_imported", "导入户籍相片"
     UNIT_LOAD_PROVINCE = "unit.load_province", "生成机构树"
     UNIT_CONTACT_UPDATED = "unit.contact_updated", "维护机构联系电话和地址"
+    UNIT_EXTERNAL_SET = "unit.external_set", "登记外省公安机关"
+    PERSON_GUEST_REGISTERED = "person.guest_registered", "登记外省户籍人员"
     CALENDAR_LOAD_YEAR = "calendar.load_year", "载入节假日安排"
     ADMIN_CREATE = "admin.create", "后台新增"
     ADMIN_CHANGE = "admin.change", "后台修改"
@@ -161,6 +176,25 @@ class AuditAction(models.TextChoices):
     APPLICATION_HANDED_OVER = "application.handed_over", EventAction.HANDED_OVER.label
     APPLICATION_HANDED_OVER_PROXY = "application.handed_over_proxy", EventAction.HANDED_OVER_PROXY.label
     APPLICATION_VERIFIED = "application.verified", EventAction.VERIFIED.label
+    # 跨省通办
+    APPLICATION_REMOTE_RECEIVED = "application.remote_received", EventAction.REMOTE_RECEIVED.label
+    APPLICATION_REMOTE_ISSUED = "application.remote_issued", EventAction.REMOTE_ISSUED.label
+    APPLICATION_REMOTE_REFUSED = "application.remote_refused", EventAction.REMOTE_REFUSED.label
+    APPLICATION_REMOTE_WITHDRAWN = "application.remote_withdrawn", EventAction.REMOTE_WITHDRAWN.label
+    APPLICATION_REMOTE_PRODUCED = "application.remote_produced", EventAction.REMOTE_PRODUCED.label
+    APPLICATION_REMOTE_SHIPPED = "application.remote_shipped", EventAction.REMOTE_SHIPPED.label
+    APPLICATION_REMOTE_RECEIVED_AT_SITE = (
+        "application.remote_at_site",
+        EventAction.REMOTE_RECEIVED_AT_SITE.label,
+    )
+    APPLICATION_REMOTE_DELIVERED = "application.remote_delivered", EventAction.REMOTE_DELIVERED.label
+    APPLICATION_REMOTE_HANDED_OVER = "application.remote_handed_over", EventAction.REMOTE_HANDED_OVER.label
+    APPLICATION_REMOTE_HANDED_OVER_PROXY = (
+        "application.remote_handed_over_proxy",
+        EventAction.REMOTE_HANDED_OVER_PROXY.label,
+    )
+    APPLICATION_REMOTE_VERIFIED = "application.remote_verified", EventAction.REMOTE_VERIFIED.label
+    APPLICATION_REMOTE_REPRINT = "application.remote_reprint", EventAction.REMOTE_REPRINT.label
     # 督导 (supervision)
     APPLICATION_SUPERVISED = "application.supervised", EventAction.SUPERVISED.label
     # Fees (工本费)

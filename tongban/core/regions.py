@@ -160,6 +160,11 @@ def name_for(code: str, year: int | None = None) -> str | None:
     return entry.name if entry else None
 
 
+def province_name(code: str) -> str:
+    """The name of the province with 2-digit `code` (广东省 for 44), the code where unknown."""
+    return name_for(code + "0000") or code
+
+
 def full_name(code: str, year: int | None = None) -> str | None:
     """Province, city and county names joined, e.g. 江西省南昌市东湖区 for 360102."""
     if not entries_for(code):

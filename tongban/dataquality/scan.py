@@ -427,6 +427,8 @@ def _count(unit: Unit, lo: int, hi: int) -> int:
     people = Person.objects.filter(pk__gt=lo, pk__lte=hi)
     if unit.parent_id is not None:
         people = people.filter(registration_unit__in=Unit.objects.subtree(unit).values("pk"))
+    else:  # the whole register: our population, without 外省户籍人员
+        people = people.residents()
     return people.count()
 
 
@@ -619,9 +621,8 @@ def _name_findings(
     for start in range(0, len(names), 500):
         members: dict[tuple[str, datetime.date, str], list[Mapping[str, Any]]] = {}
         for row in (
-            Person.objects.filter(
-                name__in=names[start : start + 500], pk__lte=max_pk, status=Person.Status.NORMAL
-            )
+            Person.objects.residents()
+            .filter(name__in=names[start : start + 500], pk__lte=max_pk, status=Person.Status.NORMAL)
             .order_by("pk")
             .values("pk", "name", "birth_date", "sex_id", "registration_unit_id", "household_no", "address")
         ):
@@ -682,6 +683,8 @@ def _face_chunk(run: ScanRun, unit: Unit, units: _Units, threshold: float | None
     people = Person.objects.filter(pk__gt=run.checkpoint, pk__lte=hi)
     if unit.parent_id is not None:
         people = people.filter(registration_unit__in=Unit.objects.subtree(unit).values("pk"))
+    else:  # the whole register: our population, without 外省户籍人员
+        people = people.residents()
     pks = list(people.order_by("pk").values_list("pk", flat=True))
     with_photo = set(people.exclude(photo=None).values_list("pk", flat=True))
     started = time.perf_counter()
@@ -777,6 +780,8 @@ def household_checks(run: ScanRun | None, unit: Unit, units: _Units, today: date
     people = Person.objects.filter(pk__lte=run.max_pk) if run is not None else Person.objects.all()
     if unit.parent_id is not None:
         people = people.filter(registration_unit__in=Unit.objects.subtree(unit).values("pk"))
+    else:  # the whole register: our population, without 外省户籍人员
+        people = people.residents()
     years = settings.DATAQUALITY_INACTIVE_YEARS
     cutoff = _years_before(today, years)
     recent_card = Card.objects.filter(person=OuterRef("pk"), valid_from__gte=cutoff)

@@ -429,6 +429,8 @@ def addresses_match(*, unit: Unit, actor: Viewer | None = None) -> dict[str, int
     people = Person.objects.filter(status=Person.Status.NORMAL)
     if unit.parent_id is not None:
         people = people.filter(registration_unit__in=Unit.objects.subtree(unit).values("pk"))
+    else:  # the whole register: our population, without 外省户籍人员
+        people = people.residents()
     counts = dict.fromkeys(AddressMatch.Status.values, 0)
     standards: dict[str, dict[str, StandardAddress]] = {}
     rows = people.order_by("pk").values_list("pk", "address", "region_code", "registration_unit_id")

@@ -559,7 +559,7 @@ def shipments_forward(*, actor: User, numbers: Iterable[str] | None = None) -> l
 # The card becomes valid
 
 
-def _activate_card(application: Application, card: Card) -> list[int]:
+def card_activate(application: Application, card: Card) -> list[int]:
     """The new card becomes the person's one valid card; the card it replaces is invalidated
     first (换领: 已换领作废; 补领: 已挂失, where no 挂失申报 made it so before), so the
     one-active-card constraint holds throughout. Returns the invalidated cards."""
@@ -638,7 +638,7 @@ def postal_delivered(*, actor: User, tracking_number: str) -> Application:
     application = lock(item.application)
     item.outcome = Outcome.DELIVERED
     item.save(update_fields=["outcome"])
-    invalidated = _activate_card(application, item.card)
+    invalidated = card_activate(application, item.card)
     Handover.objects.create(
         application=application,
         card=item.card,
@@ -889,7 +889,7 @@ def handover_perform(
                 "not_at_site", f"该申领当前为“{application.get_status_display()}”，不能发放。", status=409
             )
         card = _card_for_handover(application)
-        invalidated = _activate_card(application, card)
+        invalidated = card_activate(application, card)
         temporary.collect_at_handover(
             actor=actor, person_id=application.person_id, returned=temporary_returned, reason=temporary_reason
         )

@@ -151,6 +151,12 @@ class NoticeSerializer(serializers.Serializer):
     error = serializers.CharField(source="last_error", help_text="最近一次失败的原因，没有为空")
 
 
+EXCHANGE_HELP = (
+    "跨省通办：空为本省办理；out 跨省受理·外省户籍（本省受理、户籍地省份审核签发）；"
+    "in 跨省受理·本省户籍（外省受理、本省审核签发）"
+)
+
+
 class ApplicationSerializer(serializers.Serializer):
     """An application with its full ID number, fingers and history (only on audited reads and
     on the answers to the caller's own actions)."""
@@ -187,6 +193,12 @@ class ApplicationSerializer(serializers.Serializer):
     acceptance_unit = UnitRefSerializer()
     household_unit = UnitRefSerializer()
     cross_region = serializers.BooleanField(help_text="异地受理")
+    exchange = serializers.CharField(help_text=EXCHANGE_HELP)
+    exchange_label = serializers.CharField(source="get_exchange_display")
+    remote_province = serializers.CharField(help_text="跨省通办的对方省份代码（两位），本省办理为空")
+    remote_unit_name = serializers.CharField(
+        help_text="跨省通办的对方办理单位：本省户籍为外省受理点，外省户籍为户籍地签发机关（未签发时为该省公安机关）"
+    )
     accepted_at = serializers.DateTimeField(allow_null=True)
     accepted_by = serializers.SerializerMethodField()
     validity = serializers.CharField(help_text="5 / 10 / 20 / long")
@@ -272,6 +284,9 @@ class ApplicationRowSerializer(serializers.ModelSerializer[Application]):
             "acceptance_unit",
             "household_unit",
             "cross_region",
+            "exchange",
+            "remote_province",
+            "remote_unit_name",
             "accepted_at",
             "review_due",
             "review_due_provisional",

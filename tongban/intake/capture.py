@@ -170,7 +170,7 @@ def application_photo_attach(
     return PhotoOutcome(prepared.passed, prepared.messages, prepared.conformed)
 
 
-def photo_keep(*, actor: User, application: Application, prepared: PreparedPhoto) -> None:
+def photo_keep(*, actor: User | None, application: Application, prepared: PreparedPhoto) -> None:
     application = lock(application)
     if application.status != Status.DRAFT:
         raise ServiceError("not_draft", "已受理的申领不能再修改。", status=409)
@@ -214,7 +214,7 @@ def application_guardian_photo_attach(
 
 
 def guardian_photo_keep(
-    *, actor: User, application: Application, image: bytes, quality: PhotoOutcome
+    *, actor: User | None, application: Application, image: bytes, quality: PhotoOutcome
 ) -> None:
     application = lock(application)
     if application.status != Status.DRAFT:
@@ -326,7 +326,7 @@ def application_fingers_record(
 
 
 def fingers_keep(
-    *, actor: User, application: Application, rows: list[FingerRow], replace: bool
+    *, actor: User | None, application: Application, rows: list[FingerRow], replace: bool
 ) -> rules.FingerPlan:
     application = lock(application)
     if application.status != Status.DRAFT:

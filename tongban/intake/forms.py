@@ -236,3 +236,54 @@ def material_labels() -> dict[str, str]:
         labels.setdefault(material.code, material.label)
         labels.update(material.alternatives)
     return labels
+
+
+class GuestForm(forms.Form):
+    """外省户籍人员登记: a resident of another province, from their 户口簿, before the application."""
+
+    id_number = forms.CharField(
+        label="公民身份号码",
+        max_length=40,
+        error_messages={"required": "请输入公民身份号码。"},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "size": 22}),
+    )
+    name = forms.CharField(label="姓名", max_length=50, error_messages={"required": "请填写姓名。"})
+    sex = forms.ChoiceField(label="性别", choices=[("1", "男"), ("2", "女")])
+    ethnicity = forms.ChoiceField(label="民族")
+    birth_date = forms.DateField(
+        label="出生日期",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": "请填写出生日期。", "invalid": "日期格式应为 年-月-日。"},
+    )
+    address = forms.CharField(
+        label="常住户口所在地住址",
+        max_length=200,
+        widget=forms.TextInput(attrs={"size": 48}),
+        error_messages={"required": "请按户口簿填写住址。"},
+    )
+    region_code = forms.CharField(
+        label="户籍地区划代码",
+        min_length=6,
+        max_length=6,
+        help_text="户口簿所在县（市、区）的六位行政区划代码，通常为号码前六位。",
+        error_messages={"required": "请填写六位区划代码。", "min_length": "应为六位数字。"},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        ethnicity = cast(forms.ChoiceField, self.fields["ethnicity"])
+        ethnicity.choices = [(e.code, e.name) for e in Ethnicity.objects.filter(active=True).order_by("code")]
+
+    @staticmethod
+    def initial_for(number: str) -> dict[str, Any]:
+        """What the number says: its birth date, sex and region code."""
+        info = idnumber.parse(number)
+        if not info.valid or info.normalized is None:
+            return {"id_number": number}
+        return {
+            "id_number": info.normalized,
+            "birth_date": info.birth_date,
+            "sex": info.sex,
+            "region_code": info.normalized[:6],
+            "ethnicity": "01",
+        }

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 
+from tongban.core import regions
 from tongban.core.masking import mask_id_number
 from tongban.intake.rules import ApplicationType
 from tongban.registry.access import ScopedQuerySet
@@ -202,6 +203,18 @@ class Application(models.Model):
     flags = models.JSONField("审核提示", default=list, blank=True)
 
     cross_region = models.BooleanField("异地受理", default=False)
+
+    class Exchange(models.TextChoices):
+        """跨省通办: which side of a cross-province application this copy is."""
+
+        NONE = "", "本省办理"
+        OUT = "out", "跨省受理·外省户籍"  # accepted here, reviewed and issued by the household province
+        IN = "in", "跨省受理·本省户籍"  # accepted in another province, reviewed and issued here
+
+    exchange = models.CharField("跨省通办", max_length=3, choices=Exchange.choices, default="", blank=True)
+    remote_province = models.CharField("对方省份代码", max_length=2, blank=True)
+    # "in": the other province's acceptance station; "out": the bureau there that issues.
+    remote_unit_name = models.CharField("对方办理单位", max_length=100, blank=True)
     acceptance_unit = models.ForeignKey(
         Unit, on_delete=models.PROTECT, related_name="accepted_applications", verbose_name="受理单位"
     )
@@ -210,8 +223,14 @@ class Application(models.Model):
     )
     # The household's county code: the distribution column when applications are sharded.
     region_code = models.CharField("户籍地区划", max_length=6)
+    # None: received from another province (跨省通办), entered by nobody here.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="录入人"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="录入人",
     )
     created_at = models.DateTimeField("录入时间", auto_now_add=True)
     accepted_by = models.ForeignKey(
@@ -360,6 +379,15 @@ class Application(models.Model):
         if 1 <= self.review_step <= len(self.review_chain):
             return dict(self.review_chain[self.review_step - 1])
         return None
+
+    @property
+    def is_cross_province(self) -> bool:
+        return bool(self.exchange)
+
+    @property
+    def remote_province_name(self) -> str:
+        """广东省 for 44: the other province of a 跨省通办 application."""
+        return regions.province_name(self.remote_province) if self.exchange else ""
 
     @property
     def validity_label(self) -> str:

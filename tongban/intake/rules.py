@@ -113,11 +113,13 @@ def reason_problem(
     on: datetime.date,
     held_card: HeldCard | None,
     cross_region: bool = False,
+    card_history_elsewhere: bool = False,
 ) -> ReasonProblem | None:
     """The 申领原因 must belong to the 申领类型 (`reason_kind` is the reason's 类别: first / renewal /
     replacement), 11 only under 16 and 12 only at 16 or over on `on` (the date that fixes the age),
     a cross-region first application only 11 or 12, and 21 有效期满换领 only for a card `held_card`
-    whose validity ends within three months of `on` or has ended. None when it fits."""
+    whose validity ends within three months of `on` or has ended (unless the card history is kept
+    elsewhere: `card_history_elsewhere`, the household province's check). None when it fits."""
     if reason_kind != application_type.value:
         return ReasonProblem(
             "bad_reason",
@@ -146,7 +148,7 @@ def reason_problem(
             "首次申领居民身份证“全省通办”（异地受理）的申领原因仅为未满或者年满16周岁申领一种情形，"
             "其他原因的首次申领请到户籍地公安机关办理。",
         )
-    if reason_code == EXPIRY_RENEWAL_REASON:
+    if reason_code == EXPIRY_RENEWAL_REASON and not card_history_elsewhere:
         return _expiry_problem(held_card, on)
     return None
 
@@ -185,11 +187,20 @@ class Proposal:
 
 
 def proposal(
-    *, birth_date: datetime.date, on: datetime.date, cards_ever: int, held_card: HeldCard | None
+    *,
+    birth_date: datetime.date,
+    on: datetime.date,
+    cards_ever: int,
+    held_card: HeldCard | None,
+    card_history_elsewhere: bool = False,
 ) -> Proposal:
     """Never held a card → 首次申领 with 11 or 12 by age; the card held has expired (已过期) or
     ends within three months → 换领, 21 有效期满换领; otherwise 换领 or 补领, the reason the
-    clerk's to choose."""
+    clerk's to choose. A card history kept by another province (外省户籍人员) proposes nothing:
+    the clerk asks the applicant and the household province checks."""
+    if card_history_elsewhere:
+        why = "外省户籍人员：证件记录在户籍地，请按申请人所述选择申领类型和原因，由户籍地核验。"
+        return Proposal(ApplicationType.FIRST, "", why)
     if cards_ever == 0:
         reason = age_reason(birth_date, on)
         why = f"从未申领过居民身份证：首次申领，{REASON_NAMES[reason]}。"
@@ -265,6 +276,8 @@ class Applicant:
     status: str  # registry Person.Status value: normal / cancelled / deceased
     cards_ever: int  # cards in the card history, whatever their state
     wanted: bool = False
+    # 外省户籍人员 (跨省通办): the card history is kept by the household province, which checks it.
+    card_history_elsewhere: bool = False
 
 
 @dataclass(frozen=True)
@@ -283,15 +296,23 @@ def eligibility(application_type: ApplicationType, applicant: Applicant) -> Elig
         refusals.append("人口信息显示该人员已死亡，不能申领居民身份证。")
     elif applicant.status == "cancelled":
         refusals.append("该人员户口已注销，不能申领居民身份证，请先核实户籍。")
-    if application_type == ApplicationType.FIRST and applicant.cards_ever > 0:
+    flags: tuple[str, ...] = ()
+    if applicant.card_history_elsewhere:
+        flags += (CARD_HISTORY_ELSEWHERE,)
+    elif application_type == ApplicationType.FIRST and applicant.cards_ever > 0:
         refusals.append("人口信息显示该人员已申领过居民身份证，不能按首次申领办理，请按换领或补领受理。")
-    if application_type != ApplicationType.FIRST and applicant.cards_ever == 0:
+    elif application_type != ApplicationType.FIRST and applicant.cards_ever == 0:
         refusals.append(
             f"人口信息显示该人员从未申领过居民身份证，不能{application_type.label}，请按首次申领受理。"
         )
     # A wanted person is not refused at the counter: the reviewer is told, the applicant is not.
-    flags = ("wanted",) if applicant.wanted else ()
+    if applicant.wanted:
+        flags += ("wanted",)
     return Eligibility(tuple(refusals), flags)
+
+
+# The flag of an application whose card history the household province checks (跨省通办).
+CARD_HISTORY_ELSEWHERE = "card_history_elsewhere"
 
 
 # ---------------------------------------------------------------------------------------------

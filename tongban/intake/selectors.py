@@ -14,6 +14,7 @@ from django.http import Http404
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
 from tongban.core import idnumber
 from tongban.core.dates import age_on
+from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_id_number
 from tongban.finance.models import Payment
 from tongban.intake import documents, rules
@@ -49,6 +50,20 @@ def application_by_number(viewer: Viewer, number: str) -> Application:
     application = Application.objects.visible_to(viewer).for_display().filter(number=number).first()
     if application is None:
         raise Http404("未找到该受理号")
+    return application
+
+
+def cross_province_application(*, province: str, number: str, exchange: str) -> Application:
+    """The 跨省通办 application with 受理号 `number` exchanged with `province` in direction
+    `exchange` (Application.Exchange), for the exchange's messages about it; 404 otherwise."""
+    application = (
+        Application.objects.select_related("acceptance_unit", "household_unit", "review_unit")
+        .filter(number=number, exchange=exchange, remote_province=province)
+        .exclude(exchange="")
+        .first()
+    )
+    if application is None:
+        raise ServiceError("not_found", "未找到该跨省通办申领。", status=404)
     return application
 
 
@@ -451,7 +466,11 @@ def start_applicant(person: Person) -> StartApplicant:
     today = local_today()
     cards = list(person.cards.held_first().with_current_state(today))
     proposal = rules.proposal(
-        birth_date=person.birth_date, on=today, cards_ever=len(cards), held_card=held_card(person)
+        birth_date=person.birth_date,
+        on=today,
+        cards_ever=len(cards),
+        held_card=held_card(person),
+        card_history_elsewhere=person.is_guest,
     )
     pending = (
         Application.objects.filter(person=person, status__in=UNFINISHED_STATUSES)

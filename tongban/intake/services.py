@@ -94,6 +94,7 @@ def applicant_facts(person: Person) -> rules.Applicant:
         status=person.status,
         cards_ever=person.cards.count(),
         wanted=WantedPerson.objects.filter(active=True, id_number=person.id_number).exists(),
+        card_history_elsewhere=person.is_guest,
     )
 
 
@@ -131,6 +132,7 @@ def reason_check(
         on=on,
         held_card=held_card(person),
         cross_region=cross_region,
+        card_history_elsewhere=person.is_guest,
     )
     if problem is not None:
         raise ServiceError(problem.code, problem.message, fields={field: problem.message})
@@ -212,6 +214,17 @@ def _start(
         )
     today = local_today()
     fee = rules.fee_for(application_type, reason.code, table=fee_table())
+    household = person.registration_unit
+    # 跨省通办: a guest's application is reviewed and issued by their household province.
+    exchange = (
+        {
+            "exchange": Application.Exchange.OUT,
+            "remote_province": household.code,
+            "remote_unit_name": household.name,
+        }
+        if household.kind == Unit.Kind.EXTERNAL
+        else {}
+    )
     application = Application.objects.create(
         type=application_type.value,
         reason=reason,
@@ -226,6 +239,7 @@ def _start(
         household_unit=person.registration_unit,
         region_code=person.region_code,
         cross_region=cross_region,
+        **exchange,
         flags=list(verdict.flags),
         fee_item=fee.item.value,
         fee_amount=fee.amount,
@@ -430,6 +444,7 @@ def acceptance_problems(application: Application) -> dict[str, str]:
         on=today,
         held_card=held_card(application.person),
         cross_region=application.cross_region,
+        card_history_elsewhere=application.exchange == Application.Exchange.OUT,
     )
     if mismatch is not None:
         problems["reason"] = mismatch.message
@@ -477,8 +492,23 @@ def _next_number(station: Unit, day: datetime.date) -> str:
     return rules.acceptance_number(station.code, day, sequence)
 
 
+# The one step of a guest's application (跨省通办): the household province reviews and issues.
+REMOTE_STEP_TITLE = "户籍地审核签发"
+
+
 def review_chain_for(household_unit: Unit) -> list[dict[str, Any]]:
-    """The configured review steps for a household's unit, each with the unit that acts."""
+    """The configured review steps for a household's unit, each with the unit that acts. For a
+    household in another province (外省公安机关), one step there: it sits 待审核 at that unit,
+    in no queue of ours, until the province's decision comes back."""
+    if household_unit.kind == Unit.Kind.EXTERNAL:
+        return [
+            {
+                "level": ReviewChainStep.Level.COUNTY,
+                "title": REMOTE_STEP_TITLE,
+                "unit": household_unit.pk,
+                "unit_name": household_unit.name,
+            }
+        ]
     chains = {chain.region_prefix: chain for chain in ReviewChain.objects.all()}
     chain = longest_prefix(household_unit.region_code, chains)
     steps: list[tuple[str, str]] = (
@@ -595,7 +625,11 @@ def _accept_locked(
     application = lock(application)
     if application.status != Status.DRAFT:
         raise ServiceError("not_draft", "该申领已受理或已撤销。", status=409)
-    person = Person.objects.select_for_update().get(pk=application.person_id)
+    person = (
+        Person.objects.select_for_update(of=("self",))
+        .select_related("registration_unit")
+        .get(pk=application.person_id)
+    )
     verdict = rules.eligibility(application.application_type, applicant_facts(person))
     if not verdict.allowed:
         raise ServiceError("not_eligible", " ".join(verdict.refusals))
@@ -631,7 +665,7 @@ def _accept_locked(
     application.review_chain = review_chain_for(application.household_unit)
     route_to_step(application, 1, arrived_at=now)
     step = application.review_chain[0]
-    review_unit_code = Unit.objects.values_list("code", flat=True).get(pk=step["unit"])
+    review_unit_code, review_unit_kind = Unit.objects.values_list("code", "kind").get(pk=step["unit"])
     # 补领: the card is reported lost with the application (or takes over its 挂失申报), and is
     # invalid from now on.
     loss = (
@@ -682,16 +716,17 @@ def _accept_locked(
             number=application.number,
         )
     )
-    notify(
-        compose(
-            "review.arrived",
-            unit_code=review_unit_code,
-            application_id=application.pk,
-            text=letters["review.arrived"],
-            number=application.number,
-            due=f"{application.review_due:%Y-%m-%d}",
+    if review_unit_kind != Unit.Kind.EXTERNAL:  # another province hears of it through the exchange
+        notify(
+            compose(
+                "review.arrived",
+                unit_code=review_unit_code,
+                application_id=application.pk,
+                text=letters["review.arrived"],
+                number=application.number,
+                due=f"{application.review_due:%Y-%m-%d}",
+            )
         )
-    )
     return application
 
 
@@ -725,7 +760,12 @@ def application_withdraw(*, actor: User, application: Application, reason: str) 
                 number=application.number,
             )
         )
-    if was_in_review and application.review_unit is not None:
+    # Another province's unit hears of a withdrawal through the exchange (remote_withdraw).
+    if (
+        was_in_review
+        and application.review_unit is not None
+        and application.exchange != Application.Exchange.OUT
+    ):
         notify(
             compose(
                 "review.withdrawn",

@@ -72,6 +72,27 @@ class Transition(Enum):
     HAND_OVER = (Status.AT_SITE,), Status.HANDED_OVER, EventAction.HANDED_OVER
     HAND_OVER_TO_PROXY = (Status.AT_SITE,), Status.PENDING_VERIFICATION, EventAction.HANDED_OVER_PROXY
     VERIFY = (Status.PENDING_VERIFICATION,), Status.VERIFIED, EventAction.VERIFIED
+    # 跨省通办, the acceptance side: the household province's decision, as it comes back.
+    REMOTE_ISSUE = _IN_REVIEW, Status.ISSUED, EventAction.REMOTE_ISSUED
+    REMOTE_REFUSE = _IN_REVIEW, Status.REJECTED, EventAction.REMOTE_REFUSED
+    # … the household side: the acceptance province's copy withdrawn, made, shipped, handed over.
+    REMOTE_WITHDRAW = (Status.ACCEPTED, *_IN_REVIEW), Status.WITHDRAWN, EventAction.REMOTE_WITHDRAWN
+    REMOTE_PRODUCE = (Status.ISSUED,), Status.PRODUCED, EventAction.REMOTE_PRODUCED
+    REMOTE_SHIP = (Status.PRODUCED,), Status.SHIPPED, EventAction.REMOTE_SHIPPED
+    REMOTE_RECEIVE = (Status.SHIPPED,), Status.AT_SITE, EventAction.REMOTE_RECEIVED_AT_SITE
+    REMOTE_DELIVER = (Status.SHIPPED,), Status.PENDING_VERIFICATION, EventAction.REMOTE_DELIVERED
+    REMOTE_HAND_OVER = (Status.AT_SITE,), Status.HANDED_OVER, EventAction.REMOTE_HANDED_OVER
+    REMOTE_HAND_OVER_TO_PROXY = (
+        (Status.AT_SITE,),
+        Status.PENDING_VERIFICATION,
+        EventAction.REMOTE_HANDED_OVER_PROXY,
+    )
+    REMOTE_VERIFY = (Status.PENDING_VERIFICATION,), Status.VERIFIED, EventAction.REMOTE_VERIFIED
+    REMOTE_REPRINT = (
+        (Status.PRODUCED, Status.SHIPPED, Status.AT_SITE),
+        Status.ISSUED,
+        EventAction.REMOTE_REPRINT,
+    )
 
 
 def next_statuses(status: str) -> frozenset[str]:

@@ -6,6 +6,7 @@ app_name = "intake"
 urlpatterns = [
     path("", views.counter, name="counter"),
     path("new/", views.start, name="start"),
+    path("guests/new/", views.guest, name="guest"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/details/", views.save_details, name="save_details"),
     path("<int:pk>/photo/", views.upload_photo, name="upload_photo"),

@@ -27,6 +27,7 @@ from tongban.accounts.models import User
 from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.biometrics.finger import FINGER_POSITION_NAMES
+from tongban.core import idnumber, regions
 from tongban.core.errors import ServiceError
 from tongban.forms import show_refusal
 from tongban.intake import capture, documents, rules, selectors, services
@@ -34,6 +35,7 @@ from tongban.intake.forms import (
     FINGER_OUTCOMES,
     DetailsForm,
     FingerForm,
+    GuestForm,
     PhotoForm,
     ReasonForm,
     StartForm,
@@ -146,7 +148,12 @@ def start(request: HttpRequest) -> HttpResponse:
     if not user.can("application.accept"):
         raise Http404
     if request.method != "POST":
-        form = StartForm(initial={"type": rules.ApplicationType.FIRST.value})
+        # After 外省户籍人员登记 the number comes back in the query, ready to look up.
+        initial = {
+            "type": rules.ApplicationType.FIRST.value,
+            "id_number": request.GET.get("id_number", "")[:40],
+        }
+        form = StartForm(initial=initial)
         return render(request, "intake/start.html", {"form": form, "applicant": None})
     action = request.POST.get("action") or "start"
     if action not in START_ACTIONS:
@@ -160,12 +167,24 @@ def start(request: HttpRequest) -> HttpResponse:
         return render(request, template, {"form": form, "applicant": None})
     form = StartForm(_keep_reason_of_type(data) if action != "start" else data, mode=action)
     applicant = None
+    guest_url = ""
     if form.is_valid():
+        number = form.cleaned_data["id_number"]
         try:
-            person = registry_selectors.person_lookup(user, form.cleaned_data["id_number"])
+            person = registry_selectors.person_lookup(user, number)
         except Http404:
+            # 跨省通办: a number of a province we exchange with may be registered from the 户口簿.
+            guest_unit = registry_selectors.guest_province_unit(number)
+            if guest_unit is not None:
+                guest_url = (
+                    reverse("intake:guest") + "?" + urlencode({"id_number": idnumber.canonical(number)})
+                )
             form.add_error(
-                "id_number", "人口信息中没有该公民身份号码。请核对号码，或先到户籍地办理户口登记。"
+                "id_number",
+                f"人口信息中没有该公民身份号码。该号码属{regions.province_name(guest_unit.code)}，"
+                "可按户口簿登记为外省户籍人员后受理（跨省通办）。"
+                if guest_unit is not None
+                else "人口信息中没有该公民身份号码。请核对号码，或先到户籍地办理户口登记。",
             )
         except ServiceError as error:  # 重号 under correction
             form.add_error("id_number", error.message)
@@ -191,9 +210,32 @@ def start(request: HttpRequest) -> HttpResponse:
                 data["type"], data["reason"] = proposal.application_type.value, proposal.reason_code
                 form = StartForm(data, mode="lookup")
                 form.is_valid()
+    context = {"form": form, "applicant": applicant, "guest_url": guest_url}
     if action == "summary":
-        return render(request, "intake/_start_applicant.html", {"form": form, "applicant": applicant})
-    return render(request, "intake/start.html", {"form": form, "applicant": applicant})
+        return render(request, "intake/_start_applicant.html", context)
+    return render(request, "intake/start.html", context)
+
+
+@login_required
+def guest(request: HttpRequest) -> HttpResponse:
+    """外省户籍人员登记 (跨省通办): a resident of another province, not in our register, entered
+    from their 户口簿; then back to 新建受理 with the number, to accept as for anybody."""
+    user = _user(request)
+    if not user.can("application.accept"):
+        raise Http404
+    if request.method != "POST":
+        form = GuestForm(initial=GuestForm.initial_for(request.GET.get("id_number", "")[:40]))
+        return render(request, "intake/guest.html", {"form": form})
+    form = GuestForm(request.POST)
+    if form.is_valid():
+        try:
+            person = registry_services.guest_person_register(actor=user, **form.cleaned_data)
+        except ServiceError as error:
+            show_refusal(form, error)
+        else:
+            messages.success(request, f"已登记外省户籍人员 {person.name}，请继续受理。")
+            return redirect(reverse("intake:start") + "?" + urlencode({"id_number": person.id_number}))
+    return render(request, "intake/guest.html", {"form": form})
 
 
 def _keep_reason_of_type(data: QueryDict) -> QueryDict:

@@ -173,7 +173,12 @@ def produced_mismatches(*, today: datetime.date, chunk: int = 1000) -> Iterator[
         }
         for card in batch:
             application = applications.get(card.application_number)
-            if application is None or application.person_id != card.person_id:
+            # 跨省通办 (外省户籍): the household province named its issuing bureau; none of ours.
+            if (
+                application is None
+                or application.person_id != card.person_id
+                or application.exchange == "out"
+            ):
                 continue
             right = names(application.household_unit_id)
             if card.issuing_authority == right:

@@ -19,7 +19,7 @@ from tongban.core.masking import mask_id_number
 from tongban.registry import selectors
 from tongban.registry.access import as_viewer
 from tongban.registry.models import CARD_STATE_LABELS, Card, FloatingRegistration, Person, Unit, WantedPerson
-from tongban.registry.services import person_open, unit_contact_update
+from tongban.registry.services import guest_person_register, person_open, unit_contact_update
 
 
 class UnitSerializer(serializers.ModelSerializer[Unit]):
@@ -237,6 +237,36 @@ class PersonLookupView(APIView):
         person_open(viewer=as_viewer(request.user), person=person, how=how)
         record = selectors.person_record(as_viewer(request.user), person)
         return Response(PersonRecordSerializer(record).data)
+
+
+class GuestRequest(serializers.Serializer):
+    id_number = IdNumberField(help_text="公民身份号码（外省号码）")
+    name = Text(max_length=50)
+    sex = Text(max_length=1, help_text="性别代码（GB/T 2261.1），须与号码相符")
+    ethnicity = Text(max_length=2, help_text="民族代码（GB 3304）")
+    birth_date = serializers.DateField(help_text="出生日期，须与号码相符")
+    address = Text(max_length=200, help_text="常住户口所在地住址（按户口簿）")
+    region_code = Text(max_length=6, help_text="户籍地县级行政区划代码（六位，属号码所在省）")
+
+
+class GuestsView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=GuestRequest,
+        responses={201: PersonRecordSerializer},
+        summary="外省户籍人员登记（跨省通办受理前，按户口簿登记；留痕）",
+    )
+    @errors("own_province", "province_not_connected", "person_exists")
+    def post(self, request: Request) -> Response:
+        viewer = as_viewer(request.user)
+        require(viewer, "application.accept")
+        form = GuestRequest(data=request.data)
+        form.is_valid(raise_exception=True)
+        person = guest_person_register(actor=viewer, **form.validated_data)
+        response = PersonLookupView._record(request, person, "api.guest")
+        response.status_code = 201
+        return response
 
 
 class PersonDetailView(APIView):

@@ -141,8 +141,16 @@ class UnitQuerySet(ScopedQuerySet["Unit"]):
 
     def administrative(self) -> UnitQuerySet:
         """Province, cities, counties and stations: the units applications, money and people are
-        counted for (production centres left out), as pickers and dashboards list them."""
-        return self.exclude(kind=Unit.Kind.CENTRE)
+        counted for (production centres and other provinces left out), as pickers and dashboards
+        list them."""
+        return self.exclude(kind__in=(Unit.Kind.CENTRE, Unit.Kind.EXTERNAL))
+
+    def own(self) -> UnitQuerySet:
+        """This province's units: without the stand-ins of other provinces (外省公安机关)."""
+        return self.exclude(kind=Unit.Kind.EXTERNAL)
+
+    def external(self) -> UnitQuerySet:
+        return self.filter(kind=Unit.Kind.EXTERNAL)
 
 
 class Unit(models.Model):
@@ -152,6 +160,9 @@ class Unit(models.Model):
     (`360102001`); province, city and county use their region code (`36`, `3601`, `360102`);
     a production centre is the 6-digit region code of the unit that runs it + `9` + a 2-digit
     number (`360000901` for the provincial centre, `360700901` for Ganzhou's).
+    Another province (跨省通办) is one unit of kind `external`, coded by its 2-digit province code
+    (`44`), without parent: a root of its own, outside every subtree of ours, that stands for that
+    province's police wherever an application names the unit there (its 户籍地 or its 受理地).
     `path` is the codes from the root joined by `/` and ending in `/`, so a subtree is one
     prefix query.
     """
@@ -162,6 +173,7 @@ class Unit(models.Model):
         COUNTY = "county", "县（市、区）公安局"
         STATION = "station", "派出所"
         CENTRE = "centre", "制证中心"
+        EXTERNAL = "external", "外省公安机关"
 
     code = models.CharField("机构代码", max_length=12, unique=True)
     name = models.CharField("名称", max_length=100)
@@ -278,6 +290,11 @@ def centre_station_ids(centre: Unit) -> list[int]:
 class PersonQuerySet(ScopedQuerySet["Person"]):
     default_action = "person.browse"
 
+    def residents(self) -> PersonQuerySet:
+        """Our population: without the 外省户籍人员 (guests) registered at a counter to accept their
+        application (跨省通办), whose household is in another province's register."""
+        return self.exclude(registration_unit__in=Unit.objects.external().values("pk"))
+
     def with_card_state(self, today: datetime.date) -> PersonQuerySet:
         """Each person with `card_state`: the current state of the card they hold (the valid or
         made one, else the newest), None for someone who never had one. For lists."""
@@ -288,7 +305,7 @@ class PersonQuerySet(ScopedQuerySet["Person"]):
     def within(self, unit: Unit) -> PersonQuerySet:
         """People registered in the unit's subtree."""
         if unit.kind == Unit.Kind.PROVINCE:
-            return self.all()
+            return self.residents()
         return self.filter(registration_unit__in=Unit.objects.subtree(unit).values("pk"))
 
 
@@ -339,6 +356,12 @@ class Person(models.Model):
     @property
     def has_photo(self) -> bool:
         return self.photo is not None
+
+    @property
+    def is_guest(self) -> bool:
+        """外省户籍人员: registered at our counter from their 户口簿 to accept an application that
+        their province reviews (跨省通办); not of our population."""
+        return self.registration_unit.kind == Unit.Kind.EXTERNAL
 
     @property
     def card_state_label(self) -> str:

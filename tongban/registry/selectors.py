@@ -66,6 +66,14 @@ def person_lookup(viewer: Viewer, raw_id_number: str) -> Person:
     return found[0]
 
 
+def guest_province_unit(number: str) -> Unit | None:
+    """For a number not in the register: the unit of its province when that is another province
+    we exchange with (跨省通办), so the counter may register the person as 外省户籍人员."""
+    if not idnumber.is_valid(number):
+        return None
+    return Unit.objects.external().filter(code=idnumber.canonical(number)[:2]).first()
+
+
 def person_get(viewer: Viewer, pk: int) -> Person:
     """A full record of the viewer's subtree; 404 for everybody else's."""
     person = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,12 +13,13 @@ from django.db import transaction
 
 from tongban.audit.actions import AuditAction
 from tongban.audit.services import AuditActor, record
+from tongban.core import idnumber, regions
 from tongban.core.errors import ServiceError
 from tongban.core.regions import longest_prefix
 from tongban.core.workdays import CalendarEntry
 from tongban.registry import provinces
 from tongban.registry.calendar import calendar_year_replace
-from tongban.registry.models import Person, ProductionRoute, Unit
+from tongban.registry.models import Ethnicity, Person, ProductionRoute, Sex, Unit
 
 if TYPE_CHECKING:
     from tongban.registry.access import Viewer
@@ -199,3 +201,156 @@ def calendar_year_load(
             detail={"source": source, "holidays": result.holidays, "workdays": result.workdays},
         )
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# 跨省通办: other provinces and the 外省户籍人员 accepted at our counters
+
+
+def own_province_codes() -> frozenset[str]:
+    """The 2-digit codes of the province(s) this system serves: its root units."""
+    return frozenset(Unit.objects.filter(kind=Unit.Kind.PROVINCE).values_list("code", flat=True))
+
+
+@transaction.atomic
+def external_unit_for(*, code: str, name: str) -> Unit:
+    """The unit standing for another province's police (外省公安机关), created when the exchange's
+    directory first names the province, its name kept up to date. A root of its own (`44/`), so
+    no subtree, routing rule, picker or dashboard of ours holds it. Refuses our own province and
+    a code that names no province."""
+    if not re.fullmatch(r"\d{2}", code) or regions.name_for(code + "0000") is None:
+        raise ServiceError(
+            "bad_province", f"“{code[:6]}”不是省级行政区划代码。", fields={"code": "请填写两位省级代码。"}
+        )
+    if code in own_province_codes():
+        raise ServiceError("own_province", "本省不能作为外省公安机关登记。", fields={"code": "本省代码。"})
+    name = " ".join(name.split())[: Unit._meta.get_field("name").max_length or 100] or (
+        f"{regions.name_for(code + '0000')}公安厅"
+    )
+    unit = Unit.objects.select_for_update().filter(code=code).first()
+    if unit is not None and unit.kind != Unit.Kind.EXTERNAL:
+        raise ServiceError("own_province", "该代码已是本省机构，不能作为外省公安机关登记。")
+    if unit is not None and unit.name == name:
+        return unit
+    changes: dict[str, object]
+    if unit is None:
+        unit = Unit.objects.create(
+            code=code, name=name, kind=Unit.Kind.EXTERNAL, path=f"{code}/", region_code=code + "0000"
+        )
+        changes = {"created": True, "name": name}
+    else:
+        changes = {"name": [unit.name, name]}
+        unit.name = name
+        unit.save(update_fields=["name"])
+    record(
+        actor=None,
+        action=AuditAction.UNIT_EXTERNAL_SET,
+        object_type="registry.unit",
+        object_id=unit.pk,
+        detail={"code": code, **changes},
+    )
+    return unit
+
+
+GUEST_TEXT_LIMITS = {"name": 50, "address": 200}
+
+
+def guest_person_register(
+    *,
+    actor: Viewer,
+    id_number: str,
+    name: str,
+    sex: str,
+    ethnicity: str,
+    birth_date: datetime.date,
+    address: str,
+    region_code: str,
+) -> Person:
+    """外省户籍人员登记: a resident of another province, not in our register, entered at the
+    counter from their 户口簿 so that their application can be accepted here and reviewed by their
+    household province (跨省通办). Registered at that province's unit (`external_unit_for`), so
+    they count in none of our people. The number must be valid (GB 11643), of a province we
+    exchange with, and agree with the birth date and sex; `region_code` is the household's county
+    under that province. Entering the same number again corrects the guest's particulars; a
+    number of one of our residents is refused (`person_exists`), as is one of our province."""
+    if not actor.can("application.accept") or actor.unit is None:
+        raise ServiceError("permission_denied", "只有受理员可以登记外省户籍人员。", status=403)
+    errors: dict[str, str] = {}
+    try:
+        number = idnumber.validate(id_number)
+    except idnumber.InvalidIdNumber as exc:
+        raise ServiceError("invalid_id_number", str(exc), fields={"id_number": str(exc)}) from exc
+    province = number[:2]
+    if province in own_province_codes():
+        raise ServiceError(
+            "own_province",
+            "本省户籍人员不能按外省户籍人员登记；人口信息中没有的，请先到户籍地办理户口登记。",
+            fields={"id_number": "该号码为本省号码。"},
+        )
+    province_name = regions.name_for(province + "0000") or province
+    external = Unit.objects.external().filter(code=province).first()
+    if external is None:
+        raise ServiceError(
+            "province_not_connected",
+            f"尚未与{province_name}开通跨省通办，不能受理该省户籍人员的申领。",
+            fields={"id_number": f"未与{province_name}开通跨省通办。"},
+            status=409,
+        )
+    clean = {key: " ".join(str(value).split()) for key, value in (("name", name), ("address", address))}
+    for key, limit in GUEST_TEXT_LIMITS.items():
+        if not clean[key]:
+            errors[key] = "不能为空。"
+        elif len(clean[key]) > limit:
+            errors[key] = f"不能超过 {limit} 个字。"
+    if birth_date != idnumber.birth_date_of(number):
+        errors["birth_date"] = f"出生日期与公民身份号码不符（号码中为 {idnumber.birth_date_of(number)}）。"
+    if sex != idnumber.sex_of(number):
+        errors["sex"] = "性别与公民身份号码不符（顺序码奇数为男、偶数为女）。"
+    if not Sex.objects.filter(code=sex, active=True).exists():
+        errors["sex"] = "性别代码无效。"
+    if not Ethnicity.objects.filter(code=ethnicity, active=True).exists():
+        errors["ethnicity"] = "民族代码无效。"
+    if not re.fullmatch(r"\d{6}", region_code) or not region_code.startswith(province):
+        errors["region_code"] = f"户籍地区划代码应为{province_name}的六位县级代码。"
+    elif regions.name_for(region_code) is None:
+        errors["region_code"] = f"没有行政区划代码“{region_code}”。"
+    if errors:
+        raise ServiceError("invalid", "输入有误，请检查标出的字段。", fields=errors)
+    with transaction.atomic(durable=True):
+        # The province's unit row serializes its guest registrations: one guest per number.
+        Unit.objects.select_for_update().filter(pk=external.pk).first()
+        people = list(Person.objects.select_for_update().filter(id_number=number).order_by("pk")[:2])
+        if any(person.registration_unit_id != external.pk for person in people) or len(people) > 1:
+            raise ServiceError(
+                "person_exists",
+                "人口信息中已有该公民身份号码，请按号码调取人员信息。",
+                fields={"id_number": "人口信息中已有该号码。"},
+                status=409,
+            )
+        wanted = {
+            "name": clean["name"],
+            "sex_id": sex,
+            "ethnicity_id": ethnicity,
+            "birth_date": birth_date,
+            "address": clean["address"],
+            "region_code": region_code,
+        }
+        person = people[0] if people else None
+        if person is None:
+            person = Person.objects.create(id_number=number, registration_unit=external, **wanted)
+            changed = sorted(wanted)
+        else:
+            changed = sorted(key for key, value in wanted.items() if getattr(person, key) != value)
+            if not changed:
+                return person
+            for key in changed:
+                setattr(person, key, wanted[key])
+            person.save()
+        record(
+            actor=actor,
+            action=AuditAction.PERSON_GUEST_REGISTERED,
+            object_type="person",
+            object_id=person.pk,
+            detail={"province": province, "fields": changed, "created": not people},
+        )
+        return person

@@ -362,7 +362,10 @@ class ReviewFile:
     flags: list[str] = field(default_factory=list)
 
 
-FLAG_LABELS = {"wanted": "申请人在全国在逃人员库中有在逃记录"}
+FLAG_LABELS = {
+    "wanted": "申请人在全国在逃人员库中有在逃记录",
+    rules.CARD_HISTORY_ELSEWHERE: "由户籍地核验证件信息（外省户籍人员，本省无其证件记录）",
+}
 
 
 def face_candidates(application: Application, viewer: Viewer | None = None) -> list[FaceCandidate]:

@@ -140,7 +140,7 @@ def scope_for(unit: Unit, *, today: datetime.date | None = None) -> Scope:
         ),
         key=lambda child: child.path,
     )
-    tops = Unit.objects.filter(parent__isnull=True).exclude(pk=unit.pk)
+    tops = Unit.objects.own().filter(parent__isnull=True).exclude(pk=unit.pk)
     everything = unit.parent_id is None and not tops.exists()
     child_ids: dict[int, list[int]] = {child.pk: [] for child in children}
     row_of: dict[int, int] = {}
@@ -617,11 +617,11 @@ def unstaffed(scope: Scope) -> list[UnstaffedUnit]:
             found.append((unit, "forward", forward, forward_at))
     found += _centre_work(scope)
 
-    units = {
+    units = {  # another province's stand-in (外省公安机关) holds no work of ours
         unit.pk: unit
-        for unit in Unit.objects.filter(
-            pk__in={row[0] for row in found} | {pk for row in verify for pk in row[:2] if pk is not None}
-        ).only("pk", "code", "name", "path", "kind")
+        for unit in Unit.objects.own()
+        .filter(pk__in={row[0] for row in found} | {pk for row in verify for pk in row[:2] if pk is not None})
+        .only("pk", "code", "name", "path", "kind")
     }
     seen = staffing.Staffing()
     result: dict[int, UnstaffedUnit] = {}

@@ -10,6 +10,7 @@ from tongban.dataquality import scan, services
 from tongban.dataquality.models import Case
 from tongban.dataquality.tests.planted import TODAY
 from tongban.registry.models import Card, Person, Unit
+from tongban.registry.services import external_unit_for
 from tongban.testing.factories import CardFactory, PersonFactory
 from tongban.testing.personas import Personas, login
 
@@ -70,3 +71,13 @@ def test_each_check_is_resolved_with_a_recorded_decision(client: Client, persona
     assert detail.status_code == 200 and "已补录户号 H0001" in detail.content.decode()
     login(client, personas.finance)
     assert client.get(reverse("dataquality:households")).status_code == 404
+
+
+def test_guests_of_other_provinces_are_not_checked_as_our_population() -> None:
+    """外省户籍人员 (跨省通办) have no household number of ours and no card here: not 未落户."""
+    guangdong = external_unit_for(code="44", name="广东省公安厅")
+    guest = PersonFactory.create(registration_unit=guangdong, household_no="", relation_id=None)
+    homeless = PersonFactory.create(household_no="")
+    _scan()
+    assert _flagged(Case.Kind.NO_HOUSEHOLD) == {homeless.pk}
+    assert guest.pk not in set(Case.objects.values_list("links__person_id", flat=True))

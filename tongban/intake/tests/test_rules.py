@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from tongban.core.dates import add_years, age_on
 from tongban.intake.rules import (
+    CARD_HISTORY_ELSEWHERE,
     Applicant,
     ApplicationType,
     FeeItem,
@@ -114,6 +115,32 @@ def test_first_application_only_without_any_card() -> None:
 def test_renewal_and_replacement_need_an_earlier_card(kind: ApplicationType) -> None:
     assert eligibility(kind, person(cards_ever=2)).allowed
     assert "从未申领过" in eligibility(kind, person()).refusals[0]
+
+
+@pytest.mark.parametrize("kind", list(ApplicationType))
+def test_a_card_history_kept_elsewhere_is_checked_there_not_refused_here(kind: ApplicationType) -> None:
+    """外省户籍人员 (跨省通办): whatever the type, the household province checks the cards."""
+    verdict = eligibility(kind, person(card_history_elsewhere=True))
+    assert verdict.allowed and verdict.flags == (CARD_HISTORY_ELSEWHERE,)
+    on = D(2026, 6, 1)
+
+    def expiry_problem(*, elsewhere: bool) -> object:
+        return reason_problem(
+            ApplicationType.RENEWAL,
+            reason_code="21",
+            reason_kind="renewal",
+            reason_label="21 有效期满换领",
+            birth_date=D(1980, 1, 1),
+            on=on,
+            held_card=None,
+            card_history_elsewhere=elsewhere,
+        )
+
+    assert expiry_problem(elsewhere=False) is not None and expiry_problem(elsewhere=True) is None
+    guess = proposal(
+        birth_date=D(1980, 1, 1), on=on, cards_ever=0, held_card=None, card_history_elsewhere=True
+    )
+    assert guess.reason_code == "" and "户籍地" in guess.why
 
 
 @pytest.mark.parametrize(("status", "words"), [("deceased", "死亡"), ("cancelled", "注销")])

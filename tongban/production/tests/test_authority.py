@@ -138,3 +138,12 @@ def test_produced_cards_are_listed_not_changed(personas, issue, tmp_path: Path):
     assert rows[0][:2] == ["受理号", "卡号"] and rows[0][-2:] == ["证件签发机关", "应为"]
     assert rows[1][0] == printed_wrong.number and rows[1][-2:] == [WRONG, RIGHT]
     assert AuditEvent.objects.filter(action="production.authority_report").exists()
+
+
+def test_cards_a_household_province_issued_are_not_listed(personas, issue):
+    """跨省通办 (外省户籍): the other province named its issuing bureau; ours has no say."""
+    made = _produce(personas, issue, "CARD-3")
+    Card.objects.filter(card_serial="CARD-3").update(issuing_authority="广州市公安局天河分局")
+    assert [row.card_serial for row in produced_mismatches(today=timezone.localdate())] == ["CARD-3"]
+    Application.objects.filter(pk=made.pk).update(exchange="out", remote_province="44")
+    assert list(produced_mismatches(today=timezone.localdate())) == []

@@ -14,6 +14,7 @@ from django.utils import timezone
 from tongban.handover.models import Shipment, ShipmentItem
 from tongban.intake.models import Application
 from tongban.registry.models import Card, Unit
+from tongban.registry.services import external_unit_for
 from tongban.supervision import selectors
 from tongban.testing.factories import ApplicationFactory, CardFactory, PersonFactory
 from tongban.testing.personas import Personas, api_client, login
@@ -166,3 +167,28 @@ def test_home_card(client, work: None, personas: Personas) -> None:
     client.logout()
     login(client, personas.nanchang_clerk)
     assert 'id="home-unstaffed"' not in client.get("/").content.decode()
+
+
+def test_another_provinces_unit_holds_no_work_of_ours(personas: Personas) -> None:
+    """跨省通办: an application waiting for the household province, and one accepted there that
+    waits to be handed over, are that province's work: no unit of ours lacks staff for them."""
+    guangdong = external_unit_for(code="44", name="广东省公安厅")
+    ApplicationFactory.create(
+        status=Status.PENDING_REVIEW,
+        person=PersonFactory.create(registration_unit=guangdong, region_code="440106"),
+        acceptance_unit=unit("360102001"),
+        review_unit=guangdong,
+        review_arrived_at=NOW,
+        created_by=personas.nanchang_clerk,
+        exchange="out",
+        remote_province="44",
+    )
+    ApplicationFactory.create(
+        status=Status.AT_SITE,
+        acceptance_unit=guangdong,
+        created_by=None,
+        exchange="in",
+        remote_province="44",
+    )
+    found = rows_of("36")
+    assert "44" not in found and selectors.scope_for(unit("36")).everything
