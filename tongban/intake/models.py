@@ -468,6 +468,8 @@ class ApplicationEvent(models.Model):
 
     class Meta:
         ordering = ["application", "pk"]
+        # 异地办理统计 (supervision/outofarea.py) counts a period's entries of a few kinds.
+        indexes = [models.Index(fields=["action", "at"], name="intake_event_action_at_idx")]
         verbose_name = verbose_name_plural = "办理记录"
 
     def __str__(self) -> str:

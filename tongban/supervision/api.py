@@ -29,7 +29,7 @@ class TableSerializer(serializers.Serializer):
     key = serializers.CharField(
         help_text=(
             "stages, daily, weekly, units, review, reasons, times, verifications, stuck, unstaffed；"
-            "异地办理统计：within_province, cross_province"
+            "异地办理统计：within_province, from_other_provinces, to_other_provinces"
         )
     )
     title = serializers.CharField()

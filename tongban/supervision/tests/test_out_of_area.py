@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import io
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 from django.test import Client
@@ -15,7 +16,10 @@ from openpyxl import load_workbook
 
 from tongban.demo.history import HistoryCounts
 from tongban.intake.models import Application, ApplicationEvent
-from tongban.registry.models import Unit
+from tongban.intake.remote import remote_application_receive, remote_decision_apply
+from tongban.intake.tests.test_remote import issued, register_guest, remote_data
+from tongban.registry.models import Person, Unit
+from tongban.registry.services import external_unit_for
 from tongban.supervision import outofarea, selectors
 from tongban.supervision.outofarea import STAGES, Period
 from tongban.testing.personas import Personas, api_client, login
@@ -127,3 +131,32 @@ def test_a_wrong_period_is_refused_at_its_field(client: Client, personas: Person
     assert answer.status_code == 400
     assert answer.json()["code"] == "invalid"
     assert "to" in answer.json()["fields"]
+
+
+def test_cross_province_work_is_counted_apart_on_the_side_this_province_holds(
+    personas: Personas,
+    accept: Callable[..., Application],
+    person: Person,
+    standard_photo: bytes,
+) -> None:
+    """A 广东 resident accepted in 南昌 and issued by 广东; a 南昌 resident accepted in 广东."""
+    external_unit_for(code="44", name="广东省公安厅")
+    out = accept(personas.nanchang_clerk, register_guest(personas.nanchang_clerk))
+    remote_decision_apply(application=out, decision=issued(str(out.number)))
+    remote_application_receive(province="44", data=remote_data(person, standard_photo))
+    today = timezone.localdate()
+    for code in ("36", "3601", "360102"):
+        data = outofarea.out_of_area(selectors.scope_for(Unit.objects.get(code=code)), Period(today, today))
+        assert data.table("from_other_provinces").rows == [
+            ["广东省 → 南昌市", 1, 1, 0, 0, 0],
+            ["合计", 1, 1, 0, 0, 0],
+        ]
+        assert data.table("to_other_provinces").rows == [
+            ["南昌市 → 广东省", 1, 0, 0, 0, 0],
+            ["合计", 1, 0, 0, 0, 0],
+        ]
+        assert data.table("within_province").rows == [["合计", 0, 0, 0, 0, 0]]
+    elsewhere = outofarea.out_of_area(
+        selectors.scope_for(Unit.objects.get(code="3607")), Period(today, today)
+    )
+    assert all(table.rows == [["合计", 0, 0, 0, 0, 0]] for table in elsewhere.tables)
