@@ -25,6 +25,17 @@ def _cell(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime.date) else value
 
 
+def _table(table: selectors.Table) -> dict[str, Any]:
+    """A table as TableSerializer answers it: the page's and the Excel file's rows, dates as text."""
+    return {
+        "key": table.key,
+        "title": table.title,
+        "headers": table.headers,
+        "rows": [[_cell(v) for v in row] for row in table.rows],
+        "note": table.note,
+    }
+
+
 class TableSerializer(serializers.Serializer):
     key = serializers.CharField(
         help_text=(
@@ -145,16 +156,7 @@ class DashboardView(APIView):
                     "stuck_cutoff": board.stuck_cutoff,
                     "kpis": board.kpis,
                     "kpi_labels": selectors.KPI_LABELS,
-                    "tables": [
-                        {
-                            "key": t.key,
-                            "title": t.title,
-                            "headers": t.headers,
-                            "rows": [[_cell(v) for v in row] for row in t.rows],
-                            "note": t.note,
-                        }
-                        for t in board.tables
-                    ],
+                    "tables": [_table(t) for t in board.tables],
                 }
             ).data
         )
@@ -238,13 +240,7 @@ class UnstaffedView(APIView):
                 {
                     "unit": unit,
                     "today": scope.today,
-                    "table": {
-                        "key": table.key,
-                        "title": table.title,
-                        "headers": table.headers,
-                        "rows": [[_cell(v) for v in row] for row in table.rows],
-                        "note": table.note,
-                    },
+                    "table": _table(table),
                 }
             ).data
         )
@@ -296,16 +292,7 @@ class OutOfAreaView(APIView):
                 {
                     "unit": unit,
                     "period": data.period,
-                    "tables": [
-                        {
-                            "key": t.key,
-                            "title": t.title,
-                            "headers": t.headers,
-                            "rows": [[_cell(v) for v in row] for row in t.rows],
-                            "note": t.note,
-                        }
-                        for t in data.tables
-                    ],
+                    "tables": [_table(t) for t in data.tables],
                 }
             ).data
         )

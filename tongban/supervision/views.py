@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from tongban.accounts.models import User
@@ -46,7 +47,10 @@ def kpi_sheet(dashboard: selectors.Dashboard) -> Sheet:
     )
 
 
-def _chart_data(dashboard: selectors.Dashboard) -> list[dict[str, Any]]:
+def _charts(tables: list[selectors.Table], export: str, query: str) -> list[dict[str, Any]]:
+    """The tables as the page draws them (`supervision/_charts.html`, and dashboard.js from the
+    same data): each with its Excel link (`export`, a URL name taking the table's key)."""
+
     def cell(value: Any) -> Any:
         return value.isoformat() if isinstance(value, datetime.date) else value
 
@@ -57,8 +61,10 @@ def _chart_data(dashboard: selectors.Dashboard) -> list[dict[str, Any]]:
             "headers": table.headers,
             "rows": [[cell(v) for v in row] for row in table.rows],
             "chart": table.chart,
+            "note": table.note,
+            "export": f"{reverse(export, args=[table.key])}?{query}",
         }
-        for table in dashboard.tables
+        for table in tables
     ]
 
 
@@ -75,7 +81,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "board": data,
             "kpis": [(key, selectors.KPI_LABELS[key], value) for key, value in data.kpis.items()],
-            "charts": _chart_data(data),
+            "charts": _charts(data.tables, "supervision:export", urlencode({"unit": unit.code})),
             "units": units,
             "ancestors": ancestors,
             "children": data.children,
@@ -285,10 +291,13 @@ def out_of_area(request: HttpRequest) -> HttpResponse:
         "supervision/out_of_area.html",
         {
             "data": data,
-            "charts": [
-                {"key": t.key, "title": t.title, "headers": t.headers, "rows": t.rows, "chart": t.chart}
-                for t in data.tables
-            ],
+            "charts": _charts(
+                data.tables,
+                "supervision:out_of_area_export",
+                urlencode(
+                    {"unit": data.unit.code, "from": str(data.period.start), "to": str(data.period.end)}
+                ),
+            ),
             "units": selectors.unit_choices(user),
             "problems": problems,
             "asked": {"from": request.GET.get("from", ""), "to": request.GET.get("to", "")},
