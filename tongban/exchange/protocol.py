@@ -122,7 +122,8 @@ FINGER = {
     "reason": _text(),
     "quality": Field("float", nullable=True),
     "format": _text(32),
-    "template": Field("str", nullable=True, max_length=40_000),  # base64, the engine's format
+    # base64 of the engine's template, at most the ABIS's 64 KiB
+    "template": Field("str", nullable=True, max_length=90_000),
 }
 PHOTO = 400_000  # base64 of a JPEG
 
@@ -154,7 +155,7 @@ KINDS: dict[str, Kind] = {
             "guardian_id_number": _text(18),
             "guardian_relation": _text(20),
             "guardian_phone": _text(20),
-            "materials_shown": Field("list", item=_text(20)),
+            "materials_shown": Field("list", item=_text(50)),  # the counter's material codes
             "pledge_signed": Field("bool"),
             "validity": _text(4),
             "fee_item": _text(12),
