@@ -29,8 +29,11 @@ from tongban.intake.remote import (
     RemoteDecision,
     RemoteFinger,
     remote_application_of,
+    remote_decision_apply,
     remote_decision_of,
 )
+from tongban.production import services as production
+from tongban.production.feedback import FeedbackLine
 from tongban.registry.models import Person, Unit
 from tongban.registry.services import guest_person_register
 from tongban.review import services as review
@@ -295,3 +298,34 @@ def test_our_decision_goes_back_and_their_progress_moves_our_copy(
         {"number": RECEIVED_NUMBER, "withdrawn_at": timezone.now().isoformat(), "reason": "晚了"},
     )
     assert (receipt.status, receipt.document["code"]) == (409, "not_withdrawable")
+
+
+def test_our_production_of_a_guest_s_card_goes_back_as_progress(
+    personas: Personas, out_application: Application, centre_keys: dict[str, Any]
+) -> None:
+    decided = RemoteDecision(
+        number=str(out_application.number),
+        issued=True,
+        unit_name="广州市公安局越秀分局",
+        decided_at=timezone.now(),
+        issuing_authority="广州市公安局越秀分局",
+        validity="20",
+        valid_from=timezone.localdate(),
+        valid_until=timezone.localdate() + datetime.timedelta(days=7305),
+    )
+    remote_decision_apply(application=out_application, decision=decided, source={"peer": "44"})
+    operator = personas.centre_operator
+    centre = Unit.objects.get(code="360000901")
+    batch = production.batch_create(actor=operator, centre=centre)
+    batch = production.batch_package(actor=operator, batch=batch)
+    assert sent("application.progress") == []  # batched: nothing the household province follows
+    production.feedback_apply(
+        actor=operator,
+        centre=centre,
+        lines=[FeedbackLine(1, batch.number, str(out_application.number), "produced", "JX0001")],
+        source="api",
+    )
+    (message,) = sent("application.progress")
+    body = json.loads(message.envelope)["body"]
+    assert body == {**body, "number": out_application.number, "stage": "produced", "card_serial": "JX0001"}
+    assert message.created_by == operator and message.application_id == out_application.pk
