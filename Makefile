@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export TONGBAN_DATABASE_URL ?= sqlite:///$(CURDIR)/var/tongban.sqlite3
 
-.PHONY: run test fuzz lint typecheck install bench clean
+.PHONY: run run-peer test fuzz lint typecheck install bench clean
 
 run: $(STAMP)
 	@scripts/system-deps.sh fonts
@@ -13,6 +13,10 @@ run: $(STAMP)
 	$(BIN)/tongban migrate --no-input -v1
 	$(BIN)/tongban demo seed --if-empty
 	$(BIN)/honcho start -f Procfile
+
+# 跨省通办: a second demo province (广东省 44) on port 8001, beside `make run` (README).
+run-peer: $(STAMP)
+	scripts/demo-peer.sh
 
 test: $(STAMP)
 	scripts/test.sh

@@ -242,7 +242,10 @@ ERRORS: dict[str, ErrorCode] = {
     "invalid_id_number": ErrorCode(400, "the 公民身份号码 is not valid (GB 11643: length, date, region, check digit); the message says why"),
     "own_province": ErrorCode(400, "a number or province code of this system's own province where another province's is needed (外省户籍人员登记, 外省公安机关)"),
     "bad_province": ErrorCode(400, "the code names no province (GB/T 2260)"),
-    "province_not_connected": ErrorCode(409, "the province has no 跨省通办 exchange with us (no 外省公安机关 unit for it)"),
+    "province_not_connected": ErrorCode(
+        409,
+        "the province has no 跨省通办 exchange with us (no 外省公安机关 unit, or its peer missing or suspended)",
+    ),
     "person_exists": ErrorCode(409, "the register already has the number (a resident of ours): look the person up instead of registering a guest"),
     "person_unknown": ErrorCode(404, "跨省通办: the number is not in our register (the household province must be ours)"),
     "person_mismatch": ErrorCode(409, "跨省通办: name, sex or birth date disagree with our register; `fields` says which"),

@@ -890,3 +890,61 @@ def seed_demo(
     seed_campaign(today=timezone.localdate())
     record(actor=None, action=AuditAction.DEMO_SEED, object_type="demo", object_id=str(seed), detail=counts)
     return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# A second province, for 跨省通办 between two demo instances
+
+
+HOUSEHOLD_RESIDENT = ("林嘉怡", SEX_FEMALE, datetime.date(1995, 8, 16))
+
+
+@transaction.atomic
+def seed_other_province(*, province_code: str) -> dict[str, str | int]:
+    """Another province's system in miniature (`tongban demo province 44`, beside its own database
+    and keys): its units, one resident registered at its first station (林嘉怡, no card yet) and
+    that station's reviewer `reviewer_<code>` (the demo password and, where the role needs one, the
+    demo authenticator), so that an application accepted in the demo province for her is reviewed
+    and issued there. Safe to run again."""
+    if getattr(settings, "PRODUCTION", False):
+        raise DemoRefused("refusing to load demo data (shared demo passwords) into a production system")
+    units = units_load_province(province_code=province_code, stations_per_county=1, actor=None)
+    station = Unit.objects.stations().filter(code__startswith=province_code).order_by("code").first()
+    if station is None:
+        raise ValueError(f"province {province_code} has no stations")
+    name, sex, birth = HOUSEHOLD_RESIDENT
+    id_number = idnumber.build(station.region_code, birth, 2 if sex == SEX_FEMALE else 1)
+    Person.objects.get_or_create(
+        id_number=id_number,
+        defaults={
+            "name": name,
+            "sex_id": sex,
+            "ethnicity_id": "01",
+            "birth_date": birth,
+            "address": f"{regions.full_name(station.region_code) or ''}人民路1号",
+            "household_no": household_number(station.code, 1),
+            "relation_id": RELATION_HEAD,
+            "registration_unit": station,
+            "region_code": station.region_code,
+        },
+    )
+    username = f"reviewer_{province_code}"
+    reviewer = User.objects.filter(username=username).first()
+    if reviewer is None:
+        reviewer = User.objects.create_user(
+            username, password=None, first_name="国强", last_name="梁", role=Role.REVIEWER.value, unit=station
+        )
+        reviewer.password = make_password(DEMO_PASSWORD)
+        reviewer.save(update_fields=["password"])
+    if reviewer.requires_second_factor and not any(True for _ in devices_for_user(reviewer, confirmed=None)):
+        TOTPDevice.objects.create(
+            user=reviewer, name=DEMO_TOTP_DEVICE_NAME, key=DEMO_TOTP_KEY_HEX, confirmed=True
+        )
+    record(
+        actor=None,
+        action=AuditAction.DEMO_SEED,
+        object_type="demo",
+        object_id=province_code,
+        detail={"units": units.created, "resident": id_number, "reviewer": username},
+    )
+    return {"units": units.created, "station": station.code, "resident": id_number, "reviewer": username}

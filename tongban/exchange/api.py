@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from tongban.api import Text, page_answer, query_of, require, staff
 from tongban.api_schema import errors, page_of
 from tongban.exchange import selectors, services
+from tongban.exchange.handlers import REFUSALS
 from tongban.exchange.models import InboundMessage, OutboundMessage, Peer
 from tongban.exchange.protocol import KINDS, STATUS
 
@@ -57,7 +58,7 @@ class MessagesView(APIView):
             OpenApiExample("连通检查", request_only=True, value={"version": 1, "kind": "exchange.ping"})
         ],
     )
-    @errors(*STATUS)
+    @errors(*STATUS, *REFUSALS)
     def post(self, request: Request) -> Response:
         # Read at most one byte over the limit: a larger body is refused (and recorded) unread.
         raw = request._request.read(settings.EXCHANGE_MAX_BYTES + 1)

@@ -69,15 +69,27 @@ STATUS = {
 
 @dataclass(frozen=True)
 class Field:
-    type: str  # "str", "int", "bool", "date", "datetime", "object", "list"
+    type: str  # "str", "int", "float", "bool", "date", "datetime", "object", "list"
     required: bool = True
     nullable: bool = False
     max_length: int = 200
     choices: tuple[str, ...] = ()
-    fields: Mapping[str, Field] = field(default_factory=dict)  # of an "object", or a "list"'s items
+    fields: Mapping[str, Field] = field(default_factory=dict)  # of an "object", or a "list"'s objects
+    item: Field | None = None  # a "list"'s items when they are not objects
 
 
 Schema = Mapping[str, Field]
+# How far the acceptance province has got with the card (handover.remote.RemoteStage).
+PROGRESS_STAGES = (
+    "produced",
+    "shipped",
+    "at_site",
+    "delivered",
+    "handed_over",
+    "handed_over_proxy",
+    "verified",
+    "reprint",
+)
 
 
 @dataclass(frozen=True)
@@ -92,64 +104,88 @@ class Kind:
 
 
 def _decision_rule(body: dict[str, Any]) -> str:
-    wanted: tuple[str, ...]
-    if body["decision"] == "issued":
-        wanted = ("issuing_authority", "valid_from", "valid_until")
-    else:
-        wanted = ("reason_code", "reason_text")
-    missing = [name for name in wanted if body.get(name) is None]
-    return f"{body['decision']} 须有 {'、'.join(missing)}" if missing else ""
+    wanted = ("issuing_authority", "valid_from") if body["issued"] else ("refusal_text",)
+    missing = [name for name in wanted if not body.get(name)]
+    outcome = "签发" if body["issued"] else "不予签发"
+    return f"{outcome}须有 {'、'.join(missing)}" if missing else ""
 
 
-UNIT = {"code": Field("str", max_length=12), "name": Field("str", max_length=100)}
-PERSON = {
-    "id_number": Field("str", max_length=18),
-    "name": Field("str", max_length=50),
-    "sex": Field("str", choices=("1", "2")),
-    "nation": Field("str", max_length=2),
-    "birth_date": Field("date"),
-    "address": Field("str", max_length=200),
+def _text(max_length: int = 200) -> Field:
+    """A text field that may be empty (""): what the counter left blank travels as ""."""
+    return Field("str", max_length=max_length)
+
+
+NUMBER = Field("str", max_length=22)  # 受理号
+FINGER = {
+    "position": Field("str", max_length=2),  # 指位代码
+    "result": Field("str", choices=("registered", "failed", "not_registered")),
+    "reason": _text(),
+    "quality": Field("float", nullable=True),
+    "format": _text(32),
+    # base64 of the engine's template, at most the ABIS's 64 KiB
+    "template": Field("str", nullable=True, max_length=90_000),
 }
-FINGER = {"finger": Field("str", max_length=2), "image": Field("str", max_length=400_000)}
+PHOTO = 400_000  # base64 of a JPEG
 
+# The application kinds' bodies are what intake.remote's RemoteApplication.to_dict(),
+# RemoteDecision.to_dict() and handover.remote's stages make (a test holds the two together).
 KINDS: dict[str, Kind] = {
     PING: Kind("连通检查", personal=False, schema={"note": Field("str", required=False)}),
     "application.submitted": Kind(
         "异地受理申请",
         personal=True,
         schema={
-            "number": Field("str", max_length=30),
-            "application_type": Field("str", choices=("first", "renewal", "replacement")),
-            "reason_code": Field("str", max_length=4),
+            "number": NUMBER,
+            "type": Field("str", choices=("first", "renewal", "replacement")),
+            "reason": Field("str", max_length=4),  # 申领原因代码
+            "id_number": Field("str", max_length=18),
+            "name": Field("str", max_length=50),
+            "sex": Field("str", max_length=1),  # GB/T 2261.1
+            "ethnicity": Field("str", max_length=2),  # GB 3304
+            "birth_date": Field("date"),
+            "household_address": _text(),
+            "residence_address": _text(),
+            "phone": _text(20),
+            "collection": Field("str", choices=("station", "post")),
+            "postal_recipient": _text(50),
+            "postal_phone": _text(20),
+            "postal_address": _text(),
+            "guardianship": _text(32),
+            "guardian_name": _text(50),
+            "guardian_id_number": _text(18),
+            "guardian_relation": _text(20),
+            "guardian_phone": _text(20),
+            "materials_shown": Field("list", item=_text(50)),  # the counter's material codes
+            "pledge_signed": Field("bool"),
+            "validity": _text(4),
+            "fee_item": _text(12),
             "accepted_at": Field("datetime"),
-            "acceptance_unit": Field("object", fields=UNIT),
-            "person": Field("object", fields=PERSON),
-            "fee_yuan": Field("int"),
-            "photo": Field("str", max_length=400_000),
-            "fingerprints": Field("list", fields=FINGER),
+            "station_code": Field("str", max_length=12),
+            "station_name": Field("str", max_length=100),
+            "photo": Field("str", max_length=PHOTO),
+            "guardian_photo": Field("str", nullable=True, max_length=PHOTO),
+            "fingers": Field("list", fields=FINGER),  # may be empty
         },
     ),
     "application.withdrawn": Kind(
         "撤销申请",
         personal=False,
-        schema={
-            "number": Field("str", max_length=30),
-            "withdrawn_at": Field("datetime"),
-            "reason": Field("str"),
-        },
+        schema={"number": NUMBER, "withdrawn_at": Field("datetime"), "reason": _text()},
     ),
     "application.decided": Kind(
         "审核签发结果",
         personal=True,
         schema={
-            "number": Field("str", max_length=30),
-            "decision": Field("str", choices=("issued", "refused")),
+            "number": NUMBER,
+            "issued": Field("bool"),
+            "unit_name": _text(100),  # the unit that decided
             "decided_at": Field("datetime"),
-            "issuing_authority": Field("str", required=False, nullable=True, max_length=100),
-            "valid_from": Field("date", required=False, nullable=True),
-            "valid_until": Field("date", required=False, nullable=True),  # null: 长期
-            "reason_code": Field("str", required=False, nullable=True, max_length=20),
-            "reason_text": Field("str", required=False, nullable=True, max_length=500),
+            "issuing_authority": _text(100),
+            "validity": _text(4),
+            "valid_from": Field("date", nullable=True),
+            "valid_until": Field("date", nullable=True),  # null: 长期
+            "refusal_code": _text(20),
+            "refusal_text": _text(500),
         },
         rule=_decision_rule,
     ),
@@ -157,10 +193,10 @@ KINDS: dict[str, Kind] = {
         "制证发放进度",
         personal=False,
         schema={
-            "number": Field("str", max_length=30),
-            "stage": Field("str", choices=("produced", "shipped", "at_site", "handed_over", "verified")),
+            "number": NUMBER,
+            "stage": Field("str", choices=PROGRESS_STAGES),
             "at": Field("datetime"),
-            "card_serial": Field("str", required=False, nullable=True, max_length=40),
+            "card_serial": _text(40),  # with produced
         },
     ),
 }
@@ -186,6 +222,8 @@ def _type_error(spec: Field, value: Any) -> str:
         return ""
     if spec.type == "int":
         return "" if isinstance(value, int) and not isinstance(value, bool) else "应为整数"
+    if spec.type == "float":
+        return "" if isinstance(value, int | float) and not isinstance(value, bool) else "应为数值"
     if spec.type == "bool":
         return "" if isinstance(value, bool) else "应为 true 或 false"
     if spec.type == "object":
@@ -216,7 +254,10 @@ def schema_errors(schema: Schema, body: Any, path: str = "") -> list[str]:
             problems += schema_errors(spec.fields, value, f"{where}.")
         elif spec.type == "list":
             for index, item in enumerate(value):
-                problems += schema_errors(spec.fields, item, f"{where}.{index}.")
+                if spec.item is None:
+                    problems += schema_errors(spec.fields, item, f"{where}.{index}.")
+                elif _type_error(spec.item, item):
+                    problems.append(f"{where}.{index} {_type_error(spec.item, item)}")
     return problems
 
 

@@ -42,12 +42,13 @@ from tongban.core.crypto import (
 )
 from tongban.core.errors import ServiceError
 from tongban.core.keys import KeyLocked, key_file_json, key_file_pair, keys_passphrase, write_key_file
-from tongban.core.regions import longest_prefix
+from tongban.core.regions import longest_prefix, name_for
 from tongban.exchange import protocol
 from tongban.exchange.handlers import HANDLERS, Incoming
 from tongban.exchange.models import InboundMessage, OutboundMessage, Peer
 from tongban.intake.models import Application
 from tongban.registry.models import Unit
+from tongban.registry.services import external_unit_for
 
 logger = logging.getLogger("tongban.exchange")
 
@@ -148,7 +149,11 @@ def public_key_of(text: str) -> str:
 
 def _peer_fields(*, prefix: str, name: str, endpoint: str) -> dict[str, str]:
     problems = {}
-    if not (len(prefix) == 2 and prefix.isdigit()) or prefix == settings.PROVINCE_CODE:
+    if (
+        not (len(prefix) == 2 and prefix.isdigit())
+        or prefix == settings.PROVINCE_CODE
+        or name_for(prefix + "0000") is None  # its 外省公安机关 unit needs a province
+    ):
         problems["prefix"] = "应为另一省的两位区划代码（如 44）。"
     if not name.strip():
         problems["name"] = "请填写名称。"
@@ -161,7 +166,8 @@ def _peer_fields(*, prefix: str, name: str, endpoint: str) -> dict[str, str]:
 
 @transaction.atomic(durable=True)
 def peer_add(*, actor: User | None, prefix: str, name: str, endpoint: str, public_key: str) -> Peer:
-    """添加交换对象: another province's system, the key its operator handed over checked."""
+    """添加交换对象: another province's system, the key its operator handed over checked; its
+    外省公安机关 unit made (or renamed) so that its residents can be registered as guests."""
     _manager(actor)
     fields = _peer_fields(prefix=prefix, name=name, endpoint=endpoint)
     public = public_key_of(public_key)
@@ -169,6 +175,7 @@ def peer_add(*, actor: User | None, prefix: str, name: str, endpoint: str, publi
         message = f"区划代码 {prefix} 已在交换目录中。"
         raise ServiceError("peer_exists", message, status=409, fields={"prefix": message})
     peer = Peer.objects.create(**fields, public_key=public, fingerprint=sm2_fingerprint(public))
+    external_unit_for(code=peer.prefix, name=peer.name)  # its residents can now be our guests
     record(
         actor=actor,
         action=AuditAction.EXCHANGE_PEER_ADDED,
@@ -205,8 +212,10 @@ def peer_update(
         current.public_key = public_key_of(public_key)
         current.fingerprint = sm2_fingerprint(current.public_key)
     if active is not None:
-        current.active = active
+        current.active = active  # a suspended peer keeps its unit (and its guests' applications)
     current.save()
+    if current.name != before["name"]:
+        external_unit_for(code=current.prefix, name=current.name)
     after: dict[str, Any] = {"name": current.name, "endpoint": current.endpoint, "active": current.active}
     after["fingerprint"] = current.fingerprint
     record(

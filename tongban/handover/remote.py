@@ -82,7 +82,7 @@ def remote_progress_apply(
     (跨省受理·本省户籍). `card_serial` (卡号) comes with 已制证, the card then entering our card
     history. A stage already reached or passed changes nothing; `reprint` takes the copy back to
     已签发 and cancels the card made."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():  # not durable: inside the exchange's receiving one
         application = lock(application)
         if application.exchange != Application.Exchange.IN:
             raise ServiceError("not_cross_province", "该申领不是跨省通办申领。", status=409)

@@ -506,6 +506,7 @@ class ApplicationsView(APIView):
         summary="受理申领（一次提交：登记、相片、指纹、受理）",
     )
     @errors(
+        "province_not_connected",
         "duplicate_number",
         "number_changed",
         "bad_reason",
@@ -590,7 +591,7 @@ class WithdrawView(APIView):
         summary="撤销申领（签发前）",
         parameters=[NUMBER_PARAMETER],
     )
-    @errors("reason_required", "not_withdrawable", "bad_transition")
+    @errors("reason_required", "not_withdrawable", "bad_transition", "province_not_connected")
     def post(self, request: Request, number: str) -> Response:
         actor = staff(request)
         require(actor, "application.withdraw")

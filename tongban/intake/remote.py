@@ -9,8 +9,9 @@ progress comes back to B's copy (`tongban.handover.remote`).
 The transport (signed messages, directory, outbox: tongban/exchange) moves the data classes below,
 as JSON (`to_dict` / `from_dict`), and calls these services with `source` (peer, message id) for the
 history. They act as the system (actor None), lock the rows, write events and audit rows, and
-notify after commit, like every service. Each is idempotent: a message received twice changes
-nothing the second time.
+notify after commit, like every service; they run inside the exchange's transaction that records
+the message (so theirs are not durable), and a refusal undoes both. Each is idempotent: a message
+received twice changes nothing the second time.
 """
 
 from __future__ import annotations
@@ -288,7 +289,7 @@ def remote_decision_apply(
     application), or 不予签发 (the counter tells the applicant, the fee is refunded). The same
     decision again changes nothing; a different one after the first is refused
     (`already_decided`)."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():  # not durable: inside the exchange's receiving one
         application = lock(application)
         if application.exchange != Exchange.OUT:
             raise ServiceError("not_cross_province", "该申领不是跨省通办申领。", status=409)
@@ -444,7 +445,7 @@ def remote_application_receive(
     except ValueError as exc:
         raise _bad_message(f"申领类型“{data.type[:20]}”无效") from exc
     person = _person_for(data)
-    # The slow biometric work first, outside the transaction, as at the counter.
+    # The slow biometric work first, before our own rows are locked.
     with biometric_refusals("photo"):
         prepared = photo_prepare(data.photo, person_id=person.pk)
     if not prepared.passed:
@@ -460,7 +461,7 @@ def remote_application_receive(
     )
     quality = {finger.position: finger.quality for finger in data.fingers}
     rows = [replace(row, quality=quality.get(row.position)) for row in rows]
-    with transaction.atomic(durable=True):
+    with transaction.atomic():  # not durable: inside the exchange's receiving one
         return _receive(
             province=province,
             external=external,
@@ -667,7 +668,7 @@ def remote_withdraw(
     """The applicant withdrew at the acceptance province before a decision: our copy is
     withdrawn too (its reviewers told). Again for a withdrawn copy: nothing changes; a copy
     decided meanwhile is refused (`not_withdrawable`), and the decision stands."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():  # not durable: inside the exchange's receiving one
         application = lock(application)
         if application.exchange != Exchange.IN:
             raise ServiceError("not_cross_province", "该申领不是跨省通办申领。", status=409)

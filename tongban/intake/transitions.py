@@ -13,7 +13,7 @@ needs its member in `tongban/audit/actions.py` too), then call it from the stage
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import Any
 
@@ -95,6 +95,12 @@ class Transition(Enum):
     )
 
 
+# Called with the application and its new event, in the transaction that wrote it. A later part
+# (the 跨省通办 exchange) learns of moves here without any stage importing it; it registers in its
+# AppConfig.ready(). A listener that raises undoes the whole action.
+EVENT_LISTENERS: list[Callable[[Application, ApplicationEvent], None]] = []
+
+
 def next_statuses(status: str) -> frozenset[str]:
     """Where an application in `status` can move (empty for a final status)."""
     return frozenset(move.target for move in Transition if status in move.sources)
@@ -162,6 +168,8 @@ def application_event(
         object_id=application.pk,
         detail={"number": application.number or "", "status": application.status, **(detail or {})},
     )
+    for listener in EVENT_LISTENERS:
+        listener(application, event)
     return event
 
 

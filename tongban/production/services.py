@@ -583,6 +583,9 @@ _APPLICATION_FIELDS = (
     "valid_until",
     "acceptance_unit_id",
     "updated_at",
+    # Read by the listeners of every move (intake.transitions.EVENT_LISTENERS: the 跨省通办 exchange).
+    "exchange",
+    "remote_province",
 )
 
 

@@ -325,6 +325,7 @@ class DecideView(APIView):
         *OPEN_ERRORS,
         "step_decided",
         "bad_transition",
+        "province_not_connected",
     )
     def post(self, request: Request, number: str) -> Response:
         actor = staff(request)

@@ -289,3 +289,21 @@ def test_refuses_production() -> None:
     with override_settings(PRODUCTION=True), pytest.raises(DemoRefused):
         seed_demo(people=10, seed=1)
     assert not Person.objects.exists()
+
+
+@pytest.mark.django_db
+def test_another_province_in_miniature_has_a_resident_and_her_reviewer() -> None:
+    out = io.StringIO()
+    call_command("demo", "province", "44", stdout=out)
+    seeded = json.loads(out.getvalue())
+    station = Unit.objects.get(code=seeded["station"])
+    assert station.code.startswith("44") and station.kind == Unit.Kind.STATION
+    resident = Person.objects.get(id_number=seeded["resident"])
+    assert (resident.name, resident.registration_unit_id, resident.cards.count()) == ("林嘉怡", station.pk, 0)
+    assert idnumber.sex_of(resident.id_number) == resident.sex_id == "2"
+    reviewer = User.objects.get(username="reviewer_44")
+    assert (reviewer.role, reviewer.unit_id) == ("reviewer", station.pk)
+    assert reviewer.check_password(DEMO_PASSWORD)
+    call_command("demo", "province", "44", stdout=io.StringIO())  # again: nothing new
+    assert Person.objects.filter(registration_unit__code__startswith="44").count() == 1
+    assert User.objects.filter(username="reviewer_44").count() == 1

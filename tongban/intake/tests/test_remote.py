@@ -15,7 +15,9 @@ from django.utils import timezone
 from tongban.accounts.models import User
 from tongban.accounts.services import units_assignable
 from tongban.core import idnumber
+from tongban.core.crypto import sm2_generate
 from tongban.core.errors import ServiceError
+from tongban.exchange.services import peer_add
 from tongban.handover.remote import RemoteStage, remote_progress_apply
 from tongban.intake import rules, selectors
 from tongban.intake.models import Application
@@ -43,8 +45,17 @@ GUEST_NUMBER = idnumber.build("440106", datetime.date(1992, 3, 4), 13)  # 广州
 
 
 @pytest.fixture
-def guangdong() -> Unit:
-    return external_unit_for(code="44", name="广东省公安厅")
+def guangdong(production_dirs: None) -> Unit:
+    """广东 in our exchange directory (its unit made by it), as in a deployment: what the
+    applications' moves send it is queued (tongban/exchange/tests/test_wiring.py reads it)."""
+    peer_add(
+        actor=None,
+        prefix="44",
+        name="广东省公安厅",
+        endpoint="http://127.0.0.1:9",
+        public_key=sm2_generate().public,
+    )
+    return Unit.objects.get(code="44")
 
 
 def register_guest(actor: User, **changes: object) -> Person:

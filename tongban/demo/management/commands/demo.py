@@ -23,6 +23,7 @@ from tongban.demo.seed import (
     DEMO_TOTP_KEY_HEX,
     DemoRefused,
     seed_demo,
+    seed_other_province,
 )
 from tongban.production import services as production_services
 from tongban.production.models import CentreKey
@@ -138,6 +139,12 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help="do nothing when the database already has units"
         )
         sub.add_parser("otp", help="print the current TOTP code of the demo accounts that need one")
+        province = sub.add_parser(
+            "province",
+            help="another province's units, one resident and its reviewer (reviewer_CODE), for a second "
+            "instance playing the household province of 跨省通办 (docs/exchange.md)",
+        )
+        province.add_argument("code", help="2-digit province code, e.g. 44")
         sub.add_parser(
             "defects",
             help="plant 重号, 错号 and double registrations in the demo register, for `dataquality scan`",
@@ -161,6 +168,13 @@ class Command(BaseCommand):
             return
         if options["action"] == "photo":
             self._photo(options["out"], options["guardian"])
+            return
+        if options["action"] == "province":
+            try:
+                seeded = seed_other_province(province_code=options["code"])
+            except (DemoRefused, ValueError) as exc:
+                raise CommandError(str(exc)) from exc
+            self.stdout.write(json.dumps(seeded, ensure_ascii=False))
             return
         if options["action"] == "defects":
             if not Person.objects.exists():
