@@ -69,7 +69,7 @@ class EventAction(models.TextChoices):
     REMOTE_WITHDRAWN = "remote_withdrawn", "受理地撤销"
     REMOTE_PRODUCED = "remote_produced", "受理地制证"
     REMOTE_SHIPPED = "remote_shipped", "受理地分发"
-    REMOTE_RECEIVED_AT_SITE = "remote_at_site", "受理地签收待领取"
+    REMOTE_AT_SITE = "remote_at_site", "受理地签收待领取"
     REMOTE_DELIVERED = "remote_delivered", "受理地邮政妥投"
     REMOTE_HANDED_OVER = "remote_handed_over", "受理地核验发放"
     REMOTE_HANDED_OVER_PROXY = "remote_handed_over_proxy", "受理地亲属代领"
@@ -183,9 +183,9 @@ class AuditAction(models.TextChoices):
     APPLICATION_REMOTE_WITHDRAWN = "application.remote_withdrawn", EventAction.REMOTE_WITHDRAWN.label
     APPLICATION_REMOTE_PRODUCED = "application.remote_produced", EventAction.REMOTE_PRODUCED.label
     APPLICATION_REMOTE_SHIPPED = "application.remote_shipped", EventAction.REMOTE_SHIPPED.label
-    APPLICATION_REMOTE_RECEIVED_AT_SITE = (
+    APPLICATION_REMOTE_AT_SITE = (
         "application.remote_at_site",
-        EventAction.REMOTE_RECEIVED_AT_SITE.label,
+        EventAction.REMOTE_AT_SITE.label,
     )
     APPLICATION_REMOTE_DELIVERED = "application.remote_delivered", EventAction.REMOTE_DELIVERED.label
     APPLICATION_REMOTE_HANDED_OVER = "application.remote_handed_over", EventAction.REMOTE_HANDED_OVER.label

@@ -30,6 +30,7 @@ ACTION_GROUPS: dict[str, str] = {
     "biometrics": "比对库",
     "application": "申领办理",
     "cardloss": "挂失招领",
+    "exchange": "跨省通办",
     "fee": "收费",
     "temporary": "临时居民身份证",
     "finance": "收费",
