@@ -339,7 +339,9 @@ class ShipmentsView(APIView):
         responses={201: ShipmentSerializer(many=True)},
         summary="制证中心分发已制证的证件（按受理单位、县局或邮政寄递自动分单）",
     )
-    @errors("not_found", "cannot_ship", "tracking_taken", "already_shipped", "no_card")
+    @errors(
+        "not_found", "cannot_ship", "tracking_taken", "already_shipped", "no_card", "province_not_connected"
+    )
     def post(self, request: Request) -> Response:
         services.require_centre(staff(request))  # a role that may not ship is told before its input
         form = ShipmentCreateRequest(data=request.data)
@@ -366,7 +368,7 @@ class ReceiveView(APIView):
     @extend_schema(
         request=ReceiveRequest, responses=ShipmentSerializer, summary="签收分发单（登记缺失、损坏）"
     )
-    @errors("already_received")
+    @errors("already_received", "province_not_connected")
     def post(self, request: Request, pk: int) -> Response:
         actor = staff(request)
         require(actor, "shipment.receive")
@@ -409,7 +411,7 @@ class DeliveredView(APIView):
         responses=ApplicationSerializer,
         summary="邮政妥投确认（制证中心或邮政接口账号）",
     )
-    @errors("not_found", "already_delivered")
+    @errors("not_found", "already_delivered", "province_not_connected")
     def post(self, request: Request) -> Response:
         services.require_centre(staff(request))  # a role that may not ship is told before its input
         form = DeliveredRequest(data=request.data)
@@ -456,6 +458,7 @@ class HandoverView(APIView):
         "no_card",
         "temporary_return_required",
         "temporary_reason_required",
+        "province_not_connected",
         *FINGER_CODES,
     )
     def post(self, request: Request, number: str) -> Response:
@@ -490,7 +493,7 @@ class VerifyView(APIView):
     @extend_schema(
         request=VerificationRequest, responses=ApplicationSerializer, summary="核验（比对指纹、核对证件）"
     )
-    @errors("card_not_checked", "not_pending", *FINGER_CODES)
+    @errors("card_not_checked", "not_pending", "province_not_connected", *FINGER_CODES)
     def post(self, request: Request, number: str) -> Response:
         actor = staff(request)
         require(actor, "verification.perform")
