@@ -14,12 +14,13 @@ from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from tongban.core.crypto import sm2_generate
 from tongban.demo.history import HistoryCounts
+from tongban.exchange.services import peer_add
 from tongban.intake.models import Application, ApplicationEvent
 from tongban.intake.remote import remote_application_receive, remote_decision_apply
 from tongban.intake.tests.test_remote import issued, register_guest, remote_data
 from tongban.registry.models import Person, Unit
-from tongban.registry.services import external_unit_for
 from tongban.supervision import outofarea, selectors
 from tongban.supervision.outofarea import STAGES, Period
 from tongban.testing.personas import Personas, api_client, login
@@ -138,9 +139,16 @@ def test_cross_province_work_is_counted_apart_on_the_side_this_province_holds(
     accept: Callable[..., Application],
     person: Person,
     standard_photo: bytes,
+    production_dirs: None,
 ) -> None:
     """A 广东 resident accepted in 南昌 and issued by 广东; a 南昌 resident accepted in 广东."""
-    external_unit_for(code="44", name="广东省公安厅")
+    peer_add(
+        actor=None,
+        prefix="44",
+        name="广东省公安厅",
+        endpoint="http://127.0.0.1:9",
+        public_key=sm2_generate().public,
+    )
     out = accept(personas.nanchang_clerk, register_guest(personas.nanchang_clerk))
     remote_decision_apply(application=out, decision=issued(str(out.number)))
     remote_application_receive(province="44", data=remote_data(person, standard_photo))
