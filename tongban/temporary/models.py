@@ -49,6 +49,10 @@ def state_expression(today: datetime.date) -> Case:
     )
 
 
+# A formal application in one of these brings no card: its temporary card is owed back at once.
+ENDED_WITHOUT_CARD = (Application.Status.WITHDRAWN, Application.Status.REJECTED)
+
+
 class TemporaryCardQuerySet(UnitRowQuerySet["TemporaryCard"]):
     """Temporary cards applied for at the stations of the subtree: the station its own, the
     county bureau (which issues them) its stations', and so on up."""
@@ -68,9 +72,12 @@ class TemporaryCardQuerySet(UnitRowQuerySet["TemporaryCard"]):
         return self.filter(state=state)
 
     def owed(self, today: datetime.date) -> TemporaryCardQuerySet:
-        """未收回: in the holder's hand past the formal card's collection, or past its end date."""
+        """未收回: in the holder's hand past the formal card's collection, past the end of a formal
+        application that will bring no card (withdrawn or refused), or past its end date."""
         return self.filter(state=rules.HANDED_OUT).filter(
-            Q(formal_collected_at__isnull=False) | Q(valid_until__lt=today)
+            Q(formal_collected_at__isnull=False)
+            | Q(application__status__in=ENDED_WITHOUT_CARD)
+            | Q(valid_until__lt=today)
         )
 
     def for_display(self) -> TemporaryCardQuerySet:

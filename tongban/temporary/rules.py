@@ -66,10 +66,14 @@ def card_number(station_code: str, day: datetime.date, sequence: int) -> str:
 
 
 def return_due(
-    *, formal_collected_on: datetime.date | None, valid_until: datetime.date | None
+    *,
+    formal_collected_on: datetime.date | None,
+    valid_until: datetime.date | None,
+    formal_closed_on: datetime.date | None = None,
 ) -> datetime.date | None:
-    """When a card handed out is owed back: the day the formal card was collected, or the day
-    after it ended, whichever comes first; None while neither has happened yet (not owed)."""
+    """When a card handed out is owed back: the day the formal card was collected, the day the
+    formal application ended without a card (撤销 or 不予签发: nothing is being made any more), or
+    the day after the card ended, whichever comes first; None while none has happened (not owed)."""
     expired_on = valid_until + datetime.timedelta(days=1) if valid_until else None
-    dates = [day for day in (formal_collected_on, expired_on) if day is not None]
+    dates = [day for day in (formal_collected_on, formal_closed_on, expired_on) if day is not None]
     return min(dates) if dates else None

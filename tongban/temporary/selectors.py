@@ -21,7 +21,7 @@ from tongban.registry.models import Unit
 from tongban.registry.xlsx import Cell
 from tongban.temporary import rules
 from tongban.temporary.documents import CardDocument
-from tongban.temporary.models import TemporaryCard
+from tongban.temporary.models import ENDED_WITHOUT_CARD, TemporaryCard
 
 PAGE_SIZE = 50
 
@@ -136,18 +136,28 @@ class Owed:
             return "正式证件已领取" + (
                 f"（{self.card.unreturned_reason}）" if self.card.unreturned_reason else ""
             )
+        formal = self.card.application
+        if formal.status in ENDED_WITHOUT_CARD:
+            return f"居民身份证申领{formal.get_status_display()}"
         return "已过期未交回"
 
 
 def unreturned(viewer: User) -> list[Owed]:
-    """未收回: the subtree's cards in the holder's hand past the formal card's handover or past
-    their end date, the longest owed first."""
+    """未收回: the subtree's cards in the holder's hand past the formal card's handover, past the
+    end of a formal application withdrawn or refused, or past their end date, the longest owed
+    first."""
     today = timezone.localdate()
     cards = TemporaryCard.objects.visible_to(viewer).for_display().with_current_state(today).owed(today)
     owed = []
     for card in cards:
         collected = timezone.localdate(card.formal_collected_at) if card.formal_collected_at else None
-        due = rules.return_due(formal_collected_on=collected, valid_until=card.valid_until)
+        formal = card.application
+        closed = formal.closed_at if formal.status in ENDED_WITHOUT_CARD else None
+        due = rules.return_due(
+            formal_collected_on=collected,
+            valid_until=card.valid_until,
+            formal_closed_on=timezone.localdate(closed) if closed else None,
+        )
         if due is not None:
             owed.append(Owed(card, due))
     return sorted(owed, key=lambda item: (item.due, item.card.pk))

@@ -49,3 +49,7 @@ def test_owed_from_the_formal_handover_or_the_day_after_the_end():
     assert rules.return_due(formal_collected_on=None, valid_until=end) == D(2027, 3, 7)
     assert rules.return_due(formal_collected_on=D(2027, 1, 10), valid_until=end) == D(2027, 1, 10)
     assert rules.return_due(formal_collected_on=None, valid_until=None) is None
+    # The formal application withdrawn or refused: owed from that day, if earlier.
+    assert rules.return_due(formal_collected_on=None, valid_until=end, formal_closed_on=D(2027, 1, 4)) == D(
+        2027, 1, 4
+    )

@@ -173,6 +173,20 @@ def test_expired_is_derived_and_owed_back(personas, applied, person, county_revi
     assert refused.value.code == "temporary_in_force" and "已过期" in refused.value.message
 
 
+def test_owed_back_at_once_when_the_formal_application_is_withdrawn(
+    personas, applied, person, county_reviewer
+):
+    clerk = personas.nanchang_clerk
+    card = services.temporary_issue(actor=county_reviewer, card=accept(personas, person))
+    services.temporary_print(actor=clerk, card=card)
+    services.temporary_hand_out(actor=clerk, card=card)
+    assert selectors.unreturned(clerk) == []
+    intake.application_withdraw(actor=clerk, application=applied, reason="申请人不再办理")
+    (owed,) = selectors.unreturned(clerk)
+    assert owed.card.pk == card.pk and owed.due == timezone.localdate()
+    assert owed.reason == "居民身份证申领已撤销"
+
+
 def test_scope(personas, applied, person):
     card = accept(personas, person)
     assert selectors.card_get(personas.nanchang_clerk, card.pk) == card
