@@ -99,6 +99,9 @@ class Transition(Enum):
 # (the 跨省通办 exchange) learns of moves here without any stage importing it; it registers in its
 # AppConfig.ready(). A listener that raises undoes the whole action.
 EVENT_LISTENERS: list[Callable[[Application, ApplicationEvent], None]] = []
+# What the listeners read of the application: a caller that loads applications with `.only()` to
+# move them includes these, or each move reads them again one query at a time.
+LISTENED_FIELDS = ("exchange", "remote_province")
 
 
 def next_statuses(status: str) -> frozenset[str]:

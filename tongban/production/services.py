@@ -40,7 +40,7 @@ from tongban.core.keys import (
     write_key_file,
 )
 from tongban.intake.models import Application
-from tongban.intake.transitions import Transition, application_transition
+from tongban.intake.transitions import LISTENED_FIELDS, Transition, application_transition
 from tongban.notifications.services import compose, notify
 from tongban.production import package as package_format
 from tongban.production.feedback import FeedbackLine
@@ -226,9 +226,9 @@ def batch_create(
                 candidates = candidates.select_for_update(skip_locked=True)
             # Only what the transition writes: save() then updates these columns alone.
             picked = list(
-                candidates.only("pk", "status", "number", "issued_at", "updated_at").order_by(
-                    "issued_at", "pk"
-                )[:size]
+                candidates.only(
+                    "pk", "status", "number", "issued_at", "updated_at", *LISTENED_FIELDS
+                ).order_by("issued_at", "pk")[:size]
             )
             if not picked:
                 raise ServiceError("queue_empty", "没有待调度的已签发申领。", status=409)
@@ -583,9 +583,7 @@ _APPLICATION_FIELDS = (
     "valid_until",
     "acceptance_unit_id",
     "updated_at",
-    # Read by the listeners of every move (intake.transitions.EVENT_LISTENERS: the 跨省通办 exchange).
-    "exchange",
-    "remote_province",
+    *LISTENED_FIELDS,
 )
 
 
