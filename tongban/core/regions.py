@@ -160,9 +160,10 @@ def name_for(code: str, year: int | None = None) -> str | None:
     return entry.name if entry else None
 
 
-def province_name(code: str) -> str:
-    """The name of the province with 2-digit `code` (广东省 for 44), the code where unknown."""
-    return name_for(code + "0000") or code
+def place_name(code: str) -> str:
+    """The name of the province (2 digits, 广东省 for 44) or city (4 digits, 南昌市 for 3601) with
+    `code`, the code itself where unknown."""
+    return name_for(code.ljust(6, "0")) or code
 
 
 def full_name(code: str, year: int | None = None) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from tongban.audit.actions import EventAction
 from tongban.core.errors import ServiceError
-from tongban.core.regions import province_name
+from tongban.core.regions import place_name
 from tongban.exchange.models import Peer
 from tongban.exchange.services import message_send
 from tongban.handover.remote import RemoteStage
@@ -45,7 +45,7 @@ def peer_of(application: Application) -> Peer:
     if peer is None:
         raise ServiceError(
             "province_not_connected",
-            f"与{province_name(application.remote_province)}的跨省通办未开通或已停用，暂不能办理。",
+            f"与{place_name(application.remote_province)}的跨省通办未开通或已停用，暂不能办理。",
             status=409,
         )
     return peer

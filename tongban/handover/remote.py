@@ -17,7 +17,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from tongban.core.errors import ServiceError
-from tongban.core.regions import province_name
+from tongban.core.regions import place_name
 from tongban.handover.services import card_activate, produced_card
 from tongban.intake.models import Application
 from tongban.intake.transitions import Transition, application_transition, lock
@@ -86,7 +86,7 @@ def remote_progress_apply(
         application = lock(application)
         if application.exchange != Application.Exchange.IN:
             raise ServiceError("not_cross_province", "该申领不是跨省通办申领。", status=409)
-        where = f"受理地（{province_name(application.remote_province)}）{application.remote_unit_name}"
+        where = f"受理地（{place_name(application.remote_province)}）{application.remote_unit_name}"
         detail: dict[str, Any] = {"stage": stage.value}
         if at is not None:
             detail["at"] = at.isoformat()

@@ -387,7 +387,7 @@ class Application(models.Model):
     @property
     def remote_province_name(self) -> str:
         """广东省 for 44: the other province of a 跨省通办 application."""
-        return regions.province_name(self.remote_province) if self.exchange else ""
+        return regions.place_name(self.remote_province) if self.exchange else ""
 
     @property
     def validity_label(self) -> str:

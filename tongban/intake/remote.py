@@ -30,7 +30,7 @@ from tongban.biometrics.engine import get_abis
 from tongban.biometrics.interfaces import Gallery
 from tongban.core import idnumber
 from tongban.core.errors import ServiceError
-from tongban.core.regions import province_name
+from tongban.core.regions import place_name
 from tongban.finance.services import fee_refund
 from tongban.intake import rules
 from tongban.intake.capture import (
@@ -205,7 +205,7 @@ def _external_unit(province: str) -> Unit:
     unit = Unit.objects.external().filter(code=province).first()
     if unit is None:
         raise ServiceError(
-            "province_not_connected", f"尚未与{province_name(province)}开通跨省通办。", status=409
+            "province_not_connected", f"尚未与{place_name(province)}开通跨省通办。", status=409
         )
     return unit
 
@@ -307,7 +307,7 @@ def remote_decision_apply(
             )
         # The bureau that issues (签发机关) names the other side once issued; else who refused.
         decided_by = (decision.issuing_authority if decision.issued else decision.unit_name)[:100]
-        where = f"户籍地（{province_name(application.remote_province)}）{decided_by}"
+        where = f"户籍地（{place_name(application.remote_province)}）{decided_by}"
         detail = {"decided_at": decision.decided_at.isoformat(), **_source_detail(source)}
         application.remote_unit_name = decided_by
         application.assignee = None
@@ -434,7 +434,7 @@ def remote_application_receive(
     application (`application_open`). The same 受理号 again returns the application received."""
     external = _external_unit(province)
     if not (len(data.number) == 22 and data.number.isdigit() and data.number.startswith(province)):
-        raise _bad_message(f"受理号“{data.number[:30]}”不是{province_name(province)}的受理号")
+        raise _bad_message(f"受理号“{data.number[:30]}”不是{place_name(province)}的受理号")
     existing = Application.objects.filter(number=data.number).first()
     if existing is not None:
         if existing.exchange == Exchange.IN and existing.remote_province == province:
@@ -522,7 +522,7 @@ def _receive(
             f"该人员已有办理中的申领（受理号 {pending.number}），不能重复受理。",
             status=409,
         )
-    where = f"{province_name(province)}{data.station_name}"
+    where = f"{place_name(province)}{data.station_name}"
     application = Application.objects.create(
         number=data.number,
         type=application_type.value,
@@ -686,7 +686,7 @@ def remote_withdraw(
             application,
             Transition.REMOTE_WITHDRAW,
             actor=None,
-            note=f"受理地（{province_name(application.remote_province)}）撤销：{text}",
+            note=f"受理地（{place_name(application.remote_province)}）撤销：{text}",
             detail=_source_detail(source),
         )
         get_abis().delete(application_ref(application), Gallery.APPLICATIONS, actor=None)

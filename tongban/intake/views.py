@@ -181,7 +181,7 @@ def start(request: HttpRequest) -> HttpResponse:
                 )
             form.add_error(
                 "id_number",
-                f"人口信息中没有该公民身份号码。该号码属{regions.province_name(guest_unit.code)}，"
+                f"人口信息中没有该公民身份号码。该号码属{regions.place_name(guest_unit.code)}，"
                 "可按户口簿登记为外省户籍人员后受理（跨省通办）。"
                 if guest_unit is not None
                 else "人口信息中没有该公民身份号码。请核对号码，或先到户籍地办理户口登记。",

@@ -287,13 +287,13 @@ def guest_person_register(
             "本省户籍人员不能按外省户籍人员登记；人口信息中没有的，请先到户籍地办理户口登记。",
             fields={"id_number": "该号码为本省号码。"},
         )
-    province_name = regions.name_for(province + "0000") or province
+    where = regions.place_name(province)
     external = Unit.objects.external().filter(code=province).first()
     if external is None:
         raise ServiceError(
             "province_not_connected",
-            f"尚未与{province_name}开通跨省通办，不能受理该省户籍人员的申领。",
-            fields={"id_number": f"未与{province_name}开通跨省通办。"},
+            f"尚未与{where}开通跨省通办，不能受理该省户籍人员的申领。",
+            fields={"id_number": f"未与{where}开通跨省通办。"},
             status=409,
         )
     clean = {key: " ".join(str(value).split()) for key, value in (("name", name), ("address", address))}
@@ -311,7 +311,7 @@ def guest_person_register(
     if not Ethnicity.objects.filter(code=ethnicity, active=True).exists():
         errors["ethnicity"] = "民族代码无效。"
     if not re.fullmatch(r"\d{6}", region_code) or not region_code.startswith(province):
-        errors["region_code"] = f"户籍地区划代码应为{province_name}的六位县级代码。"
+        errors["region_code"] = f"户籍地区划代码应为{where}的六位县级代码。"
     elif regions.name_for(region_code) is None:
         errors["region_code"] = f"没有行政区划代码“{region_code}”。"
     if errors:

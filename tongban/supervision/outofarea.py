@@ -25,7 +25,7 @@ from django.db.models.expressions import Combinable
 from django.db.models.functions import Substr
 
 from tongban.audit.actions import EventAction
-from tongban.core.regions import name_for
+from tongban.core.regions import place_name
 from tongban.intake.models import Application, ApplicationEvent
 from tongban.registry.calendar import day_start
 from tongban.registry.models import Unit
@@ -121,12 +121,6 @@ def _events(scope: Scope, period: Period) -> QuerySet[ApplicationEvent]:
             Q(application__acceptance_unit_id__in=scope.ids) | Q(application__household_unit_id__in=scope.ids)
         )
     return events
-
-
-def place_name(code: str) -> str:
-    """A province's (2 digits) or city's (4 digits) GB/T 2260 name, e.g. 南昌市; the code itself
-    for one the table does not know."""
-    return name_for(code.ljust(6, "0")) or code
 
 
 def _rows(

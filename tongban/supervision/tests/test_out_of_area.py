@@ -15,6 +15,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from tongban.core.crypto import sm2_generate
+from tongban.core.regions import place_name
 from tongban.demo.history import HistoryCounts
 from tongban.exchange.services import peer_add
 from tongban.intake.models import Application, ApplicationEvent
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.django_db
 def _expected(unit: Unit, period: Period) -> Counter[tuple[str, str, str]]:
     """(origin city name, destination city name, stage) → applications, the slow way."""
     cities = {
-        code: outofarea.place_name(code)
+        code: place_name(code)
         for code in Unit.objects.filter(kind=Unit.Kind.CITY).values_list("code", flat=True)
     }
     stage_of = {action.value: key for key, _, actions in STAGES for action in actions}
