@@ -136,3 +136,23 @@ class LoginFailure(models.Model):
 
 
 __all__ = ["LoginFailure", "Role", "StaffSession", "User"]
+
+
+class RateCount(models.Model):
+    """Knocks on one public door by one key within one bucket of time (accounts.limits). The key
+    is a keyed hash: neither a 受理号 nor an address is kept here in the clear."""
+
+    scope = models.CharField("入口", max_length=40)
+    key = models.CharField("键摘要", max_length=64)
+    window_start = models.DateTimeField("时段起点")
+    count = models.PositiveIntegerField("次数", default=0)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "访问频次计数"
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key", "window_start"], name="rate_count_bucket")
+        ]
+        indexes = [models.Index(fields=["scope", "window_start"], name="rate_count_scope_start")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.window_start:%Y-%m-%d %H:%M} {self.count}"
