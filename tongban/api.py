@@ -8,13 +8,17 @@ answers in the same shape with the status the service chose (400 bad input, 404,
 
 from __future__ import annotations
 
+import datetime
+import math
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
+from django.utils import timezone
 from rest_framework import exceptions, permissions, serializers
 
+from tongban.accounts import limits
 from tongban.core.errors import ServiceError
 from tongban.errors import CSRF_ERROR
 
@@ -59,6 +63,12 @@ class ApiError(exceptions.APIException):
         self.status_code = status
         self.fields = fields or {}
         self.wait = retry_after  # DRF's handler sends it as Retry-After (seconds)
+
+
+def rate_limited(until: datetime.datetime) -> ApiError:
+    """`429 rate_limited` for a public door's knock that was one too many (accounts.limits)."""
+    wait = max(1, math.ceil((until - timezone.now()).total_seconds()))
+    return ApiError("rate_limited", limits.wait_message(until), status=429, retry_after=wait)
 
 
 def service_error(exc: ServiceError) -> ApiError:

@@ -58,6 +58,7 @@ ERRORS: dict[str, ErrorCode] = {
     "second_factor_required": ErrorCode(401, "the account has a second factor: send `otp`"),
     "invalid_otp": ErrorCode(401, "the one-time code is wrong or expired"),
     "login_locked": ErrorCode(429, "too many failed sign-ins of this account or from this address: `message` says when to try again, `Retry-After` in how many seconds"),
+    "rate_limited": ErrorCode(429, "too many requests to a public door (进度查询, 预约, 电子证照核验, 身份证核查) from this address, for this record or by this institution: `message` says when to try again, `Retry-After` in how many seconds"),
     # --- Register, units, liaisons -------------------------------------------------------------
     "duplicate_number": ErrorCode(409, "the 公民身份号码 is held by several people (重号) and is being cleaned: not usable until corrected"),
     "number_changed": ErrorCode(409, "the number was changed by a 重号 correction and the old one belongs to several people: use the new number"),
