@@ -66,6 +66,17 @@ def application_for_progress(number: str) -> Application | None:
     )
 
 
+def latest_with_status(status: str, collection: str) -> Application | None:
+    """The newest application with a 受理号 in `status`, collected in that way: an example to try
+    办理进度查询 with on demo data (`tongban progress examples`)."""
+    return (
+        Application.objects.select_related("acceptance_unit")
+        .filter(status=status, collection=collection, number__isnull=False)
+        .order_by("-pk")
+        .first()
+    )
+
+
 def cross_province_application(*, province: str, number: str, exchange: str) -> Application:
     """The 跨省通办 application with 受理号 `number` exchanged with `province` in direction
     `exchange` (Application.Exchange), for the exchange's messages about it; 404 otherwise."""

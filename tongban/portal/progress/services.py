@@ -187,6 +187,8 @@ def progress_of(application: Application) -> Progress:
     tracking = ""
     if stage in (Stage.POSTED, Stage.COLLECTED) and application.collection == Application.Collection.POST:
         tracking = handover.postal_tracking_number(application.pk)
+        if not tracking and stage is Stage.POSTED:
+            notes.append("邮件号请向受理单位咨询。")
     if status == Application.Status.PENDING_VERIFICATION:
         owed = handover.verification_owed(application.pk)
         if owed is not None:
