@@ -224,6 +224,7 @@ ROUTES: dict[str, Route] = {
     "api:job_result": route(JOBS, "job", GET=(404, "no_result")),
     # 跨省通办: other provinces' systems POST unsigned in (a bad envelope); the provincial department's
     # supervisors read, its administrators keep the directory (no fixture builds a peer or a message).
+    "api:public_progress": route(PUBLIC, POST=INVALID),
     "api:exchange_messages": route(PUBLIC, POST=(400, "bad_envelope")),
     "api:exchange_outbound": route("exchange.view", by="province_supervisor", GET=200),
     "api:exchange_outbound_retry": route("exchange.manage", "exchange", by="admin", POST=NOT_FOUND),
@@ -262,6 +263,7 @@ ROUTES: dict[str, Route] = {
     "registry:unit_edit": route("unit.manage", "unit", GET=200, POST=200),
     "audit:log": route("audit.view", GET=200),
     "portal:guide": route(PUBLIC, GET=200),
+    "portal:progress": route(PUBLIC, GET=200, POST=200),
     "intake:counter": route("application.view", GET=200),
     "intake:start": route("application.accept", GET=200, POST=200),
     "intake:guest": route("application.accept", GET=200, POST=200),

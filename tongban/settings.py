@@ -208,6 +208,22 @@ SESSION_IDLE_SECONDS = env_int("TONGBAN_SESSION_IDLE_SECONDS", 30 * 60)
 LOGIN_FAILURES_PER_ACCOUNT = env_int("TONGBAN_LOGIN_FAILURES_PER_ACCOUNT", 5)
 LOGIN_FAILURES_PER_ADDRESS = env_int("TONGBAN_LOGIN_FAILURES_PER_ADDRESS", 30)
 LOGIN_LOCKOUT_MINUTES = env_int("TONGBAN_LOGIN_LOCKOUT_MINUTES", 15)
+# 办理进度查询 (tongban/portal/progress, docs/progress.md), counted in the database: lookups from
+# one client address within PROGRESS_ADDRESS_WINDOW_MINUTES, and wrong combinations of one 受理号
+# within PROGRESS_FAILURE_WINDOW_MINUTES, after which the number is locked for the rest of that
+# window (the right combination refused too). Refusals answer 429 with the time to try again.
+PROGRESS_LOOKUPS_PER_ADDRESS = env_int("TONGBAN_PROGRESS_LOOKUPS_PER_ADDRESS", 20)
+PROGRESS_ADDRESS_WINDOW_MINUTES = env_int("TONGBAN_PROGRESS_ADDRESS_WINDOW_MINUTES", 10)
+PROGRESS_FAILURES_PER_NUMBER = env_int("TONGBAN_PROGRESS_FAILURES_PER_NUMBER", 5)
+PROGRESS_FAILURE_WINDOW_MINUTES = env_int("TONGBAN_PROGRESS_FAILURE_WINDOW_MINUTES", 30)
+for _name, _value in (
+    ("TONGBAN_PROGRESS_LOOKUPS_PER_ADDRESS", PROGRESS_LOOKUPS_PER_ADDRESS),
+    ("TONGBAN_PROGRESS_ADDRESS_WINDOW_MINUTES", PROGRESS_ADDRESS_WINDOW_MINUTES),
+    ("TONGBAN_PROGRESS_FAILURES_PER_NUMBER", PROGRESS_FAILURES_PER_NUMBER),
+    ("TONGBAN_PROGRESS_FAILURE_WINDOW_MINUTES", PROGRESS_FAILURE_WINDOW_MINUTES),
+):
+    if _value < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1")
 # Database sessions that know their user, so deactivating an account ends all its sessions at once.
 SESSION_ENGINE = "tongban.accounts.sessions"
 # The second backend signs a new account in with its one-time activation code (首次登录); it can
@@ -324,6 +340,7 @@ SPECTACULAR_SETTINGS = {
         "LossReportStatusEnum": "tongban.cardloss.models.LossReport.Status",
         "FoundCardStatusEnum": "tongban.cardloss.models.FoundCard.Status",
         "TemporaryCardStateEnum": "tongban.temporary.rules.STATE_CHOICES",
+        "ProgressStageEnum": "tongban.portal.progress.api.STAGE_CHOICES",
     },
 }
 

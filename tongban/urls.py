@@ -18,6 +18,7 @@ from tongban.intake import api as intake_api
 from tongban.jobs import api as jobs_api
 from tongban.liaison.api import LiaisonsView, UnitLiaisonsView
 from tongban.notifications import api as notifications_api
+from tongban.portal.progress import api as progress_api
 from tongban.production import api as production_api
 from tongban.registry import api as registry_api
 from tongban.review import api as review_api
@@ -220,6 +221,8 @@ api_v1 = [
     path("jobs/<int:pk>/cancel", jobs_api.JobCancelView.as_view(), name="job_cancel"),
     path("jobs/<int:pk>/retry", jobs_api.JobRetryView.as_view(), name="job_retry"),
     path("jobs/<int:pk>/result", jobs_api.JobResultView.as_view(), name="job_result"),
+    # The public doors (issue 18): no login, limited per address and record, audited.
+    path("public/progress", progress_api.ProgressView.as_view(), name="public_progress"),
     path("exchange/messages", exchange_api.messages_view, name="exchange_messages"),
     path("exchange/outbound", exchange_api.OutboundView.as_view(), name="exchange_outbound"),
     path(

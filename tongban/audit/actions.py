@@ -268,6 +268,10 @@ class AuditAction(models.TextChoices):
     # Backups (备份与恢复)
     BACKUP_CREATED = "backup.created", "备份系统数据"
     BACKUP_RESTORED = "backup.restored", "恢复系统数据"
+    # 办理进度查询 (portal): one row per lookup, with the 受理号 and never what was typed with it
+    PROGRESS_FOUND = "progress.found", "办理进度查询"
+    PROGRESS_NOT_FOUND = "progress.not_found", "办理进度查询（未查询到）"
+    PROGRESS_LIMITED = "progress.limited", "办理进度查询（超过次数限制）"
     # Demo data
     DEMO_SEED = "demo.seed", "生成演示数据"
     # Configuration checks (accounts/staffing.py)

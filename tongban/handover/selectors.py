@@ -311,3 +311,25 @@ def verification_counts(viewer: Viewer) -> dict[str, int]:
         owed=Count("pk", filter=Q(due__gte=today)), late=Count("pk", filter=Q(due__lt=today))
     )
     return {"due": counts["owed"] or 0, "overdue": counts["late"] or 0}
+
+
+# ---------------------------------------------------------------------------------------------
+# 办理进度查询 (portal): what the citizen may read of their own card's way, once the portal has
+# checked their proof. Not scoped to a viewer: the portal asks only about the one application.
+
+
+def postal_tracking_number(application_id: int) -> str:
+    """The 邮件号 the card was last posted under ("" if it never went by post)."""
+    number = (
+        ShipmentItem.objects.filter(application_id=application_id, shipment__method=Shipment.Method.POST)
+        .exclude(tracking_number="")
+        .order_by("-pk")
+        .values_list("tracking_number", flat=True)
+        .first()
+    )
+    return number or ""
+
+
+def verification_owed(application_id: int) -> Verification | None:
+    """The applicant's own verification (核验) still owed after a proxy or postal handover."""
+    return Verification.objects.filter(application_id=application_id, verified_at=None).first()

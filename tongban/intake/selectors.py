@@ -53,6 +53,30 @@ def application_by_number(viewer: Viewer, number: str) -> Application:
     return application
 
 
+def application_for_progress(number: str) -> Application | None:
+    """办理进度查询 (portal): the application with this 受理号 and what the citizen's answer names
+    (the acceptance unit); None for an unknown number. A draft has no 受理号; one that somehow had
+    is not found either. Not scoped to a viewer: the portal shows nothing before the citizen's
+    proof (the last digits of the number or the name) matches."""
+    return (
+        Application.objects.select_related("acceptance_unit")
+        .filter(number=number)
+        .exclude(status=Application.Status.DRAFT)
+        .first()
+    )
+
+
+def latest_with_status(status: str, collection: str) -> Application | None:
+    """The newest application with a 受理号 in `status`, collected in that way: an example to try
+    办理进度查询 with on demo data (`tongban progress examples`)."""
+    return (
+        Application.objects.select_related("acceptance_unit")
+        .filter(status=status, collection=collection, number__isnull=False)
+        .order_by("-pk")
+        .first()
+    )
+
+
 def cross_province_application(*, province: str, number: str, exchange: str) -> Application:
     """The 跨省通办 application with 受理号 `number` exchanged with `province` in direction
     `exchange` (Application.Exchange), for the exchange's messages about it; 404 otherwise."""
