@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 @dataclass(frozen=True)
 class AuditContext:
     remote_addr: str | None = None
+    web: bool = False  # a web request: a row without an actor is a visitor's (公众), not the CLI's
 
 
 _NONE = AuditContext()
@@ -30,8 +31,8 @@ def current() -> AuditContext:
 
 
 @contextmanager
-def audit_context(*, remote_addr: str | None = None) -> Iterator[AuditContext]:
-    context = AuditContext(remote_addr=remote_addr)
+def audit_context(*, remote_addr: str | None = None, web: bool = False) -> Iterator[AuditContext]:
+    context = AuditContext(remote_addr=remote_addr, web=web)
     token = _current.set(context)
     try:
         yield context
@@ -54,5 +55,5 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with audit_context(remote_addr=client_address(request)):
+        with audit_context(remote_addr=client_address(request), web=True):
             return self.get_response(request)

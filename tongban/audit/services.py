@@ -37,13 +37,20 @@ def _cli_username() -> str:
         return "cli"
 
 
+# A row without an actor written while serving a web request: a visitor who is not signed in (a
+# failed sign-in, a citizen's 进度查询), told apart from the command line's `cli:<user>`.
+ANONYMOUS = "web:anonymous"
+
+
 def _event(
     actor: AuditActor | None, action: AuditAction | str, object_type: str, object_id: object, detail: Any
 ) -> AuditEvent:
     return AuditEvent(
         at=timezone.now(),
         actor_id=int(actor.pk) if actor is not None else None,
-        actor_username=actor.username if actor is not None else _cli_username(),
+        actor_username=actor.username
+        if actor is not None
+        else (ANONYMOUS if current().web else _cli_username()),
         unit_code=actor.unit_code if actor is not None else "",
         action=AuditAction(action).value,  # ValueError for a code outside the vocabulary
         object_type=object_type,

@@ -21,7 +21,7 @@ from tongban.audit.models import AuditEvent
 from tongban.audit.verify import unsealed_overdue, verify
 
 PAGE_SIZE = 100
-CLI_PREFIX = "cli"
+ACTORLESS = {"cli": "命令行", "web": "公众（未登录）"}  # rows without an actor, by their name's prefix
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def _rows(events: list[AuditEvent]) -> list[Row]:
     rows = []
     for event in events:
         if event.actor_id is None:
-            actor = "命令行" if event.actor_username.split(":")[0] == CLI_PREFIX else "系统"
+            actor = ACTORLESS.get(event.actor_username.split(":")[0], "系统")
         else:
             user = users.get(event.actor_id)
             actor = user.display_name if user is not None else event.actor_username

@@ -85,3 +85,10 @@ def test_audit_context_outside_a_request() -> None:
             assert record(actor=None, action=AuditAction.DEMO_SEED).remote_addr == "192.0.2.2"
         assert record(actor=None, action=AuditAction.DEMO_SEED).remote_addr == "192.0.2.1"
     assert current().remote_addr is None
+
+
+def test_a_visitor_without_an_account_is_told_apart_from_the_command_line(client: Client) -> None:
+    assert record(actor=None, action=AuditAction.DEMO_SEED).actor_username.startswith("cli")
+    client.post("/accounts/login/", {"username": "nobody", "password": "wrong"}, REMOTE_ADDR=PEER)
+    event = AuditEvent.objects.filter(actor_id=None).latest("pk")
+    assert event.actor_username == "web:anonymous" and event.remote_addr == PEER
