@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "tongban.jobs",
     "tongban.notifications",
     "tongban.exchange",
+    "tongban.cardcheck",
     "tongban.demo",
     "tongban.backup",
     "huey.contrib.djhuey",
@@ -324,6 +325,8 @@ SPECTACULAR_SETTINGS = {
         "LossReportStatusEnum": "tongban.cardloss.models.LossReport.Status",
         "FoundCardStatusEnum": "tongban.cardloss.models.FoundCard.Status",
         "TemporaryCardStateEnum": "tongban.temporary.rules.STATE_CHOICES",
+        "InstitutionStateEnum": "tongban.cardcheck.models.Institution.State",
+        "InstitutionKindEnum": "tongban.cardcheck.models.Institution.Kind",
     },
 }
 
