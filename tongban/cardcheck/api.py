@@ -5,7 +5,7 @@ institutions (docs/api.md)."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
@@ -90,7 +90,7 @@ class CardChecksView(APIView):
     )
     @errors("institution_key_required", "institution_key_invalid", "institution_suspended", "rate_limited")
     def post(self, request: Request) -> Response:
-        institution: Institution = request.auth
+        institution = cast(Institution, request.auth)  # InstitutionKeyAuthentication's
         take_limits(institution)
         body = CheckInput(data=request.data)
         body.is_valid(raise_exception=True)

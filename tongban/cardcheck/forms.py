@@ -30,4 +30,6 @@ class InstitutionForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label="原因", max_length=services.MAX_REASON)
+    reason = forms.CharField(
+        label="原因", max_length=services.MAX_REASON, error_messages={"required": "请填写原因。"}
+    )

@@ -18,6 +18,7 @@ from tongban.cardcheck import rules
 from tongban.cardcheck.models import Institution, MonthlyCount
 from tongban.cardcheck.rules import Outcome
 from tongban.registry.access import Viewer
+from tongban.registry.models import Unit
 
 _KEY_SALT = "tongban.cardcheck.key"
 
@@ -113,13 +114,27 @@ class InstitutionMonth:
 
 def month_by_institution(viewer: Viewer, month: datetime.date | None = None) -> list[InstitutionMonth]:
     """Every institution with checks in `month` (this month by default), busiest first: one query
-    over the counts (督导 dashboard)."""
-    month = month or this_month()
+    over the counts (督导 dashboard); none for a viewer outside the provincial department."""
+    return _by_institution(MonthlyCount.objects.visible_to(viewer), month or this_month())
+
+
+def dashboard_counts(viewer: Viewer, unit: Unit) -> list[InstitutionMonth] | None:
+    """The relying parties are the province's: their checks of this month, per institution, on
+    the provincial department's own dashboard (督导) only, one query; None elsewhere."""
+    if unit.kind != Unit.Kind.PROVINCE or not viewer.can("cardcheck.view"):
+        return None
+    return month_by_institution(viewer)
+
+
+def month_counts_all(month: datetime.date) -> list[InstitutionMonth]:
+    """`month_by_institution` for the operator's command line, who sees every institution."""
+    return _by_institution(MonthlyCount.objects.all(), month)
+
+
+def _by_institution(counts: QuerySet[MonthlyCount], month: datetime.date) -> list[InstitutionMonth]:
     found: dict[int, InstitutionMonth] = {}
-    rows = (
-        MonthlyCount.objects.visible_to(viewer)
-        .filter(month=month)
-        .values_list("institution_id", "institution__name", "institution__kind", "outcome", "count")
+    rows = counts.filter(month=month).values_list(
+        "institution_id", "institution__name", "institution__kind", "outcome", "count"
     )
     kinds = dict(Institution.Kind.choices)
     for pk, name, kind, outcome, count in rows:

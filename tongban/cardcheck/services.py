@@ -125,7 +125,7 @@ def institution_add(*, actor: User | None, entry: InstitutionEntry) -> Instituti
     _taken(str(data["credit_code"]))
     try:
         with transaction.atomic():
-            institution = Institution.objects.create(created_by=actor, **data)  # type: ignore[arg-type]
+            institution = Institution.objects.create(created_by=actor, **data)
     except IntegrityError:  # registered by someone else at the same moment
         _taken(str(data["credit_code"]))
         raise
