@@ -14,7 +14,7 @@ from tongban.audit.actions import AuditAction
 from tongban.audit.services import record
 from tongban.cardcheck.models import Institution
 from tongban.cardcheck.selectors import key_hash
-from tongban.cardcheck.services import InstitutionEntry, institution_add
+from tongban.cardcheck.services import InstitutionEntry
 from tongban.registry.models import Card, Person
 
 DEMO_KEY = "tbk_de300001_DemoOnlyKeyNotForProduction00000"
@@ -50,18 +50,23 @@ def cardcheck_seed_demo() -> int:
     serials: the register keeps its size, and `tongban cardcheck demo` names them."""
     made = 0
     if not Institution.objects.filter(credit_code=DEMO_BANK.credit_code).exists():
-        bank = institution_add(actor=None, entry=DEMO_BANK)
-        # The one key not drawn at random: documented, so that the demo can be tried at once.
-        bank.key_prefix, bank.key_hash = DEMO_KEY_PREFIX, key_hash(DEMO_KEY)
-        bank.key_issued_at = timezone.now()
-        bank.save(update_fields=["key_prefix", "key_hash", "key_issued_at"])
-        record(
-            actor=None,
-            action=AuditAction.CARDCHECK_KEY_ISSUED,
-            object_type="cardcheck.institution",
-            object_id=bank.pk,
-            detail={"name": bank.name, "key_prefix": DEMO_KEY_PREFIX, "replaced": "", "demo": True},
+        # Written here rather than through the services (durable transactions of their own), as
+        # `demo seed` runs inside its own; the one key not drawn at random, documented, so that the
+        # demo can be tried at once.
+        bank = Institution.objects.create(
+            **vars(DEMO_BANK),
+            key_prefix=DEMO_KEY_PREFIX,
+            key_hash=key_hash(DEMO_KEY),
+            key_issued_at=timezone.now(),
         )
+        for action in (AuditAction.CARDCHECK_INSTITUTION_ADDED, AuditAction.CARDCHECK_KEY_ISSUED):
+            record(
+                actor=None,
+                action=action,
+                object_type="cardcheck.institution",
+                object_id=bank.pk,
+                detail={"name": bank.name, "key_prefix": DEMO_KEY_PREFIX, "demo": True},
+            )
         made += 1
     if demo_holder() is not None:
         return made

@@ -891,7 +891,7 @@ def seed_demo(
     seed_campaign(today=timezone.localdate())
     # 居民身份证核查: a demo bank with a documented key, and a card holder to check (after the
     # register: an empty register is what lets the people above be generated).
-    counts["cardcheck"] = cardcheck_seed_demo()
+    cardcheck_seed_demo()
     record(actor=None, action=AuditAction.DEMO_SEED, object_type="demo", object_id=str(seed), detail=counts)
     return counts
 
