@@ -42,7 +42,8 @@ def _event(
 ) -> AuditEvent:
     return AuditEvent(
         at=timezone.now(),
-        actor_id=int(actor.pk) if actor is not None else None,
+        # An actor without a record of its own (an institution checking a card) is named only.
+        actor_id=int(actor.pk) if actor is not None and actor.pk is not None else None,
         actor_username=actor.username if actor is not None else _cli_username(),
         unit_code=actor.unit_code if actor is not None else "",
         action=AuditAction(action).value,  # ValueError for a code outside the vocabulary

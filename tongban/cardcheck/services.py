@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -249,6 +250,15 @@ def institution_resume(*, actor: User | None, institution: Institution, reason: 
 # The check
 
 
+@dataclass
+class InstitutionActor:
+    """Who a check's audit row names: the institution, by its key's prefix (no staff account)."""
+
+    username: str
+    pk: Any = None
+    unit_code: str = ""
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """What the institution is told: the answer, and the check's id and time to cite it by."""
@@ -304,7 +314,7 @@ def card_check(*, institution: Institution, id_number: str, name: str, card_seri
     check_id = uuid.uuid4().hex
     _count(institution, month_of(timezone.localdate(now)), outcome)
     record(
-        actor=None,
+        actor=InstitutionActor(f"institution:{institution.key_prefix}"),
         action=AuditAction.CARDCHECK_CHECK,
         object_type=OBJECT_TYPE,
         object_id=institution.pk,

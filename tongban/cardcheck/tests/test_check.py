@@ -165,6 +165,7 @@ def test_every_check_is_counted_and_audited_masked(bank: tuple[Institution, str]
     row = rows.first()
     assert row is not None
     assert row.object_id == str(institution.pk) and row.remote_addr == "127.0.0.1"
+    assert (row.actor_id, row.actor_username) == (None, f"institution:{institution.key_prefix}")
     assert row.detail == {
         "check_id": first["check_id"],
         "institution": "中国银行南昌分行",
