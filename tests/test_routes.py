@@ -40,6 +40,7 @@ from rest_framework.views import APIView
 
 from tongban.accounts.models import User
 from tongban.campaigns import services as campaigns
+from tongban.cardcheck.services import InstitutionEntry, institution_add
 from tongban.cardloss.services import FoundEntry, found_register, loss_report
 from tongban.dataquality import services as dataquality
 from tongban.finance.models import Payment
@@ -234,6 +235,18 @@ ROUTES: dict[str, Route] = {
         "exchange.view", "exchange", by="admin", write="exchange.manage", GET=NOT_FOUND, PATCH=NOT_FOUND
     ),
     "api:exchange_peer_ping": route("exchange.manage", "exchange", by="admin", POST=NOT_FOUND),
+    # 居民身份证核查: institutions POST with their own key (none here); the provincial department keeps them.
+    "api:card_checks": route(PUBLIC, POST=(401, "institution_key_required")),
+    "api:cardcheck_institutions": route(
+        "cardcheck.view", by="admin", write="cardcheck.manage", GET=200, POST=INVALID
+    ),
+    "api:cardcheck_institution": route(
+        "cardcheck.view", "institution", by="admin", write="cardcheck.manage", GET=200, PATCH=200
+    ),
+    "api:cardcheck_institution_key": route("cardcheck.manage", "institution", by="admin", POST=200),
+    "api:cardcheck_institution_suspend": route("cardcheck.manage", "institution", by="admin", POST=INVALID),
+    "api:cardcheck_institution_resume": route("cardcheck.manage", "institution", by="admin", POST=INVALID),
+    "api:cardcheck_institution_counts": route("cardcheck.view", "institution", by="admin", GET=200),
     "api:notifications": route(STAFF, GET=200),
     "api:notification_templates": route("notification.template", GET=200),
     "api:notification_template": route("notification.template", "template", GET=200, PUT=INVALID),
@@ -373,6 +386,13 @@ ROUTES: dict[str, Route] = {
     "exchange:peers": route("exchange.view", by="admin", GET=200, POST=400),
     "exchange:peer_edit": route("exchange.manage", "exchange", by="admin", GET=PAGE_404, POST=PAGE_404),
     "exchange:peer_ping": route("exchange.manage", "exchange", by="admin", POST=PAGE_404),
+    "cardcheck:institutions": route("cardcheck.view", by="admin", GET=200),
+    "cardcheck:institution_new": route("cardcheck.manage", by="admin", GET=200, POST=400),
+    "cardcheck:institution": route("cardcheck.view", "institution", by="admin", GET=200),
+    "cardcheck:institution_edit": route("cardcheck.manage", "institution", by="admin", GET=200, POST=400),
+    "cardcheck:institution_key": route("cardcheck.manage", "institution", by="admin", POST=200),  # 确认
+    "cardcheck:institution_suspend": route("cardcheck.manage", "institution", by="admin", POST=400),
+    "cardcheck:institution_resume": route("cardcheck.manage", "institution", by="admin", POST=400),
     "liaisons:directory": route(STAFF, GET=200),
     "liaisons:missing": route("liaison.manage", GET=200),
     "liaisons:edit": route("liaison.manage", "county", refusal=403, GET=200, POST=400),
@@ -530,6 +550,16 @@ def records(
             handed_in_by="王师傅",
         ),
     )
+    institution = institution_add(
+        actor=personas.admin,
+        entry=InstitutionEntry(
+            name="中国银行南昌分行",
+            kind="bank",
+            credit_code="91360100705520351R",
+            purpose="开立银行账户时核验客户身份证件",
+            contact="王经理 0791-86000000",
+        ),
+    )
     return {
         "person": {"pk": str(holder.pk), "person_pk": str(holder.pk)},
         "unit": {"code": RECORD_UNIT},
@@ -549,6 +579,7 @@ def records(
         "lossreport": {"pk": str(report.pk)},
         "found": {"pk": str(found.pk)},
         "temporary": {"pk": str(temporary_card.pk)},
+        "institution": {"pk": str(institution.pk)},
     }
 
 

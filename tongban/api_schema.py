@@ -257,6 +257,13 @@ ERRORS: dict[str, ErrorCode] = {
     "card_serial_required": ErrorCode(400, "已制证 is reported without its 卡号"),
     "serial_used": ErrorCode(409, "the 卡号 already belongs to another card"),
     "no_validity": ErrorCode(409, "the application has no validity period, so no card can be registered"),
+    # --- 居民身份证核查 (cardcheck) ---------------------------------------------------------------
+    "institution_key_required": ErrorCode(401, "居民身份证核查: no `Authorization: Institution <key>` header (docs/cardcheck.md)"),
+    "institution_key_invalid": ErrorCode(401, "居民身份证核查: the institution key is unknown or was replaced by a new one"),
+    "institution_suspended": ErrorCode(403, "居民身份证核查: the institution is suspended (已暂停): no check until the provincial department resumes it"),
+    "institution_exists": ErrorCode(409, "an institution with this 统一社会信用代码 is already registered for 居民身份证核查"),
+    "already_suspended": ErrorCode(409, "the institution is already suspended (已暂停)"),
+    "not_suspended": ErrorCode(409, "the institution is not suspended: nothing to resume"),
 }
 # fmt: on
 

@@ -38,5 +38,8 @@ def navigation(request: HttpRequest) -> dict[str, dict[str, bool]]:
             # The exchange is the provincial department's (tongban/exchange/models.py).
             "exchange": can("exchange.view")
             and getattr(getattr(request.user, "unit", None), "kind", "") == "province",
+            # So are the relying parties of 居民身份证核查 (tongban/cardcheck/models.py).
+            "cardcheck": can("cardcheck.view")
+            and getattr(getattr(request.user, "unit", None), "kind", "") == "province",
         }
     }

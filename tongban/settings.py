@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "tongban.jobs",
     "tongban.notifications",
     "tongban.exchange",
+    "tongban.cardcheck",
     "tongban.demo",
     "tongban.backup",
     "huey.contrib.djhuey",
@@ -341,6 +342,8 @@ SPECTACULAR_SETTINGS = {
         "FoundCardStatusEnum": "tongban.cardloss.models.FoundCard.Status",
         "TemporaryCardStateEnum": "tongban.temporary.rules.STATE_CHOICES",
         "ProgressStageEnum": "tongban.portal.progress.api.STAGE_CHOICES",
+        "InstitutionStateEnum": "tongban.cardcheck.models.Institution.State",
+        "InstitutionKindEnum": "tongban.cardcheck.models.Institution.Kind",
     },
 }
 

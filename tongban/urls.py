@@ -9,6 +9,7 @@ from tongban import views
 from tongban.accounts import api as accounts_api
 from tongban.accounts.api import TokenView
 from tongban.campaigns import api as campaigns_api
+from tongban.cardcheck import api as cardcheck_api
 from tongban.cardloss import api as cardloss_api
 from tongban.dataquality import api as dataquality_api
 from tongban.exchange import api as exchange_api
@@ -234,6 +235,33 @@ api_v1 = [
     path("exchange/peers", exchange_api.PeersView.as_view(), name="exchange_peers"),
     path("exchange/peers/<int:pk>", exchange_api.PeerView.as_view(), name="exchange_peer"),
     path("exchange/peers/<int:pk>/ping", exchange_api.PeerPingView.as_view(), name="exchange_peer_ping"),
+    path("card-checks", cardcheck_api.card_checks_view, name="card_checks"),
+    path("cardcheck/institutions", cardcheck_api.InstitutionsView.as_view(), name="cardcheck_institutions"),
+    path(
+        "cardcheck/institutions/<int:pk>",
+        cardcheck_api.InstitutionView.as_view(),
+        name="cardcheck_institution",
+    ),
+    path(
+        "cardcheck/institutions/<int:pk>/key",
+        cardcheck_api.InstitutionKeyView.as_view(),
+        name="cardcheck_institution_key",
+    ),
+    path(
+        "cardcheck/institutions/<int:pk>/suspend",
+        cardcheck_api.InstitutionSuspendView.as_view(),
+        name="cardcheck_institution_suspend",
+    ),
+    path(
+        "cardcheck/institutions/<int:pk>/resume",
+        cardcheck_api.InstitutionResumeView.as_view(),
+        name="cardcheck_institution_resume",
+    ),
+    path(
+        "cardcheck/institutions/<int:pk>/counts",
+        cardcheck_api.InstitutionCountsView.as_view(),
+        name="cardcheck_institution_counts",
+    ),
     path("notifications", notifications_api.InboxView.as_view(), name="notifications"),
     path("notification-templates", notifications_api.TemplatesView.as_view(), name="notification_templates"),
     path(
@@ -268,6 +296,7 @@ urlpatterns = [
     path("notifications/", include("tongban.notifications.urls")),
     path("liaisons/", include("tongban.liaison.urls")),
     path("exchange/", include("tongban.exchange.urls")),
+    path("cardcheck/", include("tongban.cardcheck.urls")),
     # The admin signs in through the same audited login (and second factor) as everyone else.
     path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
     path("admin/", admin.site.urls),

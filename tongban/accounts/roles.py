@@ -70,6 +70,9 @@ ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 #   one at the county bureau above the accepting station.
 # staffing.view: the units of the own subtree that hold pending work no active account can do
 #   (无人办理的待办, tongban/accounts/staffing.py).
+# cardcheck.view: the institutions registered for 居民身份证核查 and their monthly counts;
+#   cardcheck.manage: register, edit, issue keys, suspend and resume them. Both only at the
+#   provincial department (cardcheck/models.py).
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.CLERK: frozenset(
         {
@@ -147,6 +150,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "campaign.duty",
             "job.oversee",
             "exchange.view",
+            "cardcheck.view",
         }
     ),
     Role.FINANCE: frozenset({"unit.view", "finance.view", "finance.remit"}),
@@ -170,6 +174,8 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "notification.template",
             "exchange.view",
             "exchange.manage",
+            "cardcheck.view",
+            "cardcheck.manage",
         }
     ),
 }

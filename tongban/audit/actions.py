@@ -265,6 +265,13 @@ class AuditAction(models.TextChoices):
     EXCHANGE_MESSAGE_DELIVERY = "exchange.message_delivery", "跨省消息发送结果"
     EXCHANGE_MESSAGE_RETRY = "exchange.message_retry", "重发跨省消息"
     EXCHANGE_MESSAGE_RECEIVED = "exchange.message_received", "收到跨省消息"
+    # 居民身份证核查 (tongban/cardcheck)
+    CARDCHECK_INSTITUTION_ADDED = "cardcheck.institution_added", "登记核查机构"
+    CARDCHECK_INSTITUTION_UPDATED = "cardcheck.institution_updated", "修改核查机构"
+    CARDCHECK_KEY_ISSUED = "cardcheck.key_issued", "签发核查密钥"
+    CARDCHECK_SUSPENDED = "cardcheck.suspended", "暂停核查机构"
+    CARDCHECK_RESUMED = "cardcheck.resumed", "恢复核查机构"
+    CARDCHECK_CHECK = "cardcheck.check", "居民身份证核查"
     # Backups (备份与恢复)
     BACKUP_CREATED = "backup.created", "备份系统数据"
     BACKUP_RESTORED = "backup.restored", "恢复系统数据"

@@ -47,7 +47,8 @@ def _event(
 ) -> AuditEvent:
     return AuditEvent(
         at=timezone.now(),
-        actor_id=int(actor.pk) if actor is not None else None,
+        # An actor without a record of its own (an institution checking a card) is named only.
+        actor_id=int(actor.pk) if actor is not None and actor.pk is not None else None,
         actor_username=actor.username
         if actor is not None
         else (ANONYMOUS if current().web else _cli_username()),

@@ -21,7 +21,8 @@ from tongban.audit.models import AuditEvent
 from tongban.audit.verify import unsealed_overdue, verify
 
 PAGE_SIZE = 100
-ACTORLESS = {"cli": "命令行", "web": "公众（未登录）"}  # rows without an actor, by their name's prefix
+# Rows without a staff actor, by their name's prefix (cardcheck names the institution's key).
+ACTORLESS = {"cli": "命令行", "web": "公众（未登录）", "institution": "核查机构"}
 
 
 @dataclass(frozen=True)

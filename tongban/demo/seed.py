@@ -35,6 +35,7 @@ from tongban.audit.services import record
 from tongban.core import idnumber, regions
 from tongban.core.dates import add_years, age_on
 from tongban.demo.campaign import seed_campaign
+from tongban.demo.cardcheck import cardcheck_seed_demo
 from tongban.demo.history import generate_history
 from tongban.demo.liaisons import liaisons_seed_demo
 from tongban.intake.models import Application
@@ -888,6 +889,9 @@ def seed_demo(
         ).applications
     # The 集中换发 of seeds/003 in 南昌市, its phases around the real date (not REFERENCE_DATE).
     seed_campaign(today=timezone.localdate())
+    # 居民身份证核查: a demo bank with a documented key, and a card holder to check (after the
+    # register: an empty register is what lets the people above be generated).
+    cardcheck_seed_demo()
     record(actor=None, action=AuditAction.DEMO_SEED, object_type="demo", object_id=str(seed), detail=counts)
     return counts
 

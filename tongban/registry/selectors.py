@@ -66,6 +66,14 @@ def person_lookup(viewer: Viewer, raw_id_number: str) -> Person:
     return found[0]
 
 
+def registered_name(id_number: str) -> str | None:
+    """The name registered under a canonical number held by exactly one person, None otherwise
+    (unknown, or 重号). For the checks that compare a name without opening the record (居民身份证核查,
+    tongban/cardcheck): nothing else of the person is read."""
+    names = list(Person.objects.filter(id_number=id_number).values_list("name", flat=True)[:2])
+    return names[0] if len(names) == 1 else None
+
+
 def guest_province_unit(number: str) -> Unit | None:
     """For a number not in the register: the unit of its province when that is another province
     we exchange with (跨省通办), so the counter may register the person as 外省户籍人员."""

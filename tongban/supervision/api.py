@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from tongban.api import UnitRefSerializer, page_answer, query_of, require, staff
 from tongban.api_schema import errors, page_of
+from tongban.cardcheck import selectors as cardcheck_selectors
 from tongban.intake.api import STATUS_HELP
 from tongban.intake.models import Application, ApplicationEvent
 from tongban.supervision import outofarea, selectors, services
@@ -52,6 +53,16 @@ class TableSerializer(serializers.Serializer):
     note = serializers.CharField()
 
 
+class CardChecksSerializer(serializers.Serializer):
+    institution = serializers.IntegerField(source="institution_id")
+    name = serializers.CharField()
+    kind = serializers.CharField(help_text="机构类别")
+    counts = serializers.DictField(
+        source="counts.by_outcome", child=serializers.IntegerField(), help_text="核查结果 → 次数"
+    )
+    total = serializers.IntegerField(source="counts.total")
+
+
 class DashboardSerializer(serializers.Serializer):
     unit = UnitRefSerializer()
     today = serializers.DateField()
@@ -59,6 +70,9 @@ class DashboardSerializer(serializers.Serializer):
     kpis = serializers.DictField(child=serializers.JSONField())
     kpi_labels = serializers.DictField(child=serializers.CharField())
     tables = TableSerializer(many=True)
+    card_checks = CardChecksSerializer(
+        many=True, help_text="居民身份证核查：本月各机构核查次数（仅省厅本级，其他单位为空）"
+    )
 
 
 class SupervisionSerializer(serializers.ModelSerializer[ApplicationEvent]):
@@ -157,6 +171,7 @@ class DashboardView(APIView):
                     "kpis": board.kpis,
                     "kpi_labels": selectors.KPI_LABELS,
                     "tables": [_table(t) for t in board.tables],
+                    "card_checks": cardcheck_selectors.dashboard_counts(user, unit) or [],
                 }
             ).data
         )

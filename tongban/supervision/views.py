@@ -17,6 +17,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from tongban.accounts.models import User
+from tongban.cardcheck import selectors as cardcheck_selectors
 from tongban.core.errors import ServiceError
 from tongban.intake.models import Application
 from tongban.registry.models import Unit
@@ -86,6 +87,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "ancestors": ancestors,
             "children": data.children,
             "can_act": user.can("supervision.act"),
+            "card_checks": cardcheck_selectors.dashboard_counts(user, unit),
+            "card_check_headings": cardcheck_selectors.OUTCOME_HEADINGS,
         },
     )
 

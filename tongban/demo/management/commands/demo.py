@@ -15,6 +15,7 @@ from PIL import Image, ImageOps
 
 from tongban.biometrics.interfaces import BiometricError
 from tongban.biometrics.photo import conform_photo
+from tongban.demo.cardcheck import cardcheck_demo_facts
 from tongban.demo.defects import plant_defects
 from tongban.demo.seed import (
     DEFAULT_PEOPLE,
@@ -139,6 +140,10 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help="do nothing when the database already has units"
         )
         sub.add_parser("otp", help="print the current TOTP code of the demo accounts that need one")
+        sub.add_parser(
+            "cardcheck",
+            help="居民身份证核查: the demo bank's key and a demo card holder, with a curl line to try",
+        )
         province = sub.add_parser(
             "province",
             help="another province's units, one resident and its reviewer (reviewer_CODE), for a second "
@@ -165,6 +170,12 @@ class Command(BaseCommand):
             raise CommandError("demo data is never used in production")
         if options["action"] == "otp":
             self.stdout.write(f"{totp(bytes.fromhex(DEMO_TOTP_KEY_HEX)):06d}")
+            return
+        if options["action"] == "cardcheck":
+            facts = cardcheck_demo_facts()
+            if facts is None:
+                raise CommandError("no demo card holder yet: run `tongban demo seed` first")
+            self.stdout.write(json.dumps(facts, ensure_ascii=False, indent=1))
             return
         if options["action"] == "photo":
             self._photo(options["out"], options["guardian"])

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CardcheckConfig(AppConfig):
+    name = "tongban.cardcheck"
+    verbose_name = "居民身份证核查"
