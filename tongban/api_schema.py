@@ -257,6 +257,8 @@ ERRORS: dict[str, ErrorCode] = {
     "card_serial_required": ErrorCode(400, "已制证 is reported without its 卡号"),
     "serial_used": ErrorCode(409, "the 卡号 already belongs to another card"),
     "no_validity": ErrorCode(409, "the application has no validity period, so no card can be registered"),
+    # --- 电子证照 (ecert) ---------------------------------------------------------------------------
+    "bad_ecert_key": ErrorCode(500, "the province's certificate signing key file (电子证照签名密钥) cannot be used (damaged, or its passphrase missing or wrong)"),
 }
 # fmt: on
 

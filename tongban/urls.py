@@ -11,6 +11,7 @@ from tongban.accounts.api import TokenView
 from tongban.campaigns import api as campaigns_api
 from tongban.cardloss import api as cardloss_api
 from tongban.dataquality import api as dataquality_api
+from tongban.ecert import api as ecert_api
 from tongban.exchange import api as exchange_api
 from tongban.finance import api as finance_api
 from tongban.handover import api as handover_api
@@ -231,6 +232,8 @@ api_v1 = [
     path("exchange/peers", exchange_api.PeersView.as_view(), name="exchange_peers"),
     path("exchange/peers/<int:pk>", exchange_api.PeerView.as_view(), name="exchange_peer"),
     path("exchange/peers/<int:pk>/ping", exchange_api.PeerPingView.as_view(), name="exchange_peer_ping"),
+    path("public/ecert/verify", ecert_api.VerifyView.as_view(), name="ecert_verify"),
+    path("public/ecert/keys", ecert_api.KeysView.as_view(), name="ecert_keys"),
     path("notifications", notifications_api.InboxView.as_view(), name="notifications"),
     path("notification-templates", notifications_api.TemplatesView.as_view(), name="notification_templates"),
     path(
@@ -250,6 +253,7 @@ urlpatterns = [
     path("accounts/", include("tongban.accounts.urls")),
     path("", include("tongban.registry.urls")),
     path("audit/", include("tongban.audit.urls")),
+    path("guide/ecert/", include("tongban.ecert.public_urls")),
     path("guide/", include("tongban.portal.urls")),
     path("applications/", include("tongban.intake.urls")),
     path("review/", include("tongban.review.urls")),
@@ -265,6 +269,7 @@ urlpatterns = [
     path("notifications/", include("tongban.notifications.urls")),
     path("liaisons/", include("tongban.liaison.urls")),
     path("exchange/", include("tongban.exchange.urls")),
+    path("ecert/", include("tongban.ecert.urls")),
     # The admin signs in through the same audited login (and second factor) as everyone else.
     path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
     path("admin/", admin.site.urls),

@@ -265,6 +265,15 @@ class AuditAction(models.TextChoices):
     EXCHANGE_MESSAGE_DELIVERY = "exchange.message_delivery", "跨省消息发送结果"
     EXCHANGE_MESSAGE_RETRY = "exchange.message_retry", "重发跨省消息"
     EXCHANGE_MESSAGE_RECEIVED = "exchange.message_received", "收到跨省消息"
+    # 电子证照 (tongban/ecert)
+    ECERT_KEY_GENERATED = "ecert.key_generated", "生成电子证照签名密钥"
+    ECERT_ISSUED = "ecert.issued", "生成电子证照"
+    ECERT_ISSUE_FAILED = "ecert.issue_failed", "电子证照未能生成"
+    ECERT_CODE_ISSUED = "ecert.code_issued", "生成电子证照二维码"
+    ECERT_HOLDER_OPENED = "ecert.holder_opened", "持证人查看电子证照"
+    ECERT_HOLDER_REFUSED = "ecert.holder_refused", "持证人查询电子证照未通过"
+    ECERT_VERIFIED = "ecert.verified", "核验电子证照"
+    ECERT_VIEW = "ecert.view", "查看电子证照"
     # Backups (备份与恢复)
     BACKUP_CREATED = "backup.created", "备份系统数据"
     BACKUP_RESTORED = "backup.restored", "恢复系统数据"

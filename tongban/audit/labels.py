@@ -31,6 +31,7 @@ ACTION_GROUPS: dict[str, str] = {
     "application": "申领办理",
     "cardloss": "挂失招领",
     "exchange": "跨省通办",
+    "ecert": "电子证照",
     "fee": "收费",
     "temporary": "临时居民身份证",
     "finance": "收费",
