@@ -42,6 +42,7 @@ from tongban.accounts.models import User
 from tongban.campaigns import services as campaigns
 from tongban.cardloss.services import FoundEntry, found_register, loss_report
 from tongban.dataquality import services as dataquality
+from tongban.ecert import services as ecert
 from tongban.finance.models import Payment
 from tongban.handover.services import shipments_create
 from tongban.intake import rules
@@ -233,6 +234,8 @@ ROUTES: dict[str, Route] = {
         "exchange.view", "exchange", by="admin", write="exchange.manage", GET=NOT_FOUND, PATCH=NOT_FOUND
     ),
     "api:exchange_peer_ping": route("exchange.manage", "exchange", by="admin", POST=NOT_FOUND),
+    "api:ecert_verify": route(PUBLIC, POST=INVALID),
+    "api:ecert_keys": route(PUBLIC, GET=200),
     "api:notifications": route(STAFF, GET=200),
     "api:notification_templates": route("notification.template", GET=200),
     "api:notification_template": route("notification.template", "template", GET=200, PUT=INVALID),
@@ -262,6 +265,10 @@ ROUTES: dict[str, Route] = {
     "registry:unit_edit": route("unit.manage", "unit", GET=200, POST=200),
     "audit:log": route("audit.view", GET=200),
     "portal:guide": route(PUBLIC, GET=200),
+    "ecert_public:holder": route(PUBLIC, GET=200, POST=400),
+    "ecert_public:show": route(PUBLIC, GET=302),  # to the holder's proof first
+    "ecert_public:signout": route(PUBLIC, POST=302),
+    "ecert_public:verify": route(PUBLIC, GET=200, POST=400),
     "intake:counter": route("application.view", GET=200),
     "intake:start": route("application.accept", GET=200, POST=200),
     "intake:guest": route("application.accept", GET=200, POST=200),
@@ -371,6 +378,9 @@ ROUTES: dict[str, Route] = {
     "exchange:peers": route("exchange.view", by="admin", GET=200, POST=400),
     "exchange:peer_edit": route("exchange.manage", "exchange", by="admin", GET=PAGE_404, POST=PAGE_404),
     "exchange:peer_ping": route("exchange.manage", "exchange", by="admin", POST=PAGE_404),
+    "ecert:find": route("person.view", GET=200),
+    "ecert:detail": route("person.view", "ecert", GET=200),
+    "ecert:print": route("person.view", "ecert", GET=200),
     "liaisons:directory": route(STAFF, GET=200),
     "liaisons:missing": route("liaison.manage", GET=200),
     "liaisons:edit": route("liaison.manage", "county", refusal=403, GET=200, POST=400),
@@ -387,6 +397,7 @@ ABSENT = {
     "code": "369999",
     "username": "absent-user",
     "receipt_number": "9999999999999999999",
+    "certificate": "3600000000000000000000",
 }
 # Records every member of staff may know of: the liaison directory lists every unit, so another city's
 # supervisor is refused its liaisons (403) rather than told it does not exist (docs/liaisons.md).
@@ -482,7 +493,7 @@ def records(
     upload = feedback_apply(actor=operator, centre=centre, lines=[line], source="api").upload_id
     (shipment,) = shipments_create(actor=operator, numbers=[number])
     holder = PersonFactory.create()
-    CardFactory.create(person=holder)
+    certificate = ecert.certificate_issue(card=CardFactory.create(person=holder))  # 电子证照 of the held card
     application = accept(clerk, holder, rules.ApplicationType.RENEWAL)  # charged: a receipt
     temporary_card = temporary.temporary_accept(actor=clerk, person=holder)  # 待签发 at 东湖分局
     today = intake.local_today()
@@ -547,6 +558,7 @@ def records(
         "lossreport": {"pk": str(report.pk)},
         "found": {"pk": str(found.pk)},
         "temporary": {"pk": str(temporary_card.pk)},
+        "ecert": {"certificate": certificate.number},
     }
 
 
