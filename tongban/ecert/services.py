@@ -74,7 +74,11 @@ def _photo_digest(card: Card, application: Application | None) -> str:
 def _application_of(card: Card) -> Application | None:
     if not card.application_number:
         return None
-    return Application.objects.filter(number=card.application_number, person_id=card.person_id).first()
+    return (
+        Application.objects.filter(number=card.application_number, person_id=card.person_id)
+        .only("pk", "name", "photo", "exchange")
+        .first()
+    )
 
 
 def certificate_issue(
@@ -89,7 +93,11 @@ def certificate_issue(
         application = _application_of(card)
     pair = keys.ecert_key()  # first: a locked key leaves nothing written
     if name is None:
-        name = application.name if application is not None else card.person.name
+        name = (
+            application.name
+            if application is not None
+            else str(Person.objects.filter(pk=card.person_id).values_list("name", flat=True).get())
+        )
     content = Content(
         number=new_number(),
         province=settings.PROVINCE_CODE,
@@ -179,7 +187,7 @@ def certificates_backfill(*, limit: int | None = None) -> int:
     made = 0
     for card_pk in backfill_candidates()[:limit]:
         with transaction.atomic():
-            card = Card.objects.select_for_update().select_related("person").get(pk=card_pk)
+            card = Card.objects.select_for_update().get(pk=card_pk)
             if card.state != Card.State.ACTIVE or ElectronicCertificate.objects.filter(card=card).exists():
                 continue
             certificate_issue(card=card)
