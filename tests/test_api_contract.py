@@ -104,8 +104,11 @@ def test_every_operation_declares_the_errors_it_can_meet(schema: dict[str, Any])
     problems = []
     for method, path, operation in operations(schema):
         responses = operation["responses"]
-        # Signing in, and other provinces' systems with signed messages (docs/exchange.md).
-        public = path in {"/api/v1/auth/token", "/api/v1/exchange/messages"}
+        # Signing in, other provinces' systems with signed messages (docs/exchange.md), and the
+        # citizens' and relying parties' doors under /public/ (电子证照核验, docs/ecert.md).
+        public = path in {"/api/v1/auth/token", "/api/v1/exchange/messages"} or path.startswith(
+            "/api/v1/public/"
+        )
         need = set() if public else {"401", "403"}
         if "{" in path:
             need.add("404")
