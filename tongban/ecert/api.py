@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tongban.api import rate_limited
+from tongban.api import Text, rate_limited
 from tongban.api_schema import errors
 from tongban.audit.context import client_address
 from tongban.ecert import keys, services
@@ -23,9 +23,7 @@ STATES = sorted({*STATE_LABELS, *CHECK_LABELS})
 
 
 class VerifyInput(serializers.Serializer[Any]):
-    token = serializers.CharField(
-        max_length=2000, help_text="二维码内容：令牌 EC1.… 或含 ?t= 的核验网址", trim_whitespace=True
-    )
+    token = Text(max_length=2000, help_text="二维码内容：令牌 EC1.… 或含 ?t= 的核验网址")
 
 
 VERDICT = inline_serializer(
