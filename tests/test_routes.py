@@ -43,6 +43,7 @@ from tongban.campaigns import services as campaigns
 from tongban.cardcheck.services import InstitutionEntry, institution_add
 from tongban.cardloss.services import FoundEntry, found_register, loss_report
 from tongban.dataquality import services as dataquality
+from tongban.ecert import services as ecert
 from tongban.finance.models import Payment
 from tongban.handover.services import shipments_create
 from tongban.intake import rules
@@ -247,6 +248,8 @@ ROUTES: dict[str, Route] = {
     "api:cardcheck_institution_suspend": route("cardcheck.manage", "institution", by="admin", POST=INVALID),
     "api:cardcheck_institution_resume": route("cardcheck.manage", "institution", by="admin", POST=INVALID),
     "api:cardcheck_institution_counts": route("cardcheck.view", "institution", by="admin", GET=200),
+    "api:ecert_verify": route(PUBLIC, POST=INVALID),
+    "api:ecert_keys": route(PUBLIC, GET=200),
     "api:notifications": route(STAFF, GET=200),
     "api:notification_templates": route("notification.template", GET=200),
     "api:notification_template": route("notification.template", "template", GET=200, PUT=INVALID),
@@ -277,6 +280,10 @@ ROUTES: dict[str, Route] = {
     "audit:log": route("audit.view", GET=200),
     "portal:guide": route(PUBLIC, GET=200),
     "portal:progress": route(PUBLIC, GET=200, POST=200),
+    "ecert_public:holder": route(PUBLIC, GET=200, POST=400),
+    "ecert_public:show": route(PUBLIC, GET=302),  # to the holder's proof first
+    "ecert_public:signout": route(PUBLIC, POST=302),
+    "ecert_public:verify": route(PUBLIC, GET=200, POST=400),
     "intake:counter": route("application.view", GET=200),
     "intake:start": route("application.accept", GET=200, POST=200),
     "intake:guest": route("application.accept", GET=200, POST=200),
@@ -393,6 +400,9 @@ ROUTES: dict[str, Route] = {
     "cardcheck:institution_key": route("cardcheck.manage", "institution", by="admin", POST=200),  # 确认
     "cardcheck:institution_suspend": route("cardcheck.manage", "institution", by="admin", POST=400),
     "cardcheck:institution_resume": route("cardcheck.manage", "institution", by="admin", POST=400),
+    "ecert:find": route("person.view", GET=200),
+    "ecert:detail": route("person.view", "ecert", GET=200),
+    "ecert:print": route("person.view", "ecert", GET=200),
     "liaisons:directory": route(STAFF, GET=200),
     "liaisons:missing": route("liaison.manage", GET=200),
     "liaisons:edit": route("liaison.manage", "county", refusal=403, GET=200, POST=400),
@@ -409,6 +419,7 @@ ABSENT = {
     "code": "369999",
     "username": "absent-user",
     "receipt_number": "9999999999999999999",
+    "certificate": "3600000000000000000000",
 }
 # Records every member of staff may know of: the liaison directory lists every unit, so another city's
 # supervisor is refused its liaisons (403) rather than told it does not exist (docs/liaisons.md).
@@ -504,7 +515,7 @@ def records(
     upload = feedback_apply(actor=operator, centre=centre, lines=[line], source="api").upload_id
     (shipment,) = shipments_create(actor=operator, numbers=[number])
     holder = PersonFactory.create()
-    CardFactory.create(person=holder)
+    certificate = ecert.certificate_issue(card=CardFactory.create(person=holder))  # 电子证照 of the held card
     application = accept(clerk, holder, rules.ApplicationType.RENEWAL)  # charged: a receipt
     temporary_card = temporary.temporary_accept(actor=clerk, person=holder)  # 待签发 at 东湖分局
     today = intake.local_today()
@@ -580,6 +591,7 @@ def records(
         "found": {"pk": str(found.pk)},
         "temporary": {"pk": str(temporary_card.pk)},
         "institution": {"pk": str(institution.pk)},
+        "ecert": {"certificate": certificate.number},
     }
 
 

@@ -264,6 +264,8 @@ ERRORS: dict[str, ErrorCode] = {
     "institution_exists": ErrorCode(409, "an institution with this 统一社会信用代码 is already registered for 居民身份证核查"),
     "already_suspended": ErrorCode(409, "the institution is already suspended (已暂停)"),
     "not_suspended": ErrorCode(409, "the institution is not suspended: nothing to resume"),
+    # --- 电子证照 (ecert) ---------------------------------------------------------------------------
+    "bad_ecert_key": ErrorCode(500, "the province's certificate signing key file (电子证照签名密钥) cannot be used (damaged, or its passphrase missing or wrong)"),
 }
 # fmt: on
 

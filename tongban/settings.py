@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "tongban.notifications",
     "tongban.exchange",
     "tongban.cardcheck",
+    "tongban.ecert",
     "tongban.demo",
     "tongban.backup",
     "huey.contrib.djhuey",
@@ -598,6 +599,28 @@ if not (len(PROVINCE_CODE) == 2 and PROVINCE_CODE.isdigit()):
     raise ImproperlyConfigured("TONGBAN_PROVINCE_CODE is the province's two-digit region code, e.g. 36")
 if EXCHANGE_TIMEOUT >= EXCHANGE_LEASE_SECONDS:
     raise ImproperlyConfigured("TONGBAN_EXCHANGE_LEASE_SECONDS must be longer than TONGBAN_EXCHANGE_TIMEOUT")
+
+# 电子证照 (tongban/ecert, docs/ecert.md): how long a code (二维码) the holder shows stays valid on a
+# screen (minutes; the page makes a new one as it runs out) and on paper (hours); how long a holder
+# who proved who they are sees their certificate (minutes); tries of the holder's page per address
+# and hour, failed tries per 公民身份号码 and hour before it is locked; online checks per address and
+# minute (page and API).
+ECERT_SCREEN_MINUTES = env_int("TONGBAN_ECERT_SCREEN_MINUTES", 5)
+ECERT_PRINT_HOURS = env_int("TONGBAN_ECERT_PRINT_HOURS", 24)
+ECERT_HOLDER_MINUTES = env_int("TONGBAN_ECERT_HOLDER_MINUTES", 15)
+ECERT_HOLDER_PER_HOUR = env_int("TONGBAN_ECERT_HOLDER_PER_HOUR", 20)
+ECERT_HOLDER_FAILURES = env_int("TONGBAN_ECERT_HOLDER_FAILURES", 5)
+ECERT_VERIFY_PER_MINUTE = env_int("TONGBAN_ECERT_VERIFY_PER_MINUTE", 30)
+for _name, _value in {
+    "TONGBAN_ECERT_SCREEN_MINUTES": ECERT_SCREEN_MINUTES,
+    "TONGBAN_ECERT_PRINT_HOURS": ECERT_PRINT_HOURS,
+    "TONGBAN_ECERT_HOLDER_MINUTES": ECERT_HOLDER_MINUTES,
+    "TONGBAN_ECERT_HOLDER_PER_HOUR": ECERT_HOLDER_PER_HOUR,
+    "TONGBAN_ECERT_HOLDER_FAILURES": ECERT_HOLDER_FAILURES,
+    "TONGBAN_ECERT_VERIFY_PER_MINUTE": ECERT_VERIFY_PER_MINUTE,
+}.items():
+    if _value < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1")
 
 # TrueType font embedded in the PDF forms (Debian's fonts-wqy-zenhei by default).
 PDF_FONT = Path(env_str("TONGBAN_PDF_FONT", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"))

@@ -12,6 +12,7 @@ from tongban.campaigns import api as campaigns_api
 from tongban.cardcheck import api as cardcheck_api
 from tongban.cardloss import api as cardloss_api
 from tongban.dataquality import api as dataquality_api
+from tongban.ecert import api as ecert_api
 from tongban.exchange import api as exchange_api
 from tongban.finance import api as finance_api
 from tongban.handover import api as handover_api
@@ -262,6 +263,8 @@ api_v1 = [
         cardcheck_api.InstitutionCountsView.as_view(),
         name="cardcheck_institution_counts",
     ),
+    path("public/ecert/verify", ecert_api.VerifyView.as_view(), name="ecert_verify"),
+    path("public/ecert/keys", ecert_api.KeysView.as_view(), name="ecert_keys"),
     path("notifications", notifications_api.InboxView.as_view(), name="notifications"),
     path("notification-templates", notifications_api.TemplatesView.as_view(), name="notification_templates"),
     path(
@@ -281,6 +284,7 @@ urlpatterns = [
     path("accounts/", include("tongban.accounts.urls")),
     path("", include("tongban.registry.urls")),
     path("audit/", include("tongban.audit.urls")),
+    path("guide/ecert/", include("tongban.ecert.public_urls")),
     path("guide/", include("tongban.portal.urls")),
     path("applications/", include("tongban.intake.urls")),
     path("review/", include("tongban.review.urls")),
@@ -297,6 +301,7 @@ urlpatterns = [
     path("liaisons/", include("tongban.liaison.urls")),
     path("exchange/", include("tongban.exchange.urls")),
     path("cardcheck/", include("tongban.cardcheck.urls")),
+    path("ecert/", include("tongban.ecert.urls")),
     # The admin signs in through the same audited login (and second factor) as everyone else.
     path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
     path("admin/", admin.site.urls),

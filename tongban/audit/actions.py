@@ -272,6 +272,15 @@ class AuditAction(models.TextChoices):
     CARDCHECK_SUSPENDED = "cardcheck.suspended", "暂停核查机构"
     CARDCHECK_RESUMED = "cardcheck.resumed", "恢复核查机构"
     CARDCHECK_CHECK = "cardcheck.check", "居民身份证核查"
+    # 电子证照 (tongban/ecert)
+    ECERT_KEY_GENERATED = "ecert.key_generated", "生成电子证照签名密钥"
+    ECERT_ISSUED = "ecert.issued", "生成电子证照"
+    ECERT_ISSUE_FAILED = "ecert.issue_failed", "电子证照未能生成"
+    ECERT_CODE_ISSUED = "ecert.code_issued", "生成电子证照二维码"
+    ECERT_HOLDER_OPENED = "ecert.holder_opened", "持证人查看电子证照"
+    ECERT_HOLDER_REFUSED = "ecert.holder_refused", "持证人查询电子证照未通过"
+    ECERT_VERIFIED = "ecert.verified", "核验电子证照"
+    ECERT_VIEW = "ecert.view", "查看电子证照"
     # Backups (备份与恢复)
     BACKUP_CREATED = "backup.created", "备份系统数据"
     BACKUP_RESTORED = "backup.restored", "恢复系统数据"

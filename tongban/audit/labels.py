@@ -32,6 +32,7 @@ ACTION_GROUPS: dict[str, str] = {
     "cardloss": "挂失招领",
     "exchange": "跨省通办",
     "cardcheck": "居民身份证核查",
+    "ecert": "电子证照",
     "fee": "收费",
     "temporary": "临时居民身份证",
     "finance": "收费",

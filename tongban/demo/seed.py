@@ -38,6 +38,7 @@ from tongban.demo.campaign import seed_campaign
 from tongban.demo.cardcheck import cardcheck_seed_demo
 from tongban.demo.history import generate_history
 from tongban.demo.liaisons import liaisons_seed_demo
+from tongban.ecert.services import certificates_backfill
 from tongban.intake.models import Application
 from tongban.intake.rules import validity_period
 from tongban.registry.authority import issuing_authority
@@ -887,6 +888,8 @@ def seed_demo(
         counts["applications"] = generate_history(
             applications=applications, days=90, seed=seed, photo=history_photo, waiting_at=REVIEW_EXAMPLES_AT
         ).applications
+        # 电子证照 of the cards the history handed over (written in bulk, past the listener).
+        counts["ecerts"] = certificates_backfill()
     # The 集中换发 of seeds/003 in 南昌市, its phases around the real date (not REFERENCE_DATE).
     seed_campaign(today=timezone.localdate())
     # 居民身份证核查: a demo bank with a documented key, and a card holder to check (after the

@@ -266,8 +266,13 @@ def test_command_prints_counts_and_makes_the_package_keys(production_dirs: None)
         "wanted",
         "floating",
         "applications",
+        "ecerts",
         "keys",
     }
+    # Every card the history handed over for good (本人领取, 核验) has its 电子证照.
+    handed = Application.objects.filter(status__in=("handed_over", "verified")).values("number")
+    assert counts["ecerts"] > 0
+    assert counts["ecerts"] == Card.objects.filter(state="active", application_number__in=handed).count()
     # The dashboards' history by default, and three items of 城东派出所's review, one past its
     # deadline, one due today and one due next (the demo reviewer's 审核期限提醒).
     assert counts["applications"] == 3003
