@@ -33,6 +33,7 @@ ACTION_GROUPS: dict[str, str] = {
     "exchange": "跨省通办",
     "cardcheck": "居民身份证核查",
     "ecert": "电子证照",
+    "progress": "办理进度查询",
     "fee": "收费",
     "temporary": "临时居民身份证",
     "finance": "收费",
@@ -61,6 +62,7 @@ OBJECT_TYPE_LABELS: dict[str, str] = {
     "demo": "演示数据",
     "backup": "备份文件",
     "finance.settlement": "免费证件结算",
+    "progress": "受理号",  # 办理进度查询: the row names the 受理号 asked about
 }
 
 
