@@ -1,5 +1,5 @@
-"""居民身份证核查's pure rules (no Django): what a relying party is told about a card, how a name
-is compared, what an institution's key looks like, and the 统一社会信用代码 check.
+"""居民身份证核查's pure rules (no Django): what a relying party is told about a card, what an
+institution's key looks like, and the 统一社会信用代码 check (names are compared by core.typed).
 
 A relying party learns one of five answers and nothing else. Whenever the name, the number or the
 serial does not fit the register, the answer is 不一致 before anything about the card: an
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import unicodedata
 from enum import StrEnum
 
 from stdnum.cn import uscc
@@ -59,24 +58,7 @@ def outcome_for(card_state: str, *, name_matches: bool) -> Outcome:
     return _BY_STATE.get(card_state, Outcome.MISMATCH)
 
 
-# The middle dot of minority and transliterated names (买买提·艾力) is typed in many ways: the
-# interpunct, a bullet, the katakana middle dot, a full stop, a hyphenation point, a dot operator.
-_DOTS = re.compile(r"[·•・･‧∙⋅.．]")
 _SPACES = re.compile(r"\s+")
-
-
-def normalized_name(name: str) -> str:
-    """A name as compared: full-width forms folded (NFKC), every kind of middle dot made one,
-    spaces removed (名字 typed with a space, or around the dot), Latin letters in one case."""
-    text = unicodedata.normalize("NFKC", name)
-    text = _DOTS.sub("·", text)
-    text = _SPACES.sub("", text)
-    return text.casefold()
-
-
-def names_match(registered: str, given: str) -> bool:
-    wanted = normalized_name(given)
-    return bool(wanted) and normalized_name(registered) == wanted
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from tongban.cardcheck.models import Institution, MonthlyCount
 from tongban.cardcheck.rules import Outcome
 from tongban.cardcheck.selectors import key_hash, month_of
 from tongban.cardloss.selectors import card_status
-from tongban.core import idnumber
+from tongban.core import idnumber, typed
 from tongban.core.errors import ServiceError
 from tongban.core.masking import mask_id_number
 from tongban.registry.models import Unit
@@ -279,7 +279,7 @@ def answer(*, id_number: str, name: str, card_serial: str) -> Outcome:
         return Outcome.MISMATCH
     registered = registered_name(idnumber.canonical(id_number))
     return rules.outcome_for(
-        status.state, name_matches=registered is not None and rules.names_match(registered, name)
+        status.state, name_matches=registered is not None and typed.names_match(registered, name)
     )
 
 

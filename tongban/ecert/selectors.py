@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
+from tongban.core import typed
 from tongban.core.masking import mask_name
 from tongban.ecert import keys
 from tongban.ecert.models import ElectronicCertificate
@@ -154,7 +155,7 @@ def holder_certificate(id_number: str, name: str, reference: str) -> ElectronicC
         Q(card__application_number=reference) | Q(card_serial=reference)
     )
     for certificate in candidates.order_by("-created_at", "-pk"):
-        if certificate.holder_name == name:
+        if typed.names_match(certificate.holder_name, name):
             return certificate
     return None
 

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from tongban.api import ApiError, Text, rate_limited
 from tongban.api_schema import errors
 from tongban.audit.context import client_address
+from tongban.core import typed
 from tongban.intake.rules import is_acceptance_number
 from tongban.portal.progress import rules
 from tongban.portal.progress.services import NOT_FOUND_MESSAGE, Outcome, Progress, progress_lookup
@@ -44,7 +45,7 @@ class ProgressRequest(serializers.Serializer):
         return value
 
     def validate_id_suffix(self, value: str) -> str:
-        if value and not rules.is_id_suffix(value):
+        if value and not typed.is_id_suffix(value):
             raise serializers.ValidationError(rules.SUFFIX_MESSAGE, code="invalid")
         return value
 

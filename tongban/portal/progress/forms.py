@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from tongban.core import typed
 from tongban.intake.rules import is_acceptance_number
 from tongban.portal.progress import rules
 
@@ -40,7 +41,7 @@ class ProgressForm(forms.Form):
 
     def clean_id_suffix(self) -> str:
         value = str(self.cleaned_data["id_suffix"]).strip()
-        if value and not rules.is_id_suffix(value):
+        if value and not typed.is_id_suffix(value):
             raise forms.ValidationError(rules.SUFFIX_MESSAGE)
         return value
 

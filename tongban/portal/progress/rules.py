@@ -8,10 +8,9 @@ tests hold the mapping to every member of that enum), so the rules read and test
 from __future__ import annotations
 
 import enum
-import hmac
-import re
-import unicodedata
 from dataclasses import dataclass
+
+from tongban.core import typed
 
 
 class Stage(enum.Enum):
@@ -188,38 +187,15 @@ def refusal_advice(code: str | None) -> RefusalAdvice:
 # ---------------------------------------------------------------------------------------------
 # What the citizen typed
 
-# The separator of minority names (维吾尔族 and others): written as U+00B7 in the register, typed
-# as whatever a phone's keyboard offers.
-_DOTS = re.compile("[\u00b7\u2022\u2027\u2219\u22c5\u30fb\uff65\u318d\u0387\u16eb\u2e31\uff0e]")
-ID_SUFFIX_LENGTH = 6
 NUMBER_MESSAGE = "受理号应为22位数字（见《领证回执》）。"
 SUFFIX_MESSAGE = "请填写公民身份号码的后6位（末位可为 X）。"
 ONE_OF_MESSAGE = "请填写公民身份号码后6位或申请人姓名，二选一。"
-_ID_SUFFIX = re.compile(r"^[0-9]{5}[0-9X]$")
 NAME_MAX_LENGTH = 50
 
 
-def normalise_name(name: str) -> str:
-    """Trimmed, every middle dot (full- or half-width, bullet, katakana) as U+00B7."""
-    return _DOTS.sub("\u00b7", name.strip())
-
-
-def normalise_suffix(text: str) -> str:
-    """Trimmed, upper case, full-width digits (a Chinese keyboard's) as ASCII."""
-    return unicodedata.normalize("NFKC", text).strip().upper()
-
-
-def is_id_suffix(text: str) -> bool:
-    """Six characters: five digits and a digit or X (either case, either width)."""
-    return bool(_ID_SUFFIX.match(normalise_suffix(text)))
-
-
 def matches(*, id_number: str, name: str, typed_suffix: str, typed_name: str) -> bool:
-    """Whether what was typed (one of the two, the other empty) is the record's. Compared in
-    constant time, as a password is."""
+    """Whether what was typed (one of the two, the other empty) is the record's
+    (core.typed: compared in constant time)."""
     if typed_suffix:
-        expected = id_number[-ID_SUFFIX_LENGTH:].upper() if len(id_number) >= ID_SUFFIX_LENGTH else ""
-        return hmac.compare_digest(expected.encode(), normalise_suffix(typed_suffix).encode())
-    if typed_name:
-        return hmac.compare_digest(normalise_name(name).encode(), normalise_name(typed_name).encode())
-    return False
+        return typed.id_suffix_matches(id_number, typed_suffix)
+    return typed.names_match(name, typed_name)

@@ -131,7 +131,7 @@ def test_next_steps() -> None:
         ("刘晓燕", "刘晓燕", True),
         ("刘晓燕", "  刘晓燕\u3000", True),  # spaces around, full-width ones included
         ("刘晓燕", "刘晓", False),
-        ("刘晓燕", "刘 晓燕", False),  # exact: a space inside is another name
+        ("刘晓燕", "刘 晓燕", True),  # a space typed inside is no part of a name
         ("买买提·吐尔逊", "买买提•吐尔逊", True),
         ("买买提·吐尔逊", "买买提・吐尔逊", True),
         ("买买提·吐尔逊", "买买提･吐尔逊", True),
@@ -160,10 +160,3 @@ def test_the_last_six_characters_with_x_in_either_case(typed: str, same: bool) -
         rules.matches(id_number="36010219900517002X", name="刘晓燕", typed_suffix=typed, typed_name="")
         is same
     )
-
-
-def test_the_suffix_format() -> None:
-    assert rules.is_id_suffix("17002X") and rules.is_id_suffix("170021") and rules.is_id_suffix("17002x")
-    assert rules.is_id_suffix("１７００２Ｘ") and rules.is_id_suffix(" 170021 ")  # full-width, spaces
-    for bad in ("1700", "17002XX", "X70021", "17 021", "17002Y", "٠١٢٣٤٥"):
-        assert not rules.is_id_suffix(bad), bad
