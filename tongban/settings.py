@@ -325,6 +325,7 @@ SPECTACULAR_SETTINGS = {
         "LossReportStatusEnum": "tongban.cardloss.models.LossReport.Status",
         "FoundCardStatusEnum": "tongban.cardloss.models.FoundCard.Status",
         "TemporaryCardStateEnum": "tongban.temporary.rules.STATE_CHOICES",
+        "BookingStateEnum": "tongban.appointments.models.STATE_CHOICES",
     },
 }
 
