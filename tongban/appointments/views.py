@@ -63,6 +63,8 @@ def _week_rows(slots: list[rules.Slot], now: datetime.datetime, days_ahead: int)
             "bookable": rules.slot_problem(slot, now=now, days_ahead=days_ahead) is None,
         }
         row["provisional"] = slot.provisional
+    for row in days.values():
+        row["cells"] = [row[half.value] for half in rules.HalfDay]
     return list(days.values())
 
 
