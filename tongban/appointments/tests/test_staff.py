@@ -3,6 +3,8 @@ code, 预约设置, on pages and in the API."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -19,7 +21,7 @@ from tongban.testing.personas import Personas, api_client, login
 pytestmark = pytest.mark.django_db
 
 
-def today_booking(person: Person, **changes: str) -> Booking:
+def today_booking(person: Person, **changes: Any) -> Booking:
     """A booking for today (made for the next working day, then moved: today may be a day off)."""
     booking = book(person, **changes)
     Booking.objects.filter(pk=booking.pk).update(date=services.local_now().date())
