@@ -162,3 +162,23 @@ def test_settings_pages_and_api(client: Client, personas: Personas) -> None:
         api_client(personas.ganzhou_clerk).get("/api/v1/appointments/stations/360102001/schedule").status_code
         == 404
     )
+
+
+def test_the_dashboard_counts_booked_served_and_no_shows(
+    client: Client, personas: Personas, person: Person
+) -> None:
+    served = today_booking(person)
+    services.booking_open(actor=personas.nanchang_clerk, booking=served)
+    missed = book(PersonFactory.create())
+    services.no_shows_mark(now=services.local_now().replace(year=open_day().year + 1))
+    missed.refresh_from_db()
+    assert missed.state == State.NO_SHOW
+    book(PersonFactory.create())  # still to come
+    login(client, personas.nanchang_supervisor)
+    board = client.get(reverse("supervision:dashboard")).context["board"]
+    table = board.table("appointments")
+    total = table.rows[-1]
+    assert table.headers[:6] == ["单位", "预约", "已到场", "未到场", "待到场", "已取消"]
+    assert total[1:6] == [3, 1, 1, 1, 0] and total[6] == 50.0
+    api = api_client(personas.nanchang_supervisor).get("/api/v1/supervision/dashboard").json()
+    assert any(t["key"] == "appointments" for t in api["tables"])
