@@ -129,7 +129,8 @@ def test_province_dashboard_query_count(
 ) -> None:
     login(client, personas.province_supervisor)
     client.get(reverse("supervision:dashboard"))  # session and calendar caches warm
-    with django_assert_max_num_queries(30):  # 21, 1 for 网上预约, and 8 for the units holding work nobody can do
+    # 21, 1 for 网上预约, and 8 for the units holding work nobody can do
+    with django_assert_max_num_queries(30):
         assert client.get(reverse("supervision:dashboard")).status_code == 200
 
 
