@@ -211,6 +211,8 @@ def _clean(pre: PreApplication) -> dict[str, Any]:
             errors["postal_address"] = "邮政寄递须填写邮寄地址。"
         if not clean["postal_recipient"]:
             errors["postal_recipient"] = "邮政寄递须填写收件人。"
+        # The counter needs the recipient's phone too: the contact phone unless another is given.
+        clean["postal_phone"] = clean["postal_phone"] or clean["phone"]
     else:
         clean.update(postal_recipient="", postal_phone="", postal_address="")
     if clean["guardianship"] and clean["guardianship"] not in {

@@ -102,6 +102,7 @@ def slots(request: HttpRequest, code: str) -> HttpResponse:
             "station": station,
             "notice": selectors.station_notice(station),
             "rows": _week_rows(found, now, own.days_ahead),
+            "provisional": any(slot.provisional for slot in found),
             "days_ahead": own.days_ahead,
             "open": own.open,
         },
@@ -199,7 +200,8 @@ def booking(request: HttpRequest, code: str) -> HttpResponse:
     found = _proven(request, code)
     if found is None:
         return _to_manage(code)
-    qr = segno.make(found.code, error="m").svg_inline(scale=5, omitsize=False)
+    # omitsize: a viewBox and no fixed size, so that the page sizes the code.
+    qr = segno.make(found.code, error="m").svg_inline(omitsize=True, title=found.display_code)
     return render(
         request,
         "appointments/public_booking.html",

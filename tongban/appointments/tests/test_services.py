@@ -43,6 +43,7 @@ def test_a_booking_holds_the_pre_application_and_sends_the_code(
         )
     assert booking.state == State.BOOKED and len(booking.code) == 8
     assert booking.reason_id == "12" and booking.postal_address == "南昌市八一大道1号"
+    assert booking.postal_phone == "13907910001"  # the contact phone, as the counter needs one
     assert SlotCount.objects.get(station=booking.station, date=booking.date, half="am").booked == 1
     (sms,) = outbox
     assert sms.phone == "13907910001" and booking.display_code in sms.message
