@@ -437,6 +437,7 @@ def schedule(request: HttpRequest) -> HttpResponse:
             "overrides": overrides,
             "booked_ahead": booked.get("booked", 0),
             "can_manage": user.can("appointment.manage"),
+            "can_accept": user.can("application.accept"),
             "stations": selectors.stations_for(user) if user.unit and user.unit.kind != "station" else [],
         },
         status=status,
