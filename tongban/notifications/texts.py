@@ -340,7 +340,7 @@ TEMPLATES: dict[str, Template] = {
             "appointment.reminder",
             "预约提醒",
             APPLICANT,
-            "提醒：您预约了{when}到{station}办理居民身份证，预约码 {booking}。"
+            "提醒：您预约了{when}到{station}办理居民身份证（{type}），预约码 {booking}。"
             "请按时到场，不能前往请提前取消。",
             APPOINTMENT,
             required=("booking",),
@@ -350,7 +350,7 @@ TEMPLATES: dict[str, Template] = {
             "appointment.cancelled",
             "预约取消通知",
             APPLICANT,
-            "您{when}在{station}的居民身份证办理预约（预约码 {booking}）已取消。",
+            "您{when}在{station}办理居民身份证（{type}）的预约（预约码 {booking}）已取消。",
             APPOINTMENT,
             required=("booking",),
         ),
