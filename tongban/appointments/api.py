@@ -429,6 +429,7 @@ class BookingsView(APIView):
             counts=serializers.DictField(child=serializers.IntegerField(), help_text="各状态的数量"),
         ),
     )
+    @errors("not_found")
     def get(self, request: Request) -> Response:
         viewer = staff(request)
         require(viewer, "appointment.view")
