@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 from pytest_django.live_server_helper import LiveServer
 
 from tests.browser.conftest import csp_violations
@@ -26,7 +26,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, available_apps=AVAILABLE_APPS),
     pytest.mark.usefixtures("reference_data"),
 ]
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 # TONGBAN_SCREENSHOTS=var/shots keeps a picture of each page for a person to look at.
 SHOTS = os.environ.get("TONGBAN_SCREENSHOTS", "")
 
