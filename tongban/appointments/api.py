@@ -502,8 +502,17 @@ class ScheduleSerializer(serializers.Serializer):
     )
 
 
+class Flag(serializers.BooleanField):
+    """true or false as JSON says them, as the schema declares (DRF's also takes "false", 0, "on")."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class ScheduleRequest(serializers.Serializer):
-    open = serializers.BooleanField()
+    open = Flag()
     morning_capacity = serializers.IntegerField(min_value=0, max_value=500)
     afternoon_capacity = serializers.IntegerField(min_value=0, max_value=500)
     days_ahead = serializers.IntegerField(min_value=1, max_value=90)
