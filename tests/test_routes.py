@@ -57,6 +57,7 @@ from tongban.production.services import batch_create, batch_package, feedback_ap
 from tongban.registry.models import Unit
 from tongban.review.services import review_issue
 from tongban.temporary import services as temporary
+from tongban.testing.appointments import book
 from tongban.testing.factories import CardFactory, PersonFactory, UserFactory, station
 from tongban.testing.personas import PERSONA_UNITS, Personas, api_client, login, may, reaches, twin
 from tongban.testing.staffing import staff_city_campaign
@@ -250,6 +251,21 @@ ROUTES: dict[str, Route] = {
     "api:cardcheck_institution_counts": route("cardcheck.view", "institution", by="admin", GET=200),
     "api:ecert_verify": route(PUBLIC, POST=INVALID),
     "api:ecert_keys": route(PUBLIC, GET=200),
+    # 网上预约: the public doors answer anyone (no station 369999, an empty body); the stations' own are
+    # the station's staff's and their supervisors' (the booking is for a later day: not opened today).
+    "api:public_appointment_stations": route(PUBLIC, GET=200),
+    "api:public_appointment_slots": route(PUBLIC, GET=NOT_FOUND),
+    "api:public_appointments": route(PUBLIC, POST=INVALID),
+    "api:public_appointment_lookup": route(PUBLIC, POST=INVALID),
+    "api:public_appointment_cancel": route(PUBLIC, POST=INVALID),
+    "api:public_appointment_rebook": route(PUBLIC, POST=INVALID),
+    "api:appointments": route("appointment.view", GET=200),
+    "api:appointment_schedule": route(
+        "appointment.view", "unit", write="appointment.manage", GET=200, PUT=INVALID
+    ),
+    "api:appointment_overrides": route("appointment.manage", "unit", POST=INVALID),
+    "api:appointment_detail": route("appointment.view", "booking", GET=200),
+    "api:appointment_open": route("application.accept", "booking", POST=(409, "wrong_day")),
     "api:notifications": route(STAFF, GET=200),
     "api:notification_templates": route("notification.template", GET=200),
     "api:notification_template": route("notification.template", "template", GET=200, PUT=INVALID),
@@ -278,12 +294,24 @@ ROUTES: dict[str, Route] = {
     "registry:units_missing_contact": route("unit.manage", GET=200),
     "registry:unit_edit": route("unit.manage", "unit", GET=200, POST=200),
     "audit:log": route("audit.view", GET=200),
+    "booking:stations": route(PUBLIC, GET=200),
+    "booking:manage": route(PUBLIC, GET=200, POST=200),
+    "booking:booking": route(PUBLIC, GET=302),  # a booking not proven in this browser: to 查询
+    "booking:cancel": route(PUBLIC, POST=302),
+    "booking:rebook": route(PUBLIC, GET=302, POST=302),
+    "booking:slots": route(PUBLIC, GET=PAGE_404),
+    "booking:book": route(PUBLIC, GET=PAGE_404, POST=PAGE_404),
     "portal:guide": route(PUBLIC, GET=200),
     "portal:progress": route(PUBLIC, GET=200, POST=200),
     "ecert_public:holder": route(PUBLIC, GET=200, POST=400),
     "ecert_public:show": route(PUBLIC, GET=302),  # to the holder's proof first
     "ecert_public:signout": route(PUBLIC, POST=302),
     "ecert_public:verify": route(PUBLIC, GET=200, POST=400),
+    "appointments:day": route("appointment.view", GET=200),
+    "appointments:open": route("application.accept", GET=200, POST=200),
+    "appointments:schedule": route("appointment.view", write="appointment.manage", GET=200, POST=400),
+    "appointments:detail": route("appointment.view", "booking", GET=200),
+    "appointments:open_booking": route("application.accept", "booking", POST=302),
     "intake:counter": route("application.view", GET=200),
     "intake:start": route("application.accept", GET=200, POST=200),
     "intake:guest": route("application.accept", GET=200, POST=200),
@@ -548,6 +576,7 @@ def records(
         reason="户口登记表核对",
         evidence="常住人口登记表",
     )
+    appointment = book(PersonFactory.create())
     lost = PersonFactory.create()
     CardFactory.create(person=lost)
     report = loss_report(actor=clerk, person=lost, channel="in_person", phone="13907910000")
@@ -592,6 +621,7 @@ def records(
         "temporary": {"pk": str(temporary_card.pk)},
         "institution": {"pk": str(institution.pk)},
         "ecert": {"certificate": certificate.number},
+        "booking": {"code": appointment.code},
     }
 
 

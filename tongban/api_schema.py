@@ -266,6 +266,15 @@ ERRORS: dict[str, ErrorCode] = {
     "not_suspended": ErrorCode(409, "the institution is not suspended: nothing to resume"),
     # --- 电子证照 (ecert) ---------------------------------------------------------------------------
     "bad_ecert_key": ErrorCode(500, "the province's certificate signing key file (电子证照签名密钥) cannot be used (damaged, or its passphrase missing or wrong)"),
+    # --- 网上预约 (appointments) ------------------------------------------------------------------
+    "not_in_register": ErrorCode(400, "网上预约: no resident of the province has this 公民身份号码 with this name (the same answer for an unknown number and a wrong name)"),
+    "date_past": ErrorCode(400, "网上预约: the date or half-day has passed"),
+    "slot_closed": ErrorCode(400, "网上预约: the station takes no bookings for that half-day (a day off, closed by the station, or beyond the days that can be booked ahead)"),
+    "slot_full": ErrorCode(409, "网上预约: the half-day is fully booked"),
+    "already_booked": ErrorCode(409, "网上预约: the person already has an active booking (已预约): rebook or cancel it first"),
+    "booking_closed": ErrorCode(409, "网上预约: the booking is 已取消, 已到场 or 未到场 and cannot be cancelled, rebooked or opened"),
+    "wrong_day": ErrorCode(409, "网上预约: the booking is for another day than today (the counter opens a booking on its day)"),
+    "other_station": ErrorCode(409, "网上预约: the booking is at another station than the clerk's"),
 }
 # fmt: on
 

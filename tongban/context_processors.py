@@ -31,6 +31,7 @@ def navigation(request: HttpRequest) -> dict[str, dict[str, bool]]:
             "cardloss": can("cardloss.view"),
             "liaisons": can("unit.view"),
             "supervision": can("supervision.view"),
+            "appointments": can("appointment.view"),
             "dataquality": can("dataquality.view"),
             "users": can("user.manage"),
             "jobs": may_use_jobs(can),

@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "tongban.temporary",
     "tongban.production",
     "tongban.handover",
+    "tongban.appointments",
     "tongban.supervision",
     "tongban.campaigns",
     "tongban.dataquality",
@@ -345,6 +346,7 @@ SPECTACULAR_SETTINGS = {
         "ProgressStageEnum": "tongban.portal.progress.api.STAGE_CHOICES",
         "InstitutionStateEnum": "tongban.cardcheck.models.Institution.State",
         "InstitutionKindEnum": "tongban.cardcheck.models.Institution.Kind",
+        "BookingStateEnum": "tongban.appointments.models.STATE_CHOICES",
     },
 }
 
@@ -527,7 +529,18 @@ SCHEDULES = {
     "found_cards_due": env_str("TONGBAN_SCHEDULE_FOUND_CARDS_DUE", "0 4 * * *"),
     # Result files of jobs older than JOBS_RESULT_DAYS removed, at night when nobody downloads.
     "job_results_prune": env_str("TONGBAN_SCHEDULE_JOB_RESULTS_PRUNE", "30 2 * * *"),
+    # 预约提醒 the working day before the appointment: 10:00, a reasonable hour for an SMS.
+    "appointment_reminders": env_str("TONGBAN_SCHEDULE_APPOINTMENT_REMINDERS", "0 10 * * *"),
+    # Bookings whose half-day has ended without the citizen coming marked 未到场.
+    "appointment_no_shows": env_str("TONGBAN_SCHEDULE_APPOINTMENT_NO_SHOWS", "*/30 * * * *"),
 }
+# 网上预约: people per half-day and days ahead for a station without its own 预约设置.
+APPOINTMENT_CAPACITY = env_int("TONGBAN_APPOINTMENT_CAPACITY", 20)
+APPOINTMENT_DAYS_AHEAD = env_int("TONGBAN_APPOINTMENT_DAYS_AHEAD", 14)
+if not 0 <= APPOINTMENT_CAPACITY <= 500 or not 1 <= APPOINTMENT_DAYS_AHEAD <= 90:
+    raise ImproperlyConfigured(
+        "TONGBAN_APPOINTMENT_CAPACITY must be 0–500 and TONGBAN_APPOINTMENT_DAYS_AHEAD 1–90"
+    )
 # Days a found card (丢失招领) is kept for its owner before it is destroyed (1 or more).
 FOUND_CARD_KEEP_DAYS = env_int("TONGBAN_FOUND_CARD_KEEP_DAYS", 90)
 if FOUND_CARD_KEEP_DAYS < 1:

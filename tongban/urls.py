@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from tongban import views
 from tongban.accounts import api as accounts_api
 from tongban.accounts.api import TokenView
+from tongban.appointments import api as appointments_api
 from tongban.campaigns import api as campaigns_api
 from tongban.cardcheck import api as cardcheck_api
 from tongban.cardloss import api as cardloss_api
@@ -265,6 +266,45 @@ api_v1 = [
     ),
     path("public/ecert/verify", ecert_api.VerifyView.as_view(), name="ecert_verify"),
     path("public/ecert/keys", ecert_api.KeysView.as_view(), name="ecert_keys"),
+    path(
+        "public/appointments/stations",
+        appointments_api.PublicStationsView.as_view(),
+        name="public_appointment_stations",
+    ),
+    path(
+        "public/appointments/stations/<str:code>/slots",
+        appointments_api.PublicSlotsView.as_view(),
+        name="public_appointment_slots",
+    ),
+    path("public/appointments", appointments_api.PublicBookView.as_view(), name="public_appointments"),
+    path(
+        "public/appointments/lookup",
+        appointments_api.PublicLookupView.as_view(),
+        name="public_appointment_lookup",
+    ),
+    path(
+        "public/appointments/cancel",
+        appointments_api.PublicCancelView.as_view(),
+        name="public_appointment_cancel",
+    ),
+    path(
+        "public/appointments/rebook",
+        appointments_api.PublicRebookView.as_view(),
+        name="public_appointment_rebook",
+    ),
+    path("appointments", appointments_api.BookingsView.as_view(), name="appointments"),
+    path(
+        "appointments/stations/<str:code>/schedule",
+        appointments_api.ScheduleView.as_view(),
+        name="appointment_schedule",
+    ),
+    path(
+        "appointments/stations/<str:code>/overrides",
+        appointments_api.OverrideView.as_view(),
+        name="appointment_overrides",
+    ),
+    path("appointments/<str:code>", appointments_api.BookingDetailView.as_view(), name="appointment_detail"),
+    path("appointments/<str:code>/open", appointments_api.BookingOpenView.as_view(), name="appointment_open"),
     path("notifications", notifications_api.InboxView.as_view(), name="notifications"),
     path("notification-templates", notifications_api.TemplatesView.as_view(), name="notification_templates"),
     path(
@@ -285,7 +325,9 @@ urlpatterns = [
     path("", include("tongban.registry.urls")),
     path("audit/", include("tongban.audit.urls")),
     path("guide/ecert/", include("tongban.ecert.public_urls")),
+    path("guide/appointments/", include("tongban.appointments.public_urls")),
     path("guide/", include("tongban.portal.urls")),
+    path("appointments/", include("tongban.appointments.urls")),
     path("applications/", include("tongban.intake.urls")),
     path("review/", include("tongban.review.urls")),
     path("production/", include("tongban.production.urls")),

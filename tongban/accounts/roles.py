@@ -68,6 +68,8 @@ ROLE_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 # temporary.view: the 临时居民身份证 of the own subtree (登记簿, 未收回); temporary.accept: apply for,
 #   print, hand out, take back and void one at a station's counter; temporary.issue: 签发 or refuse
 #   one at the county bureau above the accepting station.
+# appointment.view: the bookings (网上预约) of the own subtree's stations; appointment.manage: their
+#   预约设置 (people per half-day, days ahead, dates closed or opened).
 # staffing.view: the units of the own subtree that hold pending work no active account can do
 #   (无人办理的待办, tongban/accounts/staffing.py).
 # cardcheck.view: the institutions registered for 居民身份证核查 and their monthly counts;
@@ -93,6 +95,8 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "verification.perform",
             "campaign.view",
             "campaign.report",
+            "appointment.view",
+            "appointment.manage",
         }
     ),
     Role.REVIEWER: frozenset(
@@ -151,6 +155,8 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
             "job.oversee",
             "exchange.view",
             "cardcheck.view",
+            "appointment.view",
+            "appointment.manage",
         }
     ),
     Role.FINANCE: frozenset({"unit.view", "finance.view", "finance.remit"}),

@@ -133,6 +133,15 @@ class AuditAction(models.TextChoices):
     CARDLOSS_FOUND_DESTROYED = "cardloss.found_destroyed", "销毁拾获证件"
     CARDLOSS_FOUND_DUE = "cardloss.found_due", "拾获证件列入待销毁"
     CARDLOSS_VIEW = "cardloss.view", "查看挂失招领记录"
+    # 网上预约 (appointments)
+    APPOINTMENT_BOOKED = "appointment.booked", "网上预约"
+    APPOINTMENT_REBOOKED = "appointment.rebooked", "改约"
+    APPOINTMENT_CANCELLED = "appointment.cancelled", "取消预约"
+    APPOINTMENT_LOOKUP = "appointment.lookup", "查询预约"
+    APPOINTMENT_ARRIVED = "appointment.arrived", "预约到场受理"
+    APPOINTMENT_NO_SHOW = "appointment.no_show", "预约未到场"
+    APPOINTMENT_VIEW = "appointment.view", "查看预约"
+    APPOINTMENT_SETTINGS = "appointment.settings", "修改预约设置"
     # Applications, besides their 办理记录 events
     APPLICATION_VIEW = "application.view", "查看申领"
     APPLICATION_PRINT = "application.print", "打印申领文书"

@@ -31,6 +31,9 @@ KIND_LABELS = {
     "temporary.refused": "临时证不予签发通知（申请人）",
     "calendar.missing": "节假日安排未录入提醒",
     "card.found": "拾获证件领取通知（失主）",
+    "appointment.booked": "预约成功通知（申请人）",
+    "appointment.reminder": "预约提醒（申请人）",
+    "appointment.cancelled": "预约取消通知（申请人）",
 }
 
 

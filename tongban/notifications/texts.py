@@ -24,6 +24,12 @@ AUDIENCE_LABELS = {APPLICANT: "申请人（短信）", UNIT: "单位工作人员
 NUMBER = {"number": "受理号"}
 DUE = {"due": "期限（年-月-日）"}
 TEMPORARY_NUMBER = {"number": "临时证号"}
+APPOINTMENT = {
+    "booking": "预约码",
+    "when": "预约时段（如 2026年12月8日上午 08:30–12:00）",
+    "station": "受理单位",
+    "type": "申领类型",
+}
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,9 @@ def sample(template: Template) -> dict[str, str]:
         "year": "2027",
         "station_phone": "0791-86201234",
         "keep_until": "2027-03-07",
+        "booking": "K7QM-4T2X",
+        "when": "2026年12月8日上午 08:30–12:00",
+        "type": "首次申领",
     }
     return {name: examples.get(name, name) for name in template.variables}
 
@@ -315,6 +324,35 @@ TEMPLATES: dict[str, Template] = {
             APPLICANT,
             "您申领的临时居民身份证（临时证号 {number}）不予签发：{reason}。",
             TEMPORARY_NUMBER | {"reason": "不予签发原因"},
+        ),
+        Template(
+            "appointment.booked",
+            "appointment.booked",
+            "预约成功通知",
+            APPLICANT,
+            "您已预约{when}到{station}办理居民身份证（{type}），预约码 {booking}。"
+            "请按时携带居民户口簿等材料到场；如需取消或改约，请凭预约码和公民身份号码后6位办理。",
+            APPOINTMENT,
+            required=("booking",),
+        ),
+        Template(
+            "appointment.reminder",
+            "appointment.reminder",
+            "预约提醒",
+            APPLICANT,
+            "提醒：您预约了{when}到{station}办理居民身份证（{type}），预约码 {booking}。"
+            "请按时到场，不能前往请提前取消。",
+            APPOINTMENT,
+            required=("booking",),
+        ),
+        Template(
+            "appointment.cancelled",
+            "appointment.cancelled",
+            "预约取消通知",
+            APPLICANT,
+            "您{when}在{station}办理居民身份证（{type}）的预约（预约码 {booking}）已取消。",
+            APPOINTMENT,
+            required=("booking",),
         ),
         Template(
             "calendar.missing",

@@ -61,6 +61,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from tongban.accounts import staffing
+from tongban.appointments import selectors as appointments
 from tongban.core.regions import longest_prefix
 from tongban.handover.models import Handover, Shipment, ShipmentItem, Verification
 from tongban.intake.models import IN_REVIEW_STATUSES, UNFINISHED_STATUSES, Application, ApplicationEvent
@@ -1045,6 +1046,7 @@ def dashboard(unit: Unit, *, today: datetime.date | None = None, workdays: int |
         _verifications_table(f),
         _stuck_table(f),
         unstaffed_table(f.unstaffed),
+        appointments_table(f.scope),
     ]
     return Dashboard(
         unit=unit,
@@ -1053,6 +1055,58 @@ def dashboard(unit: Unit, *, today: datetime.date | None = None, workdays: int |
         tables=tables,
         stuck_cutoff=f.work.cutoff,
         children=scope.children,
+    )
+
+
+# 网上预约: the bookings of the last 30 days and those ahead, per station, by state.
+APPOINTMENT_PAST_DAYS = 30
+APPOINTMENT_AHEAD_DAYS = 90
+
+
+def appointments_table(scope: Scope) -> Table:
+    """预约 per child unit: booked (still to come), arrived (served), no-show and cancelled, from
+    appointments' own selector in one query; 到场率 over those whose half-day has passed."""
+    first = scope.today - datetime.timedelta(days=APPOINTMENT_PAST_DAYS - 1)
+    last = scope.today + datetime.timedelta(days=APPOINTMENT_AHEAD_DAYS)
+    counts = appointments.counts_by_station(None if scope.everything else scope.ids, first, last)
+    states = ("booked", "arrived", "no_show", "cancelled")
+    by_row: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(states, 0))
+    for station_id, per_state in counts.items():
+        key = scope.row_of.get(station_id)
+        if key is not None:
+            for state in states:
+                by_row[key][state] += per_state.get(state, 0)
+
+    def row(key: int | None) -> list[Cell]:
+        rows = [by_row[key]] if key is not None else list(by_row.values())
+        n = {state: sum(r[state] for r in rows) for state in states}
+        attended = n["arrived"] + n["no_show"]
+        rate = round(100 * n["arrived"] / attended, 1) if attended else None
+        return [
+            n["booked"] + n["arrived"] + n["no_show"],
+            n["arrived"],
+            n["no_show"],
+            n["booked"],
+            n["cancelled"],
+            rate,
+        ]
+
+    body: list[list[Cell]] = []
+    for key, name in scope.labels:
+        cells = row(key)
+        if key != scope.unit.pk or any(cells[:5]) or not scope.children:
+            body.append([name, *cells])
+    body.append([TOTAL, *row(None)])
+    return Table(
+        "appointments",
+        "网上预约",
+        ["单位", "预约", "已到场", "未到场", "待到场", "已取消", "到场率（%）"],
+        body,
+        chart={"kind": "stack", "columns": [2, 3, 4]},
+        note=(
+            f"预约日期在近{APPOINTMENT_PAST_DAYS}天及今后{APPOINTMENT_AHEAD_DAYS}天内的网上预约，按受理单位统计；"
+            "“预约”不含已取消，到场率按已过时段的预约计算。"
+        ),
     )
 
 
