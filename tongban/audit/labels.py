@@ -34,6 +34,7 @@ ACTION_GROUPS: dict[str, str] = {
     "cardcheck": "居民身份证核查",
     "ecert": "电子证照",
     "progress": "办理进度查询",
+    "appointment": "网上预约",
     "fee": "收费",
     "temporary": "临时居民身份证",
     "finance": "收费",
