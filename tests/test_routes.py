@@ -251,6 +251,9 @@ ROUTES: dict[str, Route] = {
     "api:cardcheck_institution_counts": route("cardcheck.view", "institution", by="admin", GET=200),
     "api:ecert_verify": route(PUBLIC, POST=INVALID),
     "api:ecert_keys": route(PUBLIC, GET=200),
+    "api:ecert_holder": route(PUBLIC, POST=INVALID),
+    "api:ecert_certificate": route("person.view", "ecert", GET=200),
+    "api:ecert_certificate_code": route("person.view", "ecert", POST=200),
     # 网上预约: the public doors answer anyone (no station 369999, an empty body); the stations' own are
     # the station's staff's and their supervisors' (the booking is for a later day: not opened today).
     "api:public_appointment_stations": route(PUBLIC, GET=200),

@@ -265,6 +265,7 @@ ERRORS: dict[str, ErrorCode] = {
     "already_suspended": ErrorCode(409, "the institution is already suspended (已暂停)"),
     "not_suspended": ErrorCode(409, "the institution is not suspended: nothing to resume"),
     # --- 电子证照 (ecert) ---------------------------------------------------------------------------
+    "certificate_not_valid": ErrorCode(409, "the electronic certificate is no longer valid (its card was reported lost, replaced, cancelled or has expired): no code is printed"),
     "bad_ecert_key": ErrorCode(500, "the province's certificate signing key file (电子证照签名密钥) cannot be used (damaged, or its passphrase missing or wrong)"),
     # --- 网上预约 (appointments) ------------------------------------------------------------------
     "not_in_register": ErrorCode(400, "网上预约: no resident of the province has this 公民身份号码 with this name (the same answer for an unknown number and a wrong name)"),

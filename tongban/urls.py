@@ -266,6 +266,15 @@ api_v1 = [
     ),
     path("public/ecert/verify", ecert_api.VerifyView.as_view(), name="ecert_verify"),
     path("public/ecert/keys", ecert_api.KeysView.as_view(), name="ecert_keys"),
+    path("public/ecert/holder", ecert_api.HolderView.as_view(), name="ecert_holder"),
+    path(
+        "ecert/certificates/<str:certificate>", ecert_api.CertificateView.as_view(), name="ecert_certificate"
+    ),
+    path(
+        "ecert/certificates/<str:certificate>/code",
+        ecert_api.CertificateCodeView.as_view(),
+        name="ecert_certificate_code",
+    ),
     path(
         "public/appointments/stations",
         appointments_api.PublicStationsView.as_view(),

@@ -173,6 +173,9 @@ def certificate_get(viewer: Viewer, number: str) -> ElectronicCertificate:
     return certificate
 
 
+MISSING = "未找到电子证照：该证件尚未发放（或待核验），或不在本单位辖区。"
+
+
 def certificate_find(viewer: Viewer, text: str) -> ElectronicCertificate | None:
     """By 证照编号, 受理号 or 卡号, within the viewer's jurisdiction: the newest one."""
     text = text.strip().upper()

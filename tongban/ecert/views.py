@@ -187,7 +187,7 @@ def find(request: HttpRequest) -> HttpResponse:
         found = selectors.certificate_find(user, form.cleaned_data["q"])
         if found is not None:
             return redirect("ecert:detail", certificate=found.number)
-        missing = "未找到电子证照：该证件尚未发放（或待核验），或不在本单位辖区。"
+        missing = selectors.MISSING
     return render(request, "ecert/find.html", {"form": form, "missing": missing})
 
 

@@ -213,3 +213,48 @@ def test_staff_find_see_and_print_a_certificate(
     assert "未找到电子证照" in ganzhou.get("/ecert/", {"q": handed_over.number or ""}).content.decode()
     # The household police (the reviewer at the household station) see it too.
     assert login(Client(), household_reviewer).get(f"/ecert/{certificate.number}/").status_code == 200
+
+
+def test_the_holder_shows_the_certificate_through_the_api(handed_over: Application, settings: Any) -> None:
+    api = APIClient()
+    body = {"id_number": handed_over.id_number, "name": handed_over.name, "reference": handed_over.number}
+    answer = api.post("/api/v1/public/ecert/holder", body, format="json")
+    assert answer.status_code == 200 and answer["Cache-Control"] == "no-store", answer.json()
+    shown = answer.json()
+    certificate = ElectronicCertificate.objects.get()
+    assert set(shown) == set(_schema_component(api, "EcertCertificate")["properties"])
+    assert (shown["number"], shown["masked_name"], shown["state"]) == (certificate.number, "刘*燕", "valid")
+    assert handed_over.id_number not in str(shown) and "刘晓燕" not in str(shown)
+    assert shown["code"]["verify_url"].endswith("/guide/ecert/verify/?t=" + shown["code"]["token"])
+    checked = api.post("/api/v1/public/ecert/verify", {"token": shown["code"]["token"]}, format="json")
+    assert checked.json()["result"] == "valid"
+    printed = api.post("/api/v1/public/ecert/holder", {**body, "print": True}, format="json").json()
+    assert printed["code"]["expires_at"] > shown["code"]["expires_at"]
+    wrong = api.post("/api/v1/public/ecert/holder", {**body, "name": "刘小燕"}, format="json")
+    assert wrong.status_code == 404 and wrong.json()["code"] == "not_found"
+    settings.ECERT_HOLDER_PER_HOUR = 3
+    refused = api.post("/api/v1/public/ecert/holder", body, format="json")
+    assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+
+
+def test_staff_read_and_print_through_the_api(personas: Personas, handed_over: Application) -> None:
+    certificate = ElectronicCertificate.objects.get()
+    station = APIClient()
+    station.force_authenticate(personas.nanchang_distributor)
+    read = station.get(f"/api/v1/ecert/certificates/{handed_over.number}")
+    assert read.status_code == 200 and read.json()["number"] == certificate.number
+    assert read.json()["code"] is None
+    assert AuditEvent.objects.filter(action="ecert.view", object_id=certificate.number).count() == 1
+    printed = station.post(f"/api/v1/ecert/certificates/{certificate.number}/code")
+    assert printed.status_code == 200 and printed.json()["code"]["token"].startswith("EC1.")
+    ganzhou = APIClient()
+    ganzhou.force_authenticate(personas.ganzhou_clerk)
+    assert ganzhou.get(f"/api/v1/ecert/certificates/{certificate.number}").status_code == 404
+    loss_report(
+        actor=personas.nanchang_clerk,
+        person=Person.objects.get(pk=handed_over.person_id),
+        channel="in_person",
+        phone="13907910000",
+    )
+    refused = station.post(f"/api/v1/ecert/certificates/{certificate.number}/code")
+    assert refused.status_code == 409 and refused.json()["code"] == "certificate_not_valid"
