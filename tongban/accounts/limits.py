@@ -96,6 +96,23 @@ def take(limit: Limit, key: str, *, now: datetime.datetime | None = None) -> dat
     return oldest + limit.window
 
 
+class Limited(Exception):
+    """A knock one too many: `until` when the caller may knock again, `message` what to tell them
+    (the API answers `429 rate_limited`, tongban.api.rate_limited; a page shows the message)."""
+
+    def __init__(self, until: datetime.datetime, message: str | None = None) -> None:
+        self.until = until
+        self.message = message or wait_message(until)
+        super().__init__(self.message)
+
+
+def knock(limit: Limit, key: str, *, now: datetime.datetime | None = None) -> None:
+    """`take`, raising Limited when the knock was one too many."""
+    until = take(limit, key, now=now)
+    if until is not None:
+        raise Limited(until)
+
+
 def clear(limit: Limit, key: str) -> None:
     """Forget `key`'s knocks (a success that forgives the failures before it)."""
     RateCount.objects.filter(scope=limit.scope, key=_digest(limit, key)).delete()

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tongban.accounts import limits
 from tongban.api import Text, UnitRefSerializer, page_answer, query_of, rate_limited, require, staff
 from tongban.api_schema import errors, page_of
 from tongban.appointments import doors, rules, selectors, services
@@ -58,13 +59,13 @@ class PublicView(APIView):
     def knock(self, request: Request, limit: Any) -> None:
         try:
             doors.knock(limit, client_address(request._request))
-        except doors.Limited as limited:
+        except limits.Limited as limited:
             raise rate_limited(limited.until) from limited
 
     def proven(self, request: Request, code: str, id_tail: str) -> Booking:
         try:
             return doors.booking_for(address=client_address(request._request), code=code, id_tail=id_tail)
-        except doors.Limited as limited:
+        except limits.Limited as limited:
             raise rate_limited(limited.until) from limited
 
 

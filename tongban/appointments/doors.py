@@ -1,7 +1,7 @@
 """The public doors of 网上预约 and their limits (accounts.limits): per client address for every
 action, and per booking code for the lookups, where failures lock the code (a code is
 unguessable, but not guessed at all is better). Pages and the API call the same functions; a
-knock too many raises `Limited`, which the API answers `429 rate_limited` and a page with
+knock too many raises `limits.Limited`, which the API answers `429 rate_limited` and a page with
 `limits.wait_message`."""
 
 from __future__ import annotations
@@ -20,16 +20,8 @@ LOOKUP = limits.Limit("appointments.lookup", 30, HOUR)
 CODE_FAILURES = limits.Limit("appointments.code_failures", 5, HOUR)
 
 
-class Limited(Exception):
-    def __init__(self, until: datetime.datetime) -> None:
-        super().__init__(limits.wait_message(until))
-        self.until = until
-
-
 def knock(limit: limits.Limit, address: str | None) -> None:
-    until = limits.take(limit, address or "-")
-    if until is not None:
-        raise Limited(until)
+    limits.knock(limit, address or "-")
 
 
 def booking_for(*, address: str | None, code: str, id_tail: str) -> Booking:
@@ -39,7 +31,7 @@ def booking_for(*, address: str | None, code: str, id_tail: str) -> Booking:
     key = rules.normalize_code(code) or code.strip().upper()[:20]
     until = limits.blocked_until(CODE_FAILURES, key)
     if until is not None:
-        raise Limited(until)
+        raise limits.Limited(until)
     try:
         return services.booking_find(code=code, id_tail=id_tail)
     except ServiceError:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from tongban.accounts import limits
 from tongban.accounts.models import User
 from tongban.appointments import doors, rules, selectors, services
 from tongban.appointments.forms import BookForm, LookupForm, OpenForm, OverrideForm, ScheduleForm
@@ -47,7 +48,7 @@ def _proven(request: HttpRequest, code: str) -> Booking | None:
     return Booking.objects.select_related("station", "person", "reason").filter(code=normal).first()
 
 
-def _limited(request: HttpRequest, limited: doors.Limited) -> HttpResponse:
+def _limited(request: HttpRequest, limited: limits.Limited) -> HttpResponse:
     return render(request, "appointments/public_limited.html", {"message": str(limited)}, status=429)
 
 
@@ -90,7 +91,7 @@ def slots(request: HttpRequest, code: str) -> HttpResponse:
     station = selectors.public_station(code)
     try:
         doors.knock(doors.SLOTS, client_address(request))
-    except doors.Limited as limited:
+    except limits.Limited as limited:
         return _limited(request, limited)
     own = services.station_settings(station)
     now = services.local_now()
@@ -148,7 +149,7 @@ def book(request: HttpRequest, code: str) -> HttpResponse:
             booking = services.booking_create(
                 station_code=station.code, date=day, half=half, pre=services.PreApplication(**data)
             )
-        except doors.Limited as limited:
+        except limits.Limited as limited:
             return _limited(request, limited)
         except ServiceError as error:
             show_refusal(form, error)
@@ -181,7 +182,7 @@ def manage(request: HttpRequest) -> HttpResponse:
                 code=form.cleaned_data["code"],
                 id_tail=form.cleaned_data["id_tail"],
             )
-        except doors.Limited as limited:
+        except limits.Limited as limited:
             return _limited(request, limited)
         except ServiceError as error:
             form.add_error(None, error.message)

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tongban.accounts import limits
 from tongban.api import ApiError, Text, rate_limited, require, service_error, staff
 from tongban.api_schema import errors
 from tongban.audit.context import client_address
@@ -129,7 +130,7 @@ class VerifyView(APIView):
             verdict = services.code_verify(
                 text=data.validated_data["token"], channel="api", address=client_address(request._request)
             )
-        except services.Limited as limited:
+        except limits.Limited as limited:
             raise rate_limited(limited.until) from limited
         return Response(verdict_json(verdict))
 
@@ -235,7 +236,7 @@ class HolderView(APIView):
                 reference=values["reference"],
                 address=client_address(request._request),
             )
-        except services.Limited as limited:
+        except limits.Limited as limited:
             raise rate_limited(limited.until) from limited
         except ServiceError as error:
             raise service_error(error) from error

@@ -258,15 +258,6 @@ def verify_limit() -> limits.Limit:
     return limits.Limit("ecert.verify", settings.ECERT_VERIFY_PER_MINUTE, datetime.timedelta(minutes=1))
 
 
-class Limited(Exception):
-    """A public door's limit was reached: `until` when the caller may knock again."""
-
-    def __init__(self, until: datetime.datetime, message: str) -> None:
-        super().__init__(message)
-        self.until = until
-        self.message = message
-
-
 NOT_FOUND = "未查询到电子证照：请核对公民身份号码、姓名和受理号（或卡号）。"
 
 
@@ -275,9 +266,7 @@ def holder_open(*, id_number: str, name: str, reference: str, address: str | Non
     card's serial): their certificate, or `not_found` (400) saying only that nothing was found.
     Counted per address; failures counted per number lock it for an hour; each try audited with
     the number masked."""
-    until = limits.take(holder_limit(), address or "-")
-    if until is not None:
-        raise Limited(until, limits.wait_message(until))
+    limits.knock(holder_limit(), address or "-")
     try:
         number = idnumber.canonical(id_number)
     except ValueError:
@@ -288,7 +277,7 @@ def holder_open(*, id_number: str, name: str, reference: str, address: str | Non
         record(
             actor=None, action=AuditAction.ECERT_HOLDER_REFUSED, detail={"id_number": masked, "locked": True}
         )
-        raise Limited(
+        raise limits.Limited(
             locked,
             f"该公民身份号码查询失败次数过多，已暂时锁定，请于 {timezone.localtime(locked):%H:%M} 后再试。",
         )
@@ -316,9 +305,7 @@ def code_verify(*, text: str, channel: str, address: str | None) -> selectors.Ve
     """Check a code as the verification page and the API do: offline checks first (form,
     signature, time), then the certificate and the card's state as the register has it now.
     Counted per address (Limited) and audited, whatever the verdict."""
-    until = limits.take(verify_limit(), address or "-")
-    if until is not None:
-        raise Limited(until, limits.wait_message(until))
+    limits.knock(verify_limit(), address or "-")
     now = timezone.now()
     check = token_check(text, keys.key_map(), now=now, today=timezone.localdate(now))
     verdict = selectors.verdict_of(check, now=now)

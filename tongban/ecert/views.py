@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from tongban.accounts import limits
 from tongban.accounts.models import User
 from tongban.audit.context import client_address
 from tongban.core.errors import ServiceError
@@ -88,7 +89,7 @@ def holder(request: HttpRequest) -> HttpResponse:
                     reference=data["reference"],
                     address=client_address(request),
                 )
-            except services.Limited as limited:
+            except limits.Limited as limited:
                 wait, status = limited.message, 429
             except ServiceError as error:
                 form.add_error(None, error.message)
@@ -156,7 +157,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     if text:
         try:
             verdict = services.code_verify(text=text, channel="page", address=client_address(request))
-        except services.Limited as limited:
+        except limits.Limited as limited:
             wait, status = limited.message, 429
     response = render(
         request, "ecert/verify.html", {"form": form, "verdict": verdict, "wait": wait}, status=status

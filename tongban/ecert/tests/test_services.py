@@ -13,12 +13,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from tongban.accounts.limits import Limited
 from tongban.audit.models import AuditEvent
 from tongban.cardloss.services import loss_report, loss_restore
 from tongban.core.crypto import sm3_hex
 from tongban.ecert import keys, selectors, services
 from tongban.ecert.models import ElectronicCertificate
-from tongban.ecert.services import Limited
 from tongban.ecert.token import Outcome
 from tongban.handover import services as handover
 from tongban.intake.models import Application
