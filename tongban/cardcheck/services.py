@@ -204,46 +204,52 @@ def _reason(reason: str) -> str:
     return text
 
 
-@transaction.atomic(durable=True)
-def institution_suspend(*, actor: User | None, institution: Institution, reason: str) -> Institution:
-    """暂停: its key is refused from the next request on (`403 institution_suspended`)."""
+def _state_change(
+    *, actor: User | None, institution: Institution, reason: str, to: str, action: AuditAction
+) -> Institution:
+    """暂停 or 恢复 with its reason, refused when the institution is already in that state."""
     _manager(actor)
     reason = _reason(reason)
     institution = _locked(institution)
-    if institution.state == Institution.State.SUSPENDED:
-        raise ServiceError("already_suspended", "该机构已暂停核查。", status=409)
-    institution.state = Institution.State.SUSPENDED
+    if institution.state == to:
+        if to == Institution.State.SUSPENDED:
+            raise ServiceError("already_suspended", "该机构已暂停核查。", status=409)
+        raise ServiceError("not_suspended", "该机构未暂停核查。", status=409)
+    institution.state = to
     institution.state_reason = reason
     institution.save(update_fields=["state", "state_reason", "updated_at"])
     record(
         actor=actor,
-        action=AuditAction.CARDCHECK_SUSPENDED,
+        action=action,
         object_type=OBJECT_TYPE,
         object_id=institution.pk,
         detail={"name": institution.name, "reason": reason},
     )
     return institution
+
+
+@transaction.atomic(durable=True)
+def institution_suspend(*, actor: User | None, institution: Institution, reason: str) -> Institution:
+    """暂停: its key is refused from the next request on (`403 institution_suspended`)."""
+    return _state_change(
+        actor=actor,
+        institution=institution,
+        reason=reason,
+        to=Institution.State.SUSPENDED,
+        action=AuditAction.CARDCHECK_SUSPENDED,
+    )
 
 
 @transaction.atomic(durable=True)
 def institution_resume(*, actor: User | None, institution: Institution, reason: str) -> Institution:
     """恢复: the same key works again from the next request."""
-    _manager(actor)
-    reason = _reason(reason)
-    institution = _locked(institution)
-    if institution.state == Institution.State.ACTIVE:
-        raise ServiceError("not_suspended", "该机构未暂停核查。", status=409)
-    institution.state = Institution.State.ACTIVE
-    institution.state_reason = reason
-    institution.save(update_fields=["state", "state_reason", "updated_at"])
-    record(
+    return _state_change(
         actor=actor,
+        institution=institution,
+        reason=reason,
+        to=Institution.State.ACTIVE,
         action=AuditAction.CARDCHECK_RESUMED,
-        object_type=OBJECT_TYPE,
-        object_id=institution.pk,
-        detail={"name": institution.name, "reason": reason},
     )
-    return institution
 
 
 # ---------------------------------------------------------------------------------------------
