@@ -17,7 +17,8 @@ from tongban.audit.services import AuditActor, record
 from tongban.biometrics import face, photo
 from tongban.biometrics.engine import get_abis, get_sdk
 from tongban.biometrics.imaging import decode_image
-from tongban.biometrics.interfaces import BiometricError, Gallery, Modality, QualityResult, Sample
+from tongban.biometrics.interfaces import BiometricError, Gallery, Modality, QualityResult, Sample, Template
+from tongban.biometrics.models import BiometricTemplate
 from tongban.core import idnumber
 from tongban.registry.models import FloatingRegistration, Person, Unit, WantedPerson
 
@@ -25,6 +26,20 @@ from tongban.registry.models import FloatingRegistration, Person, Unit, WantedPe
 def person_ref(person_pk: int) -> str:
     """How a register person is named in the galleries (never by ID number)."""
     return f"person:{person_pk}"
+
+
+def enrolled_face(person_pk: int) -> Template | None:
+    """The face template enrolled from the person's register photo into the 常住人口相片库, or None
+    (not enrolled yet, or a vendor engine that keeps its templates to itself). Stored templates
+    follow the photo: `register_photos_import` drops the template of a photo it replaces."""
+    row = (
+        BiometricTemplate.objects.filter(
+            gallery=Gallery.PERMANENT, ref_id=person_ref(person_pk), modality=Modality.FACE, position=""
+        )
+        .values_list("format", "template")
+        .first()
+    )
+    return Template(Modality.FACE, row[0], bytes(row[1])) if row is not None else None
 
 
 @dataclass
@@ -166,7 +181,8 @@ def register_photos_import(
     path relative to the CSV's folder) into `Person.photo`, sealed at rest. Each photo is decoded
     within bounds and stored as JPEG; a row that names no single person or an unreadable file is
     rejected with its reason, and nothing else changes. Enrolment into the permanent gallery is a
-    separate step (`register_photos_enrol`)."""
+    separate step (`register_photos_enrol`); a template enrolled from a photo that the file
+    replaces leaves the gallery here, so no search meets a face the register no longer holds."""
     result = PhotoImportResult()
     with path.open(encoding=encoding, newline="") as handle:
         reader = csv.DictReader(handle)
@@ -192,8 +208,11 @@ def register_photos_import(
                 continue
             out = io.BytesIO()
             decoded.image.convert("RGB").save(out, "JPEG", quality=95)
+            replaced = person.photo is not None and bytes(person.photo) != out.getvalue()
             person.photo = out.getvalue()
             person.save(update_fields=["photo", "updated_at"])
+            if replaced:
+                get_abis().delete(person_ref(person.pk), Gallery.PERMANENT, actor=actor)
             result.loaded += 1
     record(
         actor=actor,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime
 import io
+import math
 import threading
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.core.management import call_command
@@ -15,11 +17,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
-from tongban.audit.actions import EventAction
+from tongban.audit.actions import AuditAction, EventAction
 from tongban.audit.models import AuditEvent
-from tongban.biometrics.engine import get_abis
-from tongban.biometrics.interfaces import Gallery
+from tongban.biometrics.abis import face_vector
+from tongban.biometrics.engine import get_abis, get_sdk
+from tongban.biometrics.interfaces import Gallery, Modality, Sample, Template
 from tongban.biometrics.models import BiometricTemplate
+from tongban.biometrics.services import person_ref, register_photos_enrol, register_photos_import
 from tongban.core.errors import ServiceError
 from tongban.finance.models import Payment
 from tongban.intake import capture, rules, selectors, services, tasks
@@ -727,3 +731,61 @@ def test_a_replacement_invalidates_the_lost_card_at_acceptance(personas, accept)
     accept(personas.nanchang_clerk, card.person, rules.ApplicationType.REPLACEMENT, "31")
     card.refresh_from_db()
     assert card.state == Card.State.LOST  # 已挂失: not valid while the new one is made
+
+
+# --- the 1:1 with the register photo --------------------------------------------------------
+
+
+def _face_at(template: Template, cosine: float) -> Template:
+    """A face template at exactly `cosine` to `template` (another face, as the engine sees it)."""
+    vector = face_vector(template).astype(np.float64)
+    other = np.random.default_rng(7).standard_normal(vector.shape)
+    other -= other.dot(vector) * vector
+    other /= np.linalg.norm(other)
+    mixed = cosine * vector + math.sqrt(1 - cosine**2) * other
+    return Template(Modality.FACE, template.format, mixed.astype("<f4").tobytes())
+
+
+def test_the_register_photo_is_compared_through_its_enrolled_template(personas, accept, standard_photo):
+    """When the 1:N search does not bring the applicant's own register photo up, the 1:1 with it
+    uses the template enrolled from it rather than extracting the photo again."""
+    person = PersonFactory.create(photo=standard_photo)
+    probe = get_sdk(Modality.FACE).extract_template(Sample(Modality.FACE, standard_photo))
+    # What stands enrolled scores 0.5 against the counter's photo: under the engine's threshold,
+    # so the search leaves it out, and far from the 1.0 a second extraction would give.
+    get_abis().insert(person_ref(person.pk), _face_at(probe, 0.5), Gallery.PERMANENT)
+    application = accept(personas.nanchang_clerk, person)
+    assert [hit["ref_id"] for hit in application.face_hits["permanent"]] == []
+    assert application.face_hits["self"] == [{"ref_id": person_ref(person.pk), "score": 0.5, "self": True}]
+
+
+def test_without_an_enrolled_template_the_register_photo_is_extracted(personas, accept, standard_photo):
+    person = PersonFactory.create(photo=standard_photo)
+    application = accept(personas.nanchang_clerk, person)
+    [own] = application.face_hits["self"]
+    assert own["ref_id"] == person_ref(person.pk) and own["score"] > 0.99
+
+
+def test_a_replaced_register_photo_takes_its_template_out_of_the_gallery(standard_photo, tmp_path):
+    """`tongban biometrics import-photos` replacing a photo drops the template enrolled from the
+    old one, so no search meets a face the register no longer holds; the same file again keeps
+    the template enrolled from it."""
+    person = PersonFactory.create(photo=standard_photo)
+    ref = person_ref(person.pk)
+    enrolled = BiometricTemplate.objects.filter(ref_id=ref, gallery=Gallery.PERMANENT)
+    register_photos_enrol(actor=None)
+    assert enrolled.count() == 1
+    flipped = io.BytesIO()
+    Image.open(io.BytesIO(standard_photo)).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(flipped, "JPEG")
+    (tmp_path / "face.jpg").write_bytes(flipped.getvalue())
+    listing = tmp_path / "photos.csv"
+    listing.write_text(
+        f"id_number,name,birth_date,photo\n{person.id_number},{person.name},{person.birth_date},face.jpg\n",
+        encoding="utf-8",
+    )
+    assert register_photos_import(path=listing, actor=None).counts() == {"loaded": 1, "rejected": 0}
+    assert not enrolled.exists()
+    assert AuditEvent.objects.filter(action=AuditAction.BIOMETRICS_DELETE).count() == 1
+    register_photos_enrol(actor=None)
+    assert register_photos_import(path=listing, actor=None).counts() == {"loaded": 1, "rejected": 0}
+    assert enrolled.count() == 1
