@@ -186,7 +186,7 @@ def run_scan(chunk: int, workers: int) -> dict[str, Any]:
     ranges = [(start, min(start + chunk, hi)) for start in range(lo, hi, chunk)]
     suspects = 0
     for first in range(0, len(ranges), workers):
-        suspects += len(scan._suspects(province, ranges[first : first + workers], TODAY, workers))
+        suspects += len(scan._suspects(province, ranges[first : first + workers], TODAY, workers)[0])
     wrong_seconds = time.perf_counter() - t0
     # The whole scan as the command runs it: detection, exact verdicts, cases written.
     t0 = time.perf_counter()

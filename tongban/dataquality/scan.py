@@ -8,7 +8,9 @@ sex, a region code unknown to GB/T 2260 or abolished before the birth year (a jo
 `RegionValidity`), a birth date in the future or before 1880. Only those few candidate rows
 come back to Python, where `core.idnumber.parse` gives the exact verdict and the messages, so
 SQL may be generous but never lets a wrong number through, and Python keeps clean people out.
-The same SQL runs on PostgreSQL and SQLite, with two dialect fragments (pattern match, date text).
+PostgreSQL runs an integer form of the 错号 statement (`suspect_sql_postgresql`: about half the CPU
+a row, and it counts the rows for progress in the same pass); SQLite runs the portable form
+(`suspect_sql`); both pick the same rows.
 """
 
 from __future__ import annotations
@@ -76,24 +78,10 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _dialect() -> tuple[str, str, str]:
-    """(well-formed 18-character number, registered birth date as YYYYMMDD, what keeps the inner
-    query from being merged into the outer one) for this database."""
-    if connection.vendor == "postgresql":
-        # ltrim is three times cheaper than a regular expression here; OFFSET 0 makes PostgreSQL
-        # compute the 17 digits as one bigint once per row instead of at every use.
-        return (
-            "length(id_number) = 18 AND ltrim(id_number, '0123456789') IN ('', 'X')",
-            "to_char(p.birth_date, 'YYYYMMDD')",
-            "OFFSET 0",
-        )
-    pattern = "[0-9]" * 17 + "[0-9X]"
-    return f"id_number GLOB '{pattern}'", "replace(p.birth_date, '-', '')", ""
-
-
 def suspect_sql(scoped: bool) -> str:
-    """Rows of (lo, hi] whose number may be 错号; parameters: lo, hi, today, earliest."""
-    well_formed, birth_text, fence = _dialect()
+    """Rows of (lo, hi] whose number may be 错号 (the portable form, SQLite's); parameters: lo, hi,
+    today, earliest."""
+    pattern = "[0-9]" * 17 + "[0-9X]"
     # digit i (1-based) of the 17-digit integer n; the check is sum(w_i * d_i) mod 11
     digits = [f"(p.n / {10 ** (17 - i)} %% 10)" if i > 1 else f"(p.n / {10**16})" for i in range(1, 18)]
     weighted = " + ".join(f"{w} * {d}" for w, d in zip(_WEIGHTS, digits, strict=True))
@@ -105,14 +93,13 @@ def suspect_sql(scoped: bool) -> str:
         SELECT p.id, p.id_number
         FROM (
             SELECT id, id_number, birth_date, sex_id,
-                   CASE WHEN {well_formed} THEN CAST(substr(id_number, 1, 17) AS BIGINT) END AS n
+                   CASE WHEN id_number GLOB '{pattern}' THEN CAST(substr(id_number, 1, 17) AS BIGINT) END AS n
             FROM {person}
             WHERE id > %s AND id <= %s {scope}
-            {fence}
         ) p
         LEFT JOIN {validity} r ON r.code = substr(p.id_number, 1, 6)
         WHERE CASE WHEN p.n IS NULL THEN 1
-                   WHEN substr(p.id_number, 7, 8) <> {birth_text} THEN 1
+                   WHEN substr(p.id_number, 7, 8) <> replace(p.birth_date, '-', '') THEN 1
                    WHEN (CASE WHEN p.n %% 2 = 1 THEN '1' ELSE '2' END) <> p.sex_id THEN 1
                    WHEN substr('{_CHECK_CHARACTERS}', CAST(({weighted}) %% 11 AS INTEGER) + 1, 1)
                         <> substr(p.id_number, 18, 1) THEN 1
@@ -120,6 +107,91 @@ def suspect_sql(scoped: bool) -> str:
                    WHEN r.last_year IS NOT NULL AND r.last_year < p.n / 10000000 %% 10000 THEN 1
                    WHEN p.birth_date > %s OR p.birth_date < %s THEN 1
                    ELSE 0 END = 1
+    """  # noqa: S608 - identifiers from model metadata; values are parameters
+
+
+# The check of GB 11643 in four-digit groups: digits 2-5, 6-9, 10-13 and 14-17 of the number,
+# each group's share of sum(w_i * d_i) looked up in a table of 4 x 10,000 (built per statement).
+_GROUPS = tuple(_WEIGHTS[1 + 4 * k : 5 + 4 * k] for k in range(4))
+
+
+def _group_table_sql() -> str:
+    shares = " ".join(
+        f"WHEN {k} THEN " + " + ".join(f"{w} * (g / {10 ** (3 - j)} %% 10)" for j, w in enumerate(weights))
+        for k, weights in enumerate(_GROUPS)
+    )
+    return (
+        f"(SELECT array_agg(CASE k {shares} END ORDER BY k, g) "  # noqa: S608 - constants
+        "FROM generate_series(0, 3) k, generate_series(0, 9999) g)"
+    )
+
+
+def suspect_sql_postgresql(scoped: bool) -> str:
+    """The rows of `suspect_sql`, with PostgreSQL's cheaper per-row arithmetic, as one row: how
+    many rows of the range `_count` would count, and the suspects' ids in order (NULL for none);
+    parameters: earliest, today, earliest, lo, hi, earliest, today. Counting in the same pass
+    saves reading the range a second time for the run's progress.
+
+    A row costs about half the CPU of the portable form (10M rows: ~8 s of CPU instead of ~15 s):
+    - the number is read once as one bigint m: all 18 digits, or for an X check character
+      -1 - (the 17 digits), so the check character is a value v (X = 10) and the whole check is
+      integer arithmetic: (sum(w_i * d_i) + v) mod 11 = 1 (ISO 7064 MOD 11-2), with the sum
+      taken from four lookups in a table of four-digit groups instead of 17 divisions;
+    - the format test trims the digits off the number's bytes (`ltrim` of bytea: no per-character
+      multibyte work, about half the cost of `ltrim` of text, a third of a regular expression);
+    - the registered birth date is turned into YYYYMMDD by a lookup in a calendar of every day
+      from `earliest` to `today` (built per statement) instead of `to_char`; a date outside it
+      reads NULL and is caught by the last test (before `earliest` or after `today`)."""
+    person = _q(Person._meta.db_table)
+    validity = _q(RegionValidity._meta.db_table)
+    scope = "AND registration_unit_id IN (SELECT id FROM scope_units)" if scoped else ""
+    digits = r"'\x30313233343536373839'::bytea"
+    calendar = (
+        "(SELECT array_agg(CAST(to_char(d, 'YYYYMMDD') AS INTEGER) ORDER BY d) "
+        "FROM generate_series(CAST(%s AS DATE), CAST(%s AS DATE), INTERVAL '1 day') d)"
+    )
+    # Rows counted for the run's progress: those of the scope, or for the province our population
+    # (without the 外省户籍人员 registered at a counter), as `_count` counts them.
+    units = _q(Unit._meta.db_table)
+    external = f"SELECT id FROM {units} WHERE kind = '{Unit.Kind.EXTERNAL.value}'"  # noqa: S608
+    counted = "TRUE" if scoped else f"p.registration_unit_id NOT IN ({external})"
+    flagged = """CASE WHEN p.n IS NULL THEN 1
+        WHEN x.days[p.birth_date - CAST(%s AS DATE) + 1] <> p.n / 1000 %% 100000000 THEN 1
+        WHEN (CASE WHEN p.n %% 2 = 1 THEN '1' ELSE '2' END) <> p.sex_id THEN 1
+        WHEN (7 * (p.n / 10000000000000000)
+              + x.t[p.n / 1000000000000 %% 10000 + 1]
+              + x.t[p.n / 100000000 %% 10000 + 10001]
+              + x.t[p.n / 10000 %% 10000 + 20001]
+              + x.t[p.n %% 10000 + 30001] + p.v) %% 11 <> 1 THEN 1
+        WHEN r.code IS NULL THEN 1
+        WHEN r.last_year IS NOT NULL AND r.last_year < p.n / 10000000 %% 10000 THEN 1
+        WHEN p.birth_date > %s OR p.birth_date < %s THEN 1
+        ELSE 0 END = 1"""
+    # OFFSET 0 keeps each level from being merged into the next, so m, n and v are computed
+    # once per row instead of at every use; the outer CASE tests in order, so nothing reads n of
+    # a malformed number (m, n and v are NULL then).
+    return f"""
+        SELECT count(*) FILTER (WHERE {counted}), array_agg(p.id ORDER BY p.id) FILTER (WHERE {flagged})
+        FROM (
+            SELECT id, id_number, birth_date, sex_id, registration_unit_id,
+                   CASE WHEN m >= 0 THEN m / 10 ELSE -1 - m END AS n,
+                   CASE WHEN m >= 0 THEN m %% 10 ELSE 10 END AS v
+            FROM (
+                SELECT id, id_number, birth_date, sex_id, registration_unit_id,
+                       CASE WHEN octet_length(id_number) = 18 THEN
+                           CASE ltrim(convert_to(id_number, 'UTF8'), {digits})
+                               WHEN '\\x'::bytea THEN CAST(id_number AS BIGINT)
+                               WHEN '\\x58'::bytea THEN -1 - CAST(substr(id_number, 1, 17) AS BIGINT)
+                           END
+                       END AS m
+                FROM {person}
+                WHERE id > %s AND id <= %s {scope}
+                OFFSET 0
+            ) q
+            OFFSET 0
+        ) p
+        CROSS JOIN (SELECT {calendar} AS days, {_group_table_sql()} AS t OFFSET 0) x
+        LEFT JOIN {validity} r ON r.code = substr(p.id_number, 1, 6)
     """  # noqa: S608 - identifiers from model metadata; values are parameters
 
 
@@ -229,6 +301,7 @@ def save_findings(run: ScanRun | None, findings: Sequence[Finding], units: _Unit
         }
         new: list[Case] = []
         changed: list[Case] = []
+        new_links: dict[int, list[int]] = {}  # id(case) → its people, for the new cases
         links: list[tuple[Case, list[int]]] = []
         for finding in findings:
             unit = units.responsible(finding.unit_ids)
@@ -244,7 +317,7 @@ def save_findings(run: ScanRun | None, findings: Sequence[Finding], units: _Unit
                     last_run=run,
                 )
                 new.append(case)
-                links.append((case, finding.person_ids))
+                new_links[id(case)] = finding.person_ids
                 opened += 1
                 continue
             case.evidence, case.unit, case.last_run = finding.evidence, unit, run
@@ -254,7 +327,11 @@ def save_findings(run: ScanRun | None, findings: Sequence[Finding], units: _Unit
                 opened += 1
             changed.append(case)
             links.append((case, finding.person_ids))
-        Case.objects.bulk_create(new, batch_size=1000)
+        if connection.vendor == "postgresql":
+            _insert_cases(new, new_links)  # links included
+        else:
+            Case.objects.bulk_create(new, batch_size=1000)
+            links += [(case, new_links[id(case)]) for case in new]
         Case.objects.bulk_update(
             changed, ["evidence", "unit", "last_run", "status", "updated_at"], batch_size=1000
         )
@@ -264,6 +341,64 @@ def save_findings(run: ScanRun | None, findings: Sequence[Finding], units: _Unit
             [CasePerson(case=case, person_id=pk) for case, pks in links for pk in pks], batch_size=5000
         )
     return opened
+
+
+def _insert_cases(cases: Sequence[Case], person_ids: Mapping[int, list[int]]) -> None:
+    """Insert new cases and their links to people on PostgreSQL: one statement per 5,000 cases,
+    the rows sent as one JSON document (`jsonb_to_recordset`) and the links inserted from the
+    new ids in the same statement. `bulk_create` would build a model instance per link and send
+    each column as an array, escaping every quote of every evidence document in Python: 2-3
+    times the time of this for a scan's findings."""
+    import json
+
+    case_table, link_table = _q(Case._meta.db_table), _q(CasePerson._meta.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(cases), 5000):
+            batch = cases[start : start + 5000]
+            rows = [
+                {
+                    "kind": case.kind,
+                    "key": case.key,
+                    "unit_id": case.unit_id,
+                    "id_number": case.id_number,
+                    "evidence": case.evidence,
+                    "first_run_id": case.first_run_id,
+                    "last_run_id": case.last_run_id,
+                    "person_ids": person_ids[id(case)],
+                }
+                for case in batch
+            ]
+            cursor.execute(
+                f"""
+                WITH source AS MATERIALIZED (
+                    SELECT * FROM jsonb_to_recordset(CAST(%s AS jsonb)) AS r(
+                        kind text, key text, unit_id bigint, id_number text, evidence jsonb,
+                        first_run_id bigint, last_run_id bigint, person_ids jsonb)
+                ), inserted AS (
+                    INSERT INTO {case_table} (kind, key, unit_id, id_number, evidence, status, decision,
+                                              first_run_id, last_run_id, created_at, updated_at)
+                    SELECT kind, key, unit_id, id_number, evidence, %s, '', first_run_id, last_run_id,
+                           %s, %s
+                    FROM source
+                    RETURNING id, key
+                ), linked AS (
+                    INSERT INTO {link_table} (case_id, person_id)
+                    SELECT inserted.id, CAST(person.value AS BIGINT)
+                    FROM inserted
+                    JOIN source ON source.key = inserted.key
+                    CROSS JOIN LATERAL jsonb_array_elements_text(source.person_ids) AS person(value)
+                )
+                SELECT id, key FROM inserted
+                """,  # noqa: S608 - identifiers from model metadata; values are parameters
+                [
+                    json.dumps(rows, ensure_ascii=False),
+                    Case.Status.OPEN.value,
+                    *[timezone.now()] * 2,
+                ],
+            )
+            ids = dict((key, pk) for pk, key in cursor.fetchall())
+            for case in batch:
+                case.pk = ids[case.key]
 
 
 def _rows(pks: Sequence[int]) -> list[Row]:
@@ -309,8 +444,18 @@ def _active_cards(pks: Sequence[int]) -> set[int]:
 
 def duplicate_numbers(unit: Unit, max_pk: int) -> list[str]:
     """Numbers held by more than one person (重号) of which at least one is in `unit`'s subtree.
-    The register is grouped as a whole: the other holder may be registered anywhere."""
+    The register is grouped as a whole: the other holder may be registered anywhere.
+
+    The numbers held twice are first found over the whole table, without the key bound, so the
+    database can group the `id_number` index alone (on PostgreSQL an index-only scan, already in
+    order: no hash table to spill to disk, no table row read; 4-5 times faster than grouping
+    the rows up to `max_pk`); only those few are then counted again, through the same index,
+    among the rows up to `max_pk` and with the scope (a row added since the run began holds no
+    重号 of this run)."""
     person = _q(Person._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id_number FROM {person} GROUP BY id_number HAVING COUNT(*) > 1")  # noqa: S608
+        candidates = sorted(number for (number,) in cursor.fetchall())
     cte, params = _scope_cte(unit)
     within = (
         f"AND id_number IN (SELECT p.id_number FROM {person} p "  # noqa: S608
@@ -318,13 +463,18 @@ def duplicate_numbers(unit: Unit, max_pk: int) -> list[str]:
         if cte
         else ""
     )
-    sql = (
-        f"{cte}SELECT id_number FROM {person} WHERE id <= %s {within} "  # noqa: S608
-        "GROUP BY id_number HAVING COUNT(*) > 1"
-    )
+    found: list[str] = []
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, max_pk])
-        return [number for (number,) in cursor.fetchall()]
+        for start in range(0, len(candidates), 500):
+            chunk = candidates[start : start + 500]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"{cte}SELECT id_number FROM {person} WHERE id_number IN ({marks}) "  # noqa: S608
+                f"AND id <= %s {within} GROUP BY id_number HAVING COUNT(*) > 1",
+                [*params, *chunk, max_pk],
+            )
+            found.extend(sorted(number for (number,) in cursor.fetchall()))
+    return found
 
 
 def _duplicate_findings(numbers: Sequence[str], max_pk: int, units: _Units) -> list[Finding]:
@@ -360,28 +510,45 @@ def _duplicate_findings(numbers: Sequence[str], max_pk: int, units: _Units) -> l
     return findings
 
 
-def suspect_rows(unit: Unit, lo: int, hi: int, today: datetime.date) -> list[int]:
+def suspect_rows(unit: Unit, lo: int, hi: int, today: datetime.date) -> tuple[list[int], int | None]:
+    """The ids of the rows of (lo, hi] whose number may be wrong, and how many rows of the range
+    count for the run's progress (None where the database did not count them: SQLite)."""
     cte, params = _scope_cte(unit)
-    sql = cte + suspect_sql(bool(cte))
     earliest = datetime.date(idnumber.EARLIEST_BIRTH_YEAR, 1, 1)
     adapt = connection.ops.adapt_datefield_value
+    first, last = adapt(earliest), adapt(today)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, lo, hi, adapt(today), adapt(earliest)])
-        return [pk for pk, _ in cursor.fetchall()]
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                cte + suspect_sql_postgresql(bool(cte)), [*params, first, last, first, lo, hi, first, last]
+            )
+            counted, pks = cursor.fetchone()
+            return list(pks or []), counted
+        cursor.execute(cte + suspect_sql(bool(cte)), [*params, lo, hi, last, first])
+        return [pk for pk, _ in cursor.fetchall()], None
 
 
-def _suspects(unit: Unit, ranges: Sequence[tuple[int, int]], today: datetime.date, workers: int) -> list[int]:
+def _suspects(
+    unit: Unit, ranges: Sequence[tuple[int, int]], today: datetime.date, workers: int
+) -> tuple[list[int], int]:
+    """The suspects of every range, and how many rows the ranges hold for the run's progress."""
     if workers <= 1 or len(ranges) == 1 or connection.vendor != "postgresql":
-        return [pk for lo, hi in ranges for pk in suspect_rows(unit, lo, hi, today)]
+        parts = [suspect_rows(unit, lo, hi, today) for lo, hi in ranges]
+    else:
 
-    def one(bounds: tuple[int, int]) -> list[int]:
-        try:
-            return suspect_rows(unit, bounds[0], bounds[1], today)
-        finally:
-            connection.close()  # this thread's own connection
+        def one(bounds: tuple[int, int]) -> tuple[list[int], int | None]:
+            try:
+                return suspect_rows(unit, bounds[0], bounds[1], today)
+            finally:
+                connection.close()  # this thread's own connection
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return [pk for part in pool.map(one, ranges) for pk in part]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(one, ranges))
+    counted = sum(
+        _count(unit, lo, hi) if done is None else done
+        for (lo, hi), (_, done) in zip(ranges, parts, strict=True)
+    )
+    return [pk for pks, _ in parts for pk in pks], counted
 
 
 def _wrong_findings(pks: Sequence[int], units: _Units, today: datetime.date) -> list[Finding]:
@@ -513,9 +680,9 @@ def run_scan(
                     for start in range(lo, run.max_pk, chunk_rows)[: max(1, workers)]
                 ]
                 hi = ranges[-1][1]
-                findings = _wrong_findings(_suspects(unit, ranges, today, workers), units, today)
+                suspects, done = _suspects(unit, ranges, today, workers)
+                findings = _wrong_findings(suspects, units, today)
                 save_findings(run, findings, units)
-                done = _count(unit, lo, hi)
                 key = Case.Kind.WRONG_NUMBER.value
                 run.found = {**run.found, key: run.found.get(key, 0) + len(findings)}
                 run.checkpoint, run.processed_rows = hi, run.processed_rows + done
