@@ -16,6 +16,7 @@ a row, and it counts the rows for progress in the same pass); SQLite runs the po
 from __future__ import annotations
 
 import datetime
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -349,8 +350,6 @@ def _insert_cases(cases: Sequence[Case], person_ids: Mapping[int, list[int]]) ->
     new ids in the same statement. `bulk_create` would build a model instance per link and send
     each column as an array, escaping every quote of every evidence document in Python: 2-3
     times the time of this for a scan's findings."""
-    import json
-
     case_table, link_table = _q(Case._meta.db_table), _q(CasePerson._meta.db_table)
     with connection.cursor() as cursor:
         for start in range(0, len(cases), 5000):
