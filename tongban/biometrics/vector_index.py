@@ -80,7 +80,7 @@ MAX_KINDS = 1 << KIND_BITS
 MAX_KEY_DIGITS = 18
 NO_REF = -1  # code of an empty slot
 OTHER_REF = -2  # code of a slot whose ref is kept as a string
-MAP_BULK = 256  # ids added in one call from which they go straight into the sorted map
+MAP_BULK = 256  # ids added in one call from which they may go straight into the sorted map
 READ_CHUNK = 1 << 24
 
 # IVF parameters (see bench/README.md for the measurements behind them).
@@ -279,7 +279,13 @@ class _Refs:
             s = slots[i]
             found = (keys[i] == c) & (self.codes[s] == c)
             out[np.flatnonzero(numbered)[found]] = s[found]
-        if self.recent and numbered.any():
+        if self.recent and numbered.any() and numbered.sum() <= len(self.recent):
+            get = self.recent.get
+            for j in np.flatnonzero(numbered).tolist():
+                slot = get(int(codes[j]))
+                if slot is not None:
+                    out[j] = slot
+        elif self.recent and numbered.any():
             rc = np.fromiter(self.recent.keys(), np.int64, len(self.recent))
             rs = np.fromiter(self.recent.values(), np.int64, len(self.recent))
             order = np.argsort(rc)
@@ -300,7 +306,10 @@ class _Refs:
             self.other[slot] = refs[j]
             self.other_slots[refs[j]] = slot
         c, s = codes[~other], slots[~other]
-        if len(c) >= MAP_BULK:
+        # A merge copies the whole map: only a batch large beside it is merged at once, smaller
+        # ones wait in `recent` (a rebuild adding 5,000 at a time copies the map some 64 times its
+        # final size in all, instead of once a batch).
+        if len(c) >= max(MAP_BULK, len(self.map[0]) >> 6):
             self.merge(c, s)
         else:
             self.recent.update(zip(c.tolist(), s.tolist(), strict=True))
