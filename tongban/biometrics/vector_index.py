@@ -381,7 +381,7 @@ class VectorIndex:
         self.generation = 0
         self.meta: dict[str, Any] = {}
         # Rows: float32, or int8 once compact (then `_scales` holds each row's 1/‖row‖).
-        self._vectors = np.zeros((0, dim), dtype=np.float32)
+        self._vectors: np.ndarray = np.zeros((0, dim), dtype=np.float32)
         self._scales: np.ndarray | None = None
         self._refs = _Refs()
         self._used = 0  # slots handed out so far (the rest of the arrays is spare capacity)
@@ -833,9 +833,9 @@ class VectorIndex:
             files["others"] = _write_atomic(root / f"{name}.others.json", lambda f: f.write(others))
             if self._ivf is not None:
                 ivf = self._ivf
+                writer = faiss.PyCallbackIOWriter  # type: ignore[attr-defined]
                 files["faiss"] = _write_atomic(
-                    root / f"{name}.faiss",
-                    lambda f: faiss.write_index(ivf, faiss.PyCallbackIOWriter(f.write)),
+                    root / f"{name}.faiss", lambda f: faiss.write_index(ivf, writer(f.write))
                 )
             meta = {
                 "format": FORMAT_VERSION,
@@ -993,7 +993,7 @@ def _read_npy(path: Path, digest: str | None, out: np.ndarray | None = None) -> 
             out = np.empty(shape, dtype=dtype)
         elif out.shape != tuple(shape) or out.dtype != dtype:
             raise IndexFileError(f"{path.name}: {shape} {dtype}, expected {out.shape} {out.dtype}")
-        buf = memoryview(out.reshape(-1).view(np.uint8))
+        buf = out.reshape(-1).view(np.uint8).data
         done = 0
         while done < len(buf):
             n = f.readinto(buf[done : done + READ_CHUNK])
@@ -1017,7 +1017,7 @@ def _read_faiss(path: Path, digest: str | None) -> Any:
             h.update(block)
             return block
 
-        index = faiss.read_index(faiss.PyCallbackIOReader(read))
+        index = faiss.read_index(faiss.PyCallbackIOReader(read))  # type: ignore[attr-defined]
         h.update(f.read())
     if h.hexdigest() != digest:
         raise IndexFileError("saved FAISS index does not match its checksum")

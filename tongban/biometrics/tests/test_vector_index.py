@@ -339,6 +339,7 @@ def test_past_exact_max_rows_are_int8_and_scores_stay_close_to_float32() -> None
     compact.add(refs(3000), enrolled, adapt=False)  # still exact search, over int8 rows
     assert compact.storage == "int8" and compact._vectors.dtype == np.int8 and compact.mode == "exact"
     # 128 bytes and one float32 a row instead of 512 bytes.
+    assert compact._scales is not None
     assert compact._vectors.itemsize * compact.dim + compact._scales.itemsize == 132
     stored = np.stack([compact.vector(f"person:{i}") for i in range(3000)])
     assert np.allclose(np.linalg.norm(stored, axis=1), 1.0, atol=1e-5)
