@@ -3,6 +3,7 @@ every process's index current, persistence and rebuilds."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -542,6 +543,25 @@ def test_snapshot_conditions_agree_with_postgresql(text: str) -> None:
         sees = snapshot.sees(xid)
         assert seen is sees and bool(unseen) is not sees, xid  # NULL: no row, as false
         assert postgresql is (None if xid is None else sees), xid
+
+
+def test_an_index_file_of_the_old_format_is_rebuilt_in_the_new_one(
+    abis: BuiltinABIS, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Format 1 (float32 rows, refs as text) is not read by this engine: the first search after
+    the upgrade rebuilds the gallery from the database and saves it in the present format."""
+    enrolled, probes = faces(4, seed=17)
+    for i in range(4):
+        abis.insert(f"person:{i}", enrolled[i], PERMANENT)
+    abis.save(PERMANENT)
+    index_dir = tmp_path / "abis" / "face-permanent"
+    meta_path = index_dir / f"{(index_dir / 'CURRENT').read_text()}.meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps(meta | {"format": 1}))
+    with caplog.at_level("INFO", logger="tongban.biometrics.abis"):
+        assert BuiltinABIS(index_dir=tmp_path / "abis").identify(probes[2], PERMANENT)[0].ref_id == "person:2"
+    assert "another format" in caplog.text
+    assert len(VectorIndex.load(index_dir, dim=128)) == 4
 
 
 def test_an_index_saved_before_snapshots_were_kept_is_loaded_and_caught_up(
