@@ -10,13 +10,14 @@ import datetime
 import json
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import BinaryField, Count, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from tongban.accounts.models import User
@@ -349,62 +350,97 @@ _CARD_COLUMNS = (
     "valid_until",
     "acceptance_unit__code",
     "acceptance_unit__name",
-    "photo",
-    "chip_photo",
 )
+_PHOTO = Application._meta.get_field("photo")
+_CHIP_PHOTO = Application._meta.get_field("chip_photo")
+_TEMPLATE = Fingerprint._meta.get_field("template")
+
+
+def _stored(name: str) -> ExpressionWrapper:
+    """A sealed column as stored: unsealed apart (`_unsealed`), off the thread that reads."""
+    return ExpressionWrapper(F(name), output_field=BinaryField())
+
+
+def _unsealed(column: Any, value: Any) -> bytes | None:
+    return column.from_db_value(value, None, connection)  # type: ignore[no-any-return]
 
 
 def package_cards(batch: Batch) -> Iterator[package_format.PackageCard]:
     """The cards of a batch as the package needs them, in order of application, read in chunks
     of PACKAGE_CHUNK. The chip photo is the copy the counter kept with the photo; an application
     kept before there was one (`chip_photo` empty) has its copy derived here from the photo, the
-    same bytes, only slower (`tongban applications chip-photos` fills them in)."""
+    same bytes, only slower (`tongban applications chip-photos` fills them in).
+
+    The database is read here, in the caller's thread; a second thread unseals the photos and
+    templates of a chunk (SM4, which releases the GIL) while the caller packages the chunk
+    before."""
     ids = list(batch.items.order_by("application_id").values_list("application_id", flat=True))
-    for start in range(0, len(ids), PACKAGE_CHUNK):
-        chunk = ids[start : start + PACKAGE_CHUNK]
-        fingers: dict[int, list[package_format.PackageFinger]] = {}
-        for application_id, position, result, reason, template_format, template in (
-            Fingerprint.objects.filter(application_id__in=chunk)
-            .order_by("application_id", "position")
-            .values_list("application_id", "position", "result", "reason", "format", "template")
-        ):
-            fingers.setdefault(application_id, []).append(
-                package_format.PackageFinger(
-                    position=position,
-                    result=result,
-                    reason=reason,
-                    format=template_format,
-                    template=bytes(template) if template is not None else None,
-                )
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="package-unseal") as unsealing:
+        ready: Future[list[package_format.PackageCard]] | None = None
+        for start in range(0, len(ids), PACKAGE_CHUNK):
+            chunk = ids[start : start + PACKAGE_CHUNK]
+            fingers = list(
+                Fingerprint.objects.filter(application_id__in=chunk)
+                .order_by("application_id", "position")
+                .values_list("application_id", "position", "result", "reason", "format", _stored("template"))
             )
-        rows = Application.objects.filter(pk__in=chunk).order_by("pk").values_list(*_CARD_COLUMNS)
-        for (
-            pk,
-            number,
-            name,
-            sex_code,
-            sex_name,
-            ethnicity_code,
-            ethnicity_name,
-            birth_date,
-            address,
-            id_number,
-            authority,
-            valid_from,
-            valid_until,
-            unit_code,
-            unit_name,
-            photo,
-            chip,
-        ) in rows:
-            if photo is None or valid_from is None:
-                raise ServiceError(
-                    "incomplete_application",
-                    f"受理号 {number} 缺少相片或有效期限，无法打包。",
-                    status=409,
-                )
-            photo = bytes(photo)
-            yield package_format.PackageCard(
+            rows = list(
+                Application.objects.filter(pk__in=chunk)
+                .order_by("pk")
+                .values_list(*_CARD_COLUMNS, _stored("photo"), _stored("chip_photo"))
+            )
+            following = unsealing.submit(_chunk_cards, rows, fingers)
+            if ready is not None:
+                yield from ready.result()
+            ready = following
+        if ready is not None:
+            yield from ready.result()
+
+
+def _chunk_cards(
+    rows: list[tuple[Any, ...]], finger_rows: list[tuple[Any, ...]]
+) -> list[package_format.PackageCard]:
+    fingers: dict[int, list[package_format.PackageFinger]] = {}
+    for application_id, position, result, reason, template_format, template in finger_rows:
+        fingers.setdefault(application_id, []).append(
+            package_format.PackageFinger(
+                position=position,
+                result=result,
+                reason=reason,
+                format=template_format,
+                template=_unsealed(_TEMPLATE, template),
+            )
+        )
+    cards = []
+    for (
+        pk,
+        number,
+        name,
+        sex_code,
+        sex_name,
+        ethnicity_code,
+        ethnicity_name,
+        birth_date,
+        address,
+        id_number,
+        authority,
+        valid_from,
+        valid_until,
+        unit_code,
+        unit_name,
+        sealed_photo,
+        sealed_chip,
+    ) in rows:
+        photo = _unsealed(_PHOTO, sealed_photo)
+        if photo is None or valid_from is None:
+            raise ServiceError(
+                "incomplete_application",
+                f"受理号 {number} 缺少相片或有效期限，无法打包。",
+                status=409,
+            )
+        chip = _unsealed(_CHIP_PHOTO, sealed_chip)
+        cards.append(
+            package_format.PackageCard(
                 number=number or "",
                 name=name,
                 sex_code=sex_code,
@@ -420,9 +456,11 @@ def package_cards(batch: Batch) -> Iterator[package_format.PackageCard]:
                 acceptance_unit_code=unit_code,
                 acceptance_unit_name=unit_name,
                 photo=photo,
-                chip_photo=bytes(chip) if chip is not None else _derived_chip_photo(number, photo),
+                chip_photo=chip if chip is not None else _derived_chip_photo(number, photo),
                 fingers=tuple(fingers.get(pk, ())),
             )
+        )
+    return cards
 
 
 def _derived_chip_photo(number: str | None, photo: bytes) -> bytes:
