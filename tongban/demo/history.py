@@ -38,7 +38,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -61,6 +61,7 @@ from tongban.intake.models import Application, ApplicationEvent
 from tongban.registry import codes
 from tongban.registry.authority import issuing_authority
 from tongban.registry.calendar import work_calendar
+from tongban.registry.fields import SealedBinaryField
 from tongban.registry.models import Card, Person, ProductionRoute, Unit
 from tongban.supervision import rollup as supervision_rollup
 
@@ -595,7 +596,7 @@ def _table_counts(seconds: float) -> HistoryCounts:
 
 def _sealed(field: str, value: bytes) -> bytes:
     """`value` as the application's column `field` stores it (rows here bypass the ORM)."""
-    column = Application._meta.get_field(field)
+    column = cast(SealedBinaryField, Application._meta.get_field(field))
     return seal(settings.DATA_KEY, value, context=column.context.encode())
 
 

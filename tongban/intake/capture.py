@@ -464,6 +464,8 @@ def chip_photos_backfill(
         last = rows[-1][0]
         made: dict[int, tuple[bytes, bytes]] = {}
         for pk, number, photo in rows:
+            if photo is None:  # filtered out; for the type checker
+                continue
             try:
                 made[pk] = (bytes(photo), photo_standard.chip_photo(bytes(photo)))
             except BiometricError:

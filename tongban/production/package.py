@@ -32,7 +32,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -224,7 +224,9 @@ def write_archive(
     signer, the same files with neither digests nor signature (the benchmark's baseline)."""
     digests = signer is not None
     spool = target if isinstance(target, _Spool) else None
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:  # type: ignore[arg-type]
+    # A _Spool is as seekable as zipfile needs (it goes back within the entry being written).
+    writable = cast(IO[bytes], target)
+    with zipfile.ZipFile(writable, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         rows = []
         for card in cards:
             rows.append(_card_entry(archive, card, digests=digests))

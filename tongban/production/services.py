@@ -362,7 +362,7 @@ def _stored(name: str) -> ExpressionWrapper:
 
 
 def _unsealed(column: Any, value: Any) -> bytes | None:
-    return column.from_db_value(value, None, connection)  # type: ignore[no-any-return]
+    return column.from_db_value(value, None, connection)
 
 
 def package_cards(batch: Batch) -> Iterator[package_format.PackageCard]:
@@ -485,8 +485,9 @@ def _check_packable(batch: Batch) -> None:
 
 def batch_package(*, actor: User | None, batch: Batch) -> Batch:
     """数据包: sign, digest and encrypt the batch's cards for its centre into one stored file.
-    The slow part (chip photos, SM3, SM4) runs before the short transaction that records it; a
-    batch packaged again (while no feedback came) gets a new file with a new content key."""
+    The slow part (reading and unsealing the cards, SM3, SM4) runs before the short transaction
+    that records it; a batch packaged again (while no feedback came) gets a new file with a new
+    content key."""
     _require_own(actor, batch.centre_id, "production.batch")
     _check_packable(batch)
     system = system_key()
