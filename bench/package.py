@@ -1,6 +1,9 @@
 """Production data package benchmark: `python -m bench.package [--cards N] [--repeat R]`.
 
-In one run (no database, no Django settings needed):
+With `--from-db`, `batch_package` itself on N issued applications in a PostgreSQL database of
+its own, against the old path (a chip photo derived per card): see bench/package_db.py.
+
+Otherwise, in one run (no database, no Django settings needed):
 
 1. synthetic cards made in memory: a few standard-size (358×441) JPEG photos and their 102×126 chip
    copies made once with PIL, then per card a 64-byte random COM segment in each JPEG and random
@@ -40,6 +43,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from bench import package_db
 from tongban.core.crypto import sm2_generate
 from tongban.production.package import (
     PackageCard,
@@ -182,7 +186,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dir", help="where the temporary files go (default: the system's temp dir)")
+    parser.add_argument(
+        "--from-db",
+        action="store_true",
+        help="time batch_package on N issued applications in a database of its own (bench/package_db.py)",
+    )
+    package_db.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.from_db:
+        figures = package_db.run(args)
+        package_db.report(figures)
+        print(json.dumps(figures, ensure_ascii=False))
+        return 0
     figures = run(args)
     print(
         f"{args.cards} cards, {args.repeat} runs (median); package {figures['bytes']['package'] / 1e6:.0f} MB"

@@ -145,6 +145,7 @@ class AuditAction(models.TextChoices):
     # Applications, besides their 办理记录 events
     APPLICATION_VIEW = "application.view", "查看申领"
     APPLICATION_PRINT = "application.print", "打印申领文书"
+    APPLICATION_CHIP_PHOTO_DERIVED = "application.chip_photo_derived", "补生成芯片相片"
     # Applications: each 办理记录 event (EventAction) under the same name
     # 受理 (intake)
     APPLICATION_CREATED = "application.created", EventAction.CREATED.label

@@ -38,7 +38,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -48,6 +48,7 @@ from django.db.models import Max
 
 from tongban.accounts.models import User
 from tongban.accounts.roles import Role
+from tongban.biometrics.photo import chip_photo
 from tongban.core import idnumber, regions
 from tongban.core.crypto import seal
 from tongban.core.dates import add_years, age_on
@@ -60,6 +61,7 @@ from tongban.intake.models import Application, ApplicationEvent
 from tongban.registry import codes
 from tongban.registry.authority import issuing_authority
 from tongban.registry.calendar import work_calendar
+from tongban.registry.fields import SealedBinaryField
 from tongban.registry.models import Card, Person, ProductionRoute, Unit
 from tongban.supervision import rollup as supervision_rollup
 
@@ -370,9 +372,10 @@ def generate_history(
         for unit_id, year, last in _counter_rows("finance_receiptcounter", "unit_id", "year", first_day.year)
     }
     taken = set(Person.objects.values_list("id_number", flat=True)) if Person.objects.exists() else set()
-    # Sealed once, bound to the column like every photo the counter stores.
-    column = Application._meta.get_field("photo")
-    sealed_photo = seal(settings.DATA_KEY, photo, context=column.context.encode()) if photo else None
+    # Sealed once, bound to the column like every photo the counter stores, with the chip's copy
+    # the counter derives from it.
+    sealed_photo = _sealed("photo", photo) if photo else None
+    sealed_chip = _sealed("chip_photo", chip_photo(photo)) if photo else None
     serial_base = _next_pk(Card) * 10 + 7_000_000_000
 
     acceptance_times = sorted(
@@ -418,6 +421,7 @@ def generate_history(
                 serial=serial_base + written,
                 tables=tables,
                 photo=sealed_photo,
+                chip_photo=sealed_chip,
                 waiting=household_or_none is not None,
             ),
         )
@@ -590,6 +594,12 @@ def _table_counts(seconds: float) -> HistoryCounts:
     )
 
 
+def _sealed(field: str, value: bytes) -> bytes:
+    """`value` as the application's column `field` stores it (rows here bypass the ORM)."""
+    column = cast(SealedBinaryField, Application._meta.get_field(field))
+    return seal(settings.DATA_KEY, value, context=column.context.encode())
+
+
 def _flush(tables: dict[type[models.Model], _Table]) -> None:
     # Parents before children (foreign keys are checked per statement on SQLite).
     with transaction.atomic():
@@ -641,6 +651,7 @@ class _Ctx:
     serial: int
     tables: dict[type[models.Model], _Table]
     photo: bytes | None = None  # sealed
+    chip_photo: bytes | None = None  # sealed
     waiting: bool = False  # still in review, whatever its deadline (the demo's deadline examples)
 
 
@@ -927,6 +938,7 @@ def _one(rng: random.Random, locals_: _Ctx) -> None:
         phone=phone,
         collection=collection,
         photo=ctx.photo,
+        chip_photo=ctx.chip_photo,
         # 邮政寄递 goes to the applicant at the address where they live now.
         **(
             {"postal_recipient": name, "postal_phone": phone, "postal_address": residence}

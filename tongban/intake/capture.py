@@ -7,15 +7,16 @@ made inside the caller's transaction (the one-call acceptance holds one for all 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 
 from tongban.accounts.models import User
-from tongban.audit.actions import EventAction
+from tongban.audit.actions import AuditAction, EventAction
+from tongban.audit.services import Entry, record_many
 from tongban.biometrics import photo as photo_standard
 from tongban.biometrics.engine import get_abis, get_sdk
 from tongban.biometrics.finger import TEMPLATE_FORMAT as FINGER_TEMPLATE_FORMAT
@@ -25,6 +26,7 @@ from tongban.core.errors import ServiceError
 from tongban.intake import rules
 from tongban.intake.access import require_own_counter
 from tongban.intake.models import (
+    OPEN_STATUSES,
     Application,
     Fingerprint,
 )
@@ -114,6 +116,7 @@ class PreparedPhoto:
     conformed: bool
     template: Template | None  # the face template when the photo passed
     hits: dict[str, Any]  # the 1:N searches when the photo passed
+    chip: bytes | None = None  # the copy for the card's chip when the photo passed
 
     @property
     def passed(self) -> bool:
@@ -134,9 +137,12 @@ def photo_prepare(image: bytes, *, person_id: int, own_ref: str | None = None) -
     messages = tuple(rule.message for rule in report.rules if not rule.passed)
     if not report.passed:
         return PreparedPhoto(candidate, summary, messages, conformed, None, {})
+    # The chip's copy is made here, once, so that production reads it with the photo instead of
+    # scaling every photo of a batch again (a passed photo has the standard size it needs).
+    chip = photo_standard.chip_photo(candidate)
     template = get_sdk(Modality.FACE).extract_template(Sample(Modality.FACE, candidate))
     hits = _face_hits(template, person_id=person_id, own_ref=own_ref)
-    return PreparedPhoto(candidate, summary, messages, conformed, template, hits)
+    return PreparedPhoto(candidate, summary, messages, conformed, template, hits, chip)
 
 
 def photo_refusal(field: str, outcome: PhotoOutcome) -> ServiceError:
@@ -187,6 +193,7 @@ def photo_keep(*, actor: User | None, application: Application, prepared: Prepar
     application.photo_report = prepared.report
     if prepared.passed:
         application.photo = prepared.image
+        application.chip_photo = prepared.chip
         application.face_hits = prepared.hits
     application.save()
     failed = [rule["code"] for rule in prepared.report["rules"] if not rule["passed"]]
@@ -399,6 +406,7 @@ def application_photo_recollect(
             application_event(application, actor=actor, action=EventAction.PHOTO_CHECKED, detail=detail)
             return PhotoOutcome(False, prepared.messages, prepared.conformed)
         application.photo = prepared.image
+        application.chip_photo = prepared.chip
         application.photo_report = prepared.report
         application.face_hits = prepared.hits
         application_transition(
@@ -413,3 +421,78 @@ def application_photo_recollect(
                 application_ref(application), prepared.template, Gallery.APPLICATIONS, actor=actor
             )
     return PhotoOutcome(True, prepared.messages, prepared.conformed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chip photos of applications kept before the counter derived them (补生成芯片相片)
+
+# What may still go into a data package: the applications up to the production queue and in it.
+PACKAGEABLE_STATUSES = OPEN_STATUSES | {Status.ISSUED, Status.IN_PRODUCTION}
+CHIP_PHOTO_CHUNK = 500
+
+
+@dataclass
+class ChipPhotoBackfill:
+    derived: int = 0
+    failed: list[str] = field(default_factory=list)  # 受理号 (or id) of photos that cannot be scaled
+
+
+def chip_photos_backfill(
+    *, actor: User | None, progress: Callable[[int, int], None] | None = None
+) -> ChipPhotoBackfill:
+    """Store the chip photo of every application still to be packaged that was kept before the
+    counter derived it: the same copy (`biometrics.photo.chip_photo`) the counter makes, so that
+    a batch of them packages as fast as new ones. Packaging derives a missing copy itself, so
+    this only saves time; it is idempotent and can be stopped and run again.
+
+    In chunks of CHIP_PHOTO_CHUNK by id: the copies are made outside any transaction, then
+    written under the rows' locks to those that still have the photo they were made from and
+    no copy (a photo re-collected meanwhile came with its own), each audited. A photo
+    that cannot be scaled is left as it is and reported (packaging refuses it the same way)."""
+    pending = Application.objects.filter(
+        status__in=PACKAGEABLE_STATUSES, photo__isnull=False, chip_photo__isnull=True
+    )
+    total = pending.count()
+    report = ChipPhotoBackfill()
+    done, last = 0, 0
+    while True:
+        rows = list(
+            pending.filter(pk__gt=last).order_by("pk").values_list("pk", "number", "photo")[:CHIP_PHOTO_CHUNK]
+        )
+        if not rows:
+            break
+        last = rows[-1][0]
+        made: dict[int, tuple[bytes, bytes]] = {}
+        for pk, number, photo in rows:
+            if photo is None:  # filtered out; for the type checker
+                continue
+            try:
+                made[pk] = (bytes(photo), photo_standard.chip_photo(bytes(photo)))
+            except BiometricError:
+                report.failed.append(number or str(pk))
+        with transaction.atomic(durable=True):
+            locked = (
+                pending.select_for_update()
+                .filter(pk__in=list(made))
+                .order_by("pk")
+                .values_list("pk", "photo")
+            )
+            changed = [
+                Application(pk=pk, chip_photo=made[pk][1])
+                for pk, photo in locked
+                if photo is not None and bytes(photo) == made[pk][0]
+            ]
+            if changed:
+                Application.objects.bulk_update(changed, ["chip_photo"])
+                record_many(
+                    actor=actor,
+                    entries=[
+                        Entry(AuditAction.APPLICATION_CHIP_PHOTO_DERIVED, "intake.application", row.pk)
+                        for row in changed
+                    ],
+                )
+        report.derived += len(changed)
+        done += len(rows)
+        if progress is not None:
+            progress(done, total)
+    return report

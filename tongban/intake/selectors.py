@@ -125,7 +125,15 @@ COUNTER_SORTS = {
 COUNTER_DEFAULT_SORT = "-accepted"
 COUNTER_PAGE_SIZE = 50
 # What a list row never shows: the photos, the face searches and the routing.
-_LIST_DEFERRED = ("photo", "guardian_photo", "face_hits", "photo_report", "review_chain", "flags")
+_LIST_DEFERRED = (
+    "photo",
+    "chip_photo",
+    "guardian_photo",
+    "face_hits",
+    "photo_report",
+    "review_chain",
+    "flags",
+)
 
 NUMBER_LENGTH = 22
 ID_NUMBER_SHAPE = re.compile(r"^\d{17}[\dX]$")

@@ -20,16 +20,19 @@ from __future__ import annotations
 
 import base64
 import datetime
+import io
 import json
 import os
+import queue
 import re
 import struct
 import tempfile
+import threading
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -155,8 +158,61 @@ def _card_entry(archive: zipfile.ZipFile, card: PackageCard, *, digests: bool) -
     }
 
 
+class _Spool:
+    """What zipfile writes a package's archive to, handing each stretch of it on to `release`
+    once it is final: zipfile goes back to fill in an entry's local header after its data, so
+    the bytes since the last finished entry are held here, and the rest is never seeked to
+    again. Lets the archive be encrypted while it is written, with no temporary file."""
+
+    def __init__(self, release: Callable[[bytes], None]) -> None:
+        self._release = release
+        self._held = bytearray()
+        self._base = 0  # the offset of _held[0]: what is before it went to `release`
+        self._pos = 0
+
+    def write(self, data: bytes) -> int:
+        offset = self._pos - self._base
+        if offset < 0:
+            raise io.UnsupportedOperation("the archive was handed on before this offset")
+        if offset == len(self._held):
+            self._held += data
+        else:
+            end = offset + len(data)
+            if end > len(self._held):
+                self._held.extend(bytes(end - len(self._held)))
+            self._held[offset:end] = data
+        self._pos += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._base + len(self._held)}
+        position = base[whence] + offset
+        if position < self._base:
+            raise io.UnsupportedOperation("the archive was handed on before this offset")
+        self._pos = position
+        return position
+
+    def flush(self) -> None:
+        pass
+
+    def entries_done(self, *, at_least: int = 0) -> None:
+        """Between entries (nothing held will be rewritten): hand on what is held, when it is at
+        least `at_least` bytes."""
+        if self._held and len(self._held) >= at_least:
+            self._release(bytes(self._held))
+            self._base += len(self._held)
+            self._held.clear()
+
+    @property
+    def size(self) -> int:
+        return self._base + len(self._held)
+
+
 def write_archive(
-    target: IO[bytes],
+    target: IO[bytes] | _Spool,
     *,
     batch: str,
     centre: str,
@@ -167,8 +223,15 @@ def write_archive(
     """The ZIP inside a package: the entries, then `manifest.json` and its signature. Without a
     signer, the same files with neither digests nor signature (the benchmark's baseline)."""
     digests = signer is not None
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        rows = [_card_entry(archive, card, digests=digests) for card in cards]
+    spool = target if isinstance(target, _Spool) else None
+    # A _Spool is as seekable as zipfile needs (it goes back within the entry being written).
+    writable = cast(IO[bytes], target)
+    with zipfile.ZipFile(writable, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        rows = []
+        for card in cards:
+            rows.append(_card_entry(archive, card, digests=digests))
+            if spool is not None:
+                spool.entries_done(at_least=CHUNK)
         manifest = {
             "format": FORMAT,
             "batch": batch,
@@ -183,7 +246,57 @@ def write_archive(
             archive.writestr(
                 zipfile.ZipInfo("manifest.sig", date_time=(2000, 1, 1, 0, 0, 0)), sm2_sign(signer, body)
             )
+    if spool is not None:
+        spool.entries_done()
     return len(rows)
+
+
+class _Encrypting(threading.Thread):
+    """SM4-GCM and the SM3 of the ciphertext over the archive's stretches, written to `out`, in
+    a thread of its own: the cipher and the digest release the GIL, so this runs beside the
+    thread that reads the cards and builds the archive (a batch from the database uses both
+    cores)."""
+
+    def __init__(self, out: IO[bytes], content_key: bytes, nonce: bytes, batch: str) -> None:
+        super().__init__(name="package-encrypt", daemon=True)
+        self.out = out
+        self.encryptor = Cipher(algorithms.SM4(content_key), modes.GCM(nonce)).encryptor()
+        self.encryptor.authenticate_additional_data(MAGIC + batch.encode())
+        self.digest = hashes.Hash(hashes.SM3())
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self.failure: BaseException | None = None
+
+    def put(self, chunk: bytes) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.queue.put(chunk)
+
+    def run(self) -> None:
+        try:
+            while (chunk := self.queue.get()) is not None:
+                encrypted = self.encryptor.update(chunk)
+                self.digest.update(encrypted)
+                self.out.write(encrypted)
+        except BaseException as exc:  # handed to the writing thread, which raises it
+            self.failure = exc
+            while self.queue.get() is not None:  # let the writer finish putting
+                pass
+
+    def finish(self) -> str:
+        """Wait for the last stretch; the GCM tag is written after the body. The body's SM3."""
+        self.queue.put(None)
+        self.join()
+        if self.failure is not None:
+            raise self.failure
+        tail = self.encryptor.finalize() + self.encryptor.tag
+        self.digest.update(tail)
+        self.out.write(tail)
+        return self.digest.finalize().hex()
+
+    def abandon(self) -> None:
+        if self.is_alive():
+            self.queue.put(None)
+            self.join()
 
 
 def write_package(
@@ -196,55 +309,54 @@ def write_package(
     system_key: SM2KeyPair,
     centre_public: str,
 ) -> PackageInfo:
-    """Write the package of `cards` to `path` (atomically: a temporary file, then a rename)."""
+    """Write the package of `cards` to `path` (atomically: a partial file, then a rename). The
+    archive is encrypted as it is built, in a second thread (`_Encrypting`); the body's length,
+    known at the end, is written into its place before the body."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile(dir=path.parent) as plain:
-        count = write_archive(
-            plain, batch=batch, centre=centre, created_at=created_at, cards=cards, signer=system_key
-        )
-        plain_len = plain.tell()
-        plain.seek(0)
-        content_key, nonce = os.urandom(16), os.urandom(12)
-        encryptor = Cipher(algorithms.SM4(content_key), modes.GCM(nonce)).encryptor()
-        encryptor.authenticate_additional_data(MAGIC + batch.encode())
-        digest = hashes.Hash(hashes.SM3())
-        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        try:
-            with partial.open("wb") as out:
-                out.write(MAGIC + struct.pack(">Q", plain_len + _TAG_LEN))
-                while chunk := plain.read(CHUNK):
-                    encrypted = encryptor.update(chunk)
-                    digest.update(encrypted)
-                    out.write(encrypted)
-                tail = encryptor.finalize() + encryptor.tag
-                digest.update(tail)
-                out.write(tail)
-                header = {
-                    "format": FORMAT,
-                    "batch": batch,
-                    "centre": centre,
-                    "created_at": created_at.isoformat(),
-                    "cards": count,
-                    "cipher": "SM4-GCM",
-                    "nonce": nonce.hex(),
-                    "key_wrap": "SM2 C1C3C2",
-                    "wrapped_key": base64.b64encode(sm2_encrypt(centre_public, content_key)).decode(),
-                    "centre_key": sm2_fingerprint(centre_public),
-                    "system_key": system_key.fingerprint,
-                    "signature": "SM3withSM2 DER, ID 1234567812345678",
-                    "body_length": plain_len + _TAG_LEN,
-                    "body_sm3": digest.finalize().hex(),
-                }
-                header_bytes = _canonical(header)
-                signature = sm2_sign(system_key, header_bytes)
-                out.write(struct.pack(">I", len(header_bytes)) + header_bytes)
-                out.write(struct.pack(">H", len(signature)) + signature)
-                size = out.tell()
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(partial, path)
-        finally:
-            partial.unlink(missing_ok=True)
+    content_key, nonce = os.urandom(16), os.urandom(12)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+    try:
+        with partial.open("wb") as out:
+            out.write(MAGIC + struct.pack(">Q", 0))
+            encrypting = _Encrypting(out, content_key, nonce, batch)
+            encrypting.start()
+            try:
+                spool = _Spool(encrypting.put)
+                count = write_archive(
+                    spool, batch=batch, centre=centre, created_at=created_at, cards=cards, signer=system_key
+                )
+                body_sm3 = encrypting.finish()
+            finally:
+                encrypting.abandon()
+            plain_len = spool.size
+            header = {
+                "format": FORMAT,
+                "batch": batch,
+                "centre": centre,
+                "created_at": created_at.isoformat(),
+                "cards": count,
+                "cipher": "SM4-GCM",
+                "nonce": nonce.hex(),
+                "key_wrap": "SM2 C1C3C2",
+                "wrapped_key": base64.b64encode(sm2_encrypt(centre_public, content_key)).decode(),
+                "centre_key": sm2_fingerprint(centre_public),
+                "system_key": system_key.fingerprint,
+                "signature": "SM3withSM2 DER, ID 1234567812345678",
+                "body_length": plain_len + _TAG_LEN,
+                "body_sm3": body_sm3,
+            }
+            header_bytes = _canonical(header)
+            signature = sm2_sign(system_key, header_bytes)
+            out.write(struct.pack(">I", len(header_bytes)) + header_bytes)
+            out.write(struct.pack(">H", len(signature)) + signature)
+            size = out.tell()
+            out.seek(len(MAGIC))
+            out.write(struct.pack(">Q", plain_len + _TAG_LEN))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return PackageInfo(size=size, cards=count, header=header, header_sm3=sm3_hex(header_bytes))
 
 

@@ -10,13 +10,14 @@ import datetime
 import json
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import BinaryField, Count, ExpressionWrapper, F, Q
 from django.utils import timezone
 
 from tongban.accounts.models import User
@@ -39,7 +40,7 @@ from tongban.core.keys import (
     system_key_path,
     write_key_file,
 )
-from tongban.intake.models import Application
+from tongban.intake.models import Application, Fingerprint
 from tongban.intake.transitions import LISTENED_FIELDS, Transition, application_transition
 from tongban.notifications.services import compose, notify
 from tongban.production import package as package_format
@@ -330,59 +331,147 @@ def batch_schedule(
 # Data packages
 
 
+# Applications read at once while packaging: two queries per chunk (the applications with their
+# code names and units, then their fingers), none per card.
+PACKAGE_CHUNK = 500
+_CARD_COLUMNS = (
+    "pk",
+    "number",
+    "name",
+    "sex_id",
+    "sex__name",
+    "ethnicity_id",
+    "ethnicity__name",
+    "birth_date",
+    "household_address",
+    "id_number",
+    "issuing_authority",
+    "valid_from",
+    "valid_until",
+    "acceptance_unit__code",
+    "acceptance_unit__name",
+)
+_PHOTO = Application._meta.get_field("photo")
+_CHIP_PHOTO = Application._meta.get_field("chip_photo")
+_TEMPLATE = Fingerprint._meta.get_field("template")
+
+
+def _stored(name: str) -> ExpressionWrapper:
+    """A sealed column as stored: unsealed apart (`_unsealed`), off the thread that reads."""
+    return ExpressionWrapper(F(name), output_field=BinaryField())
+
+
+def _unsealed(column: Any, value: Any) -> bytes | None:
+    return column.from_db_value(value, None, connection)
+
+
 def package_cards(batch: Batch) -> Iterator[package_format.PackageCard]:
-    """The cards of a batch as the package needs them, read in chunks (the chip photo is derived
-    here from the standard photo)."""
-    applications = (
-        Application.objects.filter(pk__in=batch.items.values("application_id"))
-        .select_related("sex", "ethnicity", "acceptance_unit")
-        .prefetch_related("fingerprints")
-        .order_by("pk")
-    )
-    for application in applications.iterator(chunk_size=200):
-        if application.photo is None or application.valid_from is None:
+    """The cards of a batch as the package needs them, in order of application, read in chunks
+    of PACKAGE_CHUNK. The chip photo is the copy the counter kept with the photo; an application
+    kept before there was one (`chip_photo` empty) has its copy derived here from the photo, the
+    same bytes, only slower (`tongban applications chip-photos` fills them in).
+
+    The database is read here, in the caller's thread; a second thread unseals the photos and
+    templates of a chunk (SM4, which releases the GIL) while the caller packages the chunk
+    before."""
+    ids = list(batch.items.order_by("application_id").values_list("application_id", flat=True))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="package-unseal") as unsealing:
+        ready: Future[list[package_format.PackageCard]] | None = None
+        for start in range(0, len(ids), PACKAGE_CHUNK):
+            chunk = ids[start : start + PACKAGE_CHUNK]
+            fingers = list(
+                Fingerprint.objects.filter(application_id__in=chunk)
+                .order_by("application_id", "position")
+                .values_list("application_id", "position", "result", "reason", "format", _stored("template"))
+            )
+            rows = list(
+                Application.objects.filter(pk__in=chunk)
+                .order_by("pk")
+                .values_list(*_CARD_COLUMNS, _stored("photo"), _stored("chip_photo"))
+            )
+            following = unsealing.submit(_chunk_cards, rows, fingers)
+            if ready is not None:
+                yield from ready.result()
+            ready = following
+        if ready is not None:
+            yield from ready.result()
+
+
+def _chunk_cards(
+    rows: list[tuple[Any, ...]], finger_rows: list[tuple[Any, ...]]
+) -> list[package_format.PackageCard]:
+    fingers: dict[int, list[package_format.PackageFinger]] = {}
+    for application_id, position, result, reason, template_format, template in finger_rows:
+        fingers.setdefault(application_id, []).append(
+            package_format.PackageFinger(
+                position=position,
+                result=result,
+                reason=reason,
+                format=template_format,
+                template=_unsealed(_TEMPLATE, template),
+            )
+        )
+    cards = []
+    for (
+        pk,
+        number,
+        name,
+        sex_code,
+        sex_name,
+        ethnicity_code,
+        ethnicity_name,
+        birth_date,
+        address,
+        id_number,
+        authority,
+        valid_from,
+        valid_until,
+        unit_code,
+        unit_name,
+        sealed_photo,
+        sealed_chip,
+    ) in rows:
+        photo = _unsealed(_PHOTO, sealed_photo)
+        if photo is None or valid_from is None:
             raise ServiceError(
                 "incomplete_application",
-                f"受理号 {application.number} 缺少相片或有效期限，无法打包。",
+                f"受理号 {number} 缺少相片或有效期限，无法打包。",
                 status=409,
             )
-        photo = bytes(application.photo)
-        try:
-            chip = chip_photo(photo)
-        except BiometricError as exc:
-            raise ServiceError(
-                "chip_photo_failed",
-                f"受理号 {application.number} 的相片无法生成芯片相片：{exc.message}",
-                status=409,
-            ) from exc
-        yield package_format.PackageCard(
-            number=application.number or "",
-            name=application.name,
-            sex_code=application.sex_id,
-            sex_name=application.sex.name,
-            ethnicity_code=application.ethnicity_id,
-            ethnicity_name=application.ethnicity.name,
-            birth_date=application.birth_date,
-            address=application.household_address,
-            id_number=application.id_number,
-            issuing_authority=application.issuing_authority,
-            valid_from=application.valid_from,
-            valid_until=application.valid_until,
-            acceptance_unit_code=application.acceptance_unit.code,
-            acceptance_unit_name=application.acceptance_unit.name,
-            photo=photo,
-            chip_photo=chip,
-            fingers=tuple(
-                package_format.PackageFinger(
-                    position=finger.position,
-                    result=finger.result,
-                    reason=finger.reason,
-                    format=finger.format,
-                    template=bytes(finger.template) if finger.template is not None else None,
-                )
-                for finger in application.fingerprints.all()
-            ),
+        chip = _unsealed(_CHIP_PHOTO, sealed_chip)
+        cards.append(
+            package_format.PackageCard(
+                number=number or "",
+                name=name,
+                sex_code=sex_code,
+                sex_name=sex_name,
+                ethnicity_code=ethnicity_code,
+                ethnicity_name=ethnicity_name,
+                birth_date=birth_date,
+                address=address,
+                id_number=id_number,
+                issuing_authority=authority,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                acceptance_unit_code=unit_code,
+                acceptance_unit_name=unit_name,
+                photo=photo,
+                chip_photo=chip if chip is not None else _derived_chip_photo(number, photo),
+                fingers=tuple(fingers.get(pk, ())),
+            )
         )
+    return cards
+
+
+def _derived_chip_photo(number: str | None, photo: bytes) -> bytes:
+    try:
+        return chip_photo(photo)
+    except BiometricError as exc:
+        raise ServiceError(
+            "chip_photo_failed",
+            f"受理号 {number} 的相片无法生成芯片相片：{exc.message}",
+            status=409,
+        ) from exc
 
 
 def package_path(batch: Batch) -> Path:
@@ -396,8 +485,9 @@ def _check_packable(batch: Batch) -> None:
 
 def batch_package(*, actor: User | None, batch: Batch) -> Batch:
     """数据包: sign, digest and encrypt the batch's cards for its centre into one stored file.
-    The slow part (chip photos, SM3, SM4) runs before the short transaction that records it; a
-    batch packaged again (while no feedback came) gets a new file with a new content key."""
+    The slow part (reading and unsealing the cards, SM3, SM4) runs before the short transaction
+    that records it; a batch packaged again (while no feedback came) gets a new file with a new
+    content key."""
     _require_own(actor, batch.centre_id, "production.batch")
     _check_packable(batch)
     system = system_key()

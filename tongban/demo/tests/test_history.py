@@ -14,6 +14,7 @@ from django.db.models import Max
 
 from tongban.accounts.models import User
 from tongban.audit.actions import EventAction
+from tongban.biometrics.photo import chip_photo
 from tongban.core.dates import age_on
 from tongban.demo.history import HistoryCounts, generate_history, replicate_history
 from tongban.finance.models import Payment, ReceiptCounter, Refund
@@ -212,3 +213,11 @@ def test_every_generated_event_has_a_chinese_label(history: HistoryCounts) -> No
     actions = set(ApplicationEvent.objects.values_list("action", flat=True).distinct())
     assert {"created", "issued", "handed_over"} <= actions
     assert actions <= set(EventAction.values), actions - set(EventAction.values)
+
+
+def test_the_photo_comes_with_its_chip_copy_as_the_counter_keeps_them(
+    db: None, standard_photo: bytes
+) -> None:
+    generate_history(applications=20, days=5, seed=3, photo=standard_photo)
+    kept = {(a.photo, a.chip_photo) for a in Application.objects.only("photo", "chip_photo")}
+    assert kept == {(standard_photo, chip_photo(standard_photo))}

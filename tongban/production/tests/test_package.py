@@ -104,6 +104,26 @@ def test_round_trip(tmp_path: Path) -> None:
     assert b"photo" not in (tmp_path / "p.tbpkg").read_bytes()  # encrypted
 
 
+def test_the_archive_encrypted_while_it_is_written_is_the_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The archive goes to the cipher in stretches as it is written (here after every card), each
+    entry's header filled in before its stretch leaves: the body decrypts to the whole ZIP."""
+    monkeypatch.setattr("tongban.production.package.CHUNK", 1)
+    path = make(tmp_path / "p.tbpkg")
+    header, _, _, body_length = read_header(path.open("rb"))
+    key = sm2_decrypt(CENTRE, base64.b64decode(header["wrapped_key"]))
+    body = path.read_bytes()[len(MAGIC) + 8 : len(MAGIC) + 8 + body_length]
+    decryptor = Cipher(algorithms.SM4(key), modes.GCM(bytes.fromhex(header["nonce"]), body[-16:])).decryptor()
+    decryptor.authenticate_additional_data(MAGIC + header["batch"].encode())
+    plain = decryptor.update(body[:-16]) + decryptor.finalize()
+    with zipfile.ZipFile(io.BytesIO(plain)) as archive:
+        names = archive.namelist()
+        assert archive.read(f"photos/{CARDS[2].number}.jpg") == CARDS[2].photo
+    assert names[-2:] == ["manifest.json", "manifest.sig"] and len(names) == 3 * 3 + 2
+    assert open_package(path, centre_key=CENTRE, system_public=SYSTEM.public).header["cards"] == 3
+
+
 def test_header_is_signed_and_names_the_keys(tmp_path: Path) -> None:
     with make(tmp_path / "p.tbpkg").open("rb") as handle:
         header, _, signature, _ = read_header(handle)

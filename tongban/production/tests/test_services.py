@@ -13,9 +13,11 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
+from tongban.biometrics.photo import chip_photo
 from tongban.core.errors import ServiceError
 from tongban.intake import capture, rules
 from tongban.intake import selectors as intake_selectors
@@ -177,6 +179,51 @@ def test_package_round_trip_through_the_command(personas, issue, centre_keys, tm
     assert chip.size == (102, 126)
     assert (tmp_path / "opened" / card["photo"]["path"]).read_bytes() == bytes(application.photo)
     assert {f["result"] for f in card["fingerprints"]} == {"not_registered"}
+
+
+def _chip_entries(path: Path, key: Path, out: Path) -> dict[str, bytes]:
+    """The opened package's chip photos by 受理号."""
+    assert _open(path, key, out)[0] == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    return {card["number"]: (out / card["chip_photo"]["path"]).read_bytes() for card in manifest["cards"]}
+
+
+def test_a_backfilled_row_packages_the_chip_photo_the_counter_keeps(personas, issue, centre_keys, tmp_path):
+    """A batch packages the chip photo the counter derived from the photo; a row kept before
+    there was one (chip_photo empty) packages the very same bytes, derived on demand, and again
+    once `tongban applications chip-photos` has stored them."""
+    batch = _packaged(personas, issue, count=2)
+    key = centre_keys["360000901"]
+    fresh = _chip_entries(services.package_path(batch), key, tmp_path / "fresh")
+    for application in Application.objects.filter(number__in=fresh):
+        assert application.chip_photo is not None
+        assert fresh[application.number or ""] == bytes(application.chip_photo)
+        assert fresh[application.number or ""] == chip_photo(bytes(application.photo or b""))
+    Application.objects.filter(number__in=fresh).update(chip_photo=None)  # a row from before
+    operator = personas.centre_operator
+    batch = services.batch_package(actor=operator, batch=batch)
+    assert _chip_entries(services.package_path(batch), key, tmp_path / "on_demand") == fresh
+    stdout = io.StringIO()
+    call_command("applications", "chip-photos", stdout=stdout, stderr=io.StringIO())
+    assert json.loads(stdout.getvalue()) == {"derived": 2, "failed": []}
+    batch = services.batch_package(actor=operator, batch=batch)
+    assert _chip_entries(services.package_path(batch), key, tmp_path / "backfilled") == fresh
+
+
+def test_packaging_reads_the_cards_without_a_query_per_card(personas, issue):
+    operator = personas.centre_operator
+
+    def queries(count: int) -> int:
+        for _ in range(count):
+            issue(personas.nanchang_clerk)
+        batch = services.batch_create(actor=operator, centre=operator.unit)
+        with CaptureQueriesContext(connection) as captured:
+            cards = list(services.package_cards(batch))
+        assert len(cards) == count and all(card.chip_photo for card in cards)
+        return len(captured)
+
+    # The batch's ids, then the applications and their fingers of each chunk.
+    assert queries(1) == queries(3) == 3
 
 
 def test_a_tampered_package_or_a_wrong_key_exits_1(personas, issue, centre_keys, tmp_path):
