@@ -469,8 +469,8 @@ if CARD_PRODUCTION["KEYS_PASSPHRASE"] and CARD_PRODUCTION["KEYS_PASSPHRASE_HOOK"
 
 # The audit trail's sealer (`tongban audit seal --follow`): how often it looks for new rows and
 # how many it seals in one signed batch; rows waiting longer than UNSEALED_ALERT_SECONDS are
-# reported (the sealer is not running); a row claiming to be LATE_SECONDS older than the seal
-# before its own is reported as inserted afterwards (see tongban/audit/verify.py).
+# reported (the sealer is not running); a row claiming to be LATE_SECONDS older than a row ahead
+# of it in the chain is reported as inserted afterwards (see tongban/audit/verify.py).
 AUDIT = {
     "SEAL_INTERVAL_SECONDS": env_float("TONGBAN_AUDIT_SEAL_INTERVAL", 0.5),
     "SEAL_BATCH": env_int("TONGBAN_AUDIT_SEAL_BATCH", 10_000),

@@ -10,8 +10,11 @@ at the end of each seal is the one the seal signed. It names the first problem:
 - `link` / `rewritten`: rows were re-chained after sealing (their hashes recomputed); the first
   row of the seal whose signed hash no longer matches is named;
 - `inserted`: a row carries a place in the chain that no seal covers, or claims to have happened
-  well before (`settings.AUDIT["LATE_SECONDS"]`) the seal preceding its own, which it would have
-  joined had it been committed then: inserted afterwards;
+  well before (`settings.AUDIT["LATE_SECONDS"]`) a row ahead of it in the chain, which it would
+  have preceded had it been committed then: inserted afterwards. The rows ahead are the measure,
+  not the time of the seal before: a backlog that waited for the sealer (stopped for an hour, say)
+  is sealed in several batches, and its later batches legitimately happened before the earlier
+  seals were made;
 - `seal`: a seal is missing, out of order or its signature does not verify;
 - `truncated`: rows at the end of the chain were removed.
 
@@ -172,7 +175,7 @@ def _check_rows(seals: list[AuditSeal], result: Result, batch_size: int) -> Brea
     seal_ends = iter(seals)
     seal = next(seal_ends, None)
     expected_seq, prev = 1, GENESIS_HASH
-    earliest: datetime.datetime | None = None  # a row of this seal happened after this
+    latest: datetime.datetime | None = None  # the latest time a row ahead in the chain claims
     # The sealer goes on while this runs: only the rows of the seals read above are walked.
     for row in _rows(batch_size, seals[-1].last_seq if seals else 0):
         if seal is None:  # the walk ends with the last seal; nothing is read beyond it
@@ -185,14 +188,14 @@ def _check_rows(seals: list[AuditSeal], result: Result, batch_size: int) -> Brea
             # This row still names the hash its predecessor had when sealed: the predecessor
             # was rewritten, hash and all.
             return Break("link", seq=max(row["seq"] - 1, 1))
-        if earliest is not None and row["at"] < earliest:
+        if latest is not None and row["at"] < latest - late:
             return Break("inserted", seq=row["seq"])
+        latest = row["at"] if latest is None else max(latest, row["at"])
         prev = row["hash"]
         result.checked += 1
         if row["seq"] == seal.last_seq:
             if prev != seal.last_hash:
                 return Break("rewritten", seq=seal.first_seq, seal=seal.number)
-            earliest = seal.sealed_at - late
             seal = next(seal_ends, None)
         expected_seq += 1
     if seal is not None:

@@ -222,6 +222,31 @@ def test_rows_inserted_afterwards_are_named(events: Events, system_key: SM2KeyPa
     assert _broken() == ("inserted", backdated.seq)
 
 
+def test_a_backlog_sealed_in_batches_after_an_outage_verifies(events: Events, system_key: SM2KeyPair) -> None:
+    """Rows that waited for the sealer for hours, sealed in several batches, are not taken for
+    inserted ones: the rows of the later batches happened before the earlier seals were made,
+    but not before the rows ahead of them. Found by the 10,000-application crash run, which
+    seals 250,000 rows after 84 minutes in batches of 10,000."""
+    events(6)
+    hours_ago = timezone.now() - datetime.timedelta(hours=3)
+    drop_guards()
+    waiting = list(AuditEvent.objects.order_by("id").values_list("id", flat=True))  # and the key's
+    for n, pk in enumerate(waiting):  # as they were written three hours ago, a minute apart
+        sql(
+            "UPDATE audit_auditevent SET at = %s WHERE id = %s", hours_ago + datetime.timedelta(minutes=n), pk
+        )
+    assert seal_all(limit=2) == len(waiting)
+    assert AuditSeal.objects.count() == (len(waiting) + 1) // 2
+    assert verify().ok
+    # A row dated well before the rows ahead of it still shows, sealed in a batch of its own.
+    backdated = AuditEvent.objects.create(
+        at=hours_ago - datetime.timedelta(hours=2), actor_username="cli", action="demo.seed"
+    )
+    seal_all(limit=2)
+    backdated.refresh_from_db()
+    assert _broken() == ("inserted", backdated.seq)
+
+
 def test_a_forged_or_foreign_signature_is_refused(events: Events, system_key: SM2KeyPair) -> None:
     events(2)
     seal_all()
