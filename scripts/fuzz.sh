@@ -75,7 +75,7 @@ fuzz() {  # fuzz BASE PERSONA TOKEN → var/fuzz-PERSONA.txt (and .xml, .status:
   else
     headers=(-H "Authorization: Token $3")
     # Only what the role may call: tests/test_routes.py holds every other operation to its 403.
-    for id in $($BIN/python scripts/fuzz_operations.py "$base" "$3"); do
+    for id in $($BIN/python scripts/fuzz_operations.py "$base" "$3" "${FUZZ_PATHS:-}"); do
       operations+=(--include-operation-id "$id")
     done
     if ((${#operations[@]} == 0)); then
