@@ -7,19 +7,22 @@ What `batch_package` costs for a real batch, on a PostgreSQL database of its own
 1. migrate, load Jiangxi's units, the system's and the Nanchang centre's keys, and N issued
    applications of N people at 东湖区城关派出所, each with the demo's standard photo (the
    astronaut through `conform_photo`, 358×441, ~18 KB; a random 64-byte JPEG comment makes each
-   photo its own file), the chip copy the counter derives from it (which keeps the comment: each
-   its own too) and two registered fingers (1,200-byte templates), all sealed at rest as the
-   counter stores them; VACUUM ANALYZE; one batch of the N (`batch_create`);
+   photo its own file), the production segment the counter makes of it (the photo and its chip
+   copy, which keeps the comment, encrypted: `package.seal_card_images`) and two registered
+   fingers (1,200-byte templates), stored as the counter stores them; VACUUM ANALYZE; one batch
+   of the N (`batch_create`);
 2. R rounds, each:
-   - package: `batch_package` as the centre's operator runs it, reading the stored chip photos;
-   - old path (the baseline): the same batch with the chip photos emptied, as rows kept before
-     the counter derived them: `batch_package` derives each from the photo (as it did for every
-     card before);
-   - backfill: `tongban applications chip-photos` (`capture.chip_photos_backfill`) storing them
+   - package: `batch_package` as the centre's operator runs it, copying the stored segments;
+   - old path (the baseline): the same batch with the segments emptied, as rows kept before the
+     counter made them: `batch_package` reads and unseals each photo, derives its chip copy and
+     encrypts the two (as every batch did for every card before);
+   - backfill: `tongban applications card-images` (`capture.card_images_backfill`) storing them
      again;
    and once, to say where the time goes: reading the cards alone (`package_cards`: the queries
-   and unsealing) and writing the package of those cards already in memory (`write_package`);
-3. the chip photos of the backfilled rows compared with those the counter stored, byte for byte.
+   and unsealing the keys and templates) and writing the package of those cards already in
+   memory (`write_package`);
+3. the photos and chip photos in the backfilled segments compared with those the counter stored,
+   byte for byte.
 
 It prints a table (median seconds and cards a second) and one JSON line.
 """
@@ -58,6 +61,7 @@ def create_issued(count: int, seed: int) -> None:
     from tongban.core import idnumber
     from tongban.demo.management.commands.demo import standard_photo
     from tongban.intake.models import Application, Fingerprint
+    from tongban.production.package import seal_card_images
     from tongban.registry.models import Person, Unit
 
     rng = random.Random(seed)
@@ -87,6 +91,8 @@ def create_issued(count: int, seed: int) -> None:
                 )
             Person.objects.bulk_create(people)
             photos = [_unique(photo, rng) for _ in people]
+            # as the counter makes them when it keeps the photo
+            segments = [seal_card_images(each, chip_photo(each)) for each in photos]
             applications = Application.objects.bulk_create(
                 Application(
                     number=f"{STATION}{today:%Y%m%d}{start + i:05d}",
@@ -111,7 +117,8 @@ def create_issued(count: int, seed: int) -> None:
                     valid_from=today,
                     valid_until=today.replace(year=today.year + 20),
                     photo=photos[i],
-                    chip_photo=chip_photo(photos[i]),  # as the counter derives it
+                    card_images=segments[i].segment,
+                    card_images_key=segments[i].record(),
                 )
                 for i, person in enumerate(people)
             )
@@ -159,20 +166,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             cursor.execute("VACUUM ANALYZE")
         batch = services.batch_create(actor=None, centre=centre, size=args.cards)
         assert batch.size == args.cards
-        stored = dict(Application.objects.values_list("pk", "chip_photo")[:50])
+
+        def contents(rows: Any) -> dict[int, tuple[bytes, bytes]]:
+            return {
+                pk: package_format.CardImages.from_record(bytes(segment), record).open()
+                for pk, segment, record in rows.values_list("pk", "card_images", "card_images_key")
+            }
+
+        stored = contents(Application.objects.order_by("pk")[:50])
 
         timings: dict[str, list[float]] = {"package": [], "old_path": [], "backfill": []}
         for _ in range(args.repeat):
             seconds, batch = _timed(services.batch_package, actor=None, batch=batch)
             timings["package"].append(seconds)
-            Application.objects.filter(pk__in=batch.items.values("application_id")).update(chip_photo=None)
+            Application.objects.filter(pk__in=batch.items.values("application_id")).update(
+                card_images=None, card_images_key=None
+            )
             seconds, batch = _timed(services.batch_package, actor=None, batch=batch)
             timings["old_path"].append(seconds)
-            seconds, report = _timed(lambda: capture.chip_photos_backfill(actor=None))
-            assert report.derived == args.cards and not report.failed
+            seconds, report = _timed(lambda: capture.card_images_backfill(actor=None))
+            assert report.made == args.cards and not report.failed
             timings["backfill"].append(seconds)
-        again = dict(Application.objects.filter(pk__in=stored).values_list("pk", "chip_photo"))
-        assert {pk: bytes(chip) for pk, chip in again.items()} == {pk: bytes(c) for pk, c in stored.items()}
+        assert contents(Application.objects.filter(pk__in=stored)) == stored
 
         seconds, cards = _timed(lambda: list(services.package_cards(batch)))
         timings["read"] = [seconds]
@@ -210,9 +225,9 @@ def report(figures: dict[str, Any]) -> None:
     )
     print(f"{'step':<34}{'seconds':>10}{'cards/s':>10}")
     rows = [
-        ("batch_package (stored chip photos)", "package"),
-        ("batch_package, old path (derived)", "old_path"),
-        ("chip-photos backfill", "backfill"),
+        ("batch_package (stored segments)", "package"),
+        ("batch_package, old path (each made)", "old_path"),
+        ("card-images backfill", "backfill"),
         ("  read the cards (package_cards)", "read"),
         ("  write them (write_package)", "write"),
     ]

@@ -145,7 +145,9 @@ class AuditAction(models.TextChoices):
     # Applications, besides their 办理记录 events
     APPLICATION_VIEW = "application.view", "查看申领"
     APPLICATION_PRINT = "application.print", "打印申领文书"
+    # `tongban applications chip-photos` (2026-12-07, replaced by card-images): labels older rows.
     APPLICATION_CHIP_PHOTO_DERIVED = "application.chip_photo_derived", "补生成芯片相片"
+    APPLICATION_CARD_IMAGES_MADE = "application.card_images_made", "补生成制证相片"
     # Applications: each 办理记录 event (EventAction) under the same name
     # 受理 (intake)
     APPLICATION_CREATED = "application.created", EventAction.CREATED.label

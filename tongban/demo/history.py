@@ -58,6 +58,7 @@ from tongban.finance.models import Payment, Refund
 from tongban.handover.models import FingerCheck, Handover, Verification
 from tongban.intake import rules
 from tongban.intake.models import Application, ApplicationEvent
+from tongban.production.package import seal_card_images
 from tongban.registry import codes
 from tongban.registry.authority import issuing_authority
 from tongban.registry.calendar import work_calendar
@@ -372,10 +373,11 @@ def generate_history(
         for unit_id, year, last in _counter_rows("finance_receiptcounter", "unit_id", "year", first_day.year)
     }
     taken = set(Person.objects.values_list("id_number", flat=True)) if Person.objects.exists() else set()
-    # Sealed once, bound to the column like every photo the counter stores, with the chip's copy
-    # the counter derives from it.
+    # Sealed once, bound to the column like every photo the counter stores, with the production
+    # segment the counter makes of it and its chip copy (one for all: the same photo).
     sealed_photo = _sealed("photo", photo) if photo else None
-    sealed_chip = _sealed("chip_photo", chip_photo(photo)) if photo else None
+    images = seal_card_images(photo, chip_photo(photo)) if photo else None
+    sealed_images_key = _sealed("card_images_key", images.record()) if images else None
     serial_base = _next_pk(Card) * 10 + 7_000_000_000
 
     acceptance_times = sorted(
@@ -421,7 +423,8 @@ def generate_history(
                 serial=serial_base + written,
                 tables=tables,
                 photo=sealed_photo,
-                chip_photo=sealed_chip,
+                card_images=images.segment if images else None,
+                card_images_key=sealed_images_key,
                 waiting=household_or_none is not None,
             ),
         )
@@ -651,7 +654,8 @@ class _Ctx:
     serial: int
     tables: dict[type[models.Model], _Table]
     photo: bytes | None = None  # sealed
-    chip_photo: bytes | None = None  # sealed
+    card_images: bytes | None = None
+    card_images_key: bytes | None = None  # sealed
     waiting: bool = False  # still in review, whatever its deadline (the demo's deadline examples)
 
 
@@ -938,7 +942,8 @@ def _one(rng: random.Random, locals_: _Ctx) -> None:
         phone=phone,
         collection=collection,
         photo=ctx.photo,
-        chip_photo=ctx.chip_photo,
+        card_images=ctx.card_images,
+        card_images_key=ctx.card_images_key,
         # 邮政寄递 goes to the applicant at the address where they live now.
         **(
             {"postal_recipient": name, "postal_phone": phone, "postal_address": residence}

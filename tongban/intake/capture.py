@@ -31,6 +31,7 @@ from tongban.intake.models import (
     Fingerprint,
 )
 from tongban.intake.transitions import Transition, application_event, application_transition, lock
+from tongban.production.package import CardImages, seal_card_images
 from tongban.registry.models import Person
 
 Status = Application.Status
@@ -116,11 +117,18 @@ class PreparedPhoto:
     conformed: bool
     template: Template | None  # the face template when the photo passed
     hits: dict[str, Any]  # the 1:N searches when the photo passed
-    chip: bytes | None = None  # the copy for the card's chip when the photo passed
+    # The photo and its copy for the card's chip, encrypted for production, when the photo passed.
+    images: CardImages | None = None
 
     @property
     def passed(self) -> bool:
         return bool(self.report["passed"])
+
+
+def keep_card_images(application: Application, images: CardImages | None) -> None:
+    """The photo's production segment and its key (sealed at rest): both, or neither."""
+    application.card_images = images.segment if images is not None else None
+    application.card_images_key = images.record() if images is not None else None
 
 
 def photo_prepare(image: bytes, *, person_id: int, own_ref: str | None = None) -> PreparedPhoto:
@@ -137,12 +145,13 @@ def photo_prepare(image: bytes, *, person_id: int, own_ref: str | None = None) -
     messages = tuple(rule.message for rule in report.rules if not rule.passed)
     if not report.passed:
         return PreparedPhoto(candidate, summary, messages, conformed, None, {})
-    # The chip's copy is made here, once, so that production reads it with the photo instead of
-    # scaling every photo of a batch again (a passed photo has the standard size it needs).
-    chip = photo_standard.chip_photo(candidate)
+    # The chip's copy is made here, once, and encrypted with the photo for production, so that a
+    # batch copies the two as they are instead of scaling, digesting and encrypting every photo
+    # again (a passed photo has the standard size the copy needs).
+    images = seal_card_images(candidate, photo_standard.chip_photo(candidate))
     template = get_sdk(Modality.FACE).extract_template(Sample(Modality.FACE, candidate))
     hits = _face_hits(template, person_id=person_id, own_ref=own_ref)
-    return PreparedPhoto(candidate, summary, messages, conformed, template, hits, chip)
+    return PreparedPhoto(candidate, summary, messages, conformed, template, hits, images)
 
 
 def photo_refusal(field: str, outcome: PhotoOutcome) -> ServiceError:
@@ -193,7 +202,7 @@ def photo_keep(*, actor: User | None, application: Application, prepared: Prepar
     application.photo_report = prepared.report
     if prepared.passed:
         application.photo = prepared.image
-        application.chip_photo = prepared.chip
+        keep_card_images(application, prepared.images)
         application.face_hits = prepared.hits
     application.save()
     failed = [rule["code"] for rule in prepared.report["rules"] if not rule["passed"]]
@@ -406,7 +415,7 @@ def application_photo_recollect(
             application_event(application, actor=actor, action=EventAction.PHOTO_CHECKED, detail=detail)
             return PhotoOutcome(False, prepared.messages, prepared.conformed)
         application.photo = prepared.image
-        application.chip_photo = prepared.chip
+        keep_card_images(application, prepared.images)
         application.photo_report = prepared.report
         application.face_hits = prepared.hits
         application_transition(
@@ -424,50 +433,54 @@ def application_photo_recollect(
 
 
 # ---------------------------------------------------------------------------------------------
-# Chip photos of applications kept before the counter derived them (补生成芯片相片)
+# Production segments of applications kept before the counter made them (补生成制证相片)
 
 # What may still go into a data package: the applications up to the production queue and in it.
 PACKAGEABLE_STATUSES = OPEN_STATUSES | {Status.ISSUED, Status.IN_PRODUCTION}
-CHIP_PHOTO_CHUNK = 500
+CARD_IMAGES_CHUNK = 500
 
 
 @dataclass
-class ChipPhotoBackfill:
-    derived: int = 0
+class CardImagesBackfill:
+    made: int = 0
     failed: list[str] = field(default_factory=list)  # 受理号 (or id) of photos that cannot be scaled
 
 
-def chip_photos_backfill(
+def card_images_backfill(
     *, actor: User | None, progress: Callable[[int, int], None] | None = None
-) -> ChipPhotoBackfill:
-    """Store the chip photo of every application still to be packaged that was kept before the
-    counter derived it: the same copy (`biometrics.photo.chip_photo`) the counter makes, so that
-    a batch of them packages as fast as new ones. Packaging derives a missing copy itself, so
-    this only saves time; it is idempotent and can be stopped and run again.
+) -> CardImagesBackfill:
+    """Make the production segment (the chip photo, and the two encrypted: `CardImages`) of
+    every application still to be packaged that was kept before the counter made it: the same
+    chip copy (`biometrics.photo.chip_photo`) the counter makes, so that a batch of them packages
+    as fast as new ones. Packaging makes a missing segment itself, so this only saves time; it is
+    idempotent and can be stopped and run again.
 
-    In chunks of CHIP_PHOTO_CHUNK by id: the copies are made outside any transaction, then
-    written under the rows' locks to those that still have the photo they were made from and
-    no copy (a photo re-collected meanwhile came with its own), each audited. A photo
-    that cannot be scaled is left as it is and reported (packaging refuses it the same way)."""
+    In chunks of CARD_IMAGES_CHUNK by id: the segments are made outside any transaction, then
+    written under the rows' locks to those that still have the photo they were made from and no
+    segment (a photo re-collected meanwhile came with its own), each audited. A photo that cannot
+    be scaled is left as it is and reported (packaging refuses it the same way)."""
     pending = Application.objects.filter(
-        status__in=PACKAGEABLE_STATUSES, photo__isnull=False, chip_photo__isnull=True
+        status__in=PACKAGEABLE_STATUSES, photo__isnull=False, card_images__isnull=True
     )
     total = pending.count()
-    report = ChipPhotoBackfill()
+    report = CardImagesBackfill()
     done, last = 0, 0
     while True:
         rows = list(
-            pending.filter(pk__gt=last).order_by("pk").values_list("pk", "number", "photo")[:CHIP_PHOTO_CHUNK]
+            pending.filter(pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", "number", "photo")[:CARD_IMAGES_CHUNK]
         )
         if not rows:
             break
         last = rows[-1][0]
-        made: dict[int, tuple[bytes, bytes]] = {}
+        made: dict[int, tuple[bytes, CardImages]] = {}
         for pk, number, photo in rows:
             if photo is None:  # filtered out; for the type checker
                 continue
+            image = bytes(photo)
             try:
-                made[pk] = (bytes(photo), photo_standard.chip_photo(bytes(photo)))
+                made[pk] = (image, seal_card_images(image, photo_standard.chip_photo(image)))
             except BiometricError:
                 report.failed.append(number or str(pk))
         with transaction.atomic(durable=True):
@@ -477,21 +490,22 @@ def chip_photos_backfill(
                 .order_by("pk")
                 .values_list("pk", "photo")
             )
-            changed = [
-                Application(pk=pk, chip_photo=made[pk][1])
-                for pk, photo in locked
-                if photo is not None and bytes(photo) == made[pk][0]
-            ]
+            changed = []
+            for pk, photo in locked:
+                if photo is not None and bytes(photo) == made[pk][0]:
+                    row = Application(pk=pk)
+                    keep_card_images(row, made[pk][1])
+                    changed.append(row)
             if changed:
-                Application.objects.bulk_update(changed, ["chip_photo"])
+                Application.objects.bulk_update(changed, ["card_images", "card_images_key"])
                 record_many(
                     actor=actor,
                     entries=[
-                        Entry(AuditAction.APPLICATION_CHIP_PHOTO_DERIVED, "intake.application", row.pk)
+                        Entry(AuditAction.APPLICATION_CARD_IMAGES_MADE, "intake.application", row.pk)
                         for row in changed
                     ],
                 )
-        report.derived += len(changed)
+        report.made += len(changed)
         done += len(rows)
         if progress is not None:
             progress(done, total)

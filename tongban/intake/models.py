@@ -194,11 +194,14 @@ class Application(models.Model):
     valid_until = models.DateField("有效期止", null=True, blank=True)
 
     photo = SealedBinaryField(context="application.photo", null=True, blank=True)
-    # The photo's 102×126 copy for the card's chip (biometrics.photo.chip_photo), derived once when
-    # the photo is kept, so that a production batch reads it instead of decoding and scaling each
-    # photo again. Empty on rows kept before it existed: packaging derives those on demand and
-    # `tongban applications chip-photos` fills them in (docs/production.md).
-    chip_photo = SealedBinaryField(context="application.chip_photo", null=True, blank=True)
+    # The photo and its 102×126 copy for the card's chip (biometrics.photo.chip_photo) encrypted
+    # once for production when the photo is kept (production.package.CardImages): the segment,
+    # ciphertext under a key of its own, which every package of the card copies as it is, and that
+    # key with the two images' sizes and SM3, sealed at rest. Empty on rows kept before they
+    # existed: packaging makes those on demand and `tongban applications card-images` fills them in
+    # (docs/production.md).
+    card_images = models.BinaryField(null=True, blank=True, editable=False)
+    card_images_key = SealedBinaryField(context="application.card_images_key", null=True, blank=True)
     photo_report = models.JSONField("相片检测结果", default=dict, blank=True)
     guardian_photo = SealedBinaryField(context="application.guardian_photo", null=True, blank=True)
     # 1:N face searches at acceptance: {"permanent": [...], "applications": [...], "wanted": [...],

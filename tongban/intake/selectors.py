@@ -127,7 +127,8 @@ COUNTER_PAGE_SIZE = 50
 # What a list row never shows: the photos, the face searches and the routing.
 _LIST_DEFERRED = (
     "photo",
-    "chip_photo",
+    "card_images",
+    "card_images_key",
     "guardian_photo",
     "face_hits",
     "photo_report",

@@ -824,7 +824,8 @@ def _abandon(application: Application, *, actor: User | None, note: str) -> Appl
     on to use them; a draft has nothing in the galleries (the face goes there at acceptance)."""
     application.closed_at = timezone.now()
     application.photo = None
-    application.chip_photo = None
+    application.card_images = None
+    application.card_images_key = None
     application.guardian_photo = None
     application.face_hits = {}
     discarded = application.fingerprints.count()

@@ -4,16 +4,24 @@ public key), every entry digested (SM3). The format is documented in docs/produc
 
 Pure Python (no Django): the service, `tongban package open` and the benchmark share it.
 
-File layout (integers big-endian):
+File layout (integers big-endian), format 2:
 
-    MAGIC (8) | body length (u64) | body: SM4-GCM ciphertext of the archive ‖ GCM tag (16)
-    | header length (u32) | header (canonical JSON) | signature length (u16) | SM2 signature of the header
+    MAGIC (8) | body length (u64) | body | header length (u32) | header (canonical JSON)
+    | signature length (u16) | SM2 signature of the header
 
-The header names the batch, the centre, both keys (SM3 fingerprints), the wrapped content key,
-the GCM nonce and the SM3 of the body, so the one signature covers every byte of the file.
-The archive is a ZIP (stored, not compressed: JPEGs do not shrink) holding `manifest.json`,
-`manifest.sig` (the system's signature of the manifest, kept by the centre after opening) and
-the entries the manifest lists with their size and SM3.
+    body: card segment ‖ card segment ‖ … ‖ SM4-GCM ciphertext of the archive ‖ GCM tag (16)
+
+A card segment is the card's photo and chip photo encrypted once, when the counter kept the photo
+(`seal_card_images`: SM4-GCM under a key of the card's own), copied into the package as it is; the
+archive, encrypted under the package's content key, is a ZIP (stored) of `manifest.json`,
+`manifest.sig` (the system's signature of the manifest, kept by the centre after opening) and the
+fingerprint templates. The manifest gives each card's segment (offset, length, and its key wrapped
+under the content key, bound to the 受理号) and every entry's size and SM3. The header names the
+batch, the centre, both keys (SM3 fingerprints), the wrapped content key, the archive's place and
+nonce and the SM3 of the body, so the one signature covers every byte of the file.
+
+Format 1 (until 2026-12: the whole archive, photos included, in one GCM stream made when the batch
+was packaged) still opens.
 """
 
 from __future__ import annotations
@@ -29,10 +37,10 @@ import struct
 import tempfile
 import threading
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -49,11 +57,20 @@ from tongban.core.crypto import (
     sm3_hex,
 )
 
-MAGIC = b"TBPKG\x00\x01\n"
-FORMAT = "tongban.package/1"
+MAGIC = b"TBPKG\x00\x02\n"
+FORMAT = "tongban.package/2"
+MAGIC_1 = b"TBPKG\x00\x01\n"  # format 1: still opened, no longer written
+FORMAT_1 = "tongban.package/1"
+_FORMATS = {MAGIC: FORMAT, MAGIC_1: FORMAT_1}
 CHUNK = 1 << 20
 _TAG_LEN = 16
+_NONCE_LEN = 12
+_KEY_LEN = 16
+CARD_IMAGES_AAD = b"tongban.card-images/1"
+# What is kept, sealed at rest, beside a card's segment: its key, the two sizes, the two SM3s.
+_IMAGES_RECORD = struct.Struct(">16sII32s32s")
 _ENTRY = re.compile(r"^(photos|chip|fingers)/[0-9A-Za-z_-]{1,40}\.(jpg|tpl)$")
+_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 
 
 class PackageError(Exception):
@@ -63,6 +80,73 @@ class PackageError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+def _gcm_seal(key: bytes, nonce: bytes, plain: bytes, aad: bytes) -> bytes:
+    """SM4-GCM: the ciphertext, then the 16-byte tag."""
+    encryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
+    encryptor.authenticate_additional_data(aad)
+    return encryptor.update(plain) + encryptor.finalize() + encryptor.tag
+
+
+def _gcm_open(key: bytes, nonce: bytes, sealed: bytes, aad: bytes) -> bytes:
+    """The plaintext of `_gcm_seal`'s output; InvalidTag (or ValueError) when it does not
+    authenticate."""
+    if len(sealed) < _TAG_LEN:
+        raise ValueError("shorter than a GCM tag")
+    decryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce, sealed[-_TAG_LEN:])).decryptor()
+    decryptor.authenticate_additional_data(aad)
+    return decryptor.update(sealed[:-_TAG_LEN]) + decryptor.finalize()
+
+
+@dataclass(frozen=True)
+class CardImages:
+    """A card's photo and chip photo as a package carries them. `segment` is nonce ‖ SM4-GCM
+    ciphertext of photo ‖ chip photo ‖ tag under `key`, a random key of their own (associated
+    data CARD_IMAGES_AAD); the sizes and SM3s are what the manifest states of the two.
+
+    Made once, when the counter keeps the photo (`seal_card_images`): the segment is kept as it is
+    (it is ciphertext) and `record()` sealed at rest beside it, so that packaging a batch copies
+    each card's segment and wraps its key under the package's content key instead of unsealing,
+    digesting and encrypting every photo again."""
+
+    segment: bytes
+    key: bytes
+    photo_size: int
+    chip_size: int
+    photo_sm3: str
+    chip_sm3: str
+
+    def record(self) -> bytes:
+        return _IMAGES_RECORD.pack(
+            self.key,
+            self.photo_size,
+            self.chip_size,
+            bytes.fromhex(self.photo_sm3),
+            bytes.fromhex(self.chip_sm3),
+        )
+
+    @classmethod
+    def from_record(cls, segment: bytes, record: bytes) -> CardImages:
+        """ValueError when the record is not one, or does not describe the segment."""
+        try:
+            key, photo_size, chip_size, photo_sm3, chip_sm3 = _IMAGES_RECORD.unpack(record)
+        except struct.error as exc:
+            raise ValueError("not a card images record") from exc
+        if len(segment) != _NONCE_LEN + photo_size + chip_size + _TAG_LEN:
+            raise ValueError("the segment's length does not match its record")
+        return cls(bytes(segment), key, photo_size, chip_size, photo_sm3.hex(), chip_sm3.hex())
+
+    def open(self) -> tuple[bytes, bytes]:
+        """(photo, chip photo); InvalidTag when the segment is not what the key sealed."""
+        plain = _gcm_open(self.key, self.segment[:_NONCE_LEN], self.segment[_NONCE_LEN:], CARD_IMAGES_AAD)
+        return plain[: self.photo_size], plain[self.photo_size :]
+
+
+def seal_card_images(photo: bytes, chip: bytes) -> CardImages:
+    key, nonce = os.urandom(_KEY_LEN), os.urandom(_NONCE_LEN)
+    sealed = _gcm_seal(key, nonce, photo + chip, CARD_IMAGES_AAD)
+    return CardImages(nonce + sealed, key, len(photo), len(chip), sm3_hex(photo), sm3_hex(chip))
 
 
 @dataclass(frozen=True)
@@ -94,8 +178,7 @@ class PackageCard:
     valid_until: datetime.date | None  # None: 长期
     acceptance_unit_code: str
     acceptance_unit_name: str
-    photo: bytes  # the 358×441 standard photo
-    chip_photo: bytes  # its 102×126 copy for the chip
+    images: CardImages  # the 358×441 standard photo and its 102×126 copy for the chip
     fingers: tuple[PackageFinger, ...] = ()
 
 
@@ -118,24 +201,35 @@ def _canonical(data: dict[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _entry(archive: zipfile.ZipFile, path: str, data: bytes, *, digests: bool) -> dict[str, Any]:
-    archive.writestr(zipfile.ZipInfo(path, date_time=(2000, 1, 1, 0, 0, 0)), data)
-    return {"path": path, "size": len(data), **({"sm3": sm3_hex(data)} if digests else {})}
+def _manifest_json(fields: dict[str, Any], rows: list[dict[str, Any]]) -> bytes:
+    """`fields` and `"cards": rows` as JSON, a card a line (readable; and `json.dumps` with an
+    indent runs its pure-Python encoder, which took a third of a batch's time)."""
+    head = json.dumps(fields, ensure_ascii=False)[:-1]
+    cards = ",\n".join(json.dumps(row, ensure_ascii=False) for row in rows)
+    return f'{head}, "cards": [\n{cards}\n]}}\n'.encode()
 
 
-def _card_entry(archive: zipfile.ZipFile, card: PackageCard, *, digests: bool) -> dict[str, Any]:
+def _card_row(
+    archive: zipfile.ZipFile, card: PackageCard, *, offset: int, content_key: bytes
+) -> dict[str, Any]:
+    """The card's line of the manifest; its fingerprint templates go into the archive."""
     if not card.number.isdigit():
         raise ValueError(f"受理号 must be digits: {card.number!r}")
     fingers = []
     for finger in card.fingers:
         row: dict[str, Any] = {"position": finger.position, "result": finger.result}
         if finger.template is not None:
-            row["format"] = finger.format
             name = f"fingers/{card.number}-{finger.position}.tpl"
-            row.update(_entry(archive, name, finger.template, digests=digests))
+            archive.writestr(zipfile.ZipInfo(name, date_time=_ZIP_TIME), finger.template)
+            row.update(
+                format=finger.format, path=name, size=len(finger.template), sm3=sm3_hex(finger.template)
+            )
         else:
             row["reason"] = finger.reason
         fingers.append(row)
+    images = card.images
+    wrap_nonce = os.urandom(_NONCE_LEN)
+    wrapped = wrap_nonce + _gcm_seal(content_key, wrap_nonce, images.key, card.number.encode())
     return {
         "number": card.number,
         "name": card.name,
@@ -148,149 +242,67 @@ def _card_entry(archive: zipfile.ZipFile, card: PackageCard, *, digests: bool) -
         "valid_from": card.valid_from.isoformat(),
         "valid_until": card.valid_until.isoformat() if card.valid_until else None,
         "acceptance_unit": {"code": card.acceptance_unit_code, "name": card.acceptance_unit_name},
-        "photo": _entry(archive, f"photos/{card.number}.jpg", card.photo, digests=digests),
+        "photo": {"path": f"photos/{card.number}.jpg", "size": images.photo_size, "sm3": images.photo_sm3},
         "chip_photo": {
-            **_entry(archive, f"chip/{card.number}.jpg", card.chip_photo, digests=digests),
+            "path": f"chip/{card.number}.jpg",
+            "size": images.chip_size,
+            "sm3": images.chip_sm3,
             "width": 102,
             "height": 126,
+        },
+        "segment": {
+            "offset": offset,
+            "length": len(images.segment),
+            "key": base64.b64encode(wrapped).decode(),
         },
         "fingerprints": fingers,
     }
 
 
-class _Spool:
-    """What zipfile writes a package's archive to, handing each stretch of it on to `release`
-    once it is final: zipfile goes back to fill in an entry's local header after its data, so
-    the bytes since the last finished entry are held here, and the rest is never seeked to
-    again. Lets the archive be encrypted while it is written, with no temporary file."""
+class _BodyWriter(threading.Thread):
+    """Writes the body to `out` and its SM3 in a thread of its own, beside the thread that reads
+    the cards (the digest and the file writes release the GIL). Stretches are handed over once
+    they reach CHUNK bytes."""
 
-    def __init__(self, release: Callable[[bytes], None]) -> None:
-        self._release = release
-        self._held = bytearray()
-        self._base = 0  # the offset of _held[0]: what is before it went to `release`
-        self._pos = 0
-
-    def write(self, data: bytes) -> int:
-        offset = self._pos - self._base
-        if offset < 0:
-            raise io.UnsupportedOperation("the archive was handed on before this offset")
-        if offset == len(self._held):
-            self._held += data
-        else:
-            end = offset + len(data)
-            if end > len(self._held):
-                self._held.extend(bytes(end - len(self._held)))
-            self._held[offset:end] = data
-        self._pos += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._base + len(self._held)}
-        position = base[whence] + offset
-        if position < self._base:
-            raise io.UnsupportedOperation("the archive was handed on before this offset")
-        self._pos = position
-        return position
-
-    def flush(self) -> None:
-        pass
-
-    def entries_done(self, *, at_least: int = 0) -> None:
-        """Between entries (nothing held will be rewritten): hand on what is held, when it is at
-        least `at_least` bytes."""
-        if self._held and len(self._held) >= at_least:
-            self._release(bytes(self._held))
-            self._base += len(self._held)
-            self._held.clear()
-
-    @property
-    def size(self) -> int:
-        return self._base + len(self._held)
-
-
-def write_archive(
-    target: IO[bytes] | _Spool,
-    *,
-    batch: str,
-    centre: str,
-    created_at: datetime.datetime,
-    cards: Iterable[PackageCard],
-    signer: SM2KeyPair | None,
-) -> int:
-    """The ZIP inside a package: the entries, then `manifest.json` and its signature. Without a
-    signer, the same files with neither digests nor signature (the benchmark's baseline)."""
-    digests = signer is not None
-    spool = target if isinstance(target, _Spool) else None
-    # A _Spool is as seekable as zipfile needs (it goes back within the entry being written).
-    writable = cast(IO[bytes], target)
-    with zipfile.ZipFile(writable, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        rows = []
-        for card in cards:
-            rows.append(_card_entry(archive, card, digests=digests))
-            if spool is not None:
-                spool.entries_done(at_least=CHUNK)
-        manifest = {
-            "format": FORMAT,
-            "batch": batch,
-            "centre": centre,
-            "created_at": created_at.isoformat(),
-            "digest": "SM3" if digests else "",
-            "cards": rows,
-        }
-        body = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
-        archive.writestr(zipfile.ZipInfo("manifest.json", date_time=(2000, 1, 1, 0, 0, 0)), body)
-        if signer is not None:
-            archive.writestr(
-                zipfile.ZipInfo("manifest.sig", date_time=(2000, 1, 1, 0, 0, 0)), sm2_sign(signer, body)
-            )
-    if spool is not None:
-        spool.entries_done()
-    return len(rows)
-
-
-class _Encrypting(threading.Thread):
-    """SM4-GCM and the SM3 of the ciphertext over the archive's stretches, written to `out`, in
-    a thread of its own: the cipher and the digest release the GIL, so this runs beside the
-    thread that reads the cards and builds the archive (a batch from the database uses both
-    cores)."""
-
-    def __init__(self, out: IO[bytes], content_key: bytes, nonce: bytes, batch: str) -> None:
-        super().__init__(name="package-encrypt", daemon=True)
+    def __init__(self, out: IO[bytes]) -> None:
+        super().__init__(name="package-write", daemon=True)
         self.out = out
-        self.encryptor = Cipher(algorithms.SM4(content_key), modes.GCM(nonce)).encryptor()
-        self.encryptor.authenticate_additional_data(MAGIC + batch.encode())
         self.digest = hashes.Hash(hashes.SM3())
         self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
         self.failure: BaseException | None = None
+        self._held: list[bytes] = []
+        self._held_size = 0
 
-    def put(self, chunk: bytes) -> None:
+    def put(self, data: bytes) -> None:
         if self.failure is not None:
             raise self.failure
-        self.queue.put(chunk)
+        self._held.append(data)
+        self._held_size += len(data)
+        if self._held_size >= CHUNK:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        if self._held:
+            self.queue.put(b"".join(self._held))
+            self._held, self._held_size = [], 0
 
     def run(self) -> None:
         try:
             while (chunk := self.queue.get()) is not None:
-                encrypted = self.encryptor.update(chunk)
-                self.digest.update(encrypted)
-                self.out.write(encrypted)
-        except BaseException as exc:  # handed to the writing thread, which raises it
+                self.digest.update(chunk)
+                self.out.write(chunk)
+        except BaseException as exc:  # handed to the putting thread, which raises it
             self.failure = exc
-            while self.queue.get() is not None:  # let the writer finish putting
+            while self.queue.get() is not None:  # let the putter finish
                 pass
 
     def finish(self) -> str:
-        """Wait for the last stretch; the GCM tag is written after the body. The body's SM3."""
+        """Wait for the last stretch. The body's SM3."""
+        self._hand_over()
         self.queue.put(None)
         self.join()
         if self.failure is not None:
             raise self.failure
-        tail = self.encryptor.finalize() + self.encryptor.tag
-        self.digest.update(tail)
-        self.out.write(tail)
         return self.digest.finalize().hex()
 
     def abandon(self) -> None:
@@ -309,40 +321,65 @@ def write_package(
     system_key: SM2KeyPair,
     centre_public: str,
 ) -> PackageInfo:
-    """Write the package of `cards` to `path` (atomically: a partial file, then a rename). The
-    archive is encrypted as it is built, in a second thread (`_Encrypting`); the body's length,
-    known at the end, is written into its place before the body."""
+    """Write the package of `cards` to `path` (atomically: a partial file, then a rename). Each
+    card's segment is copied as it comes, its key wrapped under a fresh content key; the archive
+    (manifest and fingerprint templates, small) is built in memory and encrypted last. The body's
+    length, known at the end, is written into its place before the body."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    content_key, nonce = os.urandom(16), os.urandom(12)
+    content_key = os.urandom(_KEY_LEN)
     partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
     try:
         with partial.open("wb") as out:
             out.write(MAGIC + struct.pack(">Q", 0))
-            encrypting = _Encrypting(out, content_key, nonce, batch)
-            encrypting.start()
+            writer = _BodyWriter(out)
+            writer.start()
             try:
-                spool = _Spool(encrypting.put)
-                count = write_archive(
-                    spool, batch=batch, centre=centre, created_at=created_at, cards=cards, signer=system_key
-                )
-                body_sm3 = encrypting.finish()
+                plain = io.BytesIO()
+                offset = 0
+                with zipfile.ZipFile(plain, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+                    rows = []
+                    for card in cards:
+                        rows.append(_card_row(archive, card, offset=offset, content_key=content_key))
+                        writer.put(card.images.segment)
+                        offset += len(card.images.segment)
+                    body = _manifest_json(
+                        {
+                            "format": FORMAT,
+                            "batch": batch,
+                            "centre": centre,
+                            "created_at": created_at.isoformat(),
+                            "digest": "SM3",
+                        },
+                        rows,
+                    )
+                    archive.writestr(zipfile.ZipInfo("manifest.json", date_time=_ZIP_TIME), body)
+                    archive.writestr(
+                        zipfile.ZipInfo("manifest.sig", date_time=_ZIP_TIME), sm2_sign(system_key, body)
+                    )
+                nonce = os.urandom(_NONCE_LEN)
+                sealed_archive = _gcm_seal(content_key, nonce, plain.getvalue(), MAGIC + batch.encode())
+                writer.put(sealed_archive)
+                body_sm3 = writer.finish()
             finally:
-                encrypting.abandon()
-            plain_len = spool.size
+                writer.abandon()
+            body_length = offset + len(sealed_archive)
             header = {
                 "format": FORMAT,
                 "batch": batch,
                 "centre": centre,
                 "created_at": created_at.isoformat(),
-                "cards": count,
+                "cards": len(rows),
                 "cipher": "SM4-GCM",
                 "nonce": nonce.hex(),
+                "archive_offset": offset,
+                "archive_length": len(sealed_archive),
                 "key_wrap": "SM2 C1C3C2",
                 "wrapped_key": base64.b64encode(sm2_encrypt(centre_public, content_key)).decode(),
+                "card_key_wrap": "SM4-GCM",
                 "centre_key": sm2_fingerprint(centre_public),
                 "system_key": system_key.fingerprint,
                 "signature": "SM3withSM2 DER, ID 1234567812345678",
-                "body_length": plain_len + _TAG_LEN,
+                "body_length": body_length,
                 "body_sm3": body_sm3,
             }
             header_bytes = _canonical(header)
@@ -351,13 +388,13 @@ def write_package(
             out.write(struct.pack(">H", len(signature)) + signature)
             size = out.tell()
             out.seek(len(MAGIC))
-            out.write(struct.pack(">Q", plain_len + _TAG_LEN))
+            out.write(struct.pack(">Q", body_length))
             out.flush()
             os.fsync(out.fileno())
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-    return PackageInfo(size=size, cards=count, header=header, header_sm3=sm3_hex(header_bytes))
+    return PackageInfo(size=size, cards=len(rows), header=header, header_sm3=sm3_hex(header_bytes))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,7 +407,7 @@ def read_header(handle: IO[bytes]) -> tuple[dict[str, Any], bytes, bytes, int]:
     handle.seek(0, os.SEEK_END)
     size = handle.tell()
     handle.seek(0)
-    if handle.read(len(MAGIC)) != MAGIC:
+    if handle.read(len(MAGIC)) not in _FORMATS:
         raise PackageError("not_a_package", "不是制证数据包（文件头不符）。")
     try:
         (body_len,) = struct.unpack(">Q", handle.read(8))
@@ -396,17 +433,19 @@ def open_package(
     path: Path, *, centre_key: SM2KeyPair, system_public: str, out_dir: Path | None = None
 ) -> OpenedPackage:
     """Verify and decrypt a package: the system's signature of the header, the body's SM3, the
-    content key (only the centre's private key unwraps it), the GCM tag, the manifest's own
+    content key (only the centre's private key unwraps it), the GCM tags, the manifest's own
     signature and every entry's size and SM3. Writes the manifest, its signature and the entries
     under `out_dir` only when everything checks. Raises PackageError naming the first failure."""
     with path.open("rb") as handle:
         header, header_bytes, signature, body_len = read_header(handle)
+        handle.seek(0)
+        magic = handle.read(len(MAGIC))
         if not sm2_verify(system_public, signature, header_bytes):
             raise PackageError(
                 "signature_invalid",
                 "数据包签名验证失败：数据包头或签名被篡改，或不是本系统（所给系统公钥）签发的。",
             )
-        if header.get("format") != FORMAT or header.get("body_length") != body_len:
+        if header.get("format") != _FORMATS[magic] or header.get("body_length") != body_len:
             raise PackageError("unknown_format", f"不支持的数据包格式：{header.get('format')!r}。")
         if header.get("centre_key") != centre_key.fingerprint:
             raise PackageError(
@@ -432,40 +471,29 @@ def open_package(
             nonce = bytes.fromhex(str(header.get("nonce", "")))
         except (SM2Error, ValueError) as exc:
             raise PackageError("wrong_key", "无法用所给私钥解开内容密钥：私钥不是该制证中心的。") from exc
-        with tempfile.TemporaryFile(dir=out_dir) as plain:
-            handle.seek(len(MAGIC) + 8 + body_len - _TAG_LEN)
-            tag = handle.read(_TAG_LEN)
-            handle.seek(len(MAGIC) + 8)
-            try:
-                decryptor = Cipher(algorithms.SM4(content_key), modes.GCM(nonce, tag)).decryptor()
-                decryptor.authenticate_additional_data(MAGIC + str(header.get("batch", "")).encode())
-                remaining = body_len - _TAG_LEN
-                while remaining:
-                    chunk = handle.read(min(CHUNK, remaining))
-                    plain.write(decryptor.update(chunk))
-                    remaining -= len(chunk)
-                plain.write(decryptor.finalize())
-            except (InvalidTag, ValueError) as exc:
-                raise PackageError("decrypt_failed", "数据包解密失败（SM4-GCM 认证不通过）。") from exc
-            plain.seek(0)
-            return _check_archive(plain, header=header, system_public=system_public, out_dir=out_dir)
+        if magic == MAGIC_1:
+            return _open_1(
+                handle,
+                header=header,
+                key=content_key,
+                nonce=nonce,
+                system_public=system_public,
+                out_dir=out_dir,
+            )
+        return _open_2(
+            handle, header=header, key=content_key, nonce=nonce, system_public=system_public, out_dir=out_dir
+        )
 
 
-def _check_archive(
-    plain: IO[bytes], *, header: dict[str, Any], system_public: str, out_dir: Path | None
-) -> OpenedPackage:
-    try:
-        archive = zipfile.ZipFile(plain)
-    except zipfile.BadZipFile as exc:
-        raise PackageError("archive_invalid", "数据包内容不是有效的归档。") from exc
-    with archive:
-        return check_archive(archive, header=header, system_public=system_public, out_dir=out_dir)
+def _decrypt_failed(what: str = "数据包") -> PackageError:
+    return PackageError("decrypt_failed", f"{what}解密失败（SM4-GCM 认证不通过）。")
 
 
-def check_archive(
-    archive: zipfile.ZipFile, *, header: dict[str, Any], system_public: str, out_dir: Path | None = None
-) -> OpenedPackage:
-    """The decrypted archive against its signed manifest and the package header."""
+def _checked_manifest(
+    archive: zipfile.ZipFile, *, header: dict[str, Any], system_public: str
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The archive's manifest, its signature checked and its fields against the header, with the
+    entries it lists by path (names checked, none twice)."""
     names = archive.namelist()
     if len(names) != len(set(names)):
         raise PackageError("archive_invalid", "数据包内有重复的条目。")
@@ -490,7 +518,13 @@ def check_archive(
                 if not _ENTRY.match(entry["path"]) or entry["path"] in expected:
                     raise PackageError("archive_invalid", f"清单中的条目名无效：{entry['path']!r}。")
                 expected[entry["path"]] = entry
-    extra = set(names) - set(expected) - {"manifest.json", "manifest.sig"}
+    return manifest, expected
+
+
+def _checked_entries(archive: zipfile.ZipFile, expected: dict[str, dict[str, Any]]) -> None:
+    """Exactly the `expected` entries (besides the manifest and its signature) are in the archive,
+    each of its stated size and SM3."""
+    extra = set(archive.namelist()) - set(expected) - {"manifest.json", "manifest.sig"}
     if extra:
         raise PackageError("archive_invalid", f"数据包内有清单未列出的条目：{sorted(extra)[0]}。")
     for path, entry in expected.items():
@@ -498,13 +532,137 @@ def check_archive(
             data = archive.read(path)
         except KeyError as exc:
             raise PackageError("entry_missing", f"清单列出的条目不存在：{path}。") from exc
-        if len(data) != entry["size"] or sm3_hex(data) != entry["sm3"]:
-            raise PackageError("entry_tampered", f"条目 {path} 的 SM3 摘要与清单不符：内容被篡改或调换。")
-    opened = OpenedPackage(header=header, manifest=manifest)
-    if out_dir is not None:  # only once everything checked: nothing unverified is ever written
-        for path in ["manifest.json", "manifest.sig", *expected]:
-            target = out_dir / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.read(path))
-            opened.written.append(target)
+        _check_entry(path, entry, data)
+
+
+def _check_entry(path: str, entry: dict[str, Any], data: bytes) -> None:
+    if len(data) != entry["size"] or sm3_hex(data) != entry["sm3"]:
+        raise PackageError("entry_tampered", f"条目 {path} 的 SM3 摘要与清单不符：内容被篡改或调换。")
+
+
+def _write_out(out_dir: Path, files: Iterable[tuple[str, bytes]], opened: OpenedPackage) -> None:
+    for path, data in files:
+        target = out_dir / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        opened.written.append(target)
+
+
+def _zip(plain: IO[bytes]) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(plain)
+    except zipfile.BadZipFile as exc:
+        raise PackageError("archive_invalid", "数据包内容不是有效的归档。") from exc
+
+
+def _open_1(
+    handle: IO[bytes],
+    *,
+    header: dict[str, Any],
+    key: bytes,
+    nonce: bytes,
+    system_public: str,
+    out_dir: Path | None,
+) -> OpenedPackage:
+    """Format 1: the body is one GCM stream of the whole archive, photos included."""
+    body_len = int(header["body_length"])
+    with tempfile.TemporaryFile(dir=out_dir) as plain:
+        handle.seek(len(MAGIC) + 8 + body_len - _TAG_LEN)
+        tag = handle.read(_TAG_LEN)
+        handle.seek(len(MAGIC) + 8)
+        try:
+            decryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce, tag)).decryptor()
+            decryptor.authenticate_additional_data(MAGIC_1 + str(header.get("batch", "")).encode())
+            remaining = body_len - _TAG_LEN
+            while remaining:
+                chunk = handle.read(min(CHUNK, remaining))
+                plain.write(decryptor.update(chunk))
+                remaining -= len(chunk)
+            plain.write(decryptor.finalize())
+        except (InvalidTag, ValueError) as exc:
+            raise _decrypt_failed() from exc
+        plain.seek(0)
+        with _zip(plain) as archive:
+            manifest, expected = _checked_manifest(archive, header=header, system_public=system_public)
+            _checked_entries(archive, expected)
+            opened = OpenedPackage(header=header, manifest=manifest)
+            if out_dir is not None:  # only once everything checked: nothing unverified is ever written
+                names = ["manifest.json", "manifest.sig", *expected]
+                _write_out(out_dir, ((name, archive.read(name)) for name in names), opened)
+    return opened
+
+
+def _open_2(
+    handle: IO[bytes],
+    *,
+    header: dict[str, Any],
+    key: bytes,
+    nonce: bytes,
+    system_public: str,
+    out_dir: Path | None,
+) -> OpenedPackage:
+    """Format 2: the archive (manifest, fingerprints) at `archive_offset`, each card's segment
+    where the manifest says, the segments filling the body before the archive without a gap."""
+    body_start, body_len = len(MAGIC) + 8, int(header["body_length"])
+    archive_offset, archive_length = header.get("archive_offset"), header.get("archive_length")
+    if (
+        not isinstance(archive_offset, int)
+        or not isinstance(archive_length, int)
+        or archive_offset < 0
+        or archive_offset + archive_length != body_len
+    ):
+        raise PackageError("archive_invalid", "数据包头中的归档位置无效。")
+    handle.seek(body_start + archive_offset)
+    try:
+        plain = _gcm_open(
+            key, nonce, handle.read(archive_length), MAGIC + str(header.get("batch", "")).encode()
+        )
+    except (InvalidTag, ValueError) as exc:
+        raise _decrypt_failed() from exc
+    with _zip(io.BytesIO(plain)) as archive, tempfile.TemporaryFile(dir=out_dir) as images:
+        manifest, expected = _checked_manifest(archive, header=header, system_public=system_public)
+        _checked_entries(
+            archive, {path: entry for path, entry in expected.items() if path.startswith("fingers/")}
+        )
+        position = 0
+        for card in manifest["cards"]:
+            number, segment = str(card["number"]), card.get("segment") or {}
+            photo, chip = card["photo"], card["chip_photo"]
+            length = segment.get("length")
+            if (
+                segment.get("offset") != position
+                or length != _NONCE_LEN + photo["size"] + chip["size"] + _TAG_LEN
+            ):
+                raise PackageError("archive_invalid", f"清单中受理号 {number} 的相片数据段位置或长度无效。")
+            position += length
+            if position > archive_offset:
+                raise PackageError("archive_invalid", f"清单中受理号 {number} 的相片数据段超出数据包。")
+            handle.seek(body_start + segment["offset"])
+            data = handle.read(length)
+            try:
+                wrapped = base64.b64decode(str(segment.get("key", "")), validate=True)
+                card_key = _gcm_open(key, wrapped[:_NONCE_LEN], wrapped[_NONCE_LEN:], number.encode())
+                both = _gcm_open(card_key, data[:_NONCE_LEN], data[_NONCE_LEN:], CARD_IMAGES_AAD)
+            except (InvalidTag, ValueError) as exc:
+                raise _decrypt_failed(f"受理号 {number} 的相片数据段") from exc
+            _check_entry(photo["path"], photo, both[: photo["size"]])
+            _check_entry(chip["path"], chip, both[photo["size"] :])
+            images.write(both)
+        if position != archive_offset:
+            raise PackageError("archive_invalid", "数据包中有清单未列出的相片数据段。")
+        opened = OpenedPackage(header=header, manifest=manifest)
+        if out_dir is not None:  # only once everything checked: nothing unverified is ever written
+            images.seek(0)
+
+            def files() -> Iterable[tuple[str, bytes]]:
+                for name in ["manifest.json", "manifest.sig"]:
+                    yield name, archive.read(name)
+                for card in manifest["cards"]:
+                    yield card["photo"]["path"], images.read(card["photo"]["size"])
+                    yield card["chip_photo"]["path"], images.read(card["chip_photo"]["size"])
+                    for finger in card["fingerprints"]:
+                        if "path" in finger:
+                            yield finger["path"], archive.read(finger["path"])
+
+            _write_out(out_dir, files(), opened)
     return opened

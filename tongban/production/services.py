@@ -352,7 +352,7 @@ _CARD_COLUMNS = (
     "acceptance_unit__name",
 )
 _PHOTO = Application._meta.get_field("photo")
-_CHIP_PHOTO = Application._meta.get_field("chip_photo")
+_IMAGES_KEY = Application._meta.get_field("card_images_key")
 _TEMPLATE = Fingerprint._meta.get_field("template")
 
 
@@ -367,12 +367,13 @@ def _unsealed(column: Any, value: Any) -> bytes | None:
 
 def package_cards(batch: Batch) -> Iterator[package_format.PackageCard]:
     """The cards of a batch as the package needs them, in order of application, read in chunks
-    of PACKAGE_CHUNK. The chip photo is the copy the counter kept with the photo; an application
-    kept before there was one (`chip_photo` empty) has its copy derived here from the photo, the
-    same bytes, only slower (`tongban applications chip-photos` fills them in).
+    of PACKAGE_CHUNK. Each card's photo and chip photo are the segment the counter encrypted when
+    it kept the photo (`Application.card_images`), copied as they are; an application kept
+    before there were segments has its photo read and its segment made here, the same content,
+    only slower (`tongban applications card-images` fills them in).
 
-    The database is read here, in the caller's thread; a second thread unseals the photos and
-    templates of a chunk (SM4, which releases the GIL) while the caller packages the chunk
+    The database is read here, in the caller's thread; a second thread unseals the keys and
+    templates of a chunk (and makes any missing segment) while the caller packages the chunk
     before."""
     ids = list(batch.items.order_by("application_id").values_list("application_id", flat=True))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="package-unseal") as unsealing:
@@ -387,9 +388,15 @@ def package_cards(batch: Batch) -> Iterator[package_format.PackageCard]:
             rows = list(
                 Application.objects.filter(pk__in=chunk)
                 .order_by("pk")
-                .values_list(*_CARD_COLUMNS, _stored("photo"), _stored("chip_photo"))
+                .values_list(*_CARD_COLUMNS, "card_images", _stored("card_images_key"))
             )
-            following = unsealing.submit(_chunk_cards, rows, fingers)
+            without = [row[0] for row in rows if row[-2] is None or row[-1] is None]
+            photos = (
+                dict(Application.objects.filter(pk__in=without).values_list("pk", _stored("photo")))
+                if without
+                else {}
+            )
+            following = unsealing.submit(_chunk_cards, rows, fingers, photos)
             if ready is not None:
                 yield from ready.result()
             ready = following
@@ -398,7 +405,7 @@ def package_cards(batch: Batch) -> Iterator[package_format.PackageCard]:
 
 
 def _chunk_cards(
-    rows: list[tuple[Any, ...]], finger_rows: list[tuple[Any, ...]]
+    rows: list[tuple[Any, ...]], finger_rows: list[tuple[Any, ...]], photos: dict[int, Any]
 ) -> list[package_format.PackageCard]:
     fingers: dict[int, list[package_format.PackageFinger]] = {}
     for application_id, position, result, reason, template_format, template in finger_rows:
@@ -428,17 +435,11 @@ def _chunk_cards(
         valid_until,
         unit_code,
         unit_name,
-        sealed_photo,
-        sealed_chip,
+        segment,
+        sealed_key,
     ) in rows:
-        photo = _unsealed(_PHOTO, sealed_photo)
-        if photo is None or valid_from is None:
-            raise ServiceError(
-                "incomplete_application",
-                f"受理号 {number} 缺少相片或有效期限，无法打包。",
-                status=409,
-            )
-        chip = _unsealed(_CHIP_PHOTO, sealed_chip)
+        if valid_from is None:
+            raise _incomplete(number)
         cards.append(
             package_format.PackageCard(
                 number=number or "",
@@ -455,17 +456,36 @@ def _chunk_cards(
                 valid_until=valid_until,
                 acceptance_unit_code=unit_code,
                 acceptance_unit_name=unit_name,
-                photo=photo,
-                chip_photo=chip if chip is not None else _derived_chip_photo(number, photo),
+                images=(
+                    _card_images(number, segment, _unsealed(_IMAGES_KEY, sealed_key))
+                    if pk not in photos
+                    else _images_from_photo(number, _unsealed(_PHOTO, photos[pk]))
+                ),
                 fingers=tuple(fingers.get(pk, ())),
             )
         )
     return cards
 
 
-def _derived_chip_photo(number: str | None, photo: bytes) -> bytes:
+def _incomplete(number: str | None) -> ServiceError:
+    return ServiceError(
+        "incomplete_application", f"受理号 {number} 缺少相片或有效期限，无法打包。", status=409
+    )
+
+
+def _card_images(number: str | None, segment: Any, record: bytes | None) -> package_format.CardImages:
     try:
-        return chip_photo(photo)
+        return package_format.CardImages.from_record(bytes(segment), record or b"")
+    except ValueError as exc:  # only a damaged row: the counter writes both or neither
+        raise _incomplete(number) from exc
+
+
+def _images_from_photo(number: str | None, photo: bytes | None) -> package_format.CardImages:
+    """The segment of an application kept before the counter made one."""
+    if photo is None:
+        raise _incomplete(number)
+    try:
+        return package_format.seal_card_images(photo, chip_photo(photo))
     except BiometricError as exc:
         raise ServiceError(
             "chip_photo_failed",

@@ -45,6 +45,7 @@ def test_application_events_are_audit_actions_of_the_same_name() -> None:
         AuditAction.APPLICATION_VIEW,
         AuditAction.APPLICATION_PRINT,
         AuditAction.APPLICATION_CHIP_PHOTO_DERIVED,
+        AuditAction.APPLICATION_CARD_IMAGES_MADE,
     }
 
 

@@ -22,6 +22,7 @@ from tongban.handover.models import Handover, Verification
 from tongban.intake import rules
 from tongban.intake.models import AcceptanceCounter, Application, ApplicationEvent
 from tongban.intake.rules import DEFAULT_FEES, FeeItem
+from tongban.production.package import CardImages
 from tongban.registry.authority import issuing_authority
 from tongban.registry.models import ApplicationReason, Card, Person
 
@@ -215,9 +216,12 @@ def test_every_generated_event_has_a_chinese_label(history: HistoryCounts) -> No
     assert actions <= set(EventAction.values), actions - set(EventAction.values)
 
 
-def test_the_photo_comes_with_its_chip_copy_as_the_counter_keeps_them(
+def test_the_photo_comes_with_its_production_segment_as_the_counter_keeps_them(
     db: None, standard_photo: bytes
 ) -> None:
     generate_history(applications=20, days=5, seed=3, photo=standard_photo)
-    kept = {(a.photo, a.chip_photo) for a in Application.objects.only("photo", "chip_photo")}
-    assert kept == {(standard_photo, chip_photo(standard_photo))}
+    kept = {
+        (a.photo, CardImages.from_record(bytes(a.card_images or b""), a.card_images_key or b"").open())
+        for a in Application.objects.only("photo", "card_images", "card_images_key")
+    }
+    assert kept == {(standard_photo, (standard_photo, chip_photo(standard_photo)))}

@@ -25,10 +25,12 @@ from tongban.biometrics.interfaces import Gallery, Modality, Sample, Template
 from tongban.biometrics.models import BiometricTemplate
 from tongban.biometrics.photo import chip_photo
 from tongban.biometrics.services import person_ref, register_photos_enrol, register_photos_import
+from tongban.core.crypto import sm3_hex
 from tongban.core.errors import ServiceError
 from tongban.finance.models import Payment
 from tongban.intake import capture, rules, selectors, services, tasks
 from tongban.intake.models import Application, Fingerprint, ReviewChain
+from tongban.production.package import CardImages
 from tongban.registry.models import CalendarDay, CalendarYear, Card, Unit, WantedPerson
 from tongban.testing.applications import NO_FINGERS
 from tongban.testing.factories import CardFactory, PersonFactory, UserFactory, station
@@ -393,13 +395,20 @@ def test_a_bad_photo_is_refused_in_plain_chinese_and_not_kept(personas):
     assert not outcome.passed
     assert any("人脸" in message for message in outcome.messages)
     application.refresh_from_db()
-    assert application.photo is None and application.chip_photo is None
+    assert (
+        application.photo is None and application.card_images is None and application.card_images_key is None
+    )
     assert application.photo_report["passed"] is False
 
 
-def test_a_kept_photo_comes_with_its_chip_copy(personas, standard_photo):
-    """The counter derives the 102×126 copy for the card's chip once, when it keeps the photo:
-    production reads it instead of scaling every photo of a batch again."""
+def _card_images(application: Application) -> CardImages:
+    return CardImages.from_record(bytes(application.card_images or b""), application.card_images_key or b"")
+
+
+def test_a_kept_photo_comes_with_its_production_segment(personas, standard_photo):
+    """The counter derives the 102×126 copy for the card's chip once, when it keeps the photo,
+    and encrypts the two for production: a batch copies them instead of scaling, digesting and
+    encrypting every photo again."""
     application = services.application_start(
         actor=personas.nanchang_clerk,
         person=PersonFactory.create(),
@@ -410,16 +419,20 @@ def test_a_kept_photo_comes_with_its_chip_copy(personas, standard_photo):
         actor=personas.nanchang_clerk, application=application, image=standard_photo
     )
     application.refresh_from_db()
-    assert bytes(application.chip_photo) == chip_photo(bytes(application.photo))
-    assert Image.open(io.BytesIO(application.chip_photo)).size == (102, 126)
-    with connection.cursor() as cursor:  # sealed at rest like the photo
-        cursor.execute("SELECT chip_photo FROM intake_application WHERE id = %s", [application.pk])
-        assert bytes(application.chip_photo) not in bytes(cursor.fetchone()[0])
+    images = _card_images(application)
+    photo, chip = images.open()
+    assert photo == bytes(application.photo or b"") and chip == chip_photo(photo)
+    assert Image.open(io.BytesIO(chip)).size == (102, 126)
+    assert (images.photo_sm3, images.chip_sm3) == (sm3_hex(photo), sm3_hex(chip))
+    assert photo not in bytes(application.card_images or b"")  # ciphertext
+    with connection.cursor() as cursor:  # its key sealed at rest like the photo
+        cursor.execute("SELECT card_images_key FROM intake_application WHERE id = %s", [application.pk])
+        assert images.key not in bytes(cursor.fetchone()[0])
 
 
-def test_the_chip_photo_backfill(personas, accept, standard_photo):
-    """`tongban applications chip-photos` stores the copy of the applications still to be packaged
-    that were kept without one: the bytes the counter makes, each audited, once."""
+def test_the_card_images_backfill(personas, accept, standard_photo):
+    """`tongban applications card-images` makes the segment of the applications still to be
+    packaged that were kept without one: the chip copy the counter makes, each audited, once."""
     clerk = personas.nanchang_clerk
     draft = _draft(clerk, standard_photo, idle_days=0)
     accepted = accept(clerk, PersonFactory.create())
@@ -429,21 +442,21 @@ def test_the_chip_photo_backfill(personas, accept, standard_photo):
     Image.new("RGB", (100, 120), "white").save(small, "JPEG")
     Application.objects.filter(pk=odd.pk).update(photo=small.getvalue())
     Application.objects.filter(pk=finished.pk).update(status=Application.Status.VERIFIED)
-    Application.objects.update(chip_photo=None)  # rows kept before the counter derived it
+    Application.objects.update(card_images=None, card_images_key=None)  # rows from before
     before = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
-    report = capture.chip_photos_backfill(actor=None)
-    assert (report.derived, report.failed) == (2, [odd.number])
+    report = capture.card_images_backfill(actor=None)
+    assert (report.made, report.failed) == (2, [odd.number])
     for application in Application.objects.filter(pk__in=[draft.pk, accepted.pk]):
-        assert bytes(application.chip_photo) == chip_photo(standard_photo)
-    assert Application.objects.get(pk=finished.pk).chip_photo is None  # never packaged again
-    assert Application.objects.get(pk=odd.pk).chip_photo is None
+        assert _card_images(application).open() == (standard_photo, chip_photo(standard_photo))
+    assert Application.objects.get(pk=finished.pk).card_images is None  # never packaged again
+    assert Application.objects.get(pk=odd.pk).card_images is None
     rows = AuditEvent.objects.filter(pk__gt=before).order_by("object_id")
     assert [(r.action, r.object_id) for r in rows] == sorted(
-        ("application.chip_photo_derived", str(pk)) for pk in (draft.pk, accepted.pk)
+        ("application.card_images_made", str(pk)) for pk in (draft.pk, accepted.pk)
     )
-    again = capture.chip_photos_backfill(actor=None)
-    assert (again.derived, again.failed) == (0, [odd.number])
+    again = capture.card_images_backfill(actor=None)
+    assert (again.made, again.failed) == (0, [odd.number])
 
 
 def test_fingers_follow_the_capture_order(personas):
@@ -678,19 +691,22 @@ def test_stale_drafts_are_abandoned_by_the_system_and_their_biometrics_deleted(
     assert services.drafts_abandon_stale() == 1
     closed = Application.objects.get(pk=stale.pk)
     assert closed.status == Application.Status.WITHDRAWN and closed.closed_at is not None
-    assert (closed.photo, closed.chip_photo, closed.guardian_photo, closed.face_hits) == (
+    assert (closed.photo, closed.card_images, closed.card_images_key, closed.guardian_photo) == (
         None,
         None,
         None,
-        {},
+        None,
     )
+    assert closed.face_hits == {}
     assert not Fingerprint.objects.filter(application=stale).exists()
     # Gone from the table itself, not only from what the model reads back.
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT photo, chip_photo, guardian_photo FROM intake_application WHERE id = %s", [stale.pk]
+            "SELECT photo, card_images, card_images_key, guardian_photo FROM intake_application"
+            " WHERE id = %s",
+            [stale.pk],
         )
-        assert cursor.fetchone() == (None, None, None)
+        assert cursor.fetchone() == (None, None, None, None)
         cursor.execute("SELECT COUNT(*) FROM intake_fingerprint WHERE application_id = %s", [stale.pk])
         assert cursor.fetchone() == (0,)
     assert not BiometricTemplate.objects.filter(ref_id=capture.application_ref(stale)).exists()

@@ -16,25 +16,27 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from tongban.core.crypto import SM2KeyPair, sm2_decrypt, sm2_generate
+from tongban.core.crypto import SM2KeyPair, sm2_decrypt, sm2_generate, sm2_sign
 from tongban.production.package import (
     MAGIC,
+    CardImages,
     PackageCard,
     PackageError,
     PackageFinger,
-    check_archive,
     open_package,
     read_header,
-    write_archive,
+    seal_card_images,
     write_package,
 )
 
 SYSTEM, CENTRE, OTHER_CENTRE = sm2_generate(), sm2_generate(), sm2_generate()
 NOW = datetime.datetime(2026, 3, 2, 9, 30, tzinfo=datetime.UTC)
+BATCH = "360000901202603020000001"
 
 
-def card(n: int) -> PackageCard:
-    return PackageCard(
+def card(n: int) -> tuple[PackageCard, bytes, bytes]:
+    photo, chip = b"\xff\xd8photo" + os.urandom(64), b"\xff\xd8chip" + os.urandom(16)
+    package_card = PackageCard(
         number=f"3601020012026030200{n:03d}",
         name=f"测试{n}",
         sex_code="1",
@@ -49,19 +51,20 @@ def card(n: int) -> PackageCard:
         valid_until=None if n % 2 else datetime.date(2046, 3, 2),
         acceptance_unit_code="360102001",
         acceptance_unit_name="东湖区城关派出所",
-        photo=b"\xff\xd8photo" + os.urandom(64),
-        chip_photo=b"\xff\xd8chip" + os.urandom(16),
+        images=seal_card_images(photo, chip),
         fingers=(
             PackageFinger("11", "registered", format="afis", template=os.urandom(40)),
             PackageFinger("16", "not_registered", reason="手指受伤"),
         ),
     )
+    return package_card, photo, chip
 
 
-CARDS = [card(n) for n in range(3)]
+MADE = [card(n) for n in range(3)]
+CARDS = [made[0] for made in MADE]
 
 
-def make(path: Path, batch: str = "360000901202603020000001", cards: int = 3) -> Path:
+def make(path: Path, batch: str = BATCH, cards: int = 3) -> Path:
     write_package(
         path,
         batch=batch,
@@ -93,35 +96,72 @@ def test_round_trip(tmp_path: Path) -> None:
         make(tmp_path / "p.tbpkg"), centre_key=CENTRE, system_public=SYSTEM.public, out_dir=out
     )
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest == opened.manifest and manifest["batch"] == "360000901202603020000001"
+    assert manifest == opened.manifest and manifest["batch"] == BATCH
+    assert manifest["format"] == "tongban.package/2"
     first = manifest["cards"][0]
     assert first["valid_until"] == "2046-03-02" and manifest["cards"][1]["valid_until"] is None
-    assert (out / first["photo"]["path"]).read_bytes() == CARDS[0].photo
-    assert (out / first["chip_photo"]["path"]).read_bytes() == CARDS[0].chip_photo
+    for (package_card, photo, chip), row in zip(MADE, manifest["cards"], strict=True):
+        assert (out / row["photo"]["path"]).read_bytes() == photo
+        assert (out / row["chip_photo"]["path"]).read_bytes() == chip
+        assert row["number"] == package_card.number
     assert first["fingerprints"][0]["path"] == f"fingers/{first['number']}-11.tpl"
+    assert (out / first["fingerprints"][0]["path"]).read_bytes() == CARDS[0].fingers[0].template
     assert first["fingerprints"][1] == {"position": "16", "result": "not_registered", "reason": "手指受伤"}
     assert len(list((out / "photos").iterdir())) == 3 and (out / "manifest.sig").exists()
+    assert sorted(path.relative_to(out).as_posix() for path in opened.written) == sorted(
+        path.relative_to(out).as_posix() for path in out.rglob("*") if path.is_file()
+    )
     assert b"photo" not in (tmp_path / "p.tbpkg").read_bytes()  # encrypted
 
 
-def test_the_archive_encrypted_while_it_is_written_is_the_archive(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The archive goes to the cipher in stretches as it is written (here after every card), each
-    entry's header filled in before its stretch leaves: the body decrypts to the whole ZIP."""
-    monkeypatch.setattr("tongban.production.package.CHUNK", 1)
-    path = make(tmp_path / "p.tbpkg")
-    header, _, _, body_length = read_header(path.open("rb"))
+def test_a_card_images_record_describes_its_segment() -> None:
+    images, photo, chip = CARDS[0].images, MADE[0][1], MADE[0][2]
+    again = CardImages.from_record(images.segment, images.record())
+    assert again == images and again.open() == (photo, chip)
+    with pytest.raises(ValueError):
+        CardImages.from_record(images.segment + b"x", images.record())
+    with pytest.raises(ValueError):
+        CardImages.from_record(images.segment, images.record()[:-1])
+
+
+def _body(path: Path) -> tuple[dict, bytes]:
+    with path.open("rb") as handle:
+        header, _, _, body_length = read_header(handle)
+    return header, path.read_bytes()[len(MAGIC) + 8 : len(MAGIC) + 8 + body_length]
+
+
+def _gcm(key: bytes, nonce: bytes, data: bytes, aad: bytes, *, decrypt: bool) -> bytes:
+    if decrypt:
+        decryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce, data[-16:])).decryptor()
+        decryptor.authenticate_additional_data(aad)
+        return decryptor.update(data[:-16]) + decryptor.finalize()
+    encryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
+    encryptor.authenticate_additional_data(aad)
+    return encryptor.update(data) + encryptor.finalize() + encryptor.tag
+
+
+def _plain_archive(path: Path) -> tuple[dict, bytes, bytes]:
+    """(header, the decrypted archive, the segments) of a package, with the centre's key."""
+    header, body = _body(path)
     key = sm2_decrypt(CENTRE, base64.b64decode(header["wrapped_key"]))
-    body = path.read_bytes()[len(MAGIC) + 8 : len(MAGIC) + 8 + body_length]
-    decryptor = Cipher(algorithms.SM4(key), modes.GCM(bytes.fromhex(header["nonce"]), body[-16:])).decryptor()
-    decryptor.authenticate_additional_data(MAGIC + header["batch"].encode())
-    plain = decryptor.update(body[:-16]) + decryptor.finalize()
+    sealed = body[header["archive_offset"] :]
+    plain = _gcm(key, bytes.fromhex(header["nonce"]), sealed, MAGIC + header["batch"].encode(), decrypt=True)
+    return header, plain, body[: header["archive_offset"]]
+
+
+def test_the_body_is_the_counters_segments_then_the_archive(tmp_path: Path) -> None:
+    """Each card's segment goes into the package as the counter made it; the archive (under the
+    content key) holds the manifest, its signature and the fingerprint templates only."""
+    path = make(tmp_path / "p.tbpkg")
+    _, plain, segments = _plain_archive(path)
+    assert segments == b"".join(c.images.segment for c in CARDS)
     with zipfile.ZipFile(io.BytesIO(plain)) as archive:
         names = archive.namelist()
-        assert archive.read(f"photos/{CARDS[2].number}.jpg") == CARDS[2].photo
-    assert names[-2:] == ["manifest.json", "manifest.sig"] and len(names) == 3 * 3 + 2
-    assert open_package(path, centre_key=CENTRE, system_public=SYSTEM.public).header["cards"] == 3
+    assert names == [f"fingers/{c.number}-11.tpl" for c in CARDS] + ["manifest.json", "manifest.sig"]
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(plain)).read("manifest.json"))
+    assert [row["segment"]["offset"] for row in manifest["cards"]] == [
+        sum(len(c.images.segment) for c in CARDS[:n]) for n in range(3)
+    ]
 
 
 def test_header_is_signed_and_names_the_keys(tmp_path: Path) -> None:
@@ -136,11 +176,12 @@ def test_a_flipped_byte_anywhere_is_detected(tmp_path: Path) -> None:
     path = make(tmp_path / "p.tbpkg")
     size = path.stat().st_size
     with path.open("rb") as handle:
-        _, header_bytes, signature, body_len = read_header(handle)
+        header, header_bytes, signature, body_len = read_header(handle)
     body_start, header_start = len(MAGIC) + 8, len(MAGIC) + 8 + body_len + 4
     sig_start = header_start + len(header_bytes) + 2
     cases = {
-        "ciphertext": body_start + 100,
+        "a card's segment": body_start + 20,
+        "the archive": body_start + header["archive_offset"] + 20,
         "gcm tag": body_start + body_len - 1,
         "header": header_start + 10,
         "signature": sig_start + 20,
@@ -155,7 +196,8 @@ def test_a_flipped_byte_anywhere_is_detected(tmp_path: Path) -> None:
         codes[name] = refused(path)
     assert sig_start + len(signature) == size
     assert codes == {
-        "ciphertext": "body_tampered",
+        "a card's segment": "body_tampered",
+        "the archive": "body_tampered",
         "gcm tag": "body_tampered",
         "header": "signature_invalid",
         "signature": "signature_invalid",
@@ -174,78 +216,89 @@ def test_a_wrong_key_is_named(tmp_path: Path) -> None:
     assert caught.value.code == "signature_invalid"
 
 
-def _reencrypt(path: Path, archive_bytes: bytes) -> None:
-    """What an insider holding the centre's key could do: put another archive in, re-encrypt it
-    under the same content key, and fix the body's SM3 in the header (keeping the signature)."""
+def _assemble(path: Path, *, segments: bytes, archive: bytes, sign: bool) -> None:
+    """Put another body together under the package's content key and fix the header (lengths,
+    the body's SM3). `sign`: re-sign the header with the system's key (what only the system can
+    do: reaches the checks after the signature); otherwise keep the old signature (what an
+    insider holding the centre's key could do)."""
     with path.open("rb") as handle:
         header, _, signature, _ = read_header(handle)
     key = sm2_decrypt(CENTRE, base64.b64decode(header["wrapped_key"]))
-    encryptor = Cipher(algorithms.SM4(key), modes.GCM(bytes.fromhex(header["nonce"]))).encryptor()
-    encryptor.authenticate_additional_data(MAGIC + header["batch"].encode())
-    body = encryptor.update(archive_bytes) + encryptor.finalize() + encryptor.tag
+    sealed = _gcm(
+        key, bytes.fromhex(header["nonce"]), archive, MAGIC + header["batch"].encode(), decrypt=False
+    )
+    body = segments + sealed
     digest = hashes.Hash(hashes.SM3())
     digest.update(body)
-    header.update(body_sm3=digest.finalize().hex(), body_length=len(body))
+    header.update(
+        body_sm3=digest.finalize().hex(),
+        body_length=len(body),
+        archive_offset=len(segments),
+        archive_length=len(sealed),
+    )
     header_bytes = json.dumps(header, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    if sign:
+        signature = sm2_sign(SYSTEM, header_bytes)
     path.write_bytes(
         MAGIC + struct.pack(">Q", len(body)) + body + struct.pack(">I", len(header_bytes)) + header_bytes
         + struct.pack(">H", len(signature)) + signature
     )  # fmt: skip
 
 
-def _archive(path: Path) -> zipfile.ZipFile:
-    out = tmp = path.parent / "plain"
-    out.mkdir(exist_ok=True)
-    open_package(path, centre_key=CENTRE, system_public=SYSTEM.public, out_dir=tmp)
+def _rebuilt(plain: bytes, replace: dict[str, bytes]) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(plain))
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for file in sorted(tmp.rglob("*")):
-            if file.is_file():
-                archive.write(file, file.relative_to(tmp).as_posix())
-    return zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    with zipfile.ZipFile(buffer, "w") as out:
+        for name in source.namelist():
+            out.writestr(name, replace.get(name, source.read(name)))
+    return buffer.getvalue()
 
 
-def test_a_swapped_manifest_is_detected(tmp_path: Path) -> None:
+def test_a_swapped_archive_is_detected(tmp_path: Path) -> None:
+    other = make(tmp_path / "other.tbpkg", batch="360000901202603020000009", cards=1)
+    foreign = _plain_archive(other)[1]
     path = make(tmp_path / "p.tbpkg")
-    other = io.BytesIO()
-    write_archive(other, batch="360000901202603020000009", centre="360000901", created_at=NOW,
-                  cards=[card(7)], signer=SYSTEM)  # fmt: skip
-    _reencrypt(path, other.getvalue())
+    _, _, segments = _plain_archive(path)
+    _assemble(path, segments=segments, archive=foreign, sign=False)
     assert refused(path) == "signature_invalid"  # the signed header fixed the body's SM3
 
 
-def test_inside_the_archive_every_entry_is_checked(tmp_path: Path) -> None:
-    path = make(tmp_path / "p.tbpkg")
-    with path.open("rb") as handle:
-        header = read_header(handle)[0]
-    archive = _archive(path)
-    check_archive(archive, header=header, system_public=SYSTEM.public)  # as made: fine
-    names = archive.namelist()
-    photos = sorted(name for name in names if name.startswith("photos/"))
-
-    def rebuilt(replace: dict[str, bytes]) -> zipfile.ZipFile:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as out:
-            for name in names:
-                out.writestr(name, replace.get(name, archive.read(name)))
-        return zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
-
-    swapped = rebuilt({photos[0]: archive.read(photos[1]), photos[1]: archive.read(photos[0])})
-    other = io.BytesIO()
-    write_archive(
-        other, batch="another-batch", centre="360000901", created_at=NOW, cards=[card(0)], signer=SYSTEM
-    )
-    foreign = zipfile.ZipFile(io.BytesIO(other.getvalue()))
-    forged = json.loads(archive.read("manifest.json"))
+def test_what_the_signed_header_covers_is_checked_inside_too(tmp_path: Path) -> None:
+    """Bodies that only the system's key could sign: each is refused by the check after it."""
+    original = make(tmp_path / "p.tbpkg")
+    header, plain, segments = _plain_archive(original)
+    first, second = (len(c.images.segment) for c in CARDS[:2])
+    other = make(tmp_path / "other.tbpkg", batch="360000901202603020000009", cards=1)
+    foreign = zipfile.ZipFile(io.BytesIO(_plain_archive(other)[1]))
+    forged = json.loads(zipfile.ZipFile(io.BytesIO(plain)).read("manifest.json"))
     forged["cards"][0]["name"] = "冒名"
+    finger = f"fingers/{CARDS[0].number}-11.tpl"
     cases = {
-        "entry_tampered": swapped,
-        "manifest_signature_invalid": rebuilt({"manifest.json": json.dumps(forged).encode()}),
-        "manifest_mismatch": rebuilt(
-            {"manifest.json": foreign.read("manifest.json"), "manifest.sig": foreign.read("manifest.sig")}
+        # two cards' photos swapped: the first card's key does not open the second's segment
+        "decrypt_failed": (
+            segments[first : first + second] + segments[:first] + segments[first + second :],
+            plain,
         ),
+        "manifest_signature_invalid": (
+            segments,
+            _rebuilt(plain, {"manifest.json": json.dumps(forged).encode()}),
+        ),
+        "manifest_mismatch": (
+            segments,
+            _rebuilt(
+                plain,
+                {
+                    "manifest.json": foreign.read("manifest.json"),
+                    "manifest.sig": foreign.read("manifest.sig"),
+                },
+            ),
+        ),
+        "entry_tampered": (segments, _rebuilt(plain, {finger: b"another template"})),
+        "archive_invalid": (segments + b"\x00" * 40, plain),  # bytes no card's segment accounts for
     }
-    for code, candidate in cases.items():
-        with pytest.raises(PackageError) as caught:
-            check_archive(candidate, header=header, system_public=SYSTEM.public)
-        assert caught.value.code == code
+    for code, (body_segments, archive) in cases.items():
+        path = tmp_path / f"{code}.tbpkg"
+        path.write_bytes(original.read_bytes())
+        _assemble(path, segments=body_segments, archive=archive, sign=True)
+        assert refused(path) == code, code
+    assert header["archive_offset"] == len(segments)

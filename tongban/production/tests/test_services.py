@@ -181,33 +181,41 @@ def test_package_round_trip_through_the_command(personas, issue, centre_keys, tm
     assert {f["result"] for f in card["fingerprints"]} == {"not_registered"}
 
 
-def _chip_entries(path: Path, key: Path, out: Path) -> dict[str, bytes]:
-    """The opened package's chip photos by 受理号."""
+def _images(path: Path, key: Path, out: Path) -> dict[str, tuple[bytes, ...]]:
+    """The opened package's photo and chip photo by 受理号."""
     assert _open(path, key, out)[0] == 0
     manifest = json.loads((out / "manifest.json").read_text())
-    return {card["number"]: (out / card["chip_photo"]["path"]).read_bytes() for card in manifest["cards"]}
+    return {
+        card["number"]: (
+            (out / card["photo"]["path"]).read_bytes(),
+            (out / card["chip_photo"]["path"]).read_bytes(),
+        )
+        for card in manifest["cards"]
+    }
 
 
-def test_a_backfilled_row_packages_the_chip_photo_the_counter_keeps(personas, issue, centre_keys, tmp_path):
-    """A batch packages the chip photo the counter derived from the photo; a row kept before
-    there was one (chip_photo empty) packages the very same bytes, derived on demand, and again
-    once `tongban applications chip-photos` has stored them."""
+def test_a_batch_copies_the_segments_the_counter_made(personas, issue, centre_keys, tmp_path):
+    """A batch carries each card's segment as the counter encrypted it (photo and chip copy); a
+    row kept before there were segments packages the very same photo and chip copy, made on
+    demand, and again once `tongban applications card-images` has stored its segment."""
     batch = _packaged(personas, issue, count=2)
     key = centre_keys["360000901"]
-    fresh = _chip_entries(services.package_path(batch), key, tmp_path / "fresh")
+    path = services.package_path(batch)
+    fresh = _images(path, key, tmp_path / "fresh")
+    body = path.read_bytes()
     for application in Application.objects.filter(number__in=fresh):
-        assert application.chip_photo is not None
-        assert fresh[application.number or ""] == bytes(application.chip_photo)
-        assert fresh[application.number or ""] == chip_photo(bytes(application.photo or b""))
-    Application.objects.filter(number__in=fresh).update(chip_photo=None)  # a row from before
+        photo = bytes(application.photo or b"")
+        assert fresh[application.number or ""] == (photo, chip_photo(photo))
+        assert bytes(application.card_images or b"") in body  # copied as it is
+    Application.objects.filter(number__in=fresh).update(card_images=None, card_images_key=None)
     operator = personas.centre_operator
     batch = services.batch_package(actor=operator, batch=batch)
-    assert _chip_entries(services.package_path(batch), key, tmp_path / "on_demand") == fresh
+    assert _images(services.package_path(batch), key, tmp_path / "on_demand") == fresh
     stdout = io.StringIO()
-    call_command("applications", "chip-photos", stdout=stdout, stderr=io.StringIO())
-    assert json.loads(stdout.getvalue()) == {"derived": 2, "failed": []}
+    call_command("applications", "card-images", stdout=stdout, stderr=io.StringIO())
+    assert json.loads(stdout.getvalue()) == {"made": 2, "failed": []}
     batch = services.batch_package(actor=operator, batch=batch)
-    assert _chip_entries(services.package_path(batch), key, tmp_path / "backfilled") == fresh
+    assert _images(services.package_path(batch), key, tmp_path / "backfilled") == fresh
 
 
 def test_packaging_reads_the_cards_without_a_query_per_card(personas, issue):
@@ -219,7 +227,7 @@ def test_packaging_reads_the_cards_without_a_query_per_card(personas, issue):
         batch = services.batch_create(actor=operator, centre=operator.unit)
         with CaptureQueriesContext(connection) as captured:
             cards = list(services.package_cards(batch))
-        assert len(cards) == count and all(card.chip_photo for card in cards)
+        assert len(cards) == count and all(card.images.photo_size for card in cards)
         return len(captured)
 
     # The batch's ids, then the applications and their fingers of each chunk.

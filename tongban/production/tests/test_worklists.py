@@ -197,7 +197,7 @@ def test_the_templates_offer_chinese_headers(personas, queued, client: Client):
 def test_a_refused_package_is_shown_in_the_package_box(personas, queued, client: Client):
     operator = personas.centre_operator
     batch = services.batch_create(actor=operator, centre=operator.unit, size=1)
-    Application.objects.filter(pk=queued[0].pk).update(photo=None)
+    Application.objects.filter(pk=queued[0].pk).update(photo=None, card_images=None, card_images_key=None)
     login(client, operator)
     refused = client.post(f"/production/batches/{batch.pk}/package/")
     page = refused.content.decode()
