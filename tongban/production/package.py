@@ -27,6 +27,7 @@ was packaged) still opens.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import io
 import json
@@ -619,7 +620,10 @@ def _open_2(
         )
     except (InvalidTag, ValueError) as exc:
         raise _decrypt_failed() from exc
-    with _zip(io.BytesIO(plain)) as archive, tempfile.TemporaryFile(dir=out_dir) as images:
+    with contextlib.ExitStack() as stack:
+        archive = stack.enter_context(_zip(io.BytesIO(plain)))
+        # The photos, in order, kept until everything checked, when they are to be written out.
+        images = stack.enter_context(tempfile.TemporaryFile(dir=out_dir)) if out_dir is not None else None
         manifest, expected = _checked_manifest(archive, header=header, system_public=system_public)
         _checked_entries(
             archive, {path: entry for path, entry in expected.items() if path.startswith("fingers/")}
@@ -647,11 +651,12 @@ def _open_2(
                 raise _decrypt_failed(f"受理号 {number} 的相片数据段") from exc
             _check_entry(photo["path"], photo, both[: photo["size"]])
             _check_entry(chip["path"], chip, both[photo["size"] :])
-            images.write(both)
+            if images is not None:
+                images.write(both)
         if position != archive_offset:
             raise PackageError("archive_invalid", "数据包中有清单未列出的相片数据段。")
         opened = OpenedPackage(header=header, manifest=manifest)
-        if out_dir is not None:  # only once everything checked: nothing unverified is ever written
+        if out_dir is not None and images is not None:  # only once everything checked
             images.seek(0)
 
             def files() -> Iterable[tuple[str, bytes]]:
