@@ -94,33 +94,36 @@ def create_issued(count: int, seed: int) -> None:
             # as the counter makes them when it keeps the photo
             segments = [seal_card_images(each, chip_photo(each)) for each in photos]
             applications = Application.objects.bulk_create(
-                Application(
-                    number=f"{STATION}{today:%Y%m%d}{start + i:05d}",
-                    person=person,
-                    type="first",
-                    reason_id="12",
-                    status=Application.Status.ISSUED,
-                    id_number=person.id_number,
-                    name=person.name,
-                    sex_id=person.sex_id,
-                    ethnicity_id=person.ethnicity_id,
-                    birth_date=person.birth_date,
-                    household_address=person.address,
-                    acceptance_unit=unit,
-                    household_unit=unit,
-                    region_code=person.region_code,
-                    created_by=clerk,
-                    accepted_at=now,
-                    issued_at=now,
-                    issuing_authority="南昌市公安局东湖分局",
-                    validity=Application.Validity.TWENTY,
-                    valid_from=today,
-                    valid_until=today.replace(year=today.year + 20),
-                    photo=photos[i],
-                    card_images=segments[i].segment,
-                    card_images_key=segments[i].record(),
-                )
-                for i, person in enumerate(people)
+                [
+                    Application(
+                        number=f"{STATION}{today:%Y%m%d}{start + i:05d}",
+                        person=person,
+                        type="first",
+                        reason_id="12",
+                        status=Application.Status.ISSUED,
+                        id_number=person.id_number,
+                        name=person.name,
+                        sex_id=person.sex_id,
+                        ethnicity_id=person.ethnicity_id,
+                        birth_date=person.birth_date,
+                        household_address=person.address,
+                        acceptance_unit=unit,
+                        household_unit=unit,
+                        region_code=person.region_code,
+                        created_by=clerk,
+                        accepted_at=now,
+                        issued_at=now,
+                        issuing_authority="南昌市公安局东湖分局",
+                        validity=Application.Validity.TWENTY,
+                        valid_from=today,
+                        valid_until=today.replace(year=today.year + 20),
+                        photo=photos[i],
+                        card_images=segments[i].segment,
+                        card_images_key=segments[i].record(),
+                    )
+                    for i, person in enumerate(people)
+                ],
+                batch_size=500,  # columns × rows must stay under PostgreSQL's 65,535 parameters
             )
             Fingerprint.objects.bulk_create(
                 Fingerprint(
