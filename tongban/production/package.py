@@ -646,13 +646,15 @@ def _open_2(
             try:
                 wrapped = base64.b64decode(str(segment.get("key", "")), validate=True)
                 card_key = _gcm_open(key, wrapped[:_NONCE_LEN], wrapped[_NONCE_LEN:], number.encode())
-                both = _gcm_open(card_key, data[:_NONCE_LEN], data[_NONCE_LEN:], CARD_IMAGES_AAD)
+                photo_bytes, chip_bytes = CardImages(
+                    data, card_key, photo["size"], chip["size"], photo["sm3"], chip["sm3"]
+                ).open()
             except (InvalidTag, ValueError) as exc:
                 raise _decrypt_failed(f"受理号 {number} 的相片数据段") from exc
-            _check_entry(photo["path"], photo, both[: photo["size"]])
-            _check_entry(chip["path"], chip, both[photo["size"] :])
+            _check_entry(photo["path"], photo, photo_bytes)
+            _check_entry(chip["path"], chip, chip_bytes)
             if images is not None:
-                images.write(both)
+                images.write(photo_bytes + chip_bytes)
         if position != archive_offset:
             raise PackageError("archive_invalid", "数据包中有清单未列出的相片数据段。")
         opened = OpenedPackage(header=header, manifest=manifest)
